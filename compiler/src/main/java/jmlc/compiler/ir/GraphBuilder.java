@@ -125,6 +125,7 @@ public final class GraphBuilder {
         boolean same = Arrays.asList(in).equals(n.inputs());
         if (same) {
             nodes.add(n);
+            for (Value o : n.outputs()) mapping.put(o, o);
             return n;
         }
         List<Value> outs = applyMulti(n.output(0).name(), n.op(), in);

@@ -1,0 +1,87 @@
+package jmlc.compiler;
+
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.RopeSpec;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.model.Architecture;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.tensor.HostTensor;
+import jmlc.compiler.tensor.WeightPacker;
+
+import java.lang.foreign.Arena;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+
+/** Random weights for a tiny config, by checkpoint tensor name, and packing them for any graph. */
+public final class TinyModel {
+    public final ModelConfig config;
+    public final Map<String, float[]> tensors = new HashMap<>();
+    public final Map<String, long[]> shapes = new HashMap<>();
+
+    public TinyModel(ModelConfig config, Graph unfused, long seed) {
+        this.config = config;
+        Random r = new Random(seed);
+        for (Value p : unfused.params()) {
+            long[] shape = p.type().shape().dims().stream().mapToLong(d -> d.size()).toArray();
+            int n = (int) p.type().shape().numel();
+            float[] w = new float[n];
+            boolean norm = shape.length == 1 && p.name().endsWith("norm.weight");
+            for (int i = 0; i < n; i++) w[i] = norm ? 1f + 0.1f * (float) r.nextGaussian() : 0.2f * (float) r.nextGaussian();
+            tensors.put(p.name(), w);
+            shapes.put(p.name(), shape);
+        }
+    }
+
+    public static ModelConfig config(Architecture arch, int layers, int heads, int kvHeads, boolean tied) {
+        int headDim = 16;
+        return new ModelConfig(arch, 96, heads * headDim, 128, layers, heads, kvHeads, headDim, 1e-5, 10000,
+                new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, tied, arch.attentionBias());
+    }
+
+    /** Packs each param of {@code g} from the named tensors (concatenating rows of its sources). */
+    public Function<Value, HostTensor> weights(Graph g, Arena arena) {
+        Map<Value, HostTensor> packed = new HashMap<>();
+        for (Value p : g.params()) {
+            List<String> src = g.weightSource(p).tensors();
+            packed.put(p, WeightPacker.pack(p.type(), (row, out) -> {
+                long r = row;
+                for (String s : src) {
+                    long[] sh = shapes.get(s);
+                    long rows = sh.length == 1 ? 1 : sh[0], cols = sh[sh.length - 1];
+                    if (sh.length == 1 && src.size() > 1) { // concatenated biases: one long row
+                        System.arraycopy(tensors.get(s), 0, out, (int) offset1d(src, s), (int) cols);
+                        continue;
+                    }
+                    if (r < rows) {
+                        System.arraycopy(tensors.get(s), (int) (r * cols), out, 0, (int) cols);
+                        return;
+                    }
+                    r -= rows;
+                }
+            }, arena));
+        }
+        return packed::get;
+    }
+
+    private long offset1d(List<String> src, String name) {
+        long off = 0;
+        for (String s : src) {
+            if (s.equals(name)) return off;
+            off += shapes.get(s)[0];
+        }
+        throw new AssertionError(name);
+    }
+
+    public static double relError(float[] out, float[] ref) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (Float.isNaN(out[i])) return Double.NaN;
+            num += Math.pow(out[i] - ref[i], 2);
+            den += Math.pow(ref[i], 2);
+        }
+        return Math.sqrt(num / den);
+    }
+}
