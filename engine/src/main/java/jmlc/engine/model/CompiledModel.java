@@ -1,0 +1,36 @@
+package jmlc.engine.model;
+
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.pass.Pipeline;
+import jmlc.compiler.quant.QuantMode;
+
+import java.util.Set;
+
+/**
+ * A model's graph after the pass pipeline, for one quantization and cache size: what backends load.
+ *
+ * @param maxStepTokens the most tokens one step processes (prompts longer than this are fed in chunks)
+ */
+public record CompiledModel(ModelConfig config, QuantMode quant, LlamaGraph.Options options, Pipeline.Result pipeline, int maxStepTokens) {
+
+    /** Builds the model's graph and runs the standard pipeline, less the passes named in {@code disabledPasses}. */
+    public static CompiledModel compile(ModelConfig config, QuantMode quant, int maxContext, boolean allLogits,
+                                        Set<String> disabledPasses, int maxStepTokens) {
+        int ctx = Math.min(maxContext, config.maxPositions());
+        LlamaGraph.Options opts = new LlamaGraph.Options(ctx, quant.kvCacheType(), allLogits);
+        Graph g = LlamaGraph.build(config, opts);
+        int step = Math.min(maxStepTokens, ctx);
+        Pipeline.Result r = new Pipeline(Pipeline.standard(quant), disabledPasses, step).run(g);
+        return new CompiledModel(config, quant, opts, r, step);
+    }
+
+    public Graph graph() {
+        return pipeline.graph();
+    }
+
+    public int maxContext() {
+        return options.maxContext();
+    }
+}
