@@ -1,0 +1,202 @@
+package jmlc.compiler.codegen;
+
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.kernel.Stmt;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Prints kernel IR as C for a {@link Dialect}: one self-contained source file per kernel
+ * (prelude, then the kernel). Expressions print fully parenthesised; f16 values are raw 16-bit
+ * patterns converted by the prelude's helpers.
+ */
+public final class CEmitter {
+    private final Dialect d;
+
+    public CEmitter(Dialect dialect) {
+        this.d = dialect;
+    }
+
+    public Dialect dialect() {
+        return d;
+    }
+
+    public String emit(Kernel k) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("// ").append(k.name()).append(": ").append(k.summary()).append('\n');
+        if (!k.knobs().isEmpty())
+            sb.append("// knobs: ").append(new java.util.TreeMap<>(k.knobs()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "))).append('\n');
+        sb.append("// launch: block ").append(k.block()[0]).append('x').append(k.block()[1]).append('x').append(k.block()[2])
+                .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1])).append(", ").append(expr(k.grid()[2])).append(")\n");
+        sb.append(d.prelude()).append('\n');
+        List<String> params = new ArrayList<>();
+        for (Buffer b : k.buffers())
+            params.add((b.readOnly() ? "const " : "") + type(b.element()) + "* __restrict__ " + b.name());
+        for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
+        sb.append(d.kernelPrefix()).append(' ').append(String.format(d.launchBounds(), k.threadsPerBlock())).append(' ')
+                .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");
+        for (Shared s : k.shared()) sb.append("  __shared__ ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
+        stmts(sb, ((Stmt.Block) k.body()).body(), 1);
+        return sb.append("}\n").toString();
+    }
+
+    private void stmts(StringBuilder sb, List<Stmt> list, int depth) {
+        for (Stmt s : list) stmt(sb, s, depth);
+    }
+
+    private void stmt(StringBuilder sb, Stmt s, int depth) {
+        String ind = "  ".repeat(depth);
+        switch (s) {
+            case Stmt.Let l -> sb.append(ind).append(type(l.var().type())).append(' ').append(l.var().name()).append(" = ").append(expr(l.init())).append(";\n");
+            case Stmt.Assign a -> sb.append(ind).append(a.var().name()).append(" = ").append(expr(a.value())).append(";\n");
+            case Stmt.Store st -> sb.append(ind).append(access(st.buffer(), st.index(), st.value().type(), false)).append(" = ").append(expr(st.value())).append(";\n");
+            case Stmt.SharedStore st -> sb.append(ind).append(st.array().name()).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
+            case Stmt.For f -> {
+                if (f.unroll() > 1) sb.append(ind).append("#pragma unroll ").append(f.unroll()).append('\n');
+                else if (f.unroll() == 1) sb.append(ind).append("#pragma unroll 1\n");
+                String i = f.index().name();
+                sb.append(ind).append("for (").append(type(f.index().type())).append(' ').append(i).append(" = ").append(expr(f.lo())).append("; ")
+                        .append(i).append(" < ").append(expr(f.hi())).append("; ").append(i).append(" += ").append(expr(f.step())).append(") {\n");
+                stmts(sb, body(f.body()), depth + 1);
+                sb.append(ind).append("}\n");
+            }
+            case Stmt.If f -> {
+                sb.append(ind).append("if (").append(expr(f.cond())).append(") {\n");
+                stmts(sb, body(f.then()), depth + 1);
+                List<Stmt> other = body(f.otherwise());
+                if (!other.isEmpty()) {
+                    sb.append(ind).append("} else {\n");
+                    stmts(sb, other, depth + 1);
+                }
+                sb.append(ind).append("}\n");
+            }
+            case Stmt.Block b -> {
+                sb.append(ind).append("{\n");
+                stmts(sb, b.body(), depth + 1);
+                sb.append(ind).append("}\n");
+            }
+            case Stmt.Barrier b -> sb.append(ind).append(d.barrier()).append('\n');
+            case Stmt.Return r -> sb.append(ind).append("return;\n");
+            case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
+        }
+    }
+
+    private static List<Stmt> body(Stmt s) {
+        return s instanceof Stmt.Block b ? b.body() : List.of(s);
+    }
+
+    public String type(KType t) {
+        String base = switch (t.scalar()) {
+            case BOOL -> "bool";
+            case I32 -> "int";
+            case U32 -> "unsigned int";
+            case F32 -> "float";
+            case F16 -> "unsigned short";
+        };
+        if (t.lanes() == 1) return base;
+        return switch (t.scalar()) {
+            case U32 -> "uint" + t.lanes();
+            case F32 -> "float" + t.lanes();
+            case I32 -> "int" + t.lanes();
+            case F16 -> "ushort" + t.lanes();
+            case BOOL -> throw new IllegalArgumentException("no bool vectors");
+        };
+    }
+
+    /** {@code buf[i]} or, for a type other than the buffer's element, {@code ((const T*)buf)[i]}. */
+    private String access(Buffer b, Expr index, KType t, boolean read) {
+        if (t.equals(b.element())) return b.name() + "[" + expr(index) + "]";
+        return "((" + (b.readOnly() ? "const " : "") + type(t) + "*)" + b.name() + ")[" + expr(index) + "]";
+    }
+
+    private static final Map<Expr.Builtin.Kind, String> BUILTINS = Map.of(
+            Expr.Builtin.Kind.THREAD, "threadIdx", Expr.Builtin.Kind.BLOCK, "blockIdx",
+            Expr.Builtin.Kind.BLOCK_DIM, "blockDim", Expr.Builtin.Kind.GRID_DIM, "gridDim");
+
+    public String expr(Expr e) {
+        return switch (e) {
+            case Expr.Const c -> constant(c);
+            case Expr.Var v -> v.name();
+            case Expr.Builtin b -> "(int)" + BUILTINS.get(b.kind()) + "." + "xyz".charAt(b.axis());
+            case Expr.Binary b -> binary(b);
+            case Expr.Unary u -> unary(u);
+            case Expr.Fma f -> "fmaf(" + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
+            case Expr.Cast c -> cast(c);
+            case Expr.Bitcast c -> bitcast(c);
+            case Expr.Load l -> access(l.buffer(), l.index(), l.type(), true);
+            case Expr.SharedLoad l -> l.array().name() + "[" + expr(l.index()) + "]";
+            case Expr.Lane l -> expr(l.vector()) + "." + "xyzw".charAt(l.lane());
+            case Expr.Pack p -> "make_" + type(p.type()) + "(" + p.lanes().stream().map(this::expr).collect(Collectors.joining(", ")) + ")";
+            case Expr.HalfOf h -> "((unsigned short)(" + expr(h.word()) + (h.high() ? " >> 16" : "") + "))";
+            case Expr.Select s -> "(" + expr(s.cond()) + " ? " + expr(s.a()) + " : " + expr(s.b()) + ")";
+            case Expr.ShuffleXor s -> String.format(d.shuffleXor(), expr(s.value()), s.mask());
+        };
+    }
+
+    private String constant(Expr.Const c) {
+        return switch (c.type().scalar()) {
+            case I32 -> Long.toString((long) c.value());
+            case U32 -> Long.toString((long) c.value()) + "u";
+            case BOOL -> c.value() != 0 ? "true" : "false";
+            case F32 -> floatLiteral((float) c.value());
+            case F16 -> "jmlc_f2h(" + floatLiteral((float) c.value()) + ")";
+        };
+    }
+
+    static String floatLiteral(float f) {
+        if (Float.isNaN(f)) return "__int_as_float(0x7fc00000)";
+        if (Float.isInfinite(f)) return f > 0 ? "__int_as_float(0x7f800000)" : "__int_as_float(0xff800000)";
+        if (f == (int) f && Math.abs(f) < 1e7) return (int) f + ".0f";
+        return Float.toHexString(f) + "f";
+    }
+
+    private String binary(Expr.Binary b) {
+        boolean fl = b.a().type().isFloat();
+        return switch (b.op()) {
+            case MIN -> (fl ? "fminf(" : "min(") + expr(b.a()) + ", " + expr(b.b()) + ")";
+            case MAX -> (fl ? "fmaxf(" : "max(") + expr(b.a()) + ", " + expr(b.b()) + ")";
+            default -> "(" + expr(b.a()) + " " + b.op().symbol + " " + expr(b.b()) + ")";
+        };
+    }
+
+    private String unary(Expr.Unary u) {
+        String a = expr(u.a());
+        return switch (u.op()) {
+            case NEG -> "(-" + a + ")";
+            case NOT -> u.a().type().scalar() == KType.Scalar.BOOL ? "(!" + a + ")" : "(~" + a + ")";
+            case EXP -> "expf(" + a + ")";
+            case LOG -> "logf(" + a + ")";
+            case SQRT -> "sqrtf(" + a + ")";
+            case RSQRT -> "rsqrtf(" + a + ")";
+            case ABS -> u.a().type().isFloat() ? "fabsf(" + a + ")" : "abs(" + a + ")";
+        };
+    }
+
+    private String cast(Expr.Cast c) {
+        KType from = c.a().type(), to = c.type();
+        String a = expr(c.a());
+        if (from.scalar() == KType.Scalar.F16 && to.scalar() == KType.Scalar.F32) return "jmlc_h2f(" + a + ")";
+        if (from.scalar() == KType.Scalar.F32 && to.scalar() == KType.Scalar.F16) return "jmlc_f2h(" + a + ")";
+        if (from.scalar() == KType.Scalar.F16) return "(" + type(to) + ")jmlc_h2f(" + a + ")";
+        if (to.scalar() == KType.Scalar.F16) return "jmlc_f2h((float)" + a + ")";
+        return "((" + type(to) + ")" + a + ")";
+    }
+
+    private String bitcast(Expr.Bitcast c) {
+        KType from = c.a().type(), to = c.type();
+        String a = expr(c.a());
+        if (from.equals(KType.U32) && to.equals(KType.F32)) return "__uint_as_float(" + a + ")";
+        if (from.equals(KType.I32) && to.equals(KType.F32)) return "__int_as_float(" + a + ")";
+        if (from.equals(KType.F32) && to.equals(KType.U32)) return "__float_as_uint(" + a + ")";
+        if (from.equals(KType.F32) && to.equals(KType.I32)) return "__float_as_int(" + a + ")";
+        if (from.isInt() && to.isInt() && !from.isVector()) return "((" + type(to) + ")" + a + ")";
+        throw new IllegalArgumentException("no bitcast from " + from + " to " + to + " in " + d.name());
+    }
+}

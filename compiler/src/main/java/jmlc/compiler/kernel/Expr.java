@@ -1,0 +1,164 @@
+package jmlc.compiler.kernel;
+
+/**
+ * Expressions of the kernel IR. Every expression knows its type; constructors check operand
+ * types so a rule that builds a wrong kernel fails when it is built, not in a GPU compiler.
+ */
+public sealed interface Expr {
+
+    KType type();
+
+    /** An integer or float constant. */
+    record Const(KType type, double value) implements Expr {
+        public Const {
+            if (type.isVector()) throw new IllegalArgumentException("constants are scalars");
+        }
+    }
+
+    /** A local variable, loop index or scalar kernel parameter. */
+    record Var(String name, KType type) implements Expr {}
+
+    /** Thread and block coordinates: {@code threadIdx.x}, {@code blockIdx.y} ... (i32). */
+    record Builtin(Kind kind, int axis) implements Expr {
+        public enum Kind { THREAD, BLOCK, BLOCK_DIM, GRID_DIM }
+
+        public KType type() {
+            return KType.I32;
+        }
+    }
+
+    enum BinOp {
+        ADD("+"), SUB("-"), MUL("*"), DIV("/"), MOD("%"), SHL("<<"), SHR(">>"), AND("&"), OR("|"), XOR("^"),
+        LT("<"), LE("<="), GT(">"), GE(">="), EQ("=="), NE("!="), LAND("&&"), LOR("||"), MIN("min"), MAX("max");
+
+        public final String symbol;
+
+        BinOp(String symbol) {
+            this.symbol = symbol;
+        }
+
+        public boolean comparison() {
+            return ordinal() >= LT.ordinal() && ordinal() <= NE.ordinal();
+        }
+
+        public boolean logical() {
+            return this == LAND || this == LOR;
+        }
+
+        public boolean bitwise() {
+            return this == SHL || this == SHR || this == AND || this == OR || this == XOR;
+        }
+    }
+
+    record Binary(BinOp op, Expr a, Expr b) implements Expr {
+        public Binary {
+            if (!a.type().equals(b.type()))
+                throw new IllegalArgumentException("operands of " + op + " differ in type: " + a.type() + " and " + b.type());
+            if (op.bitwise() && !a.type().isInt()) throw new IllegalArgumentException(op + " needs integers, found " + a.type());
+            if (op.logical() && a.type().scalar() != KType.Scalar.BOOL) throw new IllegalArgumentException(op + " needs booleans, found " + a.type());
+        }
+
+        public KType type() {
+            return op.comparison() || op.logical() ? KType.BOOL : a.type();
+        }
+    }
+
+    enum UnOp { NEG, NOT, EXP, LOG, SQRT, RSQRT, ABS }
+
+    record Unary(UnOp op, Expr a) implements Expr {
+        public Unary {
+            if ((op == UnOp.EXP || op == UnOp.LOG || op == UnOp.SQRT || op == UnOp.RSQRT) && a.type().scalar() != KType.Scalar.F32)
+                throw new IllegalArgumentException(op + " is defined on f32, found " + a.type());
+        }
+
+        public KType type() {
+            return a.type();
+        }
+    }
+
+    /** {@code a · b + c}, rounded once (f32 or f16x2). */
+    record Fma(Expr a, Expr b, Expr c) implements Expr {
+        public Fma {
+            if (!a.type().equals(b.type()) || !a.type().equals(c.type()) || !a.type().isFloat())
+                throw new IllegalArgumentException("fma operands must share one float type: " + a.type() + ", " + b.type() + ", " + c.type());
+        }
+
+        public KType type() {
+            return a.type();
+        }
+    }
+
+    /** Numeric conversion ({@code float(i)}, {@code f16 -> f32}). */
+    record Cast(KType type, Expr a) implements Expr {}
+
+    /** Reinterprets the bits ({@code u32 -> f32}, {@code u32 -> f16x2}); sizes must match. */
+    record Bitcast(KType type, Expr a) implements Expr {
+        public Bitcast {
+            if (type.bytes() != a.type().bytes()) throw new IllegalArgumentException("bitcast from " + a.type() + " to " + type + " changes size");
+        }
+    }
+
+    /** Element {@code index} of a global buffer, in units of {@code type} (a vector type reads lanes at once). */
+    record Load(Buffer buffer, Expr index, KType type) implements Expr {
+        public Load {
+            if (!type.element().equals(buffer.element()) && !(type.scalar() == KType.Scalar.U32 && buffer.element().scalar() != KType.Scalar.BOOL))
+                throw new IllegalArgumentException("cannot load " + type + " from " + buffer.element() + " buffer " + buffer.name());
+            if (index.type() != KType.I32 && !index.type().equals(KType.I32)) throw new IllegalArgumentException("index must be i32, found " + index.type());
+        }
+    }
+
+    /** Element {@code index} of a shared-memory array. */
+    record SharedLoad(Shared array, Expr index) implements Expr {
+        public KType type() {
+            return array.element();
+        }
+    }
+
+    /** Lane {@code lane} of a vector value. */
+    record Lane(Expr vector, int lane) implements Expr {
+        public Lane {
+            if (lane < 0 || lane >= vector.type().lanes()) throw new IllegalArgumentException("lane " + lane + " of " + vector.type());
+        }
+
+        public KType type() {
+            return vector.type().element();
+        }
+    }
+
+    /** A vector from scalar lanes. */
+    record Pack(KType type, java.util.List<Expr> lanes) implements Expr {
+        public Pack {
+            lanes = java.util.List.copyOf(lanes);
+            if (lanes.size() != type.lanes()) throw new IllegalArgumentException(type + " needs " + type.lanes() + " lanes, got " + lanes.size());
+        }
+    }
+
+    /** The low ({@code high == false}) or high 16 bits of a u32 as an f16 value (two packed halves). */
+    record HalfOf(Expr word, boolean high) implements Expr {
+        public HalfOf {
+            if (!word.type().equals(KType.U32)) throw new IllegalArgumentException("halves come out of a u32, not " + word.type());
+        }
+
+        public KType type() {
+            return KType.F16;
+        }
+    }
+
+    /** {@code cond ? a : b}. */
+    record Select(Expr cond, Expr a, Expr b) implements Expr {
+        public Select {
+            if (!a.type().equals(b.type())) throw new IllegalArgumentException("select arms differ in type: " + a.type() + ", " + b.type());
+        }
+
+        public KType type() {
+            return a.type();
+        }
+    }
+
+    /** The value {@code v} of the lane whose index is this lane's XOR {@code mask}, within a warp/subgroup. */
+    record ShuffleXor(Expr value, int mask) implements Expr {
+        public KType type() {
+            return value.type();
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package jmlc.compiler.kernel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Short constructors for writing kernels in Java that read like the kernel:
+ * {@code add(mul(tid(), c(4)), v)}. Rules use these; emitters print the result.
+ */
+public final class K {
+    private K() {}
+
+    public static Expr.Const c(int v) {
+        return new Expr.Const(KType.I32, v);
+    }
+
+    public static Expr.Const u(long v) {
+        return new Expr.Const(KType.U32, v);
+    }
+
+    public static Expr.Const f(double v) {
+        return new Expr.Const(KType.F32, v);
+    }
+
+    public static Expr.Var var(String name, KType t) {
+        return new Expr.Var(name, t);
+    }
+
+    public static Expr tid(int axis) {
+        return new Expr.Builtin(Expr.Builtin.Kind.THREAD, axis);
+    }
+
+    public static Expr bid(int axis) {
+        return new Expr.Builtin(Expr.Builtin.Kind.BLOCK, axis);
+    }
+
+    public static Expr bdim(int axis) {
+        return new Expr.Builtin(Expr.Builtin.Kind.BLOCK_DIM, axis);
+    }
+
+    public static Expr gdim(int axis) {
+        return new Expr.Builtin(Expr.Builtin.Kind.GRID_DIM, axis);
+    }
+
+    private static Expr bin(Expr.BinOp op, Expr a, Expr b) {
+        return new Expr.Binary(op, a, b);
+    }
+
+    public static Expr add(Expr a, Expr b) { return bin(Expr.BinOp.ADD, a, b); }
+    public static Expr sub(Expr a, Expr b) { return bin(Expr.BinOp.SUB, a, b); }
+    public static Expr mul(Expr a, Expr b) { return bin(Expr.BinOp.MUL, a, b); }
+    public static Expr div(Expr a, Expr b) { return bin(Expr.BinOp.DIV, a, b); }
+    public static Expr mod(Expr a, Expr b) { return bin(Expr.BinOp.MOD, a, b); }
+    public static Expr shl(Expr a, Expr b) { return bin(Expr.BinOp.SHL, a, b); }
+    public static Expr shr(Expr a, Expr b) { return bin(Expr.BinOp.SHR, a, b); }
+    public static Expr and(Expr a, Expr b) { return bin(Expr.BinOp.AND, a, b); }
+    public static Expr or(Expr a, Expr b) { return bin(Expr.BinOp.OR, a, b); }
+    public static Expr xor(Expr a, Expr b) { return bin(Expr.BinOp.XOR, a, b); }
+    public static Expr lt(Expr a, Expr b) { return bin(Expr.BinOp.LT, a, b); }
+    public static Expr le(Expr a, Expr b) { return bin(Expr.BinOp.LE, a, b); }
+    public static Expr gt(Expr a, Expr b) { return bin(Expr.BinOp.GT, a, b); }
+    public static Expr ge(Expr a, Expr b) { return bin(Expr.BinOp.GE, a, b); }
+    public static Expr eq(Expr a, Expr b) { return bin(Expr.BinOp.EQ, a, b); }
+    public static Expr land(Expr a, Expr b) { return bin(Expr.BinOp.LAND, a, b); }
+    public static Expr min(Expr a, Expr b) { return bin(Expr.BinOp.MIN, a, b); }
+    public static Expr max(Expr a, Expr b) { return bin(Expr.BinOp.MAX, a, b); }
+
+    public static Expr fma(Expr a, Expr b, Expr c) {
+        return new Expr.Fma(a, b, c);
+    }
+
+    public static Expr neg(Expr a) { return new Expr.Unary(Expr.UnOp.NEG, a); }
+    public static Expr exp(Expr a) { return new Expr.Unary(Expr.UnOp.EXP, a); }
+    public static Expr rsqrt(Expr a) { return new Expr.Unary(Expr.UnOp.RSQRT, a); }
+    public static Expr sqrt(Expr a) { return new Expr.Unary(Expr.UnOp.SQRT, a); }
+
+    public static Expr cast(KType t, Expr a) {
+        return a.type().equals(t) ? a : new Expr.Cast(t, a);
+    }
+
+    public static Expr bitcast(KType t, Expr a) {
+        return new Expr.Bitcast(t, a);
+    }
+
+    public static Expr load(Buffer b, Expr index) {
+        return new Expr.Load(b, index, b.element());
+    }
+
+    public static Expr load(Buffer b, Expr index, KType t) {
+        return new Expr.Load(b, index, t);
+    }
+
+    /** Element {@code index} of an f16 or f32 buffer as f32. */
+    public static Expr loadF32(Buffer b, Expr index) {
+        return cast(KType.F32, load(b, index));
+    }
+
+    public static Expr sload(Shared s, Expr index) {
+        return new Expr.SharedLoad(s, index);
+    }
+
+    public static Expr lane(Expr v, int i) {
+        return new Expr.Lane(v, i);
+    }
+
+    public static Expr halfOf(Expr word, boolean high) {
+        return new Expr.HalfOf(word, high);
+    }
+
+    public static Expr select(Expr c, Expr a, Expr b) {
+        return new Expr.Select(c, a, b);
+    }
+
+    public static Expr shflXor(Expr v, int mask) {
+        return new Expr.ShuffleXor(v, mask);
+    }
+
+    /** Collects statements in order; nested blocks via {@link #block}. */
+    public static final class Body {
+        private final List<Stmt> stmts = new ArrayList<>();
+        private int fresh;
+
+        public Expr.Var let(String name, Expr init) {
+            Expr.Var v = new Expr.Var(name, init.type());
+            stmts.add(new Stmt.Let(v, init));
+            return v;
+        }
+
+        /** A fresh name from a prefix, for values made in Java loops ({@code w0, w1 ...}). */
+        public String fresh(String prefix) {
+            return prefix + fresh++;
+        }
+
+        public void assign(Expr.Var v, Expr e) {
+            stmts.add(new Stmt.Assign(v, e));
+        }
+
+        public void store(Buffer b, Expr index, Expr value) {
+            stmts.add(new Stmt.Store(b, index, value));
+        }
+
+        /** Stores an f32 value into an f32 or f16 buffer, converting. */
+        public void storeF(Buffer b, Expr index, Expr value) {
+            stmts.add(new Stmt.Store(b, index, cast(b.element(), value)));
+        }
+
+        public void sstore(Shared s, Expr index, Expr value) {
+            stmts.add(new Stmt.SharedStore(s, index, value));
+        }
+
+        public void barrier() {
+            stmts.add(new Stmt.Barrier());
+        }
+
+        public void ret() {
+            stmts.add(new Stmt.Return());
+        }
+
+        public void comment(String text) {
+            stmts.add(new Stmt.Comment(text));
+        }
+
+        public void add(Stmt s) {
+            stmts.add(s);
+        }
+
+        public void forRange(Expr.Var i, Expr lo, Expr hi, Expr step, int unroll, java.util.function.Consumer<Body> body) {
+            Body b = new Body();
+            b.fresh = fresh;
+            body.accept(b);
+            fresh = b.fresh;
+            stmts.add(new Stmt.For(i, lo, hi, step, unroll, b.build()));
+        }
+
+        public void ifThen(Expr cond, java.util.function.Consumer<Body> then) {
+            Body b = new Body();
+            b.fresh = fresh;
+            then.accept(b);
+            fresh = b.fresh;
+            stmts.add(new Stmt.If(cond, b.build(), new Stmt.Block(List.of())));
+        }
+
+        public Stmt.Block build() {
+            return new Stmt.Block(stmts);
+        }
+    }
+}

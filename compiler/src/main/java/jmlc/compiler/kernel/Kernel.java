@@ -1,0 +1,44 @@
+package jmlc.compiler.kernel;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One GPU kernel in the kernel IR, as a schedule rule made it: parameters, shared memory, the
+ * body every thread runs, how to launch it, and the knob values that shaped it.
+ *
+ * @param name    unique, readable: {@code gemv_q4f16_4096x4096_r4t32u4}
+ * @param buffers global-memory buffer parameters, in argument order
+ * @param scalars i32 scalar parameters after the buffers (e.g. {@code seq})
+ * @param shared  shared-memory arrays
+ * @param body    the per-thread program
+ * @param block   threads per block (x, y, z)
+ * @param grid    blocks per grid (x, y, z), expressions over {@code scalars}
+ * @param knobs   the schedule's choices, for display and tuning
+ * @param summary one line saying what the kernel computes
+ */
+public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
+                     int[] block, Expr[] grid, Map<String, Integer> knobs, String summary) {
+
+    public Kernel {
+        buffers = List.copyOf(buffers);
+        scalars = List.copyOf(scalars);
+        shared = List.copyOf(shared);
+        knobs = Map.copyOf(knobs);
+        if (block.length != 3 || grid.length != 3) throw new IllegalArgumentException("block and grid have three dimensions");
+        for (Expr.Var s : scalars) if (!s.type().equals(KType.I32)) throw new IllegalArgumentException("scalar parameters are i32: " + s);
+    }
+
+    public int threadsPerBlock() {
+        return block[0] * block[1] * block[2];
+    }
+
+    public int sharedBytes() {
+        return shared.stream().mapToInt(Shared::bytes).sum();
+    }
+
+    public Buffer buffer(String n) {
+        for (Buffer b : buffers) if (b.name().equals(n)) return b;
+        throw new IllegalArgumentException("kernel " + name + " has no buffer " + n);
+    }
+}

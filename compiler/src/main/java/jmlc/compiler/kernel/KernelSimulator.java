@@ -1,0 +1,378 @@
+package jmlc.compiler.kernel;
+
+import jmlc.compiler.quant.Half;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Runs kernel IR on the CPU the way a GPU does: all threads of a block step through the program
+ * together (SIMT), each statement under a mask of the threads it applies to, as divergent
+ * branches and loops are executed. Barriers hold because every thread is at the same statement;
+ * a warp shuffle reads its partner's value from the same step. Exact about what the emitters
+ * print (i32/u32 wrap-around, f32 rounding, f16 conversions), so CI checks what generated kernels
+ * compute without a GPU. Buffers are little-endian byte segments.
+ *
+ * <p>Requires what the GPU requires: barriers in control flow all threads of a block reach, and
+ * shuffles whose partner lane is running.
+ */
+public final class KernelSimulator {
+    private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final int warpSize;
+
+    public KernelSimulator(int warpSize) {
+        this.warpSize = warpSize;
+    }
+
+    /** Launches {@code k} over its grid with the given buffers (by name) and scalar values (by name). */
+    public void launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars) {
+        for (Buffer b : k.buffers()) if (!buffers.containsKey(b.name())) throw new IllegalArgumentException("kernel " + k.name() + ": no memory for buffer " + b.name());
+        Map<String, Object> globals = new HashMap<>();
+        for (Expr.Var s : k.scalars()) {
+            Integer v = scalars.get(s.name());
+            if (v == null) throw new IllegalArgumentException("kernel " + k.name() + ": no value for scalar " + s.name());
+            globals.put(s.name(), v);
+        }
+        int[] grid = new int[3];
+        Block probe = new Block(k, buffers, globals, new int[3], new int[] {1, 1, 1}, 1);
+        for (int i = 0; i < 3; i++) grid[i] = (Integer) probe.eval(k.grid()[i], probe.all)[0];
+        for (int bz = 0; bz < grid[2]; bz++)
+            for (int by = 0; by < grid[1]; by++)
+                for (int bx = 0; bx < grid[0]; bx++) {
+                    int[] bid = {bx, by, bz};
+                    Block blk = new Block(k, buffers, globals, bid, grid, k.threadsPerBlock());
+                    try {
+                        blk.exec(k.body(), blk.all);
+                    } catch (RuntimeException e) {
+                        throw new IllegalStateException("kernel " + k.name() + ", block " + Arrays.toString(bid) + ": " + e.getMessage(), e);
+                    }
+                }
+    }
+
+    /** One block: per-variable arrays of per-thread values. */
+    private final class Block {
+        final Kernel k;
+        final Map<String, MemorySegment> mem;
+        final Map<String, Object[]> vars = new HashMap<>();
+        final Map<String, Object[]> shared = new HashMap<>();
+        final int n;
+        final int[] bid, gdim;
+        final int[][] tid;
+        final boolean[] all, exited;
+
+        Block(Kernel k, Map<String, MemorySegment> mem, Map<String, Object> globals, int[] bid, int[] gdim, int n) {
+            this.k = k;
+            this.mem = mem;
+            this.n = n;
+            this.bid = bid;
+            this.gdim = gdim;
+            this.all = new boolean[n];
+            Arrays.fill(all, true);
+            this.exited = new boolean[n];
+            this.tid = new int[n][];
+            for (int t = 0; t < n; t++) tid[t] = new int[] {t % k.block()[0], (t / k.block()[0]) % k.block()[1], t / (k.block()[0] * k.block()[1])};
+            for (var e : globals.entrySet()) {
+                Object[] v = new Object[n];
+                Arrays.fill(v, e.getValue());
+                vars.put(e.getKey(), v);
+            }
+            for (Shared s : k.shared()) shared.put(s.name(), new Object[s.size()]);
+        }
+
+        boolean[] and(boolean[] mask, Object[] cond, boolean negate) {
+            boolean[] m = new boolean[n];
+            for (int t = 0; t < n; t++) m[t] = mask[t] && !exited[t] && ((Boolean) cond[t] != negate);
+            return m;
+        }
+
+        boolean any(boolean[] m) {
+            for (int t = 0; t < n; t++) if (m[t] && !exited[t]) return true;
+            return false;
+        }
+
+        void exec(Stmt s, boolean[] mask) {
+            switch (s) {
+                case Stmt.Let l -> set(l.var().name(), eval(l.init(), mask), mask);
+                case Stmt.Assign a -> set(a.var().name(), eval(a.value(), mask), mask);
+                case Stmt.Store st -> {
+                    Object[] idx = eval(st.index(), mask), val = eval(st.value(), mask);
+                    MemorySegment m = mem.get(st.buffer().name());
+                    for (int t = 0; t < n; t++) if (live(mask, t)) write(m, (Integer) idx[t], st.value().type(), val[t]);
+                }
+                case Stmt.SharedStore st -> {
+                    Object[] idx = eval(st.index(), mask), val = eval(st.value(), mask);
+                    Object[] arr = shared.get(st.array().name());
+                    for (int t = 0; t < n; t++) if (live(mask, t)) arr[checkShared(st.array(), (Integer) idx[t])] = val[t];
+                }
+                case Stmt.For f -> {
+                    String i = f.index().name();
+                    set(i, eval(f.lo(), mask), mask);
+                    boolean[] active = and(mask, eval(new Expr.Binary(Expr.BinOp.LT, f.index(), f.hi()), mask), false);
+                    while (any(active)) {
+                        exec(f.body(), active);
+                        Object[] step = eval(f.step(), active), cur = vars.get(i);
+                        for (int t = 0; t < n; t++) if (live(active, t)) cur[t] = (Integer) cur[t] + (Integer) step[t];
+                        active = and(active, eval(new Expr.Binary(Expr.BinOp.LT, f.index(), f.hi()), active), false);
+                    }
+                }
+                case Stmt.If f -> {
+                    Object[] c = eval(f.cond(), mask);
+                    boolean[] yes = and(mask, c, false), no = and(mask, c, true);
+                    if (any(yes)) exec(f.then(), yes);
+                    if (any(no)) exec(f.otherwise(), no);
+                }
+                case Stmt.Block b -> { for (Stmt x : b.body()) if (any(mask)) exec(x, mask); }
+                case Stmt.Barrier b -> {
+                    for (int t = 0; t < n; t++)
+                        if (!exited[t] && !mask[t]) throw new IllegalStateException("barrier reached by only some threads (thread " + t + " is elsewhere)");
+                }
+                case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
+                case Stmt.Comment c -> { }
+            }
+        }
+
+        boolean live(boolean[] mask, int t) {
+            return mask[t] && !exited[t];
+        }
+
+        void set(String name, Object[] vals, boolean[] mask) {
+            Object[] cur = vars.computeIfAbsent(name, x -> new Object[n]);
+            for (int t = 0; t < n; t++) if (live(mask, t)) cur[t] = vals[t];
+        }
+
+        int checkShared(Shared s, int i) {
+            if (i < 0 || i >= s.size()) throw new IndexOutOfBoundsException("shared " + s.name() + "[" + i + "] outside " + s.size());
+            return i;
+        }
+
+        /** Values of {@code e} for every thread in {@code mask} (other entries are null). */
+        Object[] eval(Expr e, boolean[] mask) {
+            Object[] r = new Object[n];
+            switch (e) {
+                case Expr.Const c -> { Object v = constant(c.type(), c.value()); for (int t = 0; t < n; t++) r[t] = v; }
+                case Expr.Var v -> {
+                    Object[] cur = vars.get(v.name());
+                    if (cur == null) throw new IllegalStateException("variable " + v.name() + " read before it is set");
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        if (cur[t] == null) throw new IllegalStateException("variable " + v.name() + " read before thread " + t + " set it");
+                        r[t] = cur[t];
+                    }
+                }
+                case Expr.Builtin b -> {
+                    for (int t = 0; t < n; t++) r[t] = switch (b.kind()) {
+                        case THREAD -> tid[t][b.axis()];
+                        case BLOCK -> bid[b.axis()];
+                        case BLOCK_DIM -> k.block()[b.axis()];
+                        case GRID_DIM -> gdim[b.axis()];
+                    };
+                }
+                case Expr.Binary b -> {
+                    Object[] x = eval(b.a(), mask);
+                    // && and || short-circuit in C: the right side runs only where the left does not decide
+                    boolean[] m2 = mask;
+                    if (b.op() == Expr.BinOp.LAND) m2 = and(mask, x, false);
+                    else if (b.op() == Expr.BinOp.LOR) m2 = and(mask, x, true);
+                    Object[] y = eval(b.b(), m2);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        if (b.op() == Expr.BinOp.LAND && !(Boolean) x[t]) r[t] = false;
+                        else if (b.op() == Expr.BinOp.LOR && (Boolean) x[t]) r[t] = true;
+                        else r[t] = binary(b.op(), b.a().type(), x[t], y[t]);
+                    }
+                }
+                case Expr.Unary u -> { Object[] x = eval(u.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = unary(u.op(), u.a().type(), x[t]); }
+                case Expr.Fma f -> {
+                    Object[] a = eval(f.a(), mask), b = eval(f.b(), mask), c = eval(f.c(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = Math.fma((Float) a[t], (Float) b[t], (Float) c[t]);
+                }
+                case Expr.Cast c -> { Object[] x = eval(c.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = cast(c.a().type(), c.type(), x[t]); }
+                case Expr.Bitcast c -> { Object[] x = eval(c.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = bitcast(c.a().type(), c.type(), x[t]); }
+                case Expr.Load l -> {
+                    Object[] idx = eval(l.index(), mask);
+                    MemorySegment m = mem.get(l.buffer().name());
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = read(m, (Integer) idx[t], l.type());
+                }
+                case Expr.SharedLoad l -> {
+                    Object[] idx = eval(l.index(), mask), arr = shared.get(l.array().name());
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        Object o = arr[checkShared(l.array(), (Integer) idx[t])];
+                        if (o == null) throw new IllegalStateException("shared " + l.array().name() + "[" + idx[t] + "] read before any thread wrote it");
+                        r[t] = o;
+                    }
+                }
+                case Expr.Lane l -> { Object[] x = eval(l.vector(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = ((Object[]) x[t])[l.lane()]; }
+                case Expr.Pack p -> {
+                    Object[][] ls = p.lanes().stream().map(x -> eval(x, mask)).toArray(Object[][]::new);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        Object[] v = new Object[ls.length];
+                        for (int i = 0; i < ls.length; i++) v[i] = ls[i][t];
+                        r[t] = v;
+                    }
+                }
+                case Expr.HalfOf h -> { Object[] x = eval(h.word(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = (short) ((Integer) x[t] >>> (h.high() ? 16 : 0)); }
+                case Expr.Select s -> {
+                    Object[] c = eval(s.cond(), mask), a = eval(s.a(), mask), b = eval(s.b(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = (Boolean) c[t] ? a[t] : b[t];
+                }
+                case Expr.ShuffleXor s -> {
+                    Object[] x = eval(s.value(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        int partner = (t / warpSize) * warpSize + ((t % warpSize) ^ s.mask());
+                        if (partner >= n || !live(mask, partner)) throw new IllegalStateException("thread " + t + " shuffles with lane " + partner + ", which is not running here");
+                        r[t] = x[partner];
+                    }
+                }
+            }
+            return r;
+        }
+    }
+
+    private static Object read(MemorySegment m, long i, KType t) {
+        long off = i * t.bytes();
+        if (off < 0 || off + t.bytes() > m.byteSize()) throw new IndexOutOfBoundsException("read of " + t + " at element " + i + " outside " + m.byteSize() + " bytes");
+        if (t.isVector()) {
+            Object[] v = new Object[t.lanes()];
+            for (int l = 0; l < t.lanes(); l++) v[l] = read(m, (off + (long) l * t.scalar().bytes) / t.scalar().bytes, t.element());
+            return v;
+        }
+        return switch (t.scalar()) {
+            case I32, U32 -> m.get(I, off);
+            case F32 -> m.get(F, off);
+            case F16 -> m.get(S, off);
+            case BOOL -> m.get(ValueLayout.JAVA_BYTE, off) != 0;
+        };
+    }
+
+    private static void write(MemorySegment m, long i, KType t, Object v) {
+        long off = i * t.bytes();
+        if (off < 0 || off + t.bytes() > m.byteSize()) throw new IndexOutOfBoundsException("write of " + t + " at element " + i + " outside " + m.byteSize() + " bytes");
+        if (t.isVector()) {
+            for (int l = 0; l < t.lanes(); l++) write(m, (off + (long) l * t.scalar().bytes) / t.scalar().bytes, t.element(), ((Object[]) v)[l]);
+            return;
+        }
+        switch (t.scalar()) {
+            case I32, U32 -> m.set(I, off, (Integer) v);
+            case F32 -> m.set(F, off, (Float) v);
+            case F16 -> m.set(S, off, (Short) v);
+            case BOOL -> m.set(ValueLayout.JAVA_BYTE, off, (byte) ((Boolean) v ? 1 : 0));
+        }
+    }
+
+    private static Object constant(KType t, double v) {
+        return switch (t.scalar()) {
+            case I32, U32 -> (int) (long) v;
+            case F32 -> (float) v;
+            case F16 -> Half.fromFloat((float) v);
+            case BOOL -> v != 0;
+        };
+    }
+
+    private static Object binary(Expr.BinOp op, KType t, Object a, Object b) {
+        if (t.scalar() == KType.Scalar.BOOL) {
+            boolean x = (Boolean) a, y = (Boolean) b;
+            return switch (op) {
+                case LAND -> x && y;
+                case LOR -> x || y;
+                case EQ -> x == y;
+                case NE -> x != y;
+                default -> throw new IllegalArgumentException(op + " on bool");
+            };
+        }
+        if (t.scalar() == KType.Scalar.F32) {
+            float x = (Float) a, y = (Float) b;
+            return switch (op) {
+                case ADD -> x + y;
+                case SUB -> x - y;
+                case MUL -> x * y;
+                case DIV -> x / y;
+                case MIN -> Math.min(x, y);
+                case MAX -> Math.max(x, y);
+                case LT -> x < y;
+                case LE -> x <= y;
+                case GT -> x > y;
+                case GE -> x >= y;
+                case EQ -> x == y;
+                case NE -> x != y;
+                default -> throw new IllegalArgumentException(op + " on f32");
+            };
+        }
+        boolean unsigned = t.scalar() == KType.Scalar.U32;
+        int x = (Integer) a, y = (Integer) b;
+        return switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> unsigned ? Integer.divideUnsigned(x, y) : x / y;
+            case MOD -> unsigned ? Integer.remainderUnsigned(x, y) : x % y;
+            case SHL -> x << y;
+            case SHR -> unsigned ? x >>> y : x >> y;
+            case AND -> x & y;
+            case OR -> x | y;
+            case XOR -> x ^ y;
+            case MIN -> unsigned ? (Integer.compareUnsigned(x, y) <= 0 ? x : y) : Math.min(x, y);
+            case MAX -> unsigned ? (Integer.compareUnsigned(x, y) >= 0 ? x : y) : Math.max(x, y);
+            case LT -> unsigned ? Integer.compareUnsigned(x, y) < 0 : x < y;
+            case LE -> unsigned ? Integer.compareUnsigned(x, y) <= 0 : x <= y;
+            case GT -> unsigned ? Integer.compareUnsigned(x, y) > 0 : x > y;
+            case GE -> unsigned ? Integer.compareUnsigned(x, y) >= 0 : x >= y;
+            case EQ -> x == y;
+            case NE -> x != y;
+            default -> throw new IllegalArgumentException(op + " on " + t);
+        };
+    }
+
+    private static Object unary(Expr.UnOp op, KType t, Object a) {
+        if (t.scalar() == KType.Scalar.F32) {
+            float x = (Float) a;
+            return switch (op) {
+                case NEG -> -x;
+                case EXP -> (float) Math.exp(x);
+                case LOG -> (float) Math.log(x);
+                case SQRT -> (float) Math.sqrt(x);
+                case RSQRT -> (float) (1 / Math.sqrt(x));
+                case ABS -> Math.abs(x);
+                case NOT -> throw new IllegalArgumentException("not on f32");
+            };
+        }
+        if (t.scalar() == KType.Scalar.BOOL) return !(Boolean) a;
+        int x = (Integer) a;
+        return switch (op) {
+            case NEG -> -x;
+            case NOT -> ~x;
+            case ABS -> Math.abs(x);
+            default -> throw new IllegalArgumentException(op + " on " + t);
+        };
+    }
+
+    private static Object cast(KType from, KType to, Object v) {
+        if (from.equals(to)) return v;
+        if (from.isInt() && to.isInt()) return v;
+        float asFloat = switch (from.scalar()) {
+            case F32 -> (Float) v;
+            case F16 -> Half.toFloat((Short) v);
+            case I32 -> (float) (Integer) v;
+            case U32 -> (float) Integer.toUnsignedLong((Integer) v);
+            case BOOL -> (Boolean) v ? 1 : 0;
+        };
+        return switch (to.scalar()) {
+            case F32 -> asFloat;
+            case F16 -> Half.fromFloat(asFloat);
+            case I32 -> (int) asFloat;
+            case U32 -> (int) (long) asFloat;
+            case BOOL -> asFloat != 0;
+        };
+    }
+
+    private static Object bitcast(KType from, KType to, Object v) {
+        if (from.isInt() && to.scalar() == KType.Scalar.F32) return Float.intBitsToFloat((Integer) v);
+        if (from.scalar() == KType.Scalar.F32 && to.isInt()) return Float.floatToRawIntBits((Float) v);
+        if (from.isInt() && to.isInt()) return v;
+        throw new IllegalArgumentException("no bitcast from " + from + " to " + to);
+    }
+}

@@ -1,0 +1,38 @@
+package jmlc.compiler.schedule;
+
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.kernel.Kernel;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A graph scheduled for a target: for each node, in order, the rule that matched and its kernel
+ * launches. {@code decode} programs run one token per step (and are captured as CUDA graphs);
+ * prefill programs take up to {@code maxSeq} tokens.
+ */
+public record Program(Graph graph, Target target, boolean decode, int maxSeq, List<Step> steps) {
+
+    public record Step(Node node, String rule, List<KernelCall> calls) {}
+
+    public Program {
+        steps = List.copyOf(steps);
+    }
+
+    /** Distinct kernels by name, in first-use order. */
+    public List<Kernel> kernels() {
+        Map<String, Kernel> m = new LinkedHashMap<>();
+        for (Step s : steps) for (KernelCall c : s.calls()) m.putIfAbsent(c.kernel().name(), c.kernel());
+        return List.copyOf(m.values());
+    }
+
+    public List<KernelCall> calls() {
+        return steps.stream().flatMap(s -> s.calls().stream()).toList();
+    }
+
+    public int launches() {
+        return steps.stream().mapToInt(s -> s.calls().size()).sum();
+    }
+}

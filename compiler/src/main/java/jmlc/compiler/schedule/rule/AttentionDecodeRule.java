@@ -1,0 +1,178 @@
+package jmlc.compiler.schedule.rule;
+
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.K;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.LaunchBuilder;
+import jmlc.compiler.schedule.ScheduleContext;
+import jmlc.compiler.schedule.ScheduleRule;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static jmlc.compiler.kernel.K.*;
+
+/**
+ * Decode attention (one query per head), flash-decoding style, in two kernels.
+ *
+ * <p>{@code partial}: grid (KV head, split); a block reads the positions of its split of the cache
+ * once for all {@code group = H / nKv} query heads that share the KV head. Each warp takes every
+ * {@code warps}-th position: lanes hold slices of the head dimension, a shuffle reduction gives the
+ * score, and a running max and sum keep the softmax stable (online softmax). Warps merge in shared
+ * memory; the block writes {@code (max, sum, acc[hd])} per query head and split.
+ * {@code combine}: one block per query head rescales and sums the splits.
+ *
+ * <p>The split count is fixed when the program is made, from the cache length, so a captured
+ * decode step replays at any position; splits past the current length write an empty partial.
+ */
+public final class AttentionDecodeRule implements ScheduleRule {
+    static final int WARPS = 4, CHUNK = 256;
+
+    @Override
+    public String name() {
+        return "attention_decode";
+    }
+
+    @Override
+    public Optional<List<KernelCall>> apply(Node n, ScheduleContext ctx) {
+        if (!(n.op() instanceof Op.Attention a) || !ctx.decode()) return Optional.empty();
+        int hd = a.headDim(), nH = a.nHeads(), nKv = a.nKvHeads(), group = nH / nKv;
+        int ctxLen = (int) n.input(1).type().shape().dim(1).size();
+        int warp = ctx.target().warpSize();
+        String sig = "attention_decode_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
+        int warps = ctx.knobs().get(sig, "warps", WARPS);
+        int chunk = ctx.knobs().get(sig, "chunk", CHUNK);
+        int splits = (ctxLen + chunk - 1) / chunk;
+        int dpl = (hd + warp - 1) / warp; // head dims per lane
+        if (group * dpl > 64) return Optional.empty(); // too many registers per lane for this schedule
+
+        String scratchId = sig + "_partials";
+        long partialFloats = (long) nH * splits * (hd + 2);
+
+        // ---- partial kernel ----
+        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "c" + chunk + "_partial", "per (kv head, split): online-softmax partial attention of its " + group + " query heads");
+        lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("chunk", chunk).knob("splits", splits);
+        Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
+        Buffer part = lb.scratch("partial", scratchId, KType.F32, partialFloats);
+        Shared sm = lb.shared("warp_m", KType.F32, warps * group);
+        Shared sl = lb.shared("warp_l", KType.F32, warps * group);
+        Shared sacc = lb.shared("warp_acc", KType.F32, warps * group * hd);
+        K.Body b = lb.body;
+        Expr.Var g = b.let("g", bid(0));
+        Expr.Var sp = b.let("sp", bid(1));
+        Expr.Var w = b.let("w", div(tid(0), c(warp)));
+        Expr.Var lane = b.let("lane", mod(tid(0), c(warp)));
+        Expr.Var len = b.let("len", add(load(pos, c(0)), c(1)));
+        Expr.Var start = b.let("start", mul(sp, c(chunk)));
+        Expr.Var end = b.let("end", min(len, add(start, c(chunk))));
+        // q slices, running max/sum/acc per query head of the group
+        Expr.Var[][] qv = new Expr.Var[group][dpl];
+        Expr.Var[][] acc = new Expr.Var[group][dpl];
+        Expr.Var[] m = new Expr.Var[group], l = new Expr.Var[group];
+        for (int h = 0; h < group; h++) {
+            m[h] = b.let("m" + h, f(Float.NEGATIVE_INFINITY));
+            l[h] = b.let("l" + h, f(0));
+            for (int i = 0; i < dpl; i++) {
+                Expr d = add(lane, c(i * warp));
+                int hh = h;
+                qv[h][i] = b.let("q" + h + "_" + i, select(lt(d, c(hd)), load(q, add(mul(add(mul(g, c(group)), c(hh)), c(hd)), min(d, c(hd - 1)))), f(0)));
+                acc[h][i] = b.let("acc" + h + "_" + i, f(0));
+            }
+        }
+        Expr.Var t = var("t", KType.I32);
+        b.forRange(t, add(start, w), end, c(warps), 1, x -> {
+            Expr.Var kvBase = x.let("kv_base", mul(add(mul(g, c(ctxLen)), t), c(hd)));
+            List<Expr.Var> ks = new ArrayList<>(), vs = new ArrayList<>();
+            for (int i = 0; i < dpl; i++) {
+                Expr d = min(add(lane, c(i * warp)), c(hd - 1));
+                ks.add(x.let(x.fresh("k"), loadF32(kc, add(kvBase, d))));
+                vs.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
+            }
+            for (int h = 0; h < group; h++) {
+                Expr.Var s = x.let(x.fresh("s"), f(0));
+                for (int i = 0; i < dpl; i++) x.assign(s, fma(qv[h][i], ks.get(i), s));
+                Reductions.warpReduce(x, s, warp, false);
+                x.assign(s, mul(s, f(a.scale())));
+                Expr.Var mNew = x.let(x.fresh("mn"), K.max(m[h], s));
+                Expr.Var corr = x.let(x.fresh("corr"), exp(sub(m[h], mNew)));
+                Expr.Var p = x.let(x.fresh("p"), exp(sub(s, mNew)));
+                x.assign(l[h], fma(l[h], corr, p));
+                for (int i = 0; i < dpl; i++) x.assign(acc[h][i], fma(acc[h][i], corr, mul(p, vs.get(i))));
+                x.assign(m[h], mNew);
+            }
+        });
+        // merge the warps through shared memory
+        for (int h = 0; h < group; h++) {
+            int hh = h;
+            b.ifThen(eq(lane, c(0)), x -> {
+                x.sstore(sm, add(mul(w, c(group)), c(hh)), m[hh]);
+                x.sstore(sl, add(mul(w, c(group)), c(hh)), l[hh]);
+            });
+            for (int i = 0; i < dpl; i++) {
+                Expr d = add(lane, c(i * warp));
+                int ii = i;
+                b.ifThen(lt(d, c(hd)), x -> x.sstore(sacc, add(mul(add(mul(w, c(group)), c(hh)), c(hd)), d), acc[hh][ii]));
+            }
+        }
+        b.barrier();
+        // thread j of the block finishes (query head, dim) pairs j, j + threads, ...
+        int threads = warps * warp;
+        Expr.Var j = var("j", KType.I32);
+        b.forRange(j, tid(0), c(group * hd), c(threads), 0, x -> {
+            Expr.Var h = x.let("h", div(j, c(hd)));
+            Expr.Var d = x.let("d", mod(j, c(hd)));
+            Expr.Var mm = x.let("mm", sload(sm, h));
+            for (int ww = 1; ww < warps; ww++) x.assign(mm, K.max(mm, sload(sm, add(c(ww * group), h))));
+            Expr.Var ll = x.let("ll", f(0));
+            Expr.Var aa = x.let("aa", f(0));
+            for (int ww = 0; ww < warps; ww++) {
+                Expr.Var mw = x.let(x.fresh("mw"), sload(sm, add(c(ww * group), h)));
+                // an idle warp has max -inf: weight 0, not exp(nan)
+                Expr.Var sc = x.let(x.fresh("sc"), select(eq(mw, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(mw, mm))));
+                x.assign(ll, fma(sload(sl, add(c(ww * group), h)), sc, ll));
+                x.assign(aa, fma(sload(sacc, add(mul(add(c(ww * group), h), c(hd)), d)), sc, aa));
+            }
+            Expr.Var qh = x.let("qh", add(mul(g, c(group)), h));
+            Expr.Var base = x.let("pbase", mul(add(mul(qh, c(splits)), sp), c(hd + 2)));
+            x.store(part, add(base, add(d, c(2))), aa);
+            x.ifThen(eq(d, c(0)), y -> {
+                y.store(part, base, mm);
+                y.store(part, add(base, c(1)), ll);
+            });
+        });
+        KernelCall partial = lb.build();
+
+        // ---- combine kernel ----
+        LaunchBuilder cb = new LaunchBuilder(sig + "_c" + chunk + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
+        int cthreads = Math.min(1024, Math.max(warp, hd));
+        cb.block(cthreads).grid(c(nH)).knob("splits", splits);
+        Buffer part2 = cb.scratch("partial", scratchId, KType.F32, partialFloats);
+        Buffer out = cb.output("out", n.output());
+        K.Body c2 = cb.body;
+        Expr.Var h = c2.let("h", bid(0));
+        Expr.Var dd = var("d", KType.I32);
+        c2.forRange(dd, tid(0), c(hd), c(cthreads), 0, x -> {
+            Expr.Var mm = x.let("mm", f(Float.NEGATIVE_INFINITY));
+            Expr.Var s = var("s", KType.I32);
+            x.forRange(s, c(0), c(splits), c(1), 0, y -> y.assign(mm, K.max(mm, load(part2, mul(add(mul(h, c(splits)), s), c(hd + 2))))));
+            Expr.Var ll = x.let("ll", f(0));
+            Expr.Var aa = x.let("aa", f(0));
+            Expr.Var s2 = var("s2", KType.I32);
+            x.forRange(s2, c(0), c(splits), c(1), 0, y -> {
+                Expr.Var base = y.let("base", mul(add(mul(h, c(splits)), s2), c(hd + 2)));
+                Expr.Var ms = y.let("ms", load(part2, base));
+                Expr.Var sc = y.let("sc", select(eq(ms, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(ms, mm))));
+                y.assign(ll, fma(load(part2, add(base, c(1))), sc, ll));
+                y.assign(aa, fma(load(part2, add(base, add(dd, c(2)))), sc, aa));
+            });
+            x.store(out, add(mul(h, c(hd)), dd), div(aa, ll));
+        });
+        return Optional.of(List.of(partial, cb.build()));
+    }
+}

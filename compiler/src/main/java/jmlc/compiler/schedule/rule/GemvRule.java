@@ -1,0 +1,179 @@
+package jmlc.compiler.schedule.rule;
+
+import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.K;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.LaunchBuilder;
+import jmlc.compiler.schedule.ScheduleContext;
+import jmlc.compiler.schedule.ScheduleRule;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static jmlc.compiler.kernel.K.*;
+
+/**
+ * Matrix-vector product {@code y[s, n] = Σ_k x[s, k] · w[n, k] (+ bias)}, the decode hot path,
+ * for q4/q8 group-quantized and f16/f32 dense weights, dequantizing in registers.
+ *
+ * <p>A row is read by {@code threads} consecutive lanes, each loading {@code vector} consecutive u32
+ * words at a time, so a warp's loads are contiguous; {@code unroll} loads are issued before any is
+ * used, to keep bytes in flight; a block holds {@code rows} rows; lanes reduce with shuffles
+ * (then shared memory when a row spans several warps). Nibbles become floats without int-to-float
+ * converts: OR-ing a nibble into the mantissa of 2^23 gives the float {@code 2^23 + q}. The group
+ * scale multiplies each chunk's partial sum once. Blocks run over {@code seq} in grid y, so the rule
+ * is correct for any token count (prefill prefers {@link GemmRule}).
+ */
+public final class GemvRule implements ScheduleRule {
+
+    /** Defaults for NVIDIA sm_80+ (to be tuned per device; see bench/RESULTS.md). */
+    static final int THREADS = 32, ROWS = 4, VECTOR = 1, UNROLL = 4;
+
+    @Override
+    public String name() {
+        return "gemv";
+    }
+
+    /** Weight values per u32 word. */
+    static int perWord(Value w) {
+        return switch (w.type().dtype()) {
+            case Q4 -> 8;
+            case Q8 -> 4;
+            case F16 -> 2;
+            case F32 -> 1;
+            default -> throw new IllegalArgumentException("no GEMV for weights of " + w.type());
+        };
+    }
+
+    public static String signature(Value w) {
+        long n = w.type().shape().dim(0).size(), k = w.type().shape().dim(1).size();
+        return "gemv_" + w.type().toString().replaceAll("[^a-z0-9]", "") + "_" + n + "x" + k;
+    }
+
+    @Override
+    public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
+        boolean q = node.op() instanceof Op.QMatMul;
+        if (!q && !(node.op() instanceof Op.MatMul)) return Optional.empty();
+        Value w = node.input(1);
+        // dense weights are params, or a dequantized temp when FuseDequantMatmul is switched off
+        if (!q && w.type().dtype() != DType.F32 && w.type().dtype() != DType.F16) return Optional.empty();
+        int n = (int) w.type().shape().dim(0).size(), k = (int) w.type().shape().dim(1).size();
+        int e = perWord(w);
+        if (k % e != 0) return Optional.empty();
+        int words = k / e;
+        String sig = signature(w);
+        int warp = ctx.target().warpSize();
+        int threads = ctx.knobs().get(sig, "threads", THREADS);
+        int rows = ctx.knobs().get(sig, "rows", ROWS);
+        int vector = ctx.knobs().get(sig, "vector", VECTOR);
+        int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
+        QuantScheme qs = q ? w.type().quant() : null;
+        while (vector > 1 && (words % vector != 0 || (qs != null && qs.groupSize() % (vector * e) != 0))) vector /= 2;
+        if (qs != null && qs.groupSize() % e != 0) return Optional.empty();
+        if (threads * rows > ctx.target().maxThreadsPerBlock() || (threads > warp && threads % warp != 0)) return Optional.empty();
+        return Optional.of(List.of(kernel(node, ctx, sig, n, k, e, threads, rows, vector, unroll)));
+    }
+
+    private KernelCall kernel(Node node, ScheduleContext ctx, String sig, int n, int k, int e, int threads, int rows, int vector, int unroll) {
+        Value w = node.input(1);
+        boolean quant = w.type().dtype().isQuantized();
+        QuantScheme qs = quant ? w.type().quant() : null;
+        int warp = ctx.target().warpSize();
+        int chunkValues = vector * e, chunks = k / chunkValues;
+        String name = sig + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
+        LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k x[s, k] * w[n, k]" + (node.inputs().size() == 3 ? " + bias[n]" : "") + ", w " + w.type());
+        lb.block(threads * rows).grid(c((n + rows - 1) / rows), lb.rows(node.input(0)))
+                .knob("threads", threads).knob("rows", rows).knob("vector", vector).knob("unroll", unroll);
+        Buffer x = lb.input("x", node.input(0));
+        Buffer data = lb.input("w", w);
+        Buffer scales = quant ? lb.weightScales("scales", w) : null;
+        Buffer bias = node.inputs().size() == 3 ? lb.input("bias", node.input(2)) : null;
+        Buffer y = lb.output("y", node.output());
+        var red = threads > warp ? lb.shared("red", KType.F32, threads * rows / warp) : null;
+
+        K.Body b = lb.body;
+        Expr.Var lane = b.let("lane", mod(tid(0), c(threads)));
+        Expr.Var row = b.let("row", add(mul(bid(0), c(rows)), div(tid(0), c(threads))));
+        Expr.Var rowc = b.let("rowc", min(row, c(n - 1))); // loads stay in bounds; results of rows >= n are dropped
+        Expr.Var xBase = b.let("x_base", mul(bid(1), c(k)));
+        Expr.Var acc = b.let("acc", f(0));
+        KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
+        Expr.Var c0 = var("c0", KType.I32);
+        b.forRange(c0, lane, c(chunks), c(threads * unroll), 1, body -> {
+            // issue every load of this iteration before using any
+            List<Expr.Var> ws = new ArrayList<>(), ss = new ArrayList<>();
+            List<Expr> valid = new ArrayList<>();
+            for (int u = 0; u < unroll; u++) {
+                Expr cu = add(c0, c(u * threads));
+                Expr ok = lt(cu, c(chunks));
+                valid.add(ok);
+                Expr cIdx = select(ok, cu, c(0));
+                ws.add(body.let(body.fresh("wv"), load(data, add(mul(rowc, c(chunks)), cIdx), vt)));
+                if (quant) ss.add(body.let(body.fresh("sc"), loadF32(scales, div(add(mul(rowc, c(k)), mul(cIdx, c(chunkValues))), c(qs.groupSize())))));
+            }
+            for (int u = 0; u < unroll; u++) {
+                int uu = u;
+                Expr.Var wv = ws.get(u);
+                body.ifThen(valid.get(u), cb -> {
+                    Expr.Var col = cb.let(cb.fresh("col"), add(xBase, mul(add(c0, c(uu * threads)), c(chunkValues))));
+                    Expr.Var part = cb.let(cb.fresh("part"), f(0));
+                    List<Expr> xs = xValues(cb, x, col, chunkValues);
+                    for (int v = 0; v < vector; v++) {
+                        Expr word = vector == 1 ? wv : lane(wv, v);
+                        for (int j = 0; j < e; j++) cb.assign(part, fma(unpack(w, word, j), xs.get(v * e + j), part));
+                    }
+                    cb.assign(acc, quant ? fma(part, ss.get(uu), acc) : add(acc, part));
+                });
+            }
+        });
+        if (threads <= warp) {
+            Reductions.warpReduce(b, acc, threads, false);
+        } else {
+            Reductions.warpReduce(b, acc, warp, false);
+            int wpr = threads / warp;
+            b.ifThen(eq(mod(tid(0), c(warp)), c(0)), x1 -> x1.sstore(red, div(tid(0), c(warp)), acc));
+            b.barrier();
+            b.ifThen(eq(lane, c(0)), x1 -> {
+                Expr.Var first = x1.let("first", mul(div(tid(0), c(threads)), c(wpr)));
+                x1.assign(acc, sload(red, first));
+                for (int i = 1; i < wpr; i++) x1.assign(acc, add(acc, sload(red, add(first, c(i)))));
+            });
+        }
+        b.ifThen(land(eq(lane, c(0)), lt(row, c(n))), x1 -> x1.store(y, add(mul(bid(1), c(n)), row), bias == null ? acc : add(acc, load(bias, row))));
+        return lb.build();
+    }
+
+    /** The {@code count} activations starting at {@code col}, loaded as float4 where aligned. */
+    static List<Expr> xValues(K.Body b, Buffer x, Expr col, int count) {
+        List<Expr> xs = new ArrayList<>();
+        if (count % 4 == 0) {
+            for (int i = 0; i < count; i += 4) {
+                Expr.Var v = b.let(b.fresh("xv"), load(x, div(add(col, c(i)), c(4)), KType.F32X4));
+                for (int l = 0; l < 4; l++) xs.add(lane(v, l));
+            }
+        } else {
+            for (int i = 0; i < count; i++) xs.add(b.let(b.fresh("xs"), load(x, add(col, c(i)))));
+        }
+        return xs;
+    }
+
+    /** Value {@code j} of a u32 word of weights, as f32, zero point subtracted, scale not applied. */
+    static Expr unpack(Value w, Expr word, int j) {
+        return switch (w.type().dtype()) {
+            case Q4 -> sub(bitcast(KType.F32, or(and(shr(word, u(4L * j)), u(15)), u(0x4B000000L))), f(8388608.0 + w.type().quant().zero()));
+            // signed byte b -> b + 128 in [0, 255] by flipping its top bit, then the same mantissa trick
+            case Q8 -> sub(bitcast(KType.F32, or(K.xor(and(shr(word, u(8L * j)), u(255)), u(128)), u(0x4B000000L))), f(8388608.0 + 128 + w.type().quant().zero()));
+            case F16 -> cast(KType.F32, halfOf(word, j == 1));
+            case F32 -> bitcast(KType.F32, word);
+            default -> throw new IllegalArgumentException("no GEMV for " + w.type());
+        };
+    }
+}
