@@ -85,7 +85,18 @@ public final class CEmitter {
             case Stmt.Barrier b -> sb.append(ind).append(d.barrier()).append('\n');
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
+            case Stmt.Mma m -> sb.append(ind).append(mma(m)).append('\n');
         }
+    }
+
+    private String mma(Stmt.Mma m) {
+        if (!d.name().equals("cuda")) throw new IllegalArgumentException("mma.sync is CUDA only; " + d.name() + " needs another GEMM schedule");
+        String acc = m.acc().stream().map(v -> "\"+f\"(" + v.name() + ")").collect(Collectors.joining(", "));
+        List<String> ins = new ArrayList<>();
+        for (Expr e : m.a()) ins.add("\"r\"(" + expr(e) + ")");
+        for (Expr e : m.b()) ins.add("\"r\"(" + expr(e) + ")");
+        return "asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\" : "
+                + acc + " : " + String.join(", ", ins) + ");";
     }
 
     private static List<Stmt> body(Stmt s) {
@@ -135,6 +146,7 @@ public final class CEmitter {
             case Expr.Lane l -> expr(l.vector()) + "." + "xyzw".charAt(l.lane());
             case Expr.Pack p -> "make_" + type(p.type()) + "(" + p.lanes().stream().map(this::expr).collect(Collectors.joining(", ")) + ")";
             case Expr.HalfOf h -> "((unsigned short)(" + expr(h.word()) + (h.high() ? " >> 16" : "") + "))";
+            case Expr.HalvesToWord h -> "((unsigned int)" + expr(h.lo()) + " | ((unsigned int)" + expr(h.hi()) + " << 16))";
             case Expr.Select s -> "(" + expr(s.cond()) + " ? " + expr(s.a()) + " : " + expr(s.b()) + ")";
             case Expr.ShuffleXor s -> String.format(d.shuffleXor(), expr(s.value()), s.mask());
         };

@@ -144,6 +144,17 @@ public sealed interface Expr {
         }
     }
 
+    /** Two f16 values packed into a u32: {@code lo} in bits 0..15, {@code hi} in 16..31 (a half2 register). */
+    record HalvesToWord(Expr lo, Expr hi) implements Expr {
+        public HalvesToWord {
+            if (!lo.type().equals(KType.F16) || !hi.type().equals(KType.F16)) throw new IllegalArgumentException("halves to word takes two f16");
+        }
+
+        public KType type() {
+            return KType.U32;
+        }
+    }
+
     /** {@code cond ? a : b}. */
     record Select(Expr cond, Expr a, Expr b) implements Expr {
         public Select {

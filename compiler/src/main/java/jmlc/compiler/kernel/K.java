@@ -107,6 +107,11 @@ public final class K {
         return new Expr.HalfOf(word, high);
     }
 
+    /** Two f32 values rounded to f16 and packed into one u32 register. */
+    public static Expr halves(Expr lo, Expr hi) {
+        return new Expr.HalvesToWord(cast(KType.F16, lo), cast(KType.F16, hi));
+    }
+
     public static Expr select(Expr c, Expr a, Expr b) {
         return new Expr.Select(c, a, b);
     }
@@ -154,6 +159,10 @@ public final class K {
 
         public void ret() {
             stmts.add(new Stmt.Return());
+        }
+
+        public void mma(List<Expr.Var> acc, List<Expr> a, List<Expr> b) {
+            stmts.add(new Stmt.Mma(acc, a, b));
         }
 
         public void comment(String text) {

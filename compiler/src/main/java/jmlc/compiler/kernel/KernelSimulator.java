@@ -135,6 +135,45 @@ public final class KernelSimulator {
                 }
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
                 case Stmt.Comment c -> { }
+                case Stmt.Mma m -> mma(m, mask);
+            }
+        }
+
+        /** D += A·B per warp, gathering and scattering PTX's m16n8k16 fragments across the 32 lanes. */
+        void mma(Stmt.Mma m, boolean[] mask) {
+            if (warpSize != 32) throw new IllegalStateException("mma.sync needs 32-lane warps");
+            Object[][] a = new Object[4][], b = new Object[2][];
+            for (int i = 0; i < 4; i++) a[i] = eval(m.a().get(i), mask);
+            for (int i = 0; i < 2; i++) b[i] = eval(m.b().get(i), mask);
+            for (int w = 0; w < n / 32; w++) {
+                boolean any = false;
+                for (int l = 0; l < 32; l++) any |= live(mask, w * 32 + l);
+                if (!any) continue;
+                float[][] A = new float[16][16], B = new float[16][8];
+                for (int l = 0; l < 32; l++) {
+                    int t = w * 32 + l, g = l >> 2, q = l & 3;
+                    if (!live(mask, t)) throw new IllegalStateException("mma with lane " + l + " of warp " + w + " not running");
+                    for (int i = 0; i < 4; i++) {
+                        int word = (Integer) a[i][t], row = g + ((i & 1) == 1 ? 8 : 0), col = q * 2 + (i >= 2 ? 8 : 0);
+                        A[row][col] = Half.toFloat((short) word);
+                        A[row][col + 1] = Half.toFloat((short) (word >>> 16));
+                    }
+                    for (int i = 0; i < 2; i++) {
+                        int word = (Integer) b[i][t], k0 = q * 2 + (i == 1 ? 8 : 0);
+                        B[k0][g] = Half.toFloat((short) word);
+                        B[k0 + 1][g] = Half.toFloat((short) (word >>> 16));
+                    }
+                }
+                for (int l = 0; l < 32; l++) {
+                    int t = w * 32 + l, g = l >> 2, q = l & 3;
+                    for (int i = 0; i < 4; i++) {
+                        int row = g + (i >= 2 ? 8 : 0), col = q * 2 + (i & 1);
+                        Object[] acc = vars.get(m.acc().get(i).name());
+                        double sum = (Float) acc[t];
+                        for (int kk = 0; kk < 16; kk++) sum += (double) A[row][kk] * B[kk][col];
+                        acc[t] = (float) sum;
+                    }
+                }
             }
         }
 
@@ -214,6 +253,10 @@ public final class KernelSimulator {
                         for (int i = 0; i < ls.length; i++) v[i] = ls[i][t];
                         r[t] = v;
                     }
+                }
+                case Expr.HalvesToWord h -> {
+                    Object[] lo = eval(h.lo(), mask), hi = eval(h.hi(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = ((Short) lo[t] & 0xffff) | (((Short) hi[t] & 0xffff) << 16);
                 }
                 case Expr.HalfOf h -> { Object[] x = eval(h.word(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = (short) ((Integer) x[t] >>> (h.high() ? 16 : 0)); }
                 case Expr.Select s -> {

@@ -54,6 +54,23 @@ public sealed interface Stmt {
     /** Leaves the kernel for this thread (only before any barrier the others still reach). */
     record Return() implements Stmt {}
 
+    /**
+     * Warp-wide tensor-core step {@code D += A · B}, PTX {@code mma.sync.m16n8k16.row.col.f32.f16.f16.f32}:
+     * A is 16×16 f16 (four u32 registers of two halves per lane), B 16×8 f16 (two u32), D 16×8 f32
+     * (four f32 per lane), in PTX's fragment layouts. All 32 lanes of the warp must execute it.
+     */
+    record Mma(List<Expr.Var> acc, List<Expr> a, List<Expr> b) implements Stmt {
+        public Mma {
+            acc = List.copyOf(acc);
+            a = List.copyOf(a);
+            b = List.copyOf(b);
+            if (acc.size() != 4 || a.size() != 4 || b.size() != 2) throw new IllegalArgumentException("mma m16n8k16 takes 4 accumulators, 4 A and 2 B registers");
+            for (Expr.Var v : acc) if (!v.type().equals(KType.F32)) throw new IllegalArgumentException("mma accumulators are f32");
+            for (Expr e : a) if (!e.type().equals(KType.U32)) throw new IllegalArgumentException("mma A registers are u32 (two f16)");
+            for (Expr e : b) if (!e.type().equals(KType.U32)) throw new IllegalArgumentException("mma B registers are u32 (two f16)");
+        }
+    }
+
     /** A comment carried into the generated source. */
     record Comment(String text) implements Stmt {}
 }

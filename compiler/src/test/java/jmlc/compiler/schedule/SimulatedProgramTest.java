@@ -52,20 +52,25 @@ class SimulatedProgramTest {
         try (Arena a = Arena.ofShared()) {
             var w = m.weights(res.graph(), a);
             var ref = new ReferenceInterpreter(res.graph(), w);
-            var st = new ReferenceInterpreter.State();
+            int[] prompt = r.ints(5, 0, c.vocabSize()).toArray();
+            // prefill program: tensor-core GEMMs round x and w to f16, about 1e-3 relative, vs f32 rounding elsewhere
+            boolean f16Operands = prefill.steps().stream().anyMatch(s -> s.rule().equals("gemm"));
             try (var sim = new SimulatedExecutor(prefill, res.memory(), w, 8)) {
-                int[] prompt = r.ints(5, 0, c.vocabSize()).toArray();
-                check(ref.run(prompt, 0, st), sim.run(prefill, prompt, 0), "prefill " + mode + " " + target);
-                for (int i = 0; i < 3; i++) {
-                    int[] tok = {r.nextInt(c.vocabSize())};
-                    check(ref.run(tok, 5 + i, st), sim.run(decode, tok, 5 + i), "decode step " + i + " " + mode + " " + target);
+                check(ref.run(prompt, 0, new ReferenceInterpreter.State()), sim.run(prefill, prompt, 0), f16Operands ? 5e-3 : 1e-4, "prefill " + mode + " " + target);
+            }
+            // decode program, one token per step from position 0, so its caches hold only its own results
+            var st = new ReferenceInterpreter.State();
+            try (var sim = new SimulatedExecutor(decode, res.memory(), w, 8)) {
+                for (int i = 0; i < 7; i++) {
+                    int[] tok = {i < prompt.length ? prompt[i] : r.nextInt(c.vocabSize())};
+                    check(ref.run(tok, i, st), sim.run(decode, tok, i), 1e-4, "decode position " + i + " " + mode + " " + target);
                 }
             }
         }
     }
 
-    static void check(float[] ref, float[] out, String what) {
+    static void check(float[] ref, float[] out, double tol, String what) {
         double err = TinyModel.relError(out, ref);
-        assertTrue(err < 1e-4, what + ": ‖Δ‖/‖ref‖ = " + err + " (seed " + SEED + ")");
+        assertTrue(err < tol, what + ": ‖Δ‖/‖ref‖ = " + err + " (seed " + SEED + ")");
     }
 }

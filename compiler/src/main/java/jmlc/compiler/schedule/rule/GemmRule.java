@@ -1,15 +1,37 @@
 package jmlc.compiler.schedule.rule;
 
 import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.K;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Matmul with several tokens on tensor cores (mma.sync m16n8k16): prefill. */
+import static jmlc.compiler.kernel.K.*;
+
+/**
+ * Matmul over several tokens (prefill) on tensor cores: {@code y[M, N] = x[M, K] · w[N, K]^T} with
+ * {@code mma.sync m16n8k16} (f16 operands, f32 accumulation).
+ *
+ * <p>A block computes a {@code bm × bn} tile of y with 4 warps in a 2×2 grid. Per step of 32 along
+ * K (one quantization group) the block converts the x tile to f16 and dequantizes the w tile to
+ * f16 into shared memory (rows padded by 4 words, so fragment loads hit 32 distinct banks), then
+ * each warp issues its {@code (bm/2/16) × (bn/2/8)} mma per 16 of K. Knobs: {@code bm}, {@code bn}.
+ * Operands are rounded to f16, so results differ from f32 by about 1e-3 relative.
+ */
 public final class GemmRule implements ScheduleRule {
+    static final int BK = 32, WARPS = 4, PAD = 4;
 
     @Override
     public String name() {
@@ -18,6 +40,129 @@ public final class GemmRule implements ScheduleRule {
 
     @Override
     public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
-        return Optional.empty(); // tensor-core GEMM: next
+        boolean q = node.op() instanceof Op.QMatMul;
+        if (ctx.decode() || !ctx.target().tensorCores() || ctx.target().warpSize() != 32) return Optional.empty();
+        if (!q && !(node.op() instanceof Op.MatMul)) return Optional.empty();
+        Value w = node.input(1);
+        if (w.kind() != Value.Kind.PARAM || !node.input(0).type().shape().dim(0).equals(jmlc.compiler.ir.Dim.SEQ)) return Optional.empty();
+        int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();
+        int e = GemvRule.perWord(w);
+        if (k % BK != 0 || (q && w.type().quant().groupSize() != BK)) return Optional.empty();
+        String sig = GemvRule.signature(w).replace("gemv_", "gemm_");
+        int bm = ctx.knobs().get(sig, "bm", 64), bn = ctx.knobs().get(sig, "bn", 128);
+        if (bm % 32 != 0 || bn % 16 != 0 || bn / 2 / 8 * bm / 2 / 16 > 32) return Optional.empty();
+        return Optional.of(List.of(kernel(node, sig, n, k, e, bm, bn)));
+    }
+
+    private KernelCall kernel(Node node, String sig, int n, int k, int e, int bm, int bn) {
+        Value w = node.input(1);
+        boolean quant = w.type().dtype().isQuantized();
+        QuantScheme qs = quant ? w.type().quant() : null;
+        int threads = WARPS * 32;
+        int wm = bm / 2, wn = bn / 2;           // warp tile
+        int mt = wm / 16, nt = wn / 8;           // mma tiles per warp
+        int stride = BK / 2 + PAD;               // u32 words per shared row
+        LaunchBuilder lb = new LaunchBuilder(sig + "_m" + bm + "n" + bn, "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type());
+        Expr mTotal = lb.seq();
+        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm)).knob("bm", bm).knob("bn", bn);
+        Buffer x = lb.input("x", node.input(0));
+        Buffer data = lb.input("w", w);
+        Buffer scales = quant ? lb.weightScales("scales", w) : null;
+        Buffer bias = node.inputs().size() == 3 ? lb.input("bias", node.input(2)) : null;
+        Buffer y = lb.output("y", node.output());
+        Shared xs = lb.shared("xs", KType.U32, bm * stride);
+        Shared ws = lb.shared("ws", KType.U32, bn * stride);
+
+        K.Body b = lb.body;
+        Expr.Var n0 = b.let("n0", mul(bid(0), c(bn)));
+        Expr.Var m0 = b.let("m0", mul(bid(1), c(bm)));
+        Expr.Var warp = b.let("warp", div(tid(0), c(32)));
+        Expr.Var lane = b.let("lane", mod(tid(0), c(32)));
+        Expr.Var g = b.let("g", div(lane, c(4)));
+        Expr.Var t = b.let("t", mod(lane, c(4)));
+        Expr.Var wRow = b.let("wm0", mul(div(warp, c(2)), c(wm)));
+        Expr.Var wCol = b.let("wn0", mul(mod(warp, c(2)), c(wn)));
+        Expr.Var[][][] acc = new Expr.Var[mt][nt][4];
+        for (int i = 0; i < mt; i++)
+            for (int j = 0; j < nt; j++)
+                for (int r = 0; r < 4; r++) acc[i][j][r] = b.let("acc" + i + "_" + j + "_" + r, f(0));
+
+        Expr.Var k0 = var("k0", KType.I32);
+        b.forRange(k0, c(0), c(k), c(BK), 1, s -> {
+            // x tile: bm rows × 32 values as float4, rounded to f16 pairs
+            int x4PerRow = BK / 4, x4 = bm * x4PerRow;
+            for (int it = 0; it < (x4 + threads - 1) / threads; it++) {
+                Expr idx = add(tid(0), c(it * threads));
+                int itc = it;
+                s.ifThen(lt(idx, c(x4)), st -> {
+                    Expr.Var id = st.let(st.fresh("xi"), add(tid(0), c(itc * threads)));
+                    Expr.Var r = st.let(st.fresh("xr"), div(id, c(x4PerRow)));
+                    Expr.Var c4 = st.let(st.fresh("xc"), mod(id, c(x4PerRow)));
+                    Expr.Var row = st.let(st.fresh("xm"), add(m0, r));
+                    Expr.Var v = st.let(st.fresh("xv"), load(x, div(add(mul(min(row, sub(lb.seq(), c(1))), c(k)), add(k0, mul(c4, c(4)))), c(4)), KType.F32X4));
+                    Expr.Var ok = st.let(st.fresh("xok"), lt(row, lb.seq()));
+                    Expr zero = f(0);
+                    st.sstore(xs, add(mul(r, c(stride)), mul(c4, c(2))), halves(select(ok, lane(v, 0), zero), select(ok, lane(v, 1), zero)));
+                    st.sstore(xs, add(mul(r, c(stride)), add(mul(c4, c(2)), c(1))), halves(select(ok, lane(v, 2), zero), select(ok, lane(v, 3), zero)));
+                });
+            }
+            // w tile: bn rows × 32 values, dequantized to f16 pairs; each thread takes whole rows
+            int wordsPerRow = BK / e;
+            for (int it = 0; it < (bn + threads - 1) / threads; it++) {
+                Expr r = add(tid(0), c(it * threads));
+                s.ifThen(lt(r, c(bn)), st -> {
+                    Expr.Var rr = st.let(st.fresh("wr"), r);
+                    Expr.Var row = st.let(st.fresh("wn"), min(add(n0, rr), c(n - 1)));
+                    Expr.Var sc = quant ? st.let(st.fresh("ws"), loadF32(scales, div(add(mul(row, c(k)), k0), c(qs.groupSize())))) : null;
+                    List<Expr> vals = new ArrayList<>();
+                    Expr.Var base = st.let(st.fresh("wb"), div(add(mul(row, c(k)), k0), c(e)));
+                    for (int v4 = 0; v4 < wordsPerRow / 4; v4++) {
+                        Expr.Var wv = st.let(st.fresh("wv"), load(data, add(div(base, c(4)), c(v4)), KType.U32X4));
+                        for (int l = 0; l < 4; l++)
+                            for (int j = 0; j < e; j++) vals.add(GemvRule.unpack(w, lane(wv, l), j));
+                    }
+                    for (int p = 0; p < BK / 2; p++) {
+                        Expr lo = vals.get(2 * p), hi = vals.get(2 * p + 1);
+                        if (quant) {
+                            lo = mul(lo, sc);
+                            hi = mul(hi, sc);
+                        }
+                        st.sstore(ws, add(mul(rr, c(stride)), c(p)), halves(lo, hi));
+                    }
+                });
+            }
+            s.barrier();
+            for (int ks = 0; ks < BK / 16; ks++) {
+                int kw = ks * 8; // word offset of this k16 within the row
+                List<List<Expr.Var>> aFrag = new ArrayList<>();
+                for (int i = 0; i < mt; i++) {
+                    Expr.Var rowA = s.let(s.fresh("ra"), add(add(wRow, c(i * 16)), g));
+                    List<Expr.Var> a = new ArrayList<>();
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(rowA, c(stride)), add(c(kw), t)))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(rowA, c(8)), c(stride)), add(c(kw), t)))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(rowA, c(stride)), add(c(kw + 4), t)))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(rowA, c(8)), c(stride)), add(c(kw + 4), t)))));
+                    aFrag.add(a);
+                }
+                for (int j = 0; j < nt; j++) {
+                    Expr.Var colB = s.let(s.fresh("cb"), add(add(wCol, c(j * 8)), g));
+                    Expr.Var b0 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw), t))));
+                    Expr.Var b1 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw + 4), t))));
+                    for (int i = 0; i < mt; i++)
+                        s.mma(List.of(acc[i][j]), List.copyOf(aFrag.get(i)), List.of(b0, b1));
+                }
+            }
+            s.barrier();
+        });
+        // epilogue: c0,c1 at (g, 2t..2t+1), c2,c3 at (g+8, 2t..2t+1) of each 16×8 tile
+        for (int i = 0; i < mt; i++)
+            for (int j = 0; j < nt; j++)
+                for (int r = 0; r < 4; r++) {
+                    Expr row = add(add(m0, add(wRow, c(i * 16 + (r >= 2 ? 8 : 0)))), g);
+                    Expr col = add(add(n0, add(wCol, c(j * 8 + (r & 1)))), mul(t, c(2)));
+                    Expr.Var accv = acc[i][j][r];
+                    b.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), st -> st.store(y, add(mul(row, c(n)), col), bias == null ? accv : add(accv, load(bias, col))));
+                }
+        return lb.build();
     }
 }
