@@ -20,7 +20,7 @@ import jmlc.engine.format.ModelFormatException;
  * Reading goes the other way: the four parameters are recovered from the divisors. Only their
  * ratios matter to the frequencies, so low_freq_factor is taken as 1 (as in every Llama 3.x
  * config); with fewer than two divisors in the smooth band, high_freq_factor is taken as 4 (the
- * transformers default) when that fits, or any value that reproduces the divisors. The recovered
+ * transformers default) when that fits, else a value that reproduces the divisors. The recovered
  * parameters are checked to reproduce every divisor.
  */
 public final class Llama3RopeFactors {
@@ -79,8 +79,16 @@ public final class Llama3RopeFactors {
             double a = ab[0], b = ab[1];
             if (b > 0) candidates.add(new RopeSpec.Scaling.Llama3(f, 1, 1 + 1 / b, a / b));
         } else if (band.size() == 1) {
+            // orig = w (1 + (high − 1) s) puts the point at its place in the band for any high; the
+            // other divisors bound high: 1s need wavelen < orig / high, factors wavelen > orig
             int i = band.getFirst();
-            candidates.add(new RopeSpec.Scaling.Llama3(f, 1, 4, wavelen[i] * (1 + 3 * smooth[i])));
+            double w = wavelen[i], si = smooth[i], hmax = Double.POSITIVE_INFINITY;
+            double maxOne = ones.stream().mapToDouble(j -> wavelen[j]).max().orElse(0);
+            double minFull = full.stream().mapToDouble(j -> wavelen[j]).min().orElse(Double.POSITIVE_INFINITY);
+            if (maxOne / w - si > 0) hmax = Math.min(hmax, (1 - si) / (maxOne / w - si));
+            if (si > 0) hmax = Math.min(hmax, 1 + (minFull / w - 1) / si);
+            for (double high : new double[] {4, 1 + (Math.min(hmax, 4) - 1) / 2})
+                candidates.add(new RopeSpec.Scaling.Llama3(f, 1, high, w * (1 + (high - 1) * si)));
         } else {
             double maxOne = ones.stream().mapToDouble(i -> wavelen[i]).max().orElseThrow();
             double minFull = full.stream().mapToDouble(i -> wavelen[i]).min().orElseThrow();
