@@ -40,7 +40,8 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
     /** One tensor: bytes {@code [dataStart + begin, dataStart + end)} of the file. */
     public record Entry(String name, TensorDType dtype, long[] shape, long begin, long end) {}
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY, DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     public static SafetensorsHeader parse(Path file, MemorySegment bytes) {
         long size = bytes.byteSize();
@@ -107,7 +108,8 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
         long numel = TensorView.numel(shape);
         long need = numel < 0 ? -1 : dtype.byteSize(numel);
         if (need < 0) throw new ModelFormatException(file, "tensor " + name + ": shape " + TensorView.shapeString(shape) + " is too large (element count overflows)");
-        if (end < begin || end - begin != need)
+        if (end < begin) throw new ModelFormatException(file, "tensor " + name + ": data_offsets [" + begin + ", " + end + "] end before they begin");
+        if (end - begin != need)
             throw new ModelFormatException(file, "tensor " + name + ": data_offsets [" + begin + ", " + end + "] span " + (end - begin)
                     + " bytes, but shape " + TensorView.shapeString(shape) + " of " + dtype + " needs " + need);
         return new Entry(name, dtype, shape, begin, end);

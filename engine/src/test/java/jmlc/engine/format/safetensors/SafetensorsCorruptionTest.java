@@ -92,6 +92,7 @@ class SafetensorsCorruptionTest {
     void headerNotJson() throws IOException {
         expect(RawSafetensors.write(dir.resolve("x.safetensors"), "{\"w\": {\"dtype\": ", new byte[0]), "not valid JSON");
         expect(RawSafetensors.write(dir.resolve("y.safetensors"), "[1, 2]", new byte[0]), "must be a JSON object");
+        expect(RawSafetensors.write(dir.resolve("z.safetensors"), "{} {}   ", new byte[0]), "not valid JSON", "Trailing token");
     }
 
     @Test
@@ -122,7 +123,7 @@ class SafetensorsCorruptionTest {
         Path f = RawSafetensors.write(dir.resolve("x.safetensors"), "{\"w\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,24]}}", new byte[24]);
         expect(f, "tensor w", "span 24 bytes", "[3, 2] of F16 needs 12");
         Path g = RawSafetensors.write(dir.resolve("y.safetensors"), "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", new byte[8]);
-        expect(g, "tensor w", "[8, 4]");
+        expect(g, "tensor w", "[8, 4] end before they begin");
     }
 
     @Test
