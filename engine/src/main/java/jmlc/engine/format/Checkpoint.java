@@ -45,7 +45,7 @@ public sealed interface Checkpoint extends AutoCloseable permits HfCheckpoint, G
      * ({@link ExpectedTensors}); returns this checkpoint.
      */
     default Checkpoint validate() {
-        ExpectedTensors.check(this);
+        ExpectedTensors.check(this, config());
         return this;
     }
 

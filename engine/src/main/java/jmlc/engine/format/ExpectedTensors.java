@@ -30,9 +30,12 @@ public final class ExpectedTensors {
         return Collections.unmodifiableMap(m);
     }
 
-    /** Throws a {@link ModelFormatException} for the first missing or wrongly-shaped tensor. */
-    public static void check(Checkpoint ck) {
-        ModelConfig c = ck.config();
+    /**
+     * Throws a {@link ModelFormatException} for the first tensor of {@code c} that {@code ck} lacks
+     * or holds with another shape. Extra tensors are allowed (old Llama checkpoints carry
+     * {@code rotary_emb.inv_freq}; tied models may still carry {@code lm_head.weight}).
+     */
+    public static void check(Checkpoint ck, ModelConfig c) {
         for (var e : of(c).entrySet()) {
             String name = e.getKey();
             long[] want = e.getValue();

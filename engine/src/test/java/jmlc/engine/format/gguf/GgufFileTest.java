@@ -3,10 +3,16 @@ package jmlc.engine.format.gguf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -15,6 +21,7 @@ import jmlc.engine.format.FloatTensor;
 import jmlc.engine.format.TensorDType;
 import jmlc.engine.format.TensorEncoding;
 import jmlc.engine.format.TensorView;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,6 +84,40 @@ class GgufFileTest {
             assertEquals(List.of("u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64", "yes", "no", "s", "strings", "ints", "empty", "nested"),
                     List.copyOf(md.keySet()), "file order");
         }
+    }
+
+    /**
+     * A tensor of more than 2 GiB in a sparse GGUF file: written with one row of 8 floats, its ne[0]
+     * patched and the file extended without writing (no real disk), then one float written past 2 GiB.
+     */
+    @Test
+    void readsElementsBeyondTwoGibibytesOfASparseFile() throws IOException {
+        Path f = dir.resolve("big.gguf");
+        new GgufWriter().add("big", new FloatTensor("big", new long[] {8}, new float[8]), TensorDType.F32).write(f);
+        long dataStart = Files.size(f) - 32; // 8 floats, padded to 32
+        long n = (1L << 29) + 32, far = (1L << 29) + 5; // 2^31 + 128 bytes; element far lies past 2^31
+        byte[] head = Files.readAllBytes(f);
+        int ne0 = indexOf(head, "big".getBytes()) + 3 + 4; // after the name: u32 n_dims, then ne[0]
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+            r.seek(ne0);
+            r.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(n).array());
+            r.setLength(dataStart + 4 * n);
+            r.seek(dataStart + 4 * far);
+            r.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(3.75f).array());
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = FileMapping.map(f, arena, "test");
+            TensorView big = GgufFile.parse(f, bytes).views(bytes).get("big");
+            assertEquals(n, big.numel());
+            assertEquals(3.75f, big.getFloat(far));
+            assertEquals(0f, big.getFloat(n - 1));
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        for (int i = 0; i + needle.length <= hay.length; i++)
+            if (Arrays.equals(hay, i, i + needle.length, needle, 0, needle.length)) return i;
+        throw new AssertionError("not found");
     }
 
     @ParameterizedTest
