@@ -1,0 +1,48 @@
+package jmlc.engine.format;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opens a model whatever its format, and checks it is complete. */
+public final class Checkpoints {
+    private Checkpoints() {}
+
+    /**
+     * Opens {@code path}: a Hugging Face directory (config.json + safetensors; a config.json or
+     * .safetensors file inside one stands for its directory) or a GGUF file; then checks every
+     * tensor the model needs is present with the right shape ({@link Checkpoint#validate()}).
+     * All failures are {@link ModelFormatException}s naming the file.
+     */
+    public static Checkpoint open(Path path) {
+        Checkpoint c = openUnchecked(path);
+        try {
+            return c.validate();
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** {@link #open} without the tensor check. */
+    public static Checkpoint openUnchecked(Path path) {
+        if (!Files.exists(path)) throw new ModelFormatException(path, "no such file or directory (expected a model directory or a .gguf file)");
+        if (Files.isDirectory(path)) return HfCheckpoint.open(path);
+        String name = path.getFileName().toString();
+        if (isGguf(path)) return GgufCheckpoint.open(path);
+        if ((name.equals(HfCheckpoint.CONFIG) || name.endsWith(".safetensors")) && path.toAbsolutePath().getParent() != null)
+            return HfCheckpoint.open(path.toAbsolutePath().getParent());
+        if (name.endsWith(".gguf")) return GgufCheckpoint.open(path); // reports what is wrong with the header
+        throw new ModelFormatException(path, "not a model: expected a directory with config.json and *.safetensors, or a .gguf file");
+    }
+
+    private static boolean isGguf(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot read: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+package jmlc.engine.format.gguf;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.TensorView;
+
+/**
+ * The structure of a GGUF file, versions 2 and 3 (ggml docs/gguf.md), parsed from its mapping:
+ * <pre>
+ * u32 magic "GGUF", u32 version (2 or 3: identical little-endian layouts; v1 used u32 counts)
+ * u64 tensor_count, u64 metadata_kv_count
+ * metadata_kv_count × { string key, u32 value_type, value }
+ * tensor_count × { string name, u32 n_dims (≤ 4), u64 ne[n_dims] (ne[0] varies fastest),
+ *                  u32 ggml_type, u64 offset (relative to the data section, a multiple of alignment) }
+ * padding to general.alignment (default 32), then the data section
+ * </pre>
+ * Counts and lengths are checked against the bytes left before anything is allocated.
+ */
+public record GgufFile(Path file, int version, Map<String, Object> metadata, List<TensorInfo> tensors, long alignment, long dataStart) {
+
+    public static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
+    public static final long DEFAULT_ALIGNMENT = 32;
+    /** GGML_MAX_DIMS. */
+    public static final int MAX_DIMS = 4;
+    /** Nested arrays deeper than this are refused (no real file nests at all beyond one level). */
+    static final int MAX_ARRAY_DEPTH = 8;
+    /** Elements per array the reader accepts: vocabularies are ~10^5; this bounds the heap a corrupt count can claim. */
+    static final long MAX_ARRAY_LENGTH = 1L << 24;
+
+    /**
+     * One tensor's entry.
+     *
+     * @param ne     ggml dimensions, fastest-varying first: the Hugging Face shape reversed
+     * @param offset from the start of the data section
+     */
+    public record TensorInfo(String name, long[] ne, GgmlType type, long offset) {
+        /** Hugging Face order: {@code [rows, cols]} for a matrix. */
+        public long[] shape() {
+            long[] s = new long[ne.length];
+            for (int i = 0; i < ne.length; i++) s[i] = ne[ne.length - 1 - i];
+            return s;
+        }
+
+        public long byteSize() {
+            return type.dtype().byteSize(TensorView.numel(ne));
+        }
+    }
+
+    public static GgufFile parse(Path file, MemorySegment bytes) {
+        GgufCursor c = new GgufCursor(file, bytes);
+        if (bytes.byteSize() < 4) throw new ModelFormatException(file, "file is " + bytes.byteSize() + " bytes, too short for a GGUF header");
+        int magic = c.i32("magic");
+        if (magic != MAGIC)
+            throw new ModelFormatException(file, "not a GGUF file: magic is " + printable(magic) + ", expected \"GGUF\"");
+        int version = c.i32("version");
+        if (version == 1) throw new ModelFormatException(file, "GGUF version 1 is not supported (expected 2 or 3): convert the model again with a current llama.cpp");
+        if (Integer.reverseBytes(version) == 2 || Integer.reverseBytes(version) == 3)
+            throw new ModelFormatException(file, "big-endian GGUF (version " + Integer.reverseBytes(version) + ") is not supported: expected a little-endian file");
+        if (version != 2 && version != 3) throw new ModelFormatException(file, "GGUF version " + Integer.toUnsignedString(version) + " is not supported (expected 2 or 3)");
+        long tensorCount = c.u64("tensor_count");
+        long kvCount = c.u64("metadata_kv_count");
+        // the smallest kv is an empty key (8) + type (4) + a u8 (1); the smallest tensor info is
+        // an empty name (8) + n_dims (4) + type (4) + offset (8)
+        if (kvCount > c.remaining() / 13)
+            throw new ModelFormatException(file, "metadata_kv_count is " + kvCount + ", but the " + c.remaining() + " bytes left hold at most " + c.remaining() / 13 + " entries");
+        if (tensorCount > c.remaining() / 24)
+            throw new ModelFormatException(file, "tensor_count is " + tensorCount + ", but the " + c.remaining() + " bytes left hold at most " + c.remaining() / 24 + " tensor infos");
+
+        Map<String, Object> metadata = new LinkedHashMap<>();
+        for (long i = 0; i < kvCount; i++) {
+            String key = c.string("key of metadata entry " + i);
+            GgufValueType type = valueType(c, c.i32("type of key '" + key + "'"), "key '" + key + "'");
+            Object value = value(c, type, "key '" + key + "'", 0);
+            if (metadata.put(key, value) != null) throw new ModelFormatException(file, "duplicate metadata key '" + key + "'");
+        }
+
+        List<TensorInfo> tensors = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (long i = 0; i < tensorCount; i++) {
+            TensorInfo t = tensorInfo(c, i);
+            if (!names.add(t.name)) throw new ModelFormatException(file, "duplicate tensor name " + t.name);
+            tensors.add(t);
+        }
+
+        long alignment = alignment(file, metadata);
+        long dataStart = (c.position() + alignment - 1) / alignment * alignment;
+        c.skipTo(Math.min(dataStart, bytes.byteSize()));
+        checkPlacement(file, tensors, alignment, dataStart, bytes.byteSize());
+        return new GgufFile(file, version, Collections.unmodifiableMap(metadata), List.copyOf(tensors), alignment, dataStart);
+    }
+
+    /** A view of each tensor, keyed by its GGUF name, with its shape in Hugging Face order. */
+    public Map<String, TensorView> views(MemorySegment bytes) {
+        Map<String, TensorView> m = new LinkedHashMap<>();
+        for (TensorInfo t : tensors)
+            m.put(t.name, new TensorView(t.name, t.type.dtype(), t.shape(), bytes.asSlice(dataStart + t.offset, t.byteSize()), file));
+        return m;
+    }
+
+    private static TensorInfo tensorInfo(GgufCursor c, long i) {
+        String name = c.string("name of tensor " + i);
+        long nDims = c.u32("n_dims of tensor " + name);
+        if (nDims > MAX_DIMS) throw new ModelFormatException(c.file, "tensor " + name + ": n_dims is " + nDims + ", expected at most " + MAX_DIMS);
+        long[] ne = new long[(int) nDims];
+        for (int d = 0; d < nDims; d++) ne[d] = c.u64("dimension " + d + " of tensor " + name);
+        int typeId = c.i32("type of tensor " + name);
+        long offset = c.u64("offset of tensor " + name);
+        GgmlType type = GgmlType.of(typeId);
+        if (type == null || type.dtype() == null)
+            throw new ModelFormatException(c.file, "tensor " + name + ": unsupported ggml type " + (type == null ? "id " + Integer.toUnsignedString(typeId) : type.name() + " (id " + typeId + ")")
+                    + "; jmlc reads " + GgmlType.supported());
+        long numel = TensorView.numel(ne);
+        if (numel < 0) throw new ModelFormatException(c.file, "tensor " + name + ": dimensions " + TensorView.shapeString(ne) + " overflow the element count");
+        TensorDType dt = type.dtype();
+        if (ne.length > 0 && ne[0] % dt.blockSize() != 0)
+            throw new ModelFormatException(c.file, "tensor " + name + ": rows of " + ne[0] + " values are not a whole number of " + type.name() + " blocks of " + dt.blockSize());
+        if (dt.byteSize(numel) < 0) throw new ModelFormatException(c.file, "tensor " + name + ": dimensions " + TensorView.shapeString(ne) + " overflow the byte size");
+        return new TensorInfo(name, ne, type, offset);
+    }
+
+    private static GgufValueType valueType(GgufCursor c, int id, String what) {
+        GgufValueType t = GgufValueType.of(id);
+        if (t == null) throw new ModelFormatException(c.file, what + ": unknown value type " + Integer.toUnsignedString(id) + " (expected 0..12)");
+        return t;
+    }
+
+    private static Object value(GgufCursor c, GgufValueType type, String what, int depth) {
+        return switch (type) {
+            case UINT8 -> (long) c.u8(what);
+            case INT8 -> (long) c.i8(what);
+            case UINT16 -> (long) (c.i16(what) & 0xFFFF);
+            case INT16 -> (long) c.i16(what);
+            case UINT32 -> c.u32(what);
+            case INT32 -> (long) c.i32(what);
+            case UINT64 -> c.u64(what);
+            case INT64 -> c.i64(what);
+            // the shortest decimal that reads back as this float: 1e-5 stored as f32 reads as 1e-5
+            case FLOAT32 -> Double.parseDouble(Float.toString(c.f32(what)));
+            case FLOAT64 -> c.f64(what);
+            case BOOL -> {
+                int b = c.u8(what);
+                if (b > 1) throw new ModelFormatException(c.file, what + ": bool byte is " + b + ", expected 0 or 1");
+                yield b == 1;
+            }
+            case STRING -> c.string(what);
+            case ARRAY -> array(c, what, depth);
+        };
+    }
+
+    private static List<Object> array(GgufCursor c, String what, int depth) {
+        if (depth >= MAX_ARRAY_DEPTH) throw new ModelFormatException(c.file, what + ": arrays nested more than " + MAX_ARRAY_DEPTH + " deep");
+        GgufValueType elem = valueType(c, c.i32(what + " (array element type)"), what);
+        long n = c.u64(what + " (array length)");
+        if (n > MAX_ARRAY_LENGTH) throw new ModelFormatException(c.file, what + ": array of " + n + " elements exceeds the reader's limit of " + MAX_ARRAY_LENGTH);
+        if (n > c.remaining() / elem.minBytes())
+            throw new ModelFormatException(c.file, "truncated: " + what + " is an array of " + n + " " + elem + " values (at least " + n * elem.minBytes()
+                    + " bytes), but the file has " + c.remaining() + " bytes left");
+        List<Object> list = new ArrayList<>((int) Math.min(n, 1 << 16));
+        for (long i = 0; i < n; i++) list.add(value(c, elem, what + "[" + i + "]", depth + 1));
+        return Collections.unmodifiableList(list);
+    }
+
+    private static long alignment(Path file, Map<String, Object> metadata) {
+        Object a = metadata.get("general.alignment");
+        if (a == null) return DEFAULT_ALIGNMENT;
+        if (!(a instanceof Long l) || l <= 0 || (l & (l - 1)) != 0)
+            throw new ModelFormatException(file, "key 'general.alignment': expected a power of two, found " + a);
+        return l;
+    }
+
+    /** Every tensor is aligned, inside the file, and clear of the others. */
+    private static void checkPlacement(Path file, List<TensorInfo> tensors, long alignment, long dataStart, long fileSize) {
+        for (TensorInfo t : tensors) {
+            if (t.offset % alignment != 0)
+                throw new ModelFormatException(file, "tensor " + t.name + ": offset " + t.offset + " is not a multiple of the alignment " + alignment);
+            long size = t.byteSize();
+            if (t.offset > fileSize - dataStart || size > fileSize - dataStart - t.offset)
+                throw new ModelFormatException(file, "tensor " + t.name + ": data [" + t.offset + ", " + (t.offset + size) + ") of the data section at " + dataStart
+                        + " runs past the end of the file (" + fileSize + " bytes): the file is truncated");
+        }
+        List<TensorInfo> sorted = new ArrayList<>(tensors);
+        sorted.removeIf(t -> t.byteSize() == 0);
+        sorted.sort(Comparator.comparingLong(TensorInfo::offset));
+        for (int i = 1; i < sorted.size(); i++) {
+            TensorInfo a = sorted.get(i - 1), b = sorted.get(i);
+            if (b.offset < a.offset + a.byteSize())
+                throw new ModelFormatException(file, "tensors " + a.name + " [" + a.offset + ", " + (a.offset + a.byteSize()) + ") and " + b.name + " [" + b.offset + ", "
+                        + (b.offset + b.byteSize()) + ") overlap in the data section");
+        }
+    }
+
+    private static String printable(int magic) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (int i = 0; i < 4; i++) {
+            int ch = (magic >>> (8 * i)) & 0xFF;
+            sb.append(ch >= 32 && ch < 127 ? String.valueOf((char) ch) : String.format("\\x%02x", ch));
+        }
+        return sb.append('"').toString();
+    }
+}
