@@ -105,8 +105,7 @@ final class GgufVocabulary {
         if (addEos && eos.isEmpty()) throw new TokenizerException(file, "tokenizer.ggml.eos_token_id", "a token id, as add_eos_token is true", "none");
         PostProcessor post = PostProcessor.Template.of(addBos ? bos.getAsInt() : null, addEos ? eos.getAsInt() : null);
 
-        String[] tokenArray = tokens.toArray(new String[0]);
-        for (int i = 0; i < n; i++) if (types[i] == UNUSED) tokenArray[i] = tokens.get(i); // kept for token(id); never produced
+        String[] tokenArray = tokens.toArray(new String[0]); // UNUSED ("[PAD7]") tokens too: token(id) names them, encode never makes them
         return new PipelineTokenizer(new PipelineTokenizer.Parts(tokenArray, ids, new AddedVocabulary(added), normalizer, pre,
                 model, post, decoder, false, bos, Set.copyOf(eosIds), chatTemplate));
     }
@@ -135,18 +134,29 @@ final class GgufVocabulary {
         List<Integer> normal = new ArrayList<>();
         for (int i = 0; i < tokens.size(); i++) if (types[i] == NORMAL) normal.add(i);
         boolean informative = normal.stream().map(scores::get).distinct().count() > 1;
-        if (informative) normal.sort((a, b) -> Double.compare(scores.get(b), scores.get(a)));
+        if (informative) {
+            normal.sort((a, b) -> Double.compare(scores.get(b), scores.get(a)));
+        } else {
+            // Llama/Mistral SentencePiece models number pieces in merge order, except the pieces made
+            // only of "▁" (their tokenizer.model scores them -1e9: they merge after everything else).
+            // Mistral's tokenizer.json merges follow exactly this order (TokGgufTest checks it).
+            normal.sort(java.util.Comparator.comparing((Integer id) -> isAllMetaspace(tokens.get(id))).thenComparing(id -> id));
+        }
         Map<String, Integer> rank = new HashMap<>(normal.size() * 2);
         double previous = Double.NaN;
         int r = -1;
         for (int i = 0; i < normal.size(); i++) {
             int id = normal.get(i);
             double s = scores.get(id);
-            if (!informative || s != previous) r = i; // equal scores share a rank: leftmost merges first
+            if (!informative || s != previous) r = i; // equal scores share a rank: the leftmost pair merges first
             previous = s;
             rank.putIfAbsent(tokens.get(id), r);
         }
         return new SpmModel(vocab, rank, byteIds, unk);
+    }
+
+    private static boolean isAllMetaspace(String token) {
+        return !token.isEmpty() && token.chars().allMatch(c -> c == '\u2581');
     }
 
     /** Token -> id over normal tokens: what the model's merges may produce. */
