@@ -22,11 +22,14 @@ final class PipelineTokenizer implements Tokenizer {
 
     private final Parts p;
     private final boolean[] special;
+    /** Whether the decoder turns {@code <0xXX>} tokens into bytes (then the stream decoder waits for a run to end). */
+    private final boolean byteFallback;
 
     PipelineTokenizer(Parts parts) {
         this.p = parts;
         this.special = new boolean[parts.tokens().length];
         for (AddedToken t : parts.added().tokens()) if (t.special()) special[t.id()] = true;
+        this.byteFallback = usesByteFallback(parts.decoder());
     }
 
     @Override
@@ -67,9 +70,18 @@ final class PipelineTokenizer implements Tokenizer {
         return p.cleanUpTokenizationSpaces() ? CleanUp.apply(text) : text;
     }
 
+    private static boolean usesByteFallback(Decoder d) {
+        return switch (d) {
+            case Decoder.ByteFallback b -> true;
+            case Decoder.Sequence s -> s.decoders().stream().anyMatch(PipelineTokenizer::usesByteFallback);
+            default -> false;
+        };
+    }
+
     @Override
     public StreamDecoder streamDecoder(boolean skipSpecialTokens) {
-        return new StreamDecoder(this, skipSpecialTokens, p.cleanUpTokenizationSpaces());
+        return new StreamDecoder(this, skipSpecialTokens, p.cleanUpTokenizationSpaces(),
+                id -> byteFallback && Decoder.ByteFallback.byteToken(token(id) == null ? "" : token(id)) >= 0);
     }
 
     @Override

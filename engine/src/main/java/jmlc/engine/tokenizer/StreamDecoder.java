@@ -10,7 +10,9 @@ import java.util.List;
  * recent ids and returns what that adds to the window's previous text, so the SentencePiece
  * leading-space strip and byte-level joins come out as in a whole-sequence decode. Text is held
  * back while it ends in U+FFFD (an incomplete UTF-8 sequence from byte tokens) or, when
- * clean_up_tokenization_spaces is on, in the start of a clean-up pattern (" ", " n'" ...).
+ * clean_up_tokenization_spaces is on, in the start of a clean-up pattern (" ", " n'" ...), and
+ * while a run of {@code <0xXX>} byte-fallback tokens is open: HF decodes an invalid run to one
+ * U+FFFD per byte, so a later byte can still change how the earlier ones read.
  * Not thread-safe: one per generation.
  */
 public final class StreamDecoder {
@@ -18,6 +20,8 @@ public final class StreamDecoder {
     private final Tokenizer tokenizer;
     private final boolean skipSpecialTokens;
     private final boolean cleanUp;
+    /** Ids after which nothing is returned yet (open byte-fallback runs). */
+    private final java.util.function.IntPredicate holdAfter;
     private final List<Integer> window = new ArrayList<>();
     /** Ids of the whole sequence and the text returned so far, for the rare fallback. */
     private final List<Integer> all = new ArrayList<>();
@@ -26,16 +30,18 @@ public final class StreamDecoder {
     private int prefixCount;
     private String prefix = "";
 
-    StreamDecoder(Tokenizer tokenizer, boolean skipSpecialTokens, boolean cleanUp) {
+    StreamDecoder(Tokenizer tokenizer, boolean skipSpecialTokens, boolean cleanUp, java.util.function.IntPredicate holdAfter) {
         this.tokenizer = tokenizer;
         this.skipSpecialTokens = skipSpecialTokens;
         this.cleanUp = cleanUp;
+        this.holdAfter = holdAfter;
     }
 
     /** Adds one id; returns the text it completes, possibly empty. */
     public String next(int id) {
         window.add(id);
         all.add(id);
+        if (holdAfter.test(id)) return "";
         String text = decode(window);
         if (text.length() <= prefix.length() || text.endsWith("\uFFFD") || (cleanUp && CleanUp.endsInsidePattern(text))) {
             return "";
@@ -68,8 +74,15 @@ public final class StreamDecoder {
         int[] ids = all.stream().mapToInt(Integer::intValue).toArray();
         String full = tokenizer.decode(ids, skipSpecialTokens);
         if (!atEnd && (full.endsWith("\uFFFD") || (cleanUp && CleanUp.endsInsidePattern(full)))) return "";
-        if (!full.startsWith(emitted.toString())) return ""; // cannot take back text already returned
-        String added = full.substring(emitted.length());
+        String added;
+        if (full.startsWith(emitted.toString())) {
+            added = full.substring(emitted.length());
+        } else {
+            // Text already returned cannot be taken back: carry on from the full decode as it now reads.
+            added = "";
+            emitted.setLength(0);
+            emitted.append(full);
+        }
         emitted.append(added);
         window.clear();
         window.add(ids[ids.length - 1]);
