@@ -23,14 +23,18 @@ import java.util.Set;
 final class HfTokenizerFiles {
     private HfTokenizerFiles() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Field names are not interned or canonicalized: 128k vocabulary keys, each seen once, would only fill the tables. */
+    private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(com.fasterxml.jackson.core.JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).build());
 
     /** transformers classes whose fast tokenizer rebuilds the post-processor from add_bos_token/add_eos_token. */
     private static final Set<String> BOS_EOS_FROM_CONFIG = Set.of("LlamaTokenizer", "LlamaTokenizerFast",
             "CodeLlamaTokenizer", "CodeLlamaTokenizerFast", "GemmaTokenizer", "GemmaTokenizerFast");
 
     static Tokenizer load(Path tokenizerJson, Optional<Path> config, Optional<Path> generationConfig) {
-        JsonAt root = read(tokenizerJson);
+        TokenizerJsonReader.Parsed parsed = readTokenizerJson(tokenizerJson);
+        JsonAt root = new JsonAt(tokenizerJson.toString(), "", parsed.rest());
         JsonAt cfg = config.isPresent() ? read(config.get()) : new JsonAt("tokenizer_config.json", "", JSON.missingNode());
         JsonAt gen = generationConfig.isPresent() ? read(generationConfig.get()) : new JsonAt("generation_config.json", "", JSON.missingNode());
 
@@ -43,17 +47,10 @@ final class HfTokenizerFiles {
         }
 
         // model.vocab: token -> id; added_tokens may add ids past it (or restate ids inside it).
-        Map<String, Integer> modelVocab = new HashMap<>();
-        JsonAt vocabJson = modelJson.get("vocab");
-        if (!vocabJson.node().isObject()) throw vocabJson.error("an object of token -> id", vocabJson.describe());
+        Map<String, Integer> modelVocab = parsed.vocab();
+        if (modelVocab == null) throw modelJson.get("vocab").error("an object of token -> id", modelJson.get("vocab").describe());
         int maxId = -1;
-        for (Map.Entry<String, JsonNode> e : vocabJson.node().properties()) {
-            JsonAt idAt = vocabJson.get(e.getKey());
-            int id = idAt.integer();
-            if (id < 0) throw idAt.error("a non-negative id", String.valueOf(id));
-            modelVocab.put(e.getKey(), id);
-            maxId = Math.max(maxId, id);
-        }
+        for (int id : modelVocab.values()) maxId = Math.max(maxId, id);
         List<AddedToken> addedTokens = new ArrayList<>();
         for (JsonAt t : root.get("added_tokens").isPresent() ? root.get("added_tokens").elements() : List.<JsonAt>of()) {
             AddedToken token = new AddedToken(t.integer("id"), t.string("content"), t.bool("special", false),
@@ -69,7 +66,7 @@ final class HfTokenizerFiles {
             ids.put(t.content(), t.id());
         }
 
-        BpeModel model = bpe(modelJson, modelVocab);
+        BpeModel model = bpe(modelJson, modelVocab, parsed.merges());
         Normalizer normalizer = Normalizer.parse(root.get("normalizer"));
         PreTokenizer preTokenizer = PreTokenizer.parse(root.get("pre_tokenizer"));
         Decoder decoder = Decoder.parse(root.get("decoder"));
@@ -99,32 +96,18 @@ final class HfTokenizerFiles {
     }
 
     /** {@code model} of type BPE: vocab, merges ("a b" strings or [a, b] pairs, rank = position), options. */
-    private static BpeModel bpe(JsonAt model, Map<String, Integer> vocab) {
+    private static BpeModel bpe(JsonAt model, Map<String, Integer> vocab, List<String[]> list) {
         String prefix = model.get("continuing_subword_prefix").isPresent() ? model.string("continuing_subword_prefix") : "";
         String suffix = model.get("end_of_word_suffix").isPresent() ? model.string("end_of_word_suffix") : "";
-        JsonAt mergesJson = model.get("merges");
-        List<JsonAt> list = mergesJson.isPresent() ? mergesJson.elements() : List.of();
         LongLongMap merges = new LongLongMap(list.size());
         for (int rank = 0; rank < list.size(); rank++) {
-            JsonAt m = list.get(rank);
-            String a, b;
-            if (m.node().isTextual()) {
-                String s = m.string();
-                int space = s.indexOf(' ');
-                if (space < 0 || s.indexOf(' ', space + 1) >= 0) throw m.error("two tokens separated by one space", m.describe());
-                a = s.substring(0, space);
-                b = s.substring(space + 1);
-            } else if (m.node().isArray() && m.node().size() == 2) {
-                a = m.elements().get(0).string();
-                b = m.elements().get(1).string();
-            } else {
-                throw m.error("\"a b\" or [\"a\", \"b\"]", m.describe());
-            }
+            String a = list.get(rank)[0], b = list.get(rank)[1];
             String merged = a + (!prefix.isEmpty() && b.startsWith(prefix) ? b.substring(prefix.length()) : b);
             Integer ia = vocab.get(a), ib = vocab.get(b), im = vocab.get(merged);
             if (ia == null || ib == null || im == null) {
                 String missing = ia == null ? a : ib == null ? b : merged;
-                throw m.error("tokens of model.vocab", "\"" + missing + "\", which is not in model.vocab");
+                throw new TokenizerException(model.file(), "model.merges[" + rank + "]", "tokens of model.vocab",
+                        "\"" + missing + "\", which is not in model.vocab");
             }
             merges.put(BpeModel.pair(ia, ib), ((long) rank << 32) | im);
         }
@@ -159,6 +142,21 @@ final class HfTokenizerFiles {
                 "names " + named.stream().map(t -> t.string("name")).toList());
     }
 
+    private static TokenizerJsonReader.Parsed readTokenizerJson(Path file) {
+        try {
+            return TokenizerJsonReader.read(JSON, file);
+        } catch (JacksonException e) {
+            throw invalidJson(file.toString(), e);
+        } catch (IOException e) {
+            throw new TokenizerException(file.toString(), "(file)", "a readable file", e.toString(), e);
+        }
+    }
+
+    private static TokenizerException invalidJson(String name, JacksonException e) {
+        String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+        return new TokenizerException(name, "(json)", "valid JSON", e.getOriginalMessage() + where, e);
+    }
+
     static JsonAt read(Path file) {
         String name = file.toString();
         if (!Files.isRegularFile(file)) throw new TokenizerException(name, "(file)", "a readable file", Files.exists(file) ? "not a regular file" : "no such file");
@@ -168,8 +166,7 @@ final class HfTokenizerFiles {
             if (!node.isObject()) throw new TokenizerException(name, "(top level)", "a JSON object", node.getNodeType().toString().toLowerCase());
             return new JsonAt(name, "", node);
         } catch (JacksonException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new TokenizerException(name, "(json)", "valid JSON", e.getOriginalMessage() + where, e);
+            throw invalidJson(name, e);
         } catch (IOException e) {
             throw new TokenizerException(name, "(file)", "a readable file", e.toString(), e);
         }
