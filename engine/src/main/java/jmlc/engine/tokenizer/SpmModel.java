@@ -75,12 +75,13 @@ final class SpmModel implements Model {
                 out.add(id);
                 continue;
             }
-            // Only single characters can be missing (merges only form vocabulary tokens).
-            for (byte by : text.getBytes(StandardCharsets.UTF_8)) {
-                int byteId = byteIds[by & 0xFF];
-                if (byteId >= 0) out.add(byteId);
-                else if (unkId != null) out.add(unkId);
-            }
+            // Only single characters can be missing (merges only form vocabulary tokens): their
+            // UTF-8 bytes as <0xXX> tokens, or one unk token where the vocabulary lacks a byte.
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            boolean allBytes = true;
+            for (byte by : bytes) allBytes &= byteIds[by & 0xFF] >= 0;
+            if (allBytes) for (byte by : bytes) out.add(byteIds[by & 0xFF]);
+            else if (unkId != null) out.add(unkId);
         }
     }
 
