@@ -16,6 +16,8 @@ public enum QuantMode {
     Q4F16_1("q4f16_1", QuantScheme.Q4F16_1, DType.F16, DType.F16),
     Q4F32_1("q4f32_1", QuantScheme.Q4F32_1, DType.F32, DType.F32),
     Q8F16("q8f16", QuantScheme.Q8F16, DType.F16, DType.F16),
+    /** GGUF Q4_0's own format (zero point 8), so Q4_0 files load without requantizing. */
+    Q4_0("q4_0", QuantScheme.GGUF_Q4_0, DType.F16, DType.F16),
     Q0F16("q0f16", null, DType.F16, DType.F16),
     Q0F32("q0f32", null, DType.F32, DType.F32);
 

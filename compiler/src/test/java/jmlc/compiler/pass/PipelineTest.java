@@ -71,7 +71,7 @@ class PipelineTest {
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         int[] prompt = randomTokens(r, 5, c.vocabSize());
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {
             var ref = new ReferenceInterpreter(unfused, m.weights(unfused, a));
             var out = new ReferenceInterpreter(fused, m.weights(fused, a));
             var s1 = new ReferenceInterpreter.State();
@@ -95,7 +95,7 @@ class PipelineTest {
         if (mode.scheme() != null) assertTrue(quantOnly.opCounts().containsKey("dequantize"));
         TinyModel m = new TinyModel(c, unfused, SEED + 1);
         int[] prompt = randomTokens(new Random(SEED), 4, c.vocabSize());
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {
             float[] ref = new ReferenceInterpreter(quantOnly, m.weights(quantOnly, a)).run(prompt, 0, new ReferenceInterpreter.State());
             float[] out = new ReferenceInterpreter(fused, m.weights(fused, a)).run(prompt, 0, new ReferenceInterpreter.State());
             assertClose(ref, out, 1e-5, mode.id());
@@ -110,7 +110,7 @@ class PipelineTest {
         Graph last = new Pipeline(Pipeline.standard(QuantMode.Q0F32), Set.of(), 8).run(graph(c, QuantMode.Q0F32, false)).graph();
         TinyModel m = new TinyModel(c, all, SEED + 2);
         int[] toks = randomTokens(new Random(SEED), 7, c.vocabSize());
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofShared()) {
             float[] full = new ReferenceInterpreter(all, m.weights(all, a)).run(toks, 0, new ReferenceInterpreter.State());
             var step = new ReferenceInterpreter(last, m.weights(last, a));
             var st = new ReferenceInterpreter.State();

@@ -29,7 +29,7 @@ public final class TinyModels {
      * Random weights for {@code c}: matrices and embeddings ~ N(0, 1/cols) (activations keep
      * their scale layer to layer), norm weights ~ 1 + N(0, 0.1²), biases ~ N(0, 0.1²).
      */
-    public static ModelWeights random(ModelConfig c, long seed) {
+    public static FloatWeights random(ModelConfig c, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         Map<String, FloatTensor> m = new LinkedHashMap<>();
         for (var e : ExpectedTensors.of(c).entrySet()) {
@@ -41,6 +41,6 @@ public final class TinyModels {
             for (int i = 0; i < v.length; i++) v[i] = (float) ((norm ? 1 : 0) + std * rng.nextGaussian());
             m.put(name, new FloatTensor(name, shape, v));
         }
-        return new ModelWeights(c, m);
+        return new FloatWeights(c, m);
     }
 }

@@ -14,7 +14,7 @@
  *     }
  * }
  *
- * ModelWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), seed);
+ * FloatWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), seed);
  * HfModelWriter.write(dir, w, TensorDType.BF16, shards);                  // config.json + safetensors
  * GgufModelWriter.write(file, w, GgufModelWriter.Options.of(TensorDType.Q8_0)); // same model as GGUF
  * </pre>

@@ -25,4 +25,19 @@ public interface ModelWeights extends AutoCloseable {
 
     @Override
     void close();
+
+    /** Bytes of all params of {@code g} in their stored formats. */
+    static long bytesOf(jmlc.compiler.ir.Graph g) {
+        long b = 0;
+        for (Value p : g.params()) {
+            var t = p.type();
+            if (t.dtype().isQuantized()) {
+                long rows = t.shape().dim(0).size(), cols = t.shape().dim(1).size();
+                b += t.quant().dataBytes(rows, cols) + t.quant().scaleBytes(rows, cols);
+            } else {
+                b += t.shape().numel() * (t.dtype().bits() / 8);
+            }
+        }
+        return b;
+    }
 }

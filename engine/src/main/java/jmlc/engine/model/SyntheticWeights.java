@@ -114,17 +114,7 @@ public final class SyntheticWeights implements ModelWeights {
 
     @Override
     public long totalBytes() {
-        long b = 0;
-        for (Value p : graph.params()) {
-            TensorType t = p.type();
-            if (t.dtype().isQuantized()) {
-                long rows = t.shape().dim(0).size(), cols = t.shape().dim(1).size();
-                b += t.quant().dataBytes(rows, cols) + t.quant().scaleBytes(rows, cols);
-            } else {
-                b += t.shape().numel() * (t.dtype().bits() / 8);
-            }
-        }
-        return b;
+        return ModelWeights.bytesOf(graph);
     }
 
     @Override

@@ -36,7 +36,7 @@ class HfCheckpointTest {
 
     @Test
     void singleFileDirectoryOpensWithItsConfigAndTensors() {
-        ModelWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 1);
+        FloatWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 1);
         HfModelWriter.write(dir, w, TensorDType.F32, 1);
         try (Checkpoint ck = Checkpoints.open(dir)) {
             HfCheckpoint hf = assertInstanceOf(HfCheckpoint.class, ck);
@@ -49,7 +49,7 @@ class HfCheckpointTest {
 
     @Test
     void shardedBf16QwenDirectory() {
-        ModelWeights w = TinyModels.random(TinyModels.config(Architecture.QWEN2), 2);
+        FloatWeights w = TinyModels.random(TinyModels.config(Architecture.QWEN2), 2);
         HfModelWriter.write(dir, w, TensorDType.BF16, 3);
         assertTrue(Files.exists(dir.resolve("model.safetensors.index.json")));
         assertTrue(Files.exists(dir.resolve("model-00003-of-00003.safetensors")));
@@ -78,7 +78,7 @@ class HfCheckpointTest {
     }
 
     /** A directory holding {@code w}'s tensors minus one, or one of them replaced. */
-    private void writeWith(ModelWeights w, String drop, FloatTensor replace) throws IOException {
+    private void writeWith(FloatWeights w, String drop, FloatTensor replace) throws IOException {
         Files.writeString(dir.resolve("config.json"), HfConfig.toJson(w.config()));
         SafetensorsWriter sw = new SafetensorsWriter();
         for (FloatTensor t : w.tensors().values()) {
@@ -90,14 +90,14 @@ class HfCheckpointTest {
 
     @Test
     void missingTensorIsNamedWithItsExpectedShape() throws IOException {
-        ModelWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 4);
+        FloatWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 4);
         writeWith(w, "model.layers.1.mlp.up_proj.weight", null);
         expect(dir, dir.toString(), "missing tensor model.layers.1.mlp.up_proj.weight", "[128, 64]");
     }
 
     @Test
     void wronglyShapedTensorIsNamedWithBothShapes() throws IOException {
-        ModelWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 5);
+        FloatWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 5);
         String k = "model.layers.0.self_attn.k_proj.weight";
         writeWith(w, null, new FloatTensor(k, new long[] {64, 64}, new float[64 * 64]));
         expect(dir, "model.safetensors", "tensor " + k, "has shape [64, 64]", "expected [32, 64]", "kv_heads=2");
@@ -106,7 +106,7 @@ class HfCheckpointTest {
     @Test
     void tiedModelNeedsNoLmHeadButUntiedDoes() throws IOException {
         ModelConfig untied = TinyModels.config(Architecture.LLAMA);
-        ModelWeights w = TinyModels.random(untied, 6);
+        FloatWeights w = TinyModels.random(untied, 6);
         writeWith(w, "lm_head.weight", null);
         expect(dir, "missing tensor lm_head.weight", "[256, 64]");
         ModelConfig tied = new ModelConfig(untied.architecture(), untied.vocabSize(), untied.hiddenSize(), untied.intermediateSize(), untied.numLayers(),

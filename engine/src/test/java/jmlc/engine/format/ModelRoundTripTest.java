@@ -35,7 +35,7 @@ class ModelRoundTripTest {
 
     /** Writes both files, opens both, checks the configs agree but for rope style and the GGUF tensors are the HF ones (q/k permuted for llama). */
     private void sameModel(ModelConfig config, long seed) {
-        ModelWeights w = TinyModels.random(config, seed);
+        FloatWeights w = TinyModels.random(config, seed);
         Path hfDir = dir.resolve("hf-" + seed), gguf = dir.resolve("m-" + seed + ".gguf");
         HfModelWriter.write(hfDir, w, TensorDType.F32, 2);
         GgufModelWriter.write(gguf, w, GgufModelWriter.Options.of(TensorDType.F32));
@@ -83,7 +83,7 @@ class ModelRoundTripTest {
 
     @Test
     void quantizedGgufStaysCloseAndKeepsOneDimensionalTensorsExact() {
-        ModelWeights w = TinyModels.random(TinyModels.config(Architecture.QWEN2), 5);
+        FloatWeights w = TinyModels.random(TinyModels.config(Architecture.QWEN2), 5);
         for (TensorDType q : new TensorDType[] {TensorDType.Q8_0, TensorDType.Q4_0}) {
             Path f = dir.resolve(q + ".gguf");
             GgufModelWriter.write(f, w, GgufModelWriter.Options.of(q));
@@ -107,7 +107,7 @@ class ModelRoundTripTest {
 
     @Test
     void ggufV2AndExtraMetadataForTheTokenizer() {
-        ModelWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 6);
+        FloatWeights w = TinyModels.random(TinyModels.config(Architecture.LLAMA), 6);
         Path f = dir.resolve("v2.gguf");
         GgufModelWriter.write(f, w, new GgufModelWriter.Options(TensorDType.F16, 2, Map.of(
                 "tokenizer.ggml.model", new GgufWriter.Typed(GgufValueType.STRING, "llama"),

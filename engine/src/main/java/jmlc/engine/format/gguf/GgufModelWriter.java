@@ -6,7 +6,7 @@ import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.ModelWeights;
+import jmlc.engine.format.FloatWeights;
 import jmlc.engine.format.TensorDType;
 
 /**
@@ -45,7 +45,7 @@ public final class GgufModelWriter {
         return a == Architecture.QWEN2 ? "qwen2" : "llama";
     }
 
-    public static void write(Path file, ModelWeights w, Options o) {
+    public static void write(Path file, FloatWeights w, Options o) {
         ModelConfig c = w.config();
         String arch = ggufArchitecture(c.architecture());
         String p = arch + ".";

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import jmlc.engine.format.FloatTensor;
 import jmlc.engine.format.HfCheckpoint;
-import jmlc.engine.format.ModelWeights;
+import jmlc.engine.format.FloatWeights;
 import jmlc.engine.format.TensorDType;
 import jmlc.engine.format.safetensors.SafetensorsWriter;
 
@@ -20,7 +20,7 @@ public final class HfModelWriter {
     private HfModelWriter() {}
 
     /** Writes into {@code dir} (created if missing), every tensor as {@code dtype} (F32, F16 or BF16). */
-    public static void write(Path dir, ModelWeights w, TensorDType dtype, int shards) {
+    public static void write(Path dir, FloatWeights w, TensorDType dtype, int shards) {
         try {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve(HfCheckpoint.CONFIG), HfConfig.toJson(w.config()));

@@ -12,9 +12,9 @@ import jmlc.compiler.model.ModelConfig;
  * tensors {@link ExpectedTensors} lists for the config, with those shapes, in that order.
  * The config's rope style must be HALF: q/k rows are as Hugging Face stores them.
  */
-public record ModelWeights(ModelConfig config, Map<String, FloatTensor> tensors) {
+public record FloatWeights(ModelConfig config, Map<String, FloatTensor> tensors) {
 
-    public ModelWeights {
+    public FloatWeights {
         if (config.ropeStyle() != RopeSpec.Style.HALF)
             throw new IllegalArgumentException("model weights are kept in Hugging Face layout, so the config's rope style must be HALF, not " + config.ropeStyle());
         Map<String, long[]> expected = ExpectedTensors.of(config);

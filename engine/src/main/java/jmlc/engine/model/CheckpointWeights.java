@@ -1,0 +1,186 @@
+package jmlc.engine.model;
+
+import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.ir.TensorType;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.quant.GroupQuantizer;
+import jmlc.compiler.quant.Half;
+import jmlc.compiler.tensor.HostTensor;
+import jmlc.compiler.tensor.WeightPacker;
+import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.TensorView;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.LongStream;
+
+/**
+ * A compiled model's params made from a checkpoint's tensors, in the formats the params' types name.
+ *
+ * <ul>
+ *   <li>A dense param stored as the file stores it is the memory-mapped file region itself: no copy.</li>
+ *   <li>GGUF Q4_0 and Q8_0 tensors repack losslessly into the {@code q4_0} and {@code q8f16} layouts.</li>
+ *   <li>Anything else is converted row by row (f16/bf16/f32 read, Q4_0/Q8_0 dequantized) and packed:
+ *       concatenations (qkv, gate_up), quantization, dtype changes. Packed params live off-heap.</li>
+ * </ul>
+ */
+public final class CheckpointWeights implements ModelWeights {
+    private final Checkpoint checkpoint;
+    private final Graph graph;
+    private final Arena arena = Arena.ofShared();
+    private final Map<Value, HostTensor> made = new IdentityHashMap<>();
+
+    public CheckpointWeights(Checkpoint checkpoint, Graph graph) {
+        this.checkpoint = checkpoint;
+        this.graph = graph;
+    }
+
+    /** Prepares every param now, reporting bytes done. */
+    public CheckpointWeights loadAll(Progress progress) {
+        long total = totalBytes(), done = 0;
+        progress.update("preparing weights", 0, total);
+        for (Value p : graph.params()) {
+            done += get(p).byteSize();
+            progress.update("preparing weights", done, total);
+        }
+        return this;
+    }
+
+    @Override
+    public synchronized HostTensor get(Value param) {
+        HostTensor t = made.get(param);
+        if (t == null) {
+            t = make(param);
+            made.put(param, t);
+        }
+        return t;
+    }
+
+    private HostTensor make(Value p) {
+        List<TensorView> src = new ArrayList<>();
+        for (String name : graph.weightSource(p).tensors()) src.add(checkpoint.tensor(name));
+        TensorType t = p.type();
+        long rows = t.shape().rank() == 1 ? 1 : t.shape().dim(0).size();
+        long cols = t.shape().dim(-1).size();
+        long srcElems = src.stream().mapToLong(TensorView::numel).sum();
+        if (srcElems != rows * cols)
+            throw new ModelFormatException(checkpoint.path(), "weight " + p.name() + " needs " + rows * cols + " values from " + graph.weightSource(p).tensors() + ", found " + srcElems);
+        if (src.size() == 1 && !t.dtype().isQuantized() && sameDtype(t.dtype(), src.getFirst().dtype()))
+            return new HostTensor.Dense(t.dtype(), shape(t), src.getFirst().data());
+        if (t.dtype().isQuantized() && src.stream().allMatch(v -> losslessRepack(t.quant(), v.dtype())))
+            return repack(t.quant(), rows, cols, src);
+        return WeightPacker.pack(t, rowReader(src, rows, cols), arena);
+    }
+
+    private static long[] shape(TensorType t) {
+        return t.shape().dims().stream().mapToLong(d -> d.size()).toArray();
+    }
+
+    private static boolean sameDtype(DType d, TensorDType s) {
+        return (d == DType.F32 && s == TensorDType.F32) || (d == DType.F16 && s == TensorDType.F16) || (d == DType.BF16 && s == TensorDType.BF16);
+    }
+
+    private static boolean losslessRepack(QuantScheme q, TensorDType s) {
+        return (q.equals(QuantScheme.GGUF_Q4_0) && s == TensorDType.Q4_0) || (q.equals(QuantScheme.Q8F16) && s == TensorDType.Q8_0);
+    }
+
+    /** Reads row r of the row-wise concatenation of {@code src} (a 1-D concatenation is one row). */
+    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols) {
+        return (r, out) -> {
+            if (rows == 1) {
+                int off = 0;
+                for (TensorView v : src) {
+                    readRange(v, 0, (int) v.numel(), out, off);
+                    off += (int) v.numel();
+                }
+                return;
+            }
+            long local = r;
+            for (TensorView v : src) {
+                long vr = v.dim(0);
+                if (local < vr) {
+                    readRange(v, local * cols, (int) cols, out, 0);
+                    return;
+                }
+                local -= vr;
+            }
+            throw new IllegalStateException("row " + r + " past the end of " + src);
+        };
+    }
+
+    private static final ValueLayout.OfShort F16 = GroupQuantizer.F16;
+
+    /** Elements {@code [from, from + n)} of {@code v} as floats into {@code out[off ..]}. */
+    private static void readRange(TensorView v, long from, int n, float[] out, int off) {
+        MemorySegment d = v.data();
+        switch (v.dtype()) {
+            case F32 -> MemorySegment.copy(d, GroupQuantizer.F32, from * 4, out, off, n);
+            case F16 -> { for (int i = 0; i < n; i++) out[off + i] = Half.toFloat(d.getAtIndex(F16, from + i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[off + i] = Half.bf16ToFloat(d.getAtIndex(F16, from + i)); }
+            case Q4_0, Q8_0 -> { for (int i = 0; i < n; i++) out[off + i] = v.getFloat(from + i); }
+        }
+    }
+
+    /** GGUF blocks into jmlc's layout: Q4_0 nibbles reordered (element i of a block: qs[i] low nibble, i+16 high), Q8_0 bytes copied. */
+    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src) {
+        MemorySegment data = arena.allocate(q.dataBytes(rows, cols), 64);
+        MemorySegment scales = arena.allocate(q.scaleBytes(rows, cols), 64);
+        long blocksPerRow = cols / 32;
+        long[] firstRow = new long[src.size()];
+        for (int i = 1; i < src.size(); i++) firstRow[i] = firstRow[i - 1] + src.get(i - 1).dim(0);
+        LongStream.range(0, rows).parallel().forEach(r -> {
+            int si = src.size() - 1;
+            while (firstRow[si] > r) si--;
+            TensorView v = src.get(si);
+            long local = r - firstRow[si];
+            int bb = v.dtype().blockBytes();
+            for (long b = 0; b < blocksPerRow; b++) {
+                long in = (local * blocksPerRow + b) * bb, blk = r * blocksPerRow + b;
+                scales.setAtIndex(F16, blk, v.data().get(F16, in));
+                if (q.bits() == 4) {
+                    for (int w = 0; w < 4; w++) {
+                        int word = 0;
+                        for (int j = 0; j < 8; j++) {
+                            int e = w * 8 + j;
+                            int qs = v.data().get(ValueLayout.JAVA_BYTE, in + 2 + (e & 15)) & 0xff;
+                            word |= (e < 16 ? qs & 15 : qs >>> 4) << (4 * j);
+                        }
+                        data.setAtIndex(GroupQuantizer.U32, blk * 4 + w, word);
+                    }
+                } else {
+                    MemorySegment.copy(v.data(), in + 2, data, blk * 32, 32);
+                }
+            }
+        });
+        return new HostTensor.Quantized(q, rows, cols, data, scales);
+    }
+
+    @Override
+    public boolean synthetic() {
+        return false;
+    }
+
+    @Override
+    public long seed() {
+        return 0;
+    }
+
+    @Override
+    public long totalBytes() {
+        return ModelWeights.bytesOf(graph);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
