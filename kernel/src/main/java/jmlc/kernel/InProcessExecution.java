@@ -6,6 +6,7 @@ import jdk.jshell.spi.ExecutionControlProvider;
 import jdk.jshell.spi.ExecutionEnv;
 
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.util.Map;
 
 /**
@@ -29,7 +30,9 @@ final class InProcessExecution extends LocalExecutionControl {
 
         @Override
         public ExecutionControl generate(ExecutionEnv env, Map<String, String> parameters) {
-            created = new InProcessExecution(Thread.currentThread().getContextClassLoader());
+            // The kernel's own loader, not the thread's context loader: JDK's loader delegate makes its
+            // snippet loader the context loader, and a second shell must not see the first one's classes.
+            created = new InProcessExecution(InProcessExecution.class.getClassLoader());
             return created;
         }
 
@@ -39,9 +42,24 @@ final class InProcessExecution extends LocalExecutionControl {
     }
 
     private Object lastValue;
+    private volatile boolean stopRequested;
 
     private InProcessExecution(ClassLoader parent) {
         super(parent);
+    }
+
+    /**
+     * Refuses to start a snippet once a stop was asked for: a stop that lands while JShell compiles
+     * the next snippet of a cell finds no user code to stop, and would otherwise be lost.
+     */
+    @Override
+    protected String invoke(Method doitMethod) throws Exception {
+        if (stopRequested) throw new StoppedException();
+        return super.invoke(doitMethod);
+    }
+
+    void requestStop(boolean stop) {
+        stopRequested = stop;
     }
 
     /** Called by JShell.varValue: keeps the object; the text JShell shows came with the evaluation. */

@@ -51,6 +51,7 @@ public final class JavaShell implements AutoCloseable {
     /** Snippet id -> the 1-based cell line its first line is on, for stack traces. */
     private final Map<String, Integer> snippetLines = new HashMap<>();
     private volatile boolean stopRequested;
+    private volatile boolean evaluating;
 
     /**
      * @param classpath jars and folders cells compile against (the kernel's own classpath, usually)
@@ -59,10 +60,15 @@ public final class JavaShell implements AutoCloseable {
     public JavaShell(List<String> classpath, Consumer<String> notes) {
         this.notes = notes;
         var provider = new InProcessExecution.Provider();
-        this.jshell = JShell.builder()
-                .executionEngine(provider, Map.of())
-                .compilerOptions("--add-modules", "jdk.incubator.vector", "-Xlint:none")
-                .build();
+        ClassLoader contextLoader = Thread.currentThread().getContextClassLoader();
+        try {
+            this.jshell = JShell.builder()
+                    .executionEngine(provider, Map.of())
+                    .compilerOptions("--add-modules", "jdk.incubator.vector", "-Xlint:none")
+                    .build();
+        } finally {
+            Thread.currentThread().setContextClassLoader(contextLoader); // JShell's loader set it to its own
+        }
         this.execution = provider.created();
         this.analysis = jshell.sourceCodeAnalysis();
         for (String entry : classpath) addToClasspath(entry);
@@ -102,6 +108,15 @@ public final class JavaShell implements AutoCloseable {
      * @throws CellError on a compile error, an exception, or an interrupt; earlier snippets stay done
      */
     public JavaValue eval(String code, int firstLine) {
+        evaluating = true;
+        try {
+            return evalSnippets(code, firstLine);
+        } finally {
+            evaluating = false;
+        }
+    }
+
+    private JavaValue evalSnippets(String code, int firstLine) {
         JavaValue last = null;
         String remaining = code;
         int offset = 0;
@@ -111,7 +126,8 @@ public final class JavaShell implements AutoCloseable {
             if (info.completeness() == Completeness.EMPTY) break;
             String source = info.source() != null ? info.source() : remaining;
             String rest = info.source() != null ? info.remaining() : "";
-            int snippetLine = firstLine + lineOf(code, offset) + 1;
+            // JShell numbers a snippet's lines from its first token, after blanks and comments
+            int snippetLine = firstLine + lineOf(code, firstToken(code, offset)) + 1;
 
             last = null;
             for (SnippetEvent event : jshell.eval(source)) {
@@ -133,15 +149,33 @@ public final class JavaShell implements AutoCloseable {
         return last;
     }
 
-    /** Asks the running snippet to stop (from another thread): loops end, sleeps and waits are interrupted. */
+    /**
+     * Asks the running snippet to stop (from another thread): loops end, sleeps and waits are
+     * interrupted, and the cell's later snippets do not start. JShell can only stop user code that
+     * is running, so the request is repeated while this cell is still evaluating (it may be
+     * compiling the next snippet right now).
+     */
     public void stop() {
         stopRequested = true;
+        execution.requestStop(true);
         jshell.stop();
+        Thread.ofPlatform().daemon().name("jmlc-stop").start(() -> {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (stopRequested && evaluating && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (stopRequested && evaluating) jshell.stop();
+            }
+        });
     }
 
     /** Forgets a stop request, before the next cell. */
     public void clearStop() {
         stopRequested = false;
+        execution.requestStop(false);
     }
 
     private JavaValue valueOf(SnippetEvent event) {
@@ -243,6 +277,25 @@ public final class JavaShell implements AutoCloseable {
             default -> snippet.source().strip();
         };
         return what + " is declared, but cannot be used until " + String.join(", ", missing) + " is declared.";
+    }
+
+    /** The offset of the first character at or after {@code from} that is neither blank nor in a comment. */
+    static int firstToken(String code, int from) {
+        int i = from;
+        while (i < code.length()) {
+            if (Character.isWhitespace(code.charAt(i))) {
+                i++;
+            } else if (code.startsWith("//", i)) {
+                int end = code.indexOf('\n', i);
+                i = end < 0 ? code.length() : end + 1;
+            } else if (code.startsWith("/*", i)) {
+                int end = code.indexOf("*/", i + 2);
+                i = end < 0 ? code.length() : end + 2;
+            } else {
+                break;
+            }
+        }
+        return i;
     }
 
     private static int lineOf(String text, int offset) {
