@@ -40,7 +40,13 @@ fi
 
 KERNEL_JAR="$ROOT/kernel/target/jmlc-kernel.jar"
 LIB="$ROOT/kernel/target/lib"
-if (( REBUILD )) || [[ ! -f "$KERNEL_JAR" || ! -f "$LIB/jmlc-magics-0.1.0-SNAPSHOT.jar" ]]; then
+# Build when asked, when never built, or when a source or pom changed since the last build.
+stale() {
+  [[ ! -f "$KERNEL_JAR" || ! -f "$LIB/jmlc-magics-0.1.0-SNAPSHOT.jar" ]] && return 0
+  [[ -n "$(find "$ROOT/pom.xml" "$ROOT"/{compiler,engine,magics,kernel}/pom.xml \
+             "$ROOT"/{compiler,engine,magics,kernel}/src/main -newer "$KERNEL_JAR" -print -quit 2>/dev/null)" ]]
+}
+if (( REBUILD )) || stale; then
   echo "Building the kernel (mvn -pl kernel -am package -DskipTests) ..."
   (cd "$ROOT" && JAVA_HOME="$JAVA_HOME_25" mvn -q -pl kernel -am package -DskipTests)
 fi

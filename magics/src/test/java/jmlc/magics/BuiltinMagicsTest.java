@@ -25,6 +25,19 @@ class BuiltinMagicsTest {
     }
 
     @Test
+    void everyMagicsHelpRendersWithoutPicocliWarnings() {
+        var err = new java.io.ByteArrayOutputStream();
+        var previous = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            for (Magic m : registry.all()) assertTrue(!m.help().isBlank(), m.name());
+        } finally {
+            System.setErr(previous);
+        }
+        assertEquals("", err.toString(), "write a literal % as %% in picocli texts");
+    }
+
+    @Test
     void helpListsEveryMagicWithItsSummary() throws Exception {
         var bundle = (MimeBundle) run("%help");
         for (Magic m : registry.all()) {
