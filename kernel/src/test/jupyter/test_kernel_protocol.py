@@ -25,6 +25,7 @@ class JmlcKernelTests(jkt.KernelTests):
     completion_samples = [
         {"text": "Jmlc.sess", "matches": {"session()"}},
         {"text": "%he", "matches": {"%help"}},
+        {"text": "%help cl", "matches": {"classpath"}},
         {"text": "int x = 1;\nJmlc.out", "matches": {"output()"}},
     ]
     complete_code_samples = ["1 + 1", "int x = 1;", "%help", "int a = 1;\nint b = 2;"]

@@ -221,7 +221,9 @@ public final class JavaShell implements AutoCloseable {
             traceback.add("Compile error at " + where + ":");
             traceback.add("    " + lines[line]);
             traceback.add("    " + " ".repeat(Math.max(0, column)) + "^" + (width > 1 ? "-".repeat(width - 2) + "^" : ""));
-            traceback.addAll(List.of(message.split("\n")));
+            for (String m : message.split("\n")) {
+                if (!m.matches("\\s*location: class\\s*")) traceback.add(m); // JShell's wrapper class has no name
+            }
         }
         if (summary == null) {
             summary = "the snippet was rejected: " + snippet.source().strip();

@@ -193,6 +193,7 @@ public final class JmlcKernel extends BaseKernel {
     // ---- completion, inspection, completeness ----------------------------------------------
 
     private static final Pattern MAGIC_PREFIX = Pattern.compile("^(\\s*)(%%?)([\\w.\\-]*)$");
+    private static final Pattern HELP_ARGUMENT = Pattern.compile("^\\s*%help\\s+%{0,2}([\\w.\\-]*)$");
 
     @Override
     public ReplacementOptions complete(String code, int at) {
@@ -200,6 +201,14 @@ public final class JmlcKernel extends BaseKernel {
         int lineEnd = code.indexOf('\n', at);
         String line = code.substring(lineStart, lineEnd < 0 ? code.length() : lineEnd);
         if (line.stripLeading().startsWith("%")) {
+            Matcher help = HELP_ARGUMENT.matcher(code.substring(lineStart, at));
+            if (help.matches()) { // %help NAME: complete the name
+                var names = new ArrayList<String>();
+                for (var magic : runner.magics().all()) {
+                    if (magic.name().startsWith(help.group(1))) names.add(magic.name());
+                }
+                return new ReplacementOptions(names, at - help.group(1).length(), at);
+            }
             Matcher m = MAGIC_PREFIX.matcher(code.substring(lineStart, at));
             if (!m.matches()) return null; // in a magic's arguments
             var matches = new ArrayList<String>();

@@ -92,6 +92,25 @@ class JavaShellTest {
     }
 
     @Test
+    void unknownNamesSayWhatIsMissing() {
+        var e = assertThrows(CellError.class, () -> shell.eval("nowhere + 1", 0));
+        assertEquals(List.of("Compile error at line 1:", "    nowhere + 1", "    ^-----^",
+                "cannot find symbol", "  symbol:   variable nowhere"), e.traceback());
+    }
+
+    @Test
+    void classpathAdditionsCompileAndRun(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path src = dir.resolve("demo/Hello.java");
+        java.nio.file.Files.createDirectories(src.getParent());
+        java.nio.file.Files.writeString(src, "package demo; public class Hello { public String hi() { return \"hi from a jar\"; } }");
+        int rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", dir.toString(), src.toString());
+        assertEquals(0, rc);
+        shell.addToClasspath(dir.toString());
+        assertTrue(shell.classpath().contains(dir.toString()));
+        assertEquals("hi from a jar", shell.eval("new demo.Hello().hi()", 0).object());
+    }
+
+    @Test
     void exceptionShowsClassMessageAndCellLines() {
         shell.eval("void fail(String why) { throw new IllegalStateException(why); }", 0);
         var e = assertThrows(CellError.class, () -> shell.eval("int before = 1;\n\nfail(\"boom\");", 0));
