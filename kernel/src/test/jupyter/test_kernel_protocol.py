@@ -112,7 +112,7 @@ class JmlcKernelTests(jkt.KernelTests):
 
     def test_stream_arrives_before_the_cell_ends(self):
         self.flush_channels()
-        msg_id = self.kc.execute('System.out.println("early");\nThread.sleep(2000);\n"late"')
+        msg_id = self.kc.execute('System.out.println("early");\nThread.sleep(3000);\n"late"')
         first = None
         while first is None:
             msg = run_sync(self.kc.iopub_channel.get_msg)(timeout=10)
@@ -157,6 +157,21 @@ class JmlcKernelTests(jkt.KernelTests):
         reply, outputs = self.run_cell("beforeLoop + 1")
         results = [m for _, m in outputs if m["msg_type"] == "execute_result"]
         self.assertEqual(results[0]["content"]["data"]["text/plain"], "12")
+
+    def test_stdin_reads_what_the_user_types(self):
+        self.flush_channels()
+        msg_id = self.kc.execute(
+            'var typed = new BufferedReader(new InputStreamReader(System.in)).readLine();\n"got " + typed',
+            allow_stdin=True)
+        request = run_sync(self.kc.stdin_channel.get_msg)(timeout=20)
+        self.assertEqual(request["msg_type"], "input_request")
+        self.kc.input("typed text")
+        reply = self.get_non_kernel_info_reply(timeout=20)
+        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        self.assertEqual(reply["content"]["status"], "ok")
+        reply, outputs = self.run_cell("typed")
+        results = [m for _, m in outputs if m["msg_type"] == "execute_result"]
+        self.assertEqual(results[0]["content"]["data"]["text/plain"], '"typed text"')
 
     def test_inspect_a_variable_and_a_magic(self):
         self.run_cell("int inspectMe = 5;")

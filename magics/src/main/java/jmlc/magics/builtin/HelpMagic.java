@@ -50,9 +50,10 @@ public final class HelpMagic implements Magic {
         Magic magic = ctx.registry().find(name).orElseThrow(() -> new MagicException(
                 "%help: no magic named " + args.name + ". Run %help to list them."));
         String title = forms(magic);
-        String text = title + "\n\n" + magic.summary() + "\n\n" + magic.help();
-        String html = "<b>" + Html.escape(title) + "</b><p>" + Html.escape(magic.summary()) + "</p><pre>"
-                + Html.escape(magic.help()) + "</pre>";
+        String details = magic.help().equals(magic.summary()) ? "" : magic.help();
+        String text = title + "\n\n" + magic.summary() + (details.isEmpty() ? "" : "\n\n" + details);
+        String html = "<b>" + Html.escape(title) + "</b><p>" + Html.escape(magic.summary()) + "</p>"
+                + (details.isEmpty() ? "" : "<pre>" + Html.escape(details) + "</pre>");
         return MimeBundle.html(html).withText(text);
     }
 
