@@ -9,8 +9,10 @@ import java.util.List;
 public interface Shell {
 
     /**
-     * Runs text as a notebook cell (Java snippets and line magics) and returns the value of its last
-     * expression, or null. Errors come back as exceptions, already readable for the user.
+     * Runs text as a notebook cell (Java snippets and line magics) and returns what its last part
+     * produced: a {@link JavaValue} (the object, JShell's text for it, its type) for a Java
+     * expression, a magic's result, or null. Returning it from a magic shows it as a cell would.
+     * Errors come back as exceptions, already readable for the user: let them pass.
      */
     Object run(String cell) throws Exception;
 
