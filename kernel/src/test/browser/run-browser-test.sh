@@ -12,6 +12,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../../.." && pwd)"
 PY=/usr/bin/python3
+export PATH="/usr/bin:$PATH" # Debian's jupyter, the one that goes with /usr/bin/python3
 SHOTS="${SCREENSHOT_DIR:-$ROOT/kernel/target/browser-test}"
 
 for need in /usr/bin/chromium /usr/bin/chromedriver; do

@@ -13,6 +13,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../../.." && pwd)"
 PY=/usr/bin/python3
+export PATH="/usr/bin:$PATH" # Debian's jupyter, the one that goes with /usr/bin/python3
 
 missing=()
 for module in jupyter_client jupyter_kernel_test nbclient nbformat; do
