@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs the jmlc Jupyter kernel (kernel spec "jmlc") for the current user.
+#
+#   install/install-kernel.sh            build the kernel if it is not built, then install the spec
+#   install/install-kernel.sh --rebuild  build first in any case
+#
+# Needs Java 25 (JAVA_HOME, else /usr/lib/jvm/temurin-25-jdk-amd64), Maven to build, and
+# jupyter-client's "jupyter kernelspec" (Debian: apt-get install jupyter-client jupyter-core).
+# kernel.json runs the jars in kernel/target, so rebuilding and restarting the kernel picks up changes.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REBUILD=0
+for arg in "$@"; do
+  case "$arg" in
+    --rebuild) REBUILD=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "install-kernel.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+# Java 25: JAVA_HOME if it is 25 or newer, else the Temurin 25 package.
+java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'; }
+JAVA_HOME_25=""
+for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64; do
+  if [[ -n "$candidate" && -x "$candidate/bin/java" ]] && (( $(java_major "$candidate") >= 25 )); then
+    JAVA_HOME_25="$candidate"; break
+  fi
+done
+if [[ -z "$JAVA_HOME_25" ]]; then
+  echo "install-kernel.sh: no Java 25 found (JAVA_HOME=${JAVA_HOME:-unset}, /usr/lib/jvm/temurin-25-jdk-amd64)" >&2
+  exit 1
+fi
+JAVA="$JAVA_HOME_25/bin/java"
+
+if ! command -v jupyter >/dev/null || ! jupyter kernelspec --version >/dev/null 2>&1; then
+  echo "install-kernel.sh: 'jupyter kernelspec' not found: apt-get install jupyter-client jupyter-core" >&2
+  exit 1
+fi
+
+KERNEL_JAR="$ROOT/kernel/target/jmlc-kernel.jar"
+LIB="$ROOT/kernel/target/lib"
+# Build when asked, when never built, or when a source or pom changed since the last build.
+stale() {
+  [[ ! -f "$KERNEL_JAR" || ! -f "$LIB/jmlc-magics-0.1.0-SNAPSHOT.jar" ]] && return 0
+  [[ -n "$(find "$ROOT/pom.xml" "$ROOT"/{compiler,engine,magics,kernel}/pom.xml \
+             "$ROOT"/{compiler,engine,magics,kernel}/src/main -newer "$KERNEL_JAR" -print -quit 2>/dev/null)" ]]
+}
+if (( REBUILD )) || stale; then
+  echo "Building the kernel (mvn -pl kernel -am package -DskipTests) ..."
+  (cd "$ROOT" && JAVA_HOME="$JAVA_HOME_25" mvn -q -pl kernel -am package -DskipTests)
+fi
+
+SPEC="$(mktemp -d)"
+trap 'rm -rf "$SPEC"' EXIT
+# interrupt_mode "message": Jupyter's interrupt button sends interrupt_request (a SIGINT would end the JVM).
+/usr/bin/python3 - "$SPEC/kernel.json" "$JAVA" "$KERNEL_JAR:$LIB/*" <<'PY'
+import json, sys
+path, java, classpath = sys.argv[1:4]
+spec = {
+    "argv": [java,
+             "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+             "-Xss8m", "-Djava.awt.headless=true",
+             "-cp", classpath, "jmlc.kernel.Main", "{connection_file}"],
+    "display_name": "Java (jmlc)",
+    "language": "java",
+    "interrupt_mode": "message",
+    "metadata": {"debugger": False},
+}
+with open(path, "w") as f:
+    json.dump(spec, f, indent=2)
+PY
+
+if ! log="$(jupyter kernelspec install --user --replace --name jmlc "$SPEC" 2>&1)"; then
+  echo "$log" >&2
+  exit 1
+fi
+echo "Installed kernel spec 'jmlc' in $(jupyter kernelspec list 2>/dev/null | awk '$1 == "jmlc" {print $2}')"
+echo "  java:      $JAVA"
+echo "  classpath: $KERNEL_JAR:$LIB/*"
