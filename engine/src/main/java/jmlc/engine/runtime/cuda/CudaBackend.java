@@ -29,7 +29,7 @@ public final class CudaBackend implements Backend {
     @Override
     public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
         int ordinal = Integer.parseInt(device.id().substring("cuda:".length()));
-        CudaDevice dev = new CudaDevice(ordinal);
+        CudaDevice dev = CudaDevice.open(ordinal);
         try {
             return new GpuRunner(dev, model, weights, Knobs.defaults(), progress);
         } catch (RuntimeException e) {

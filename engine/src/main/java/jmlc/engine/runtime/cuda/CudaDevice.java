@@ -42,7 +42,12 @@ public final class CudaDevice implements GpuDevice {
     private final Nvrtc nvrtc;
     private final List<CUmod_st> modules = new ArrayList<>();
 
-    CudaDevice(int ordinal) {
+    /** Opens GPU {@code ordinal} (benchmarks and sweeps drive devices directly; models go through {@link CudaBackend}). */
+    public static CudaDevice open(int ordinal) {
+        return new CudaDevice(ordinal);
+    }
+
+    private CudaDevice(int ordinal) {
         this.ordinal = ordinal;
         check(cuInit(0), "cuInit");
         check(cuDevicePrimaryCtxRetain(ctx, ordinal), "cuDevicePrimaryCtxRetain(" + ordinal + ")");
@@ -142,6 +147,18 @@ public final class CudaDevice implements GpuDevice {
         current();
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
         check(cuMemcpyHtoD(dst, Cuda.host(src.address(), bytes), bytes), "cuMemcpyHtoD(" + bytes + " bytes)");
+    }
+
+    @Override
+    public void zero(long dst, long bytes) {
+        current();
+        check(cuMemsetD8Async(dst, (byte) 0, bytes, stream), "cuMemsetD8Async(" + bytes + " bytes)");
+    }
+
+    @Override
+    public void copy(long dst, long src, long bytes) {
+        current();
+        check(cuMemcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync(" + bytes + " bytes)");
     }
 
     @Override

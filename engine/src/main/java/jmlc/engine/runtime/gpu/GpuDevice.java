@@ -29,6 +29,12 @@ public interface GpuDevice extends AutoCloseable {
 
     void upload(long dst, MemorySegment src, long bytes);
 
+    /** Sets {@code bytes} bytes at {@code dst} to zero. */
+    void zero(long dst, long bytes);
+
+    /** Device-to-device copy (queued on the device's stream). */
+    void copy(long dst, long src, long bytes);
+
     void download(MemorySegment dst, long src, long bytes);
 
     /** Compiles generated source for this device (cached on disk by source hash and device). */

@@ -81,7 +81,12 @@ public final class GpuRunner implements ModelRunner {
             compileKernels(progress);
             uploadWeights(g, progress);
             this.slotAddr = plan.slotBytes().stream().mapToLong(b -> alloc(b, "activations")).toArray();
-            for (Value s : g.states()) stateAddr.put(s, alloc(s.type().shape().numel() * (s.type().dtype().bits() / 8), s.name()));
+            for (Value s : g.states()) {
+                long bytes = s.type().shape().numel() * (s.type().dtype().bits() / 8);
+                long a = alloc(bytes, s.name());
+                dev.zero(a, bytes);
+                stateAddr.put(s, a);
+            }
             for (var e : g.stateUpdates().entrySet()) stateAddr.put(e.getValue(), stateAddr.get(e.getKey()));
             this.tokensAddr = alloc(4L * model.maxStepTokens(), "tokens");
             this.posAddr = alloc(4, "pos");
@@ -296,6 +301,118 @@ public final class GpuRunner implements ModelRunner {
         }
         dev.download(io, sampleOutAddr, 4);
         return io.get(GroupQuantizer.U32, 0);
+    }
+
+    /** One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements} values. */
+    public record NodeCheck(String node, String rule, String kernels, double relError, long elements) {}
+
+    /**
+     * Runs one step node by node, comparing every node's outputs (activations, and KV caches after
+     * they are written) with the reference interpreter run on the same weights. Each kernel gets
+     * the reference's values of its inputs first (uploaded into their buffers), so an error is the
+     * kernel's own, not one inherited from upstream. {@code ref} and {@code state} must have seen
+     * the same earlier steps as this runner.
+     */
+    public List<NodeCheck> checkStep(jmlc.compiler.interp.ReferenceInterpreter ref, jmlc.compiler.interp.ReferenceInterpreter.State state, int[] tokens, int pos) {
+        if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
+            for (Value st : model.graph().states()) dev.zero(stateAddr.get(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
+        Map<Value, float[]> expected = new IdentityHashMap<>();
+        ref.run(tokens, pos, state, (node, outs) -> {
+            for (int i = 0; i < outs.length; i++) expected.put(node.output(i), outs[i].clone());
+        });
+        MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
+        dev.upload(tokensAddr, io, 4L * tokens.length);
+        io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(posAddr, io, 4);
+        Program p = tokens.length == 1 ? decode : prefill;
+        List<Bound> bound = tokens.length == 1 ? decodeCalls : prefillCalls;
+        List<NodeCheck> out = new ArrayList<>();
+        int next = 0;
+        jmlc.compiler.ir.Bindings b = jmlc.compiler.ir.Bindings.of("seq", tokens.length);
+        for (Program.Step s : p.steps()) {
+            for (Value in : s.node().inputs()) {
+                float[] v = expected.get(in);
+                if (v != null && in.kind() == Value.Kind.TEMP && !stateAddr.containsKey(in)) writeValue(in, v);
+            }
+            launchAll(bound.subList(next, next + s.calls().size()), tokens.length);
+            next += s.calls().size();
+            dev.synchronize();
+            for (int i = 0; i < s.node().outputs().size(); i++) {
+                Value v = s.node().output(i);
+                float[] got = readValue(v, b);
+                out.add(new NodeCheck(v.ref() + " = " + s.node().op().name() + (s.node().outputs().size() > 1 ? "." + i : ""), s.rule(),
+                        String.join(",", s.calls().stream().map(c -> c.kernel().name()).toList()), relError(got, expected.get(v)), got.length));
+            }
+        }
+        return out;
+    }
+
+    private void writeValue(Value v, float[] values) {
+        MemorySegment buf = host.allocate(4L * values.length, 16);
+        MemorySegment.copy(values, 0, buf, GroupQuantizer.F32, 0, values.length);
+        dev.upload(slotAddr[plan.slot(v)], buf, 4L * values.length);
+    }
+
+    /** A value's device buffer as floats: an activation (f32) or a KV cache (f16/f32). */
+    private float[] readValue(Value v, jmlc.compiler.ir.Bindings b) {
+        Long state = stateAddr.get(v);
+        long n = state != null ? v.type().shape().numel() : v.type().shape().numel(b);
+        int size = v.type().dtype() == DType.F16 ? 2 : 4;
+        MemorySegment buf = host.allocate(n * size, 16);
+        dev.download(buf, state != null ? state : slotAddr[plan.slot(v)], n * size);
+        float[] f = new float[(int) n];
+        for (int i = 0; i < n; i++) f[i] = size == 2 ? Half.toFloat(buf.getAtIndex(GroupQuantizer.F16, i)) : buf.getAtIndex(GroupQuantizer.F32, i);
+        return f;
+    }
+
+    static double relError(float[] got, float[] want) {
+        if (got.length != want.length) return Double.NaN;
+        double num = 0, den = 0;
+        for (int i = 0; i < got.length; i++) {
+            if (!Float.isFinite(got[i])) return Double.NaN;
+            num += Math.pow(got[i] - want[i], 2);
+            den += Math.pow(want[i], 2);
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    /** Device milliseconds of one launch of every call of the decode program, each repeated {@code reps} times: per-kernel timing. */
+    public List<KernelTime> timeDecodeKernels(int reps) {
+        List<KernelTime> out = new ArrayList<>();
+        int i = 0;
+        for (Program.Step s : decode.steps()) {
+            for (KernelCall c : s.calls()) {
+                Bound bd = decodeCalls.get(i++);
+                int[] grid = GridEval.grid(c.kernel(), Map.of("seq", 1));
+                int[] sc = new int[c.kernel().scalars().size()];
+                java.util.Arrays.fill(sc, 1);
+                dev.launch(bd.kernel(), grid, bd.buffers(), sc); // warm
+                float ms = dev.time(() -> {
+                    for (int r = 0; r < reps; r++) dev.launch(bd.kernel(), grid, bd.buffers(), sc);
+                }) / reps;
+                long read = bytesRead(c);
+                // the embedding kernel reads one row of its table, not all of it
+                if (s.node().op() instanceof jmlc.compiler.ir.Op.Embed) read /= s.node().input(0).type().shape().dim(0).size();
+                out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read));
+            }
+        }
+        return out;
+    }
+
+    /** A decode kernel's time and the bytes it must read (weights, and the KV cache for attention at the current position). */
+    public record KernelTime(String kernel, String rule, String op, float ms, long weightBytes) {}
+
+    private long bytesRead(KernelCall c) {
+        long b = 0;
+        for (Arg a : c.args()) {
+            if (a instanceof Arg.WeightData w) b += bytes(w.param().type()) - (w.param().type().dtype().isQuantized() ? scaleBytes(w.param().type()) : 0);
+            if (a instanceof Arg.WeightScales w) b += scaleBytes(w.param().type());
+        }
+        return b;
+    }
+
+    private static long scaleBytes(TensorType t) {
+        return t.quant().scaleBytes(t.shape().dim(0).size(), t.shape().dim(1).size());
     }
 
     /** Device milliseconds of {@code steps} replays of the captured decode step (for benchmarks). */
