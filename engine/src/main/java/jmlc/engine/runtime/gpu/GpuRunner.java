@@ -113,8 +113,8 @@ public final class GpuRunner implements ModelRunner {
 
     private void compileKernels(Progress progress) {
         Map<String, Kernel> all = new LinkedHashMap<>();
-        for (Kernel k : decode.kernels()) all.putIfAbsent(k.name(), k);
-        for (Kernel k : prefill.kernels()) all.putIfAbsent(k.name(), k);
+        for (Kernel k : decode.kernels()) Program.sameOrNew(all, k);
+        for (Kernel k : prefill.kernels()) Program.sameOrNew(all, k);
         int warp = dev.target().warpSize();
         for (Kernel k : List.of(SamplingKernels.argmax(vocab, warp), SamplingKernels.sample(vocab, warp))) all.put(k.name(), k);
         for (Kernel k : all.values())

@@ -73,6 +73,27 @@ class GpuRunnerSimulatedTest {
         }
     }
 
+    /** Tied embeddings, q/k/v biases, grouped heads, every fusion off: the kernels the fused graph never uses. */
+    @Test
+    void unfusedQwen2MatchesTheReference(@TempDir Path dir) {
+        ModelConfig c = new ModelConfig(Architecture.QWEN2, 300, 64, 128, 1, 4, 1, 16, 1e-6, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, true, true);
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false,
+                    Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm", "FuseParallelMatmuls"), 8);
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner r = new GpuRunner(new SimulatedGpuDevice(Target.parse("cuda:sm_90")), cm, w, Knobs.defaults(), Progress.NONE)) {
+                var ref = new ReferenceInterpreter(cm.graph(), w::get);
+                Random rnd = new Random(SEED);
+                for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(4, 0, c.vocabSize()).toArray(), 0))
+                    assertTrue(nc.relError() < 1e-4, nc + " (seed " + SEED + ")");
+                var st = new ReferenceInterpreter.State();
+                for (int pos = 0; pos < 2; pos++)
+                    for (var nc : r.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) assertTrue(nc.relError() < 1e-4, nc + " (seed " + SEED + ")");
+            }
+        }
+    }
+
     @Test
     void syntheticWeightsAreMadeOnTheDeviceAndGiveFiniteLogits() {
         ModelConfig c = config();
