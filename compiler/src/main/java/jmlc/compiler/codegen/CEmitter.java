@@ -116,7 +116,10 @@ public final class CEmitter {
             case U32 -> "uint" + t.lanes();
             case F32 -> "float" + t.lanes();
             case I32 -> "int" + t.lanes();
-            case F16 -> "ushort" + t.lanes();
+            case F16 -> {
+                if (t.lanes() != 2) throw new IllegalArgumentException("f16 vectors are f16x2 (one 32-bit register), not " + t);
+                yield "unsigned int"; // a half2 register as raw bits; the prelude's jmlc_h*2 helpers do the arithmetic
+            }
             case BOOL -> throw new IllegalArgumentException("no bool vectors");
         };
     }
@@ -138,13 +141,17 @@ public final class CEmitter {
             case Expr.Builtin b -> "(int)" + BUILTINS.get(b.kind()) + "." + "xyz".charAt(b.axis());
             case Expr.Binary b -> binary(b);
             case Expr.Unary u -> unary(u);
-            case Expr.Fma f -> "fmaf(" + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
+            case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : "fmaf(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> access(l.buffer(), l.index(), l.type(), true);
             case Expr.SharedLoad l -> l.array().name() + "[" + expr(l.index()) + "]";
-            case Expr.Lane l -> expr(l.vector()) + "." + "xyzw".charAt(l.lane());
-            case Expr.Pack p -> "make_" + type(p.type()) + "(" + p.lanes().stream().map(this::expr).collect(Collectors.joining(", ")) + ")";
+            case Expr.Lane l -> l.vector().type().equals(KType.F16X2)
+                    ? "((unsigned short)(" + expr(l.vector()) + (l.lane() == 1 ? " >> 16" : "") + "))"
+                    : expr(l.vector()) + "." + "xyzw".charAt(l.lane());
+            case Expr.Pack p -> p.type().equals(KType.F16X2)
+                    ? "((unsigned int)" + expr(p.lanes().get(0)) + " | ((unsigned int)" + expr(p.lanes().get(1)) + " << 16))"
+                    : "make_" + type(p.type()) + "(" + p.lanes().stream().map(this::expr).collect(Collectors.joining(", ")) + ")";
             case Expr.HalfOf h -> "((unsigned short)(" + expr(h.word()) + (h.high() ? " >> 16" : "") + "))";
             case Expr.HalvesToWord h -> "((unsigned int)" + expr(h.lo()) + " | ((unsigned int)" + expr(h.hi()) + " << 16))";
             case Expr.Select s -> "(" + expr(s.cond()) + " ? " + expr(s.a()) + " : " + expr(s.b()) + ")";
@@ -170,6 +177,15 @@ public final class CEmitter {
     }
 
     private String binary(Expr.Binary b) {
+        if (b.a().type().equals(KType.F16X2)) {
+            String fn = switch (b.op()) {
+                case ADD -> "jmlc_hadd2";
+                case SUB -> "jmlc_hsub2";
+                case MUL -> "jmlc_hmul2";
+                default -> throw new IllegalArgumentException(b.op() + " is not defined on f16x2");
+            };
+            return fn + "(" + expr(b.a()) + ", " + expr(b.b()) + ")";
+        }
         boolean fl = b.a().type().isFloat();
         return switch (b.op()) {
             case MIN -> (fl ? "fminf(" : "min(") + expr(b.a()) + ", " + expr(b.b()) + ")";
@@ -209,6 +225,8 @@ public final class CEmitter {
         if (from.equals(KType.F32) && to.equals(KType.U32)) return "__float_as_uint(" + a + ")";
         if (from.equals(KType.F32) && to.equals(KType.I32)) return "__float_as_int(" + a + ")";
         if (from.isInt() && to.isInt() && !from.isVector()) return "((" + type(to) + ")" + a + ")";
+        // f16x2 is a u32 register already: reinterpreting is free
+        if ((from.equals(KType.U32) && to.equals(KType.F16X2)) || (from.equals(KType.F16X2) && to.equals(KType.U32))) return a;
         throw new IllegalArgumentException("no bitcast from " + from + " to " + to + " in " + d.name());
     }
 }

@@ -17,9 +17,14 @@ public record Dialect(String name, String fileExtension, String prelude, String 
                       String barrier, String shuffleXor, int warpSize) {
 
     private static final String F16_VIA_PTX = """
-            // f16 values travel as raw 16-bit patterns; conversions through PTX need no headers under NVRTC
+            // f16 values travel as raw 16-bit patterns (half2 as a 32-bit register); conversions and
+            // packed arithmetic through PTX need no headers under NVRTC
             __device__ __forceinline__ float jmlc_h2f(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
             __device__ __forceinline__ unsigned short jmlc_f2h(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+            __device__ __forceinline__ unsigned int jmlc_hadd2(unsigned int a, unsigned int b) { unsigned int d; asm("add.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+            __device__ __forceinline__ unsigned int jmlc_hsub2(unsigned int a, unsigned int b) { unsigned int d; asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+            __device__ __forceinline__ unsigned int jmlc_hmul2(unsigned int a, unsigned int b) { unsigned int d; asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+            __device__ __forceinline__ unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
             """;
 
     public static final Dialect CUDA = new Dialect("cuda", "cu", F16_VIA_PTX,
@@ -28,9 +33,16 @@ public record Dialect(String name, String fileExtension, String prelude, String 
 
     private static final String F16_VIA_FLOAT16 = """
             #include <hip/hip_runtime.h>
-            // f16 values travel as raw 16-bit patterns; _Float16 converts them
+            // f16 values travel as raw 16-bit patterns (half2 as a 32-bit register); _Float16 vectors do the arithmetic
+            typedef _Float16 jmlc_half2 __attribute__((ext_vector_type(2)));
             __device__ inline float jmlc_h2f(unsigned short h) { _Float16 v; __builtin_memcpy(&v, &h, 2); return (float)v; }
             __device__ inline unsigned short jmlc_f2h(float f) { _Float16 v = (_Float16)f; unsigned short h; __builtin_memcpy(&h, &v, 2); return h; }
+            __device__ inline jmlc_half2 jmlc_u2h2(unsigned int u) { jmlc_half2 h; __builtin_memcpy(&h, &u, 4); return h; }
+            __device__ inline unsigned int jmlc_h22u(jmlc_half2 h) { unsigned int u; __builtin_memcpy(&u, &h, 4); return u; }
+            __device__ inline unsigned int jmlc_hadd2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) + jmlc_u2h2(b)); }
+            __device__ inline unsigned int jmlc_hsub2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) - jmlc_u2h2(b)); }
+            __device__ inline unsigned int jmlc_hmul2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) * jmlc_u2h2(b)); }
+            __device__ inline unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { return jmlc_h22u(__builtin_elementwise_fma(jmlc_u2h2(a), jmlc_u2h2(b), jmlc_u2h2(c))); }
             """;
 
     /** HIP for AMD GPUs in wave64 (CDNA: gfx90a, gfx940); RDNA targets use {@link #hip(int)} with 32. */

@@ -74,6 +74,7 @@ public final class ReferenceInterpreter {
                 case Op.Embed e -> new float[][] {embed(in.get(0), tokens)};
                 case Op.MatMul m -> new float[][] {matmul(env, n)};
                 case Op.QMatMul m -> new float[][] {matmul(env, n)};
+                case Op.FusedMatMul f -> new float[][] {fusedMatmul(env, n, f)};
                 case Op.Dequantize d -> new float[][] {dequantize(weights.apply(in.get(0)))};
                 case Op.RmsNorm r -> new float[][] {rmsNorm(env.get(in.get(0)), dense(env, in.get(1)), r.eps())};
                 case Op.AddRmsNorm r -> {
@@ -134,16 +135,31 @@ public final class ReferenceInterpreter {
         return out;
     }
 
-    /** {@code y[s, n] = Σ_k x[s, k] · w[n, k] + bias[n]}, accumulated in double. */
-    private float[] matmul(Map<Value, float[]> env, Node node) {
+    /** prologue(x) · w^T + bias + residual, each step as its own op defines it. */
+    private float[] fusedMatmul(Map<Value, float[]> env, Node node, Op.FusedMatMul f) {
         float[] x = env.get(node.input(0));
+        Value w = node.input(f.weightIndex());
+        int k = (int) w.type().shape().dim(1).size();
+        x = switch (f.prologue()) {
+            case Op.Prologue.None none -> x;
+            case Op.Prologue.RmsNorm r -> rmsNorm(x, dense(env, node.input(1)), r.eps());
+            case Op.Prologue.SiluMul s -> siluMul(x, x.length / (2 * k));
+        };
+        float[] y = matmul(x, w, env.get(w), f.bias() ? dense(env, node.input(f.biasIndex())) : null);
+        return f.residual() ? add(y, env.get(node.input(f.residualIndex()))) : y;
+    }
+
+    private float[] matmul(Map<Value, float[]> env, Node node) {
         Value wv = node.input(1);
+        return matmul(env.get(node.input(0)), wv, env.get(wv), node.inputs().size() == 3 ? dense(env, node.input(2)) : null);
+    }
+
+    /** {@code y[s, n] = Σ_k x[s, k] · w[n, k] + bias[n]}, accumulated in double; {@code w} a param or a dequantized temp. */
+    private float[] matmul(float[] x, Value wv, float[] wTemp, float[] bias) {
         long rows = wv.type().shape().dim(0).size();
         int k = (int) wv.type().shape().dim(1).size();
         int seq = x.length / k; // rows of x: seq, or 1 after last_row
-        float[] wTemp = env.get(wv);
         HostTensor wHost = wTemp == null ? weights.apply(wv) : null;
-        float[] bias = node.inputs().size() == 3 ? dense(env, node.input(2)) : null;
         float[] out = new float[Math.toIntExact(seq * rows)];
         float[] wRow = new float[k];
         for (int n = 0; n < rows; n++) {

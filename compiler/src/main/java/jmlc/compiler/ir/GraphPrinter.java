@@ -53,6 +53,11 @@ public final class GraphPrinter {
             case Op.KvAppend k -> "";
             case Op.LastRow l -> "";
             case Op.Dequantize d -> "";
+            case Op.FusedMatMul f -> switch (f.prologue()) {
+                case Op.Prologue.None n -> "";
+                case Op.Prologue.RmsNorm r -> "prologue=rms_norm(eps=" + r.eps() + ")";
+                case Op.Prologue.SiluMul m -> "prologue=silu_mul";
+            } + (f.bias() ? " bias" : "") + (f.residual() ? " epilogue=+residual" : "");
         };
     }
 

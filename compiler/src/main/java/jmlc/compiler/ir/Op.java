@@ -158,6 +158,58 @@ public sealed interface Op {
         }
     }
 
+    /** What a fused matmul does to its input row before the product. */
+    sealed interface Prologue {
+        /** x as it is. */
+        record None() implements Prologue {}
+
+        /** {@code rms_norm(x, g)}, with the norm weight g as the input after x. */
+        record RmsNorm(double eps) implements Prologue {}
+
+        /** {@code silu(x[:, :K]) · x[:, K:]}: x has 2K columns (gate and up halves). */
+        record SiluMul() implements Prologue {}
+    }
+
+    /**
+     * A matmul with the work around it fused in: {@code y = prologue(x) · w^T (+ bias) (+ residual)}.
+     * Inputs in order: {@code x, [norm weight g (RmsNorm prologue)], w, [bias], [residual]};
+     * {@code w} is quantized or dense. The GEMV stages the transformed row once in fast memory and
+     * adds the residual as it writes, so the norm, the activation and the residual add cost no
+     * kernels and no memory round trips of their own.
+     */
+    record FusedMatMul(Prologue prologue, boolean bias, boolean residual) implements Op {
+        public String name() { return "matmul_fused"; }
+
+        public int weightIndex() {
+            return prologue instanceof Prologue.RmsNorm ? 2 : 1;
+        }
+
+        public int biasIndex() {
+            return bias ? weightIndex() + 1 : -1;
+        }
+
+        public int residualIndex() {
+            return residual ? weightIndex() + (bias ? 2 : 1) : -1;
+        }
+
+        public List<TensorType> infer(List<TensorType> in) {
+            int n = weightIndex() + 1 + (bias ? 1 : 0) + (residual ? 1 : 0);
+            Check.arity(this, in, n);
+            TensorType x = in.get(0), w = in.get(weightIndex());
+            Check.rank(this, w, 2, "weight");
+            long rows = w.shape().dim(0).size(), k = w.shape().dim(1).size();
+            Check.cols(this, x, prologue instanceof Prologue.SiluMul ? 2 * k : k, "x");
+            if (prologue instanceof Prologue.RmsNorm && (in.get(1).shape().rank() != 1 || in.get(1).shape().dim(0).size() != k))
+                throw new IllegalArgumentException(name() + ": norm weight must be [" + k + "], found " + in.get(1));
+            if (bias && (in.get(biasIndex()).shape().rank() != 1 || in.get(biasIndex()).shape().dim(0).size() != rows))
+                throw new IllegalArgumentException(name() + ": bias must be [" + rows + "], found " + in.get(biasIndex()));
+            TensorType out = TensorType.of(DType.F32, x.shape().dim(0), Dim.of(rows));
+            if (residual && !in.get(residualIndex()).shape().equals(out.shape()))
+                throw new IllegalArgumentException(name() + ": residual must be " + out.shape() + ", found " + in.get(residualIndex()));
+            return List.of(out);
+        }
+    }
+
     /** {@code (a, b, w) -> (a + b, rms_norm(a + b, w))}: residual add fused with the next norm. */
     record AddRmsNorm(double eps) implements Op {
         public String name() { return "add_rms_norm"; }

@@ -228,7 +228,8 @@ public final class KernelSimulator {
                 case Expr.Unary u -> { Object[] x = eval(u.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = unary(u.op(), u.a().type(), x[t]); }
                 case Expr.Fma f -> {
                     Object[] a = eval(f.a(), mask), b = eval(f.b(), mask), c = eval(f.c(), mask);
-                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = Math.fma((Float) a[t], (Float) b[t], (Float) c[t]);
+                    boolean h2 = f.type().equals(KType.F16X2);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = h2 ? hfma2((Object[]) a[t], (Object[]) b[t], (Object[]) c[t]) : Math.fma((Float) a[t], (Float) b[t], (Float) c[t]);
                 }
                 case Expr.Cast c -> { Object[] x = eval(c.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = cast(c.a().type(), c.type(), x[t]); }
                 case Expr.Bitcast c -> { Object[] x = eval(c.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = bitcast(c.a().type(), c.type(), x[t]); }
@@ -325,6 +326,21 @@ public final class KernelSimulator {
     }
 
     private static Object binary(Expr.BinOp op, KType t, Object a, Object b) {
+        if (t.isVector()) { // lane by lane
+            Object[] x = (Object[]) a, y = (Object[]) b, r = new Object[x.length];
+            for (int i = 0; i < x.length; i++) r[i] = binary(op, t.element(), x[i], y[i]);
+            return r;
+        }
+        if (t.scalar() == KType.Scalar.F16) { // computed exactly, rounded once to f16, as PTX's .rn f16 ops do
+            float x = Half.toFloat((Short) a), y = Half.toFloat((Short) b);
+            double v = switch (op) {
+                case ADD -> (double) x + y;
+                case SUB -> (double) x - y;
+                case MUL -> (double) x * y;
+                default -> throw new IllegalArgumentException(op + " on f16");
+            };
+            return Half.fromFloat((float) v);
+        }
         if (t.scalar() == KType.Scalar.BOOL) {
             boolean x = (Boolean) a, y = (Boolean) b;
             return switch (op) {
@@ -420,7 +436,23 @@ public final class KernelSimulator {
         };
     }
 
+    /** Lane-wise f16 fma, exact then rounded once. */
+    private static Object[] hfma2(Object[] a, Object[] b, Object[] c) {
+        Object[] r = new Object[2];
+        for (int i = 0; i < 2; i++)
+            r[i] = Half.fromFloat((float) ((double) Half.toFloat((Short) a[i]) * Half.toFloat((Short) b[i]) + Half.toFloat((Short) c[i])));
+        return r;
+    }
+
     private static Object bitcast(KType from, KType to, Object v) {
+        if (from.equals(KType.U32) && to.equals(KType.F16X2)) {
+            int w = (Integer) v;
+            return new Object[] {(short) w, (short) (w >>> 16)};
+        }
+        if (from.equals(KType.F16X2) && to.equals(KType.U32)) {
+            Object[] h = (Object[]) v;
+            return ((Short) h[0] & 0xffff) | (((Short) h[1] & 0xffff) << 16);
+        }
         if (from.isInt() && to.scalar() == KType.Scalar.F32) return Float.intBitsToFloat((Integer) v);
         if (from.scalar() == KType.Scalar.F32 && to.isInt()) return Float.floatToRawIntBits((Float) v);
         if (from.isInt() && to.isInt()) return v;

@@ -34,11 +34,16 @@ public final class Pipeline {
                 new FuseParallelMatmuls(),
                 // quantization: the stored format of every weight for the mode
                 new QuantizeWeights(mode),
-                // fusion: dequantize into matmul, rope into the cache append, silu into mul,
-                // residual add into the next norm
+                // fusion: dequantize into matmul, rope into the cache append, silu into mul
                 new FuseDequantMatmul(),
                 new FuseRopeKvAppend(),
                 new FuseSiluMul(),
+                // matmul prologues and epilogues: norms and silu·mul into the GEMV that reads them,
+                // residual adds into the GEMV that feeds them; the final norm moves after last_row
+                new MoveLastRowBeforeNorm(),
+                new FuseMatmulPrologue(),
+                new FuseMatmulResidual(),
+                // what is left of add + norm pairs (when the matmul fusions are switched off)
                 new FuseAddRmsNorm(),
                 // cleanup: nodes whose results nothing reads any more
                 new EliminateDeadCode());

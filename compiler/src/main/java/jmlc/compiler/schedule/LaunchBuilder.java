@@ -88,11 +88,18 @@ public final class LaunchBuilder {
         return v;
     }
 
-    /** Rows of a {@code [rows, cols]} activation: a constant when fixed (after last_row), else {@code seq}. */
+    /**
+     * Rows of a {@code [rows, cols]} activation: a constant when fixed (after last_row), else
+     * {@code seq}. A fixed count is added to the kernel's name, since it changes the launch.
+     */
     public Expr rows(Value v) {
         var d = v.type().shape().dim(0);
-        return d.isFixed() ? K.c((int) d.size()) : seq();
+        if (!d.isFixed()) return seq();
+        fixedRows = (int) d.size();
+        return K.c(fixedRows);
     }
+
+    private int fixedRows;
 
     public Shared shared(String n, KType element, int size) {
         Shared s = new Shared(n, element, size);
@@ -120,7 +127,8 @@ public final class LaunchBuilder {
     }
 
     public KernelCall build() {
-        return new KernelCall(new Kernel(name, buffers, scalars, shared, body.build(), block, grid, knobs, summary), args);
+        String n = fixedRows > 0 ? name + "_row" + fixedRows : name;
+        return new KernelCall(new Kernel(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary), args);
     }
 
     /** {@code ceil(a / b)} for a positive constant b. */

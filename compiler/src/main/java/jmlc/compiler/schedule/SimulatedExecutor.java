@@ -46,8 +46,15 @@ public final class SimulatedExecutor implements AutoCloseable {
         this.pos = arena.allocate(16, 16);
     }
 
+    private final Map<String, Long> scratchBytes = new HashMap<>();
+
     /** Runs one step of {@code p} for {@code toks} at position {@code position}; returns the first output's floats. */
     public float[] run(Program p, int[] toks, int position) {
+        // a scratch buffer serves every call that names it: size it for the largest
+        for (KernelCall c : p.calls())
+            for (Arg a : c.args())
+                if (a instanceof Arg.Scratch s) scratchBytes.merge(s.name(), s.bytes(), Math::max);
+        named.entrySet().removeIf(e -> e.getKey().startsWith("scratch:") && e.getValue().byteSize() < scratchBytes.get(e.getKey().substring(8)));
         for (int i = 0; i < toks.length; i++) tokens.setAtIndex(GroupQuantizer.U32, i, toks[i]);
         pos.set(GroupQuantizer.U32, 0, position);
         for (KernelCall call : p.calls()) {
@@ -76,7 +83,7 @@ public final class SimulatedExecutor implements AutoCloseable {
                 for (int i = 0; i < c.values().length; i++) s.setAtIndex(GroupQuantizer.F32, i, c.values()[i]);
                 return s;
             });
-            case Arg.Scratch s -> named.computeIfAbsent("scratch:" + s.name(), k -> arena.allocate(s.bytes(), 16));
+            case Arg.Scratch s -> named.computeIfAbsent("scratch:" + s.name(), k -> arena.allocate(scratchBytes.getOrDefault(s.name(), s.bytes()), 16));
         };
     }
 

@@ -1,7 +1,7 @@
 package jmlc.compiler.schedule.rule;
 
+import jmlc.compiler.ir.MatmulParts;
 import jmlc.compiler.ir.Node;
-import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.QuantScheme;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Buffer;
@@ -40,36 +40,40 @@ public final class GemmRule implements ScheduleRule {
 
     @Override
     public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
-        boolean q = node.op() instanceof Op.QMatMul;
-        if (ctx.decode() || !ctx.target().tensorCores() || ctx.target().warpSize() != 32) return Optional.empty();
-        if (!q && !(node.op() instanceof Op.MatMul)) return Optional.empty();
-        Value w = node.input(1);
-        if (w.kind() != Value.Kind.PARAM || !node.input(0).type().shape().dim(0).equals(jmlc.compiler.ir.Dim.SEQ)) return Optional.empty();
+        MatmulParts m = MatmulParts.of(node);
+        if (m == null || ctx.decode() || !ctx.target().tensorCores() || ctx.target().warpSize() != 32) return Optional.empty();
+        Value w = m.w();
+        boolean q = w.type().dtype().isQuantized();
+        if (w.kind() != Value.Kind.PARAM || !m.x().type().shape().dim(0).equals(jmlc.compiler.ir.Dim.SEQ)) return Optional.empty();
         int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();
         int e = GemvRule.perWord(w);
         if (k % BK != 0 || (q && w.type().quant().groupSize() != BK)) return Optional.empty();
         String sig = GemvRule.signature(w).replace("gemv_", "gemm_");
         int bm = ctx.knobs().get(sig, "bm", 64), bn = ctx.knobs().get(sig, "bn", 128);
         if (bm % 32 != 0 || bn % 16 != 0 || bn / 2 / 8 * bm / 2 / 16 > 32) return Optional.empty();
-        return Optional.of(List.of(kernel(node, sig, n, k, e, bm, bn)));
+        List<KernelCall> calls = new ArrayList<>();
+        if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
+        calls.add(kernel(m, node.output(), ctx, sig, n, k, e, bm, bn));
+        return Optional.of(calls);
     }
 
-    private KernelCall kernel(Node node, String sig, int n, int k, int e, int bm, int bn) {
-        Value w = node.input(1);
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int bm, int bn) {
+        Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
         int threads = WARPS * 32;
         int wm = bm / 2, wn = bn / 2;           // warp tile
         int mt = wm / 16, nt = wn / 8;           // mma tiles per warp
         int stride = BK / 2 + PAD;               // u32 words per shared row
-        LaunchBuilder lb = new LaunchBuilder(sig + (node.inputs().size() == 3 ? "_bias" : "") + "_m" + bm + "n" + bn, "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type());
+        LaunchBuilder lb = new LaunchBuilder(sig + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn, "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type());
         Expr mTotal = lb.seq();
         lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm)).knob("bm", bm).knob("bn", bn);
-        Buffer x = lb.input("x", node.input(0));
+        Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
         Buffer data = lb.input("w", w);
         Buffer scales = quant ? lb.weightScales("scales", w) : null;
-        Buffer bias = node.inputs().size() == 3 ? lb.input("bias", node.input(2)) : null;
-        Buffer y = lb.output("y", node.output());
+        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
+        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        Buffer y = lb.output("y", out);
         Shared xs = lb.shared("xs", KType.U32, bm * stride);
         Shared ws = lb.shared("ws", KType.U32, bn * stride);
 
@@ -161,7 +165,11 @@ public final class GemmRule implements ScheduleRule {
                     Expr row = add(add(m0, add(wRow, c(i * 16 + (r >= 2 ? 8 : 0)))), g);
                     Expr col = add(add(n0, add(wCol, c(j * 8 + (r & 1)))), mul(t, c(2)));
                     Expr.Var accv = acc[i][j][r];
-                    b.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), st -> st.store(y, add(mul(row, c(n)), col), bias == null ? accv : add(accv, load(bias, col))));
+                    b.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), st -> {
+                        Expr.Var at = st.let(st.fresh("at"), add(mul(row, c(n)), col));
+                        Expr v = bias == null ? accv : add(accv, load(bias, col));
+                        st.store(y, at, res == null ? v : add(v, load(res, at)));
+                    });
                 }
         return lb.build();
     }

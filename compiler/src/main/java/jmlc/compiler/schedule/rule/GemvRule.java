@@ -1,8 +1,8 @@
 package jmlc.compiler.schedule.rule;
 
 import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.MatmulParts;
 import jmlc.compiler.ir.Node;
-import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.QuantScheme;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Buffer;
@@ -60,12 +60,13 @@ public final class GemvRule implements ScheduleRule {
 
     @Override
     public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
-        boolean q = node.op() instanceof Op.QMatMul;
-        if (!q && !(node.op() instanceof Op.MatMul)) return Optional.empty();
-        Value w = node.input(1);
+        MatmulParts m = MatmulParts.of(node);
+        if (m == null) return Optional.empty();
+        Value w = m.w();
+        boolean q = w.type().dtype().isQuantized();
         // dense weights are params, or a dequantized temp when FuseDequantMatmul is switched off
         if (!q && w.type().dtype() != DType.F32 && w.type().dtype() != DType.F16) return Optional.empty();
-        int n = (int) w.type().shape().dim(0).size(), k = (int) w.type().shape().dim(1).size();
+        int n = (int) m.n(), k = (int) m.k();
         int e = perWord(w);
         if (k % e != 0) return Optional.empty();
         int words = k / e;
@@ -79,25 +80,29 @@ public final class GemvRule implements ScheduleRule {
         while (vector > 1 && (words % vector != 0 || (qs != null && qs.groupSize() % (vector * e) != 0))) vector /= 2;
         if (qs != null && qs.groupSize() % e != 0) return Optional.empty();
         if (threads * rows > ctx.target().maxThreadsPerBlock() || (threads > warp && threads % warp != 0)) return Optional.empty();
-        return Optional.of(List.of(kernel(node, ctx, sig, n, k, e, threads, rows, vector, unroll)));
+        List<KernelCall> calls = new ArrayList<>();
+        if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
+        calls.add(kernel(m, node.output(), ctx, sig, n, k, e, threads, rows, vector, unroll));
+        return Optional.of(calls);
     }
 
-    private KernelCall kernel(Node node, ScheduleContext ctx, String sig, int n, int k, int e, int threads, int rows, int vector, int unroll) {
-        Value w = node.input(1);
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int threads, int rows, int vector, int unroll) {
+        Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
         int warp = ctx.target().warpSize();
         int chunkValues = vector * e, chunks = k / chunkValues;
-        // rows of x: one fixed row (the LM head after last_row) launches differently from seq rows
-        String name = sig + (node.inputs().size() == 3 ? "_bias" : "") + (node.input(0).type().shape().dim(0).isFixed() ? "_row" + node.input(0).type().shape().dim(0).size() : "") + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
-        LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k x[s, k] * w[n, k]" + (node.inputs().size() == 3 ? " + bias[n]" : "") + ", w " + w.type());
-        lb.block(threads * rows).grid(c((n + rows - 1) / rows), lb.rows(node.input(0)))
+        String name = sig + MatmulPrologue.suffix(m) + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
+        LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k x[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
+                + (m.residual() != null ? " + r[s, n]" : "") + (m.hasPrologue() ? ", x = prologue output in scratch" : "") + ", w " + w.type());
+        lb.block(threads * rows).grid(c((n + rows - 1) / rows), lb.rows(m.x()))
                 .knob("threads", threads).knob("rows", rows).knob("vector", vector).knob("unroll", unroll);
-        Buffer x = lb.input("x", node.input(0));
+        Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
         Buffer data = lb.input("w", w);
         Buffer scales = quant ? lb.weightScales("scales", w) : null;
-        Buffer bias = node.inputs().size() == 3 ? lb.input("bias", node.input(2)) : null;
-        Buffer y = lb.output("y", node.output());
+        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
+        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        Buffer y = lb.output("y", out);
         var red = threads > warp ? lb.shared("red", KType.F32, threads * rows / warp) : null;
 
         K.Body b = lb.body;
@@ -148,7 +153,11 @@ public final class GemvRule implements ScheduleRule {
                 for (int i = 1; i < wpr; i++) x1.assign(acc, add(acc, sload(red, add(first, c(i)))));
             });
         }
-        b.ifThen(land(eq(lane, c(0)), lt(row, c(n))), x1 -> x1.store(y, add(mul(bid(1), c(n)), row), bias == null ? acc : add(acc, load(bias, row))));
+        b.ifThen(land(eq(lane, c(0)), lt(row, c(n))), x1 -> {
+            Expr.Var at = x1.let("at", add(mul(bid(1), c(n)), row));
+            Expr v = bias == null ? acc : add(acc, load(bias, row));
+            x1.store(y, at, res == null ? v : add(v, load(res, at)));
+        });
         return lb.build();
     }
 
