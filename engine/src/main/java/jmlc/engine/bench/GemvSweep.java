@@ -30,7 +30,9 @@ public final class GemvSweep {
 
     public record Result(String shape, Map<String, Integer> knobs, float us, double gbps) {}
 
-    public static List<Result> sweep(GpuDevice dev, QuantScheme scheme, int n, int k, List<Map<String, Integer>> variants, int reps) {
+    /** Sweeps {@code rule} (a GEMV rule whose knobs live under {@code signature(w)}) over {@code variants}. */
+    public static List<Result> sweep(GpuDevice dev, jmlc.compiler.schedule.ScheduleRule rule, java.util.function.Function<Value, String> signature,
+                                     QuantScheme scheme, int n, int k, List<Map<String, Integer>> variants, int reps) {
         GraphBuilder b = new GraphBuilder("gemv");
         Value x = b.input("x", TensorType.of(DType.F32, 1, k));
         Value w = b.param("w", TensorType.quantized(scheme, n, k));
@@ -58,8 +60,8 @@ public final class GemvSweep {
         CEmitter emitter = new CEmitter(dev.target().dialect());
         try {
             for (Map<String, Integer> v : variants) {
-                Knobs knobs = Knobs.defaults().put(GemvRule.signature(w), v);
-                var calls = new GemvRule().apply(node, new ScheduleContext(g, dev.target(), true, 1, knobs));
+                Knobs knobs = Knobs.defaults().put(signature.apply(w), v);
+                var calls = rule.apply(node, new ScheduleContext(g, dev.target(), true, 1, knobs));
                 if (calls.isEmpty()) continue;
                 KernelCall call = calls.get().getFirst();
                 var kernel = call.kernel();
@@ -95,7 +97,18 @@ public final class GemvSweep {
         return out;
     }
 
-    /** The knob grid: threads per row, rows per block, words per load, loads in flight. */
+    /** The f16 GEMV's knob grid: warps per block, rows per warp, words per load, chunks in flight. */
+    public static List<Map<String, Integer>> halfGrid() {
+        List<Map<String, Integer>> g = new ArrayList<>();
+        for (int w : new int[] {2, 4, 8})
+            for (int r : new int[] {1, 2, 4})
+                for (int v : new int[] {1, 2, 4})
+                    for (int u : new int[] {1, 2, 4})
+                        g.add(Map.of("warps", w, "rows_per_warp", r, "vector", v, "unroll", u));
+        return g;
+    }
+
+    /** The f32 GEMV's knob grid: threads per row, rows per block, words per load, loads in flight. */
     public static List<Map<String, Integer>> grid() {
         List<Map<String, Integer>> g = new ArrayList<>();
         for (int t : new int[] {32, 64, 128})

@@ -186,27 +186,80 @@ public final class CudaDevice implements GpuDevice {
         return new Loaded(kernel, fn);
     }
 
-    @Override
-    public void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) {
-        Kernel kernel = k.kernel();
-        int n = buffers.length + scalars.length;
-        try (PointerPointer<Pointer> params = new PointerPointer<>(n)) {
-            List<Pointer> owned = new ArrayList<>(n);
-            for (int i = 0; i < buffers.length; i++) {
+    /** Kernel parameters bound once: one 8-byte cell per buffer, one 4-byte cell per scalar, and the pointer array. */
+    private final class CudaLaunch implements Launch {
+        private final Loaded kernel;
+        private final PointerPointer<Pointer> params;
+        private final List<Pointer> cells = new ArrayList<>();
+        private final IntPointer[] scalarCells;
+
+        CudaLaunch(Loaded kernel, long[] buffers) {
+            this.kernel = kernel;
+            int nb = buffers.length, ns = kernel.kernel().scalars().size();
+            if (nb != kernel.kernel().buffers().size())
+                throw new IllegalArgumentException("kernel " + kernel.kernel().name() + " takes " + kernel.kernel().buffers().size() + " buffers, got " + nb);
+            params = new PointerPointer<>(nb + ns);
+            for (int i = 0; i < nb; i++) {
                 LongPointer lp = new LongPointer(1).put(buffers[i]);
-                owned.add(lp);
+                cells.add(lp);
                 params.put(i, lp);
             }
-            for (int i = 0; i < scalars.length; i++) {
-                IntPointer ip = new IntPointer(1).put(scalars[i]);
-                owned.add(ip);
-                params.put(buffers.length + i, ip);
+            scalarCells = new IntPointer[ns];
+            for (int i = 0; i < ns; i++) {
+                scalarCells[i] = new IntPointer(1);
+                cells.add(scalarCells[i]);
+                params.put(nb + i, scalarCells[i]);
             }
-            int[] b = kernel.block();
-            check(cuLaunchKernel(((Loaded) k).function(), grid[0], grid[1], grid[2], b[0], b[1], b[2], 0, stream, params, null),
-                    "cuLaunchKernel(" + kernel.name() + ")");
-            owned.forEach(Pointer::close);
         }
+
+        @Override
+        public LoadedKernel kernel() {
+            return kernel;
+        }
+
+        @Override
+        public void launch(int[] grid, int[] scalars) {
+            for (int i = 0; i < scalarCells.length; i++) scalarCells[i].put(scalars[i]);
+            int[] b = kernel.kernel().block();
+            check(cuLaunchKernel(kernel.function(), grid[0], grid[1], grid[2], b[0], b[1], b[2], 0, stream, params, null),
+                    "cuLaunchKernel(" + kernel.kernel().name() + ")");
+        }
+
+        @Override
+        public void close() {
+            cells.forEach(Pointer::close);
+            params.close();
+        }
+    }
+
+    @Override
+    public Launch prepare(LoadedKernel k, long[] buffers) {
+        return new CudaLaunch((Loaded) k, buffers);
+    }
+
+    @Override
+    public MemorySegment pinned(long bytes) {
+        current();
+        try (PointerPointer<Pointer> p = new PointerPointer<>(1)) {
+            check(cuMemAllocHost(p, bytes), "cuMemAllocHost(" + bytes + " bytes)");
+            long address = p.get(0).address();
+            synchronized (pinnedBlocks) {
+                pinnedBlocks.add(address);
+            }
+            return MemorySegment.ofAddress(address).reinterpret(bytes);
+        }
+    }
+
+    private final List<Long> pinnedBlocks = new ArrayList<>();
+
+    @Override
+    public void uploadAsync(long dst, MemorySegment src, long bytes) {
+        check(cuMemcpyHtoDAsync(dst, Cuda.host(src.address(), bytes), bytes, stream), "cuMemcpyHtoDAsync(" + bytes + " bytes)");
+    }
+
+    @Override
+    public void downloadAsync(MemorySegment dst, long src, long bytes) {
+        check(cuMemcpyDtoHAsync(Cuda.host(dst.address(), bytes), src, bytes, stream), "cuMemcpyDtoHAsync(" + bytes + " bytes)");
     }
 
     @Override
@@ -268,6 +321,8 @@ public final class CudaDevice implements GpuDevice {
         cuStreamSynchronize(stream);
         for (CUmod_st m : modules) cuModuleUnload(m);
         modules.clear();
+        for (long a : pinnedBlocks) cuMemFreeHost(Cuda.host(a, 0));
+        pinnedBlocks.clear();
         cuStreamDestroy(stream);
         cuDevicePrimaryCtxRelease(ordinal);
     }

@@ -29,6 +29,18 @@ public interface GpuDevice extends AutoCloseable {
 
     void upload(long dst, MemorySegment src, long bytes);
 
+    /**
+     * Page-locked host memory, which the device reads and writes directly: what the per-token
+     * copies ({@link #uploadAsync}, {@link #downloadAsync}) go through. Freed with the device.
+     */
+    MemorySegment pinned(long bytes);
+
+    /** Queues a copy from pinned host memory; it happens in order with launches. */
+    void uploadAsync(long dst, MemorySegment src, long bytes);
+
+    /** Queues a copy to pinned host memory; valid after {@link #synchronize()}. */
+    void downloadAsync(MemorySegment dst, long src, long bytes);
+
     /** Sets {@code bytes} bytes at {@code dst} to zero. */
     void zero(long dst, long bytes);
 
@@ -41,7 +53,24 @@ public interface GpuDevice extends AutoCloseable {
     LoadedKernel load(Kernel kernel, String source);
 
     /** Queues a launch; {@code buffers} are device addresses in the kernel's buffer order, then its scalars. */
-    void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars);
+    default void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) {
+        try (Launch l = prepare(k, buffers)) {
+            l.launch(grid, scalars);
+        }
+    }
+
+    /** A launch with its buffer arguments bound once, for launching again and again (parameter memory reused). */
+    Launch prepare(LoadedKernel k, long[] buffers);
+
+    interface Launch extends AutoCloseable {
+        LoadedKernel kernel();
+
+        /** Queues the kernel with these grid dimensions and scalar values. */
+        void launch(int[] grid, int[] scalars);
+
+        @Override
+        void close();
+    }
 
     /** Waits until every queued launch and copy has finished (surfacing asynchronous errors). */
     void synchronize();

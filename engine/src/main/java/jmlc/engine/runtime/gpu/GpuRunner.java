@@ -61,7 +61,8 @@ public final class GpuRunner implements ModelRunner {
     private final MemorySegment io;
     private final int vocab;
 
-    private record Bound(GpuDevice.LoadedKernel kernel, long[] buffers) {}
+    /** A kernel call with its arguments bound (parameter memory prepared once). */
+    private record Bound(GpuDevice.LoadedKernel kernel, long[] buffers, GpuDevice.Launch launch) {}
 
     public GpuRunner(GpuDevice dev, CompiledModel model, ModelWeights weights, Knobs knobs, Progress progress) {
         this.dev = dev;
@@ -75,8 +76,9 @@ public final class GpuRunner implements ModelRunner {
         this.tokensValue = g.input("tokens");
         this.posValue = g.input("pos");
         this.outputValue = g.outputs().getFirst();
-        int maxRows = model.options().allLogits() ? model.maxStepTokens() : 1;
-        this.io = host.allocate(Math.max(4L * model.maxStepTokens(), 4L * maxRows * vocab) + 64, 64);
+        // per-token copies go through page-locked memory: tokens, pos, one logits row, the sampled id
+        this.io = dev.pinned(Math.max(4L * model.maxStepTokens(), 4L * vocab) + 64);
+        this.posAt = 4L * model.maxStepTokens();
         try {
             compileKernels(progress);
             uploadWeights(g, progress);
@@ -92,8 +94,7 @@ public final class GpuRunner implements ModelRunner {
             this.posAddr = alloc(4, "pos");
             this.sampleParamsAddr = alloc(8, "sampling parameters");
             this.sampleOutAddr = alloc(4, "sampled token");
-            allocateNamed(decode);
-            allocateNamed(prefill);
+            allocateNamed(List.of(decode, prefill));
             this.decodeCalls = bind(decode);
             this.prefillCalls = bind(prefill);
             this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
@@ -201,10 +202,10 @@ public final class GpuRunner implements ModelRunner {
         return a;
     }
 
-    /** Constants and scratch buffers of a program, by name (scratch sized for its largest use). */
-    private void allocateNamed(Program p) {
+    /** Constants and scratch buffers of the programs, by name (a scratch buffer sized for its largest use in any). */
+    private void allocateNamed(List<Program> programs) {
         Map<String, Long> scratchBytes = new LinkedHashMap<>();
-        for (KernelCall c : p.calls())
+        for (Program p : programs) for (KernelCall c : p.calls())
             for (Arg a : c.args()) {
                 if (a instanceof Arg.Scratch s) scratchBytes.merge(s.name(), s.bytes(), Math::max);
                 if (a instanceof Arg.Constant k && !named.containsKey("const:" + k.name())) {
@@ -213,8 +214,7 @@ public final class GpuRunner implements ModelRunner {
                     named.put("const:" + k.name(), upload(seg, seg.byteSize(), "constant " + k.name()));
                 }
             }
-        for (var e : scratchBytes.entrySet())
-            if (!named.containsKey("scratch:" + e.getKey())) named.put("scratch:" + e.getKey(), alloc(e.getValue(), "scratch " + e.getKey()));
+        for (var e : scratchBytes.entrySet()) named.put("scratch:" + e.getKey(), alloc(e.getValue(), "scratch " + e.getKey()));
     }
 
     private List<Bound> bind(Program p) {
@@ -222,7 +222,8 @@ public final class GpuRunner implements ModelRunner {
         for (KernelCall c : p.calls()) {
             long[] addr = new long[c.args().size()];
             for (int i = 0; i < addr.length; i++) addr[i] = resolve(c.args().get(i));
-            out.add(new Bound(kernel(c.kernel().name()), addr));
+            GpuDevice.LoadedKernel k = kernel(c.kernel().name());
+            out.add(new Bound(k, addr, dev.prepare(k, addr)));
         }
         return out;
     }
@@ -253,23 +254,27 @@ public final class GpuRunner implements ModelRunner {
             Kernel k = b.kernel().kernel();
             int[] sc = new int[k.scalars().size()];
             for (int i = 0; i < sc.length; i++) sc[i] = scalars.get(k.scalars().get(i).name());
-            dev.launch(b.kernel(), GridEval.grid(k, scalars), b.buffers(), sc);
+            b.launch().launch(GridEval.grid(k, scalars), sc);
         }
     }
 
     // ---- steps ----
 
+    /** Queues one step: tokens and pos copied in, then the captured decode graph or the prefill launches. */
     private int step(int[] tokens, int pos) {
         if (tokens.length > model.maxStepTokens()) throw new IllegalArgumentException(tokens.length + " tokens in one step; the most is " + model.maxStepTokens());
         if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
         MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
-        dev.upload(tokensAddr, io, 4L * tokens.length);
-        io.set(GroupQuantizer.U32, 0, pos);
-        dev.upload(posAddr, io, 4);
+        io.set(GroupQuantizer.U32, posAt, pos);
+        dev.uploadAsync(tokensAddr, io, 4L * tokens.length);
+        dev.uploadAsync(posAddr, io.asSlice(posAt), 4);
         if (tokens.length == 1) decodeGraph.replay();
         else launchAll(prefillCalls, tokens.length);
         return outputRows(tokens.length);
     }
+
+    /** Where pos sits in the pinned buffer, after the longest token list (then sampling parameters, then the sampled id). */
+    private final long posAt;
 
     private int outputRows(int seq) {
         return outputValue.type().shape().dim(0).isFixed() ? (int) outputValue.type().shape().dim(0).size() : seq;
@@ -279,9 +284,16 @@ public final class GpuRunner implements ModelRunner {
     public float[] forward(int[] tokens, int pos) {
         int rows = step(tokens, pos);
         long n = (long) rows * vocab;
-        dev.download(io, slotAddr[plan.slot(outputValue)], 4 * n);
+        // one row fits the pinned buffer; all-position logits (jmlc logits) take a plain copy
+        MemorySegment dst = rows == 1 ? io : host.allocate(4 * n, 64);
+        if (rows == 1) {
+            dev.downloadAsync(dst, slotAddr[plan.slot(outputValue)], 4 * n);
+            dev.synchronize();
+        } else {
+            dev.download(dst, slotAddr[plan.slot(outputValue)], 4 * n);
+        }
         float[] out = new float[(int) n];
-        MemorySegment.copy(io, GroupQuantizer.F32, 0, out, 0, (int) n);
+        MemorySegment.copy(dst, GroupQuantizer.F32, 0, out, 0, (int) n);
         return out;
     }
 
@@ -289,18 +301,33 @@ public final class GpuRunner implements ModelRunner {
     public int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
         if (!sampler.deviceSamplable()) return ModelRunner.super.forwardAndSample(tokens, pos, sampler, context, contextLength);
         int rows = step(tokens, pos);
-        long lastRow = slotAddr[plan.slot(outputValue)] + 4L * (rows - 1) * vocab;
-        int warp = dev.target().warpSize();
         if (sampler.params().greedy()) {
-            dev.launch(kernels.get(SamplingKernels.argmax(vocab, warp).name()), new int[] {1, 1, 1}, new long[] {lastRow, sampleOutAddr}, new int[0]);
+            argmax(rows).launch(ONE, NO_SCALARS);
         } else {
-            io.setAtIndex(GroupQuantizer.F32, 0, (float) (1 / sampler.params().temperature()));
-            io.setAtIndex(GroupQuantizer.F32, 1, (float) sampler.nextUniform());
-            dev.upload(sampleParamsAddr, io, 8);
-            dev.launch(kernels.get(SamplingKernels.sample(vocab, warp).name()), new int[] {1, 1, 1}, new long[] {lastRow, sampleParamsAddr, sampleOutAddr}, new int[0]);
+            MemorySegment params = io.asSlice(posAt + 16, 8);
+            params.setAtIndex(GroupQuantizer.F32, 0, (float) (1 / sampler.params().temperature()));
+            params.setAtIndex(GroupQuantizer.F32, 1, (float) sampler.nextUniform());
+            dev.uploadAsync(sampleParamsAddr, params, 8);
+            sample(rows).launch(ONE, NO_SCALARS);
         }
-        dev.download(io, sampleOutAddr, 4);
-        return io.get(GroupQuantizer.U32, 0);
+        MemorySegment result = io.asSlice(posAt + 32, 4);
+        dev.downloadAsync(result, sampleOutAddr, 4);
+        dev.synchronize();
+        return result.get(GroupQuantizer.U32, 0);
+    }
+
+    private static final int[] ONE = {1, 1, 1}, NO_SCALARS = {};
+    private final Map<String, GpuDevice.Launch> samplers = new HashMap<>();
+
+    /** The argmax launch over the last logits row of a step of {@code rows} output rows (prepared once per row count). */
+    private GpuDevice.Launch argmax(int rows) {
+        long lastRow = slotAddr[plan.slot(outputValue)] + 4L * (rows - 1) * vocab;
+        return samplers.computeIfAbsent("argmax" + rows, k -> dev.prepare(kernels.get(SamplingKernels.argmax(vocab, dev.target().warpSize()).name()), new long[] {lastRow, sampleOutAddr}));
+    }
+
+    private GpuDevice.Launch sample(int rows) {
+        long lastRow = slotAddr[plan.slot(outputValue)] + 4L * (rows - 1) * vocab;
+        return samplers.computeIfAbsent("sample" + rows, k -> dev.prepare(kernels.get(SamplingKernels.sample(vocab, dev.target().warpSize()).name()), new long[] {lastRow, sampleParamsAddr, sampleOutAddr}));
     }
 
     /** One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements} values. */
@@ -376,24 +403,36 @@ public final class GpuRunner implements ModelRunner {
         return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
-    /** Device milliseconds of one launch of every call of the decode program, each repeated {@code reps} times: per-kernel timing. */
+    /**
+     * Device milliseconds of each call of the decode program, from {@code reps} launches captured
+     * into a graph and replayed, so host launch cost does not inflate short kernels.
+     */
     public List<KernelTime> timeDecodeKernels(int reps) {
+        return timeKernels(true, 1, reps);
+    }
+
+    /** Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens. */
+    public List<KernelTime> timeKernels(boolean decodeProgram, int seq, int reps) {
         List<KernelTime> out = new ArrayList<>();
         int i = 0;
-        for (Program.Step s : decode.steps()) {
+        Program prog = decodeProgram ? decode : prefill;
+        List<Bound> bound = decodeProgram ? decodeCalls : prefillCalls;
+        for (Program.Step s : prog.steps()) {
             for (KernelCall c : s.calls()) {
-                Bound bd = decodeCalls.get(i++);
-                int[] grid = GridEval.grid(c.kernel(), Map.of("seq", 1));
+                Bound bd = bound.get(i++);
+                int[] grid = GridEval.grid(c.kernel(), Map.of("seq", seq));
                 int[] sc = new int[c.kernel().scalars().size()];
-                java.util.Arrays.fill(sc, 1);
-                dev.launch(bd.kernel(), grid, bd.buffers(), sc); // warm
-                float ms = dev.time(() -> {
-                    for (int r = 0; r < reps; r++) dev.launch(bd.kernel(), grid, bd.buffers(), sc);
-                }) / reps;
-                long read = bytesRead(c);
-                // the embedding kernel reads one row of its table, not all of it
-                if (s.node().op() instanceof jmlc.compiler.ir.Op.Embed) read /= s.node().input(0).type().shape().dim(0).size();
-                out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read));
+                java.util.Arrays.fill(sc, seq);
+                try (GpuDevice.Captured g = dev.capture(() -> {
+                    for (int r = 0; r < reps; r++) bd.launch().launch(grid, sc);
+                })) {
+                    g.replay(); // warm
+                    float ms = dev.time(g::replay) / reps;
+                    long read = bytesRead(c);
+                    // the embedding kernel reads one row of its table, not all of it
+                    if (s.node().op() instanceof jmlc.compiler.ir.Op.Embed) read /= s.node().input(0).type().shape().dim(0).size();
+                    out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read));
+                }
             }
         }
         return out;
@@ -413,6 +452,16 @@ public final class GpuRunner implements ModelRunner {
 
     private static long scaleBytes(TensorType t) {
         return t.quant().scaleBytes(t.shape().dim(0).size(), t.shape().dim(1).size());
+    }
+
+    /** Host milliseconds per greedy decode step through {@link #forwardAndSample} (copies, replay, device argmax, sync). */
+    public double hostStepMillis(int steps) {
+        Sampler greedy = new Sampler(jmlc.engine.generate.SamplingParams.GREEDY);
+        int[] tok = {1};
+        forwardAndSample(tok, 0, greedy, tok, 1);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) tok[0] = forwardAndSample(tok, 1 + i % (maxContext() - 2), greedy, tok, 1);
+        return (System.nanoTime() - t0) / 1e6 / steps;
     }
 
     /** Device milliseconds of {@code steps} replays of the captured decode step (for benchmarks). */
@@ -461,6 +510,9 @@ public final class GpuRunner implements ModelRunner {
         } catch (RuntimeException e) {
             // closing anyway
         }
+        for (List<Bound> calls : java.util.Arrays.asList(decodeCalls, prefillCalls))
+            if (calls != null) for (Bound b : calls) b.launch().close();
+        samplers.values().forEach(GpuDevice.Launch::close);
         for (long a : allocations) dev.free(a);
         allocations.clear();
         host.close();

@@ -90,13 +90,54 @@ final class SimulatedGpuDevice implements GpuDevice {
     private record Loaded(Kernel kernel) implements LoadedKernel {}
 
     @Override
+    public MemorySegment pinned(long bytes) {
+        return arena.allocate(bytes, 64);
+    }
+
+    @Override
+    public void uploadAsync(long dst, MemorySegment src, long bytes) {
+        MemorySegment copy = arena.allocate(Math.max(bytes, 1)); // the source may change before a recorded replay: copy now
+        MemorySegment.copy(src, 0, copy, 0, bytes);
+        queue(() -> MemorySegment.copy(copy, 0, at(dst), 0, bytes));
+    }
+
+    @Override
+    public void downloadAsync(MemorySegment dst, long src, long bytes) {
+        queue(() -> MemorySegment.copy(at(src), 0, dst, 0, bytes));
+    }
+
+    private void queue(Runnable r) {
+        if (recording != null) recording.add(r);
+        else r.run();
+    }
+
+    @Override
+    public Launch prepare(LoadedKernel k, long[] buffers) {
+        return new Launch() {
+            @Override
+            public LoadedKernel kernel() {
+                return k;
+            }
+
+            @Override
+            public void launch(int[] grid, int[] scalars) {
+                SimulatedGpuDevice.this.launch(k, grid, buffers.clone(), scalars.clone());
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
     public LoadedKernel load(Kernel kernel, String source) {
         if (!source.contains(kernel.name())) throw new IllegalStateException("source of " + kernel.name() + " does not name it");
         return new Loaded(kernel);
     }
 
     @Override
-    public void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) {
+    public void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) { // direct, not through prepare
         Kernel kernel = k.kernel();
         Runnable run = () -> {
             Map<String, MemorySegment> bufs = new HashMap<>();

@@ -1,0 +1,26 @@
+package jmlc.compiler.schedule;
+
+import java.util.Set;
+
+/**
+ * How far a schedule's kernels may stray from the reference interpreter (‖out − ref‖ / ‖ref‖), by
+ * rule: kernels in f32 arithmetic round like the reference up to summation order; the f16
+ * kernels (tensor-core GEMM with f16 operands, the f16 GEMV's packed half2 products and sums)
+ * round operands and partial sums to 11 bits, about 1e-3 relative.
+ */
+public final class Precision {
+    private Precision() {}
+
+    /** Rules whose kernels compute in f16. */
+    public static final Set<String> F16_RULES = Set.of("gemm", "gemv_f16");
+
+    /** Tolerance for one node's output given its inputs exactly. */
+    public static double perNode(String rule) {
+        return F16_RULES.contains(rule) ? 5e-3 : 1e-4;
+    }
+
+    /** Tolerance for a whole model's logits from a program (errors add up over layers). */
+    public static double wholeModel(Program p) {
+        return p.steps().stream().anyMatch(s -> F16_RULES.contains(s.rule())) ? 1e-2 : 5e-4;
+    }
+}

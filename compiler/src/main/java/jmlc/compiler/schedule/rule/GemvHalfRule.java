@@ -1,0 +1,192 @@
+package jmlc.compiler.schedule.rule;
+
+import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.MatmulParts;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.K;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.LaunchBuilder;
+import jmlc.compiler.schedule.ScheduleContext;
+import jmlc.compiler.schedule.ScheduleRule;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static jmlc.compiler.kernel.K.*;
+
+/**
+ * The decode GEMV for 4-bit weights with f16 scales (q4f16_1, q4_0), in f16 arithmetic, with the
+ * matmul's prologue and epilogue fused in.
+ *
+ * <p>Prologue: the block stages its input row once in shared memory as f16, applying the fused
+ * prologue on the way (rms_norm: a block reduction of the row's squares first; silu·mul of the
+ * gate and up halves), and permuted so each 16-byte entry pairs the values a word's nibbles pair.
+ * Main loop: each warp owns {@code rowsPerWarp} rows; a lane reads {@code vector} consecutive
+ * u32 words (8 weights each) of every row, {@code unroll} chunks ahead, so a warp's loads are
+ * contiguous and many are in flight; the x chunk is read once from shared memory for all the
+ * warp's rows. Dequantization is two weights per instruction: {@code (w >> 4k) & 0x000F000F |
+ * 0x64006400} is the half2 {@code (1024 + q_k, 1024 + q_k+4)}; one packed subtract of
+ * {@code 1024 + zero} gives the exact signed values, packed FMAs multiply them with x; each
+ * chunk's f16 sum (one quantization group at most) is scaled and accumulated in f32.
+ * Epilogue: warp shuffles reduce, lane 0 adds bias and residual and writes.
+ */
+public final class GemvHalfRule implements ScheduleRule {
+    static final int WARPS = 4, ROWS_PER_WARP = 2, VECTOR = 1, UNROLL = 4;
+    static final int MAX_K = 24576; // the staged row fits 48 KiB of shared memory as f16
+
+    @Override
+    public String name() {
+        return "gemv_f16";
+    }
+
+    @Override
+    public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
+        MatmulParts m = MatmulParts.of(node);
+        if (m == null || ctx.target().warpSize() != 32) return Optional.empty();
+        Value w = m.w();
+        QuantScheme q = w.type().quant();
+        if (w.kind() != Value.Kind.PARAM || q == null || q.bits() != 4 || q.scaleType() != DType.F16 || q.groupSize() != 32) return Optional.empty();
+        int n = (int) m.n(), k = (int) m.k();
+        if (k % 32 != 0 || k > MAX_K) return Optional.empty();
+        String sig = GemvRule.signature(w).replace("gemv_", "gemvh_");
+        int warps = ctx.knobs().get(sig, "warps", WARPS);
+        int rpw = ctx.knobs().get(sig, "rows_per_warp", ROWS_PER_WARP);
+        int vector = ctx.knobs().get(sig, "vector", VECTOR);
+        int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
+        if (vector != 1 && vector != 2 && vector != 4) return Optional.empty();
+        if ((k / 8) % vector != 0 || warps * 32 > ctx.target().maxThreadsPerBlock()) return Optional.empty();
+        return Optional.of(List.of(kernel(m, node.output(), ctx, sig, n, k, q, warps, rpw, vector, unroll)));
+    }
+
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, QuantScheme q,
+                              int warps, int rpw, int vector, int unroll) {
+        int threads = warps * 32, blockRows = warps * rpw;
+        int words = k / 8, chunks = words / vector;
+        int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
+        String name = sig + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll;
+        LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
+                + (m.residual() != null ? " + r[s, n]" : "") + " in f16 arithmetic, w " + w(m));
+        lb.block(threads).grid(c((n + blockRows - 1) / blockRows), lb.rows(m.x()))
+                .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll);
+        Buffer x = lb.input("x", m.x());
+        Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
+        Buffer data = lb.input("w", m.w());
+        Buffer scales = lb.weightScales("scales", m.w());
+        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
+        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        Buffer y = lb.output("y", out);
+        Shared xs = lb.shared("xs", KType.U32X4, words);
+        K.Body b = lb.body;
+
+        // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
+        Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
+        Expr.Var inv = null;
+        if (m.prologue() instanceof Op.Prologue.RmsNorm r) {
+            Expr.Var ss = b.let("ss", f(0));
+            Expr.Var i = var("i", KType.I32);
+            b.forRange(i, tid(0), c(k / 4), c(threads), 0, s -> {
+                Expr.Var v = s.let("v4", load(x, add(div(xb, c(4)), i), KType.F32X4));
+                for (int l = 0; l < 4; l++) s.assign(ss, fma(lane(v, l), lane(v, l), ss));
+            });
+            Expr.Var total = Reductions.blockReduce(b, ss, threads, 32, Reductions.scratch(lb, "red", threads, 32), false);
+            inv = b.let("inv", rsqrt(add(div(total, f(k)), f(r.eps()))));
+        }
+        Expr.Var invF = inv;
+        Expr.Var j = var("j", KType.I32);
+        b.forRange(j, tid(0), c(words), c(threads), 0, s -> {
+            List<Expr> v = new ArrayList<>();
+            for (int h = 0; h < 2; h++) {
+                Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
+                if (m.prologue() instanceof Op.Prologue.SiluMul) {
+                    Expr.Var u2 = s.let(s.fresh("xu"), load(x, add(div(add(xb, c(k)), c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
+                    for (int l = 0; l < 4; l++) v.add(mul(ElementwiseRule.silu(lane(a, l)), lane(u2, l)));
+                } else if (invF != null) {
+                    Expr.Var gv = s.let(s.fresh("gv"), load(g, add(mul(j, c(2)), c(h)), KType.F32X4));
+                    for (int l = 0; l < 4; l++) v.add(mul(mul(lane(a, l), invF), lane(gv, l)));
+                } else {
+                    for (int l = 0; l < 4; l++) v.add(lane(a, l));
+                }
+            }
+            List<Expr> vs = new ArrayList<>();
+            for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
+            s.sstore(xs, j, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
+                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7)))));
+        });
+        b.barrier();
+
+        // ---- main loop ----
+        Expr.Var warp = b.let("warp", div(tid(0), c(32)));
+        Expr.Var laneId = b.let("lane", mod(tid(0), c(32)));
+        Expr.Var row0 = b.let("row0", add(mul(bid(0), c(blockRows)), mul(warp, c(rpw))));
+        Expr.Var[] rowc = new Expr.Var[rpw];
+        Expr.Var[] acc = new Expr.Var[rpw];
+        for (int i = 0; i < rpw; i++) {
+            rowc[i] = b.let("rowc" + i, min(add(row0, c(i)), c(n - 1)));
+            acc[i] = b.let("acc" + i, f(0));
+        }
+        KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
+        Expr zero2 = bitcast(KType.F16X2, u((0x6400L + q.zero()) * 0x10001L));
+        Expr.Var c0 = var("c0", KType.I32);
+        b.forRange(c0, laneId, c(chunks), c(32 * unroll), 1, s -> {
+            Expr.Var[][] wv = new Expr.Var[unroll][rpw];
+            Expr.Var[][] sc = new Expr.Var[unroll][rpw];
+            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
+            for (int u = 0; u < unroll; u++) {
+                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(32 * u)), c(chunks)));
+                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(32 * u)), c(0)));
+                for (int i = 0; i < rpw; i++) {
+                    wv[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), ci[u]), vt));
+                    sc[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(ci[u], c(vector)), c(4)))));
+                }
+            }
+            for (int u = 0; u < unroll; u++) {
+                int uu = u;
+                s.ifThen(ok[u], t -> {
+                    Expr.Var[] part = new Expr.Var[rpw];
+                    for (int v = 0; v < vector; v++) {
+                        Expr.Var xq = t.let(t.fresh("xq"), sload(xs, add(mul(ci[uu], c(vector)), c(v))));
+                        for (int i = 0; i < rpw; i++) {
+                            Expr word = vector == 1 ? wv[uu][i] : lane(wv[uu][i], v);
+                            for (int kk = 0; kk < 4; kk++) {
+                                Expr bits = kk == 0 ? and(word, u(0x000F000FL)) : and(shr(word, u(4L * kk)), u(0x000F000FL));
+                                Expr qv = sub(bitcast(KType.F16X2, or(bits, u(0x64006400L))), zero2);
+                                Expr xv = bitcast(KType.F16X2, lane(xq, kk));
+                                if (part[i] == null) part[i] = t.let(t.fresh("p"), mul(qv, xv));
+                                else t.assign(part[i], fma(qv, xv, part[i]));
+                            }
+                        }
+                    }
+                    for (int i = 0; i < rpw; i++) {
+                        Expr sum = add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
+                        t.assign(acc[i], fma(sum, sc[uu][i], acc[i]));
+                    }
+                });
+            }
+        });
+
+        // ---- epilogue ----
+        for (int i = 0; i < rpw; i++) {
+            Reductions.warpReduce(b, acc[i], 32, false);
+            Expr.Var rowI = b.let("row" + i, add(row0, c(i)));
+            Expr.Var accI = acc[i];
+            b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
+                Expr.Var at = t.let(t.fresh("at"), add(mul(bid(1), c(n)), rowI));
+                Expr v = bias == null ? accI : add(accI, load(bias, rowI));
+                t.store(y, at, res == null ? v : add(v, load(res, at)));
+            });
+        }
+        return lb.build();
+    }
+
+    private static String w(MatmulParts m) {
+        return m.w().type().toString();
+    }
+}
