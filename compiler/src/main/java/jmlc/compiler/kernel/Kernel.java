@@ -29,6 +29,14 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         for (Expr.Var s : scalars) if (!s.type().equals(KType.I32)) throw new IllegalArgumentException("scalar parameters are i32: " + s);
     }
 
+    /** Builds and statically checks a kernel (see {@link KernelCheck}). */
+    public static Kernel checked(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
+                                 int[] block, Expr[] grid, Map<String, Integer> knobs, String summary) {
+        Kernel k = new Kernel(name, buffers, scalars, shared, body, block, grid, knobs, summary);
+        KernelCheck.verify(k);
+        return k;
+    }
+
     public int threadsPerBlock() {
         return block[0] * block[1] * block[2];
     }

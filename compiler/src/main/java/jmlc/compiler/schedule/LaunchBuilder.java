@@ -128,7 +128,7 @@ public final class LaunchBuilder {
 
     public KernelCall build() {
         String n = fixedRows > 0 ? name + "_row" + fixedRows : name;
-        return new KernelCall(new Kernel(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary), args);
+        return new KernelCall(Kernel.checked(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary), args);
     }
 
     /** {@code ceil(a / b)} for a positive constant b. */

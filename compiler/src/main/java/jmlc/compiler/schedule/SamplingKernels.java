@@ -58,7 +58,7 @@ public final class SamplingKernels {
             }
             x.store(out, c(0), bi);
         });
-        return new Kernel("argmax_" + vocab, java.util.List.of(logits, out), java.util.List.of(), java.util.List.of(sv, si), b.build(),
+        return Kernel.checked("argmax_" + vocab, java.util.List.of(logits, out), java.util.List.of(), java.util.List.of(sv, si), b.build(),
                 new int[] {THREADS, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", THREADS), "out[0] = argmax(logits[0 .. " + vocab + "))");
     }
 
@@ -138,7 +138,7 @@ public final class SamplingKernels {
             });
             x.store(out, c(0), select(lt(tok, c(0)), lastPos, tok));
         });
-        return new Kernel("sample_" + vocab, java.util.List.of(logits, params, out), java.util.List.of(), java.util.List.of(red, sums, pick, rest), b.build(),
+        return Kernel.checked("sample_" + vocab, java.util.List.of(logits, params, out), java.util.List.of(), java.util.List.of(red, sums, pick, rest), b.build(),
                 new int[] {THREADS, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", THREADS), "out[0] = a draw from softmax(logits / T) with u = params[1]");
     }
 }

@@ -175,7 +175,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // ---- epilogue ----
         for (int i = 0; i < rpw; i++) {
             Reductions.warpReduce(b, acc[i], 32, false);
-            Expr.Var rowI = b.let("row" + i, add(row0, c(i)));
+            Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
             Expr.Var accI = acc[i];
             b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
                 Expr.Var at = t.let(t.fresh("at"), add(mul(bid(1), c(n)), rowI));

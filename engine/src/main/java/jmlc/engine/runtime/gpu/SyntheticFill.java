@@ -55,7 +55,7 @@ final class SyntheticFill {
             x.store(out, i, value);
         });
         String name = "fill_" + kind.name().toLowerCase() + (kind == Kind.CONSTANT ? "_" + Integer.toHexString(word) : kind == Kind.RANDOM_BITS ? "" : "_" + Float.floatToIntBits(amplitude));
-        return new Kernel(name, List.of(out), List.of(n, salt), List.of(), b.build(), new int[] {THREADS, 1, 1},
+        return Kernel.checked(name, List.of(out), List.of(n, salt), List.of(), b.build(), new int[] {THREADS, 1, 1},
                 new Expr[] {c(BLOCKS), c(1), c(1)}, Map.of(), "synthetic weights: " + kind);
     }
 
