@@ -72,6 +72,21 @@ public final class SamplingKernels {
         }
     }
 
+    /**
+     * Feeds the sampled token back on the device: {@code tokens[0] = out[0]; pos[0] += 1}, the last
+     * launch of a captured decode-and-sample step, so the next step needs no host copy in.
+     */
+    public static Kernel advance() {
+        Buffer out = new Buffer("out", KType.I32, true), tokens = new Buffer("tokens", KType.I32, false), pos = new Buffer("pos", KType.I32, false);
+        K.Body b = new K.Body();
+        b.ifThen(eq(tid(0), c(0)), x -> {
+            x.store(tokens, c(0), load(out, c(0)));
+            x.store(pos, c(0), add(load(pos, c(0)), c(1)));
+        });
+        return Kernel.checked("advance_token", java.util.List.of(out, tokens, pos), java.util.List.of(), java.util.List.of(), b.build(),
+                new int[] {32, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of(), "tokens[0] = out[0]; pos[0] += 1");
+    }
+
     public static Kernel sample(int vocab, int warpSize) {
         Buffer logits = new Buffer("logits", KType.F32, true), params = new Buffer("params", KType.F32, true), out = new Buffer("out", KType.I32, false);
         int warps = THREADS / warpSize;

@@ -15,6 +15,7 @@ import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.rule.GemvRule;
 import jmlc.engine.runtime.gpu.GpuDevice;
+import jmlc.engine.runtime.gpu.SyntheticFill;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -31,12 +32,15 @@ public final class GemvSweep {
     public record Result(String shape, Map<String, Integer> knobs, float us, double gbps) {}
 
     /** Sweeps {@code rule} (a GEMV rule whose knobs live under {@code signature(w)}) over {@code variants}. */
+    /** Sweeps {@code rule} over {@code variants} for a GEMV with an rms_norm prologue when {@code norm}, as the model's qkv and gate_up are. */
     public static List<Result> sweep(GpuDevice dev, jmlc.compiler.schedule.ScheduleRule rule, java.util.function.Function<Value, String> signature,
-                                     QuantScheme scheme, int n, int k, List<Map<String, Integer>> variants, int reps) {
+                                     QuantScheme scheme, int n, int k, boolean norm, List<Map<String, Integer>> variants, int reps) {
         GraphBuilder b = new GraphBuilder("gemv");
         Value x = b.input("x", TensorType.of(DType.F32, 1, k));
         Value w = b.param("w", TensorType.quantized(scheme, n, k));
-        Value y = b.apply("y", new Op.QMatMul(), x, w);
+        Value gw = norm ? b.param("g", TensorType.of(DType.F32, k)) : null;
+        Value y = norm ? b.apply("y", new Op.FusedMatMul(new Op.Prologue.RmsNorm(1e-5), false, false), x, gw, w)
+                : b.apply("y", new Op.QMatMul(), x, w);
         b.output(y);
         var g = b.build();
         Node node = g.nodes().getFirst();
@@ -44,18 +48,22 @@ public final class GemvSweep {
         int copies = (int) Math.max(2, (256L << 20) / (dataBytes + scaleBytes) + 1); // > 50 MB L2 in rotation
         long[] data = new long[copies], scales = new long[copies];
         List<Long> allocs = new ArrayList<>();
+        // random weights and activations: timing zeros can flatter a kernel
+        Map<String, GpuDevice.LoadedKernel> fills = new java.util.HashMap<>();
         for (int i = 0; i < copies; i++) {
             data[i] = dev.alloc(dataBytes, "sweep weights");
             scales[i] = dev.alloc(scaleBytes, "sweep scales");
-            dev.zero(data[i], dataBytes);
-            dev.zero(scales[i], scaleBytes);
+            SyntheticFill.fill(dev, fills, data[i], dataBytes, SyntheticFill.Kind.RANDOM_BITS, 0, 0, 2 * i + 1);
+            SyntheticFill.fill(dev, fills, scales[i], scaleBytes, SyntheticFill.Kind.CONSTANT, 0, 0x1C001C00, 0);
             allocs.add(data[i]);
             allocs.add(scales[i]);
         }
-        long xa = dev.alloc(4L * k, "x"), ya = dev.alloc(4L * n, "y");
-        dev.zero(xa, 4L * k);
+        long xa = dev.alloc(4L * k, "x"), ya = dev.alloc(4L * n, "y"), ga = dev.alloc(4L * k, "g");
+        SyntheticFill.fill(dev, fills, xa, 4L * k, SyntheticFill.Kind.RANDOM_F32, 1f, 0, 99);
+        SyntheticFill.fill(dev, fills, ga, 4L * k, SyntheticFill.Kind.CONSTANT, 0, Float.floatToIntBits(1f), 0);
         allocs.add(xa);
         allocs.add(ya);
+        allocs.add(ga);
         List<Result> out = new ArrayList<>();
         CEmitter emitter = new CEmitter(dev.target().dialect());
         try {
@@ -79,7 +87,7 @@ public final class GemvSweep {
                     for (int j = 0; j < a.length; j++) {
                         Arg arg = call.args().get(j);
                         a[j] = switch (arg) {
-                            case Arg.WeightData d -> data[i];
+                            case Arg.WeightData d -> d.param() == gw ? ga : data[i];
                             case Arg.WeightScales sc -> scales[i];
                             case Arg.Tensor t -> t.value() == x ? xa : ya;
                             default -> throw new IllegalStateException("unexpected " + arg);
@@ -113,10 +121,10 @@ public final class GemvSweep {
     public static List<Map<String, Integer>> halfGrid() {
         List<Map<String, Integer>> g = new ArrayList<>();
         for (int w : new int[] {4, 8})
-            for (int r : new int[] {1, 2, 4})
-                for (int v : new int[] {1, 2, 4})
-                    for (int u : new int[] {1, 2, 4})
-                        g.add(Map.of("warps", w, "rows_per_warp", r, "vector", v, "unroll", u));
+            for (int r : new int[] {2, 4, 8})
+                for (int u : new int[] {1, 2})
+                    for (int blocks : new int[] {132, 264, 528, 100000})
+                        g.add(Map.of("warps", w, "rows_per_warp", r, "vector", 4, "unroll", u, "blocks", blocks));
         return g;
     }
 

@@ -192,13 +192,13 @@ public final class GpuSuite {
     void sweep() {
         var dev = jmlc.engine.runtime.cuda.CudaDevice.open(0);
         try {
-            for (int[] shape : new int[][] {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}, {32000, 4096}, {27648, 5120}, {5120, 13824}}) {
+            // {rows, cols, norm prologue}: the Llama-2-7B and -13B matrices as the model runs them
+            for (int[] shape : new int[][] {{12288, 4096, 1}, {4096, 4096, 0}, {22016, 4096, 1}, {4096, 11008, 0}, {32000, 4096, 1}, {27648, 5120, 1}, {5120, 13824, 0}}) {
                 var res = GemvSweep.sweep(dev, new jmlc.compiler.schedule.rule.GemvHalfRule(), w -> jmlc.compiler.schedule.rule.GemvRule.signature(w).replace("gemv_", "gemvh_"),
-                        QuantScheme.Q4F16_1, shape[0], shape[1], GemvSweep.halfGrid(), 50);
+                        QuantScheme.Q4F16_1, shape[0], shape[1], shape[2] == 1, GemvSweep.halfGrid(), 50);
                 for (int i = 0; i < Math.min(4, res.size()); i++) out.println("sweep gemv_f16 q4 " + res.get(i));
-                var def = res.stream().filter(r -> r.knobs().equals(Map.of("warps", 4, "rows_per_warp", 2, "vector", 1, "unroll", 4))).findFirst();
-                String line = String.format("sweep gemv_f16 q4f16_1 %s: best %s %.1f us %.0f GB/s; default %s", res.getFirst().shape(), res.getFirst().knobs(),
-                        res.getFirst().us(), res.getFirst().gbps(), def.map(r -> String.format("%.1f us %.0f GB/s", r.us(), r.gbps())).orElse("n/a"));
+                String line = String.format("sweep gemv_f16 q4f16_1 %s%s: best %s %.1f us %.0f GB/s; worst %.1f us", res.getFirst().shape(), shape[2] == 1 ? " +norm" : "",
+                        res.getFirst().knobs(), res.getFirst().us(), res.getFirst().gbps(), res.getLast().us());
                 record("sweep", line);
             }
         } finally {

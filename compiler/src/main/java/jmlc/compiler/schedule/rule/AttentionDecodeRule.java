@@ -28,11 +28,13 @@ import static jmlc.compiler.kernel.K.*;
  * memory; the block writes {@code (max, sum, acc[hd])} per query head and split.
  * {@code combine}: one block per query head rescales and sums the splits.
  *
- * <p>The split count is fixed when the program is made, from the cache length, so a captured
- * decode step replays at any position; splits past the current length write an empty partial.
+ * <p>The split count is fixed when the program is made, so a captured decode step replays at any
+ * position; each split's share of the context is computed in the kernel from the current length
+ * ({@code ceil(len / splits)} positions), so every split has work at any position. Splits left
+ * without positions (when len < splits) write an empty partial.
  */
 public final class AttentionDecodeRule implements ScheduleRule {
-    static final int WARPS = 4, CHUNK = 256;
+    static final int WARPS = 4, SPLITS = 32;
 
     @Override
     public String name() {
@@ -47,8 +49,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         int warp = ctx.target().warpSize();
         String sig = "attention_decode_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
         int warps = ctx.knobs().get(sig, "warps", WARPS);
-        int chunk = ctx.knobs().get(sig, "chunk", CHUNK);
-        int splits = (ctxLen + chunk - 1) / chunk;
+        int splits = Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen);
         int dpl = (hd + warp - 1) / warp; // head dims per lane
         if (group * dpl > 64) return Optional.empty(); // too many registers per lane for this schedule
 
@@ -56,8 +57,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
         long partialFloats = (long) nH * splits * (hd + 2);
 
         // ---- partial kernel ----
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "c" + chunk + "_partial", "per (kv head, split): online-softmax partial attention of its " + group + " query heads");
-        lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("chunk", chunk).knob("splits", splits);
+        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "s" + splits + "_partial", "per (kv head, split): online-softmax partial attention of its " + group + " query heads");
+        lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits);
         Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
         Buffer part = lb.scratch("partial", scratchId, KType.F32, partialFloats);
         Shared sm = lb.shared("warp_m", KType.F32, warps * group);
@@ -69,8 +70,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr.Var w = b.let("w", div(tid(0), c(warp)));
         Expr.Var lane = b.let("lane", mod(tid(0), c(warp)));
         Expr.Var len = b.let("len", add(load(pos, c(0)), c(1)));
-        Expr.Var start = b.let("start", mul(sp, c(chunk)));
-        Expr.Var end = b.let("end", min(len, add(start, c(chunk))));
+        Expr.Var chunk = b.let("chunk", div(add(len, c(splits - 1)), c(splits)));
+        Expr.Var start = b.let("start", mul(sp, chunk));
+        Expr.Var end = b.let("end", min(len, add(start, chunk)));
         // q slices, running max/sum/acc per query head of the group
         Expr.Var[][] qv = new Expr.Var[group][dpl];
         Expr.Var[][] acc = new Expr.Var[group][dpl];
@@ -149,7 +151,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         KernelCall partial = lb.build();
 
         // ---- combine kernel ----
-        LaunchBuilder cb = new LaunchBuilder(sig + "_c" + chunk + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
+        LaunchBuilder cb = new LaunchBuilder(sig + "_s" + splits + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
         int cthreads = Math.min(1024, Math.max(warp, hd));
         cb.block(cthreads).grid(c(nH)).knob("splits", splits);
         Buffer part2 = cb.scratch("partial", scratchId, KType.F32, partialFloats);

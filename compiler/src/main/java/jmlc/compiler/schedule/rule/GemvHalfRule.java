@@ -39,7 +39,12 @@ import static jmlc.compiler.kernel.K.*;
  * Epilogue: warp shuffles reduce, lane 0 adds bias and residual and writes.
  */
 public final class GemvHalfRule implements ScheduleRule {
-    static final int WARPS = 4, ROWS_PER_WARP = 2, VECTOR = 1, UNROLL = 4;
+    /**
+     * Defaults measured on an H200 (bench/gpu-suite.sh sweep, 2026-11-26): 16-byte loads (vector 4)
+     * win everywhere; 4 rows per warp with 1 chunk ahead when that still leaves two blocks per SM,
+     * else 2 rows per warp with 4 chunks ahead (the 4096-row matrices).
+     */
+    static final int WARPS = 4, VECTOR = 4;
     static final int MAX_K = 24576; // the staged row fits 48 KiB of shared memory as f16
 
     @Override
@@ -58,24 +63,30 @@ public final class GemvHalfRule implements ScheduleRule {
         if (k % 32 != 0 || k > MAX_K) return Optional.empty();
         String sig = GemvRule.signature(w).replace("gemv_", "gemvh_");
         int warps = ctx.knobs().get(sig, "warps", WARPS);
-        int rpw = ctx.knobs().get(sig, "rows_per_warp", ROWS_PER_WARP);
+        boolean manyRows = n / (WARPS * 4) >= 4 * ctx.target().multiprocessors();
+        int rpw = ctx.knobs().get(sig, "rows_per_warp", manyRows ? 4 : 2);
         int vector = ctx.knobs().get(sig, "vector", VECTOR);
-        int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
+        int unroll = ctx.knobs().get(sig, "unroll", manyRows ? 1 : 4);
         if (vector != 1 && vector != 2 && vector != 4) return Optional.empty();
-        if ((k / 8) % vector != 0 || warps * 32 > ctx.target().maxThreadsPerBlock()) return Optional.empty();
-        return Optional.of(List.of(kernel(m, node.output(), ctx, sig, n, k, q, warps, rpw, vector, unroll)));
+        while (vector > 1 && (k / 8) % vector != 0) vector /= 2;
+        if (warps * 32 > ctx.target().maxThreadsPerBlock()) return Optional.empty();
+        // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
+        // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
+        int tiles = (n + warps * rpw - 1) / (warps * rpw);
+        int blocks = ctx.knobs().get(sig, "blocks", Math.min(tiles, 2 * ctx.target().multiprocessors()));
+        return Optional.of(List.of(kernel(m, node.output(), ctx, sig, n, k, q, warps, rpw, vector, unroll, blocks)));
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, QuantScheme q,
-                              int warps, int rpw, int vector, int unroll) {
-        int threads = warps * 32, blockRows = warps * rpw;
+                              int warps, int rpw, int vector, int unroll, int blocks) {
+        int threads = warps * 32, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll;
+        String name = sig + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll + "b" + blocks;
         LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + " in f16 arithmetic, w " + w(m));
-        lb.block(threads).grid(c((n + blockRows - 1) / blockRows), lb.rows(m.x()))
-                .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll);
+        lb.block(threads).grid(c(blocks), lb.rows(m.x()))
+                .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks);
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
         Buffer data = lb.input("w", m.w());
@@ -122,10 +133,19 @@ public final class GemvHalfRule implements ScheduleRule {
         });
         b.barrier();
 
-        // ---- main loop ----
+        // ---- row tiles: main loop and epilogue ----
         Expr.Var warp = b.let("warp", div(tid(0), c(32)));
         Expr.Var laneId = b.let("lane", mod(tid(0), c(32)));
-        Expr.Var row0 = b.let("row0", add(mul(bid(0), c(blockRows)), mul(warp, c(rpw))));
+        Expr.Var tile = var("tile", KType.I32);
+        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, n, k, rpw, blockRows, vector, unroll, chunks,
+                data, scales, xs, bias, res, y));
+        return lb.build();
+    }
+
+    /** One tile of {@code warps · rowsPerWarp} rows: the weight loop over K, then the reduction and the stores. */
+    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int n, int k, int rpw, int blockRows,
+                                 int vector, int unroll, int chunks, Buffer data, Buffer scales, Shared xs, Buffer bias, Buffer res, Buffer y) {
+        Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(warp, c(rpw))));
         Expr.Var[] rowc = new Expr.Var[rpw];
         Expr.Var[] acc = new Expr.Var[rpw];
         for (int i = 0; i < rpw; i++) {
@@ -171,8 +191,6 @@ public final class GemvHalfRule implements ScheduleRule {
                 });
             }
         });
-
-        // ---- epilogue ----
         for (int i = 0; i < rpw; i++) {
             Reductions.warpReduce(b, acc[i], 32, false);
             Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
@@ -183,7 +201,6 @@ public final class GemvHalfRule implements ScheduleRule {
                 t.store(y, at, res == null ? v : add(v, load(res, at)));
             });
         }
-        return lb.build();
     }
 
     private static String w(MatmulParts m) {

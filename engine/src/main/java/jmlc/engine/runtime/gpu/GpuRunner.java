@@ -56,7 +56,9 @@ public final class GpuRunner implements ModelRunner {
     private final Value tokensValue, posValue, outputValue;
     private final MemoryPlan plan;
     private final List<Bound> decodeCalls, prefillCalls;
-    private final GpuDevice.Captured decodeGraph;
+    private final GpuDevice.Captured decodeGraph, greedyStep, sampleStep;
+    /** The device's tokens[0] and pos after a captured decode-and-sample step, or -1 when the host must copy them in. */
+    private int chainedToken = -1, chainedPos = -1;
     private final Arena host = Arena.ofShared();
     private final MemorySegment io;
     private final int vocab;
@@ -98,6 +100,20 @@ public final class GpuRunner implements ModelRunner {
             this.decodeCalls = bind(decode);
             this.prefillCalls = bind(prefill);
             this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
+            // decode, choose, and feed the choice back as the next step's token and position: one replay and one
+            // 4-byte copy out per generated token
+            GpuDevice.Launch advance = dev.prepare(kernels.get(SamplingKernels.advance().name()), new long[] {sampleOutAddr, tokensAddr, posAddr});
+            samplers.put("advance", advance);
+            this.greedyStep = dev.capture(() -> {
+                launchAll(decodeCalls, 1);
+                argmax(1).launch(ONE, NO_SCALARS);
+                advance.launch(ONE, NO_SCALARS);
+            });
+            this.sampleStep = dev.capture(() -> {
+                launchAll(decodeCalls, 1);
+                sample(1).launch(ONE, NO_SCALARS);
+                advance.launch(ONE, NO_SCALARS);
+            });
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -117,7 +133,7 @@ public final class GpuRunner implements ModelRunner {
         for (Kernel k : decode.kernels()) Program.sameOrNew(all, k);
         for (Kernel k : prefill.kernels()) Program.sameOrNew(all, k);
         int warp = dev.target().warpSize();
-        for (Kernel k : List.of(SamplingKernels.argmax(vocab, warp), SamplingKernels.sample(vocab, warp))) all.put(k.name(), k);
+        for (Kernel k : List.of(SamplingKernels.argmax(vocab, warp), SamplingKernels.sample(vocab, warp), SamplingKernels.advance())) all.put(k.name(), k);
         for (Kernel k : all.values())
             if (k.sharedBytes() > dev.target().maxSharedBytes())
                 throw new GpuException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; " + dev.info().id() + " allows " + dev.target().maxSharedBytes());
@@ -196,9 +212,7 @@ public final class GpuRunner implements ModelRunner {
 
     private long fill(long bytes, String what, SyntheticFill.Kind kind, float amplitude, int word, int salt) {
         long a = alloc(bytes + 4, what);
-        Kernel k = SyntheticFill.kernel(kind, amplitude, word);
-        GpuDevice.LoadedKernel lk = kernels.computeIfAbsent(k.name(), n -> dev.load(k, new CEmitter(dev.target().dialect()).emit(k)));
-        dev.launch(lk, GridEval.grid(k, Map.of()), new long[] {a}, new int[] {(int) ((bytes + 3) / 4), salt});
+        SyntheticFill.fill(dev, kernels, a, bytes, kind, amplitude, word, salt);
         return a;
     }
 
@@ -262,6 +276,7 @@ public final class GpuRunner implements ModelRunner {
 
     /** Queues one step: tokens and pos copied in, then the captured decode graph or the prefill launches. */
     private int step(int[] tokens, int pos) {
+        chainedPos = -1;
         if (tokens.length > model.maxStepTokens()) throw new IllegalArgumentException(tokens.length + " tokens in one step; the most is " + model.maxStepTokens());
         if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
         MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
@@ -300,20 +315,34 @@ public final class GpuRunner implements ModelRunner {
     @Override
     public int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
         if (!sampler.deviceSamplable()) return ModelRunner.super.forwardAndSample(tokens, pos, sampler, context, contextLength);
-        int rows = step(tokens, pos);
-        if (sampler.params().greedy()) {
-            argmax(rows).launch(ONE, NO_SCALARS);
-        } else {
+        boolean greedy = sampler.params().greedy();
+        if (!greedy) {
             MemorySegment params = io.asSlice(posAt + 16, 8);
             params.setAtIndex(GroupQuantizer.F32, 0, (float) (1 / sampler.params().temperature()));
             params.setAtIndex(GroupQuantizer.F32, 1, (float) sampler.nextUniform());
             dev.uploadAsync(sampleParamsAddr, params, 8);
-            sample(rows).launch(ONE, NO_SCALARS);
+        }
+        if (tokens.length == 1) {
+            if (pos + 1 > maxContext()) throw new IllegalArgumentException("position " + pos + " exceeds the KV cache of " + maxContext());
+            // the previous step left this token and position on the device unless something else ran since
+            if (tokens[0] != chainedToken || pos != chainedPos) {
+                io.set(GroupQuantizer.U32, 0, tokens[0]);
+                io.set(GroupQuantizer.U32, posAt, pos);
+                dev.uploadAsync(tokensAddr, io, 4);
+                dev.uploadAsync(posAddr, io.asSlice(posAt), 4);
+            }
+            (greedy ? greedyStep : sampleStep).replay();
+        } else {
+            int rows = step(tokens, pos);
+            (greedy ? argmax(rows) : sample(rows)).launch(ONE, NO_SCALARS);
         }
         MemorySegment result = io.asSlice(posAt + 32, 4);
         dev.downloadAsync(result, sampleOutAddr, 4);
         dev.synchronize();
-        return result.get(GroupQuantizer.U32, 0);
+        int token = result.get(GroupQuantizer.U32, 0);
+        chainedToken = tokens.length == 1 ? token : -1;
+        chainedPos = tokens.length == 1 ? pos + 1 : -1;
+        return token;
     }
 
     private static final int[] ONE = {1, 1, 1}, NO_SCALARS = {};
@@ -341,6 +370,7 @@ public final class GpuRunner implements ModelRunner {
      * the same earlier steps as this runner.
      */
     public List<NodeCheck> checkStep(jmlc.compiler.interp.ReferenceInterpreter ref, jmlc.compiler.interp.ReferenceInterpreter.State state, int[] tokens, int pos) {
+        chainedPos = -1;
         if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
             for (Value st : model.graph().states()) dev.zero(stateAddr.get(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
         Map<Value, float[]> expected = new IdentityHashMap<>();
@@ -413,6 +443,7 @@ public final class GpuRunner implements ModelRunner {
 
     /** Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens. */
     public List<KernelTime> timeKernels(boolean decodeProgram, int seq, int reps) {
+        chainedPos = -1;
         List<KernelTime> out = new ArrayList<>();
         int i = 0;
         Program prog = decodeProgram ? decode : prefill;
@@ -466,6 +497,7 @@ public final class GpuRunner implements ModelRunner {
 
     /** Device milliseconds of {@code steps} replays of the captured decode step (for benchmarks). */
     public float timeDecodeSteps(int steps) {
+        chainedPos = -1;
         return dev.time(() -> {
             for (int i = 0; i < steps; i++) decodeGraph.replay();
         });
@@ -506,7 +538,7 @@ public final class GpuRunner implements ModelRunner {
     @Override
     public void close() {
         try {
-            if (decodeGraph != null) decodeGraph.close();
+            for (GpuDevice.Captured g : java.util.Arrays.asList(decodeGraph, greedyStep, sampleStep)) if (g != null) g.close();
         } catch (RuntimeException e) {
             // closing anyway
         }

@@ -16,13 +16,13 @@ import static jmlc.compiler.kernel.K.*;
  * from a hash of the index (lowbias32), or one repeated word. Dequantized values then have about
  * the spread {@code SyntheticWeights} gives on the host; speed does not depend on the values.
  */
-final class SyntheticFill {
+public final class SyntheticFill {
     private SyntheticFill() {}
 
     static final int THREADS = 256, BLOCKS = 4096;
 
     /** Kind of words to write. */
-    enum Kind {
+    public enum Kind {
         /** uniformly random bits: packed 4/8-bit weights */
         RANDOM_BITS,
         /** two f16 uniform in [-a, a] per word */
@@ -57,6 +57,13 @@ final class SyntheticFill {
         String name = "fill_" + kind.name().toLowerCase() + (kind == Kind.CONSTANT ? "_" + Integer.toHexString(word) : kind == Kind.RANDOM_BITS ? "" : "_" + Float.floatToIntBits(amplitude));
         return Kernel.checked(name, List.of(out), List.of(n, salt), List.of(), b.build(), new int[] {THREADS, 1, 1},
                 new Expr[] {c(BLOCKS), c(1), c(1)}, Map.of(), "synthetic weights: " + kind);
+    }
+
+    /** Fills {@code bytes} at {@code address} on {@code dev}; fill kernels are compiled once into {@code cache}. */
+    public static void fill(GpuDevice dev, java.util.Map<String, GpuDevice.LoadedKernel> cache, long address, long bytes, Kind kind, float amplitude, int word, int salt) {
+        Kernel k = kernel(kind, amplitude, word);
+        GpuDevice.LoadedKernel lk = cache.computeIfAbsent(k.name(), n -> dev.load(k, new jmlc.compiler.codegen.CEmitter(dev.target().dialect()).emit(k)));
+        dev.launch(lk, jmlc.compiler.kernel.GridEval.grid(k, java.util.Map.of()), new long[] {address}, new int[] {(int) ((bytes + 3) / 4), salt});
     }
 
     /** lowbias32 of {@code i ^ salt·0x9E3779B9}: a well-mixed u32 per index. */
