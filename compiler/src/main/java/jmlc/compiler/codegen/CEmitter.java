@@ -86,6 +86,13 @@ public final class CEmitter {
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> sb.append(ind).append(mma(m)).append('\n');
+            case Stmt.GridDependency g -> {
+                String text = g.kind() == Stmt.GridDependency.Kind.WAIT ? d.gridWait() : d.gridTrigger();
+                if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
+            }
+            case Stmt.Prefetch p -> {
+                if (!d.prefetchL2().isEmpty()) sb.append(ind).append(String.format(d.prefetchL2(), "(" + p.buffer().name() + " + " + expr(p.index()) + ")")).append('\n');
+            }
         }
     }
 

@@ -12,9 +12,12 @@ package jmlc.compiler.codegen;
  * @param barrier       the block-wide barrier statement
  * @param shuffleXor    format of a warp butterfly shuffle of value {@code %1$s} with lane mask {@code %2$d}
  * @param warpSize      threads per warp (32) or wavefront (64 on CDNA; 32 on RDNA in wave32)
+ * @param gridWait      waits for the kernels this one depends on (programmatic dependent launch), or ""
+ * @param gridTrigger   lets dependent kernels start launching, or ""
+ * @param prefetchL2    format of an L2 prefetch of address {@code %s}, or ""
  */
 public record Dialect(String name, String fileExtension, String prelude, String kernelPrefix, String launchBounds,
-                      String barrier, String shuffleXor, int warpSize) {
+                      String barrier, String shuffleXor, int warpSize, String gridWait, String gridTrigger, String prefetchL2) {
 
     private static final String F16_VIA_PTX = """
             // f16 values travel as raw 16-bit patterns (half2 as a 32-bit register); conversions and
@@ -29,7 +32,9 @@ public record Dialect(String name, String fileExtension, String prelude, String 
 
     public static final Dialect CUDA = new Dialect("cuda", "cu", F16_VIA_PTX,
             "extern \"C\" __global__ void", "__launch_bounds__(%d)", "__syncthreads();",
-            "__shfl_xor_sync(0xffffffffu, %1$s, %2$d)", 32);
+            "__shfl_xor_sync(0xffffffffu, %1$s, %2$d)", 32,
+            "asm volatile(\"griddepcontrol.wait;\" ::: \"memory\");", "asm volatile(\"griddepcontrol.launch_dependents;\");",
+            "asm volatile(\"prefetch.global.L2 [%%0];\" :: \"l\"(%s));");
 
     private static final String F16_VIA_FLOAT16 = """
             #include <hip/hip_runtime.h>
@@ -50,6 +55,6 @@ public record Dialect(String name, String fileExtension, String prelude, String 
 
     public static Dialect hip(int warpSize) {
         return new Dialect("hip", "hip", F16_VIA_FLOAT16, "extern \"C\" __global__ void", "__launch_bounds__(%d)",
-                "__syncthreads();", "__shfl_xor(%1$s, %2$d, " + warpSize + ")", warpSize);
+                "__syncthreads();", "__shfl_xor(%1$s, %2$d, " + warpSize + ")", warpSize, "", "", "");
     }
 }

@@ -166,6 +166,19 @@ public final class K {
             stmts.add(new Stmt.Mma(acc, a, b));
         }
 
+        public void gridDependency(Stmt.GridDependency.Kind kind) {
+            stmts.add(new Stmt.GridDependency(kind));
+        }
+
+        public void prefetch(Buffer b, Expr index) {
+            stmts.add(new Stmt.Prefetch(b, index));
+        }
+
+        /** Statements collected so far (for rules that wrap what they wrote). */
+        public List<Stmt> statements() {
+            return stmts;
+        }
+
         public void comment(String text) {
             stmts.add(new Stmt.Comment(text));
         }

@@ -29,12 +29,29 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         for (Expr.Var s : scalars) if (!s.type().equals(KType.I32)) throw new IllegalArgumentException("scalar parameters are i32: " + s);
     }
 
-    /** Builds and statically checks a kernel (see {@link KernelCheck}). */
+    /**
+     * Builds and statically checks a kernel (see {@link KernelCheck}). Every kernel is safe to
+     * launch as a programmatic dependent of the previous one: unless the body waits for its
+     * dependencies itself (after work that reads only weights), it starts by letting the next kernel
+     * launch and then waiting for the previous ones.
+     */
     public static Kernel checked(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
                                  int[] block, Expr[] grid, Map<String, Integer> knobs, String summary) {
+        if (!waits(body)) {
+            List<Stmt> b = new java.util.ArrayList<>();
+            b.add(new Stmt.GridDependency(Stmt.GridDependency.Kind.TRIGGER));
+            b.add(new Stmt.GridDependency(Stmt.GridDependency.Kind.WAIT));
+            b.addAll(((Stmt.Block) body).body());
+            body = new Stmt.Block(b);
+        }
         Kernel k = new Kernel(name, buffers, scalars, shared, body, block, grid, knobs, summary);
         KernelCheck.verify(k);
         return k;
+    }
+
+    /** Whether the body's top level waits for its grid dependencies. */
+    static boolean waits(Stmt body) {
+        return body instanceof Stmt.Block b && b.body().stream().anyMatch(s -> s instanceof Stmt.GridDependency g && g.kind() == Stmt.GridDependency.Kind.WAIT);
     }
 
     public int threadsPerBlock() {

@@ -64,6 +64,8 @@ public final class KernelCheck {
                 for (Expr e : m.b()) expr(k, e, scopes);
             }
             case Stmt.Barrier b -> { }
+            case Stmt.GridDependency g -> { }
+            case Stmt.Prefetch p -> expr(k, p.index(), scopes);
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
         }

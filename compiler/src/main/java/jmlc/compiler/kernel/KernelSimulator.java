@@ -136,6 +136,8 @@ public final class KernelSimulator {
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
+                case Stmt.GridDependency g -> { } // kernels run one after another here
+                case Stmt.Prefetch p -> eval(p.index(), mask);
             }
         }
 

@@ -71,6 +71,19 @@ public sealed interface Stmt {
         }
     }
 
+    /**
+     * Programmatic dependent launch (Hopper): {@code WAIT} blocks until the kernels this one depends
+     * on have finished and their writes are visible; everything before it may only read what no
+     * earlier kernel writes (weights). {@code TRIGGER} lets the next kernel start launching now.
+     * Where the target has no such mechanism, launches are serialized and these emit nothing.
+     */
+    record GridDependency(Kind kind) implements Stmt {
+        public enum Kind { WAIT, TRIGGER }
+    }
+
+    /** Asks the memory system to bring {@code buffer[index]} (a 16-byte line's worth) into L2, without waiting. */
+    record Prefetch(Buffer buffer, Expr index) implements Stmt {}
+
     /** A comment carried into the generated source. */
     record Comment(String text) implements Stmt {}
 }

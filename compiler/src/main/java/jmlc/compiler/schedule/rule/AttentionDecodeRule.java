@@ -150,29 +150,34 @@ public final class AttentionDecodeRule implements ScheduleRule {
         });
         KernelCall partial = lb.build();
 
-        // ---- combine kernel ----
+        // ---- combine kernel: split weights in parallel (one thread per split), then each thread one dim ----
         LaunchBuilder cb = new LaunchBuilder(sig + "_s" + splits + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
-        int cthreads = Math.min(1024, Math.max(warp, hd));
+        int cthreads = Math.max(warp, Math.max(splits, hd));
         cb.block(cthreads).grid(c(nH)).knob("splits", splits);
         Buffer part2 = cb.scratch("partial", scratchId, KType.F32, partialFloats);
         Buffer out = cb.output("out", n.output());
+        Shared sw = cb.shared("weight", KType.F32, splits);
+        Shared sredM = cb.shared("red_m", KType.F32, cthreads / warp);
         K.Body c2 = cb.body;
         Expr.Var h = c2.let("h", bid(0));
+        // every split's max, reduced over the block
+        Expr.Var ms = c2.let("ms", f(Float.NEGATIVE_INFINITY));
+        c2.ifThen(lt(tid(0), c(splits)), x -> x.assign(ms, load(part2, mul(add(mul(h, c(splits)), tid(0)), c(hd + 2)))));
+        Expr.Var mm = c2.let("mm", ms);
+        Expr.Var mAll = Reductions.blockReduce(c2, mm, cthreads, warp, sredM, true);
+        // each split's weight exp(m_s - M) (0 for an empty split), and the total l
+        c2.ifThen(lt(tid(0), c(splits)), x -> x.sstore(sw, tid(0), select(eq(ms, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(ms, mAll)))));
+        c2.barrier();
         Expr.Var dd = var("d", KType.I32);
         c2.forRange(dd, tid(0), c(hd), c(cthreads), 0, x -> {
-            Expr.Var mm = x.let("mm", f(Float.NEGATIVE_INFINITY));
-            Expr.Var s = var("s", KType.I32);
-            x.forRange(s, c(0), c(splits), c(1), 0, y -> y.assign(mm, K.max(mm, load(part2, mul(add(mul(h, c(splits)), s), c(hd + 2))))));
             Expr.Var ll = x.let("ll", f(0));
             Expr.Var aa = x.let("aa", f(0));
-            Expr.Var s2 = var("s2", KType.I32);
-            x.forRange(s2, c(0), c(splits), c(1), 0, y -> {
-                Expr.Var base = y.let("base", mul(add(mul(h, c(splits)), s2), c(hd + 2)));
-                Expr.Var ms = y.let("ms", load(part2, base));
-                Expr.Var sc = y.let("sc", select(eq(ms, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(ms, mm))));
-                y.assign(ll, fma(load(part2, add(base, c(1))), sc, ll));
-                y.assign(aa, fma(load(part2, add(base, add(dd, c(2)))), sc, aa));
-            });
+            for (int s2 = 0; s2 < splits; s2++) {
+                Expr.Var wgt = x.let(x.fresh("wg"), sload(sw, c(s2)));
+                Expr.Var base = x.let(x.fresh("base"), mul(add(mul(h, c(splits)), c(s2)), c(hd + 2)));
+                x.assign(ll, fma(load(part2, add(base, c(1))), wgt, ll));
+                x.assign(aa, fma(load(part2, add(base, add(dd, c(2)))), wgt, aa));
+            }
             x.store(out, add(mul(h, c(hd)), dd), div(aa, ll));
         });
         return Optional.of(List.of(partial, cb.build()));

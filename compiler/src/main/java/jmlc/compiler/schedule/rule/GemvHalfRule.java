@@ -40,11 +40,11 @@ import static jmlc.compiler.kernel.K.*;
  */
 public final class GemvHalfRule implements ScheduleRule {
     /**
-     * Defaults measured on an H200 (bench/gpu-suite.sh sweep, 2026-11-26): 16-byte loads (vector 4)
-     * win everywhere; 4 rows per warp with 1 chunk ahead when that still leaves two blocks per SM,
-     * else 2 rows per warp with 4 chunks ahead (the 4096-row matrices).
+     * Defaults measured on an H200 (bench/gpu-suite.sh sweep on the Llama-2-7B/13B matrices,
+     * 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), 2 chunks ahead, 2 rows
+     * per warp; 4 blocks per SM for matrices of 8192 rows or more, else 2.
      */
-    static final int WARPS = 4, VECTOR = 4;
+    static final int WARPS = 8, VECTOR = 4, UNROLL = 2, ROWS_PER_WARP = 2;
     static final int MAX_K = 24576; // the staged row fits 48 KiB of shared memory as f16
 
     @Override
@@ -63,17 +63,16 @@ public final class GemvHalfRule implements ScheduleRule {
         if (k % 32 != 0 || k > MAX_K) return Optional.empty();
         String sig = GemvRule.signature(w).replace("gemv_", "gemvh_");
         int warps = ctx.knobs().get(sig, "warps", WARPS);
-        boolean manyRows = n / (WARPS * 4) >= 4 * ctx.target().multiprocessors();
-        int rpw = ctx.knobs().get(sig, "rows_per_warp", manyRows ? 4 : 2);
+        int rpw = ctx.knobs().get(sig, "rows_per_warp", ROWS_PER_WARP);
         int vector = ctx.knobs().get(sig, "vector", VECTOR);
-        int unroll = ctx.knobs().get(sig, "unroll", manyRows ? 1 : 4);
+        int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
         if (vector != 1 && vector != 2 && vector != 4) return Optional.empty();
         while (vector > 1 && (k / 8) % vector != 0) vector /= 2;
         if (warps * 32 > ctx.target().maxThreadsPerBlock()) return Optional.empty();
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + warps * rpw - 1) / (warps * rpw);
-        int blocks = ctx.knobs().get(sig, "blocks", Math.min(tiles, 2 * ctx.target().multiprocessors()));
+        int blocks = ctx.knobs().get(sig, "blocks", Math.min(tiles, (n >= 8192 ? 4 : 2) * ctx.target().multiprocessors()));
         return Optional.of(List.of(kernel(m, node.output(), ctx, sig, n, k, q, warps, rpw, vector, unroll, blocks)));
     }
 
@@ -96,6 +95,15 @@ public final class GemvHalfRule implements ScheduleRule {
         Buffer y = lb.output("y", out);
         Shared xs = lb.shared("xs", KType.U32X4, words);
         K.Body b = lb.body;
+
+        // ---- before the previous kernel finishes: let the next one launch, and pull this block's
+        // first tile of weights into L2 (weights are never written, so this needs no wait) ----
+        b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
+        int linesPerRow = Math.max(1, words / 32); // 128-byte lines of packed weights per row
+        Expr.Var li = var("li", KType.I32);
+        b.forRange(li, tid(0), c(blockRows * linesPerRow), c(threads), 0, s -> s.prefetch(data,
+                add(mul(min(add(mul(bid(0), c(blockRows)), div(li, c(linesPerRow))), c(n - 1)), c(words)), mul(mod(li, c(linesPerRow)), c(32)))));
+        b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));

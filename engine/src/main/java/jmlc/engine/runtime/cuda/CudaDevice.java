@@ -10,6 +10,8 @@ import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
+import org.bytedeco.cuda.cudart.CUlaunchAttribute;
+import org.bytedeco.cuda.cudart.CUlaunchConfig;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.BytePointer;
@@ -41,6 +43,8 @@ public final class CudaDevice implements GpuDevice {
     private final CUstream_st stream = new CUstream_st();
     private final Nvrtc nvrtc;
     private final List<CUmod_st> modules = new ArrayList<>();
+    /** Launch kernels as programmatic dependents (Hopper and later; JMLC_PDL=0 switches it off). */
+    private final boolean programmaticLaunch;
 
     /** Opens GPU {@code ordinal} (benchmarks and sweeps drive devices directly; models go through {@link CudaBackend}). */
     public static CudaDevice open(int ordinal) {
@@ -57,6 +61,7 @@ public final class CudaDevice implements GpuDevice {
         int cc = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal) * 10 + attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal);
         this.target = Target.cuda("sm_" + cc, attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
         this.nvrtc = new Nvrtc(target.arch());
+        this.programmaticLaunch = cc >= 90 && !"0".equals(System.getenv("JMLC_PDL"));
     }
 
     /** GPUs the driver reports; empty (never an exception) where there is no driver or GPU. */
@@ -186,15 +191,32 @@ public final class CudaDevice implements GpuDevice {
         return new Loaded(kernel, fn);
     }
 
-    /** Kernel parameters bound once: one 8-byte cell per buffer, one 4-byte cell per scalar, and the pointer array. */
+    /**
+     * Kernel parameters bound once: one 8-byte cell per buffer, one 4-byte cell per scalar, and the
+     * pointer array; on sm_90+ also the launch configuration that makes the launch a programmatic
+     * dependent of the previous one (it may start while that one drains; generated kernels wait
+     * for it with griddepcontrol.wait before reading its results).
+     */
     private final class CudaLaunch implements Launch {
         private final Loaded kernel;
         private final PointerPointer<Pointer> params;
         private final List<Pointer> cells = new ArrayList<>();
         private final IntPointer[] scalarCells;
+        private final CUlaunchConfig config;
+        private final CUlaunchAttribute attr;
 
         CudaLaunch(Loaded kernel, long[] buffers) {
             this.kernel = kernel;
+            if (programmaticLaunch) {
+                attr = new CUlaunchAttribute();
+                attr.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+                attr.value().programmaticStreamSerializationAllowed(1);
+                int[] b = kernel.kernel().block();
+                config = new CUlaunchConfig().blockDimX(b[0]).blockDimY(b[1]).blockDimZ(b[2]).sharedMemBytes(0).hStream(stream).attrs(attr).numAttrs(1);
+            } else {
+                attr = null;
+                config = null;
+            }
             int nb = buffers.length, ns = kernel.kernel().scalars().size();
             if (nb != kernel.kernel().buffers().size())
                 throw new IllegalArgumentException("kernel " + kernel.kernel().name() + " takes " + kernel.kernel().buffers().size() + " buffers, got " + nb);
@@ -220,6 +242,11 @@ public final class CudaDevice implements GpuDevice {
         @Override
         public void launch(int[] grid, int[] scalars) {
             for (int i = 0; i < scalarCells.length; i++) scalarCells[i].put(scalars[i]);
+            if (config != null) {
+                config.gridDimX(grid[0]).gridDimY(grid[1]).gridDimZ(grid[2]);
+                check(cuLaunchKernelEx(config, kernel.function(), params, null), "cuLaunchKernelEx(" + kernel.kernel().name() + ")");
+                return;
+            }
             int[] b = kernel.kernel().block();
             check(cuLaunchKernel(kernel.function(), grid[0], grid[1], grid[2], b[0], b[1], b[2], 0, stream, params, null),
                     "cuLaunchKernel(" + kernel.kernel().name() + ")");
@@ -229,6 +256,10 @@ public final class CudaDevice implements GpuDevice {
         public void close() {
             cells.forEach(Pointer::close);
             params.close();
+            if (config != null) {
+                config.close();
+                attr.close();
+            }
         }
     }
 
