@@ -1,0 +1,99 @@
+package jmlc.engine.cli;
+
+import jmlc.engine.api.ChatModule;
+import jmlc.engine.api.LoadOptions;
+import jmlc.engine.generate.GenerationStats;
+import jmlc.engine.generate.SamplingParams;
+import jmlc.engine.model.SyntheticModels;
+import jmlc.engine.runtime.Backends;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code jmlc demo}: the main job on an embedded default, with no download: a small synthetic
+ * model on the best device, a two-turn chat, then a short benchmark, saying what it does.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, header = "A two-turn chat and a short benchmark on a small synthetic model.",
+        description = {"Show what jmlc does, with no download: load a small synthetic model (real shapes, random weights, "
+                + "so replies are made-up words) on the best device, chat for two turns, then run a short benchmark."})
+final class DemoCommand implements Callable<Integer> {
+    static final List<String> TURNS = List.of("Hello! What can you do?", "Tell me a short story about a GPU.");
+
+    private final CliContext ctx;
+    @Spec CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "MODEL", defaultValue = "synthetic:tiny", description = "The model (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "The device (default: ${DEFAULT-VALUE}: the first found).")
+    String device;
+
+    @Option(names = "--gen", paramLabel = "N", defaultValue = "64", description = "Tokens to decode in the benchmark (default: ${DEFAULT-VALUE}).")
+    int gen;
+
+    @Option(names = "--reply-tokens", paramLabel = "N", defaultValue = "24", description = "The longest chat reply, in tokens (default: ${DEFAULT-VALUE}).")
+    int replyTokens;
+
+    DemoCommand(CliContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Integer call() {
+        ModelOptions.checkModel(spec.commandLine(), model);
+        if (gen <= 0) throw new ParameterException(spec.commandLine(), "--gen must be a positive number of tokens, found " + gen);
+        if (replyTokens <= 0) throw new ParameterException(spec.commandLine(), "--reply-tokens must be positive, found " + replyTokens);
+        Backends.Resolved dev;
+        try {
+            dev = Backends.resolve(device);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--device " + device + ": " + e.getMessage());
+        }
+        var out = ctx.out;
+        out.println("jmlc demo: " + model + " on " + dev.device()
+                + (SyntheticModels.isSynthetic(model) ? " (random weights: the replies are made-up words, the speed is real)" : ""));
+        out.println();
+        out.println("1. load: build the graph, run the pass pipeline (quantize, fuse), make the weights, load them onto the device");
+        out.flush();
+        try (ChatModule cm = ModelOptions.load(ctx, model, LoadOptions.defaults().device(device))) {
+            out.println("   " + ModelOptions.describe(cm.model(), 0).replaceFirst("; in [0-9.]+ s$", "").replaceFirst("^loaded ", ""));
+            out.println();
+            out.println("2. chat: two turns; the KV cache keeps the conversation, so each turn feeds only its new tokens");
+            cm.setSampling(SamplingParams.defaults().withSeed(7));
+            cm.setMaxReplyTokens(replyTokens);
+            for (String turn : TURNS) {
+                out.println("   user:      " + turn);
+                out.print("   assistant: ");
+                out.flush();
+                cm.chat(turn, piece -> {
+                    out.print(piece.replace("\n", "\n              "));
+                    out.flush();
+                });
+                out.println();
+                out.println("              (" + ChatSession.stats(cm.stats()) + ")");
+            }
+            out.println();
+            out.println("3. benchmark: 1-token prompt, " + gen + " greedy decoded tokens, batch 1");
+            out.flush();
+            int[] prompt = Benchmark.prompt(cm.model().tokenizer(), null);
+            List<GenerationStats> runs = Benchmark.run(cm, prompt, gen, 1, s -> { });
+            Optional<Bandwidth> bw = BenchCommand.measuring(new ProgressBar(ctx), () -> Bandwidth.of(cm.model().runner().device(), null));
+            var result = new Benchmark.Result(prompt.length, gen, runs, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
+            Benchmark.summary(result).forEach(l -> out.println("   " + l));
+        }
+        out.println();
+        out.println("next: jmlc chat " + model + "            chat yourself (/help inside)");
+        out.println("      jmlc bench synthetic:llama-2-7b    the seed's benchmark on a 7B model's shapes");
+        out.println("      jmlc compile synthetic:llama-2-7b --target cuda:sm_90 --emit out/   see the IR and the CUDA kernels");
+        out.println("      jmlc help                          every command");
+        out.flush();
+        return 0;
+    }
+}
