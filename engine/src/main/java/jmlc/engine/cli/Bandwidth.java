@@ -24,16 +24,26 @@ record Bandwidth(double bytesPerSecond, String source) {
     /** The bandwidth for {@code device}: the user's, the device's, a CPU measurement, or none. */
     static Optional<Bandwidth> of(DeviceInfo device, Double givenGBs) {
         if (givenGBs != null) return Optional.of(new Bandwidth(givenGBs * 1e9, "--bandwidth"));
-        String p = device.properties().get(PROPERTY);
-        if (p != null) {
-            try {
-                return Optional.of(new Bandwidth(Double.parseDouble(p.replaceAll("(?i)\\s*GB/s\\s*$", "")) * 1e9, device.id() + "'s " + PROPERTY));
-            } catch (NumberFormatException e) {
-                // a figure we cannot read: fall through
-            }
-        }
-        if (device.backend().equals("cpu")) return Optional.of(measureCpu(1L << 30, Runtime.getRuntime().availableProcessors()));
+        Optional<Bandwidth> reported = reported(device);
+        if (reported.isPresent()) return reported;
+        if (willMeasure(device, givenGBs)) return Optional.of(measureCpu(1L << 30, Runtime.getRuntime().availableProcessors()));
         return Optional.empty();
+    }
+
+    /** Whether {@link #of} will measure (a second or so), so callers can say so first. */
+    static boolean willMeasure(DeviceInfo device, Double givenGBs) {
+        return givenGBs == null && reported(device).isEmpty() && device.backend().equals("cpu");
+    }
+
+    /** The device's own figure, e.g. "3010 GB/s". */
+    private static Optional<Bandwidth> reported(DeviceInfo device) {
+        String p = device.properties().get(PROPERTY);
+        if (p == null) return Optional.empty();
+        try {
+            return Optional.of(new Bandwidth(Double.parseDouble(p.replaceAll("(?i)\\s*GB/s\\s*$", "")) * 1e9, device.id() + "'s " + PROPERTY));
+        } catch (NumberFormatException e) {
+            return Optional.empty(); // a figure we cannot read
+        }
     }
 
     /**

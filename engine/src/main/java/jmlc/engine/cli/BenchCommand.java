@@ -2,6 +2,7 @@ package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.generate.GenerationStats;
+import jmlc.engine.runtime.DeviceInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -59,8 +60,7 @@ final class BenchCommand implements Callable<Integer> {
                     ids.length, gen, runs, runs == 1 ? "" : "s"));
             int[] n = {0};
             List<GenerationStats> stats = Benchmark.run(cm, ids, gen, runs, s -> ctx.note(Benchmark.describeRun(++n[0], runs, s)));
-            ProgressBar bar = new ProgressBar(ctx);
-            Optional<Bandwidth> bw = measuring(bar, () -> Bandwidth.of(cm.model().runner().device(), bandwidth));
+            Optional<Bandwidth> bw = bandwidth(ctx, cm.model().runner().device(), bandwidth);
             var result = new Benchmark.Result(ids.length, gen, stats, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
             if (json) ctx.out.println(ctx.json.writeValueAsString(Benchmark.json(result, cm)));
             else Benchmark.summary(result).forEach(ctx.out::println);
@@ -69,10 +69,12 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The bandwidth, with a note while the CPU's is measured. */
-    static Optional<Bandwidth> measuring(ProgressBar bar, java.util.function.Supplier<Optional<Bandwidth>> f) {
+    /** The bandwidth for the roofline, with a note while the CPU's is measured. */
+    static Optional<Bandwidth> bandwidth(CliContext ctx, DeviceInfo device, Double given) {
+        if (!Bandwidth.willMeasure(device, given)) return Bandwidth.of(device, given);
+        ProgressBar bar = new ProgressBar(ctx);
         bar.update("measuring memory bandwidth", 0, 1);
-        Optional<Bandwidth> bw = f.get();
+        Optional<Bandwidth> bw = Bandwidth.of(device, given);
         bar.finish(bw.map(b -> "bandwidth " + b.describe()).orElse("bandwidth unknown"));
         return bw;
     }

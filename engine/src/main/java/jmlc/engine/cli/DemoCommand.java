@@ -65,7 +65,7 @@ final class DemoCommand implements Callable<Integer> {
         try (ChatModule cm = ModelOptions.load(ctx, model, LoadOptions.defaults().device(device))) {
             out.println("   " + ModelOptions.describe(cm.model(), 0).replaceFirst("; in [0-9.]+ s$", "").replaceFirst("^loaded ", ""));
             out.println();
-            out.println("2. chat: two turns; the KV cache keeps the conversation, so each turn feeds only its new tokens");
+            out.println("2. chat: two turns through the chat template, replies streamed as they are generated; the KV cache keeps the conversation");
             cm.setSampling(SamplingParams.defaults().withSeed(7));
             cm.setMaxReplyTokens(replyTokens);
             for (String turn : TURNS) {
@@ -84,7 +84,7 @@ final class DemoCommand implements Callable<Integer> {
             out.flush();
             int[] prompt = Benchmark.prompt(cm.model().tokenizer(), null);
             List<GenerationStats> runs = Benchmark.run(cm, prompt, gen, 1, s -> { });
-            Optional<Bandwidth> bw = BenchCommand.measuring(new ProgressBar(ctx), () -> Bandwidth.of(cm.model().runner().device(), null));
+            Optional<Bandwidth> bw = BenchCommand.bandwidth(ctx, cm.model().runner().device(), null);
             var result = new Benchmark.Result(prompt.length, gen, runs, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
             Benchmark.summary(result).forEach(l -> out.println("   " + l));
         }
