@@ -51,6 +51,17 @@ public final class ReferenceInterpreter {
      * (logits, {@code [rows, vocab]} row-major) and updates the caches in {@code state}.
      */
     public float[] run(int[] tokens, int pos, State state) {
+        return run(tokens, pos, state, (node, outputs) -> { });
+    }
+
+    /** Receives each node's output values right after the node runs (for checking backends node by node). */
+    @FunctionalInterface
+    public interface Observer {
+        void onNode(Node node, float[][] outputs);
+    }
+
+    /** {@link #run(int[], int, State)}, reporting every node's outputs to {@code observer}. */
+    public float[] run(int[] tokens, int pos, State state, Observer observer) {
         Bindings b = Bindings.of(Dim.SEQ.name(), tokens.length);
         Map<Value, float[]> env = new IdentityHashMap<>();
         env.put(graph.input("tokens"), toFloats(tokens));
@@ -85,6 +96,7 @@ public final class ReferenceInterpreter {
                 if (out[i].length != want) throw new IllegalStateException(n.op().name() + " produced " + out[i].length + " values, type says " + want);
                 env.put(n.output(i), out[i]);
             }
+            observer.onNode(n, out);
         }
         return env.get(graph.outputs().getFirst());
     }

@@ -62,6 +62,7 @@ public final class K {
     public static Expr ge(Expr a, Expr b) { return bin(Expr.BinOp.GE, a, b); }
     public static Expr eq(Expr a, Expr b) { return bin(Expr.BinOp.EQ, a, b); }
     public static Expr land(Expr a, Expr b) { return bin(Expr.BinOp.LAND, a, b); }
+    public static Expr lor(Expr a, Expr b) { return bin(Expr.BinOp.LOR, a, b); }
     public static Expr min(Expr a, Expr b) { return bin(Expr.BinOp.MIN, a, b); }
     public static Expr max(Expr a, Expr b) { return bin(Expr.BinOp.MAX, a, b); }
 

@@ -276,8 +276,15 @@ public final class KernelSimulator {
         }
     }
 
+    /** GPUs fault on accesses not aligned to their size (a 16-byte load needs a 16-byte aligned address). */
+    private static void checkAligned(MemorySegment m, long off, KType t, String what) {
+        if ((m.address() + off) % t.bytes() != 0)
+            throw new IllegalStateException("misaligned " + what + " of " + t + " at byte offset " + off + " (address " + (m.address() + off) + ")");
+    }
+
     private static Object read(MemorySegment m, long i, KType t) {
         long off = i * t.bytes();
+        checkAligned(m, off, t, "read");
         if (off < 0 || off + t.bytes() > m.byteSize()) throw new IndexOutOfBoundsException("read of " + t + " at element " + i + " outside " + m.byteSize() + " bytes");
         if (t.isVector()) {
             Object[] v = new Object[t.lanes()];
@@ -294,6 +301,7 @@ public final class KernelSimulator {
 
     private static void write(MemorySegment m, long i, KType t, Object v) {
         long off = i * t.bytes();
+        checkAligned(m, off, t, "write");
         if (off < 0 || off + t.bytes() > m.byteSize()) throw new IndexOutOfBoundsException("write of " + t + " at element " + i + " outside " + m.byteSize() + " bytes");
         if (t.isVector()) {
             for (int l = 0; l < t.lanes(); l++) write(m, (off + (long) l * t.scalar().bytes) / t.scalar().bytes, t.element(), ((Object[]) v)[l]);

@@ -19,6 +19,15 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
 
     public Program {
         steps = List.copyOf(steps);
+        Map<String, Kernel> seen = new LinkedHashMap<>();
+        for (Step s : steps) for (KernelCall c : s.calls()) sameOrNew(seen, c.kernel());
+    }
+
+    /** Runtimes compile and cache kernels by name, so one name must always mean the same kernel. */
+    public static void sameOrNew(Map<String, Kernel> seen, Kernel k) {
+        Kernel other = seen.putIfAbsent(k.name(), k);
+        if (other != null && (!other.buffers().equals(k.buffers()) || !other.scalars().equals(k.scalars()) || !other.body().equals(k.body())))
+            throw new IllegalStateException("two different kernels are named " + k.name() + ": a schedule rule must put what distinguishes them in the name");
     }
 
     /** Distinct kernels by name, in first-use order. */

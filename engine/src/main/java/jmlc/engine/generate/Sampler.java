@@ -61,6 +61,16 @@ public final class Sampler {
         return order != null ? order[0] : argmax(logits);
     }
 
+    /** The next uniform draw in [0, 1) of this generation's stream (device samplers use it as the sampling kernel's u). */
+    public double nextUniform() {
+        return random.nextDouble();
+    }
+
+    /** Whether a device can do this sampling itself: no top-k, top-p or repetition penalty. */
+    public boolean deviceSamplable() {
+        return params.topK() == 0 && params.topP() == 1 && params.repetitionPenalty() == 1;
+    }
+
     /** Index of the largest logit (the first among ties). */
     public static int argmax(float[] logits) {
         int best = 0;

@@ -94,7 +94,7 @@ public final class ModelLoader {
         if (tok.vocabSize() > config.vocabSize())
             throw new ModelFormatException(ckpt == null ? Path.of(spec) : ckpt.path(), "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
         progress.update("loading onto " + dev.device().id(), 0, 1);
-        ModelRunner runner = dev.backend().load(compiled, weights, dev.device());
+        ModelRunner runner = dev.backend().load(compiled, weights, dev.device(), progress);
         progress.update("loading onto " + dev.device().id(), 1, 1);
         return new LoadedModel(spec, ckpt, config, quant, tok, template, reason, compiled, weights, runner);
     }

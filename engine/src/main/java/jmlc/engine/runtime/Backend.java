@@ -2,6 +2,7 @@ package jmlc.engine.runtime;
 
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
+import jmlc.engine.model.Progress;
 
 import java.util.List;
 
@@ -17,6 +18,6 @@ public interface Backend {
     /** Devices of this kind on this machine; empty when the driver or hardware is absent. Never throws. */
     List<DeviceInfo> detect();
 
-    /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected). */
-    ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device);
+    /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected), reporting progress. */
+    ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress);
 }

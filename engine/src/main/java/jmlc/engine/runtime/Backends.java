@@ -1,6 +1,7 @@
 package jmlc.engine.runtime;
 
 import jmlc.engine.runtime.cpu.CpuBackend;
+import jmlc.engine.runtime.cuda.CudaBackend;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,10 +13,10 @@ import java.util.List;
 public final class Backends {
     private Backends() {}
 
+    private static final List<Backend> ALL = List.of(new CudaBackend(), new CpuBackend());
+
     public static List<Backend> all() {
-        List<Backend> list = new ArrayList<>();
-        list.add(new CpuBackend());
-        return list;
+        return ALL;
     }
 
     /** Every device every backend finds, in detection order. */

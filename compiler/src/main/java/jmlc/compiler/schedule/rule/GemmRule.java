@@ -62,7 +62,7 @@ public final class GemmRule implements ScheduleRule {
         int wm = bm / 2, wn = bn / 2;           // warp tile
         int mt = wm / 16, nt = wn / 8;           // mma tiles per warp
         int stride = BK / 2 + PAD;               // u32 words per shared row
-        LaunchBuilder lb = new LaunchBuilder(sig + "_m" + bm + "n" + bn, "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type());
+        LaunchBuilder lb = new LaunchBuilder(sig + (node.inputs().size() == 3 ? "_bias" : "") + "_m" + bm + "n" + bn, "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type());
         Expr mTotal = lb.seq();
         lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm)).knob("bm", bm).knob("bn", bn);
         Buffer x = lb.input("x", node.input(0));

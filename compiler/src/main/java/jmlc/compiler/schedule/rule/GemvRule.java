@@ -88,7 +88,8 @@ public final class GemvRule implements ScheduleRule {
         QuantScheme qs = quant ? w.type().quant() : null;
         int warp = ctx.target().warpSize();
         int chunkValues = vector * e, chunks = k / chunkValues;
-        String name = sig + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
+        // rows of x: one fixed row (the LM head after last_row) launches differently from seq rows
+        String name = sig + (node.inputs().size() == 3 ? "_bias" : "") + (node.input(0).type().shape().dim(0).isFixed() ? "_row" + node.input(0).type().shape().dim(0).size() : "") + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
         LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k x[s, k] * w[n, k]" + (node.inputs().size() == 3 ? " + bias[n]" : "") + ", w " + w.type());
         lb.block(threads * rows).grid(c((n + rows - 1) / rows), lb.rows(node.input(0)))
                 .knob("threads", threads).knob("rows", rows).knob("vector", vector).knob("unroll", unroll);

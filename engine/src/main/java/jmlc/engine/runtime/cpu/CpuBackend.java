@@ -2,6 +2,7 @@ package jmlc.engine.runtime.cpu;
 
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
+import jmlc.engine.model.Progress;
 import jmlc.engine.runtime.Backend;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.ModelRunner;
@@ -43,7 +44,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device) {
+    public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
         return new ReferenceRunner(model, weights, device);
     }
 }

@@ -1,0 +1,76 @@
+package jmlc.compiler.schedule;
+
+import jmlc.compiler.kernel.KernelSimulator;
+import jmlc.compiler.quant.GroupQuantizer;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The device-side sampling kernels on the simulator against host computations in double. */
+class SamplingKernelsTest {
+    static final long SEED = System.nanoTime();
+
+    static MemorySegment floats(Arena a, float[] v) {
+        MemorySegment s = a.allocate(4L * v.length, 16);
+        for (int i = 0; i < v.length; i++) s.setAtIndex(GroupQuantizer.F32, i, v[i]);
+        return s;
+    }
+
+    @Test
+    void argmaxPicksTheLargestAndTheFirstOfTies() {
+        Random r = new Random(SEED);
+        int vocab = 3000;
+        try (Arena a = Arena.ofShared()) {
+            for (int trial = 0; trial < 3; trial++) {
+                float[] logits = new float[vocab];
+                for (int i = 0; i < vocab; i++) logits[i] = (float) r.nextGaussian();
+                int best = r.nextInt(vocab);
+                logits[best] = 10;
+                if (trial == 2) logits[vocab - 1] = 10; // a tie: the smaller id wins
+                MemorySegment out = a.allocate(4);
+                new KernelSimulator(32).launch(SamplingKernels.argmax(vocab, 32), Map.of("logits", floats(a, logits), "out", out), Map.of());
+                assertEquals(best, out.get(GroupQuantizer.U32, 0), "seed " + SEED);
+            }
+        }
+    }
+
+    @Test
+    void sampleIsTheInverseCdfOfTheTemperedSoftmax() {
+        Random r = new Random(SEED);
+        int vocab = 2500;
+        float temperature = 0.8f;
+        try (Arena a = Arena.ofShared()) {
+            float[] logits = new float[vocab];
+            for (int i = 0; i < vocab; i++) logits[i] = (float) (2 * r.nextGaussian());
+            for (int trial = 0; trial < 4; trial++) {
+                double u = r.nextDouble();
+                // expected: smallest k with cumulative probability > u (in double)
+                double max = Double.NEGATIVE_INFINITY, total = 0;
+                for (float l : logits) max = Math.max(max, l);
+                double[] p = new double[vocab];
+                for (int i = 0; i < vocab; i++) total += p[i] = Math.exp((logits[i] - max) / temperature);
+                double acc = 0;
+                int expected = vocab - 1;
+                for (int i = 0; i < vocab; i++) {
+                    acc += p[i] / total;
+                    if (acc > u) {
+                        expected = i;
+                        break;
+                    }
+                }
+                // stay clear of boundaries, where f32 and f64 sums may disagree
+                double lo = acc - p[expected] / total;
+                if (u - lo < 1e-4 || acc - u < 1e-4) continue;
+                MemorySegment out = a.allocate(4);
+                new KernelSimulator(32).launch(SamplingKernels.sample(vocab, 32),
+                        Map.of("logits", floats(a, logits), "params", floats(a, new float[] {1 / temperature, (float) u}), "out", out), Map.of());
+                assertEquals(expected, out.get(GroupQuantizer.U32, 0), "u = " + u + ", seed " + SEED);
+            }
+        }
+    }
+}

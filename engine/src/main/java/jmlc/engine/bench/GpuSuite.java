@@ -1,0 +1,278 @@
+package jmlc.engine.bench;
+
+import jmlc.compiler.interp.ReferenceInterpreter;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.ir.RopeSpec;
+import jmlc.compiler.model.Architecture;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.engine.api.ChatModule;
+import jmlc.engine.api.LoadOptions;
+import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.Checkpoints;
+import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.TinyModels;
+import jmlc.engine.format.hf.HfModelWriter;
+import jmlc.engine.generate.GenerationConfig;
+import jmlc.engine.generate.Generator;
+import jmlc.engine.generate.Sampler;
+import jmlc.engine.generate.SamplingParams;
+import jmlc.engine.model.CheckpointWeights;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.Progress;
+import jmlc.engine.runtime.Backends;
+import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.ModelRunner;
+import jmlc.engine.runtime.cpu.CpuBackend;
+import jmlc.engine.runtime.gpu.GpuRunner;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The GPU machine's one script (bench/gpu-suite.sh runs it): correctness of every kernel and
+ * fused pattern against the reference interpreter, then benchmarks, printing a short table last.
+ *
+ * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [sweep] [--out DIR]</pre>
+ */
+public final class GpuSuite {
+    private final PrintStream out = System.out;
+    private final List<String> summary = new ArrayList<>();
+    private final StringBuilder json = new StringBuilder();
+    private int failures;
+
+    public static void main(String[] args) throws Exception {
+        Set<String> parts = new java.util.HashSet<>();
+        Path outDir = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--out")) outDir = Path.of(args[++i]);
+            else parts.add(args[i]);
+        }
+        if (parts.isEmpty()) parts.addAll(List.of("check", "bench"));
+        GpuSuite s = new GpuSuite();
+        List<DeviceInfo> gpus = Backends.detect().stream().filter(d -> d.backend().equals("cuda")).toList();
+        if (gpus.isEmpty()) {
+            System.out.println("no CUDA device found");
+            System.exit(2);
+        }
+        System.out.println("device: " + gpus.getFirst() + " " + gpus.getFirst().properties());
+        if (parts.contains("check")) s.guard("check", () -> s.check(gpus.getFirst()));
+        if (parts.contains("sweep")) s.guard("sweep", s::sweep);
+        if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpus.getFirst()));
+        System.out.println("\n==== summary ====");
+        s.summary.forEach(System.out::println);
+        System.out.println(s.failures == 0 ? "ALL CHECKS PASSED" : s.failures + " CHECK(S) FAILED");
+        if (outDir != null) Files.writeString(outDir.resolve("gpu-suite.json"), "[" + s.json + "]\n");
+        System.exit(s.failures == 0 ? 0 : 1);
+    }
+
+    private interface Part {
+        void run() throws Exception;
+    }
+
+    /** Runs one part; an exception fails it and the suite goes on to the next. */
+    private void guard(String name, Part p) {
+        try {
+            p.run();
+        } catch (Throwable e) {
+            failures++;
+            e.printStackTrace(out);
+            record("fail", name + " aborted: " + e);
+        }
+    }
+
+    private void record(String kind, String line) {
+        summary.add(line);
+        if (!json.isEmpty()) json.append(",\n");
+        json.append("{\"kind\":\"").append(kind).append("\",\"line\":\"").append(line.replace("\"", "'")).append("\"}");
+    }
+
+    // ---------------- correctness ----------------
+
+    static ModelConfig cfg(Architecture a, int hidden, int heads, int kv, int hd, int inter, int vocab, boolean tied) {
+        return new ModelConfig(a, vocab, hidden, inter, 2, heads, kv, hd, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 128, tied, a.attentionBias());
+    }
+
+    void check(DeviceInfo gpu) throws IOException {
+        List<ModelConfig> configs = List.of(
+                cfg(Architecture.LLAMA, 128, 4, 2, 32, 256, 512, false),
+                cfg(Architecture.QWEN2, 128, 4, 1, 32, 256, 512, true),
+                cfg(Architecture.LLAMA, 512, 4, 2, 128, 1024, 1000, false)); // head_dim 128, K not a multiple of every vector width
+        long seed = System.nanoTime();
+        out.println("check seed " + seed);
+        for (ModelConfig c : configs) {
+            Path dir = Files.createTempDirectory("jmlc-gpu-check");
+            HfModelWriter.write(dir, TinyModels.random(c, seed), TensorDType.F32, 1);
+            try (Checkpoint ck = Checkpoints.open(dir)) {
+                for (QuantMode m : QuantMode.values()) {
+                    if (m == QuantMode.Q4_0) continue; // same kernels as q4f16_1 with zero point 8; loaded from GGUF files
+                    checkModel(gpu, ck, c, m, Set.of(), seed);
+                    if (m == QuantMode.Q4F16_1)
+                        checkModel(gpu, ck, c, m, Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm", "FuseParallelMatmuls"), seed);
+                }
+                greedyEqualsCpu(gpu, ck, seed);
+            }
+        }
+    }
+
+    private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {
+        CompiledModel cm = CompiledModel.compile(c, m, 64, false, disabled, 16);
+        String what = c.architecture() + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused");
+        try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+             GpuRunner r = (GpuRunner) Backends.all().getFirst().load(cm, w, gpu, Progress.NONE)) {
+            Random rnd = new Random(seed);
+            Map<String, Double> worst = new TreeMap<>();
+            // prefill program: 9 tokens from position 0; gemm rounds operands to f16
+            var ref = new ReferenceInterpreter(cm.graph(), w::get);
+            for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(9, 0, c.vocabSize()).toArray(), 0))
+                judge(worst, what + " prefill", nc, nc.rule().equals("gemm") || nc.kernels().contains("gemm") ? 5e-3 : 1e-4);
+            // decode program from position 0, one token a step
+            var st = new ReferenceInterpreter.State();
+            for (int pos = 0; pos < 6; pos++)
+                for (var nc : r.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) judge(worst, what + " decode", nc, 1e-4);
+            String line = String.format("check %-42s worst rel. error per rule: %s", what, worst);
+            out.println(line);
+            record("check", line);
+        }
+    }
+
+    private final List<String> seenFail = new ArrayList<>();
+
+    private void judge(Map<String, Double> worst, String what, GpuRunner.NodeCheck nc, double tol) {
+        worst.merge(nc.rule(), nc.relError(), Math::max);
+        if (!(nc.relError() <= tol)) {
+            failures++;
+            String line = "FAIL " + what + ": " + nc.node() + " [" + nc.kernels() + "] rel. error " + nc.relError() + " > " + tol;
+            out.println(line);
+            record("fail", line);
+        }
+    }
+
+    /** Greedy generation on the GPU equals the CPU reference's for q0f32. */
+    private void greedyEqualsCpu(DeviceInfo gpu, Checkpoint ck, long seed) {
+        ModelConfig c = ck.config();
+        CompiledModel cm = CompiledModel.compile(c, QuantMode.Q0F32, 64, false, Set.of(), 16);
+        DeviceInfo cpuRef = new CpuBackend().detect().stream().filter(d -> d.id().equals("cpu:ref")).findFirst().orElseThrow();
+        try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+             ModelRunner g = Backends.all().getFirst().load(cm, w, gpu, Progress.NONE);
+             ModelRunner cpu = new CpuBackend().load(cm, w, cpuRef, Progress.NONE)) {
+            int[] prompt = new Random(seed).ints(5, 0, c.vocabSize()).toArray();
+            GenerationConfig cfg = GenerationConfig.greedy(24, Set.of());
+            int[] a = Generator.generate(g, new int[0], 0, prompt, cfg, t -> { }, () -> false).tokens();
+            int[] b = Generator.generate(cpu, new int[0], 0, prompt, cfg, t -> { }, () -> false).tokens();
+            boolean same = Arrays.equals(a, b);
+            if (!same) failures++;
+            String line = "check greedy q0f32 " + c.architecture() + " d" + c.hiddenSize() + ": GPU " + (same ? "==" : "!=") + " CPU reference over " + a.length + " tokens" + (same ? "" : " " + Arrays.toString(a) + " vs " + Arrays.toString(b));
+            out.println(line);
+            record("check", line);
+            // device sampling: argmax on the device equals the host's argmax of the same logits
+            float[] logits = g.forward(new int[] {prompt[0]}, 0);
+            int host = Sampler.argmax(logits);
+            int device = g.forwardAndSample(new int[] {prompt[0]}, 0, new Sampler(SamplingParams.GREEDY), prompt, 1);
+            if (host != device) failures++;
+            String l2 = "check device argmax: " + device + (host == device ? " == " : " != ") + "host " + host;
+            out.println(l2);
+            record("check", l2);
+        }
+    }
+
+    // ---------------- benchmarks ----------------
+
+    void sweep() {
+        var dev = jmlc.engine.runtime.cuda.CudaDevice.open(0);
+        try {
+            for (int[] shape : new int[][] {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}, {32000, 4096}}) {
+                var res = GemvSweep.sweep(dev, QuantScheme.Q4F16_1, shape[0], shape[1], GemvSweep.grid(), 50);
+                for (int i = 0; i < Math.min(5, res.size()); i++) out.println("sweep q4 " + res.get(i));
+                var def = res.stream().filter(r -> r.knobs().equals(Map.of("threads", 32, "rows", 4, "vector", 1, "unroll", 4))).findFirst();
+                String line = String.format("sweep q4f16_1 %s: best %s %.1f us %.0f GB/s; default %s", res.getFirst().shape(), res.getFirst().knobs(),
+                        res.getFirst().us(), res.getFirst().gbps(), def.map(r -> String.format("%.1f us %.0f GB/s", r.us(), r.gbps())).orElse("n/a"));
+                record("sweep", line);
+            }
+        } finally {
+            dev.close();
+        }
+    }
+
+    void bench(DeviceInfo gpu) {
+        var dev = jmlc.engine.runtime.cuda.CudaDevice.open(0);
+        double copyGbs;
+        try {
+            long bytes = 2L << 30;
+            long a = dev.alloc(bytes, "copy src"), b = dev.alloc(bytes, "copy dst");
+            dev.copy(b, a, bytes);
+            float ms = dev.time(() -> { for (int i = 0; i < 5; i++) dev.copy(b, a, bytes); }) / 5;
+            copyGbs = 2.0 * bytes / (ms * 1e-3) / 1e9;
+            dev.free(a);
+            dev.free(b);
+        } finally {
+            dev.close();
+        }
+        record("bench", String.format("device copy bandwidth (read+write): %.0f GB/s on %s", copyGbs, gpu.name()));
+        for (String model : List.of("synthetic:llama-2-7b", "synthetic:llama-2-13b")) benchModel(gpu, model, "q4f16_1", copyGbs);
+        benchModel(gpu, "synthetic:llama-3-8b", "q4f16_1", copyGbs);
+    }
+
+    private void benchModel(DeviceInfo gpu, String model, String quant, double copyGbs) {
+        long t0 = System.nanoTime();
+        try (ChatModule cm = ChatModule.load(model, LoadOptions.defaults().device(gpu.id()).quant(quant))) {
+            double loadS = (System.nanoTime() - t0) / 1e9;
+            GpuRunner r = (GpuRunner) cm.model().runner();
+            int vocab = cm.model().config().vocabSize();
+            // seed protocol: one-token prompt, 512 decoded tokens, greedy, forced length; twice, the second counts
+            int[] prompt = {1};
+            GenerationConfig cfg = new GenerationConfig(512, SamplingParams.GREEDY, Set.of(), true);
+            cm.generateTokens(prompt, cfg);
+            cm.generateTokens(prompt, cfg);
+            double decode = cm.stats().decodeTokensPerSecond();
+            // pure device time of the captured step, and per kernel at position ~256
+            int[] p256 = new Random(1).ints(256, 3, vocab).toArray();
+            r.forward(p256, 0);
+            float stepMs = r.timeDecodeSteps(100) / 100;
+            long weightBytes = r.weightBytes() - (long) vocab * cm.model().config().hiddenSize() / 2; // embedding: one row read
+            double roofline = copyGbs * 1e9 / weightBytes;
+            List<GpuRunner.KernelTime> kt = r.timeDecodeKernels(20);
+            // prefill of 512 tokens
+            int[] p512 = new Random(2).ints(512, 3, vocab).toArray();
+            cm.generateTokens(p512, new GenerationConfig(1, SamplingParams.GREEDY, Set.of(), true));
+            cm.generateTokens(p512, new GenerationConfig(1, SamplingParams.GREEDY, Set.of(), true));
+            double prefill = cm.stats().prefillTokensPerSecond();
+            double flops = 2.0 * cm.model().config().parameterCount() * 512;
+            double tflops = flops / (512 / prefill) / 1e12;
+            String line = String.format("bench %s %s on %s: decode %.1f tok/s (graph step %.3f ms = %.1f tok/s), roofline %.0f tok/s (%.2f GB/token at %.0f GB/s) -> %.0f%% ; prefill-512 %.0f tok/s = %.0f TFLOP/s; load %.1f s",
+                    model, quant, gpu.name(), decode, stepMs, 1000 / stepMs, roofline, weightBytes / 1e9, copyGbs, 100 * decode / roofline, prefill, tflops, loadS);
+            out.println(line);
+            record("bench", line);
+            // kernels by total time, with achieved bandwidth
+            Map<String, double[]> agg = new TreeMap<>();
+            for (var k : kt) {
+                double[] v = agg.computeIfAbsent(k.rule() + " " + k.kernel(), x -> new double[3]);
+                v[0] += k.ms();
+                v[1] += k.weightBytes();
+                v[2]++;
+            }
+            double total = kt.stream().mapToDouble(GpuRunner.KernelTime::ms).sum();
+            agg.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0])).limit(12).forEach(e -> {
+                double[] v = e.getValue();
+                String l = String.format("  kernel %-70s x%-3d %7.1f us total (%4.1f%%) %6.0f GB/s", e.getKey(), (int) v[2], v[0] * 1000, 100 * v[0] / total, v[1] / (v[0] * 1e-3) / 1e9);
+                out.println(l);
+                record("kernel", model + " " + l.trim());
+            });
+            record("bench", String.format("  sum of per-kernel times %.3f ms vs captured step %.3f ms", total, stepMs));
+        } catch (RuntimeException e) {
+            failures++;
+            e.printStackTrace(out);
+            record("fail", "bench " + model + " failed: " + e);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package jmlc.engine.runtime.cuda;
+
+import jmlc.compiler.schedule.Knobs;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelWeights;
+import jmlc.engine.model.Progress;
+import jmlc.engine.runtime.Backend;
+import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.ModelRunner;
+import jmlc.engine.runtime.gpu.GpuRunner;
+
+import java.util.List;
+
+/** NVIDIA GPUs through the CUDA driver API and NVRTC: devices {@code cuda:0}, {@code cuda:1} ... */
+public final class CudaBackend implements Backend {
+    private List<DeviceInfo> found;
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public synchronized List<DeviceInfo> detect() {
+        if (found == null) found = CudaDevice.detect();
+        return found;
+    }
+
+    @Override
+    public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
+        int ordinal = Integer.parseInt(device.id().substring("cuda:".length()));
+        CudaDevice dev = CudaDevice.open(ordinal);
+        try {
+            return new GpuRunner(dev, model, weights, Knobs.defaults(), progress);
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package jmlc.engine.runtime.cuda;
+
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.schedule.Target;
+import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.gpu.GpuDevice;
+import jmlc.engine.runtime.gpu.GpuException;
+import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUgraphExec_st;
+import org.bytedeco.cuda.cudart.CUgraph_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static jmlc.engine.runtime.cuda.Cuda.check;
+import static org.bytedeco.cuda.global.cudart.*;
+
+/**
+ * One NVIDIA GPU through the CUDA driver API (bytedeco cuda): the device's primary context, one
+ * non-blocking stream for every copy and launch, kernels compiled with {@link Nvrtc} and loaded as
+ * modules, CUDA graphs for captured launch sequences, events for timing.
+ */
+public final class CudaDevice implements GpuDevice {
+    private final int ordinal;
+    private final DeviceInfo info;
+    private final Target target;
+    private final CUctx_st ctx = new CUctx_st();
+    private final CUstream_st stream = new CUstream_st();
+    private final Nvrtc nvrtc;
+    private final List<CUmod_st> modules = new ArrayList<>();
+
+    /** Opens GPU {@code ordinal} (benchmarks and sweeps drive devices directly; models go through {@link CudaBackend}). */
+    public static CudaDevice open(int ordinal) {
+        return new CudaDevice(ordinal);
+    }
+
+    private CudaDevice(int ordinal) {
+        this.ordinal = ordinal;
+        check(cuInit(0), "cuInit");
+        check(cuDevicePrimaryCtxRetain(ctx, ordinal), "cuDevicePrimaryCtxRetain(" + ordinal + ")");
+        current();
+        check(cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        this.info = describe(ordinal);
+        int cc = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal) * 10 + attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal);
+        this.target = Target.cuda("sm_" + cc, attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
+        this.nvrtc = new Nvrtc(target.arch());
+    }
+
+    /** GPUs the driver reports; empty (never an exception) where there is no driver or GPU. */
+    static List<DeviceInfo> detect() {
+        try {
+            if (cuInit(0) != CUDA_SUCCESS) return List.of();
+            int[] n = new int[1];
+            if (cuDeviceGetCount(n) != CUDA_SUCCESS) return List.of();
+            List<DeviceInfo> out = new ArrayList<>();
+            for (int i = 0; i < n[0]; i++) out.add(describe(i));
+            return out;
+        } catch (Throwable t) { // no libcuda: the JNI library fails to link
+            return List.of();
+        }
+    }
+
+    private static int attr(int attribute, int dev) {
+        int[] v = new int[1];
+        check(cuDeviceGetAttribute(v, attribute, dev), "cuDeviceGetAttribute(" + attribute + ")");
+        return v[0];
+    }
+
+    static DeviceInfo describe(int dev) {
+        byte[] name = new byte[256];
+        check(cuDeviceGetName(name, name.length, dev), "cuDeviceGetName");
+        String n = new String(name, java.nio.charset.StandardCharsets.UTF_8).replace("\0", "").trim();
+        long total;
+        try (SizeTPointer t = new SizeTPointer(1)) {
+            check(cuDeviceTotalMem(t, dev), "cuDeviceTotalMem");
+            total = t.get();
+        }
+        Map<String, String> p = new LinkedHashMap<>();
+        int major = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev), minor = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
+        p.put("compute capability", major + "." + minor);
+        p.put("multiprocessors", Integer.toString(attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev)));
+        p.put("memory", String.format("%.1f GiB", total / (double) (1L << 30)));
+        p.put("L2 cache", attr(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, dev) / (1 << 20) + " MiB");
+        double memClockHz = attr(CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev) * 1e3, busBits = attr(CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev);
+        p.put("peak memory bandwidth", String.format("%.0f GB/s", 2 * memClockHz * busBits / 8 / 1e9));
+        p.put("max threads per block", Integer.toString(attr(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, dev)));
+        return new DeviceInfo("cuda:" + dev, "cuda", n, p);
+    }
+
+    private void current() {
+        check(cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+    }
+
+    @Override
+    public DeviceInfo info() {
+        return info;
+    }
+
+    @Override
+    public Target target() {
+        return target;
+    }
+
+    @Override
+    public long freeBytes() {
+        current();
+        try (SizeTPointer free = new SizeTPointer(1); SizeTPointer total = new SizeTPointer(1)) {
+            check(cuMemGetInfo(free, total), "cuMemGetInfo");
+            return free.get();
+        }
+    }
+
+    @Override
+    public long alloc(long bytes, String what) {
+        current();
+        long[] p = new long[1];
+        int status = cuMemAlloc(p, Math.max(bytes, 16));
+        if (status == CUDA_ERROR_OUT_OF_MEMORY)
+            throw new GpuException(String.format("out of GPU memory on %s allocating %.1f MiB for %s: %.1f MiB free of %s",
+                    info.id(), bytes / 1048576.0, what, freeBytes() / 1048576.0, info.properties().get("memory")));
+        check(status, "cuMemAlloc(" + bytes + " bytes for " + what + ")");
+        return p[0];
+    }
+
+    @Override
+    public void free(long address) {
+        current();
+        cuMemFree(address);
+    }
+
+    /** Copies are synchronous with respect to the stream: queued work finishes first. */
+    @Override
+    public void upload(long dst, MemorySegment src, long bytes) {
+        current();
+        check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+        check(cuMemcpyHtoD(dst, Cuda.host(src.address(), bytes), bytes), "cuMemcpyHtoD(" + bytes + " bytes)");
+    }
+
+    @Override
+    public void zero(long dst, long bytes) {
+        current();
+        check(cuMemsetD8Async(dst, (byte) 0, bytes, stream), "cuMemsetD8Async(" + bytes + " bytes)");
+    }
+
+    @Override
+    public void copy(long dst, long src, long bytes) {
+        current();
+        check(cuMemcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync(" + bytes + " bytes)");
+    }
+
+    @Override
+    public void download(MemorySegment dst, long src, long bytes) {
+        current();
+        check(cuStreamSynchronize(stream), "cuStreamSynchronize (a kernel failed before this copy)");
+        check(cuMemcpyDtoH(Cuda.host(dst.address(), bytes), src, bytes), "cuMemcpyDtoH(" + bytes + " bytes)");
+    }
+
+    private record Loaded(Kernel kernel, CUfunc_st function) implements LoadedKernel {}
+
+    @Override
+    public LoadedKernel load(Kernel kernel, String source) {
+        byte[] cubin = nvrtc.compile(kernel.name(), source);
+        current();
+        CUmod_st module = new CUmod_st();
+        try (BytePointer image = new BytePointer(cubin)) {
+            check(cuModuleLoadData(module, image), "cuModuleLoadData(" + kernel.name() + ")");
+        }
+        synchronized (modules) {
+            modules.add(module);
+        }
+        CUfunc_st fn = new CUfunc_st();
+        check(cuModuleGetFunction(fn, module, kernel.name()), "cuModuleGetFunction(" + kernel.name() + ")");
+        return new Loaded(kernel, fn);
+    }
+
+    @Override
+    public void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) {
+        Kernel kernel = k.kernel();
+        int n = buffers.length + scalars.length;
+        try (PointerPointer<Pointer> params = new PointerPointer<>(n)) {
+            List<Pointer> owned = new ArrayList<>(n);
+            for (int i = 0; i < buffers.length; i++) {
+                LongPointer lp = new LongPointer(1).put(buffers[i]);
+                owned.add(lp);
+                params.put(i, lp);
+            }
+            for (int i = 0; i < scalars.length; i++) {
+                IntPointer ip = new IntPointer(1).put(scalars[i]);
+                owned.add(ip);
+                params.put(buffers.length + i, ip);
+            }
+            int[] b = kernel.block();
+            check(cuLaunchKernel(((Loaded) k).function(), grid[0], grid[1], grid[2], b[0], b[1], b[2], 0, stream, params, null),
+                    "cuLaunchKernel(" + kernel.name() + ")");
+            owned.forEach(Pointer::close);
+        }
+    }
+
+    @Override
+    public void synchronize() {
+        current();
+        check(cuStreamSynchronize(stream), "cuStreamSynchronize (a kernel failed)");
+    }
+
+    @Override
+    public Captured capture(Runnable body) {
+        current();
+        check(cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+        CUgraph_st graph = new CUgraph_st();
+        try {
+            body.run();
+        } finally {
+            check(cuStreamEndCapture(stream, graph), "cuStreamEndCapture");
+        }
+        CUgraphExec_st exec = new CUgraphExec_st();
+        check(cuGraphInstantiate(exec, graph, 0), "cuGraphInstantiate");
+        return new Captured() {
+            @Override
+            public void replay() {
+                current();
+                check(cuGraphLaunch(exec, stream), "cuGraphLaunch");
+            }
+
+            @Override
+            public void close() {
+                cuGraphExecDestroy(exec);
+                cuGraphDestroy(graph);
+            }
+        };
+    }
+
+    @Override
+    public float time(Runnable body) {
+        current();
+        CUevent_st start = new CUevent_st(), stop = new CUevent_st();
+        check(cuEventCreate(start, CU_EVENT_DEFAULT), "cuEventCreate");
+        check(cuEventCreate(stop, CU_EVENT_DEFAULT), "cuEventCreate");
+        try {
+            check(cuEventRecord(start, stream), "cuEventRecord");
+            body.run();
+            check(cuEventRecord(stop, stream), "cuEventRecord");
+            check(cuEventSynchronize(stop), "cuEventSynchronize (a kernel failed)");
+            float[] ms = new float[1];
+            check(cuEventElapsedTime(ms, start, stop), "cuEventElapsedTime");
+            return ms[0];
+        } finally {
+            cuEventDestroy(start);
+            cuEventDestroy(stop);
+        }
+    }
+
+    @Override
+    public void close() {
+        current();
+        cuStreamSynchronize(stream);
+        for (CUmod_st m : modules) cuModuleUnload(m);
+        modules.clear();
+        cuStreamDestroy(stream);
+        cuDevicePrimaryCtxRelease(ordinal);
+    }
+
+    @Override
+    public String toString() {
+        return info.toString();
+    }
+}

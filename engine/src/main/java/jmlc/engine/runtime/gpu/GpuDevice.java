@@ -1,0 +1,70 @@
+package jmlc.engine.runtime.gpu;
+
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.schedule.Target;
+import jmlc.engine.runtime.DeviceInfo;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The contract every GPU runtime implements (CUDA now; HIP and Vulkan next): memory, kernels
+ * compiled from generated source, launches, synchronization, timing, and capture/replay of a
+ * sequence of launches. {@link GpuRunner} runs compiled models on any of them.
+ * Device addresses are plain longs.
+ */
+public interface GpuDevice extends AutoCloseable {
+
+    DeviceInfo info();
+
+    /** What the compiler targets on this device (arch, warp size, SM count). */
+    Target target();
+
+    /** Bytes of device memory free now. */
+    long freeBytes();
+
+    /** Allocates {@code bytes}; {@code what} names the buffer in an out-of-memory error. */
+    long alloc(long bytes, String what);
+
+    void free(long address);
+
+    void upload(long dst, MemorySegment src, long bytes);
+
+    /** Sets {@code bytes} bytes at {@code dst} to zero. */
+    void zero(long dst, long bytes);
+
+    /** Device-to-device copy (queued on the device's stream). */
+    void copy(long dst, long src, long bytes);
+
+    void download(MemorySegment dst, long src, long bytes);
+
+    /** Compiles generated source for this device (cached on disk by source hash and device). */
+    LoadedKernel load(Kernel kernel, String source);
+
+    /** Queues a launch; {@code buffers} are device addresses in the kernel's buffer order, then its scalars. */
+    void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars);
+
+    /** Waits until every queued launch and copy has finished (surfacing asynchronous errors). */
+    void synchronize();
+
+    /** Records the launches {@code body} queues into a replayable graph instead of running them. */
+    Captured capture(Runnable body);
+
+    /** Milliseconds the device spent on what {@code body} queues, by device events. */
+    float time(Runnable body);
+
+    @Override
+    void close();
+
+    /** A kernel ready to launch on this device. */
+    interface LoadedKernel {
+        Kernel kernel();
+    }
+
+    /** A captured sequence of launches. */
+    interface Captured extends AutoCloseable {
+        void replay();
+
+        @Override
+        void close();
+    }
+}

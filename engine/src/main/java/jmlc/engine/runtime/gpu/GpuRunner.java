@@ -1,0 +1,469 @@
+package jmlc.engine.runtime.gpu;
+
+import jmlc.compiler.codegen.CEmitter;
+import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.TensorType;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.kernel.GridEval;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.pass.MemoryPlan;
+import jmlc.compiler.quant.GroupQuantizer;
+import jmlc.compiler.quant.Half;
+import jmlc.compiler.schedule.Arg;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.SamplingKernels;
+import jmlc.compiler.schedule.Scheduler;
+import jmlc.compiler.tensor.HostTensor;
+import jmlc.engine.generate.Sampler;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelWeights;
+import jmlc.engine.model.Progress;
+import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.ModelRunner;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runs a compiled model on any {@link GpuDevice}: schedules the graph into a decode program
+ * (one token, captured once as a device graph and replayed per token) and a prefill program
+ * (up to {@code maxStepTokens} tokens, launched kernel by kernel), compiles every kernel, lays
+ * out device memory (weights, one buffer per memory-plan slot, KV caches, constants, scratch),
+ * and samples on the device so a token id, not the logits, crosses to the host.
+ */
+public final class GpuRunner implements ModelRunner {
+    private final GpuDevice dev;
+    private final CompiledModel model;
+    private final ModelWeights weights;
+    private final Program decode, prefill;
+    private final Map<String, GpuDevice.LoadedKernel> kernels = new HashMap<>();
+    private final List<Long> allocations = new ArrayList<>();
+    private final Map<Value, long[]> weightAddr = new IdentityHashMap<>();
+    private final Map<Value, Long> stateAddr = new IdentityHashMap<>();
+    private final Map<String, Long> named = new HashMap<>();
+    private final long[] slotAddr;
+    private final long tokensAddr, posAddr, sampleParamsAddr, sampleOutAddr;
+    private final Value tokensValue, posValue, outputValue;
+    private final MemoryPlan plan;
+    private final List<Bound> decodeCalls, prefillCalls;
+    private final GpuDevice.Captured decodeGraph;
+    private final Arena host = Arena.ofShared();
+    private final MemorySegment io;
+    private final int vocab;
+
+    private record Bound(GpuDevice.LoadedKernel kernel, long[] buffers) {}
+
+    public GpuRunner(GpuDevice dev, CompiledModel model, ModelWeights weights, Knobs knobs, Progress progress) {
+        this.dev = dev;
+        this.model = model;
+        this.weights = weights;
+        Graph g = model.graph();
+        this.plan = model.pipeline().memory();
+        this.vocab = model.config().vocabSize();
+        this.decode = Scheduler.schedule(g, dev.target(), true, 1, knobs);
+        this.prefill = Scheduler.schedule(g, dev.target(), false, model.maxStepTokens(), knobs);
+        this.tokensValue = g.input("tokens");
+        this.posValue = g.input("pos");
+        this.outputValue = g.outputs().getFirst();
+        int maxRows = model.options().allLogits() ? model.maxStepTokens() : 1;
+        this.io = host.allocate(Math.max(4L * model.maxStepTokens(), 4L * maxRows * vocab) + 64, 64);
+        try {
+            compileKernels(progress);
+            uploadWeights(g, progress);
+            this.slotAddr = plan.slotBytes().stream().mapToLong(b -> alloc(b, "activations")).toArray();
+            for (Value s : g.states()) {
+                long bytes = s.type().shape().numel() * (s.type().dtype().bits() / 8);
+                long a = alloc(bytes, s.name());
+                dev.zero(a, bytes);
+                stateAddr.put(s, a);
+            }
+            for (var e : g.stateUpdates().entrySet()) stateAddr.put(e.getValue(), stateAddr.get(e.getKey()));
+            this.tokensAddr = alloc(4L * model.maxStepTokens(), "tokens");
+            this.posAddr = alloc(4, "pos");
+            this.sampleParamsAddr = alloc(8, "sampling parameters");
+            this.sampleOutAddr = alloc(4, "sampled token");
+            allocateNamed(decode);
+            allocateNamed(prefill);
+            this.decodeCalls = bind(decode);
+            this.prefillCalls = bind(prefill);
+            this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private long alloc(long bytes, String what) {
+        long a = dev.alloc(bytes, what);
+        allocations.add(a);
+        return a;
+    }
+
+    // ---- kernels ----
+
+    private void compileKernels(Progress progress) {
+        Map<String, Kernel> all = new LinkedHashMap<>();
+        for (Kernel k : decode.kernels()) Program.sameOrNew(all, k);
+        for (Kernel k : prefill.kernels()) Program.sameOrNew(all, k);
+        int warp = dev.target().warpSize();
+        for (Kernel k : List.of(SamplingKernels.argmax(vocab, warp), SamplingKernels.sample(vocab, warp))) all.put(k.name(), k);
+        for (Kernel k : all.values())
+            if (k.sharedBytes() > dev.target().maxSharedBytes())
+                throw new GpuException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; " + dev.info().id() + " allows " + dev.target().maxSharedBytes());
+        CEmitter emitter = new CEmitter(dev.target().dialect());
+        AtomicInteger done = new AtomicInteger();
+        progress.update("compiling kernels for " + dev.target(), 0, all.size());
+        Map<String, GpuDevice.LoadedKernel> loaded = new java.util.concurrent.ConcurrentHashMap<>();
+        all.values().parallelStream().forEach(k -> {
+            loaded.put(k.name(), dev.load(k, emitter.emit(k)));
+            progress.update("compiling kernels for " + dev.target(), done.incrementAndGet(), all.size());
+        });
+        kernels.putAll(loaded);
+    }
+
+    private GpuDevice.LoadedKernel kernel(String name) {
+        GpuDevice.LoadedKernel k = kernels.get(name);
+        if (k == null) throw new IllegalStateException("kernel " + name + " was not compiled");
+        return k;
+    }
+
+    // ---- memory ----
+
+    private void uploadWeights(Graph g, Progress progress) {
+        long total = ModelWeights.bytesOf(g), done = 0;
+        int salt = 0;
+        for (Value p : g.params()) {
+            TensorType t = p.type();
+            if (weights.synthetic()) {
+                weightAddr.put(p, synthetic(p, t, ++salt));
+            } else {
+                HostTensor h = weights.get(p);
+                if (!h.matches(t)) throw new IllegalStateException("weight " + p.name() + " is stored as " + h + ", the graph expects " + t);
+                weightAddr.put(p, switch (h) {
+                    case HostTensor.Dense d -> new long[] {upload(d.data(), d.byteSize(), p.name())};
+                    case HostTensor.Quantized q -> new long[] {upload(q.data(), q.scheme().dataBytes(q.rows(), q.cols()), p.name()),
+                            upload(q.scales(), q.scheme().scaleBytes(q.rows(), q.cols()), p.name() + " scales")};
+                });
+            }
+            done += bytes(t);
+            progress.update((weights.synthetic() ? "making random weights on " : "uploading weights to ") + dev.info().id(), done, total);
+        }
+    }
+
+    private long upload(MemorySegment src, long bytes, String what) {
+        long a = alloc(bytes, what);
+        dev.upload(a, src, bytes);
+        return a;
+    }
+
+    private static long bytes(TensorType t) {
+        if (!t.dtype().isQuantized()) return t.shape().numel() * (t.dtype().bits() / 8);
+        long r = t.shape().dim(0).size(), c = t.shape().dim(1).size();
+        return t.quant().dataBytes(r, c) + t.quant().scaleBytes(r, c);
+    }
+
+    /** Random weights made on the device with the fill kernels; norms are ones. */
+    private long[] synthetic(Value p, TensorType t, int salt) {
+        final float std = 0.02f;
+        if (t.dtype().isQuantized()) {
+            long r = t.shape().dim(0).size(), c = t.shape().dim(1).size();
+            long data = fill(t.quant().dataBytes(r, c), p.name(), SyntheticFill.Kind.RANDOM_BITS, 0, 0, salt);
+            float scale = t.quant().bits() == 4 ? std / 4.6f : std / 73.9f;
+            int word = t.quant().scaleType() == DType.F16 ? (Half.fromFloat(scale) & 0xffff) * 0x10001 : Float.floatToIntBits(scale);
+            long scales = fill(t.quant().scaleBytes(r, c), p.name() + " scales", SyntheticFill.Kind.CONSTANT, 0, word, salt);
+            return new long[] {data, scales};
+        }
+        boolean norm = t.shape().rank() == 1 && p.name().endsWith("norm.weight");
+        long bytes = bytes(t);
+        float amp = (float) (std * Math.sqrt(3));
+        if (t.dtype() == DType.F16)
+            return new long[] {norm ? fill(bytes, p.name(), SyntheticFill.Kind.CONSTANT, 0, 0x3C003C00, salt) : fill(bytes, p.name(), SyntheticFill.Kind.RANDOM_F16, amp, 0, salt)};
+        if (t.dtype() == DType.F32)
+            return new long[] {norm ? fill(bytes, p.name(), SyntheticFill.Kind.CONSTANT, 0, Float.floatToIntBits(1f), salt) : fill(bytes, p.name(), SyntheticFill.Kind.RANDOM_F32, amp, 0, salt)};
+        throw new IllegalStateException("no synthetic " + t);
+    }
+
+    private long fill(long bytes, String what, SyntheticFill.Kind kind, float amplitude, int word, int salt) {
+        long a = alloc(bytes + 4, what);
+        Kernel k = SyntheticFill.kernel(kind, amplitude, word);
+        GpuDevice.LoadedKernel lk = kernels.computeIfAbsent(k.name(), n -> dev.load(k, new CEmitter(dev.target().dialect()).emit(k)));
+        dev.launch(lk, GridEval.grid(k, Map.of()), new long[] {a}, new int[] {(int) ((bytes + 3) / 4), salt});
+        return a;
+    }
+
+    /** Constants and scratch buffers of a program, by name (scratch sized for its largest use). */
+    private void allocateNamed(Program p) {
+        Map<String, Long> scratchBytes = new LinkedHashMap<>();
+        for (KernelCall c : p.calls())
+            for (Arg a : c.args()) {
+                if (a instanceof Arg.Scratch s) scratchBytes.merge(s.name(), s.bytes(), Math::max);
+                if (a instanceof Arg.Constant k && !named.containsKey("const:" + k.name())) {
+                    MemorySegment seg = host.allocate(4L * k.values().length, 16);
+                    MemorySegment.copy(k.values(), 0, seg, GroupQuantizer.F32, 0, k.values().length);
+                    named.put("const:" + k.name(), upload(seg, seg.byteSize(), "constant " + k.name()));
+                }
+            }
+        for (var e : scratchBytes.entrySet())
+            if (!named.containsKey("scratch:" + e.getKey())) named.put("scratch:" + e.getKey(), alloc(e.getValue(), "scratch " + e.getKey()));
+    }
+
+    private List<Bound> bind(Program p) {
+        List<Bound> out = new ArrayList<>();
+        for (KernelCall c : p.calls()) {
+            long[] addr = new long[c.args().size()];
+            for (int i = 0; i < addr.length; i++) addr[i] = resolve(c.args().get(i));
+            out.add(new Bound(kernel(c.kernel().name()), addr));
+        }
+        return out;
+    }
+
+    private long resolve(Arg a) {
+        return switch (a) {
+            case Arg.Tensor t -> tensor(t.value());
+            case Arg.WeightData w -> weightAddr.get(w.param())[0];
+            case Arg.WeightScales w -> weightAddr.get(w.param())[1];
+            case Arg.Constant c -> named.get("const:" + c.name());
+            case Arg.Scratch s -> named.get("scratch:" + s.name());
+        };
+    }
+
+    private long tensor(Value v) {
+        if (v == tokensValue) return tokensAddr;
+        if (v == posValue) return posAddr;
+        Long s = stateAddr.get(v);
+        if (s != null) return s;
+        long[] w = weightAddr.get(v);
+        if (w != null) return w[0];
+        return slotAddr[plan.slot(v)];
+    }
+
+    private void launchAll(List<Bound> calls, int seq) {
+        Map<String, Integer> scalars = Map.of("seq", seq);
+        for (Bound b : calls) {
+            Kernel k = b.kernel().kernel();
+            int[] sc = new int[k.scalars().size()];
+            for (int i = 0; i < sc.length; i++) sc[i] = scalars.get(k.scalars().get(i).name());
+            dev.launch(b.kernel(), GridEval.grid(k, scalars), b.buffers(), sc);
+        }
+    }
+
+    // ---- steps ----
+
+    private int step(int[] tokens, int pos) {
+        if (tokens.length > model.maxStepTokens()) throw new IllegalArgumentException(tokens.length + " tokens in one step; the most is " + model.maxStepTokens());
+        if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
+        MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
+        dev.upload(tokensAddr, io, 4L * tokens.length);
+        io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(posAddr, io, 4);
+        if (tokens.length == 1) decodeGraph.replay();
+        else launchAll(prefillCalls, tokens.length);
+        return outputRows(tokens.length);
+    }
+
+    private int outputRows(int seq) {
+        return outputValue.type().shape().dim(0).isFixed() ? (int) outputValue.type().shape().dim(0).size() : seq;
+    }
+
+    @Override
+    public float[] forward(int[] tokens, int pos) {
+        int rows = step(tokens, pos);
+        long n = (long) rows * vocab;
+        dev.download(io, slotAddr[plan.slot(outputValue)], 4 * n);
+        float[] out = new float[(int) n];
+        MemorySegment.copy(io, GroupQuantizer.F32, 0, out, 0, (int) n);
+        return out;
+    }
+
+    @Override
+    public int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
+        if (!sampler.deviceSamplable()) return ModelRunner.super.forwardAndSample(tokens, pos, sampler, context, contextLength);
+        int rows = step(tokens, pos);
+        long lastRow = slotAddr[plan.slot(outputValue)] + 4L * (rows - 1) * vocab;
+        int warp = dev.target().warpSize();
+        if (sampler.params().greedy()) {
+            dev.launch(kernels.get(SamplingKernels.argmax(vocab, warp).name()), new int[] {1, 1, 1}, new long[] {lastRow, sampleOutAddr}, new int[0]);
+        } else {
+            io.setAtIndex(GroupQuantizer.F32, 0, (float) (1 / sampler.params().temperature()));
+            io.setAtIndex(GroupQuantizer.F32, 1, (float) sampler.nextUniform());
+            dev.upload(sampleParamsAddr, io, 8);
+            dev.launch(kernels.get(SamplingKernels.sample(vocab, warp).name()), new int[] {1, 1, 1}, new long[] {lastRow, sampleParamsAddr, sampleOutAddr}, new int[0]);
+        }
+        dev.download(io, sampleOutAddr, 4);
+        return io.get(GroupQuantizer.U32, 0);
+    }
+
+    /** One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements} values. */
+    public record NodeCheck(String node, String rule, String kernels, double relError, long elements) {}
+
+    /**
+     * Runs one step node by node, comparing every node's outputs (activations, and KV caches after
+     * they are written) with the reference interpreter run on the same weights. Each kernel gets
+     * the reference's values of its inputs first (uploaded into their buffers), so an error is the
+     * kernel's own, not one inherited from upstream. {@code ref} and {@code state} must have seen
+     * the same earlier steps as this runner.
+     */
+    public List<NodeCheck> checkStep(jmlc.compiler.interp.ReferenceInterpreter ref, jmlc.compiler.interp.ReferenceInterpreter.State state, int[] tokens, int pos) {
+        if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
+            for (Value st : model.graph().states()) dev.zero(stateAddr.get(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
+        Map<Value, float[]> expected = new IdentityHashMap<>();
+        ref.run(tokens, pos, state, (node, outs) -> {
+            for (int i = 0; i < outs.length; i++) expected.put(node.output(i), outs[i].clone());
+        });
+        MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
+        dev.upload(tokensAddr, io, 4L * tokens.length);
+        io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(posAddr, io, 4);
+        Program p = tokens.length == 1 ? decode : prefill;
+        List<Bound> bound = tokens.length == 1 ? decodeCalls : prefillCalls;
+        List<NodeCheck> out = new ArrayList<>();
+        int next = 0;
+        jmlc.compiler.ir.Bindings b = jmlc.compiler.ir.Bindings.of("seq", tokens.length);
+        for (Program.Step s : p.steps()) {
+            for (Value in : s.node().inputs()) {
+                float[] v = expected.get(in);
+                if (v != null && in.kind() == Value.Kind.TEMP && !stateAddr.containsKey(in)) writeValue(in, v);
+            }
+            launchAll(bound.subList(next, next + s.calls().size()), tokens.length);
+            next += s.calls().size();
+            dev.synchronize();
+            for (int i = 0; i < s.node().outputs().size(); i++) {
+                Value v = s.node().output(i);
+                float[] got = readValue(v, b);
+                out.add(new NodeCheck(v.ref() + " = " + s.node().op().name() + (s.node().outputs().size() > 1 ? "." + i : ""), s.rule(),
+                        String.join(",", s.calls().stream().map(c -> c.kernel().name()).toList()), relError(got, expected.get(v)), got.length));
+            }
+        }
+        return out;
+    }
+
+    private void writeValue(Value v, float[] values) {
+        MemorySegment buf = host.allocate(4L * values.length, 16);
+        MemorySegment.copy(values, 0, buf, GroupQuantizer.F32, 0, values.length);
+        dev.upload(slotAddr[plan.slot(v)], buf, 4L * values.length);
+    }
+
+    /** A value's device buffer as floats: an activation (f32) or a KV cache (f16/f32). */
+    private float[] readValue(Value v, jmlc.compiler.ir.Bindings b) {
+        Long state = stateAddr.get(v);
+        long n = state != null ? v.type().shape().numel() : v.type().shape().numel(b);
+        int size = v.type().dtype() == DType.F16 ? 2 : 4;
+        MemorySegment buf = host.allocate(n * size, 16);
+        dev.download(buf, state != null ? state : slotAddr[plan.slot(v)], n * size);
+        float[] f = new float[(int) n];
+        for (int i = 0; i < n; i++) f[i] = size == 2 ? Half.toFloat(buf.getAtIndex(GroupQuantizer.F16, i)) : buf.getAtIndex(GroupQuantizer.F32, i);
+        return f;
+    }
+
+    static double relError(float[] got, float[] want) {
+        if (got.length != want.length) return Double.NaN;
+        double num = 0, den = 0;
+        for (int i = 0; i < got.length; i++) {
+            if (!Float.isFinite(got[i])) return Double.NaN;
+            num += Math.pow(got[i] - want[i], 2);
+            den += Math.pow(want[i], 2);
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    /** Device milliseconds of one launch of every call of the decode program, each repeated {@code reps} times: per-kernel timing. */
+    public List<KernelTime> timeDecodeKernels(int reps) {
+        List<KernelTime> out = new ArrayList<>();
+        int i = 0;
+        for (Program.Step s : decode.steps()) {
+            for (KernelCall c : s.calls()) {
+                Bound bd = decodeCalls.get(i++);
+                int[] grid = GridEval.grid(c.kernel(), Map.of("seq", 1));
+                int[] sc = new int[c.kernel().scalars().size()];
+                java.util.Arrays.fill(sc, 1);
+                dev.launch(bd.kernel(), grid, bd.buffers(), sc); // warm
+                float ms = dev.time(() -> {
+                    for (int r = 0; r < reps; r++) dev.launch(bd.kernel(), grid, bd.buffers(), sc);
+                }) / reps;
+                long read = bytesRead(c);
+                // the embedding kernel reads one row of its table, not all of it
+                if (s.node().op() instanceof jmlc.compiler.ir.Op.Embed) read /= s.node().input(0).type().shape().dim(0).size();
+                out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read));
+            }
+        }
+        return out;
+    }
+
+    /** A decode kernel's time and the bytes it must read (weights, and the KV cache for attention at the current position). */
+    public record KernelTime(String kernel, String rule, String op, float ms, long weightBytes) {}
+
+    private long bytesRead(KernelCall c) {
+        long b = 0;
+        for (Arg a : c.args()) {
+            if (a instanceof Arg.WeightData w) b += bytes(w.param().type()) - (w.param().type().dtype().isQuantized() ? scaleBytes(w.param().type()) : 0);
+            if (a instanceof Arg.WeightScales w) b += scaleBytes(w.param().type());
+        }
+        return b;
+    }
+
+    private static long scaleBytes(TensorType t) {
+        return t.quant().scaleBytes(t.shape().dim(0).size(), t.shape().dim(1).size());
+    }
+
+    /** Device milliseconds of {@code steps} replays of the captured decode step (for benchmarks). */
+    public float timeDecodeSteps(int steps) {
+        return dev.time(() -> {
+            for (int i = 0; i < steps; i++) decodeGraph.replay();
+        });
+    }
+
+    public Program decodeProgram() {
+        return decode;
+    }
+
+    public Program prefillProgram() {
+        return prefill;
+    }
+
+    public GpuDevice gpu() {
+        return dev;
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return dev.info();
+    }
+
+    @Override
+    public int maxContext() {
+        return model.maxContext();
+    }
+
+    @Override
+    public int maxStepTokens() {
+        return model.maxStepTokens();
+    }
+
+    @Override
+    public long weightBytes() {
+        return ModelWeights.bytesOf(model.graph());
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (decodeGraph != null) decodeGraph.close();
+        } catch (RuntimeException e) {
+            // closing anyway
+        }
+        for (long a : allocations) dev.free(a);
+        allocations.clear();
+        host.close();
+        dev.close(); // the runner owns its device handle
+    }
+}

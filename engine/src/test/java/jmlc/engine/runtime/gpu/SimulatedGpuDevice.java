@@ -1,0 +1,148 @@
+package jmlc.engine.runtime.gpu;
+
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.kernel.KernelSimulator;
+import jmlc.compiler.schedule.Target;
+import jmlc.engine.runtime.DeviceInfo;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A {@link GpuDevice} whose memory is host memory and whose kernels run on the
+ * {@link KernelSimulator}: tests the GPU runner's memory layout, argument binding, capture and
+ * replay, and device sampling in CI, where there is no GPU. Addresses are fake but arithmetic on
+ * them works (a pointer into the middle of a buffer resolves to a slice).
+ */
+final class SimulatedGpuDevice implements GpuDevice {
+    private final Arena arena = Arena.ofShared();
+    private final TreeMap<Long, MemorySegment> memory = new TreeMap<>();
+    private final Target target;
+    private final KernelSimulator sim;
+    private long next = 1L << 20;
+    private List<Runnable> recording;
+    int launches;
+
+    SimulatedGpuDevice(Target target) {
+        this.target = target;
+        this.sim = new KernelSimulator(target.warpSize());
+    }
+
+    @Override
+    public DeviceInfo info() {
+        return new DeviceInfo("sim:0", "sim", "kernel simulator (" + target + ")", Map.of());
+    }
+
+    @Override
+    public Target target() {
+        return target;
+    }
+
+    @Override
+    public long freeBytes() {
+        return 1L << 34;
+    }
+
+    @Override
+    public long alloc(long bytes, String what) {
+        long a = next;
+        memory.put(a, arena.allocate(Math.max(bytes, 16), 256));
+        next += (Math.max(bytes, 16) + 255) / 256 * 256 + 256;
+        return a;
+    }
+
+    @Override
+    public void free(long address) {
+        memory.remove(address);
+    }
+
+    MemorySegment at(long address) {
+        var e = memory.floorEntry(address);
+        if (e == null || address - e.getKey() >= e.getValue().byteSize()) throw new IllegalArgumentException("address " + address + " is not allocated");
+        return e.getValue().asSlice(address - e.getKey());
+    }
+
+    @Override
+    public void upload(long dst, MemorySegment src, long bytes) {
+        MemorySegment.copy(src, 0, at(dst), 0, bytes);
+    }
+
+    @Override
+    public void zero(long dst, long bytes) {
+        at(dst).asSlice(0, bytes).fill((byte) 0);
+    }
+
+    @Override
+    public void copy(long dst, long src, long bytes) {
+        MemorySegment.copy(at(src), 0, at(dst), 0, bytes);
+    }
+
+    @Override
+    public void download(MemorySegment dst, long src, long bytes) {
+        MemorySegment.copy(at(src), 0, dst, 0, bytes);
+    }
+
+    private record Loaded(Kernel kernel) implements LoadedKernel {}
+
+    @Override
+    public LoadedKernel load(Kernel kernel, String source) {
+        if (!source.contains(kernel.name())) throw new IllegalStateException("source of " + kernel.name() + " does not name it");
+        return new Loaded(kernel);
+    }
+
+    @Override
+    public void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) {
+        Kernel kernel = k.kernel();
+        Runnable run = () -> {
+            Map<String, MemorySegment> bufs = new HashMap<>();
+            for (int i = 0; i < buffers.length; i++) bufs.put(kernel.buffers().get(i).name(), at(buffers[i]));
+            Map<String, Integer> sc = new HashMap<>();
+            for (int i = 0; i < scalars.length; i++) sc.put(kernel.scalars().get(i).name(), scalars[i]);
+            sim.launch(kernel, bufs, sc);
+            launches++;
+        };
+        if (recording != null) recording.add(run);
+        else run.run();
+    }
+
+    @Override
+    public void synchronize() {
+    }
+
+    @Override
+    public Captured capture(Runnable body) {
+        List<Runnable> rec = new ArrayList<>();
+        recording = rec;
+        try {
+            body.run();
+        } finally {
+            recording = null;
+        }
+        return new Captured() {
+            @Override
+            public void replay() {
+                rec.forEach(Runnable::run);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
+    public float time(Runnable body) {
+        long t = System.nanoTime();
+        body.run();
+        return (System.nanoTime() - t) / 1e6f;
+    }
+
+    @Override
+    public void close() {
+    }
+}
