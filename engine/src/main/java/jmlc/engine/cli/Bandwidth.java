@@ -10,16 +10,19 @@ import java.util.Optional;
 
 /**
  * The memory bandwidth a roofline divides by, and where it came from: {@code --bandwidth}, the
- * device's own figure (a runtime may report a measured copy bandwidth as the property
- * {@value #PROPERTY}, e.g. "3010 GB/s"), or, for the CPU, a quick streaming read measured here.
+ * device's own figure (a runtime reports a measured copy bandwidth as the property
+ * {@value #PROPERTY}, e.g. "3010 GB/s", or at least the spec's {@value #PEAK_PROPERTY}), or,
+ * for the CPU, a quick streaming read measured here.
  */
 record Bandwidth(double bytesPerSecond, String source) {
 
     /** Where the measurement's sums go, so the JIT cannot drop the reads. */
     private static volatile long sink;
 
-    /** The {@link DeviceInfo#properties()} key runtimes use for their measured bandwidth. */
+    /** The {@link DeviceInfo#properties()} key of a measured bandwidth ("3010 GB/s"): preferred. */
     static final String PROPERTY = "bandwidth";
+    /** The key of the memory's spec bandwidth (clock × bus width), which real copies do not reach. */
+    static final String PEAK_PROPERTY = "peak memory bandwidth";
 
     /** The bandwidth for {@code device}: the user's, the device's, a CPU measurement, or none. */
     static Optional<Bandwidth> of(DeviceInfo device, Double givenGBs) {
@@ -35,15 +38,18 @@ record Bandwidth(double bytesPerSecond, String source) {
         return givenGBs == null && reported(device).isEmpty() && device.backend().equals("cpu");
     }
 
-    /** The device's own figure, e.g. "3010 GB/s". */
+    /** The device's own figure, measured if it has one, else its spec's peak. */
     private static Optional<Bandwidth> reported(DeviceInfo device) {
-        String p = device.properties().get(PROPERTY);
-        if (p == null) return Optional.empty();
-        try {
-            return Optional.of(new Bandwidth(Double.parseDouble(p.replaceAll("(?i)\\s*GB/s\\s*$", "")) * 1e9, device.id() + "'s " + PROPERTY));
-        } catch (NumberFormatException e) {
-            return Optional.empty(); // a figure we cannot read
+        for (String key : new String[] {PROPERTY, PEAK_PROPERTY}) {
+            String p = device.properties().get(key);
+            if (p == null) continue;
+            try {
+                return Optional.of(new Bandwidth(Double.parseDouble(p.replaceAll("(?i)\\s*GB/s\\s*$", "")) * 1e9, device.id() + "'s " + key));
+            } catch (NumberFormatException e) {
+                // a figure we cannot read: try the next
+            }
         }
+        return Optional.empty();
     }
 
     /**

@@ -94,6 +94,12 @@ class CliBenchTest {
         DeviceInfo gpu = new DeviceInfo("cuda:0", "cuda", "NVIDIA H100 80GB HBM3", Map.of(Bandwidth.PROPERTY, "3010 GB/s"));
         assertEquals(3.01e12, Bandwidth.of(gpu, null).orElseThrow().bytesPerSecond(), 1);
         assertEquals(2e12, Bandwidth.of(gpu, 2000.0).orElseThrow().bytesPerSecond(), 1, "--bandwidth wins");
+        DeviceInfo spec = new DeviceInfo("cuda:1", "cuda", "NVIDIA H100 80GB HBM3", Map.of(Bandwidth.PEAK_PROPERTY, "3352 GB/s"));
+        Bandwidth peak = Bandwidth.of(spec, null).orElseThrow();
+        assertEquals(3.352e12, peak.bytesPerSecond(), 1);
+        assertEquals("cuda:1's peak memory bandwidth", peak.source(), "says it is the spec's figure");
+        DeviceInfo both = new DeviceInfo("cuda:0", "cuda", "H100", Map.of(Bandwidth.PEAK_PROPERTY, "3352 GB/s", Bandwidth.PROPERTY, "3010 GB/s"));
+        assertEquals(3.01e12, Bandwidth.of(both, null).orElseThrow().bytesPerSecond(), 1, "a measured figure wins over the spec");
         DeviceInfo silent = new DeviceInfo("vulkan:0", "vulkan", "Some GPU", Map.of());
         assertTrue(Bandwidth.of(silent, null).isEmpty(), "no figure, no measurement: no roofline");
         Bandwidth cpu = Bandwidth.measureCpu(64L << 20, 2);
