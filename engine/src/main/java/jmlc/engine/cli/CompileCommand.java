@@ -149,19 +149,21 @@ final class CompileCommand implements Callable<Integer> {
         }
         Files.writeString(dir.resolve("memory.txt"), memory(m.pipeline().memory()));
 
-        // kernels by name over both programs; a name means one kernel, so both programs share its file
+        // kernels by name over both programs: one name is one kernel, so the programs share its file
+        CEmitter emitter = new CEmitter(t.dialect());
         Map<String, Kernel> all = new LinkedHashMap<>();
+        Map<String, String> sources = new LinkedHashMap<>();
         for (Program p : List.of(decode, prefill))
             for (Kernel k : p.kernels()) {
-                Kernel seen = all.putIfAbsent(k.name(), k);
-                if (seen != null && seen != k && !seen.equals(k) && !emitter(t).emit(seen).equals(emitter(t).emit(k)))
+                String source = emitter.emit(k), seen = sources.putIfAbsent(k.name(), source);
+                if (seen != null && !seen.equals(source))
                     throw new IllegalStateException("kernel name " + k.name() + " stands for two different kernels in the decode and prefill programs");
+                all.putIfAbsent(k.name(), k);
             }
-        CEmitter emitter = emitter(t);
         int done = 0;
-        for (Kernel k : all.values()) {
-            Files.writeString(kernels.resolve(k.name() + "." + emitter.dialect().fileExtension()), emitter.emit(k));
-            bar.update("writing kernels", ++done, all.size());
+        for (var e : sources.entrySet()) {
+            Files.writeString(kernels.resolve(e.getKey() + "." + emitter.dialect().fileExtension()), e.getValue());
+            bar.update("writing kernels", ++done, sources.size());
         }
         Files.writeString(dir.resolve("index.tsv"), index(all, decode, prefill, emitter.dialect().fileExtension()));
         String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d files), index.tsv, summary.txt", dir, phases.size(), all.size());
@@ -170,10 +172,6 @@ final class CompileCommand implements Callable<Integer> {
         Files.writeString(dir.resolve("summary.txt"), String.join("\n", text) + "\n");
         bar.finish("kernels written");
         return line;
-    }
-
-    private static CEmitter emitter(Target t) {
-        return new CEmitter(t.dialect());
     }
 
     private static String memory(MemoryPlan p) {
