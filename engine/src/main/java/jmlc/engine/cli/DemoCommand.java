@@ -63,7 +63,10 @@ final class DemoCommand implements Callable<Integer> {
         out.println("1. load: build the graph, run the pass pipeline (quantize, fuse), make the weights, load them onto the device");
         out.flush();
         try (ChatModule cm = ModelOptions.load(ctx, model, LoadOptions.defaults().device(device))) {
-            out.println("   " + ModelOptions.describe(cm.model(), 0).replaceFirst("; in [0-9.]+ s$", "").replaceFirst("^loaded ", ""));
+            var phases = cm.model().compiled().pipeline().phases();
+            out.printf(java.util.Locale.ROOT, "   %d graph nodes, %d after %d passes; %s of %s weights on %s%n",
+                    phases.getFirst().graph().nodes().size(), phases.getLast().graph().nodes().size(), phases.size() - 1,
+                    ProgressBar.bytes(cm.model().runner().weightBytes()), cm.model().quant(), cm.model().runner().device());
             out.println();
             out.println("2. chat: two turns through the chat template, replies streamed as they are generated; the KV cache keeps the conversation");
             cm.setSampling(SamplingParams.defaults().withSeed(7));
@@ -72,8 +75,11 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("   user:      " + turn);
                 out.print("   assistant: ");
                 out.flush();
+                boolean[] started = {false};
                 cm.chat(turn, piece -> {
-                    out.print(piece.replace("\n", "\n              "));
+                    String p = started[0] ? piece : piece.stripLeading(); // the reply starts at its first word
+                    started[0] |= !p.isEmpty();
+                    out.print(p.replace("\n", "\n              "));
                     out.flush();
                 });
                 out.println();
@@ -89,10 +95,12 @@ final class DemoCommand implements Callable<Integer> {
             Benchmark.summary(result).forEach(l -> out.println("   " + l));
         }
         out.println();
-        out.println("next: jmlc chat " + model + "            chat yourself (/help inside)");
-        out.println("      jmlc bench synthetic:llama-2-7b    the seed's benchmark on a 7B model's shapes");
-        out.println("      jmlc compile synthetic:llama-2-7b --target cuda:sm_90 --emit out/   see the IR and the CUDA kernels");
-        out.println("      jmlc help                          every command");
+        String next = "%-6s%-36s%s%n";
+        out.printf(next, "next:", "jmlc chat " + model, "chat yourself (/help inside)");
+        out.printf(next, "", "jmlc bench synthetic:llama-2-7b", "the seed's benchmark on a 7B model's shapes");
+        out.printf(next, "", "jmlc compile synthetic:llama-2-7b --target cuda:sm_90 --emit out/", "");
+        out.printf(next, "", "", "the IR after each pass, and every CUDA kernel's source");
+        out.printf(next, "", "jmlc help", "every command");
         out.flush();
         return 0;
     }

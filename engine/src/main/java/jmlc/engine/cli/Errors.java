@@ -36,12 +36,16 @@ final class Errors {
     }
 
     /** Anything a command throws: expected failures by their message, others as an internal error. */
-    static int failure(CliContext ctx, Exception e) {
-        print(ctx, message(e), e);
+    static int failure(CliContext ctx, Throwable e) {
+        // picocli wraps Errors (out of memory ...) thrown by a command in an ExecutionException
+        Throwable t = e instanceof CommandLine.ExecutionException && e.getCause() != null ? e.getCause() : e;
+        print(ctx, message(t), t);
         return FAILURE;
     }
 
     static String message(Throwable e) {
+        if (e instanceof OutOfMemoryError)
+            return "out of memory (" + e.getMessage() + "): give Java more with JMLC_JAVA_OPTS=-Xmx16g, or use a smaller model, --max-context or --quant";
         if (e instanceof UncheckedIOException u && u.getCause() != null) return u.getMessage() + ": " + u.getCause().getMessage();
         if (expected(e)) return e.getMessage();
         return "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())

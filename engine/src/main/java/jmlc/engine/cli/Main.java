@@ -20,7 +20,11 @@ public final class Main {
 
     /** Runs one command line and returns its exit code: 0 ok, 1 failure, 2 usage error. */
     static int run(CliContext ctx, String... args) {
-        return commandLine(ctx).execute(args);
+        try {
+            return commandLine(ctx).execute(args);
+        } catch (Error e) { // picocli lets Errors through: out of memory, a missing class ...
+            return Errors.failure(ctx, e);
+        }
     }
 
     static CommandLine commandLine(CliContext ctx) {

@@ -117,6 +117,38 @@ class CliErrorsTest {
     }
 
     @Test
+    void errorsWrappedByPicocliAreUnwrapped() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        CliContext ctx = CliContext.of(java.io.InputStream.nullInputStream(), new java.io.PrintWriter(new java.io.StringWriter()), new java.io.PrintWriter(err, true));
+        var wrapped = new picocli.CommandLine.ExecutionException(Main.commandLine(ctx), "Error while running", new OutOfMemoryError("Java heap space"));
+        assertEquals(Errors.FAILURE, Errors.failure(ctx, wrapped));
+        assertEquals("jmlc: error: out of memory (Java heap space): give Java more with JMLC_JAVA_OPTS=-Xmx16g, or use a smaller model, --max-context or --quant",
+                err.toString().strip());
+    }
+
+    @Test
+    void errorsThrownByCommandsAreOneLineToo() {
+        // stdout that fails as a JVM out of memory would: the command throws an Error, not an Exception
+        java.io.Writer exhausted = new java.io.Writer() {
+            @Override
+            public void write(char[] c, int off, int len) {
+                throw new OutOfMemoryError("Java heap space");
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        java.io.StringWriter err = new java.io.StringWriter();
+        CliContext ctx = CliContext.of(java.io.InputStream.nullInputStream(), new java.io.PrintWriter(exhausted), new java.io.PrintWriter(err, true));
+        assertEquals(Errors.FAILURE, Main.run(ctx, "devices"));
+        assertEquals("jmlc: error: out of memory (Java heap space): give Java more with JMLC_JAVA_OPTS=-Xmx16g, or use a smaller model, --max-context or --quant",
+                err.toString().strip());
+    }
+
+    @Test
     void multiLineMessagesKeepTheirFirstLine() {
         java.io.StringWriter err = new java.io.StringWriter();
         CliContext ctx = CliContext.of(java.io.InputStream.nullInputStream(), new java.io.PrintWriter(new java.io.StringWriter()), new java.io.PrintWriter(err, true));
