@@ -100,7 +100,7 @@ public final class ModelLoader {
     }
 
     /** The quantization a checkpoint's matmul weights are stored in (GGUF), or q4f16_1. */
-    static QuantMode naturalQuant(Checkpoint ckpt) {
+    public static QuantMode naturalQuant(Checkpoint ckpt) {
         if (!(ckpt instanceof GgufCheckpoint)) return QuantMode.Q4F16_1;
         TensorView q = ckpt.tensors().get("model.layers.0.self_attn.q_proj.weight");
         TensorDType d = q == null ? TensorDType.F16 : q.dtype();

@@ -1,0 +1,206 @@
+package jmlc.engine.cli;
+
+import jmlc.compiler.codegen.CEmitter;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.pass.MemoryPlan;
+import jmlc.compiler.pass.Pipeline;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.ir.GraphPrinter;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.Scheduler;
+import jmlc.compiler.schedule.Target;
+import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.Checkpoints;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelLoader;
+import jmlc.engine.model.SyntheticModels;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code jmlc compile MODEL --target cuda:sm_90 --emit DIR}: runs the pass pipeline and the
+ * schedule rules without a GPU, and writes what they made: the IR after each phase, the memory
+ * plan, and every kernel of the decode and prefill programs as one self-contained source file.
+ */
+@Command(name = "compile", mixinStandardHelpOptions = true, sortOptions = false, header = "Compile for a GPU target (no GPU needed): IR per phase, memory plan, kernel sources.",
+        description = {"Compile a model for a GPU target without needing the GPU: print a summary (phases with node counts and "
+                + "times, the memory plan, kernels and launches of the decode and prefill programs) and, with --emit DIR, write",
+                "  DIR/ir/NN-PHASE.txt      the graph after each phase of the pass pipeline",
+                "  DIR/memory.txt           the memory plan of intermediate values",
+                "  DIR/kernels/NAME.cu      every kernel of both programs, one self-contained file each (.hip for HIP targets)",
+                "  DIR/index.tsv            kernel, rule, launches per decode step and per prefill step, summary",
+                "  DIR/summary.txt          the summary printed"})
+final class CompileCommand implements Callable<Integer> {
+    private final CliContext ctx;
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model directory, a .gguf file, or synthetic:NAME (only its config is read).")
+    String model;
+
+    @Option(names = "--target", paramLabel = "T", defaultValue = "cuda:sm_90",
+            description = "cuda:sm_80, cuda:sm_90, hip:gfx90a, hip:gfx1030 ... (default: ${DEFAULT-VALUE}).")
+    String target;
+
+    @Option(names = "--quant", paramLabel = "Q", converter = Converters.Quant.class,
+            description = "Weight quantization: q4f16_1, q4f32_1, q8f16, q4_0, q0f16, q0f32 (default: q4f16_1; a .gguf file: as stored).")
+    QuantMode quant;
+
+    @Option(names = "--emit", paramLabel = "DIR", description = "Write the IR, memory plan, kernels and index here.")
+    Path emit;
+
+    @Option(names = "--disable-pass", paramLabel = "NAME", description = "Switch a compiler pass off (repeatable), as for chat.")
+    List<String> disabledPasses = new ArrayList<>();
+
+    @Option(names = "--max-context", paramLabel = "N", description = "KV cache length (default: the model's window, at most 4096).")
+    int maxContext;
+
+    CompileCommand(CliContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        ModelOptions.checkModel(spec.commandLine(), model);
+        Target t;
+        try {
+            t = Target.parse(target);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--target " + target + ": " + e.getMessage());
+        }
+        ModelOptions.checkPasses(spec.commandLine(), disabledPasses, quant);
+        if (maxContext < 0) throw new ParameterException(spec.commandLine(), "--max-context must be positive, found " + maxContext);
+
+        ModelConfig config;
+        QuantMode q = quant;
+        if (SyntheticModels.isSynthetic(model)) {
+            config = SyntheticModels.require(model);
+        } else {
+            try (Checkpoint c = Checkpoints.open(Path.of(model))) {
+                config = c.config();
+                if (q == null) q = ModelLoader.naturalQuant(c);
+            }
+        }
+        if (q == null) q = QuantMode.Q4F16_1;
+        int window = maxContext > 0 ? maxContext : Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
+        if (window > config.maxPositions())
+            throw new ParameterException(spec.commandLine(), "--max-context " + window + " exceeds the model's context window of " + config.maxPositions());
+
+        ProgressBar bar = new ProgressBar(ctx);
+        bar.update("compiling graph (" + q + ")", 0, 1);
+        CompiledModel compiled = CompiledModel.compile(config, q, window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
+        bar.update("scheduling for " + t, 0, 2);
+        Program decode = Scheduler.schedule(compiled.graph(), t, true, compiled.maxStepTokens(), Knobs.defaults());
+        bar.update("scheduling for " + t, 1, 2);
+        Program prefill = Scheduler.schedule(compiled.graph(), t, false, compiled.maxStepTokens(), Knobs.defaults());
+        bar.finish("compiled " + model + " for " + t);
+
+        List<String> summary = summary(config, compiled, t, decode, prefill);
+        if (emit != null) summary.add(write(emit, compiled, t, decode, prefill, summary, bar));
+        summary.forEach(ctx.out::println);
+        ctx.out.flush();
+        return 0;
+    }
+
+    private List<String> summary(ModelConfig c, CompiledModel m, Target t, Program decode, Program prefill) {
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format(Locale.ROOT, "%s: %s, %d layers, hidden %d; %s, context %d; target %s",
+                model, c.architecture().name().toLowerCase(Locale.ROOT), c.numLayers(), c.hiddenSize(), m.quant(), m.maxContext(), t));
+        lines.add("phases:");
+        var phases = m.pipeline().phases();
+        for (int i = 0; i < phases.size(); i++) {
+            var p = phases.get(i);
+            lines.add(String.format(Locale.ROOT, "  %02d %-28s %6d nodes %9.1f ms", i, p.name(), p.graph().nodes().size(), p.nanos() / 1e6));
+        }
+        MemoryPlan mem = m.pipeline().memory();
+        lines.add(String.format(Locale.ROOT, "memory plan: %d values in %d buffers, %s (%s if each had its own)",
+                mem.slotOf().size(), mem.slotBytes().size(), ProgressBar.bytes(mem.totalBytes()), ProgressBar.bytes(mem.naiveBytes())));
+        lines.add(String.format(Locale.ROOT, "decode program:  %d kernels, %d launches per token", decode.kernels().size(), decode.launches()));
+        lines.add(String.format(Locale.ROOT, "prefill program: %d kernels, %d launches per step of up to %d tokens",
+                prefill.kernels().size(), prefill.launches(), prefill.maxSeq()));
+        return lines;
+    }
+
+    /** Writes the IR dumps, memory plan, kernels, index and summary; returns the line saying so. */
+    private String write(Path dir, CompiledModel m, Target t, Program decode, Program prefill, List<String> summary, ProgressBar bar) throws IOException {
+        Path ir = Files.createDirectories(dir.resolve("ir"));
+        Path kernels = Files.createDirectories(dir.resolve("kernels"));
+        var phases = m.pipeline().phases();
+        for (int i = 0; i < phases.size(); i++) {
+            String name = String.format(Locale.ROOT, "%02d-%s.txt", i, phases.get(i).name().replaceAll("[^A-Za-z0-9_.-]+", "-").replaceAll("-$", ""));
+            Files.writeString(ir.resolve(name), GraphPrinter.print(phases.get(i).graph()));
+        }
+        Files.writeString(dir.resolve("memory.txt"), memory(m.pipeline().memory()));
+
+        // kernels by name over both programs: one name is one kernel, so the programs share its file
+        CEmitter emitter = new CEmitter(t.dialect());
+        Map<String, Kernel> all = new LinkedHashMap<>();
+        Map<String, String> sources = new LinkedHashMap<>();
+        for (Program p : List.of(decode, prefill))
+            for (Kernel k : p.kernels()) {
+                String source = emitter.emit(k), seen = sources.putIfAbsent(k.name(), source);
+                if (seen != null && !seen.equals(source))
+                    throw new IllegalStateException("kernel name " + k.name() + " stands for two different kernels in the decode and prefill programs");
+                all.putIfAbsent(k.name(), k);
+            }
+        int done = 0;
+        for (var e : sources.entrySet()) {
+            Files.writeString(kernels.resolve(e.getKey() + "." + emitter.dialect().fileExtension()), e.getValue());
+            bar.update("writing kernels", ++done, sources.size());
+        }
+        Files.writeString(dir.resolve("index.tsv"), index(all, decode, prefill, emitter.dialect().fileExtension()));
+        String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d files), index.tsv, summary.txt", dir, phases.size(), all.size());
+        List<String> text = new ArrayList<>(summary);
+        text.add(line);
+        Files.writeString(dir.resolve("summary.txt"), String.join("\n", text) + "\n");
+        bar.finish("kernels written");
+        return line;
+    }
+
+    private static String memory(MemoryPlan p) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%d intermediate values in %d buffers: %d bytes (%s); %d bytes (%s) if each had its own%n",
+                p.slotOf().size(), p.slotBytes().size(), p.totalBytes(), ProgressBar.bytes(p.totalBytes()), p.naiveBytes(), ProgressBar.bytes(p.naiveBytes())));
+        int[] users = new int[p.slotBytes().size()];
+        p.slotOf().values().forEach(s -> users[s]++);
+        sb.append("buffer\tbytes\tvalues\n");
+        for (int s = 0; s < users.length; s++) sb.append(s).append('\t').append(p.slotBytes().get(s)).append('\t').append(users[s]).append('\n');
+        return sb.toString();
+    }
+
+    /** One row per kernel: name, the rule that made it, its launches per decode step and per prefill step, file, summary. */
+    private static String index(Map<String, Kernel> all, Program decode, Program prefill, String ext) {
+        Map<String, String> rule = new LinkedHashMap<>();
+        Map<String, int[]> launches = new LinkedHashMap<>();
+        for (Program p : List.of(decode, prefill))
+            for (Program.Step s : p.steps())
+                for (KernelCall c : s.calls()) {
+                    rule.putIfAbsent(c.kernel().name(), s.rule());
+                    launches.computeIfAbsent(c.kernel().name(), k -> new int[2])[p.decode() ? 0 : 1]++;
+                }
+        StringBuilder sb = new StringBuilder("kernel\trule\tdecode_launches\tprefill_launches\tfile\tsummary\n");
+        for (Kernel k : all.values()) {
+            int[] n = launches.get(k.name());
+            sb.append(k.name()).append('\t').append(rule.get(k.name())).append('\t').append(n[0]).append('\t').append(n[1]).append('\t')
+                    .append("kernels/").append(k.name()).append('.').append(ext).append('\t').append(k.summary().replace('\t', ' ')).append('\n');
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,49 @@
+package jmlc.engine.cli;
+
+import picocli.CommandLine;
+
+/**
+ * The {@code jmlc} command-line tool: chat, bench, generate, logits, tokenize, compile, devices,
+ * demo. The launcher script at the repository root runs this class with Java 25 and the flags
+ * every jmlc process needs.
+ */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        CliContext ctx = CliContext.system();
+        int code = run(ctx, args);
+        ctx.out.flush();
+        ctx.err.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line and returns its exit code: 0 ok, 1 failure, 2 usage error. */
+    static int run(CliContext ctx, String... args) {
+        try {
+            return commandLine(ctx).execute(args);
+        } catch (Error e) { // picocli lets Errors through: out of memory, a missing class ...
+            return Errors.failure(ctx, e);
+        }
+    }
+
+    static CommandLine commandLine(CliContext ctx) {
+        CommandLine cl = new CommandLine(new JmlcCommand(ctx));
+        // the commands, in the order `jmlc help` lists them
+        cl.addSubcommand(new DemoCommand(ctx));
+        cl.addSubcommand(new ChatCommand(ctx));
+        cl.addSubcommand(new BenchCommand(ctx));
+        cl.addSubcommand(new GenerateCommand(ctx));
+        cl.addSubcommand(new LogitsCommand(ctx));
+        cl.addSubcommand(new TokenizeCommand(ctx));
+        cl.addSubcommand(new CompileCommand(ctx));
+        cl.addSubcommand(new DevicesCommand(ctx));
+        cl.addSubcommand(new CommandLine.HelpCommand());
+        cl.setOut(ctx.out);
+        cl.setErr(ctx.err);
+        cl.setUsageHelpAutoWidth(true);
+        cl.setParameterExceptionHandler((e, args) -> Errors.usage(ctx, e));
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> Errors.failure(ctx, e));
+        return cl;
+    }
+}

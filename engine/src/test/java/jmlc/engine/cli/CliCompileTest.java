@@ -1,0 +1,98 @@
+package jmlc.engine.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code jmlc compile}: the summary, and what --emit writes (IR per phase, memory plan, kernels, index). */
+class CliCompileTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void emitsIrMemoryKernelsAndIndexForCuda() throws IOException {
+        Path out = tmp.resolve("out");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "cuda:sm_90", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        List<String> lines = r.outLines();
+        assertEquals("synthetic:tiny: llama, 4 layers, hidden 256; q4f16_1, context 2048; target cuda:sm_90", lines.get(0));
+        assertEquals("phases:", lines.get(1));
+        assertTrue(lines.get(2).matches(" {2}00 input +\\d+ nodes +[0-9.]+ ms"), lines.get(2));
+        assertTrue(lines.get(3).matches(" {2}01 FuseParallelMatmuls +\\d+ nodes +[0-9.]+ ms"), lines.get(3));
+        assertTrue(r.out().contains("memory plan: "), r.toString());
+        assertTrue(r.out().matches("(?s).*decode program: +\\d+ kernels, \\d+ launches per token.*"), r.toString());
+        assertTrue(r.out().matches("(?s).*prefill program: \\d+ kernels, \\d+ launches per step of up to 512 tokens.*"), r.toString());
+
+        try (Stream<Path> ir = Files.list(out.resolve("ir"))) {
+            List<String> names = ir.map(p -> p.getFileName().toString()).sorted().toList();
+            assertEquals("00-input.txt", names.getFirst());
+            assertTrue(names.contains("01-FuseParallelMatmuls.txt"), names.toString());
+            assertTrue(names.contains("02-QuantizeWeights-q4f16_1.txt"), names.toString());
+            assertEquals(8, names.size(), names.toString());
+        }
+        assertTrue(Files.readString(out.resolve("ir/00-input.txt")).startsWith("graph "));
+        assertTrue(Files.readString(out.resolve("memory.txt")).contains("intermediate values in"));
+
+        List<String> index = Files.readAllLines(out.resolve("index.tsv"));
+        assertEquals("kernel\trule\tdecode_launches\tprefill_launches\tfile\tsummary", index.getFirst());
+        int decodeLaunches = 0, prefillLaunches = 0;
+        for (String row : index.subList(1, index.size())) {
+            String[] f = row.split("\t");
+            assertEquals(6, f.length, row);
+            String source = Files.readString(out.resolve(f[4]));
+            assertTrue(source.contains("extern \"C\" __global__ void"), f[4]);
+            assertTrue(source.contains(f[0] + "("), "the file holds kernel " + f[0]);
+            decodeLaunches += Integer.parseInt(f[2]);
+            prefillLaunches += Integer.parseInt(f[3]);
+        }
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            assertEquals(index.size() - 1, k.count(), "one file per kernel");
+        }
+        assertTrue(r.out().contains(decodeLaunches + " launches per token"), "index launches add up:\n" + r.out());
+        assertTrue(r.out().contains(prefillLaunches + " launches per step"), "index launches add up:\n" + r.out());
+        assertTrue(index.stream().anyMatch(l -> l.contains("\tgemv\t")) && index.stream().anyMatch(l -> l.contains("\tattention_decode\t")), index.toString());
+        assertEquals(Files.readString(out.resolve("summary.txt")).strip(), r.out().strip());
+    }
+
+    @Test
+    void hipTargetsWriteHipFiles() throws IOException {
+        Path out = tmp.resolve("hip");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "hip:gfx90a", "--quant", "q4f32_1", "--emit", out.toString(), "-q");
+        assertEquals(0, r.exit(), r.toString());
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            List<Path> files = k.toList();
+            assertFalse(files.isEmpty());
+            assertTrue(files.stream().allMatch(p -> p.toString().endsWith(".hip")), files.toString());
+            assertTrue(Files.readString(files.getFirst()).contains("#include <hip/hip_runtime.h>"));
+        }
+    }
+
+    @Test
+    void disabledPassesLeaveTheirPhaseOut() {
+        CliRun all = CliRun.run("compile", "synthetic:tiny", "-q");
+        CliRun less = CliRun.run("compile", "synthetic:tiny", "--disable-pass", "FuseSiluMul", "--disable-pass", "fuseaddrmsnorm", "-q");
+        assertEquals(0, less.exit(), less.toString());
+        assertTrue(all.out().contains("FuseSiluMul") && !less.out().contains("FuseSiluMul"), less.toString());
+        assertFalse(less.out().contains("FuseAddRmsNorm"), less.toString());
+        assertTrue(less.out().contains("05 EliminateDeadCode"), less.toString());
+    }
+
+    @Test
+    void compilesAModelDirectoryFromItsConfigAlone() {
+        Path dir = tmp.resolve("model");
+        jmlc.engine.format.hf.HfModelWriter.write(dir, jmlc.engine.format.TinyModels.random(
+                jmlc.engine.format.TinyModels.config(jmlc.compiler.model.Architecture.QWEN2), 1), jmlc.engine.format.TensorDType.F16, 1);
+        CliRun r = CliRun.run("compile", dir.toString(), "-q");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.outLines().getFirst().contains("qwen2, 2 layers, hidden 64; q4f16_1, context 128; target cuda:sm_90"), r.toString());
+    }
+}

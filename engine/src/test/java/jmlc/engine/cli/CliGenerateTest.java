@@ -1,0 +1,84 @@
+package jmlc.engine.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import jmlc.engine.api.ChatModule;
+import jmlc.engine.api.LoadOptions;
+import jmlc.engine.generate.GenerationConfig;
+import jmlc.engine.generate.Sampler;
+import jmlc.engine.generate.SamplingParams;
+import org.junit.jupiter.api.Test;
+
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code jmlc generate} and {@code jmlc logits}: what they print agrees with the API and with each other. */
+class CliGenerateTest {
+
+    @Test
+    void generateJsonIsWhatTheApiGenerates() {
+        CliRun r = CliRun.run("generate", "synthetic:tiny", "--tokens", "1,450,4996", "--max-tokens", "6", "--greedy", "--json", "-q");
+        assertEquals(0, r.exit(), r.toString());
+        int[] cli = CliFixtures.ints(CliFixtures.json(r.out()).get("tokens"));
+        try (ChatModule cm = ChatModule.load("synthetic:tiny", LoadOptions.defaults())) {
+            int[] api = cm.generateTokens(new int[] {1, 450, 4996}, new GenerationConfig(6, SamplingParams.GREEDY, cm.model().tokenizer().eosIds(), false));
+            assertArrayEquals(api, cli);
+        }
+    }
+
+    @Test
+    void generateTextIsTheDecodedIds() {
+        CliRun json = CliRun.run("generate", "synthetic:tiny", "--prompt", "Once upon", "--max-tokens", "4", "--greedy", "--json", "-q");
+        CliRun text = CliRun.run("generate", "synthetic:tiny", "--prompt", "Once upon", "--max-tokens", "4", "--greedy");
+        assertEquals(0, text.exit(), text.toString());
+        int[] ids = CliFixtures.ints(CliFixtures.json(json.out()).get("tokens"));
+        try (ChatModule cm = ChatModule.load("synthetic:tiny", LoadOptions.defaults())) {
+            assertEquals(cm.model().tokenizer().decode(ids, true) + System.lineSeparator(), text.out());
+        }
+        assertTrue(text.err().contains("decode:"), "the speed goes to stderr:\n" + text);
+    }
+
+    @Test
+    void ignoreEosGeneratesExactlyMaxTokens() {
+        CliRun r = CliRun.run("generate", "synthetic:tiny", "--tokens", "[1, 450]", "--max-tokens", "7", "--ignore-eos", "--seed", "5", "--json", "-q");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals(7, CliFixtures.json(r.out()).get("tokens").size());
+    }
+
+    @Test
+    void logitsHaveOneRowPerPositionAndAgreeWithGreedyGeneration() {
+        CliRun r = CliRun.run("logits", "synthetic:tiny", "--tokens", "1,450,4996", "-q");
+        assertEquals(0, r.exit(), r.toString());
+        JsonNode j = CliFixtures.json(r.out());
+        assertArrayEquals(new int[] {1, 450, 4996}, CliFixtures.ints(j.get("tokens")));
+        JsonNode rows = j.get("logits");
+        assertEquals(3, rows.size());
+        float[] last = new float[rows.get(2).size()];
+        assertEquals(32000, last.length);
+        for (int i = 0; i < last.length; i++) last[i] = rows.get(2).get(i).floatValue();
+        CliRun g = CliRun.run("generate", "synthetic:tiny", "--tokens", "1,450,4996", "--max-tokens", "1", "--greedy", "--ignore-eos", "--json", "-q");
+        assertEquals(Sampler.argmax(last), CliFixtures.json(g.out()).get("tokens").get(0).intValue(), "the last row's argmax is the greedy next token");
+    }
+
+    @Test
+    void logitsMatchTheApiExactly() {
+        CliRun r = CliRun.run("logits", "synthetic:tiny", "--tokens", "1,2000", "-q");
+        JsonNode rows = CliFixtures.json(r.out()).get("logits");
+        try (ChatModule cm = ChatModule.load("synthetic:tiny", LoadOptions.defaults().allLogits(true))) {
+            float[][] api = cm.logits(new int[] {1, 2000});
+            for (int p = 0; p < 2; p++)
+                for (int i = 0; i < api[p].length; i += 997) assertEquals(api[p][i], rows.get(p).get(i).floatValue(), "position " + p + ", id " + i);
+        }
+    }
+
+    @Test
+    void tooManyTokensForTheContextIsAFailure() {
+        String ids = String.join(",", java.util.Collections.nCopies(40, "5"));
+        CliRun r = CliRun.run("logits", "synthetic:tiny", "--tokens", ids, "--max-context", "32");
+        assertEquals(Errors.FAILURE, r.exit(), r.toString());
+        CliErrorsTest.assertOneErrorLine(r, "needs 40 positions but the context window holds 32");
+        assertEquals(Set.of(), Set.copyOf(r.outLines()), "nothing on stdout");
+    }
+}
