@@ -72,7 +72,7 @@ public final class DeviceMagic implements Magic {
             rows.add(List.of(mark, d.id(), d.backend(), d.name(), props));
             text.append(String.format("%1s %-8s %-6s %s%n      %s%n", mark, d.id(), d.backend(), d.name(), props));
         }
-        String note = "* the device %load uses (" + (chosen.equals("auto") ? "auto: the first found" : "chosen with %device") + ")";
+        String note = "*: the device %load uses (" + (chosen.equals("auto") ? "auto: the first found" : "chosen with %device") + ")";
         return MimeBundle.html(Html.table(List.of("", "id", "backend", "name", "properties"), rows) + "<p>" + Html.escape(note) + "</p>")
                 .withText(text.append(note).toString());
     }

@@ -93,7 +93,9 @@ final class LoadProgress implements Progress {
                 .append("</b><table>");
         for (Stage s : stages) {
             boolean running = s.end == 0;
-            String count = s.total > 1 ? " " + amount(s.done) + "/" + amount(s.total) : "";
+            String count = s.total <= 1 ? "" : s.total >= 10L << 20
+                    ? String.format(" %.1f/%.1f MiB", s.done / (double) (1 << 20), s.total / (double) (1 << 20))
+                    : " " + s.done + "/" + s.total;
             String time = running ? "" : seconds(s.end - s.start);
             text.append(running ? "  ... " : "  done ").append(s.name).append(count)
                     .append(time.isEmpty() ? "" : "  " + time).append('\n');
@@ -115,10 +117,5 @@ final class LoadProgress implements Progress {
 
     private static String seconds(long nanos) {
         return String.format("%.2f s", nanos / 1e9);
-    }
-
-    /** Counts as they are, byte-sized counts in MiB. */
-    private static String amount(long n) {
-        return n >= 10L << 20 ? String.format("%.1f Mi", n / (double) (1 << 20)) : Long.toString(n);
     }
 }
