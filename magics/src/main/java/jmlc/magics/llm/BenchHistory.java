@@ -125,14 +125,17 @@ public final class BenchHistory implements Displayable {
             chart.addSeries("no runs yet", List.of("-"), List.of(0));
             return chart;
         }
+        double max = 0;
         for (var e : sums.entrySet()) {
             List<Double> values = new ArrayList<>();
             for (String d : categories) {
                 double[] s = e.getValue().get(d);
                 values.add(s == null ? 0.0 : s[0] / s[1]);
+                if (s != null) max = Math.max(max, s[0] / s[1]);
             }
             chart.addSeries(e.getKey(), categories, values);
         }
+        if (max > 0) st.setYAxisMax(max * 1.15); // room above the tallest bar for its label
         return chart;
     }
 
