@@ -125,10 +125,12 @@ def getting_started(c):
             all(m in help_text for m in ("%device", "%load", "%reload", "%chat, %%chat", "%bench", "%ir", "%kernels", "%source",
                                          "%stats", "%reset", "Jmlc.model()")))
     devices = c.plain("devices")
-    c.check("devices", "%device lists cpu and cpu:ref", re.search(r"(?m)^\* cpu ", devices) is not None and "cpu:ref" in devices)
+    c.check("devices", "%device lists cpu and cpu:ref and marks the one %load uses",
+            re.search(r"(?m)^[* ] cpu ", devices) is not None and re.search(r"(?m)^[* ] cpu:ref ", devices) is not None
+            and re.search(r"(?m)^\* \S+ ", devices) is not None)
     load = c.plain("load")
     c.check("load", "the summary names the model, quantization, device and chat template",
-            all(s in load for s in ("Loaded synthetic:tiny", "q4f16_1", "cpu (", "llama2", "512 tokens")))
+            all(s in load for s in ("Loaded synthetic:tiny", "q4f16_1", "device ", "llama2", "512 tokens")))
     c.check("load", "the progress display ended 'loaded'", re.search(r"(?m)^loaded \([0-9.]+ s\)", load) is not None)
     reply = c.text("chat", ("stream",))
     c.check("chat", "the reply streamed to stdout", len(reply.strip()) > 0)

@@ -44,8 +44,15 @@ public final class Llm {
         return session.get(DEVICE).orElse("auto");
     }
 
+    /** {@code %chat}'s settings, created on first use (so the default seed stays the same across loads). */
     public static ChatSettings chatSettings(Session session) {
-        return session.get(CHAT).orElseGet(ChatSettings::defaults);
+        synchronized (session) {
+            return session.get(CHAT).orElseGet(() -> {
+                var settings = ChatSettings.defaults();
+                session.put(CHAT, settings);
+                return settings;
+            });
+        }
     }
 
     /** The session's benchmark history, created on first use. */

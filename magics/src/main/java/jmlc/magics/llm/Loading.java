@@ -10,6 +10,7 @@ import jmlc.magics.MimeBundle;
 
 import java.io.UncheckedIOException;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Loading for {@code %load} and {@code %reload}: the new model loads while the old one stays; once it
@@ -25,18 +26,24 @@ final class Loading {
         var progress = new LoadProgress(ctx.output(), "Loading " + spec + " (" + describe(options) + ")");
         Optional<ChatModule> current = ctx.session().get(Llm.MODEL);
         long t0 = System.nanoTime();
+        var loaded = new AtomicReference<ChatModule>(); // set once the load is complete
         ChatModule cm;
         try {
             cm = Background.run("jmlc-load", () -> {
                 if (current.isPresent()) {
                     current.get().reload(spec, options, progress); // closes the old model once the new one is ready
-                    return current.get();
+                    loaded.set(current.get());
+                } else {
+                    loaded.set(ChatModule.load(spec, options, progress));
                 }
-                return ChatModule.load(spec, options, progress);
+                return loaded.get();
             }, progress::cancel);
         } catch (InterruptedException e) {
-            progress.finish("interrupted" + (current.isPresent() ? ": the previous model stays loaded" : ""));
-            throw e;
+            if (loaded.get() == null) {
+                progress.finish("interrupted" + (current.isPresent() ? ": the previous model stays loaded" : ""));
+                throw e;
+            }
+            cm = loaded.get(); // the stop came as the load completed: keep what it loaded
         } catch (RuntimeException | OutOfMemoryError e) {
             progress.finish("failed");
             throw error(ctx.name(), spec, e, current.isPresent());
