@@ -154,36 +154,49 @@ def getting_started(c):
     c.check("java-config", "the config is shown", "ModelConfig[architecture=LLAMA" in c.plain("java-config"))
 
 
+def launches(text):
+    m = re.search(r"(\d+) launches per step", text)
+    return int(m.group(1)) if m else None
+
+
 def explore_optimizations(c):
     pipeline = c.plain("pipeline")
-    c.check("pipeline", "%ir lists the phases with FuseAddRmsNorm adding add_rms_norm",
-            re.search(r"(?m)^FuseAddRmsNorm .*\+add_rms_norm 8", pipeline) is not None)
+    c.check("pipeline", "%ir lists the phases; FuseMatmulResidual removes the 8 adds",
+            re.search(r"(?m)^FuseMatmulResidual .*-add 8", pipeline) is not None
+            and re.search(r"(?m)^FuseMatmulPrologue .*\+matmul_fused", pipeline) is not None)
     before, after = c.plain("ir-before"), c.plain("ir-after")
-    c.check("ir-before", "the input graph has add and rms_norm, no add_rms_norm",
-            " = add(" in before and " = rms_norm(" in before and "add_rms_norm" not in before)
-    c.check("ir-after", "the final graph has add_rms_norm", " = add_rms_norm(" in after)
-    c.check("ir-after", "no separate add is left", " = add(" not in after)
+    c.check("ir-before", "the input graph has add and rms_norm nodes, nothing fused",
+            " = add(" in before and " = rms_norm(" in before and "add_rms_norm" not in before and "matmul_fused" not in before)
+    c.check("ir-after", "the final graph has norm prologues and residual epilogues",
+            "prologue=rms_norm" in after and "epilogue=+residual" in after)
+    c.check("ir-after", "no add or rms_norm node is left", " = add(" not in after and " = rms_norm(" not in after)
     cuda = c.plain("kernels-cuda")
-    c.check("kernels-cuda", "the decode kernels for cuda:sm_90 include add_rms_norm",
-            "for cuda:sm_90:" in cuda and "add_rms_norm_" in cuda)
+    c.check("kernels-cuda", "the decode kernels for cuda:sm_90 include residual GEMVs",
+            "for cuda:sm_90:" in cuda and "_res_" in cuda)
     src = c.text("source-cuda")
-    c.check("source-cuda", "the CUDA source has __global__", "__global__" in c.plain("source-cuda"))
+    c.check("source-cuda", "the CUDA source has __global__ and adds the residual",
+            "__global__" in c.plain("source-cuda") and "residual" in c.plain("source-cuda"))
     c.check("source-cuda", "the HTML is highlighted", '<pre class="jmlc-source"' in src and "<span style=" in src)
     hip = c.plain("source-hip")
-    c.check("source-hip", "the HIP source has __global__ and hip_runtime.h", "__global__" in hip and "hip/hip_runtime.h" in hip)
-    bench_rows_positive(c, "bench-with", 2)
-    c.check("bench-with", "the chart is an image/png", c.has_png_chart("bench-with"))
-    c.check("reload-without", "the reload names the disabled pass", "disabled: FuseAddRmsNorm" in c.plain("reload-without"))
-    c.check("ir-without", "the pipeline runs without FuseAddRmsNorm", "FuseAddRmsNorm" not in c.plain("ir-without"))
-    without = c.plain("kernels-without")
-    c.check("kernels-without", "without the pass there is no add_rms_norm kernel", "add_rms_norm" not in without)
-    launches = [re.search(r"(\d+) launches per step", t) for t in (cuda, without)]
-    c.check("kernels-without", "the decode step launches more kernels without the fusion",
-            all(launches) and int(launches[1].group(1)) > int(launches[0].group(1)))
-    bench_rows_positive(c, "bench-without", 2)
-    c.check("bench-without", "the chart shows both configurations",
-            "q4f16_1 -FuseAddRmsNorm" in c.plain("bench-without") and c.has_png_chart("bench-without"))
-    c.check("restore", "--disable-pass none brings the pass back", "disabled:" not in c.plain("restore"))
+    c.check("source-hip", "the HIP source has __global__, hip_runtime.h and __shfl_xor",
+            "__global__" in hip and "hip/hip_runtime.h" in hip and "__shfl_xor(" in hip)
+    for cell in ("bench-all", "bench-add-rms-norm", "bench-unfused"):
+        bench_rows_positive(c, cell, 2)
+        c.check(cell, "the chart is an image/png", c.has_png_chart(cell))
+    c.check("reload-add-rms-norm", "the reload names the disabled passes",
+            "disabled: FuseMatmulPrologue, FuseMatmulResidual" in c.plain("reload-add-rms-norm"))
+    add_rms = c.plain("ir-add-rms-norm")
+    c.check("ir-add-rms-norm", "without the matmul fusions, the final graph has add_rms_norm (the input had none)",
+            " = add_rms_norm(" in add_rms and "matmul_fused" not in add_rms and "add_rms_norm" not in before)
+    counts = [launches(c.plain(cell)) for cell in ("kernels-cuda", "kernels-add-rms-norm", "kernels-unfused")]
+    c.check("kernels-unfused", f"each fusion switched off costs launches per step ({counts})",
+            None not in counts and counts[0] < counts[1] < counts[2])
+    c.check("kernels-unfused", "no add_rms_norm kernel without the pass", "add_rms_norm" not in c.plain("kernels-unfused"))
+    chart = c.plain("bench-unfused")
+    c.check("bench-unfused", "the chart shows the three configurations",
+            all(v in chart for v in ("q4f16_1  ", "q4f16_1 -FuseMatmulPrologue -FuseMatmulResidual  ",
+                                     "q4f16_1 -FuseAddRmsNorm -FuseMatmulPrologue -FuseMatmulResidual")))
+    c.check("restore", "--disable-pass none brings the passes back", "disabled:" not in c.plain("restore"))
 
 
 def benchmark_devices(c):

@@ -34,6 +34,11 @@ public final class BenchMagic implements Magic {
         @Option(names = "--runs", paramLabel = "R", description = "runs (default: ${DEFAULT-VALUE})", defaultValue = "1")
         int runs;
 
+        @Option(names = "--warmup", paramLabel = "N",
+                description = "decode N tokens first, untimed, so the JIT has compiled the hot loops (default: ${DEFAULT-VALUE})",
+                defaultValue = "0")
+        int warmup;
+
         @Option(names = "--show", description = "measure nothing: show every run so far and the chart")
         boolean show;
 
@@ -72,11 +77,22 @@ public final class BenchMagic implements Magic {
         }
         if (args.gen <= 0) throw new MagicException("%bench: --gen must be positive, found " + args.gen);
         if (args.runs <= 0) throw new MagicException("%bench: --runs must be positive, found " + args.runs);
+        if (args.warmup < 0) throw new MagicException("%bench: --warmup must be >= 0, found " + args.warmup);
         if (args.prompt.isEmpty()) throw new MagicException("%bench: --prompt must not be empty");
         ChatModule cm = Llm.model(ctx.session());
 
         List<BenchRun> runs = new ArrayList<>();
-        try (Progress progress = ctx.progress("Benchmark " + cm.model().spec() + " on " + cm.model().runner().device().id(), args.runs)) {
+        String label = "Benchmark " + cm.model().spec() + " on " + cm.model().runner().device().id()
+                + (args.warmup > 0 ? " after a " + args.warmup + "-token warm-up" : "");
+        try (Progress progress = ctx.progress(label, args.runs)) {
+            if (args.warmup > 0) {
+                progress.update(0, "warm-up: decoding " + args.warmup + " tokens");
+                try {
+                    Background.run("jmlc-bench", () -> cm.benchmarkGenerate(args.prompt, args.warmup), cm::cancel);
+                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException e) {
+                    throw new MagicException("%bench: " + e.getMessage(), e);
+                }
+            }
             for (int i = 0; i < args.runs; i++) {
                 ctx.checkInterrupted();
                 progress.update(i, "run " + (i + 1) + ": decoding " + args.gen + " tokens");

@@ -26,7 +26,7 @@ public final class KernelsMagic implements Magic {
             "%%source NAME shows one kernel's code."})
     static final class Args {
         @Option(names = "--target", paramLabel = "T",
-                description = "cuda:sm_90, cuda:sm_80, hip:gfx90a, hip:gfx1030 ... (default: the model's device if it is a GPU, else cuda:sm_90)")
+                description = "cuda:sm_90, cuda:sm_80, hip:gfx90a, hip:gfx1030 ... (default: what the model's GPU runs, else cuda:sm_90)")
         String target;
 
         @Option(names = "--prefill", description = "the prefill program (many tokens per step) instead of decode (one token)")
@@ -52,8 +52,8 @@ public final class KernelsMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Target target = Programs.target(args.target, cm.model().runner().device(), name());
-        Program program = Programs.schedule(cm.model().compiled(), target, args.prefill);
+        Program program = Programs.program(cm.model(), args.target, args.prefill, name());
+        Target target = program.target();
         List<Programs.Entry> entries = Programs.entries(program);
 
         var rows = new ArrayList<List<String>>();

@@ -7,7 +7,9 @@ import jmlc.compiler.schedule.Program;
 import jmlc.compiler.schedule.Scheduler;
 import jmlc.compiler.schedule.Target;
 import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.LoadedModel;
 import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.gpu.GpuRunner;
 import jmlc.magics.MagicException;
 
 import java.util.ArrayList;
@@ -26,11 +28,27 @@ final class Programs {
 
     static final String DEFAULT_TARGET = "cuda:sm_90";
 
+    /**
+     * The decode or prefill program for the loaded model: with {@code --target}, scheduled for that
+     * target; else the one the model's GPU runner launches; else scheduled for the device's target
+     * (a GPU) or {@value #DEFAULT_TARGET} (a CPU).
+     */
+    static Program program(LoadedModel m, String target, boolean prefill, String magic) {
+        if (target == null && m.runner() instanceof GpuRunner gpu) return prefill ? gpu.prefillProgram() : gpu.decodeProgram();
+        return schedule(m.compiled(), target(target, m.runner().device(), magic), prefill);
+    }
+
     /** The target named with {@code --target}, else the device's if it is a GPU, else {@value #DEFAULT_TARGET}. */
     static Target target(String named, DeviceInfo device, String magic) {
         String spec = named != null ? named : deviceTarget(device).orElse(DEFAULT_TARGET);
         try {
-            return Target.parse(spec);
+            Target t = Target.parse(spec);
+            String units = device.properties().get("multiprocessors");
+            if (named == null && units != null && units.matches("\\d+")) {
+                int n = Integer.parseInt(units);
+                t = t.backend().equals("cuda") ? Target.cuda(t.arch(), n) : Target.hip(t.arch(), n);
+            }
+            return t;
         } catch (IllegalArgumentException e) {
             throw new MagicException("%" + magic + ": " + e.getMessage());
         }

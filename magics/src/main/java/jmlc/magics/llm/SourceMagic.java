@@ -18,11 +18,11 @@ public final class SourceMagic implements Magic {
 
     @Command(name = "source", description = "One generated kernel's self-contained source (CUDA C or HIP C), syntax-highlighted.")
     static final class Args {
-        @Parameters(paramLabel = "KERNEL", description = "the kernel's name, its number in %%kernels, or a unique part of its name (e.g. add_rms_norm)")
+        @Parameters(paramLabel = "KERNEL", description = "the kernel's name, its number in %%kernels, or a unique part of its name (e.g. 256x256_res)")
         String kernel;
 
         @Option(names = "--target", paramLabel = "T",
-                description = "cuda:sm_90, hip:gfx90a ... (default: the model's device if it is a GPU, else cuda:sm_90)")
+                description = "cuda:sm_90, hip:gfx90a ... (default: what the model's GPU runs, else cuda:sm_90)")
         String target;
 
         @Option(names = "--prefill", description = "a kernel of the prefill program instead of decode")
@@ -36,7 +36,7 @@ public final class SourceMagic implements Magic {
 
     @Override
     public String summary() {
-        return "One generated kernel's CUDA or HIP source: %source add_rms_norm --target hip:gfx90a";
+        return "One generated kernel's CUDA or HIP source: %source NAME [--target hip:gfx90a]";
     }
 
     @Override
@@ -48,8 +48,8 @@ public final class SourceMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Target target = Programs.target(args.target, cm.model().runner().device(), name());
-        Program program = Programs.schedule(cm.model().compiled(), target, args.prefill);
+        Program program = Programs.program(cm.model(), args.target, args.prefill, name());
+        Target target = program.target();
         Programs.Entry entry = Programs.find(Programs.entries(program), args.kernel, name());
         String source = new CEmitter(target.dialect()).emit(entry.kernel());
         String title = entry.kernel().name() + "." + target.dialect().fileExtension() + " (" + target + ", rule " + entry.rule() + ")";

@@ -51,7 +51,9 @@ class BenchMagicTest {
         assertTrue(nb.updates().stream().anyMatch(b -> b.text().contains("run 2: decode ")), "progress per run");
 
         nb.run("%reload --device cpu:ref --quant q0f32");
-        nb.bundle("%bench --gen 4 --prompt 'Hello world'");
+        nb.bundle("%bench --gen 4 --prompt 'Hello world' --warmup 4");
+        assertEquals(3, Llm.benchmarks(nb.session).size(), "the warm-up is not a run");
+        assertTrue(nb.updates().getLast().text().startsWith("Benchmark synthetic:tiny on cpu:ref after a 4-token warm-up"), "the warm-up shows");
         nb.run("%reload --disable-pass FuseAddRmsNorm");
         MimeBundle all = nb.bundle("%bench --gen 4");
         assertPng(all);
@@ -75,6 +77,7 @@ class BenchMagicTest {
         nb.run("%load synthetic:tiny --max-context 64");
         assertEquals("%bench: --gen must be positive, found 0", assertThrows(MagicException.class, () -> nb.run("%bench --gen 0")).getMessage());
         assertEquals("%bench: --runs must be positive, found -2", assertThrows(MagicException.class, () -> nb.run("%bench --runs -2")).getMessage());
+        assertEquals("%bench: --warmup must be >= 0, found -1", assertThrows(MagicException.class, () -> nb.run("%bench --warmup -1")).getMessage());
         assertEquals(0, Llm.benchmarks(nb.session).size());
         nb.run("%bench --gen 100");
         assertTrue(nb.out.stderr().startsWith("%bench: run 1 decoded 62 of 100 tokens: the context window (64 tokens) is full."),
