@@ -1,8 +1,9 @@
 """A person's view of the jmlc kernel: the classic Jupyter Notebook in headless Chromium.
 
 Opens the smoke notebook from a running notebook server, runs two cells the way a person does
-(click into the cell, Shift+Enter), checks what the page shows, and saves a screenshot whose
-pixels are checked too.
+(click into the cell, Shift+Enter) and checks what the page shows; then opens getting-started.ipynb,
+runs its %device, %load and %bench cells, checks the tables and the chart, and saves a screenshot
+of it whose pixels are checked too.
 
 usage: /usr/bin/python3 browser_test.py BASE_URL TOKEN SCREENSHOT.png
 """
@@ -126,6 +127,50 @@ def main():
               driver.execute_script("return Array.from(document.querySelectorAll('.output_area')).map(e => e.innerHTML).join('\\n')"))
         errors = driver.find_elements(By.CSS_SELECTOR, ".output_error")
         check("no error output on the page", not errors, [e.text for e in errors])
+
+        # getting-started.ipynb: what a new user runs first, %device, %load and %bench
+        driver.execute_script("Jupyter.notebook.set_dirty(false); window.onbeforeunload = null;")
+        driver.get(f"{base}/notebooks/getting-started.ipynb?token={token}")
+        wait.until(lambda d: d.execute_script(
+            "return !!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
+            " && Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.info_reply"
+            " && Jupyter.notebook.kernel.info_reply.implementation)"))
+
+        def cell(source):
+            """The code cell whose source is exactly this."""
+            return driver.execute_script(
+                "var c = Jupyter.notebook.get_cells().find(c => c.cell_type === 'code' && c.get_text() === arguments[0]);"
+                " return c ? c.element[0] : null", source)
+
+        def run_long(element, done_js, timeout=120):
+            element.find_element(By.CSS_SELECTOR, ".CodeMirror").click()
+            ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+            try:
+                WebDriverWait(driver, timeout, poll_frequency=0.25).until(lambda d: d.execute_script(done_js, element))
+                return True
+            except Exception:
+                return False
+
+        devices = cell("%device")
+        ok = run_long(devices, "return Array.from(arguments[0].querySelectorAll('.output_html td')).some(td => td.textContent === 'cpu:ref')")
+        check("%device shows the devices as an HTML table with cpu:ref", ok, devices.text)
+        load = cell("%load synthetic:tiny --max-context 512")
+        ok = run_long(load, "return Array.from(arguments[0].querySelectorAll('.output_html th')).some(th => th.textContent === 'quantization')")
+        check("%load shows its progress and the model's summary table", ok and "loaded (" in load.text and "q4f16_1" in load.text,
+              load.text)
+        bench = cell("%bench --gen 32 --runs 2")
+        ok = run_long(bench, "var a = arguments[0]; return !!a.querySelector('.output_svg svg, .output_png img')")
+        check("%bench draws its chart", ok, bench.text)
+        size = driver.execute_script(
+            "var e = arguments[0].querySelector('.output_svg svg, .output_png img'); if (!e) return [0, 0];"
+            " var r = e.getBoundingClientRect(); return [r.width, r.height]", bench)
+        check(f"the chart is drawn at a readable size ({size[0]:.0f}x{size[1]:.0f})", size[0] >= 400 and size[1] >= 200)
+        check("%bench shows the runs as a table with a decode tok/s column",
+              driver.execute_script("return Array.from(arguments[0].querySelectorAll('.output_html th'))"
+                                    ".some(th => th.textContent === 'decode tok/s')", bench))
+        driver.execute_script("arguments[0].scrollIntoView()", bench)
+        errors = driver.find_elements(By.CSS_SELECTOR, ".output_error")
+        check("no error output on getting-started", not errors, [e.text for e in errors])
         time.sleep(0.5)
         driver.save_screenshot(shot)
     finally:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A person's view: the classic Jupyter Notebook (Debian's jupyter-notebook) on localhost with a token,
 # notebooks/kernel-smoke.ipynb opened in headless Chromium driven by Selenium, two cells run with
-# Shift+Enter, the page and a screenshot checked. Exits non-zero, saying what failed, on failure.
+# Shift+Enter; then notebooks/getting-started.ipynb, its %device, %load and %bench cells run; the pages
+# and a screenshot checked. Exits non-zero, saying what failed, on failure.
 #
 # Needs (Debian 12):
 #   apt-get install -y jupyter-notebook jupyter-client jupyter-core python3-selenium chromium chromium-driver
 # and Java 25 + Maven (install/install-kernel.sh builds the kernel if it is not built).
-# The screenshot is written to $SCREENSHOT_DIR (default kernel/target/browser-test)/kernel-smoke.png.
+# The screenshot is written to $SCREENSHOT_DIR (default kernel/target/browser-test)/getting-started.png.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +38,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1
 
 # The server works on a copy: the browser may autosave, the repository's notebook stays clean.
 mkdir -p "$WORK/notebooks" "$SHOTS"
-cp "$ROOT/notebooks/kernel-smoke.ipynb" "$WORK/notebooks/"
+cp "$ROOT/notebooks/kernel-smoke.ipynb" "$ROOT/notebooks/getting-started.ipynb" "$WORK/notebooks/"
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 TOKEN="$("$PY" -c 'import secrets; print(secrets.token_hex(16))')"
 jupyter notebook --no-browser --allow-root --ip=127.0.0.1 --port="$PORT" \
@@ -55,7 +56,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-"$PY" "$HERE/browser_test.py" "http://127.0.0.1:$PORT" "$TOKEN" "$SHOTS/kernel-smoke.png"
+"$PY" "$HERE/browser_test.py" "http://127.0.0.1:$PORT" "$TOKEN" "$SHOTS/getting-started.png"
 rc=$?
 if ((rc != 0)); then
   echo "--- notebook server log ---" >&2

@@ -1,78 +1,51 @@
-"""Executes notebooks/kernel-smoke.ipynb headless with nbclient and checks its outputs.
+"""Executes a notebook headless with nbclient, then runs its checks (notebook_checks.py).
 
 usage: /usr/bin/python3 run_notebook.py NOTEBOOK [EXECUTED_COPY]
-Exits non-zero, naming each failed check, if the notebook does not behave.
+Exits non-zero, naming each failed check, if the notebook does not behave: a cell not tagged
+raises-exception fails, a check fails, the notebook has no checks, or it takes longer than
+MAX_SECONDS (env NOTEBOOK_MAX_SECONDS, default 120).
 """
+import os
 import sys
+import time
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+import notebook_checks
 
-def outputs_text(cell, kinds=("stream", "execute_result", "display_data", "error")):
-    parts = []
-    for out in cell.get("outputs", []):
-        if out["output_type"] not in kinds:
-            continue
-        if out["output_type"] == "stream":
-            parts.append(out["text"])
-        elif out["output_type"] == "error":
-            parts.append("\n".join(out["traceback"]) + "\n")
-        else:
-            parts.extend(str(v) + "\n" for v in out["data"].values())
-    return "".join(parts)
+MAX_SECONDS = float(os.environ.get("NOTEBOOK_MAX_SECONDS", "120"))
 
 
 def main():
     path = sys.argv[1]
+    name = os.path.basename(path)
+    checks = notebook_checks.CHECKS.get(name)
+    if checks is None:
+        print(f"FAIL: {name} has no checks: add them to notebook_checks.CHECKS")
+        return 1
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="jmlc", timeout=120, startup_timeout=120)
+    start = time.time()
     try:
         client.execute()
     except CellExecutionError as e:
-        print(f"FAIL: a cell not tagged raises-exception failed:\n{e}")
+        print(f"FAIL: {name}: a cell not tagged raises-exception failed:\n{e}")
         return 1
     finally:
         if len(sys.argv) > 2:
             nbformat.write(nb, sys.argv[2])
+    seconds = time.time() - start
 
-    cells = {c.get("id"): c for c in nb.cells}
-    failures = []
-
-    def check(cell_id, what, ok):
-        print(("ok   " if ok else "FAIL ") + f"[{cell_id}] {what}")
-        if not ok:
-            failures.append(f"[{cell_id}] {what}: outputs were {cells[cell_id].get('outputs')}")
-
-    value = cells["value"]["outputs"]
-    check("value", "execute_result text/plain is 42",
-          any(o["output_type"] == "execute_result" and o["data"].get("text/plain") == "42" for o in value))
-    check("stdout", "prints three lines to stdout",
-          outputs_text(cells["stdout"], ("stream",)) == "line 1\nline 2\nline 3\n")
-    display = cells["display"]["outputs"]
-    check("display", "shows text/html with the rich element",
-          any(o["output_type"] == "display_data" and "jmlc-rich" in o["data"].get("text/html", "") for o in display))
-    check("display", "shows text/markdown",
-          any(o["output_type"] == "display_data" and "*markdown*" in o["data"].get("text/markdown", "") for o in display))
-    help_text = outputs_text(cells["help"])
-    check("help", "%help lists %help, %time and %classpath",
-          all(m in help_text for m in ("%help", "%time", "%classpath")))
-    errors = [o for o in cells["error"]["outputs"] if o["output_type"] == "error"]
-    check("error", "the compile error is reported once", len(errors) == 1)
-    if errors:
-        tb = "\n".join(errors[0]["traceback"])
-        check("error", "the error names the line, the code and the message",
-              "line 1" in tb and 'int broken = "not a number";' in tb and "incompatible types" in tb)
-    check("state", "state survived the error: answer + 1 is 43",
-          any(o["output_type"] == "execute_result" and o["data"].get("text/plain") == "43"
-              for o in cells["state"]["outputs"]))
-
-    total = sum(1 for _ in failures)
-    print(f"notebook {path}: {'FAILED' if failures else 'passed'}" + (f" ({total} failed checks)" if failures else ""))
-    for f in failures:
+    result = notebook_checks.Checker(nb)
+    checks(result)
+    result.check("(notebook)", f"runs in {seconds:.1f} s, under {MAX_SECONDS:.0f} s", seconds < MAX_SECONDS)
+    print(f"notebook {name}: {'FAILED' if result.failures else 'passed'} in {seconds:.1f} s"
+          + (f" ({len(result.failures)} failed checks)" if result.failures else ""))
+    for f in result.failures:
         print("  " + f)
-    return 1 if failures else 0
+    return 1 if result.failures else 0
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
 package jmlc.magics;
 
+import jmlc.engine.api.ChatModule;
+import jmlc.magics.llm.BenchHistory;
+import jmlc.magics.llm.Llm;
+
 import java.util.Objects;
 
 /**
  * What magics and cell code share, reachable from both as statics: the {@link Session} (the loaded
- * model, later) and the {@link Output} of the cell now running. In a notebook:
+ * model, the benchmark runs) and the {@link Output} of the cell now running. In a notebook:
  *
  * <pre>{@code
  * import jmlc.magics.*;                   // the kernel imports this for every cell
+ * var cm = Jmlc.model();                  // the model %load loaded: a ChatModule
+ * cm.benchmarkGenerate("Hi", 64); cm.stats()
  * Jmlc.session().put(Session.Key.of("answer", Integer.class), 42);
  * }</pre>
  *
@@ -24,6 +30,22 @@ public final class Jmlc {
     /** The notebook's shared state. */
     public static Session session() {
         return SESSION;
+    }
+
+    /**
+     * The model {@code %load} loaded, as the Java API's {@link ChatModule}: {@code chat},
+     * {@code generate}, {@code benchmarkGenerate}, {@code stats}, {@code model()} (config, tokenizer,
+     * compiled graph). {@code %load} and {@code %reload} keep this object and swap the model inside it.
+     *
+     * @throws MagicException when no model is loaded yet
+     */
+    public static ChatModule model() {
+        return Llm.model(SESSION);
+    }
+
+    /** Every benchmark run of this notebook ({@code %bench} adds to it): shows as a table; {@code .chart()} draws them. */
+    public static BenchHistory benchmarks() {
+        return Llm.benchmarks(SESSION);
     }
 
     /** Where displays and streamed text go now: the running cell's output in a kernel. */

@@ -25,7 +25,8 @@ class MagicRegistryTest {
     @Test
     void theStandardListHasHelpFirst() {
         assertEquals("help", Magics.all().getFirst().name());
-        assertEquals(List.of("help", "time", "classpath", "session", "upper"),
+        assertEquals(List.of("help", "device", "load", "reload", "chat", "reset", "stats", "bench", "ir", "kernels", "source",
+                        "time", "classpath", "session", "upper"),
                 registry.all().stream().map(Magic::name).toList());
     }
 
@@ -33,7 +34,8 @@ class MagicRegistryTest {
     void unknownMagicListsTheKnownOnes() {
         var e = assertThrows(MagicException.class, () -> FakeShell.run(registry, "%lod model", new RecordingOutput(), shell));
         assertTrue(e.getMessage().startsWith("Unknown magic %lod."), e.getMessage());
-        assertTrue(e.getMessage().contains("%help, %time"), e.getMessage());
+        assertTrue(e.getMessage().contains("%help, %device, %load, "), e.getMessage());
+        assertTrue(e.getMessage().contains("%chat, "), "a magic of both forms is listed as its line form: " + e.getMessage());
         assertTrue(e.getMessage().contains("%%upper"), e.getMessage());
     }
 

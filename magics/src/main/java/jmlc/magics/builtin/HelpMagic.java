@@ -25,7 +25,9 @@ public final class HelpMagic implements Magic {
     /** How cell code reaches the same things, shown below the table. */
     static final String JAVA_NOTE = """
             Java cells: the value of the last expression is shown; display(x) shows any value now; \
-            Display.html/markdown/svg/png(...) show rich output; Jmlc.session() is the state magics share.""";
+            Display.html/markdown/svg/png(...) show rich output; Jmlc.model() is the model %load loaded \
+            (a ChatModule: chat, generate, benchmarkGenerate, stats); Jmlc.benchmarks() the %bench runs; \
+            Jmlc.session() is the state magics share.""";
 
     @Override
     public String name() {

@@ -1,0 +1,120 @@
+package jmlc.magics.llm;
+
+import jmlc.engine.api.ChatModule;
+import jmlc.magics.Magic;
+import jmlc.magics.MagicArgs;
+import jmlc.magics.MagicContext;
+import jmlc.magics.MagicException;
+import jmlc.magics.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code %bench [--prompt TEXT] [--gen N] [--runs R]}: MLC's benchmark on the loaded model (encode
+ * the prompt, decode exactly N tokens greedily) R times; shows the runs' prefill and decode speeds as
+ * a table, and a chart of every run so far across devices and quantizations.
+ */
+public final class BenchMagic implements Magic {
+
+    @Command(name = "bench", description = {
+            "Benchmarks the loaded model as MLC does: encodes the prompt, then decodes exactly N tokens (greedy, stop tokens ignored). "
+                    + "Shows this call's runs (prefill and decode tok/s) and a chart of the decode speed of every run so far, "
+                    + "per device and model/quantization.",
+            "The runs are kept in the session: Jmlc.benchmarks() from Java."})
+    static final class Args {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "the prompt (default: ${DEFAULT-VALUE})", defaultValue = "Hi")
+        String prompt;
+
+        @Option(names = "--gen", paramLabel = "N", description = "tokens to decode per run (default: ${DEFAULT-VALUE}, the seed's protocol)", defaultValue = "512")
+        int gen;
+
+        @Option(names = "--runs", paramLabel = "R", description = "runs (default: ${DEFAULT-VALUE})", defaultValue = "1")
+        int runs;
+
+        @Option(names = "--warmup", paramLabel = "N",
+                description = "decode N tokens first, untimed, so the JIT has compiled the hot loops (default: ${DEFAULT-VALUE})",
+                defaultValue = "0")
+        int warmup;
+
+        @Option(names = "--show", description = "measure nothing: show every run so far and the chart")
+        boolean show;
+
+        @Option(names = "--clear", description = "forget the runs so far")
+        boolean clear;
+    }
+
+    @Override
+    public String name() {
+        return "bench";
+    }
+
+    @Override
+    public String summary() {
+        return "Benchmark prefill and decode tok/s: %bench [--gen 512] [--runs 1]; a table and a chart of all runs.";
+    }
+
+    @Override
+    public String help() {
+        return MagicArgs.usage(name(), new Args());
+    }
+
+    @Override
+    public Object run(MagicContext ctx) throws Exception {
+        Args args = ctx.parse(new Args());
+        BenchHistory history = Llm.benchmarks(ctx.session());
+        if (args.clear) {
+            int n = history.size();
+            history.clear();
+            ctx.println("Forgot " + n + " benchmark run" + (n == 1 ? "" : "s") + ".");
+            return null;
+        }
+        if (args.show) {
+            ctx.display(history);
+            return history.chart();
+        }
+        if (args.gen <= 0) throw new MagicException("%bench: --gen must be positive, found " + args.gen);
+        if (args.runs <= 0) throw new MagicException("%bench: --runs must be positive, found " + args.runs);
+        if (args.warmup < 0) throw new MagicException("%bench: --warmup must be >= 0, found " + args.warmup);
+        if (args.prompt.isEmpty()) throw new MagicException("%bench: --prompt must not be empty");
+        ChatModule cm = Llm.model(ctx.session());
+
+        List<BenchRun> runs = new ArrayList<>();
+        String label = "Benchmark " + cm.model().spec() + " on " + cm.model().runner().device().id()
+                + (args.warmup > 0 ? " after a " + args.warmup + "-token warm-up" : "");
+        try (Progress progress = ctx.progress(label, args.runs)) {
+            if (args.warmup > 0) {
+                progress.update(0, "warm-up: decoding " + args.warmup + " tokens");
+                try {
+                    Background.run("jmlc-bench", () -> cm.benchmarkGenerate(args.prompt, args.warmup), cm::cancel);
+                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException e) {
+                    throw new MagicException("%bench: " + e.getMessage(), e);
+                }
+            }
+            for (int i = 0; i < args.runs; i++) {
+                ctx.checkInterrupted();
+                progress.update(i, "run " + (i + 1) + ": decoding " + args.gen + " tokens");
+                BenchRun run;
+                try {
+                    run = Background.run("jmlc-bench", () -> BenchRun.measure(cm, args.prompt, args.gen), cm::cancel);
+                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException e) {
+                    throw new MagicException("%bench: " + e.getMessage(), e);
+                }
+                if (run.decodeTokens() + 1 < args.gen) {
+                    ctx.printErr("%bench: run " + (i + 1) + " decoded " + (run.decodeTokens() + 1) + " of " + args.gen
+                            + " tokens: the context window (" + cm.model().runner().maxContext() + " tokens) is full."
+                            + " Use a smaller --gen, or %reload --max-context N.");
+                }
+                runs.add(run);
+                history.add(run);
+                progress.update(i + 1, String.format("run %d: decode %.1f tok/s", i + 1, run.decodeTokensPerSecond()));
+            }
+            progress.done(runs.size() + (runs.size() == 1 ? " run" : " runs"));
+        }
+        ctx.display(TableView.of(BenchHistory.table("This benchmark (" + cm.model().spec() + ", " + cm.model().quant().id() + ", "
+                + cm.model().runner().device().id() + ")", runs)));
+        return history.chart();
+    }
+}

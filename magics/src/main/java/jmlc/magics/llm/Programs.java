@@ -1,0 +1,123 @@
+package jmlc.magics.llm;
+
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.Scheduler;
+import jmlc.compiler.schedule.Target;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.LoadedModel;
+import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.gpu.GpuRunner;
+import jmlc.magics.MagicException;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Scheduling the loaded model for a GPU target, for {@code %kernels} and {@code %source}. */
+final class Programs {
+
+    private Programs() {
+    }
+
+    static final String DEFAULT_TARGET = "cuda:sm_90";
+
+    /**
+     * The decode or prefill program for the loaded model: with {@code --target}, scheduled for that
+     * target; else the one the model's GPU runner launches; else scheduled for the device's target
+     * (a GPU) or {@value #DEFAULT_TARGET} (a CPU).
+     */
+    static Program program(LoadedModel m, String target, boolean prefill, String magic) {
+        if (target == null && m.runner() instanceof GpuRunner gpu) return prefill ? gpu.prefillProgram() : gpu.decodeProgram();
+        return schedule(m.compiled(), target(target, m.runner().device(), magic), prefill);
+    }
+
+    /** The target named with {@code --target}, else the device's if it is a GPU, else {@value #DEFAULT_TARGET}. */
+    static Target target(String named, DeviceInfo device, String magic) {
+        String spec = named != null ? named : deviceTarget(device).orElse(DEFAULT_TARGET);
+        try {
+            Target t = Target.parse(spec);
+            String units = device.properties().get("multiprocessors");
+            if (named == null && units != null && units.matches("\\d+")) {
+                int n = Integer.parseInt(units);
+                t = t.backend().equals("cuda") ? Target.cuda(t.arch(), n) : Target.hip(t.arch(), n);
+            }
+            return t;
+        } catch (IllegalArgumentException e) {
+            throw new MagicException("%" + magic + ": " + e.getMessage());
+        }
+    }
+
+    private static final Pattern SM = Pattern.compile("\\bsm_?(\\d+a?)\\b");
+    private static final Pattern CC = Pattern.compile("^(\\d+)\\.(\\d+)$");
+    private static final Pattern GFX = Pattern.compile("\\b(gfx[0-9a-f]+)\\b");
+
+    /**
+     * A GPU device's target, read from what detection reported: an {@code sm_NN} or {@code gfxNNN}
+     * in a property, or a compute capability such as {@code 9.0}. Empty for CPUs and for GPUs whose
+     * properties say neither.
+     */
+    static Optional<String> deviceTarget(DeviceInfo d) {
+        String backend = d.backend().toLowerCase();
+        boolean cuda = backend.equals("cuda"), amd = backend.equals("hip") || backend.equals("rocm");
+        if (!cuda && !amd) return Optional.empty();
+        for (var e : d.properties().entrySet()) {
+            String v = e.getValue().strip();
+            if (cuda) {
+                Matcher m = SM.matcher(v);
+                if (m.find()) return Optional.of("cuda:sm_" + m.group(1));
+                Matcher c = CC.matcher(v);
+                if (e.getKey().toLowerCase().contains("compute") && c.matches()) return Optional.of("cuda:sm_" + c.group(1) + c.group(2));
+            } else {
+                Matcher m = GFX.matcher(v);
+                if (m.find()) return Optional.of("hip:" + m.group(1));
+            }
+        }
+        return Optional.of(cuda ? DEFAULT_TARGET : "hip:gfx90a");
+    }
+
+    /** The decode (one token) or prefill program of {@code model} for {@code target}. */
+    static Program schedule(CompiledModel model, Target target, boolean prefill) {
+        return Scheduler.schedule(model.graph(), target, !prefill, prefill ? model.maxStepTokens() : 1, Knobs.defaults());
+    }
+
+    /** A kernel of a program, with the rule that made it and how many times a step launches it. */
+    record Entry(int number, Kernel kernel, String rule, int launches) {}
+
+    static List<Entry> entries(Program program) {
+        Map<String, Integer> launches = new LinkedHashMap<>();
+        Map<String, String> rules = new LinkedHashMap<>();
+        for (Program.Step s : program.steps()) {
+            for (KernelCall c : s.calls()) {
+                launches.merge(c.kernel().name(), 1, Integer::sum);
+                rules.putIfAbsent(c.kernel().name(), s.rule());
+            }
+        }
+        var list = new ArrayList<Entry>();
+        int i = 1;
+        for (Kernel k : program.kernels()) list.add(new Entry(i++, k, rules.get(k.name()), launches.get(k.name())));
+        return list;
+    }
+
+    /** The kernel named {@code name}: its exact name, its number in {@code %kernels}, or a unique part of its name. */
+    static Entry find(List<Entry> entries, String name, String magic) {
+        for (Entry e : entries) if (e.kernel().name().equals(name)) return e;
+        String n = name.startsWith("#") ? name.substring(1) : name;
+        if (n.matches("\\d+")) {
+            int i = Integer.parseInt(n);
+            if (i >= 1 && i <= entries.size()) return entries.get(i - 1);
+            throw new MagicException("%" + magic + ": no kernel number " + i + ": the program has " + entries.size() + " kernels (%kernels lists them)");
+        }
+        List<Entry> matches = entries.stream().filter(e -> e.kernel().name().contains(name)).toList();
+        if (matches.size() == 1) return matches.getFirst();
+        List<String> names = (matches.isEmpty() ? entries : matches).stream().map(e -> e.number() + " " + e.kernel().name()).toList();
+        throw new MagicException("%" + magic + ": " + (matches.isEmpty() ? "no kernel named '" + name + "'; kernels: "
+                : "'" + name + "' names " + matches.size() + " kernels: ") + String.join(", ", names));
+    }
+}

@@ -1,0 +1,59 @@
+package jmlc.magics.llm;
+
+import jmlc.compiler.codegen.CEmitter;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.Target;
+import jmlc.engine.api.ChatModule;
+import jmlc.magics.Html;
+import jmlc.magics.Magic;
+import jmlc.magics.MagicArgs;
+import jmlc.magics.MagicContext;
+import jmlc.magics.MimeBundle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code %source KERNEL [--target T] [--prefill]}: one generated kernel's CUDA or HIP source. */
+public final class SourceMagic implements Magic {
+
+    @Command(name = "source", description = "One generated kernel's self-contained source (CUDA C or HIP C), syntax-highlighted.")
+    static final class Args {
+        @Parameters(paramLabel = "KERNEL", description = "the kernel's name, its number in %%kernels, or a unique part of its name (e.g. 256x256_res)")
+        String kernel;
+
+        @Option(names = "--target", paramLabel = "T",
+                description = "cuda:sm_90, hip:gfx90a ... (default: what the model's GPU runs, else cuda:sm_90)")
+        String target;
+
+        @Option(names = "--prefill", description = "a kernel of the prefill program instead of decode")
+        boolean prefill;
+    }
+
+    @Override
+    public String name() {
+        return "source";
+    }
+
+    @Override
+    public String summary() {
+        return "One generated kernel's CUDA or HIP source: %source NAME [--target hip:gfx90a]";
+    }
+
+    @Override
+    public String help() {
+        return MagicArgs.usage(name(), new Args());
+    }
+
+    @Override
+    public Object run(MagicContext ctx) {
+        Args args = ctx.parse(new Args());
+        ChatModule cm = Llm.model(ctx.session());
+        Program program = Programs.program(cm.model(), args.target, args.prefill, name());
+        Target target = program.target();
+        Programs.Entry entry = Programs.find(Programs.entries(program), args.kernel, name());
+        String source = new CEmitter(target.dialect()).emit(entry.kernel());
+        String title = entry.kernel().name() + "." + target.dialect().fileExtension() + " (" + target + ", rule " + entry.rule() + ")";
+        return MimeBundle.html("<b>" + Html.escape(title) + "</b>" + CHighlighter.html(source))
+                .withText("// " + title + "\n" + source);
+    }
+}
