@@ -45,22 +45,18 @@ public final class TinyModel {
     public Function<Value, HostTensor> weights(Graph g, Arena arena) {
         Map<Value, HostTensor> packed = new HashMap<>();
         for (Value p : g.params()) {
-            List<String> src = g.weightSource(p).tensors();
+            Graph.WeightSource ws = g.weightSource(p);
+            List<String> src = ws.tensors();
+            long[] rowsPer = src.stream().mapToLong(s -> shapes.get(s)[0]).toArray();
             packed.put(p, WeightPacker.pack(p.type(), (row, out) -> {
-                long r = row;
-                for (String s : src) {
-                    long[] sh = shapes.get(s);
-                    long rows = sh.length == 1 ? 1 : sh[0], cols = sh[sh.length - 1];
-                    if (sh.length == 1 && src.size() > 1) { // concatenated biases: one long row
-                        System.arraycopy(tensors.get(s), 0, out, (int) offset1d(src, s), (int) cols);
-                        continue;
-                    }
-                    if (r < rows) {
-                        System.arraycopy(tensors.get(s), (int) (r * cols), out, 0, (int) cols);
-                        return;
-                    }
-                    r -= rows;
+                if (shapes.get(src.getFirst()).length == 1) { // 1-D: biases concatenated into one row
+                    for (String s : src) System.arraycopy(tensors.get(s), 0, out, (int) offset1d(src, s), (int) shapes.get(s)[0]);
+                    return;
                 }
+                long[] at = ws.locate(row, rowsPer);
+                String s = src.get((int) at[0]);
+                long cols = shapes.get(s)[1];
+                System.arraycopy(tensors.get(s), (int) (at[1] * cols), out, 0, (int) cols);
             }, arena));
         }
         return packed::get;

@@ -206,7 +206,7 @@ public final class CEmitter {
         return switch (u.op()) {
             case NEG -> "(-" + a + ")";
             case NOT -> u.a().type().scalar() == KType.Scalar.BOOL ? "(!" + a + ")" : "(~" + a + ")";
-            case EXP -> "expf(" + a + ")";
+            case EXP -> "__expf(" + a + ")"; // the fast hardware exp (2 ulp): softmax and silu need no more
             case LOG -> "logf(" + a + ")";
             case SQRT -> "sqrtf(" + a + ")";
             case RSQRT -> "rsqrtf(" + a + ")";

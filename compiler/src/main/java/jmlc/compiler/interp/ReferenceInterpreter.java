@@ -146,6 +146,11 @@ public final class ReferenceInterpreter {
             case Op.Prologue.SiluMul s -> siluMul(x, x.length / (2 * k));
         };
         float[] y = matmul(x, w, env.get(w), f.bias() ? dense(env, node.input(f.biasIndex())) : null);
+        if (f.siluMulPairs()) {
+            float[] o = new float[y.length / 2];
+            for (int i = 0; i < o.length; i++) o[i] = silu(y[2 * i]) * y[2 * i + 1];
+            return o;
+        }
         return f.residual() ? add(y, env.get(node.input(f.residualIndex()))) : y;
     }
 

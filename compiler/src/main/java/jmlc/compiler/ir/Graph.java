@@ -18,11 +18,29 @@ import java.util.Map;
  */
 public final class Graph {
 
-    /** Checkpoint tensors a param is made of, concatenated along their first dimension. */
-    public record WeightSource(List<String> tensors) {
+    /**
+     * Checkpoint tensors a param is made of: concatenated along their first dimension, or with
+     * {@code interleaved} their rows taken in turn (row {@code r} is row {@code r / n} of tensor
+     * {@code r % n}), a layout a kernel can ask for (gate and up rows side by side).
+     */
+    public record WeightSource(List<String> tensors, boolean interleaved) {
         public WeightSource {
             tensors = List.copyOf(tensors);
             if (tensors.isEmpty()) throw new IllegalArgumentException("a weight needs at least one source tensor");
+        }
+
+        public WeightSource(List<String> tensors) {
+            this(tensors, false);
+        }
+
+        /** Which tensor and which of its rows row {@code r} of the param comes from, given each tensor's row count. */
+        public long[] locate(long r, long[] rowsPerTensor) {
+            if (interleaved) return new long[] {r % tensors.size(), r / tensors.size()};
+            for (int i = 0; i < rowsPerTensor.length; i++) {
+                if (r < rowsPerTensor[i]) return new long[] {i, r};
+                r -= rowsPerTensor[i];
+            }
+            throw new IllegalArgumentException("row past the end of " + tensors);
         }
     }
 

@@ -66,6 +66,13 @@ public final class GraphBuilder {
         return v;
     }
 
+    /** Replaces a param by one with another row layout of its sources; nodes must be re-emitted against the new value. */
+    public Value replaceParam(Value old, TensorType type, Graph.WeightSource source) {
+        Value v = replaceParam(old, type);
+        weightSources.put(v, source);
+        return v;
+    }
+
     /** Replaces a param by one of another type (quantization); nodes must be re-emitted against the new value. */
     public Value replaceParam(Value old, TensorType type) {
         int i = params.indexOf(old);

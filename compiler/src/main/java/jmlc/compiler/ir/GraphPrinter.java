@@ -19,7 +19,8 @@ public final class GraphPrinter {
         for (Value v : g.params()) {
             sb.append("  param ").append(v);
             var src = g.weightSource(v).tensors();
-            if (src.size() != 1 || !src.getFirst().equals(v.name())) sb.append(" = concat(").append(String.join(", ", src)).append(')');
+            if (src.size() != 1 || !src.getFirst().equals(v.name()))
+                sb.append(g.weightSource(v).interleaved() ? " = interleave_rows(" : " = concat(").append(String.join(", ", src)).append(')');
             sb.append('\n');
         }
         for (Node n : g.nodes()) sb.append("  ").append(node(n)).append('\n');
@@ -57,7 +58,7 @@ public final class GraphPrinter {
                 case Op.Prologue.None n -> "";
                 case Op.Prologue.RmsNorm r -> "prologue=rms_norm(eps=" + r.eps() + ")";
                 case Op.Prologue.SiluMul m -> "prologue=silu_mul";
-            } + (f.bias() ? " bias" : "") + (f.residual() ? " epilogue=+residual" : "");
+            } + (f.bias() ? " bias" : "") + (f.residual() ? " epilogue=+residual" : "") + (f.siluMulPairs() ? " epilogue=silu_mul(pairs)" : "");
         };
     }
 

@@ -9,15 +9,15 @@ import java.util.List;
  * find and rebuild a {@link Op.FusedMatMul}; schedule rules read every form the same way.
  * Absent parts are null.
  */
-public record MatmulParts(Value x, Op.Prologue prologue, Value normWeight, Value w, Value bias, Value residual) {
+public record MatmulParts(Value x, Op.Prologue prologue, Value normWeight, Value w, Value bias, Value residual, boolean siluMulPairs) {
 
     /** The parts of {@code n}, or null if it is no matmul. */
     public static MatmulParts of(Node n) {
         return switch (n.op()) {
-            case Op.QMatMul q -> new MatmulParts(n.input(0), new Op.Prologue.None(), null, n.input(1), n.inputs().size() == 3 ? n.input(2) : null, null);
-            case Op.MatMul m -> new MatmulParts(n.input(0), new Op.Prologue.None(), null, n.input(1), n.inputs().size() == 3 ? n.input(2) : null, null);
+            case Op.QMatMul q -> new MatmulParts(n.input(0), new Op.Prologue.None(), null, n.input(1), n.inputs().size() == 3 ? n.input(2) : null, null, false);
+            case Op.MatMul m -> new MatmulParts(n.input(0), new Op.Prologue.None(), null, n.input(1), n.inputs().size() == 3 ? n.input(2) : null, null, false);
             case Op.FusedMatMul f -> new MatmulParts(n.input(0), f.prologue(), f.prologue() instanceof Op.Prologue.RmsNorm ? n.input(1) : null,
-                    n.input(f.weightIndex()), f.bias() ? n.input(f.biasIndex()) : null, f.residual() ? n.input(f.residualIndex()) : null);
+                    n.input(f.weightIndex()), f.bias() ? n.input(f.biasIndex()) : null, f.residual() ? n.input(f.residualIndex()) : null, f.siluMulPairs());
             default -> null;
         };
     }
@@ -36,15 +36,19 @@ public record MatmulParts(Value x, Op.Prologue prologue, Value normWeight, Value
     }
 
     public MatmulParts withPrologue(Value x, Op.Prologue p, Value g) {
-        return new MatmulParts(x, p, g, w, bias, residual);
+        return new MatmulParts(x, p, g, w, bias, residual, siluMulPairs);
     }
 
     public MatmulParts withResidual(Value r) {
-        return new MatmulParts(x, prologue, normWeight, w, bias, r);
+        return new MatmulParts(x, prologue, normWeight, w, bias, r, siluMulPairs);
+    }
+
+    public MatmulParts withSiluMulPairs(Value weight) {
+        return new MatmulParts(x, prologue, normWeight, weight, bias, residual, true);
     }
 
     public Op.FusedMatMul op() {
-        return new Op.FusedMatMul(prologue, bias != null, residual != null);
+        return new Op.FusedMatMul(prologue, bias != null, residual != null, siluMulPairs);
     }
 
     public List<Value> inputs() {

@@ -175,9 +175,15 @@ public sealed interface Op {
      * Inputs in order: {@code x, [norm weight g (RmsNorm prologue)], w, [bias], [residual]};
      * {@code w} is quantized or dense. The GEMV stages the transformed row once in fast memory and
      * adds the residual as it writes, so the norm, the activation and the residual add cost no
-     * kernels and no memory round trips of their own.
+     * kernels and no memory round trips of their own. With {@code siluMulPairs} the output has
+     * half the columns: {@code out[s, i] = silu(y[s, 2i]) · y[s, 2i+1]} (gate and up rows of the
+     * weight interleaved), so the MLP activation is computed once, where y is made.
      */
-    record FusedMatMul(Prologue prologue, boolean bias, boolean residual) implements Op {
+    record FusedMatMul(Prologue prologue, boolean bias, boolean residual, boolean siluMulPairs) implements Op {
+        public FusedMatMul(Prologue prologue, boolean bias, boolean residual) {
+            this(prologue, bias, residual, false);
+        }
+
         public String name() { return "matmul_fused"; }
 
         public int weightIndex() {
@@ -203,7 +209,9 @@ public sealed interface Op {
                 throw new IllegalArgumentException(name() + ": norm weight must be [" + k + "], found " + in.get(1));
             if (bias && (in.get(biasIndex()).shape().rank() != 1 || in.get(biasIndex()).shape().dim(0).size() != rows))
                 throw new IllegalArgumentException(name() + ": bias must be [" + rows + "], found " + in.get(biasIndex()));
-            TensorType out = TensorType.of(DType.F32, x.shape().dim(0), Dim.of(rows));
+            if (siluMulPairs && (rows % 2 != 0 || residual))
+                throw new IllegalArgumentException(name() + ": a silu·mul epilogue needs an even row count and no residual");
+            TensorType out = TensorType.of(DType.F32, x.shape().dim(0), Dim.of(siluMulPairs ? rows / 2 : rows));
             if (residual && !in.get(residualIndex()).shape().equals(out.shape()))
                 throw new IllegalArgumentException(name() + ": residual must be " + out.shape() + ", found " + in.get(residualIndex()));
             return List.of(out);

@@ -38,9 +38,11 @@ public final class Pipeline {
                 new FuseDequantMatmul(),
                 new FuseRopeKvAppend(),
                 new FuseSiluMul(),
-                // matmul prologues and epilogues: norms and silu·mul into the GEMV that reads them,
-                // residual adds into the GEMV that feeds them; the final norm moves after last_row
+                // matmul prologues and epilogues: silu·mul into the gate/up GEMV that makes its input
+                // (rows interleaved), norms into the GEMV that reads them, residual adds into the GEMV
+                // that feeds them; the final norm moves after last_row
                 new MoveLastRowBeforeNorm(),
+                new FuseSiluMulEpilogue(),
                 new FuseMatmulPrologue(),
                 new FuseMatmulResidual(),
                 // what is left of add + norm pairs (when the matmul fusions are switched off)

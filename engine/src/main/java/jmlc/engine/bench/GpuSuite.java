@@ -51,16 +51,20 @@ public final class GpuSuite {
     private final List<String> summary = new ArrayList<>();
     private final StringBuilder json = new StringBuilder();
     private int failures;
+    private List<String> models;
 
     public static void main(String[] args) throws Exception {
         Set<String> parts = new java.util.HashSet<>();
         Path outDir = null;
+        List<String> models = List.of("synthetic:llama-2-7b", "synthetic:llama-2-13b", "synthetic:llama-3-8b");
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--out")) outDir = Path.of(args[++i]);
+            else if (args[i].equals("--models")) models = List.of(args[++i].split(","));
             else parts.add(args[i]);
         }
         if (parts.isEmpty()) parts.addAll(List.of("check", "bench"));
         GpuSuite s = new GpuSuite();
+        s.models = models;
         List<DeviceInfo> gpus = Backends.detect().stream().filter(d -> d.backend().equals("cuda")).toList();
         if (gpus.isEmpty()) {
             System.out.println("no CUDA device found");
@@ -221,8 +225,7 @@ public final class GpuSuite {
             dev.close();
         }
         record("bench", String.format("device copy bandwidth (read+write): %.0f GB/s on %s", copyGbs, gpu.name()));
-        for (String model : List.of("synthetic:llama-2-7b", "synthetic:llama-2-13b")) benchModel(gpu, model, "q4f16_1", copyGbs);
-        benchModel(gpu, "synthetic:llama-3-8b", "q4f16_1", copyGbs);
+        for (String model : models) benchModel(gpu, model, "q4f16_1", copyGbs);
     }
 
     private void benchModel(DeviceInfo gpu, String model, String quant, double copyGbs) {
@@ -260,8 +263,9 @@ public final class GpuSuite {
             record("bench", String.format("  prefill-512 kernels: %.2f ms in all;%s", ptotal, pr));
             double flops = 2.0 * cm.model().config().parameterCount() * 512;
             double tflops = flops / (512 / prefill) / 1e12;
-            String line = String.format("bench %s %s on %s: decode %.1f tok/s (graph step %.3f ms = %.1f tok/s; host step %.3f ms), roofline %.0f tok/s (%.2f GB/token at %.0f GB/s) -> %.0f%% ; prefill-512 %.0f tok/s = %.0f TFLOP/s; load %.1f s",
-                    model, quant, gpu.name(), decode, stepMs, 1000 / stepMs, hostMs, roofline, weightBytes / 1e9, copyGbs, 100 * decode / roofline, prefill, tflops, loadS);
+            String pdl = "0".equals(System.getenv("JMLC_PDL")) ? " (PDL off)" : "";
+            String line = String.format("bench %s %s%s on %s: decode %.1f tok/s (graph step %.3f ms = %.1f tok/s; host step %.3f ms), roofline %.0f tok/s (%.2f GB/token at %.0f GB/s) -> %.0f%% ; prefill-512 %.0f tok/s = %.0f TFLOP/s; load %.1f s",
+                    model, quant, pdl, gpu.name(), decode, stepMs, 1000 / stepMs, hostMs, roofline, weightBytes / 1e9, copyGbs, 100 * decode / roofline, prefill, tflops, loadS);
             out.println(line);
             record("bench", line);
             // kernels by total time, with achieved bandwidth

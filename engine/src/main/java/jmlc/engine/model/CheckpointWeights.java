@@ -76,9 +76,10 @@ public final class CheckpointWeights implements ModelWeights {
             throw new ModelFormatException(checkpoint.path(), "weight " + p.name() + " needs " + rows * cols + " values from " + graph.weightSource(p).tensors() + ", found " + srcElems);
         if (src.size() == 1 && !t.dtype().isQuantized() && sameDtype(t.dtype(), src.getFirst().dtype()))
             return new HostTensor.Dense(t.dtype(), shape(t), src.getFirst().data());
+        Graph.WeightSource ws = graph.weightSource(p);
         if (t.dtype().isQuantized() && src.stream().allMatch(v -> losslessRepack(t.quant(), v.dtype())))
-            return repack(t.quant(), rows, cols, src);
-        return WeightPacker.pack(t, rowReader(src, rows, cols), arena);
+            return repack(t.quant(), rows, cols, src, ws);
+        return WeightPacker.pack(t, rowReader(src, rows, cols, ws), arena);
     }
 
     private static long[] shape(TensorType t) {
@@ -93,8 +94,9 @@ public final class CheckpointWeights implements ModelWeights {
         return (q.equals(QuantScheme.GGUF_Q4_0) && s == TensorDType.Q4_0) || (q.equals(QuantScheme.Q8F16) && s == TensorDType.Q8_0);
     }
 
-    /** Reads row r of the row-wise concatenation of {@code src} (a 1-D concatenation is one row). */
-    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols) {
+    /** Reads row r of the param made of {@code src} as {@code ws} lays them out (a 1-D concatenation is one row). */
+    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols, Graph.WeightSource ws) {
+        long[] rowsPer = src.stream().mapToLong(v -> v.dim(0)).toArray();
         return (r, out) -> {
             if (rows == 1) {
                 int off = 0;
@@ -104,16 +106,8 @@ public final class CheckpointWeights implements ModelWeights {
                 }
                 return;
             }
-            long local = r;
-            for (TensorView v : src) {
-                long vr = v.dim(0);
-                if (local < vr) {
-                    readRange(v, local * cols, (int) cols, out, 0);
-                    return;
-                }
-                local -= vr;
-            }
-            throw new IllegalStateException("row " + r + " past the end of " + src);
+            long[] at = ws.locate(r, rowsPer);
+            readRange(src.get((int) at[0]), at[1] * cols, (int) cols, out, 0);
         };
     }
 
@@ -131,17 +125,15 @@ public final class CheckpointWeights implements ModelWeights {
     }
 
     /** GGUF blocks into jmlc's layout: Q4_0 nibbles reordered (element i of a block: qs[i] low nibble, i+16 high), Q8_0 bytes copied. */
-    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src) {
+    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src, Graph.WeightSource ws) {
         MemorySegment data = arena.allocate(q.dataBytes(rows, cols), 64);
         MemorySegment scales = arena.allocate(q.scaleBytes(rows, cols), 64);
         long blocksPerRow = cols / 32;
-        long[] firstRow = new long[src.size()];
-        for (int i = 1; i < src.size(); i++) firstRow[i] = firstRow[i - 1] + src.get(i - 1).dim(0);
+        long[] rowsPer = src.stream().mapToLong(v -> v.dim(0)).toArray();
         LongStream.range(0, rows).parallel().forEach(r -> {
-            int si = src.size() - 1;
-            while (firstRow[si] > r) si--;
-            TensorView v = src.get(si);
-            long local = r - firstRow[si];
+            long[] at = ws.locate(r, rowsPer);
+            TensorView v = src.get((int) at[0]);
+            long local = at[1];
             int bb = v.dtype().blockBytes();
             for (long b = 0; b < blocksPerRow; b++) {
                 long in = (local * blocksPerRow + b) * bb, blk = r * blocksPerRow + b;

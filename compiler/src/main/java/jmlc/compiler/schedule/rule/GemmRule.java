@@ -159,6 +159,22 @@ public final class GemmRule implements ScheduleRule {
             s.barrier();
         });
         // epilogue: c0,c1 at (g, 2t..2t+1), c2,c3 at (g+8, 2t..2t+1) of each 16×8 tile
+        if (m.siluMulPairs()) { // columns 2t and 2t+1 are a (gate, up) pair, in this thread's registers
+            int half = n / 2;
+            for (int i = 0; i < mt; i++)
+                for (int j = 0; j < nt; j++)
+                    for (int r = 0; r < 4; r += 2) {
+                        Expr row = add(add(m0, add(wRow, c(i * 16 + (r >= 2 ? 8 : 0)))), g);
+                        Expr col = add(add(n0, add(wCol, c(j * 8))), mul(t, c(2)));
+                        Expr.Var gate = acc[i][j][r], upv = acc[i][j][r + 1];
+                        b.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), st -> {
+                            Expr gv = bias == null ? gate : add(gate, load(bias, col));
+                            Expr uv = bias == null ? upv : add(upv, load(bias, add(col, c(1))));
+                            st.store(y, add(mul(row, c(half)), div(col, c(2))), mul(ElementwiseRule.silu(gv), uv));
+                        });
+                    }
+            return lb.build();
+        }
         for (int i = 0; i < mt; i++)
             for (int j = 0; j < nt; j++)
                 for (int r = 0; r < 4; r++) {

@@ -46,6 +46,7 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static final int WARPS = 8, VECTOR = 4, UNROLL = 2, ROWS_PER_WARP = 2;
     static final int MAX_K = 24576; // the staged row fits 48 KiB of shared memory as f16
+    static final int MAX_K_NORM = 7680; // with a norm prologue, also x·g as f32: 6 bytes per column
 
     @Override
     public String name() {
@@ -60,7 +61,7 @@ public final class GemvHalfRule implements ScheduleRule {
         QuantScheme q = w.type().quant();
         if (w.kind() != Value.Kind.PARAM || q == null || q.bits() != 4 || q.scaleType() != DType.F16 || q.groupSize() != 32) return Optional.empty();
         int n = (int) m.n(), k = (int) m.k();
-        if (k % 32 != 0 || k > MAX_K) return Optional.empty();
+        if (k % 32 != 0 || k > (m.prologue() instanceof Op.Prologue.RmsNorm ? MAX_K_NORM : MAX_K)) return Optional.empty();
         String sig = GemvRule.signature(w).replace("gemv_", "gemvh_");
         int warps = ctx.knobs().get(sig, "warps", WARPS);
         int rpw = ctx.knobs().get(sig, "rows_per_warp", ROWS_PER_WARP);
@@ -68,6 +69,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
         if (vector != 1 && vector != 2 && vector != 4) return Optional.empty();
         while (vector > 1 && (k / 8) % vector != 0) vector /= 2;
+        if (m.siluMulPairs() && rpw % 2 != 0) return Optional.empty(); // a warp holds gate and up rows in pairs
         if (warps * 32 > ctx.target().maxThreadsPerBlock()) return Optional.empty();
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
@@ -107,29 +109,38 @@ public final class GemvHalfRule implements ScheduleRule {
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
+        boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
+        // a norm reads x once: x·g goes to shared f32 while the squares are summed, then scaled from there
+        Shared xg = norm ? lb.shared("xg", KType.F32X4, k / 4) : null;
         Expr.Var inv = null;
-        if (m.prologue() instanceof Op.Prologue.RmsNorm r) {
+        if (norm) {
             Expr.Var ss = b.let("ss", f(0));
             Expr.Var i = var("i", KType.I32);
             b.forRange(i, tid(0), c(k / 4), c(threads), 0, s -> {
                 Expr.Var v = s.let("v4", load(x, add(div(xb, c(4)), i), KType.F32X4));
+                Expr.Var gv = s.let("g4", load(g, i, KType.F32X4));
                 for (int l = 0; l < 4; l++) s.assign(ss, fma(lane(v, l), lane(v, l), ss));
+                List<Expr> prod = new ArrayList<>();
+                for (int l = 0; l < 4; l++) prod.add(mul(lane(v, l), lane(gv, l)));
+                s.sstore(xg, i, new Expr.Pack(KType.F32X4, prod));
             });
             Expr.Var total = Reductions.blockReduce(b, ss, threads, 32, Reductions.scratch(lb, "red", threads, 32), false);
-            inv = b.let("inv", rsqrt(add(div(total, f(k)), f(r.eps()))));
+            inv = b.let("inv", rsqrt(add(div(total, f(k)), f(((Op.Prologue.RmsNorm) m.prologue()).eps()))));
         }
         Expr.Var invF = inv;
         Expr.Var j = var("j", KType.I32);
         b.forRange(j, tid(0), c(words), c(threads), 0, s -> {
             List<Expr> v = new ArrayList<>();
             for (int h = 0; h < 2; h++) {
+                if (invF != null) {
+                    Expr.Var a = s.let(s.fresh("xg"), sload(xg, add(mul(j, c(2)), c(h))));
+                    for (int l = 0; l < 4; l++) v.add(mul(lane(a, l), invF));
+                    continue;
+                }
                 Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
                 if (m.prologue() instanceof Op.Prologue.SiluMul) {
                     Expr.Var u2 = s.let(s.fresh("xu"), load(x, add(div(add(xb, c(k)), c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
                     for (int l = 0; l < 4; l++) v.add(mul(ElementwiseRule.silu(lane(a, l)), lane(u2, l)));
-                } else if (invF != null) {
-                    Expr.Var gv = s.let(s.fresh("gv"), load(g, add(mul(j, c(2)), c(h)), KType.F32X4));
-                    for (int l = 0; l < 4; l++) v.add(mul(mul(lane(a, l), invF), lane(gv, l)));
                 } else {
                     for (int l = 0; l < 4; l++) v.add(lane(a, l));
                 }
@@ -199,8 +210,20 @@ public final class GemvHalfRule implements ScheduleRule {
                 });
             }
         });
+        for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], 32, false);
+        if (m.siluMulPairs()) { // rows 2j (gate) and 2j+1 (up) are this warp's: one output each
+            for (int i = 0; i < rpw; i += 2) {
+                Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
+                Expr.Var gate = acc[i], upv = acc[i + 1];
+                b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
+                    Expr gv = bias == null ? gate : add(gate, load(bias, rowI));
+                    Expr uv = bias == null ? upv : add(upv, load(bias, add(rowI, c(1))));
+                    t.store(y, add(mul(bid(1), c(n / 2)), div(rowI, c(2))), mul(ElementwiseRule.silu(gv), uv));
+                });
+            }
+            return;
+        }
         for (int i = 0; i < rpw; i++) {
-            Reductions.warpReduce(b, acc[i], 32, false);
             Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
             Expr.Var accI = acc[i];
             b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {

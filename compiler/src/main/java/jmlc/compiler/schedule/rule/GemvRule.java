@@ -83,6 +83,7 @@ public final class GemvRule implements ScheduleRule {
         List<KernelCall> calls = new ArrayList<>();
         if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
         calls.add(kernel(m, node.output(), ctx, sig, n, k, e, threads, rows, vector, unroll));
+        if (m.siluMulPairs()) calls.add(MatmulPrologue.siluMulPairsKernel(m, node.output(), ctx));
         return Optional.of(calls);
     }
 
@@ -102,7 +103,8 @@ public final class GemvRule implements ScheduleRule {
         Buffer scales = quant ? lb.weightScales("scales", w) : null;
         Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
         Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
-        Buffer y = lb.output("y", out);
+        // with a silu·mul epilogue the whole y goes to scratch and a second kernel pairs it up
+        Buffer y = m.siluMulPairs() ? lb.scratch("y", MatmulPrologue.EPILOGUE_SCRATCH, KType.F32, MatmulPrologue.maxRows(m, ctx) * n) : lb.output("y", out);
         var red = threads > warp ? lb.shared("red", KType.F32, threads * rows / warp) : null;
 
         K.Body b = lb.body;

@@ -31,7 +31,31 @@ final class MatmulPrologue {
             case Op.Prologue.RmsNorm r -> "_norm";
             case Op.Prologue.SiluMul s -> "_silumul";
         };
-        return pro + (p.bias() != null ? "_bias" : "") + (p.residual() != null ? "_res" : "");
+        return pro + (p.bias() != null ? "_bias" : "") + (p.residual() != null ? "_res" : "") + (p.siluMulPairs() ? "_silupairs" : "");
+    }
+
+    static final String EPILOGUE_SCRATCH = "matmul_epilogue_y";
+
+    /** Rows a matmul's input has at most in this program (seq's bound, or the fixed count). */
+    static long maxRows(MatmulParts p, ScheduleContext ctx) {
+        return p.x().type().shape().dim(0).isFixed() ? p.x().type().shape().dim(0).size() : ctx.maxSeq();
+    }
+
+    /**
+     * The silu·mul epilogue as a kernel of its own, for matmul schedules that write y whole:
+     * {@code out[s, i] = silu(y[s, 2i]) · y[s, 2i+1]} from the matmul's y in scratch.
+     */
+    static KernelCall siluMulPairsKernel(MatmulParts p, jmlc.compiler.ir.Value out, ScheduleContext ctx) {
+        int half = (int) (p.n() / 2);
+        LaunchBuilder lb = new LaunchBuilder("epilogue_silu_mul_pairs_" + half, "out[s, i] = silu(y[s, 2i]) * y[s, 2i+1] from the matmul's y");
+        int threads = 256;
+        lb.block(threads).grid(LaunchBuilder.ceilDiv(mul(lb.rows(p.x()), c(half)), threads)).knob("threads", threads);
+        Buffer y = lb.scratch("y", EPILOGUE_SCRATCH, KType.F32, maxRows(p, ctx) * p.n());
+        Buffer o = lb.output("out", out);
+        K.Body b = lb.body;
+        Expr.Var i = b.let("i", add(mul(bid(0), c(threads)), tid(0)));
+        b.ifThen(lt(i, mul(lb.rows(p.x()), c(half))), x -> x.store(o, i, mul(ElementwiseRule.silu(load(y, mul(i, c(2)))), load(y, add(mul(i, c(2)), c(1))))));
+        return lb.build();
     }
 
     /** Elements of scratch the transformed x needs: rows × K. */
