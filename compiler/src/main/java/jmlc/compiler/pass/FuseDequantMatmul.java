@@ -23,9 +23,9 @@ public final class FuseDequantMatmul implements Pass {
             if (dq == null) continue;
             List<Value> in = new ArrayList<>(n.inputs());
             in.set(1, dq.input(0));
-            // the dequantize node stays if other matmuls read it; dead-code elimination drops it once none does
             ms.add(new PatternRewrite.Match(List.of(n), new Op.QMatMul(), in, List.of(n.output())));
         }
-        return PatternRewrite.apply(g, ms);
+        // dequantize nodes no matmul reads any more go too: none of their output may stay in memory
+        return new EliminateDeadCode().apply(PatternRewrite.apply(g, ms));
     }
 }

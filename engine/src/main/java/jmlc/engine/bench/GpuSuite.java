@@ -263,7 +263,7 @@ public final class GpuSuite {
             record("bench", String.format("  prefill-512 kernels: %.2f ms in all;%s", ptotal, pr));
             double flops = 2.0 * cm.model().config().parameterCount() * 512;
             double tflops = flops / (512 / prefill) / 1e12;
-            String pdl = "0".equals(System.getenv("JMLC_PDL")) ? " (PDL off)" : "";
+            String pdl = "1".equals(System.getenv("JMLC_PDL")) ? " (programmatic launch)" : "";
             String line = String.format("bench %s %s%s on %s: decode %.1f tok/s (graph step %.3f ms = %.1f tok/s; host step %.3f ms), roofline %.0f tok/s (%.2f GB/token at %.0f GB/s) -> %.0f%% ; prefill-512 %.0f tok/s = %.0f TFLOP/s; load %.1f s",
                     model, quant, pdl, gpu.name(), decode, stepMs, 1000 / stepMs, hostMs, roofline, weightBytes / 1e9, copyGbs, 100 * decode / roofline, prefill, tflops, loadS);
             out.println(line);
