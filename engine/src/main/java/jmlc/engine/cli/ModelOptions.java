@@ -47,7 +47,8 @@ final class ModelOptions {
 
     @Option(names = "--disable-pass", paramLabel = "NAME",
             description = "Switch a compiler pass off to see what it buys (repeatable): FuseParallelMatmuls, FuseDequantMatmul, "
-                    + "FuseRopeKvAppend, FuseSiluMul, FuseAddRmsNorm, EliminateDeadCode.")
+                    + "FuseRopeKvAppend, FuseSiluMul, MoveLastRowBeforeNorm, FuseSiluMulEpilogue, FuseMatmulPrologue, "
+                    + "FuseMatmulResidual, FuseAddRmsNorm, EliminateDeadCode.")
     List<String> disabledPasses = new ArrayList<>();
 
     /** The load options, after checking the model, device and pass names exist. */

