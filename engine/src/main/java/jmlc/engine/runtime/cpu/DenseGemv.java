@@ -1,0 +1,103 @@
+package jmlc.engine.runtime.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static jmlc.engine.runtime.cpu.Simd.F;
+import static jmlc.engine.runtime.cpu.Simd.L;
+import static jmlc.engine.runtime.cpu.Simd.LE;
+import static jmlc.engine.runtime.cpu.Simd.S;
+
+/**
+ * {@code out[n] = Σ_k x[k] · w[n, k]} for a dense f32, f16 or bf16 weight. f16 and bf16 widen
+ * with bit operations ({@link Simd#halfToFloat}, {@link Simd#bf16ToFloat}). Four rows a quarter of
+ * the range apart share each load of x (see {@link Q4Gemv} for why not adjacent rows). The unit of
+ * split-K is a chunk of {@code 32L} columns; the last chunk may be partial (masked loads).
+ */
+final class DenseGemv {
+    private DenseGemv() {}
+
+    static final int CHUNK = 32 * L;
+
+    static int chunks(int cols) {
+        return (cols + CHUNK - 1) / CHUNK;
+    }
+
+    /** {@code out[outOff + r] = Σ x·w[r, :]} over chunks {@code [c0, c1)}, rows {@code [r0, r1)}. */
+    static void rows(Weight.Dense w, float[] x, int xOff, int r0, int r1, int c0, int c1, float[] out, int outOff) {
+        int cols = w.cols();
+        int k0 = c0 * CHUNK, k1 = Math.min(cols, c1 * CHUNK);
+        int kFull = k0 + (k1 - k0) / L * L;                      // [k0, kFull) in whole vectors
+        int quarter = (r1 - r0) / 4;
+        for (int i = 0; i < quarter; i++) fourRows(w, x, xOff, r0 + i, quarter, k0, kFull, out, outOff);
+        for (int r = r0 + 4 * quarter; r < r1; r++) out[outOff + r] = oneRow(w, x, xOff, r, k0, kFull);
+        if (kFull < k1) {
+            VectorMask<Float> m = F.indexInRange(kFull, k1);
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + kFull, m);
+            for (int r = r0; r < r1; r++)
+                out[outOff + r] += load(w, (long) r * cols + kFull, m).mul(xv).reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /** {@code L} weights from element index {@code i} as floats. */
+    private static FloatVector load(Weight.Dense w, long i) {
+        MemorySegment d = w.data();
+        return switch (w.dtype()) {
+            case F32 -> FloatVector.fromMemorySegment(F, d, i * 4, LE);
+            case F16 -> Simd.halfToFloat(d, i * 2);
+            case BF16 -> Simd.bf16ToFloat(d, i * 2);
+            default -> throw new AssertionError(w.dtype());
+        };
+    }
+
+    /** The lanes of {@link #load} that {@code m} selects; the others are 0 and not read. */
+    private static FloatVector load(Weight.Dense w, long i, VectorMask<Float> m) {
+        MemorySegment d = w.data();
+        return switch (w.dtype()) {
+            case F32 -> FloatVector.fromMemorySegment(F, d, i * 4, LE, m);
+            case F16 -> Simd.halfToFloat(d, i * 2, m.cast(S));
+            case BF16 -> Simd.bf16ToFloat(d, i * 2, m.cast(S));
+            default -> throw new AssertionError(w.dtype());
+        };
+    }
+
+    private static void fourRows(Weight.Dense w, float[] x, int xOff, int r, int d, int k0, int k1, float[] out, int outOff) {
+        long cols = w.cols();
+        long i0 = r * cols, id = d * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = k0; k < k1; k += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + k);
+            long i = i0 + k;
+            a0 = load(w, i).fma(xv, a0);
+            a1 = load(w, i + id).fma(xv, a1);
+            a2 = load(w, i + 2 * id).fma(xv, a2);
+            a3 = load(w, i + 3 * id).fma(xv, a3);
+        }
+        out[outOff + r] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + d] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float oneRow(Weight.Dense w, float[] x, int xOff, int r, int k0, int k1) {
+        long i0 = (long) r * w.cols();
+        FloatVector a = FloatVector.zero(F);
+        for (int k = k0; k < k1; k += L) a = load(w, i0 + k).fma(FloatVector.fromArray(F, x, xOff + k), a);
+        return a.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Row {@code r} as floats into {@code out[off .. off+cols)}. */
+    static void decodeRow(Weight.Dense w, int r, float[] out, int off) {
+        int cols = w.cols();
+        long i0 = (long) r * cols;
+        int k = 0;
+        for (; k + L <= cols; k += L) load(w, i0 + k).intoArray(out, off + k);
+        if (k < cols) {
+            VectorMask<Float> m = F.indexInRange(k, cols);
+            load(w, i0 + k, m).intoArray(out, off + k, m);
+        }
+    }
+}
