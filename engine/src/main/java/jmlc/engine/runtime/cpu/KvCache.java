@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
  * One cache tensor of a layer, keys or values: {@code [nKv, maxCtx, headDim]} f32 or f16,
  * off-heap, little-endian. Position {@code p} of head {@code h} starts at element
  * {@code (h·maxCtx + p)·headDim}, so one head's positions are contiguous for attention to stream.
+ * Attention reads it from pool threads: the segment must not be thread-confined.
  */
 public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int headDim) {
 

@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A weight matrix {@code [rows, cols]} as the kernels read it: off-heap, little-endian, row-major,
- * {@code cols} the input dimension ({@code y[n] = Σ_k x[k] · w[n, k]}).
+ * {@code cols} the input dimension ({@code y[n] = Σ_k x[k] · w[n, k]}). Pool threads read the
+ * segments, so they must not be confined to one thread (global, shared, auto or mapped arenas).
  */
 public sealed interface Weight permits Weight.Dense, Weight.Quantized {
 
