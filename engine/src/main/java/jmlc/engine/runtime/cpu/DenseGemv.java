@@ -1,12 +1,15 @@
 package jmlc.engine.runtime.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
 import static jmlc.engine.runtime.cpu.Simd.F;
+import static jmlc.engine.runtime.cpu.Simd.I;
 import static jmlc.engine.runtime.cpu.Simd.L;
 import static jmlc.engine.runtime.cpu.Simd.LE;
 import static jmlc.engine.runtime.cpu.Simd.S;
@@ -64,22 +67,73 @@ final class DenseGemv {
         };
     }
 
+    /*
+     * One 4-row kernel per element type, each calling the Vector API only (see the note in Q4Gemv
+     * on helper calls in hot loops): the f16 and bf16 widening is written out.
+     */
+
     private static void fourRows(Weight.Dense w, float[] x, int xOff, int r, int d, int k0, int k1, float[] out, int outOff) {
-        long cols = w.cols();
-        long i0 = r * cols, id = d * cols;
+        switch (w.dtype()) {
+            case F32 -> fourRowsF32(w.data(), w.cols(), x, xOff, r, d, k0, k1, out, outOff);
+            case F16 -> fourRowsF16(w.data(), w.cols(), x, xOff, r, d, k0, k1, out, outOff);
+            case BF16 -> fourRowsBF16(w.data(), w.cols(), x, xOff, r, d, k0, k1, out, outOff);
+            default -> throw new AssertionError(w.dtype());
+        }
+    }
+
+    private static void fourRowsF32(MemorySegment m, long cols, float[] x, int xOff, int r, int d, int k0, int k1, float[] out, int outOff) {
+        long b0 = r * cols * 4, bd = d * cols * 4;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int k = k0; k < k1; k += L) {
             FloatVector xv = FloatVector.fromArray(F, x, xOff + k);
-            long i = i0 + k;
-            a0 = load(w, i).fma(xv, a0);
-            a1 = load(w, i + id).fma(xv, a1);
-            a2 = load(w, i + 2 * id).fma(xv, a2);
-            a3 = load(w, i + 3 * id).fma(xv, a3);
+            long o = b0 + 4L * k;
+            a0 = FloatVector.fromMemorySegment(F, m, o, LE).fma(xv, a0);
+            a1 = FloatVector.fromMemorySegment(F, m, o + bd, LE).fma(xv, a1);
+            a2 = FloatVector.fromMemorySegment(F, m, o + 2 * bd, LE).fma(xv, a2);
+            a3 = FloatVector.fromMemorySegment(F, m, o + 3 * bd, LE).fma(xv, a3);
         }
-        out[outOff + r] = a0.reduceLanes(VectorOperators.ADD);
-        out[outOff + r + d] = a1.reduceLanes(VectorOperators.ADD);
-        out[outOff + r + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
-        out[outOff + r + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
+        store(a0, a1, a2, a3, out, outOff + r, d);
+    }
+
+    /** f16 widened as in {@link Simd#halfToFloat}: sign-extend, shift into place, clear the sign copies, rebias by 2^112. */
+    private static void fourRowsF16(MemorySegment m, long cols, float[] x, int xOff, int r, int d, int k0, int k1, float[] out, int outOff) {
+        long b0 = r * cols * 2, bd = d * cols * 2;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = k0; k < k1; k += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + k);
+            long o = b0 + 2L * k;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, m, o, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + bd, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 2 * bd, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 3 * bd, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
+        }
+        store(a0, a1, a2, a3, out, outOff + r, d);
+    }
+
+    /** bf16 widened: the bits are the top half of an f32. */
+    private static void fourRowsBF16(MemorySegment m, long cols, float[] x, int xOff, int r, int d, int k0, int k1, float[] out, int outOff) {
+        long b0 = r * cols * 2, bd = d * cols * 2;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = k0; k < k1; k += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + k);
+            long o = b0 + 2L * k;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, m, o, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + bd, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 2 * bd, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 3 * bd, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, a3);
+        }
+        store(a0, a1, a2, a3, out, outOff + r, d);
+    }
+
+    private static void store(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] out, int o, int d) {
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + d] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     private static float oneRow(Weight.Dense w, float[] x, int xOff, int r, int k0, int k1) {

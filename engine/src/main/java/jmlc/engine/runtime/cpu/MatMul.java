@@ -51,7 +51,8 @@ public final class MatMul {
             }
             case Weight.Quantized q when Q8Gemv.supports(q.scheme()) -> {
                 units = Q8Gemv.superblocks(k);
-                kernel = (r0, r1, u0, u1, o, oo, wk) -> Q8Gemv.rows(q, x, 0, r0, r1, u0, u1, o, oo);
+                kernel = (r0, r1, u0, u1, o, oo, wk) ->
+                        Q8Gemv.rows(q, x, 0, r0, r1, u0, u1, o, oo, pool.scratch(wk, ThreadPool.TILE, Q8Gemv.scratchLength(k)));
             }
             case Weight.Quantized q -> {
                 units = 1;                                       // no split-K: a row is decoded whole

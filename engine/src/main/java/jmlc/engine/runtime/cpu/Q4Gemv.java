@@ -2,6 +2,7 @@ package jmlc.engine.runtime.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jmlc.compiler.ir.DType;
@@ -82,7 +83,7 @@ final class Q4Gemv {
                     int c = col0 + 8 * i + j;
                     float v = c < cols ? x[xOff + c] : 0f;
                     sum += v;
-                    xq[base + j * L + i] = j < 7 ? Math.scalb(v, -4 * j) : v;
+                    xq[base + j * L + i] = Math.scalb(v, -4 * (j % 4));
                 }
                 xq[base + 8 * L + i] = -zero * sum;
             }
@@ -99,7 +100,10 @@ final class Q4Gemv {
         int fullSb = Math.max(sb0, Math.min(sb1, words / (4 * L)));   // [sb0, fullSb) have no tail
         boolean f16 = w.scheme().scaleType() == DType.F16;
         int quarter = (r1 - r0) / 4;
-        for (int i = 0; i < quarter; i++) fourRows(w, xq, r0 + i, quarter, sb0, fullSb, f16, out, outOff);
+        for (int i = 0; i < quarter; i++) {
+            if (f16) fourRowsF16(w, xq, r0 + i, quarter, sb0, fullSb, out, outOff);
+            else fourRowsF32(w, xq, r0 + i, quarter, sb0, fullSb, out, outOff);
+        }
         for (int r = r0 + 4 * quarter; r < r1; r++) oneRow(w, xq, r, sb0, fullSb, f16, out, outOff);
         if (fullSb < sb1) {
             for (int r = r0; r < r1; r++) {
@@ -110,46 +114,101 @@ final class Q4Gemv {
         }
     }
 
-    /** Superblock {@code sb}'s {@code L} scales of the row whose scales start at byte {@code rowOff}. */
-    private static FloatVector scales(MemorySegment scales, long rowOff, int sb, boolean f16) {
-        return f16 ? Simd.halfToFloat(scales, rowOff + (long) sb * L * 2)
-                   : FloatVector.fromMemorySegment(F, scales, rowOff + (long) sb * L * 4, LE);
-    }
+    /*
+     * A note on hot loops. The Vector API's own methods are @ForceInline and always inline; calls to
+     * our helpers (even two-line ones) are inlined only while C2's node budget for the method lasts.
+     * The 4-row kernel exhausts it, the helpers after that stay calls that box every vector, and the
+     * GEMV ran 30 times slower (measured, JDK 25). So the hot loops below call the Vector API only,
+     * and the f16 and f32 scale variants are two methods rather than one with a branch.
+     */
 
-    /** Whole superblocks {@code [sb0, sb1)} of rows {@code r, r+d, r+2d, r+3d}; stores the four sums. */
-    private static void fourRows(Weight.Quantized w, float[] xq, int r, int d, int sb0, int sb1, boolean f16, float[] out, int outOff) {
+    /** Whole superblocks {@code [sb0, sb1)} of rows {@code r, r+d, r+2d, r+3d}, f16 scales; stores the four sums. */
+    private static void fourRowsF16(Weight.Quantized w, float[] xq, int r, int d, int sb0, int sb1, float[] out, int outOff) {
         MemorySegment data = w.data(), scales = w.scales();
-        long rowBytes = (long) (w.cols() / 8) * 4, rowScaleBytes = (long) (w.cols() / 32) * (f16 ? 2 : 4);
+        long rowBytes = (long) (w.cols() / 8) * 4, rowScaleBytes = (long) (w.cols() / 32) * 2;
         long wo = r * rowBytes, wd = d * rowBytes, so = r * rowScaleBytes, sd = d * rowScaleBytes;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int sb = sb0; sb < sb1; sb++) {
-            FloatVector sc0 = scales(scales, so, sb, f16), sc1 = scales(scales, so + sd, sb, f16);
-            FloatVector sc2 = scales(scales, so + 2 * sd, sb, f16), sc3 = scales(scales, so + 3 * sd, sb, f16);
+            long o = so + (long) sb * L * 2;
+            // Simd.halfToFloat, written out: see the note above on calls in hot loops
+            FloatVector sc0 = ((IntVector) ShortVector.fromMemorySegment(S, scales, o, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector sc1 = ((IntVector) ShortVector.fromMemorySegment(S, scales, o + sd, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector sc2 = ((IntVector) ShortVector.fromMemorySegment(S, scales, o + 2 * sd, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector sc3 = ((IntVector) ShortVector.fromMemorySegment(S, scales, o + 3 * sd, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f);
             for (int t = 0; t < 4; t++) {
-                int b = sb * 4 + t, xo = b * BLOCK_FLOATS;
-                long o = wo + (long) b * 4 * L;
-                IntVector w0 = IntVector.fromMemorySegment(I, data, o, LE);
-                IntVector w1 = IntVector.fromMemorySegment(I, data, o + wd, LE);
-                IntVector w2 = IntVector.fromMemorySegment(I, data, o + 2 * wd, LE);
-                IntVector w3 = IntVector.fromMemorySegment(I, data, o + 3 * wd, LE);
+                int b = sb * 4 + t;
+                VectorShuffle<Float> sh = SH[t];
+                long wb = wo + (long) b * 4 * L;
+                IntVector w0 = IntVector.fromMemorySegment(I, data, wb, LE);
+                IntVector w1 = IntVector.fromMemorySegment(I, data, wb + wd, LE);
+                IntVector w2 = IntVector.fromMemorySegment(I, data, wb + 2 * wd, LE);
+                IntVector w3 = IntVector.fromMemorySegment(I, data, wb + 3 * wd, LE);
+                int xo = b * BLOCK_FLOATS;
                 FloatVector p0 = FloatVector.fromArray(F, xq, xo + 8 * L), p1 = p0, p2 = p0, p3 = p0;
-                for (int j = 0; j < 7; j++) {
-                    FloatVector xv = FloatVector.fromArray(F, xq, xo + j * L);
-                    int m = 0xF << (4 * j);
-                    p0 = nibbles(w0.and(m)).fma(xv, p0);
-                    p1 = nibbles(w1.and(m)).fma(xv, p1);
-                    p2 = nibbles(w2.and(m)).fma(xv, p2);
-                    p3 = nibbles(w3.and(m)).fma(xv, p3);
+                for (int half = 0; half < 2; half++) {
+                    IntVector h0 = w0.lanewise(VectorOperators.LSHR, 16 * half), h1 = w1.lanewise(VectorOperators.LSHR, 16 * half);
+                    IntVector h2 = w2.lanewise(VectorOperators.LSHR, 16 * half), h3 = w3.lanewise(VectorOperators.LSHR, 16 * half);
+                    for (int j = 0; j < 4; j++) {
+                        FloatVector xv = FloatVector.fromArray(F, xq, xo + (4 * half + j) * L);
+                        int m = 0xF << (4 * j);
+                        p0 = ((FloatVector) h0.and(m).castShape(F, 0)).fma(xv, p0);
+                        p1 = ((FloatVector) h1.and(m).castShape(F, 0)).fma(xv, p1);
+                        p2 = ((FloatVector) h2.and(m).castShape(F, 0)).fma(xv, p2);
+                        p3 = ((FloatVector) h3.and(m).castShape(F, 0)).fma(xv, p3);
+                    }
                 }
-                FloatVector xv = FloatVector.fromArray(F, xq, xo + 7 * L);
-                p0 = nibbles(w0.lanewise(VectorOperators.LSHR, 28)).fma(xv, p0);
-                p1 = nibbles(w1.lanewise(VectorOperators.LSHR, 28)).fma(xv, p1);
-                p2 = nibbles(w2.lanewise(VectorOperators.LSHR, 28)).fma(xv, p2);
-                p3 = nibbles(w3.lanewise(VectorOperators.LSHR, 28)).fma(xv, p3);
-                acc0 = p0.fma(sc0.rearrange(SH[t]), acc0);
-                acc1 = p1.fma(sc1.rearrange(SH[t]), acc1);
-                acc2 = p2.fma(sc2.rearrange(SH[t]), acc2);
-                acc3 = p3.fma(sc3.rearrange(SH[t]), acc3);
+                acc0 = p0.fma(sc0.rearrange(sh), acc0);
+                acc1 = p1.fma(sc1.rearrange(sh), acc1);
+                acc2 = p2.fma(sc2.rearrange(sh), acc2);
+                acc3 = p3.fma(sc3.rearrange(sh), acc3);
+            }
+        }
+        out[outOff + r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + d] = acc1.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 2 * d] = acc2.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 3 * d] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@link #fourRowsF16} for f32 scales. */
+    private static void fourRowsF32(Weight.Quantized w, float[] xq, int r, int d, int sb0, int sb1, float[] out, int outOff) {
+        MemorySegment data = w.data(), scales = w.scales();
+        long rowBytes = (long) (w.cols() / 8) * 4, rowScaleBytes = (long) (w.cols() / 32) * 4;
+        long wo = r * rowBytes, wd = d * rowBytes, so = r * rowScaleBytes, sd = d * rowScaleBytes;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int sb = sb0; sb < sb1; sb++) {
+            long o = so + (long) sb * L * 4;
+            FloatVector sc0 = FloatVector.fromMemorySegment(F, scales, o, LE), sc1 = FloatVector.fromMemorySegment(F, scales, o + sd, LE);
+            FloatVector sc2 = FloatVector.fromMemorySegment(F, scales, o + 2 * sd, LE), sc3 = FloatVector.fromMemorySegment(F, scales, o + 3 * sd, LE);
+            for (int t = 0; t < 4; t++) {
+                int b = sb * 4 + t;
+                VectorShuffle<Float> sh = SH[t];
+                long wb = wo + (long) b * 4 * L;
+                IntVector w0 = IntVector.fromMemorySegment(I, data, wb, LE);
+                IntVector w1 = IntVector.fromMemorySegment(I, data, wb + wd, LE);
+                IntVector w2 = IntVector.fromMemorySegment(I, data, wb + 2 * wd, LE);
+                IntVector w3 = IntVector.fromMemorySegment(I, data, wb + 3 * wd, LE);
+                int xo = b * BLOCK_FLOATS;
+                FloatVector p0 = FloatVector.fromArray(F, xq, xo + 8 * L), p1 = p0, p2 = p0, p3 = p0;
+                for (int half = 0; half < 2; half++) {
+                    IntVector h0 = w0.lanewise(VectorOperators.LSHR, 16 * half), h1 = w1.lanewise(VectorOperators.LSHR, 16 * half);
+                    IntVector h2 = w2.lanewise(VectorOperators.LSHR, 16 * half), h3 = w3.lanewise(VectorOperators.LSHR, 16 * half);
+                    for (int j = 0; j < 4; j++) {
+                        FloatVector xv = FloatVector.fromArray(F, xq, xo + (4 * half + j) * L);
+                        int m = 0xF << (4 * j);
+                        p0 = ((FloatVector) h0.and(m).castShape(F, 0)).fma(xv, p0);
+                        p1 = ((FloatVector) h1.and(m).castShape(F, 0)).fma(xv, p1);
+                        p2 = ((FloatVector) h2.and(m).castShape(F, 0)).fma(xv, p2);
+                        p3 = ((FloatVector) h3.and(m).castShape(F, 0)).fma(xv, p3);
+                    }
+                }
+                acc0 = p0.fma(sc0.rearrange(sh), acc0);
+                acc1 = p1.fma(sc1.rearrange(sh), acc1);
+                acc2 = p2.fma(sc2.rearrange(sh), acc2);
+                acc3 = p3.fma(sc3.rearrange(sh), acc3);
             }
         }
         out[outOff + r] = acc0.reduceLanes(VectorOperators.ADD);
@@ -164,7 +223,7 @@ final class Q4Gemv {
         long wo = r * (long) (w.cols() / 8) * 4, so = r * (long) (w.cols() / 32) * (f16 ? 2 : 4);
         FloatVector acc = FloatVector.zero(F);
         for (int sb = sb0; sb < sb1; sb++) {
-            FloatVector sc = scales(scales, so, sb, f16);
+            FloatVector sc = f16 ? Simd.halfToFloat(scales, so + (long) sb * L * 2) : FloatVector.fromMemorySegment(F, scales, so + (long) sb * L * 4, LE);
             for (int t = 0; t < 4; t++) {
                 int b = sb * 4 + t;
                 acc = block(IntVector.fromMemorySegment(I, data, wo + (long) b * 4 * L, LE), xq, b * BLOCK_FLOATS, sc.rearrange(SH[t]), acc);
@@ -176,18 +235,11 @@ final class Q4Gemv {
     /** One block of one row: {@code acc += scale · (Σ_j q_j · xq_j − z·Σx)} lane-wise. */
     private static FloatVector block(IntVector w, float[] xq, int xo, FloatVector scale, FloatVector acc) {
         FloatVector p = FloatVector.fromArray(F, xq, xo + 8 * L);
-        for (int j = 0; j < 7; j++) p = nibbles(w.and(0xF << (4 * j))).fma(FloatVector.fromArray(F, xq, xo + j * L), p);
-        p = nibbles(w.lanewise(VectorOperators.LSHR, 28)).fma(FloatVector.fromArray(F, xq, xo + 7 * L), p);
+        for (int half = 0; half < 2; half++) {
+            IntVector h = w.lanewise(VectorOperators.LSHR, 16 * half);
+            for (int j = 0; j < 4; j++) p = ((FloatVector) h.and(0xF << (4 * j)).castShape(F, 0)).fma(FloatVector.fromArray(F, xq, xo + (4 * half + j) * L), p);
+        }
         return p.fma(scale, acc);
-    }
-
-    /**
-     * Int lanes to float. {@code castShape}, not {@code convert(I2F, 0)}: measured on JDK 25, the
-     * latter's call site loses its static receiver type once other conversions run in the process,
-     * is not intrinsified, and runs a hundred times slower.
-     */
-    private static FloatVector nibbles(IntVector q) {
-        return (FloatVector) q.castShape(F, 0);
     }
 
     /** The last, partial superblock {@code sb} of row {@code r}: masked loads of the words and scales that exist. */
@@ -243,7 +295,7 @@ final class Q4Gemv {
                 IntVector wv = IntVector.fromMemorySegment(I, w.data(), wordBase + word0 * 4L, LE, I.indexInRange(word0, words));
                 FloatVector s = sc.rearrange(SH[t]);
                 for (int j = 0; j < 8; j++) {
-                    FloatVector q = nibbles(wv.lanewise(VectorOperators.LSHR, 4 * j).and(0xF));
+                    FloatVector q = (FloatVector) wv.lanewise(VectorOperators.LSHR, 4 * j).and(0xF).castShape(F, 0);
                     q.sub(zero).mul(s).intoArray(tile, off + word0 * 8 + j * L);
                 }
             }

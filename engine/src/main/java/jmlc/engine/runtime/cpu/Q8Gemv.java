@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.quant.GroupQuantizer;
 
 import java.lang.foreign.MemorySegment;
 
@@ -21,9 +22,9 @@ import static jmlc.engine.runtime.cpu.Simd.S;
  *
  * <p>A block is {@code L} bytes, sign-extended and converted to {@code L} floats; a group spans
  * {@code 32/L} blocks whose products add into one partial vector, multiplied once by the group's
- * scale. A superblock is {@code L} groups ({@code 32L} columns): one vector of scales, each group's
- * broadcast to all lanes by one rearrange. Like {@link Q4Gemv}, four rows a quarter of the range
- * apart share each load of x.
+ * scale, converted to float beforehand for the rows in flight and broadcast from there. A superblock
+ * ({@code L} groups, {@code 32L} columns) is the unit of split-K. Like {@link Q4Gemv}, four rows a
+ * quarter of the range apart share each load of x.
  */
 final class Q8Gemv {
     private Q8Gemv() {}
@@ -50,51 +51,73 @@ final class Q8Gemv {
         return (cols + SUPER - 1) / SUPER;
     }
 
-    /** {@code out[outOff + r] = Σ x·w[r, :]} over superblocks {@code [sb0, sb1)}, rows {@code [r0, r1)}. */
-    static void rows(Weight.Quantized w, float[] x, int xOff, int r0, int r1, int sb0, int sb1, float[] out, int outOff) {
+    /** Floats of scratch {@link #rows} needs: four rows of scales. */
+    static int scratchLength(int cols) {
+        return 4 * superblocks(cols) * L;
+    }
+
+    /**
+     * {@code out[outOff + r] = Σ x·w[r, :]} over superblocks {@code [sb0, sb1)}, rows {@code [r0, r1)};
+     * {@code scratch} holds at least {@link #scratchLength} floats.
+     */
+    static void rows(Weight.Quantized w, float[] x, int xOff, int r0, int r1, int sb0, int sb1, float[] out, int outOff, float[] scratch) {
         int fullSb = Math.max(sb0, Math.min(sb1, w.cols() / SUPER));
         boolean f16 = w.scheme().scaleType() == DType.F16;
+        int n = (fullSb - sb0) * L;                                   // scales per row
         int quarter = (r1 - r0) / 4;
-        for (int i = 0; i < quarter; i++) fourRows(w, x, xOff, r0 + i, quarter, sb0, fullSb, f16, out, outOff);
+        for (int i = 0; i < quarter; i++) {
+            for (int k = 0; k < 4; k++) floatScales(w, r0 + i + k * quarter, sb0 * L, n, scratch, k * n);
+            fourRows(w, x, xOff, r0 + i, quarter, sb0, fullSb, scratch, n, out, outOff);
+        }
         for (int r = r0 + 4 * quarter; r < r1; r++) out[outOff + r] = tailRow(w, x, xOff, r, sb0, fullSb, f16);
         if (fullSb < sb1)
             for (int r = r0; r < r1; r++) out[outOff + r] += tailRow(w, x, xOff, r, fullSb, sb1, f16);
     }
 
-    private static FloatVector scales(MemorySegment scales, long rowOff, int sb, boolean f16) {
-        return f16 ? Simd.halfToFloat(scales, rowOff + (long) sb * L * 2)
-                   : FloatVector.fromMemorySegment(F, scales, rowOff + (long) sb * L * 4, LE);
+    /**
+     * Scales {@code [g0, g0+n)} of row {@code r} as floats into {@code dst[off ..]}: a pre-pass, so
+     * that the hot loop broadcasts each group's scale with one load (see {@link Q4Gemv}'s
+     * {@code expandScales} for why the conversions stay out of it).
+     */
+    private static void floatScales(Weight.Quantized w, int r, int g0, int n, float[] dst, int off) {
+        long si = (long) r * (w.cols() / 32) + g0;
+        if (w.scheme().scaleType() == DType.F16) {
+            for (int i = 0; i < n; i += L) Simd.halfToFloat(w.scales(), (si + i) * 2).intoArray(dst, off + i);
+        } else {
+            MemorySegment.copy(w.scales(), GroupQuantizer.F32, si * 4, dst, off, n);
+        }
     }
 
     private static FloatVector bytes(MemorySegment data, long off) {
         return (FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).castShape(F, 0);
     }
 
-    /** Whole superblocks {@code [sb0, sb1)} of rows {@code r, r+d, r+2d, r+3d}; stores the four sums. */
-    private static void fourRows(Weight.Quantized w, float[] x, int xOff, int r, int d, int sb0, int sb1, boolean f16, float[] out, int outOff) {
-        MemorySegment data = w.data(), scales = w.scales();
-        long rowBytes = w.cols(), rowScaleBytes = (long) (w.cols() / 32) * (f16 ? 2 : 4);
-        long wo = r * rowBytes, wd = d * rowBytes, so = r * rowScaleBytes, sd = d * rowScaleBytes;
+    /**
+     * Whole superblocks {@code [sb0, sb1)} of rows {@code r, r+d, r+2d, r+3d}, scales at
+     * {@code scales[k·n ..]}; stores the four sums. Vector API calls only (see the note in
+     * {@link Q4Gemv} on helper calls in hot loops).
+     */
+    private static void fourRows(Weight.Quantized w, float[] x, int xOff, int r, int d, int sb0, int sb1, float[] scales, int n, float[] out, int outOff) {
+        MemorySegment data = w.data();
+        long rowBytes = w.cols();
+        long wo = r * rowBytes, wd = d * rowBytes;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        for (int sb = sb0; sb < sb1; sb++) {
-            FloatVector sc0 = scales(scales, so, sb, f16), sc1 = scales(scales, so + sd, sb, f16);
-            FloatVector sc2 = scales(scales, so + 2 * sd, sb, f16), sc3 = scales(scales, so + 3 * sd, sb, f16);
-            for (int g = 0; g < L; g++) {
-                FloatVector p0 = FloatVector.zero(F), p1 = p0, p2 = p0, p3 = p0;
-                for (int b = 0; b < BLOCKS_PER_GROUP; b++) {
-                    int c = sb * SUPER + g * 32 + b * L;
-                    FloatVector xv = FloatVector.fromArray(F, x, xOff + c);
-                    long o = wo + c;
-                    p0 = bytes(data, o).fma(xv, p0);
-                    p1 = bytes(data, o + wd).fma(xv, p1);
-                    p2 = bytes(data, o + 2 * wd).fma(xv, p2);
-                    p3 = bytes(data, o + 3 * wd).fma(xv, p3);
-                }
-                acc0 = p0.fma(sc0.rearrange(BCAST[g]), acc0);
-                acc1 = p1.fma(sc1.rearrange(BCAST[g]), acc1);
-                acc2 = p2.fma(sc2.rearrange(BCAST[g]), acc2);
-                acc3 = p3.fma(sc3.rearrange(BCAST[g]), acc3);
+        for (int g = sb0 * L; g < sb1 * L; g++) {
+            FloatVector p0 = FloatVector.zero(F), p1 = p0, p2 = p0, p3 = p0;
+            for (int b = 0; b < BLOCKS_PER_GROUP; b++) {
+                int c = g * 32 + b * L;
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + c);
+                long o = wo + c;
+                p0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o, LE).castShape(F, 0)).fma(xv, p0);
+                p1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o + wd, LE).castShape(F, 0)).fma(xv, p1);
+                p2 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o + 2 * wd, LE).castShape(F, 0)).fma(xv, p2);
+                p3 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o + 3 * wd, LE).castShape(F, 0)).fma(xv, p3);
             }
+            int s = g - sb0 * L;
+            acc0 = p0.fma(FloatVector.broadcast(F, scales[s]), acc0);
+            acc1 = p1.fma(FloatVector.broadcast(F, scales[n + s]), acc1);
+            acc2 = p2.fma(FloatVector.broadcast(F, scales[2 * n + s]), acc2);
+            acc3 = p3.fma(FloatVector.broadcast(F, scales[3 * n + s]), acc3);
         }
         out[outOff + r] = acc0.reduceLanes(VectorOperators.ADD);
         out[outOff + r + d] = acc1.reduceLanes(VectorOperators.ADD);
