@@ -18,7 +18,8 @@ import static jmlc.engine.runtime.cpu.Simd.L;
  * slice. Scores are kept ({@code heads × ctx} floats of worker scratch), the softmax subtracts the
  * exact maximum before {@code exp}, and the weighted sum of values is divided by the sum of
  * weights at the end. Tasks: {@code nKv · seq · slices}, with the query heads of a group split into
- * slices only when there are fewer (KV head, query) pairs than twice the threads (decode).
+ * slices only when there are fewer (KV head, query) pairs than twice the threads (decode). Each
+ * task computes into private scratch and publishes ({@link ThreadPool#runDuplicable}).
  */
 public final class Attention {
     private Attention() {}
@@ -33,29 +34,43 @@ public final class Attention {
         int pairs = nKv * seq;
         int slices = Math.min(group, Math.max(1, (2 * pool.threads() + pairs - 1) / pairs));
         int perSlice = (group + slices - 1) / slices;
-        pool.run(pairs * slices, (task, worker) -> {
-            int kvh = task % nKv, s = task / nKv % seq, slice = task / pairs;
-            int h0 = kvh * group + slice * perSlice, h1 = Math.min(kvh * group + group, h0 + perSlice);
-            if (h0 >= h1) return;
-            int ctx = pos + s + 1, heads = h1 - h0;
-            // scratch: key/value row [hd], scores [heads, ctx], accumulators [heads, hd], sums [heads]
-            float[] buf = pool.scratch(worker, ThreadPool.TILE, hd + heads * ctx + heads * hd + heads);
-            int sc = hd, acc = sc + heads * ctx, sums = acc + heads * hd;
-            int q0 = (s * nHeads + h0) * hd;
-            for (int t = 0; t < ctx; t++) {
-                k.load(kvh, t, buf, 0);
-                for (int g = 0; g < heads; g++) buf[sc + g * ctx + t] = Simd.dot(q, q0 + g * hd, buf, 0, hd) * scale;
+        pool.runDuplicable(pairs * slices, new ThreadPool.Duplicable() {
+            public void compute(int task, int worker) {
+                int kvh = task % nKv, s = task / nKv % seq, h0 = firstHead(task), h1 = lastHead(task);
+                if (h0 >= h1) return;
+                int ctx = pos + s + 1, heads = h1 - h0;
+                // scratch: key/value row [hd], scores [heads, ctx], sums [heads]; result [heads, hd]
+                float[] buf = pool.scratch(worker, ThreadPool.TILE, hd + heads * ctx + heads);
+                float[] acc = pool.scratch(worker, ThreadPool.RESULT, heads * hd);
+                int sc = hd, sums = sc + heads * ctx;
+                int q0 = (s * nHeads + h0) * hd;
+                for (int t = 0; t < ctx; t++) {
+                    k.load(kvh, t, buf, 0);
+                    for (int g = 0; g < heads; g++) buf[sc + g * ctx + t] = Simd.dot(q, q0 + g * hd, buf, 0, hd) * scale;
+                }
+                for (int g = 0; g < heads; g++) buf[sums + g] = softmax(buf, sc + g * ctx, ctx);
+                java.util.Arrays.fill(acc, 0, heads * hd, 0f);
+                for (int t = 0; t < ctx; t++) {
+                    v.load(kvh, t, buf, 0);
+                    for (int g = 0; g < heads; g++) axpy(buf[sc + g * ctx + t], buf, 0, acc, g * hd, hd);
+                }
+                for (int g = 0; g < heads; g++) {
+                    float inv = 1f / buf[sums + g];
+                    for (int i = 0; i < hd; i++) acc[g * hd + i] *= inv;
+                }
             }
-            for (int g = 0; g < heads; g++) buf[sums + g] = softmax(buf, sc + g * ctx, ctx);
-            java.util.Arrays.fill(buf, acc, acc + heads * hd, 0f);
-            for (int t = 0; t < ctx; t++) {
-                v.load(kvh, t, buf, 0);
-                for (int g = 0; g < heads; g++) axpy(buf[sc + g * ctx + t], buf, 0, buf, acc + g * hd, hd);
+
+            public void publish(int task, int worker) {
+                int s = task / nKv % seq, h0 = firstHead(task), h1 = lastHead(task);
+                if (h0 < h1) System.arraycopy(pool.scratch(worker, ThreadPool.RESULT, (h1 - h0) * hd), 0, out, (s * nHeads + h0) * hd, (h1 - h0) * hd);
             }
-            for (int g = 0; g < heads; g++) {
-                float inv = 1f / buf[sums + g];
-                int o = (s * nHeads + h0 + g) * hd;
-                for (int i = 0; i < hd; i++) out[o + i] = buf[acc + g * hd + i] * inv;
+
+            private int firstHead(int task) {
+                return task % nKv * group + task / pairs * perSlice;
+            }
+
+            private int lastHead(int task) {
+                return Math.min(task % nKv * group + group, firstHead(task) + perSlice);
             }
         });
     }

@@ -11,7 +11,8 @@ import jmlc.compiler.ir.Op;
  * (8-bit, groups of 32), {@link DenseGemv} (f32/f16/bf16), or a decode-then-dot fallback for other
  * group sizes; rows are split over the pool in contiguous ranges, or, when there are fewer than
  * {@link #MIN_ROWS_PER_THREAD} rows per thread, the columns are split (split-K) and the partial sums
- * added. {@code seq > 1} (prefill) runs {@link TileMatmul}.
+ * added. Both are {@link ThreadPool#runDuplicable} runs. {@code seq > 1} (prefill) runs
+ * {@link TileMatmul}.
  */
 public final class MatMul {
     private MatMul() {}
@@ -71,17 +72,36 @@ public final class MatMul {
         }
         int n = w.rows(), threads = pool.threads();
         if (n >= threads * MIN_ROWS_PER_THREAD || units < 2 || threads == 1) {
+            // Rows in contiguous ranges; each task computes its range privately and the first to
+            // finish publishes it (ThreadPool.runDuplicable: a descheduled worker is not waited for).
             int tasks = Math.max(1, Math.min(threads * TASKS_PER_THREAD, n / MIN_ROWS_PER_THREAD));
             int u = units;
-            pool.run(tasks, (t, wk) -> {
-                int r0 = (int) ((long) n * t / tasks), r1 = (int) ((long) n * (t + 1) / tasks);
-                kernel.rows(r0, r1, 0, u, out, 0, wk);
-                if (bias != null) for (int r = r0; r < r1; r++) out[r] += bias[r];
+            pool.runDuplicable(tasks, new ThreadPool.Duplicable() {
+                public void compute(int t, int wk) {
+                    int r0 = (int) ((long) n * t / tasks), r1 = (int) ((long) n * (t + 1) / tasks);
+                    kernel.rows(r0, r1, 0, u, pool.scratch(wk, ThreadPool.RESULT, r1 - r0), -r0, wk);
+                }
+
+                public void publish(int t, int wk) {
+                    int r0 = (int) ((long) n * t / tasks), r1 = (int) ((long) n * (t + 1) / tasks);
+                    float[] res = pool.scratch(wk, ThreadPool.RESULT, r1 - r0);
+                    if (bias == null) System.arraycopy(res, 0, out, r0, r1 - r0);
+                    else for (int r = r0; r < r1; r++) out[r] = res[r - r0] + bias[r];
+                }
             });
         } else {
+            // Few rows: split the columns, each part a partial sum of every row, then add the parts.
             int parts = Math.min(threads, units), u = units;
             float[] partial = pool.scratch(0, ThreadPool.PARTIAL, parts * n);
-            pool.run(parts, (p, wk) -> kernel.rows(0, n, u * p / parts, u * (p + 1) / parts, partial, p * n, wk));
+            pool.runDuplicable(parts, new ThreadPool.Duplicable() {
+                public void compute(int p, int wk) {
+                    kernel.rows(0, n, u * p / parts, u * (p + 1) / parts, pool.scratch(wk, ThreadPool.RESULT, n), 0, wk);
+                }
+
+                public void publish(int p, int wk) {
+                    System.arraycopy(pool.scratch(wk, ThreadPool.RESULT, n), 0, partial, p * n, n);
+                }
+            });
             for (int r = 0; r < n; r++) {
                 float s = bias != null ? bias[r] : 0f;
                 for (int p = 0; p < parts; p++) s += partial[p * n + r];
