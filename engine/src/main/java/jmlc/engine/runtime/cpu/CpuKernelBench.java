@@ -101,6 +101,7 @@ public final class CpuKernelBench {
         line(String.format(Locale.ROOT, "pool dispatch (empty run of %d tasks): median %.2f us, best %.2f us",
                 pool.threads(), dispatch.medianNs / 1e3, dispatch.bestNs / 1e3));
 
+        warmUp(kinds);
         line("");
         line("| kind | shape | MB/call | median us | GB/s | best us | best GB/s |");
         line("|---|---|---|---|---|---|---|");
@@ -188,6 +189,25 @@ public final class CpuKernelBench {
             Timing t = time(i -> MatMul.matmul(pool, x, 1, w[i % copies], null, y), 1);
             return new Result(first.bytes(), t);
         }
+    }
+
+    /**
+     * Runs every kind's GEMV (both row counts' code paths, and K = 5632's superblock count) until C2
+     * has compiled it: on a loaded machine that takes seconds, and the first shape measured would
+     * otherwise pay for it.
+     */
+    void warmUp(List<String> kinds) {
+        long t0 = System.nanoTime();
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom r = new SplittableRandom(1);
+            for (String kind : kinds)
+                for (int cols : new int[] {HIDDEN, INTER}) {
+                    Weight w = randomWeight(arena, kind, 512, cols, r);
+                    float[] x = new float[cols], y = new float[512];
+                    time(i -> MatMul.matmul(pool, x, 1, w, null, y), 1);
+                }
+        }
+        line(String.format(Locale.ROOT, "(JIT warm-up: %.1f s)", (System.nanoTime() - t0) / 1e9));
     }
 
     static Weight randomWeight(Arena arena, String kind, int rows, int cols, SplittableRandom r) {
