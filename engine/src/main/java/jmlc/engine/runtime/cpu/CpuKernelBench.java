@@ -98,8 +98,16 @@ public final class CpuKernelBench {
         line(String.format(Locale.ROOT, "read bandwidth: 1 thread %.1f GB/s (best %.1f), %d threads %.1f GB/s (best %.1f)",
                 bw[0], bw[2], pool.threads(), bw[1], bw[3]));
         Timing dispatch = time(() -> pool.run(pool.threads(), (t, w) -> { }), 1);
-        line(String.format(Locale.ROOT, "pool dispatch (empty run of %d tasks): median %.2f us, best %.2f us",
+        line(String.format(Locale.ROOT, "pool dispatch, empty run of %d tasks: median %.2f us, best %.2f us",
                 pool.threads(), dispatch.medianNs / 1e3, dispatch.bestNs / 1e3));
+        int[] sink = new int[1];
+        ThreadPool.Duplicable empty = new ThreadPool.Duplicable() {
+            public void compute(int t, int w) { }
+            public void publish(int t, int w) { sink[0]++; }
+        };
+        Timing dup = time(() -> pool.runDuplicable(4 * pool.threads(), empty), 1);
+        line(String.format(Locale.ROOT, "pool dispatch, empty duplicable run of %d tasks (as a GEMV issues): median %.2f us, best %.2f us",
+                4 * pool.threads(), dup.medianNs / 1e3, dup.bestNs / 1e3));
 
         warmUp(kinds);
         line("");
@@ -118,6 +126,7 @@ public final class CpuKernelBench {
                 }
             }
         }
+        prefill(kinds);
         double otherNs = otherKernels();
         if (q4TokenNs > 0) {
             double roofline = bandwidth * 1e9 / q4Bytes;
@@ -250,6 +259,27 @@ public final class CpuKernelBench {
     private static void fillRandom(MemorySegment s, SplittableRandom r) {
         long n = s.byteSize() / 8;
         for (long i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, r.nextLong());
+    }
+
+    // ---- prefill ----
+
+    /** Prefill matmuls (seq 64) on the two TinyLlama shapes with the most weight: GFLOP/s and the prompt tokens/s they imply. */
+    void prefill(List<String> kinds) {
+        int seq = 64;
+        line("");
+        line("| prefill seq " + seq + " | shape | median ms | GFLOP/s | best GFLOP/s |");
+        line("|---|---|---|---|---|");
+        for (String kind : kinds)
+            for (Shape s : List.of(SHAPES.get(2), SHAPES.get(3))) {
+                try (Arena arena = Arena.ofShared()) {
+                    SplittableRandom r = new SplittableRandom(3);
+                    Weight w = randomWeight(arena, kind, s.rows, s.cols, r);
+                    float[] x = rnd(r, seq * s.cols), y = new float[seq * s.rows];
+                    Timing t = time(() -> MatMul.matmul(pool, x, seq, w, null, y), 1);
+                    double flop = 2.0 * seq * s.rows * s.cols;
+                    line(String.format(Locale.ROOT, "| %s | %s | %.2f | %.1f | %.1f |", kind, s.name, t.medianNs / 1e6, flop / t.medianNs, flop / t.bestNs));
+                }
+            }
     }
 
     // ---- the rest of a decode step ----

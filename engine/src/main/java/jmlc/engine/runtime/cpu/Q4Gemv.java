@@ -50,7 +50,7 @@ final class Q4Gemv {
     private static final int BLOCK_FLOATS = 9 * L;
 
     /** {@code SH[t]} spreads a superblock's {@code L} scales over block {@code t}'s lanes: lane {@code i} gets group {@code (t·L + i) / 4}. */
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private static final VectorShuffle<Float>[] SH = new VectorShuffle[] {groupShuffle(0), groupShuffle(1), groupShuffle(2), groupShuffle(3)};
 
     private static VectorShuffle<Float> groupShuffle(int t) {
@@ -149,17 +149,25 @@ final class Q4Gemv {
                 IntVector w3 = IntVector.fromMemorySegment(I, data, wb + 3 * wd, LE);
                 int xo = b * BLOCK_FLOATS;
                 FloatVector p0 = FloatVector.fromArray(F, xq, xo + 8 * L), p1 = p0, p2 = p0, p3 = p0;
-                for (int half = 0; half < 2; half++) {
-                    IntVector h0 = w0.lanewise(VectorOperators.LSHR, 16 * half), h1 = w1.lanewise(VectorOperators.LSHR, 16 * half);
-                    IntVector h2 = w2.lanewise(VectorOperators.LSHR, 16 * half), h3 = w3.lanewise(VectorOperators.LSHR, 16 * half);
-                    for (int j = 0; j < 4; j++) {
-                        FloatVector xv = FloatVector.fromArray(F, xq, xo + (4 * half + j) * L);
-                        int m = 0xF << (4 * j);
-                        p0 = ((FloatVector) h0.and(m).castShape(F, 0)).fma(xv, p0);
-                        p1 = ((FloatVector) h1.and(m).castShape(F, 0)).fma(xv, p1);
-                        p2 = ((FloatVector) h2.and(m).castShape(F, 0)).fma(xv, p2);
-                        p3 = ((FloatVector) h3.and(m).castShape(F, 0)).fma(xv, p3);
-                    }
+                for (int j = 0; j < 4; j++) {                   // nibbles 0-3, in place
+                    FloatVector xv = FloatVector.fromArray(F, xq, xo + j * L);
+                    int m = 0xF << (4 * j);
+                    p0 = ((FloatVector) w0.and(m).castShape(F, 0)).fma(xv, p0);
+                    p1 = ((FloatVector) w1.and(m).castShape(F, 0)).fma(xv, p1);
+                    p2 = ((FloatVector) w2.and(m).castShape(F, 0)).fma(xv, p2);
+                    p3 = ((FloatVector) w3.and(m).castShape(F, 0)).fma(xv, p3);
+                }
+                w0 = w0.lanewise(VectorOperators.LSHR, 16);
+                w1 = w1.lanewise(VectorOperators.LSHR, 16);
+                w2 = w2.lanewise(VectorOperators.LSHR, 16);
+                w3 = w3.lanewise(VectorOperators.LSHR, 16);
+                for (int j = 0; j < 4; j++) {                   // nibbles 4-7, in place in the top half shifted down
+                    FloatVector xv = FloatVector.fromArray(F, xq, xo + (4 + j) * L);
+                    int m = 0xF << (4 * j);
+                    p0 = ((FloatVector) w0.and(m).castShape(F, 0)).fma(xv, p0);
+                    p1 = ((FloatVector) w1.and(m).castShape(F, 0)).fma(xv, p1);
+                    p2 = ((FloatVector) w2.and(m).castShape(F, 0)).fma(xv, p2);
+                    p3 = ((FloatVector) w3.and(m).castShape(F, 0)).fma(xv, p3);
                 }
                 acc0 = p0.fma(sc0.rearrange(sh), acc0);
                 acc1 = p1.fma(sc1.rearrange(sh), acc1);
@@ -193,17 +201,25 @@ final class Q4Gemv {
                 IntVector w3 = IntVector.fromMemorySegment(I, data, wb + 3 * wd, LE);
                 int xo = b * BLOCK_FLOATS;
                 FloatVector p0 = FloatVector.fromArray(F, xq, xo + 8 * L), p1 = p0, p2 = p0, p3 = p0;
-                for (int half = 0; half < 2; half++) {
-                    IntVector h0 = w0.lanewise(VectorOperators.LSHR, 16 * half), h1 = w1.lanewise(VectorOperators.LSHR, 16 * half);
-                    IntVector h2 = w2.lanewise(VectorOperators.LSHR, 16 * half), h3 = w3.lanewise(VectorOperators.LSHR, 16 * half);
-                    for (int j = 0; j < 4; j++) {
-                        FloatVector xv = FloatVector.fromArray(F, xq, xo + (4 * half + j) * L);
-                        int m = 0xF << (4 * j);
-                        p0 = ((FloatVector) h0.and(m).castShape(F, 0)).fma(xv, p0);
-                        p1 = ((FloatVector) h1.and(m).castShape(F, 0)).fma(xv, p1);
-                        p2 = ((FloatVector) h2.and(m).castShape(F, 0)).fma(xv, p2);
-                        p3 = ((FloatVector) h3.and(m).castShape(F, 0)).fma(xv, p3);
-                    }
+                for (int j = 0; j < 4; j++) {                   // nibbles 0-3, in place
+                    FloatVector xv = FloatVector.fromArray(F, xq, xo + j * L);
+                    int m = 0xF << (4 * j);
+                    p0 = ((FloatVector) w0.and(m).castShape(F, 0)).fma(xv, p0);
+                    p1 = ((FloatVector) w1.and(m).castShape(F, 0)).fma(xv, p1);
+                    p2 = ((FloatVector) w2.and(m).castShape(F, 0)).fma(xv, p2);
+                    p3 = ((FloatVector) w3.and(m).castShape(F, 0)).fma(xv, p3);
+                }
+                w0 = w0.lanewise(VectorOperators.LSHR, 16);
+                w1 = w1.lanewise(VectorOperators.LSHR, 16);
+                w2 = w2.lanewise(VectorOperators.LSHR, 16);
+                w3 = w3.lanewise(VectorOperators.LSHR, 16);
+                for (int j = 0; j < 4; j++) {                   // nibbles 4-7, in place in the top half shifted down
+                    FloatVector xv = FloatVector.fromArray(F, xq, xo + (4 + j) * L);
+                    int m = 0xF << (4 * j);
+                    p0 = ((FloatVector) w0.and(m).castShape(F, 0)).fma(xv, p0);
+                    p1 = ((FloatVector) w1.and(m).castShape(F, 0)).fma(xv, p1);
+                    p2 = ((FloatVector) w2.and(m).castShape(F, 0)).fma(xv, p2);
+                    p3 = ((FloatVector) w3.and(m).castShape(F, 0)).fma(xv, p3);
                 }
                 acc0 = p0.fma(sc0.rearrange(sh), acc0);
                 acc1 = p1.fma(sc1.rearrange(sh), acc1);

@@ -33,7 +33,7 @@ final class Q8Gemv {
     private static final int BLOCKS_PER_GROUP = 32 / L;
 
     /** {@code BCAST[g]} broadcasts lane {@code g}. */
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private static final VectorShuffle<Float>[] BCAST = new VectorShuffle[L];
     static {
         for (int g = 0; g < L; g++) {
