@@ -97,18 +97,7 @@ public final class CpuKernelBench {
         double bandwidth = bw[1];
         line(String.format(Locale.ROOT, "read bandwidth: 1 thread %.1f GB/s (best %.1f), %d threads %.1f GB/s (best %.1f)",
                 bw[0], bw[2], pool.threads(), bw[1], bw[3]));
-        Timing dispatch = time(() -> pool.run(pool.threads(), (t, w) -> { }), 1);
-        line(String.format(Locale.ROOT, "pool dispatch, empty run of %d tasks: median %.2f us, best %.2f us",
-                pool.threads(), dispatch.medianNs / 1e3, dispatch.bestNs / 1e3));
-        int[] sink = new int[1];
-        ThreadPool.Duplicable empty = new ThreadPool.Duplicable() {
-            public void compute(int t, int w) { }
-            public void publish(int t, int w) { sink[0]++; }
-        };
-        Timing dup = time(() -> pool.runDuplicable(4 * pool.threads(), empty), 1);
-        line(String.format(Locale.ROOT, "pool dispatch, empty duplicable run of %d tasks (as a GEMV issues): median %.2f us, best %.2f us",
-                4 * pool.threads(), dup.medianNs / 1e3, dup.bestNs / 1e3));
-
+        dispatch();
         warmUp(kinds);
         line("");
         line("| kind | shape | MB/call | median us | GB/s | best us | best GB/s |");
@@ -141,6 +130,29 @@ public final class CpuKernelBench {
                     26e9 / q4Bytes, 0.6 * 26e9 / q4Bytes, 100 * (1e9 / (q4TokenNs + otherNs)) / (26e9 / q4Bytes)));
         }
         line("load average at end " + loadAverage());
+    }
+
+    // ---- dispatch ----
+
+    /**
+     * The pool's cost per run: runs of {@code threads} tasks that each busy-wait 5 µs (so every
+     * worker must take part; empty tasks would all be claimed by the caller), minus those 5 µs.
+     */
+    void dispatch() {
+        long work = 5_000;
+        Timing t = time(() -> pool.run(pool.threads(), (task, w) -> spin(work)), 1);
+        int[] sink = new int[1];
+        ThreadPool.Duplicable d = new ThreadPool.Duplicable() {
+            public void compute(int task, int w) { spin(work / 4); }
+            public void publish(int task, int w) { sink[0]++; }
+        };
+        Timing u = time(() -> pool.runDuplicable(4 * pool.threads(), d), 1);
+        line(String.format(Locale.ROOT, "pool dispatch overhead per run: exactly-once %.2f us median (%.2f best); duplicable, %d tasks as a GEMV issues, %.2f us (%.2f best)",
+                (t.medianNs - work) / 1e3, (t.bestNs - work) / 1e3, 4 * pool.threads(), (u.medianNs - work) / 1e3, (u.bestNs - work) / 1e3));
+    }
+
+    private static void spin(long nanos) {
+        for (long end = System.nanoTime() + nanos; System.nanoTime() < end; ) Thread.onSpinWait();
     }
 
     // ---- bandwidth ----

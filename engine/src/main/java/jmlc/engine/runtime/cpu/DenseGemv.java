@@ -3,7 +3,6 @@ package jmlc.engine.runtime.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -18,7 +17,7 @@ import static jmlc.engine.runtime.cpu.Simd.S;
  * {@code out[n] = Σ_k x[k] · w[n, k]} for a dense f32, f16 or bf16 weight. f16 and bf16 widen
  * with bit operations ({@link Simd#halfToFloat}, {@link Simd#bf16ToFloat}). Four rows a quarter of
  * the range apart share each load of x (see {@link Q4Gemv} for why not adjacent rows). The unit of
- * split-K is a chunk of {@code 32L} columns; the last chunk may be partial (masked loads).
+ * split-K is a chunk of {@code 32L} columns; columns past the last whole vector are done in scalar.
  */
 final class DenseGemv {
     private DenseGemv() {}
@@ -36,40 +35,19 @@ final class DenseGemv {
         int kFull = k0 + (k1 - k0) / L * L;                      // [k0, kFull) in whole vectors
         int quarter = (r1 - r0) / 4;
         for (int i = 0; i < quarter; i++) fourRows(w, x, xOff, r0 + i, quarter, k0, kFull, out, outOff);
-        for (int r = r0 + 4 * quarter; r < r1; r++) out[outOff + r] = oneRow(w, x, xOff, r, k0, kFull);
-        if (kFull < k1) {
-            VectorMask<Float> m = F.indexInRange(kFull, k1);
-            FloatVector xv = FloatVector.fromArray(F, x, xOff + kFull, m);
-            for (int r = r0; r < r1; r++)
-                out[outOff + r] += load(w, (long) r * cols + kFull, m).mul(xv).reduceLanes(VectorOperators.ADD);
-        }
-    }
-
-    /** {@code L} weights from element index {@code i} as floats. */
-    private static FloatVector load(Weight.Dense w, long i) {
-        MemorySegment d = w.data();
-        return switch (w.dtype()) {
-            case F32 -> FloatVector.fromMemorySegment(F, d, i * 4, LE);
-            case F16 -> Simd.halfToFloat(d, i * 2);
-            case BF16 -> Simd.bf16ToFloat(d, i * 2);
-            default -> throw new AssertionError(w.dtype());
-        };
-    }
-
-    /** The lanes of {@link #load} that {@code m} selects; the others are 0 and not read. */
-    private static FloatVector load(Weight.Dense w, long i, VectorMask<Float> m) {
-        MemorySegment d = w.data();
-        return switch (w.dtype()) {
-            case F32 -> FloatVector.fromMemorySegment(F, d, i * 4, LE, m);
-            case F16 -> Simd.halfToFloat(d, i * 2, m.cast(S));
-            case BF16 -> Simd.bf16ToFloat(d, i * 2, m.cast(S));
-            default -> throw new AssertionError(w.dtype());
-        };
+        for (int r = r0 + 4 * quarter; r < r1; r++) fourRows(w, x, xOff, r, 0, k0, kFull, out, outOff);   // one row, four times
+        if (kFull < k1)                                          // fewer than L columns left: scalar
+            for (int r = r0; r < r1; r++) {
+                float sum = 0;
+                for (int c = kFull; c < k1; c++) sum += w.get(r, c) * x[xOff + c];
+                out[outOff + r] += sum;
+            }
     }
 
     /*
-     * One 4-row kernel per element type, each calling the Vector API only (see the note in Q4Gemv
-     * on helper calls in hot loops): the f16 and bf16 widening is written out.
+     * One 4-row kernel per element type, each calling the Vector API only (the rule in Simd): the
+     * f16 and bf16 widening is written out. Rows left over after the quarters run as four copies
+     * of one row (d = 0): the repeats hit L1, and no separate 1-row kernel is needed.
      */
 
     private static void fourRows(Weight.Dense w, float[] x, int xOff, int r, int d, int k0, int k1, float[] out, int outOff) {
@@ -92,7 +70,10 @@ final class DenseGemv {
             a2 = FloatVector.fromMemorySegment(F, m, o + 2 * bd, LE).fma(xv, a2);
             a3 = FloatVector.fromMemorySegment(F, m, o + 3 * bd, LE).fma(xv, a3);
         }
-        store(a0, a1, a2, a3, out, outOff + r, d);
+        out[outOff + r] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + d] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     /** f16 widened as in {@link Simd#halfToFloat}: sign-extend, shift into place, clear the sign copies, rebias by 2^112. */
@@ -111,7 +92,10 @@ final class DenseGemv {
             a3 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 3 * bd, LE).castShape(I, 0))
                     .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f).fma(xv, a3);
         }
-        store(a0, a1, a2, a3, out, outOff + r, d);
+        out[outOff + r] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + d] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     /** bf16 widened: the bits are the top half of an f32. */
@@ -126,32 +110,21 @@ final class DenseGemv {
             a2 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 2 * bd, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, a2);
             a3 = ((IntVector) ShortVector.fromMemorySegment(S, m, o + 3 * bd, LE).castShape(I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, a3);
         }
-        store(a0, a1, a2, a3, out, outOff + r, d);
-    }
-
-    private static void store(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] out, int o, int d) {
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + d] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static float oneRow(Weight.Dense w, float[] x, int xOff, int r, int k0, int k1) {
-        long i0 = (long) r * w.cols();
-        FloatVector a = FloatVector.zero(F);
-        for (int k = k0; k < k1; k += L) a = load(w, i0 + k).fma(FloatVector.fromArray(F, x, xOff + k), a);
-        return a.reduceLanes(VectorOperators.ADD);
+        out[outOff + r] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + d] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 2 * d] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + r + 3 * d] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     /** Row {@code r} as floats into {@code out[off .. off+cols)}. */
     static void decodeRow(Weight.Dense w, int r, float[] out, int off) {
         int cols = w.cols();
         long i0 = (long) r * cols;
-        int k = 0;
-        for (; k + L <= cols; k += L) load(w, i0 + k).intoArray(out, off + k);
-        if (k < cols) {
-            VectorMask<Float> m = F.indexInRange(k, cols);
-            load(w, i0 + k, m).intoArray(out, off + k, m);
+        switch (w.dtype()) {
+            case F32 -> Simd.f32ToFloat(w.data(), i0 * 4, out, off, cols);
+            case F16 -> Simd.halfToFloat(w.data(), i0 * 2, out, off, cols);
+            case BF16 -> Simd.bf16ToFloat(w.data(), i0 * 2, out, off, cols);
+            default -> throw new AssertionError(w.dtype());
         }
     }
 }

@@ -10,8 +10,9 @@ import static jmlc.engine.runtime.cpu.Simd.L;
 
 /**
  * {@link Op.Add}, {@link Op.Mul}, {@link Op.Silu} over the first {@code n} elements, and
- * {@link Op.SiluMul} over {@code [seq, 2f] -> [seq, f]}. Outputs may alias inputs. {@code silu}
- * uses the Vector API's {@code EXP} (SVML on x86, about 1 ulp).
+ * {@link Op.SiluMul} over {@code [seq, 2f] -> [seq, f]}. Outputs may alias inputs.
+ * {@code silu(x) = x / (1 + e^-x)} uses the Vector API's {@code EXP} (SVML on x86, about 1 ulp);
+ * large negative x gives {@code x / inf = -0}.
  */
 public final class Elementwise {
     private Elementwise() {}
@@ -45,10 +46,14 @@ public final class Elementwise {
             return;
         }
         int i = 0;
-        for (; i + L <= n; i += L) silu(FloatVector.fromArray(F, x, i)).intoArray(out, i);
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, i);
+        }
         if (i < n) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            silu(FloatVector.fromArray(F, x, i, m)).intoArray(out, i, m);
+            FloatVector v = FloatVector.fromArray(F, x, i, m);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, i, m);
         }
     }
 
@@ -62,18 +67,16 @@ public final class Elementwise {
         }
         for (int s = 0; s < seq; s++) {
             int g = s * 2 * f, u = g + f, o = s * f, i = 0;
-            for (; i + L <= f; i += L)
-                silu(FloatVector.fromArray(F, x, g + i)).mul(FloatVector.fromArray(F, x, u + i)).intoArray(out, o + i);
+            for (; i + L <= f; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, g + i);
+                v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, x, u + i)).intoArray(out, o + i);
+            }
             if (i < f) {
                 VectorMask<Float> m = F.indexInRange(i, f);
-                silu(FloatVector.fromArray(F, x, g + i, m)).mul(FloatVector.fromArray(F, x, u + i, m)).intoArray(out, o + i, m);
+                FloatVector v = FloatVector.fromArray(F, x, g + i, m);
+                v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, x, u + i, m)).intoArray(out, o + i, m);
             }
         }
-    }
-
-    /** {@code x / (1 + e^-x)}; large negative x gives {@code x / inf = -0}, as the reference does. */
-    private static FloatVector silu(FloatVector x) {
-        return x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
     }
 
     /** Every array holds at least {@code n} floats. */

@@ -46,19 +46,10 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
         }
     }
 
-    /**
-     * Head {@code h} at position {@code p} as floats into {@code dst[off .. off+headDim)}: a copy for
-     * f32, the vector bit trick ({@link Simd#halfToFloat}) for f16.
-     */
+    /** Head {@code h} at position {@code p} as floats into {@code dst[off .. off+headDim)}. */
     void load(int h, int p, float[] dst, int off) {
-        long o = offset(h, p);
-        if (dtype == DType.F32) {
-            MemorySegment.copy(data, GroupQuantizer.F32, o, dst, off, headDim);
-            return;
-        }
-        int i = 0;
-        for (; i + Simd.L <= headDim; i += Simd.L) Simd.halfToFloat(data, o + 2L * i).intoArray(dst, off + i);
-        for (; i < headDim; i++) dst[off + i] = Half.toFloat(data.get(GroupQuantizer.F16, o + 2L * i));
+        if (dtype == DType.F32) Simd.f32ToFloat(data, offset(h, p), dst, off, headDim);
+        else Simd.halfToFloat(data, offset(h, p), dst, off, headDim);
     }
 
     /** Element {@code i} of head {@code h} at position {@code p}, as a float. */

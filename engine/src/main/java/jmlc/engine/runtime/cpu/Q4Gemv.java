@@ -104,22 +104,19 @@ final class Q4Gemv {
             if (f16) fourRowsF16(w, xq, r0 + i, quarter, sb0, fullSb, out, outOff);
             else fourRowsF32(w, xq, r0 + i, quarter, sb0, fullSb, out, outOff);
         }
-        for (int r = r0 + 4 * quarter; r < r1; r++) oneRow(w, xq, r, sb0, fullSb, f16, out, outOff);
-        if (fullSb < sb1) {
-            for (int r = r0; r < r1; r++) {
-                FloatVector acc = FloatVector.zero(F);
-                for (int sb = fullSb; sb < sb1; sb++) acc = tailSuperblock(w, xq, r, sb, f16, acc);
-                out[outOff + r] += acc.reduceLanes(VectorOperators.ADD);
-            }
+        for (int r = r0 + 4 * quarter; r < r1; r++) {                  // leftover rows: one row, four times (repeats hit L1)
+            if (f16) fourRowsF16(w, xq, r, 0, sb0, fullSb, out, outOff);
+            else fourRowsF32(w, xq, r, 0, sb0, fullSb, out, outOff);
         }
+        if (fullSb < sb1)
+            for (int r = r0; r < r1; r++) out[outOff + r] += tail(w, xq, r, fullSb, sb1);
     }
 
     /*
-     * A note on hot loops. The Vector API's own methods are @ForceInline and always inline; calls to
-     * our helpers (even two-line ones) are inlined only while C2's node budget for the method lasts.
-     * The 4-row kernel exhausts it, the helpers after that stay calls that box every vector, and the
-     * GEMV ran 30 times slower (measured, JDK 25). So the hot loops below call the Vector API only,
-     * and the f16 and f32 scale variants are two methods rather than one with a branch.
+     * The hot loops call the Vector API only (the rule in Simd: a helper call that C2 declines to
+     * inline boxes every vector that crosses it; the 4-row kernel exhausts C2's inlining budget,
+     * and the GEMV ran 30 times slower). The f16 and f32 scale variants are two methods rather
+     * than one with a branch for the same reason: both conversions inline did not fit.
      */
 
     /** Whole superblocks {@code [sb0, sb1)} of rows {@code r, r+d, r+2d, r+3d}, f16 scales; stores the four sums. */
@@ -233,47 +230,31 @@ final class Q4Gemv {
         out[outOff + r + 3 * d] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Whole superblocks {@code [sb0, sb1)} of row {@code r}; stores the sum. */
-    private static void oneRow(Weight.Quantized w, float[] xq, int r, int sb0, int sb1, boolean f16, float[] out, int outOff) {
-        MemorySegment data = w.data(), scales = w.scales();
-        long wo = r * (long) (w.cols() / 8) * 4, so = r * (long) (w.cols() / 32) * (f16 ? 2 : 4);
-        FloatVector acc = FloatVector.zero(F);
-        for (int sb = sb0; sb < sb1; sb++) {
-            FloatVector sc = f16 ? Simd.halfToFloat(scales, so + (long) sb * L * 2) : FloatVector.fromMemorySegment(F, scales, so + (long) sb * L * 4, LE);
-            for (int t = 0; t < 4; t++) {
-                int b = sb * 4 + t;
-                acc = block(IntVector.fromMemorySegment(I, data, wo + (long) b * 4 * L, LE), xq, b * BLOCK_FLOATS, sc.rearrange(SH[t]), acc);
-            }
-        }
-        out[outOff + r] = acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** One block of one row: {@code acc += scale · (Σ_j q_j · xq_j − z·Σx)} lane-wise. */
-    private static FloatVector block(IntVector w, float[] xq, int xo, FloatVector scale, FloatVector acc) {
-        FloatVector p = FloatVector.fromArray(F, xq, xo + 8 * L);
-        for (int half = 0; half < 2; half++) {
-            IntVector h = w.lanewise(VectorOperators.LSHR, 16 * half);
-            for (int j = 0; j < 4; j++) p = ((FloatVector) h.and(0xF << (4 * j)).castShape(F, 0)).fma(FloatVector.fromArray(F, xq, xo + (4 * half + j) * L), p);
-        }
-        return p.fma(scale, acc);
-    }
-
-    /** The last, partial superblock {@code sb} of row {@code r}: masked loads of the words and scales that exist. */
-    private static FloatVector tailSuperblock(Weight.Quantized w, float[] xq, int r, int sb, boolean f16, FloatVector acc) {
-        int words = w.cols() / 8, groups = w.cols() / 32;
+    /**
+     * Superblocks {@code [sb0, sb1)} of row {@code r} with a partial last one: masked loads of the
+     * words and scales that exist (the prepared x is zero-padded). Cold: only column counts that are
+     * not a multiple of {@link #SUPER} get here.
+     */
+    private static float tail(Weight.Quantized w, float[] xq, int r, int sb0, int sb1) {
+        int words = w.cols() / 8, groups = w.cols() / 32, g0 = sb0 * L;
+        float[] sc = new float[(sb1 - sb0) * L];
+        long si = (long) r * groups + g0;
+        if (w.scheme().scaleType() == DType.F16) Simd.halfToFloat(w.scales(), si * 2, sc, 0, groups - g0);
+        else Simd.f32ToFloat(w.scales(), si * 4, sc, 0, groups - g0);
         long wordBase = (long) r * words * 4;
-        int g0 = sb * L;
-        long scaleIndex = (long) r * groups + g0;
-        FloatVector sc = f16
-                ? Simd.halfToFloat(w.scales(), scaleIndex * 2, S.indexInRange(g0, groups))
-                : FloatVector.fromMemorySegment(F, w.scales(), scaleIndex * 4, LE, F.indexInRange(g0, groups));
-        for (int t = 0; t < 4; t++) {
-            int word0 = (sb * 4 + t) * L;
-            if (word0 >= words) break;
-            IntVector wv = IntVector.fromMemorySegment(I, w.data(), wordBase + word0 * 4L, LE, I.indexInRange(word0, words));
-            acc = block(wv, xq, (sb * 4 + t) * BLOCK_FLOATS, sc.rearrange(SH[t]), acc);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = sb0 * 4; b < sb1 * 4 && b * L < words; b++) {
+            IntVector wv = IntVector.fromMemorySegment(I, w.data(), wordBase + b * L * 4L, LE, I.indexInRange(b * L, words));
+            int xo = b * BLOCK_FLOATS;
+            FloatVector p = FloatVector.fromArray(F, xq, xo + 8 * L);
+            for (int half = 0; half < 2; half++) {
+                IntVector h = wv.lanewise(VectorOperators.LSHR, 16 * half);
+                for (int j = 0; j < 4; j++)
+                    p = ((FloatVector) h.and(0xF << (4 * j)).castShape(F, 0)).fma(FloatVector.fromArray(F, xq, xo + (4 * half + j) * L), p);
+            }
+            acc = p.fma(FloatVector.fromArray(F, sc, (b / 4 - sb0) * L).rearrange(SH[b % 4]), acc);
         }
-        return acc;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     // ---- prefill: whole rows dequantized into a tile of floats, in the permuted column order ----
@@ -294,26 +275,30 @@ final class Q4Gemv {
                 }
     }
 
-    /** Dequantizes row {@code r} into {@code tile[off .. off+tileStride)}, permuted like {@link #permute}; padding is zero. */
-    static void decodePermuted(Weight.Quantized w, int r, float[] tile, int off) {
+    /** Floats of scale scratch {@link #decodePermuted} needs. */
+    static int scaleScratch(int cols) {
+        return superblocks(cols) * L;
+    }
+
+    /**
+     * Dequantizes row {@code r} into {@code tile[off .. off+tileStride)}, permuted like
+     * {@link #permute}; padding is zero. {@code scales} is scratch of {@link #scaleScratch} floats.
+     */
+    static void decodePermuted(Weight.Quantized w, int r, float[] tile, int off, float[] scales) {
         int words = w.cols() / 8, groups = w.cols() / 32;
-        boolean f16 = w.scheme().scaleType() == DType.F16;
         float zero = w.scheme().zero();
-        long wordBase = (long) r * words * 4, scaleIndex0 = (long) r * groups;
-        for (int sb = 0; sb < superblocks(w.cols()); sb++) {
-            int g0 = sb * L;
-            long si = scaleIndex0 + g0;
-            FloatVector sc = f16
-                    ? Simd.halfToFloat(w.scales(), si * 2, S.indexInRange(g0, groups))
-                    : FloatVector.fromMemorySegment(F, w.scales(), si * 4, LE, F.indexInRange(g0, groups));
-            for (int t = 0; t < 4; t++) {
-                int word0 = (sb * 4 + t) * L;
-                IntVector wv = IntVector.fromMemorySegment(I, w.data(), wordBase + word0 * 4L, LE, I.indexInRange(word0, words));
-                FloatVector s = sc.rearrange(SH[t]);
-                for (int j = 0; j < 8; j++) {
-                    FloatVector q = (FloatVector) wv.lanewise(VectorOperators.LSHR, 4 * j).and(0xF).castShape(F, 0);
-                    q.sub(zero).mul(s).intoArray(tile, off + word0 * 8 + j * L);
-                }
+        long si = (long) r * groups;
+        if (w.scheme().scaleType() == DType.F16) Simd.halfToFloat(w.scales(), si * 2, scales, 0, groups);
+        else Simd.f32ToFloat(w.scales(), si * 4, scales, 0, groups);
+        java.util.Arrays.fill(scales, groups, scaleScratch(w.cols()), 0f);
+        long wordBase = (long) r * words * 4;
+        for (int b = 0; b < superblocks(w.cols()) * 4; b++) {
+            int word0 = b * L;
+            IntVector wv = IntVector.fromMemorySegment(I, w.data(), wordBase + word0 * 4L, LE, I.indexInRange(word0, words));
+            FloatVector s = FloatVector.fromArray(F, scales, b / 4 * L).rearrange(SH[b % 4]);
+            for (int j = 0; j < 8; j++) {
+                FloatVector q = (FloatVector) wv.lanewise(VectorOperators.LSHR, 4 * j).and(0xF).castShape(F, 0);
+                q.sub(zero).mul(s).intoArray(tile, off + word0 * 8 + j * L);
             }
         }
     }

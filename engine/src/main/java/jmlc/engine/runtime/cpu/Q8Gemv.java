@@ -3,7 +3,6 @@ package jmlc.engine.runtime.cpu;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.QuantScheme;
 import jmlc.compiler.quant.GroupQuantizer;
@@ -14,7 +13,6 @@ import static jmlc.engine.runtime.cpu.Simd.B;
 import static jmlc.engine.runtime.cpu.Simd.F;
 import static jmlc.engine.runtime.cpu.Simd.L;
 import static jmlc.engine.runtime.cpu.Simd.LE;
-import static jmlc.engine.runtime.cpu.Simd.S;
 
 /**
  * {@code out[n] = Σ_k x[k] · w[n, k]} for an 8-bit weight with groups of 32 ({@code q8f16}, GGUF
@@ -31,16 +29,6 @@ final class Q8Gemv {
 
     static final int SUPER = 32 * L;
     private static final int BLOCKS_PER_GROUP = 32 / L;
-
-    /** {@code BCAST[g]} broadcasts lane {@code g}. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private static final VectorShuffle<Float>[] BCAST = new VectorShuffle[L];
-    static {
-        for (int g = 0; g < L; g++) {
-            int lane = g;
-            BCAST[g] = VectorShuffle.fromOp(F, i -> lane);
-        }
-    }
 
     /** True where this kernel applies: 8-bit, groups of 32, zero point 0, and {@code L} divides 32. */
     static boolean supports(QuantScheme s) {
@@ -81,15 +69,8 @@ final class Q8Gemv {
      */
     private static void floatScales(Weight.Quantized w, int r, int g0, int n, float[] dst, int off) {
         long si = (long) r * (w.cols() / 32) + g0;
-        if (w.scheme().scaleType() == DType.F16) {
-            for (int i = 0; i < n; i += L) Simd.halfToFloat(w.scales(), (si + i) * 2).intoArray(dst, off + i);
-        } else {
-            MemorySegment.copy(w.scales(), GroupQuantizer.F32, si * 4, dst, off, n);
-        }
-    }
-
-    private static FloatVector bytes(MemorySegment data, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, data, off, LE).castShape(F, 0);
+        if (w.scheme().scaleType() == DType.F16) Simd.halfToFloat(w.scales(), si * 2, dst, off, n);
+        else Simd.f32ToFloat(w.scales(), si * 4, dst, off, n);
     }
 
     /**
@@ -125,42 +106,31 @@ final class Q8Gemv {
         out[outOff + r + 3 * d] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Superblocks {@code [sb0, sb1)} of row {@code r}, with masked loads past the row's end; returns the sum. */
+    /** Superblocks {@code [sb0, sb1)} of row {@code r} (groups past the row's end skipped); returns the sum. Cold. */
     private static float tailRow(Weight.Quantized w, float[] x, int xOff, int r, int sb0, int sb1, boolean f16) {
         int cols = w.cols(), groups = cols / 32;
-        long wo = (long) r * cols, si = (long) r * groups;
+        long wo = (long) r * cols;
         FloatVector acc = FloatVector.zero(F);
-        for (int sb = sb0; sb < sb1; sb++) {
-            int g0 = sb * L;
-            FloatVector sc = f16 ? Simd.halfToFloat(w.scales(), (si + g0) * 2, S.indexInRange(g0, groups))
-                                 : FloatVector.fromMemorySegment(F, w.scales(), (si + g0) * 4, LE, F.indexInRange(g0, groups));
-            for (int g = 0; g < L && g0 + g < groups; g++) {
-                FloatVector p = FloatVector.zero(F);
-                for (int b = 0; b < BLOCKS_PER_GROUP; b++) {
-                    int c = sb * SUPER + g * 32 + b * L;
-                    p = bytes(w.data(), wo + c).fma(FloatVector.fromArray(F, x, xOff + c), p);
-                }
-                acc = p.fma(sc.rearrange(BCAST[g]), acc);
+        for (int g = sb0 * L; g < Math.min(groups, sb1 * L); g++) {
+            FloatVector p = FloatVector.zero(F);
+            for (int b = 0; b < BLOCKS_PER_GROUP; b++) {
+                int c = g * 32 + b * L;
+                p = ((FloatVector) ByteVector.fromMemorySegment(B, w.data(), wo + c, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c), p);
             }
+            acc = p.fma(FloatVector.broadcast(F, GroupQuantizer.scale(w.scheme(), w.scales(), (long) r * groups + g)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Dequantizes row {@code r} into {@code out[off .. off+cols)} (natural column order). */
+    /** Dequantizes row {@code r} into {@code out[off .. off+cols)} (natural column order), a group at a time. */
     static void decodeRow(Weight.Quantized w, int r, float[] out, int off) {
         int cols = w.cols(), groups = cols / 32;
-        boolean f16 = w.scheme().scaleType() == DType.F16;
-        long wo = (long) r * cols, si = (long) r * groups;
-        for (int sb = 0; sb < superblocks(cols); sb++) {
-            int g0 = sb * L;
-            FloatVector sc = f16 ? Simd.halfToFloat(w.scales(), (si + g0) * 2, S.indexInRange(g0, groups))
-                                 : FloatVector.fromMemorySegment(F, w.scales(), (si + g0) * 4, LE, F.indexInRange(g0, groups));
-            for (int g = 0; g < L && g0 + g < groups; g++) {
-                FloatVector s = sc.rearrange(BCAST[g]);
-                for (int b = 0; b < BLOCKS_PER_GROUP; b++) {
-                    int c = sb * SUPER + g * 32 + b * L;
-                    bytes(w.data(), wo + c).mul(s).intoArray(out, off + c);
-                }
+        long wo = (long) r * cols;
+        for (int g = 0; g < groups; g++) {
+            FloatVector s = FloatVector.broadcast(F, GroupQuantizer.scale(w.scheme(), w.scales(), (long) r * groups + g));
+            for (int b = 0; b < BLOCKS_PER_GROUP; b++) {
+                int c = g * 32 + b * L;
+                ((FloatVector) ByteVector.fromMemorySegment(B, w.data(), wo + c, LE).castShape(F, 0)).mul(s).intoArray(out, off + c);
             }
         }
     }

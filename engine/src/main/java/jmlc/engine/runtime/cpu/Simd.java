@@ -40,42 +40,53 @@ final class Simd {
 
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** 2^112 as a float: rescales an f16 exponent moved into an f32 (see {@link #halfToFloat}). */
-    private static final float HALF_EXP_SCALE = 0x1p112f;
+    /*
+     * A rule for every kernel in this package: no method of ours takes or returns a vector. The
+     * Vector API's own methods are @ForceInline and always inline, but a call to one of ours is
+     * inlined only while C2's node budget for the compiled method lasts; in a large kernel it runs
+     * out, the call stays a call, and every vector crossing it is boxed on the heap. Measured on
+     * JDK 25: GEMVs 30 times slower, attention 3 times. So helpers pass arrays and offsets, and
+     * the hot loops write their Vector API expressions out.
+     */
 
     /**
-     * {@code L} fp16 values at byte offset {@code off} of {@code seg}, as floats. Bit trick (no
-     * vector f16 conversion in the Vector API): sign-extend to 32 bits, shift the exponent and
-     * mantissa into f32 position, clear the three sign copies above the exponent, then multiply by
-     * 2^112 to rebias the exponent; subnormals and zeros come out exact. Inf/NaN are not handled
-     * (they become finite values near 65536), as weights, scales and cached keys never hold them.
+     * {@code n} fp16 values at byte offset {@code off} of {@code seg} as floats into
+     * {@code dst[dstOff ..]}. Bit trick (the Vector API has no f16 conversion): sign-extend to 32
+     * bits, shift exponent and mantissa into f32 position ({@code << 13}), clear the three sign
+     * copies above the exponent ({@code & 0x8FFFFFFF}), multiply by 2^112 to rebias the exponent;
+     * subnormals and zeros come out exact. Inf/NaN are not handled (they become finite values near
+     * 65536): weights, scales and cached keys never hold them.
      */
-    static FloatVector halfToFloat(MemorySegment seg, long off) {
-        IntVector i = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).castShape(I, 0);
-        return halfBitsToFloat(i);
+    static void halfToFloat(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L)
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * i, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f)
+                    .intoArray(dst, dstOff + i);
+        if (i < n) {
+            VectorMask<Short> m = S.indexInRange(i, n);
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * i, LE, m).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f)
+                    .intoArray(dst, dstOff + i, m.cast(F));
+        }
     }
 
-    /** {@link #halfToFloat} of the lanes {@code mask} selects (the others read as 0 and are never touched in memory). */
-    static FloatVector halfToFloat(MemorySegment seg, long off, VectorMask<Short> mask) {
-        return halfBitsToFloat((IntVector) ShortVector.fromMemorySegment(S, seg, off, LE, mask).castShape(I, 0));
+    /** {@code n} bf16 values at byte offset {@code off} as floats into {@code dst[dstOff ..]}: the bits are the top half of an f32. */
+    static void bf16ToFloat(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L)
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * i, LE).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+        if (i < n) {
+            VectorMask<Short> m = S.indexInRange(i, n);
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, off + 2L * i, LE, m).castShape(I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i, m.cast(F));
+        }
     }
 
-    /** {@link #bf16ToFloat} of the lanes {@code mask} selects. */
-    static FloatVector bf16ToFloat(MemorySegment seg, long off, VectorMask<Short> mask) {
-        IntVector i = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE, mask).castShape(I, 0);
-        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** {@link #halfToFloat} for {@code L} f16 bit patterns already sign-extended to ints. */
-    static FloatVector halfBitsToFloat(IntVector signExtended) {
-        return signExtended.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF)
-                .reinterpretAsFloats().mul(HALF_EXP_SCALE);
-    }
-
-    /** {@code L} bf16 values at byte offset {@code off}, as floats: the bf16 bits are the top half of an f32. */
-    static FloatVector bf16ToFloat(MemorySegment seg, long off) {
-        IntVector i = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).castShape(I, 0);
-        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    /** {@code n} f32 values at byte offset {@code off} into {@code dst[dstOff ..]}. */
+    static void f32ToFloat(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
+        MemorySegment.copy(seg, jmlc.compiler.quant.GroupQuantizer.F32, off, dst, dstOff, n);
     }
 
     /** {@code Σ a[ao + i] · b[bo + i]} for {@code i < n}, in float with {@code L} partial sums. */

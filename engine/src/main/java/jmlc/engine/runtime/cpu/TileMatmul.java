@@ -49,9 +49,10 @@ final class TileMatmul {
         pool.run(tiles, (t, worker) -> {
             int r0 = t * TILE_ROWS, rows = Math.min(TILE_ROWS, n - r0);
             float[] tile = pool.scratch(worker, ThreadPool.TILE, TILE_ROWS * stride);
+            float[] scales = perm ? pool.scratch(worker, ThreadPool.RESULT, Q4Gemv.scaleScratch(k)) : null;
             for (int i = 0; i < rows; i++) {
                 if (perm) {
-                    Q4Gemv.decodePermuted((Weight.Quantized) w, r0 + i, tile, i * stride);
+                    Q4Gemv.decodePermuted((Weight.Quantized) w, r0 + i, tile, i * stride, scales);
                 } else {
                     Dequant.decodeRow(w, r0 + i, tile, i * stride);
                     java.util.Arrays.fill(tile, i * stride + k, (i + 1) * stride, 0f);
