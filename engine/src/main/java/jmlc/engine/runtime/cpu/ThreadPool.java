@@ -297,7 +297,7 @@ public final class ThreadPool implements AutoCloseable {
     // ---- per-worker scratch ----
 
     /** Scratch slots per worker, named by use. */
-    static final int SCRATCH_SLOTS = 4;
+    static final int SCRATCH_SLOTS = 5;
     /** Worker 0 only: an operand the caller prepares before a run (permuted x, prepared tokens). */
     static final int X = 0;
     /** Any worker: a decoded weight tile or row, attention scores. */
@@ -306,6 +306,8 @@ public final class ThreadPool implements AutoCloseable {
     static final int PARTIAL = 2;
     /** Any worker: a duplicable task's private result, published by {@link Duplicable#publish}. */
     static final int RESULT = 3;
+    /** Any worker: one weight row's scales as floats. */
+    static final int SCALES = 4;
 
     /**
      * Worker {@code worker}'s scratch array in {@code slot}, at least {@code size} floats; grown (not

@@ -13,6 +13,8 @@ import static jmlc.engine.runtime.cpu.Simd.L;
  * scratch, {@code TILE_ROWS × stride} floats, L2-resident), then multiplies it with every token:
  * the weight is read from memory and decoded once per call, not once per token. The inner kernel
  * computes 4 rows × 4 tokens with 16 vector accumulators along {@code k} (8 loads per 16 FMAs).
+ * A task's results go to private scratch and are published by the first finisher
+ * ({@link ThreadPool#runDuplicable}).
  *
  * <p>x is prepared once per call into rows of {@code stride} floats, zero-padded: in the permuted
  * column order of {@link Q4Gemv#permute} when the weight is 4-bit with groups of 32 (whose tiles
@@ -46,26 +48,33 @@ final class TileMatmul {
             }
         }
         int tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
-        pool.run(tiles, (t, worker) -> {
-            int r0 = t * TILE_ROWS, rows = Math.min(TILE_ROWS, n - r0);
-            float[] tile = pool.scratch(worker, ThreadPool.TILE, TILE_ROWS * stride);
-            float[] scales = perm ? pool.scratch(worker, ThreadPool.RESULT, Q4Gemv.scaleScratch(k)) : null;
-            for (int i = 0; i < rows; i++) {
-                if (perm) {
-                    Q4Gemv.decodePermuted((Weight.Quantized) w, r0 + i, tile, i * stride, scales);
-                } else {
-                    Dequant.decodeRow(w, r0 + i, tile, i * stride);
-                    java.util.Arrays.fill(tile, i * stride + k, (i + 1) * stride, 0f);
+        pool.runDuplicable(tiles, new ThreadPool.Duplicable() {
+            /** Decodes tile {@code t} and multiplies it with every token into private {@code res[seq, TILE_ROWS]}. */
+            public void compute(int t, int worker) {
+                int r0 = t * TILE_ROWS, rows = Math.min(TILE_ROWS, n - r0);
+                float[] tile = pool.scratch(worker, ThreadPool.TILE, TILE_ROWS * stride);
+                float[] scales = perm ? pool.scratch(worker, ThreadPool.SCALES, Q4Gemv.scaleScratch(k)) : null;
+                for (int i = 0; i < rows; i++) {
+                    if (perm) {
+                        Q4Gemv.decodePermuted((Weight.Quantized) w, r0 + i, tile, i * stride, scales);
+                    } else {
+                        Dequant.decodeRow(w, r0 + i, tile, i * stride);
+                        java.util.Arrays.fill(tile, i * stride + k, (i + 1) * stride, 0f);
+                    }
                 }
+                multiply(tile, rows, xs, seq, stride, pool.scratch(worker, ThreadPool.RESULT, seq * TILE_ROWS), TILE_ROWS, 0);
             }
-            multiply(tile, rows, xs, seq, stride, out, n, r0);
-            if (bias != null)
+
+            public void publish(int t, int worker) {
+                int r0 = t * TILE_ROWS, rows = Math.min(TILE_ROWS, n - r0);
+                float[] res = pool.scratch(worker, ThreadPool.RESULT, seq * TILE_ROWS);
                 for (int s = 0; s < seq; s++)
-                    for (int i = 0; i < rows; i++) out[s * n + r0 + i] += bias[r0 + i];
+                    for (int i = 0; i < rows; i++) out[s * n + r0 + i] = res[s * TILE_ROWS + i] + (bias != null ? bias[r0 + i] : 0f);
+            }
         });
     }
 
-    /** {@code out[s·n + r0 + i] = tile[i] · xs[s]} for {@code i < rows}, {@code s < seq}. */
+    /** {@code out[s·n + r0 + i] = tile[i] · xs[s]} for {@code i < rows}, {@code s < seq} ({@code n}: the row stride of {@code out}). */
     private static void multiply(float[] tile, int rows, float[] xs, int seq, int stride, float[] out, int n, int r0) {
         int s = 0;
         for (; s + 4 <= seq; s += 4) {
