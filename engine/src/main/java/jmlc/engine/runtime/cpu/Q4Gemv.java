@@ -23,10 +23,11 @@ import static jmlc.engine.runtime.cpu.Simd.S;
  * <p><b>Permuted x.</b> A vector of {@code L} words ("block", {@code 8L} columns) holds, in lane
  * {@code i}, columns {@code 8i .. 8i+7}, nibble {@code j} being column {@code 8i+j}. Rather than
  * shuffle nibbles, {@link #prepare} permutes {@code x} once per call so that nibble {@code j} of
- * every lane meets one contiguous vector: {@code xq[j·L + i] = x[8i + j]}. Nibble {@code j} is taken
- * in place, {@code w & (0xF << 4j)}, whose integer value is {@code q·2^4j}; the prepared x carries
- * the factor {@code 2^-4j} (exact in floating point), which saves a shift per nibble. The top
- * nibble is {@code w >>> 28} (in place it would convert as a negative int).
+ * every lane meets one contiguous vector: {@code xq[j·L + i] = x[8i + j]}. Nibbles are taken in
+ * place, 0-3 from the word and 4-7 from the word shifted right by 16: {@code h & (0xF << 4(j mod 4))}
+ * has the integer value {@code q·2^4(j mod 4)}, and the prepared x carries the factor
+ * {@code 2^-4(j mod 4)} (exact in floating point). One shift per word instead of one per nibble;
+ * shifting the top half down also keeps every value positive as an int.
  *
  * <p><b>Zero point and scales.</b> {@code Σ (q − z)·x = Σ q·x − z·Σx}: the prepared block also holds
  * {@code −z · Σ_j x[8i + j]} per lane, which starts each lane's partial sum. A group is 4 words, so
@@ -72,18 +73,25 @@ final class Q4Gemv {
         return superblocks(cols) * 4 * BLOCK_FLOATS;
     }
 
-    /** Writes the permuted, pre-scaled {@code x[xOff .. xOff+cols)} and zero-point terms into {@code xq}. */
+    /** {@code 2^-4(j mod 4)}: undoes the in-place position of nibble {@code j}. */
+    private static final float[] NIBBLE_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 1f, 0x1p-4f, 0x1p-8f, 0x1p-12f};
+
+    /** Writes the permuted, pre-scaled {@code x[xOff .. xOff+cols)} and zero-point terms into {@code xq} (0.7 µs for 2048 columns, serial, before the run). */
     static void prepare(float[] x, int xOff, int cols, int zero, float[] xq) {
         int blocks = superblocks(cols) * 4;
         for (int b = 0; b < blocks; b++) {
             int base = b * BLOCK_FLOATS, col0 = b * BLOCK;
             for (int i = 0; i < L; i++) {
+                int c = col0 + 8 * i;
                 float sum = 0;
-                for (int j = 0; j < 8; j++) {
-                    int c = col0 + 8 * i + j;
-                    float v = c < cols ? x[xOff + c] : 0f;
-                    sum += v;
-                    xq[base + j * L + i] = Math.scalb(v, -4 * (j % 4));
+                if (c + 8 <= cols) {
+                    for (int j = 0; j < 8; j++) {
+                        float v = x[xOff + c + j];
+                        sum += v;
+                        xq[base + j * L + i] = v * NIBBLE_SCALE[j];
+                    }
+                } else {
+                    for (int j = 0; j < 8; j++) xq[base + j * L + i] = 0f;   // padding (cols is a multiple of 8)
                 }
                 xq[base + 8 * L + i] = -zero * sum;
             }
