@@ -63,4 +63,19 @@ final class Check {
         assertFalse(den == 0, "reference is all zeros: the test cannot fail");
         return Math.sqrt(num / den);
     }
+
+    /**
+     * Every element within {@code scale[i]} of the reference ({@code |out − ref| ≤ scale}), written,
+     * and the 3 past the end still NaN. For outputs whose natural error scale is per element, such as
+     * dot products, where a relative norm over few elements is ill-conditioned by cancellation.
+     */
+    static void closeScaled(String what, float[] out, float[] ref, double[] scale, int n) {
+        for (int i = n; i < out.length; i++)
+            assertTrue(Float.isNaN(out[i]), what + ": element " + i + " past the end was written [seed " + SEED + "]");
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(out[i])) fail(what + ": element " + i + " is " + out[i] + " (not written?) [seed " + SEED + "]");
+            double e = Math.abs((double) out[i] - ref[i]);
+            if (!(e <= scale[i])) fail(what + ": element " + i + " is " + out[i] + ", reference " + ref[i] + ", error " + e + " > " + scale[i] + " [seed " + SEED + "]");
+        }
+    }
 }
