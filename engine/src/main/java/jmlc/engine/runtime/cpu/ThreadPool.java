@@ -61,11 +61,14 @@ public final class ThreadPool implements AutoCloseable {
     private final Thread[] workers;
     private final float[][][] scratch;
 
-    // The current run: written by the caller before the volatile write of generation.
-    private Body body;
-    private Duplicable duplicable;
-    private int tasks;
-    private volatile long generation;
+    /**
+     * One run's parameters, published as a whole through the volatile {@link #current}: a worker
+     * that reads a run's task count always claims with that run's generation (separate fields let a
+     * worker pair a new run's count with the old run's claim counter and run a task twice).
+     */
+    private record Run(long generation, Body body, Duplicable duplicable, int tasks) {}
+
+    private volatile Run current = new Run(0, null, null, 0);
     /** (generation << 32) | next task to claim. */
     private final AtomicLong claim = new AtomicLong();
     /** Exactly-once runs: tasks finished. */
@@ -129,12 +132,11 @@ public final class ThreadPool implements AutoCloseable {
                 for (int t = 0; t < tasks; t++) body.run(t, 0);
                 return;
             }
-            long g = publish(tasks, body, null);
-            drain(0, g, body, null, tasks);
+            Run r = publish(tasks, body, null);
+            drain(0, r);
             while (finished.get() < tasks) Thread.onSpinWait();   // exactly once: wait for every task
-            rethrow(g);
+            rethrow(r.generation);
         } finally {
-            this.body = null;
             busy.set(0);
         }
     }
@@ -152,9 +154,10 @@ public final class ThreadPool implements AutoCloseable {
                 return;
             }
             if (state.length() < tasks) state = new AtomicLongArray(Math.max(tasks, 2 * state.length()));
-            long g = publish(tasks, null, d);
+            Run r = publish(tasks, null, d);
+            long g = r.generation;
             long start = System.nanoTime();
-            int mine = drain(0, g, null, d, tasks);
+            int mine = drain(0, r);
             long idleSince = System.nanoTime();
             long grace = Math.max(MIN_GRACE_NANOS, mine > 0 ? 2 * (idleSince - start) / mine : 0);
             for (int t = 0; t < tasks; t++) {
@@ -173,7 +176,6 @@ public final class ThreadPool implements AutoCloseable {
             }
             rethrow(g);
         } finally {
-            this.duplicable = null;
             busy.set(0);
         }
     }
@@ -184,19 +186,17 @@ public final class ThreadPool implements AutoCloseable {
             throw new IllegalStateException("thread pool is already running a kernel (called from a task, or from two threads at once)");
     }
 
-    /** Sets up a run and wakes the workers; returns its generation. */
-    private long publish(int tasks, Body body, Duplicable d) {
-        long g = generation + 1;
-        this.body = body;
-        this.duplicable = d;
-        this.tasks = tasks;
+    /** Sets up a run and wakes the workers. */
+    private Run publish(int tasks, Body body, Duplicable d) {
+        Run r = new Run(current.generation + 1, body, d, tasks);
+        long g = r.generation;
         finished.set(0);
         claim.set(g << 32);
         if (d != null) for (int t = 0; t < tasks; t++) state.set(t, g << 2);
-        generation = g;                                     // volatile write publishes the run
+        current = r;                                        // volatile write publishes the run
         for (int w = 1; w < threads; w++)
             if (parked.get(w) != 0) LockSupport.unpark(workers[w - 1]);
-        return g;
+        return r;
     }
 
     /** The phase of task {@code t} in run {@code g}; 2 (done) if the run is over. */
@@ -211,8 +211,11 @@ public final class ThreadPool implements AutoCloseable {
      * the caller's count completes; a failed duplicable task is left open for the caller to redo
      * (and fail on itself).
      */
-    private int drain(int worker, long g, Body b, Duplicable d, int n) {
-        int done = 0;
+    private int drain(int worker, Run run) {
+        long g = run.generation;
+        Body b = run.body;
+        Duplicable d = run.duplicable;
+        int n = run.tasks, done = 0;
         for (int t; (t = claimNext(g, n)) >= 0; done++) {
             try {
                 if (d != null) {
@@ -222,7 +225,7 @@ public final class ThreadPool implements AutoCloseable {
                     b.run(t, worker);
                 }
             } catch (Throwable e) {
-                if (generation == g && !failed(g)) failure = new Failure(g, e);
+                if (current.generation == g && !failed(g)) failure = new Failure(g, e);
             } finally {
                 if (d == null) finished.incrementAndGet();
             }
@@ -265,26 +268,23 @@ public final class ThreadPool implements AutoCloseable {
     }
 
     private void workerLoop(int id) {
-        long seen = 0;
+        Run seen = current;
         while (!closed) {
-            long g = generation;
-            if (g != seen) {
-                seen = g;
-                Body b = body;
-                Duplicable d = duplicable;
-                int n = tasks;
-                if (b != null || d != null) drain(id, g, b, d, n);
+            Run r = current;
+            if (r != seen) {
+                seen = r;
+                drain(id, r);
                 continue;
             }
             long start = System.nanoTime();
             int spins = 0;
-            while (generation == seen && !closed) {
+            while (current == seen && !closed) {
                 Thread.onSpinWait();
                 if ((++spins & 63) == 0) {
                     long waited = System.nanoTime() - start;
                     if (waited > spinNanos) {
                         parked.set(id, 1);                  // then re-check, so an unpark cannot be missed
-                        while (generation == seen && !closed) LockSupport.park(this);
+                        while (current == seen && !closed) LockSupport.park(this);
                         parked.set(id, 0);
                     } else if (waited > PURE_SPIN_NANOS) {
                         Thread.yield();                     // let a descheduled caller (or anyone) have the core

@@ -18,8 +18,10 @@ class ThreadPoolTest {
     void everyTaskRunsOnceOnValidWorkers() {
         for (int threads = 1; threads <= 4; threads++)
             try (ThreadPool pool = new ThreadPool(threads, 1_000)) {     // short spin: exercise parking and unparking too
-                for (int run = 0; run < 2000; run++) {
-                    int tasks = 1 + run % 37;
+                for (int run = 0; run < 20000; run++) {
+                    // counts that alternate by one are what once let a worker pair a new run's task
+                    // count with the old run's claim counter and run a task twice
+                    int tasks = run % 2 == 0 ? 1 + run / 2 % 37 : 2 + run / 2 % 37;
                     AtomicIntegerArray count = new AtomicIntegerArray(tasks);
                     int t = threads;
                     pool.run(tasks, (task, worker) -> {
@@ -27,7 +29,7 @@ class ThreadPoolTest {
                         count.incrementAndGet(task);
                     });
                     for (int i = 0; i < tasks; i++) assertEquals(1, count.get(i), "run " + run + " task " + i + " threads " + threads);
-                    if (run % 500 == 0) Thread.sleep(3);                     // let the workers park
+                    if (run % 5000 == 0) Thread.sleep(3);                    // let the workers park
                 }
             } catch (InterruptedException e) {
                 throw new AssertionError(e);
