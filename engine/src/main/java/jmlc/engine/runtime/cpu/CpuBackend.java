@@ -45,6 +45,6 @@ public final class CpuBackend implements Backend {
 
     @Override
     public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
-        return new ReferenceRunner(model, weights, device);
+        return device.id().equals("cpu:ref") ? new ReferenceRunner(model, weights, device) : new CpuRunner(model, weights, device);
     }
 }
