@@ -176,8 +176,21 @@ public final class GpuSuite {
             int[] a = Generator.generate(g, new int[0], 0, prompt, cfg, t -> { }, () -> false).tokens();
             int[] b = Generator.generate(cpu, new int[0], 0, prompt, cfg, t -> { }, () -> false).tokens();
             boolean same = Arrays.equals(a, b);
-            if (!same) failures++;
-            String line = "check greedy q0f32 " + c.architecture() + " d" + c.hiddenSize() + ": GPU " + (same ? "==" : "!=") + " CPU reference over " + a.length + " tokens" + (same ? "" : " " + Arrays.toString(a) + " vs " + Arrays.toString(b));
+            String line = "check greedy q0f32 " + c.architecture() + " d" + c.hiddenSize() + ": GPU " + (same ? "==" : "!=") + " CPU reference over " + a.length + " tokens";
+            if (!same) {
+                // a near tie in the CPU's own logits may fall either way in f32 on another device: not a fault
+                int i = 0;
+                while (a[i] == b[i]) i++;
+                int[] before = Arrays.copyOf(prompt, prompt.length + i);
+                System.arraycopy(a, 0, before, prompt.length, i);
+                float[] l = cpu.forward(before, 0);
+                float gap = Math.abs(l[a[i]] - l[b[i]]), scale = 0;
+                for (float v : l) scale = Math.max(scale, Math.abs(v));
+                boolean tie = gap <= 1e-4 * scale;
+                if (!tie) failures++;
+                line += String.format(": equal for %d tokens, then %d vs %d whose CPU logits differ by %.2e (%.1e of the largest): %s",
+                        i, a[i], b[i], gap, gap / scale, tie ? "a near tie, not a fault" : "FAIL");
+            }
             out.println(line);
             record("check", line);
             // device sampling: argmax on the device equals the host's argmax of the same logits

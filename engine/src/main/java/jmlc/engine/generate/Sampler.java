@@ -31,11 +31,9 @@ public final class Sampler {
         float max = logits[argmax(logits)];
         double[] p = new double[n];
         for (int i = 0; i < n; i++) p[i] = Math.exp((logits[i] - max) / params.temperature());
-        Integer[] order = null;
+        int[] order = null;
         if (params.topK() > 0 || params.topP() < 1) {
-            order = new Integer[n];
-            for (int i = 0; i < n; i++) order[i] = i;
-            Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+            order = byDescendingProbability(p);
             int keep = params.topK() > 0 ? Math.min(params.topK(), n) : n;
             if (params.topP() < 1) {
                 double total = 0;
@@ -69,6 +67,19 @@ public final class Sampler {
     /** Whether a device can do this sampling itself: no top-k, top-p or repetition penalty. */
     public boolean deviceSamplable() {
         return params.topK() == 0 && params.topP() == 1 && params.repetitionPenalty() == 1;
+    }
+
+    /**
+     * Token ids by falling probability (ties by id), sorted as primitive longs: the probability as
+     * float bits (non-negative floats order like their bits) above, the complemented id below.
+     */
+    static int[] byDescendingProbability(double[] p) {
+        long[] keys = new long[p.length];
+        for (int i = 0; i < p.length; i++) keys[i] = ((long) Float.floatToIntBits((float) p[i]) << 32) | (0xFFFFFFFFL & ~i);
+        Arrays.sort(keys);
+        int[] order = new int[p.length];
+        for (int i = 0; i < p.length; i++) order[i] = ~(int) keys[p.length - 1 - i];
+        return order;
     }
 
     /** Index of the largest logit (the first among ties). */
