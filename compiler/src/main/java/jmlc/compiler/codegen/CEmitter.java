@@ -90,7 +90,6 @@ public final class CEmitter {
                 String text = g.kind() == Stmt.GridDependency.Kind.WAIT ? d.gridWait() : d.gridTrigger();
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
-            case Stmt.Fence f -> sb.append(ind).append("__threadfence();\n");
             case Stmt.Prefetch p -> {
                 if (!d.prefetchL2().isEmpty()) sb.append(ind).append(String.format(d.prefetchL2(), "(" + p.buffer().name() + " + " + expr(p.index()) + ")")).append('\n');
             }
@@ -161,8 +160,6 @@ public final class CEmitter {
                     ? "((unsigned int)" + expr(p.lanes().get(0)) + " | ((unsigned int)" + expr(p.lanes().get(1)) + " << 16))"
                     : "make_" + type(p.type()) + "(" + p.lanes().stream().map(this::expr).collect(Collectors.joining(", ")) + ")";
             case Expr.HalfOf h -> "((unsigned short)(" + expr(h.word()) + (h.high() ? " >> 16" : "") + "))";
-            case Expr.CoherentLoad l -> String.format(d.coherentLoad(), "(" + l.buffer().name() + " + " + expr(l.index()) + ")");
-            case Expr.AtomicAdd a -> "atomicAdd(&" + a.buffer().name() + "[" + expr(a.index()) + "], " + expr(a.value()) + ")";
             case Expr.HalvesToWord h -> "((unsigned int)" + expr(h.lo()) + " | ((unsigned int)" + expr(h.hi()) + " << 16))";
             case Expr.Select s -> "(" + expr(s.cond()) + " ? " + expr(s.a()) + " : " + expr(s.b()) + ")";
             case Expr.ShuffleXor s -> String.format(d.shuffleXor(), expr(s.value()), s.mask());

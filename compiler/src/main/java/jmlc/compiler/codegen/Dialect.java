@@ -15,11 +15,9 @@ package jmlc.compiler.codegen;
  * @param gridWait      waits for the kernels this one depends on (programmatic dependent launch), or ""
  * @param gridTrigger   lets dependent kernels start launching, or ""
  * @param prefetchL2    format of an L2 prefetch of address {@code %s}, or ""
- * @param coherentLoad  format of a load of address {@code %s} that bypasses a non-coherent L1
  */
 public record Dialect(String name, String fileExtension, String prelude, String kernelPrefix, String launchBounds,
-                      String barrier, String shuffleXor, int warpSize, String gridWait, String gridTrigger, String prefetchL2,
-                      String coherentLoad) {
+                      String barrier, String shuffleXor, int warpSize, String gridWait, String gridTrigger, String prefetchL2) {
 
     private static final String F16_VIA_PTX = """
             // f16 values travel as raw 16-bit patterns (half2 as a 32-bit register); conversions and
@@ -36,7 +34,7 @@ public record Dialect(String name, String fileExtension, String prelude, String 
             "extern \"C\" __global__ void", "__launch_bounds__(%d)", "__syncthreads();",
             "__shfl_xor_sync(0xffffffffu, %1$s, %2$d)", 32,
             "asm volatile(\"griddepcontrol.wait;\" ::: \"memory\");", "asm volatile(\"griddepcontrol.launch_dependents;\");",
-            "asm volatile(\"prefetch.global.L2 [%%0];\" :: \"l\"(%s));", "__ldcg(%s)");
+            "asm volatile(\"prefetch.global.L2 [%%0];\" :: \"l\"(%s));");
 
     private static final String F16_VIA_FLOAT16 = """
             #include <hip/hip_runtime.h>
@@ -57,6 +55,6 @@ public record Dialect(String name, String fileExtension, String prelude, String 
 
     public static Dialect hip(int warpSize) {
         return new Dialect("hip", "hip", F16_VIA_FLOAT16, "extern \"C\" __global__ void", "__launch_bounds__(%d)",
-                "__syncthreads();", "__shfl_xor(%1$s, %2$d, " + warpSize + ")", warpSize, "", "", "", "__hip_atomic_load(%s, __ATOMIC_RELAXED, __HIP_MEMORY_SCOPE_AGENT)");
+                "__syncthreads();", "__shfl_xor(%1$s, %2$d, " + warpSize + ")", warpSize, "", "", "");
     }
 }

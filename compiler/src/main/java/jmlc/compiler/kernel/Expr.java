@@ -155,28 +155,6 @@ public sealed interface Expr {
         }
     }
 
-    /**
-     * {@code buffer[index]} read around the non-coherent L1 cache, for data other blocks of the same
-     * launch wrote (and published with a fence and an atomic).
-     */
-    record CoherentLoad(Buffer buffer, Expr index) implements Expr {
-        public KType type() {
-            return buffer.element();
-        }
-    }
-
-    /** Atomically adds {@code value} to the i32 {@code buffer[index]} and gives the value it held before. */
-    record AtomicAdd(Buffer buffer, Expr index, Expr value) implements Expr {
-        public AtomicAdd {
-            if (!buffer.element().equals(KType.I32) || !value.type().equals(KType.I32) || buffer.readOnly())
-                throw new IllegalArgumentException("atomic adds are on writable i32 buffers, not " + buffer);
-        }
-
-        public KType type() {
-            return KType.I32;
-        }
-    }
-
     /** {@code cond ? a : b}. */
     record Select(Expr cond, Expr a, Expr b) implements Expr {
         public Select {

@@ -113,14 +113,6 @@ public final class K {
         return new Expr.HalvesToWord(cast(KType.F16, lo), cast(KType.F16, hi));
     }
 
-    public static Expr loadCoherent(Buffer b, Expr index) {
-        return new Expr.CoherentLoad(b, index);
-    }
-
-    public static Expr atomicAdd(Buffer b, Expr index, Expr value) {
-        return new Expr.AtomicAdd(b, index, value);
-    }
-
     public static Expr select(Expr c, Expr a, Expr b) {
         return new Expr.Select(c, a, b);
     }
@@ -176,10 +168,6 @@ public final class K {
 
         public void gridDependency(Stmt.GridDependency.Kind kind) {
             stmts.add(new Stmt.GridDependency(kind));
-        }
-
-        public void fence() {
-            stmts.add(new Stmt.Fence());
         }
 
         public void prefetch(Buffer b, Expr index) {

@@ -65,7 +65,6 @@ public final class KernelCheck {
             }
             case Stmt.Barrier b -> { }
             case Stmt.GridDependency g -> { }
-            case Stmt.Fence f -> { }
             case Stmt.Prefetch p -> expr(k, p.index(), scopes);
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
@@ -104,8 +103,6 @@ public final class KernelCheck {
             case Expr.Pack p -> p.lanes().forEach(x -> expr(k, x, scopes));
             case Expr.HalfOf h -> expr(k, h.word(), scopes);
             case Expr.HalvesToWord h -> { expr(k, h.lo(), scopes); expr(k, h.hi(), scopes); }
-            case Expr.CoherentLoad l -> expr(k, l.index(), scopes);
-            case Expr.AtomicAdd a -> { expr(k, a.index(), scopes); expr(k, a.value(), scopes); }
             case Expr.Select s -> { expr(k, s.cond(), scopes); expr(k, s.a(), scopes); expr(k, s.b(), scopes); }
             case Expr.ShuffleXor s -> expr(k, s.value(), scopes);
             case Expr.Const c -> { }

@@ -137,7 +137,6 @@ public final class KernelSimulator {
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
                 case Stmt.GridDependency g -> { } // kernels run one after another here
-                case Stmt.Fence f -> { } // blocks run one after another here: every write is visible
                 case Stmt.Prefetch p -> eval(p.index(), mask);
             }
         }
@@ -256,20 +255,6 @@ public final class KernelSimulator {
                         Object[] v = new Object[ls.length];
                         for (int i = 0; i < ls.length; i++) v[i] = ls[i][t];
                         r[t] = v;
-                    }
-                }
-                case Expr.CoherentLoad l -> {
-                    Object[] idx = eval(l.index(), mask);
-                    MemorySegment m = mem.get(l.buffer().name());
-                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = read(m, (Integer) idx[t], l.type());
-                }
-                case Expr.AtomicAdd a -> {
-                    Object[] idx = eval(a.index(), mask), val = eval(a.value(), mask);
-                    MemorySegment m = mem.get(a.buffer().name());
-                    for (int t = 0; t < n; t++) if (live(mask, t)) { // one thread after another, as the hardware serializes them
-                        int old = (Integer) read(m, (Integer) idx[t], KType.I32);
-                        write(m, (Integer) idx[t], KType.I32, old + (Integer) val[t]);
-                        r[t] = old;
                     }
                 }
                 case Expr.HalvesToWord h -> {

@@ -84,9 +84,6 @@ public sealed interface Stmt {
     /** Asks the memory system to bring {@code buffer[index]} (a 16-byte line's worth) into L2, without waiting. */
     record Prefetch(Buffer buffer, Expr index) implements Stmt {}
 
-    /** Makes this thread's global-memory writes visible to every other block before its later writes (atomics included). */
-    record Fence() implements Stmt {}
-
     /** A comment carried into the generated source. */
     record Comment(String text) implements Stmt {}
 }

@@ -19,15 +19,14 @@ import java.util.Optional;
 import static jmlc.compiler.kernel.K.*;
 
 /**
- * Decode attention (one query per head), flash-decoding style, in one kernel.
+ * Decode attention (one query per head), flash-decoding style, in two kernels.
  *
- * <p>Grid (KV head, split); a block reads the positions of its split of the cache once for all
- * {@code group = H / nKv} query heads that share the KV head. Each warp takes every
+ * <p>{@code partial}: grid (KV head, split); a block reads the positions of its split of the cache
+ * once for all {@code group = H / nKv} query heads that share the KV head. Each warp takes every
  * {@code warps}-th position: lanes hold slices of the head dimension, a shuffle reduction gives the
  * score, and a running max and sum keep the softmax stable (online softmax). Warps merge in shared
- * memory; the block writes {@code (max, sum, acc[hd])} per query head and split to scratch. The
- * last block of a KV head to finish (a fence, then an atomic count of the head's finished splits)
- * rescales and sums the splits into the output and resets the count: no second launch.
+ * memory; the block writes {@code (max, sum, acc[hd])} per query head and split.
+ * {@code combine}: one block per query head rescales and sums the splits.
  *
  * <p>The split count is fixed when the program is made, so a captured decode step replays at any
  * position; each split's share of the context is computed in the kernel from the current length
@@ -50,20 +49,18 @@ public final class AttentionDecodeRule implements ScheduleRule {
         int warp = ctx.target().warpSize();
         String sig = "attention_decode_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
         int warps = ctx.knobs().get(sig, "warps", WARPS);
-        // one thread per split reads the splits' maxima when they are merged: at most a block's threads
-        int splits = Math.min(Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen), warps * warp);
+        int splits = Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen);
         int dpl = (hd + warp - 1) / warp; // head dims per lane
         if (group * dpl > 64) return Optional.empty(); // too many registers per lane for this schedule
 
         String scratchId = sig + "_partials";
         long partialFloats = (long) nH * splits * (hd + 2);
 
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "s" + splits, "per (kv head, split): online-softmax partial attention of its " + group
-                + " query heads; the last split to finish merges them");
+        // ---- partial kernel ----
+        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "s" + splits + "_partial", "per (kv head, split): online-softmax partial attention of its " + group + " query heads");
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits);
         Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
         Buffer part = lb.scratch("partial", scratchId, KType.F32, partialFloats);
-        Buffer out = lb.output("out", n.output());
         Shared sm = lb.shared("warp_m", KType.F32, warps * group);
         Shared sl = lb.shared("warp_l", KType.F32, warps * group);
         Shared sacc = lb.shared("warp_acc", KType.F32, warps * group * hd);
@@ -151,42 +148,38 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 y.store(part, add(base, c(1)), ll);
             });
         });
-        // ---- the last block of this KV head to finish merges the splits ----
-        Buffer done = lb.scratch("done", sig + "_done", KType.I32, nKv);
-        Shared last = lb.shared("last", KType.I32, 1);
-        Shared sw = lb.shared("split_w", KType.F32, splits);
-        b.fence();
-        b.barrier();
-        b.ifThen(eq(tid(0), c(0)), x -> x.sstore(last, c(0), atomicAdd(done, g, c(1))));
-        b.barrier();
-        b.ifThen(eq(sload(last, c(0)), c(splits - 1)), x -> {
-            for (int hh = 0; hh < group; hh++) {
-                Expr.Var qh = x.let(x.fresh("qh"), add(mul(g, c(group)), c(hh)));
-                Expr.Var ms = x.let(x.fresh("ms"), f(Float.NEGATIVE_INFINITY));
-                x.ifThen(lt(tid(0), c(splits)), y -> y.assign(ms, loadCoherent(part, mul(add(mul(qh, c(splits)), tid(0)), c(hd + 2)))));
-                x.ifThen(lt(tid(0), c(splits)), y -> y.sstore(sw, tid(0), ms));
-                x.barrier();
-                Expr.Var mAll = x.let(x.fresh("mall"), sload(sw, c(0)));
-                for (int s2 = 1; s2 < splits; s2++) x.assign(mAll, K.max(mAll, sload(sw, c(s2))));
-                x.barrier(); // every thread has read the maxima before they become weights
-                x.ifThen(lt(tid(0), c(splits)), y -> y.sstore(sw, tid(0), select(eq(ms, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(ms, mAll)))));
-                x.barrier();
-                Expr.Var dd = var(x.fresh("d"), KType.I32);
-                x.forRange(dd, tid(0), c(hd), c(threads), 0, y -> {
-                    Expr.Var ll = y.let("ll", f(0));
-                    Expr.Var aa = y.let("aa", f(0));
-                    for (int s2 = 0; s2 < splits; s2++) {
-                        Expr.Var wgt = y.let(y.fresh("wg"), sload(sw, c(s2)));
-                        Expr.Var base = y.let(y.fresh("base"), mul(add(mul(qh, c(splits)), c(s2)), c(hd + 2)));
-                        y.assign(ll, fma(loadCoherent(part, add(base, c(1))), wgt, ll));
-                        y.assign(aa, fma(loadCoherent(part, add(base, add(dd, c(2)))), wgt, aa));
-                    }
-                    y.store(out, add(mul(qh, c(hd)), dd), div(aa, ll));
-                });
-                x.barrier(); // the weights are rewritten for the next query head
+        KernelCall partial = lb.build();
+
+        // ---- combine kernel: split weights in parallel (one thread per split), then each thread one dim ----
+        LaunchBuilder cb = new LaunchBuilder(sig + "_s" + splits + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
+        int cthreads = Math.max(warp, Math.max(splits, hd));
+        cb.block(cthreads).grid(c(nH)).knob("splits", splits);
+        Buffer part2 = cb.scratch("partial", scratchId, KType.F32, partialFloats);
+        Buffer out = cb.output("out", n.output());
+        Shared sw = cb.shared("weight", KType.F32, splits);
+        Shared sredM = cb.shared("red_m", KType.F32, cthreads / warp);
+        K.Body c2 = cb.body;
+        Expr.Var h = c2.let("h", bid(0));
+        // every split's max, reduced over the block
+        Expr.Var ms = c2.let("ms", f(Float.NEGATIVE_INFINITY));
+        c2.ifThen(lt(tid(0), c(splits)), x -> x.assign(ms, load(part2, mul(add(mul(h, c(splits)), tid(0)), c(hd + 2)))));
+        Expr.Var mm = c2.let("mm", ms);
+        Expr.Var mAll = Reductions.blockReduce(c2, mm, cthreads, warp, sredM, true);
+        // each split's weight exp(m_s - M) (0 for an empty split), and the total l
+        c2.ifThen(lt(tid(0), c(splits)), x -> x.sstore(sw, tid(0), select(eq(ms, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(ms, mAll)))));
+        c2.barrier();
+        Expr.Var dd = var("d", KType.I32);
+        c2.forRange(dd, tid(0), c(hd), c(cthreads), 0, x -> {
+            Expr.Var ll = x.let("ll", f(0));
+            Expr.Var aa = x.let("aa", f(0));
+            for (int s2 = 0; s2 < splits; s2++) {
+                Expr.Var wgt = x.let(x.fresh("wg"), sload(sw, c(s2)));
+                Expr.Var base = x.let(x.fresh("base"), mul(add(mul(h, c(splits)), c(s2)), c(hd + 2)));
+                x.assign(ll, fma(load(part2, add(base, c(1))), wgt, ll));
+                x.assign(aa, fma(load(part2, add(base, add(dd, c(2)))), wgt, aa));
             }
-            x.ifThen(eq(tid(0), c(0)), y -> y.store(done, g, c(0)));
+            x.store(out, add(mul(h, c(hd)), dd), div(aa, ll));
         });
-        return Optional.of(List.of(lb.build()));
+        return Optional.of(List.of(partial, cb.build()));
     }
 }

@@ -228,11 +228,7 @@ public final class GpuRunner implements ModelRunner {
                     named.put("const:" + k.name(), upload(seg, seg.byteSize(), "constant " + k.name()));
                 }
             }
-        for (var e : scratchBytes.entrySet()) { // zeroed: counters in scratch (the attention merge's) start at 0
-            long a = alloc(e.getValue(), "scratch " + e.getKey());
-            dev.zero(a, e.getValue());
-            named.put("scratch:" + e.getKey(), a);
-        }
+        for (var e : scratchBytes.entrySet()) named.put("scratch:" + e.getKey(), alloc(e.getValue(), "scratch " + e.getKey()));
     }
 
     private List<Bound> bind(Program p) {
