@@ -19,7 +19,9 @@ import java.util.Optional;
 import static jmlc.compiler.kernel.K.*;
 
 /**
- * Decode attention (one query per head), flash-decoding style, in two kernels.
+ * Decode attention (one query per head), flash-decoding style, in two kernels. (Merging the
+ * splits in the last block of the first kernel instead, with a fence and an atomic count, was
+ * measured slower on an H100: the merge then runs on one block per KV head at the kernel's tail.)
  *
  * <p>{@code partial}: grid (KV head, split); a block reads the positions of its split of the cache
  * once for all {@code group = H / nKv} query heads that share the KV head. Each warp takes every
@@ -49,7 +51,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
         int warp = ctx.target().warpSize();
         String sig = "attention_decode_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
         int warps = ctx.knobs().get(sig, "warps", WARPS);
-        int splits = Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen);
+        // the merge kernel weighs the splits with one thread each: at most its threads
+        int splits = Math.min(Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen), 1024);
         int dpl = (hd + warp - 1) / warp; // head dims per lane
         if (group * dpl > 64) return Optional.empty(); // too many registers per lane for this schedule
 

@@ -43,7 +43,8 @@ public final class GemvHalfRule implements ScheduleRule {
      * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep on the Llama-2-7B
      * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), 2
      * chunks ahead; 2 rows per warp, 4 for matrices of 16384 rows or more; up to 4 blocks per SM
-     * for 8192 rows or more, else 2, with the tiles dealt evenly so no block runs an extra round.
+     * (2 per SM slowed the 5120-row matrices of 13B by a quarter on an H100), with the tiles dealt
+     * evenly so no block runs an extra round.
      */
     static final int WARPS = 8, VECTOR = 4, UNROLL = 2;
     static final int MAX_K = 24576; // the staged row fits 48 KiB of shared memory as f16
@@ -75,7 +76,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + warps * rpw - 1) / (warps * rpw);
-        int maxBlocks = (n >= 8192 ? 4 : 2) * ctx.target().multiprocessors();
+        int maxBlocks = 4 * ctx.target().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = ctx.knobs().get(sig, "blocks", (tiles + rounds - 1) / rounds);
         return Optional.of(List.of(kernel(m, node.output(), ctx, sig, n, k, q, warps, rpw, vector, unroll, blocks)));

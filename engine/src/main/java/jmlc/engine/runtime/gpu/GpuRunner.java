@@ -228,7 +228,11 @@ public final class GpuRunner implements ModelRunner {
                     named.put("const:" + k.name(), upload(seg, seg.byteSize(), "constant " + k.name()));
                 }
             }
-        for (var e : scratchBytes.entrySet()) named.put("scratch:" + e.getKey(), alloc(e.getValue(), "scratch " + e.getKey()));
+        for (var e : scratchBytes.entrySet()) { // zeroed, so no kernel can read garbage from a scratch buffer it did not write
+            long a = alloc(e.getValue(), "scratch " + e.getKey());
+            dev.zero(a, e.getValue());
+            named.put("scratch:" + e.getKey(), a);
+        }
     }
 
     private List<Bound> bind(Program p) {
