@@ -1,6 +1,5 @@
 package jmlc.engine.runtime.cuda;
 
-import jmlc.compiler.schedule.Knobs;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
@@ -8,6 +7,7 @@ import jmlc.engine.runtime.Backend;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.ModelRunner;
 import jmlc.engine.runtime.gpu.GpuRunner;
+import jmlc.engine.runtime.gpu.TuningDatabase;
 
 import java.util.List;
 
@@ -31,7 +31,7 @@ public final class CudaBackend implements Backend {
         int ordinal = Integer.parseInt(device.id().substring("cuda:".length()));
         CudaDevice dev = CudaDevice.open(ordinal);
         try {
-            return new GpuRunner(dev, model, weights, Knobs.defaults(), progress);
+            return new GpuRunner(dev, model, weights, TuningDatabase.load(), progress);
         } catch (RuntimeException e) {
             dev.close();
             throw e;
