@@ -59,17 +59,6 @@ public final class GpuRunner implements ModelRunner {
     private final GpuDevice.Captured decodeGraph, greedyStep, sampleStep;
     /** The device's tokens[0] and pos after a captured decode-and-sample step, or -1 when the host must copy them in. */
     private int chainedToken = -1, chainedPos = -1;
-
-    /**
-     * A greedy decode step queued before it was asked for: it feeds {@code token} at {@code pos},
-     * its choice lands in {@code result} when {@code done} is reached. Generation asks for exactly
-     * that step next (the token just returned, at the next position), so while the host looks at
-     * one token the device already computes the next; any other request discards it first.
-     */
-    private record Ahead(int token, int pos, MemorySegment result) {}
-
-    private Ahead ahead;
-    private GpuDevice.Event aheadDone;
     private final Arena host = Arena.ofShared();
     private final MemorySegment io;
     private final int vocab;
@@ -111,7 +100,6 @@ public final class GpuRunner implements ModelRunner {
             this.decodeCalls = bind(decode);
             this.prefillCalls = bind(prefill);
             this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
-            this.aheadDone = dev.event();
             // decode, choose, and feed the choice back as the next step's token and position: one replay and one
             // 4-byte copy out per generated token
             GpuDevice.Launch advance = dev.prepare(kernels.get(SamplingKernels.advance().name()), new long[] {sampleOutAddr, tokensAddr, posAddr});
@@ -292,7 +280,6 @@ public final class GpuRunner implements ModelRunner {
 
     /** Queues one step: tokens and pos copied in, then the captured decode graph or the prefill launches. */
     private int step(int[] tokens, int pos) {
-        discardAhead();
         chainedPos = -1;
         if (tokens.length > model.maxStepTokens()) throw new IllegalArgumentException(tokens.length + " tokens in one step; the most is " + model.maxStepTokens());
         if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
@@ -333,16 +320,6 @@ public final class GpuRunner implements ModelRunner {
     public int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
         if (!sampler.deviceSamplable()) return ModelRunner.super.forwardAndSample(tokens, pos, sampler, context, contextLength);
         boolean greedy = sampler.params().greedy();
-        if (greedy && tokens.length == 1 && ahead != null && ahead.token() == tokens[0] && ahead.pos() == pos) {
-            aheadDone.synchronize(); // the step was queued on the previous call
-            int token = ahead.result().get(GroupQuantizer.U32, 0);
-            ahead = null;
-            chainedToken = token;
-            chainedPos = pos + 1;
-            queueAhead(token, pos + 1);
-            return token;
-        }
-        discardAhead();
         if (!greedy) {
             MemorySegment params = io.asSlice(posAt + 16, 8);
             params.setAtIndex(GroupQuantizer.F32, 0, (float) (1 / sampler.params().temperature()));
@@ -369,33 +346,7 @@ public final class GpuRunner implements ModelRunner {
         int token = result.get(GroupQuantizer.U32, 0);
         chainedToken = tokens.length == 1 ? token : -1;
         chainedPos = tokens.length == 1 ? pos + 1 : -1;
-        if (greedy) queueAhead(token, pos + tokens.length);
         return token;
-    }
-
-    /** Queues the greedy step that feeds {@code token} at {@code pos}, to be collected by the next call. */
-    private void queueAhead(int token, int pos) {
-        if (pos + 1 > maxContext()) return;
-        if (token != chainedToken || pos != chainedPos) {
-            io.set(GroupQuantizer.U32, 0, token);
-            io.set(GroupQuantizer.U32, posAt, pos);
-            dev.uploadAsync(tokensAddr, io, 4);
-            dev.uploadAsync(posAddr, io.asSlice(posAt), 4);
-        }
-        greedyStep.replay();
-        MemorySegment result = io.asSlice(posAt + 36, 4);
-        dev.downloadAsync(result, sampleOutAddr, 4);
-        aheadDone.record();
-        ahead = new Ahead(token, pos, result);
-        chainedPos = -1; // the device now holds that step's choice, which the host has not read
-    }
-
-    /** Lets a queued step finish and forgets it: what it wrote to the cache is rewritten by whatever runs next at its position. */
-    private void discardAhead() {
-        if (ahead == null) return;
-        aheadDone.synchronize();
-        ahead = null;
-        chainedPos = -1;
     }
 
     private static final int[] ONE = {1, 1, 1}, NO_SCALARS = {};
@@ -423,7 +374,6 @@ public final class GpuRunner implements ModelRunner {
      * the same earlier steps as this runner.
      */
     public List<NodeCheck> checkStep(jmlc.compiler.interp.ReferenceInterpreter ref, jmlc.compiler.interp.ReferenceInterpreter.State state, int[] tokens, int pos) {
-        discardAhead();
         chainedPos = -1;
         if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
             for (Value st : model.graph().states()) dev.zero(stateAddr.get(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
@@ -497,7 +447,6 @@ public final class GpuRunner implements ModelRunner {
 
     /** Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens. */
     public List<KernelTime> timeKernels(boolean decodeProgram, int seq, int reps) {
-        discardAhead();
         chainedPos = -1;
         List<KernelTime> out = new ArrayList<>();
         int i = 0;
@@ -552,7 +501,6 @@ public final class GpuRunner implements ModelRunner {
 
     /** Device milliseconds of {@code steps} replays of the captured decode step (for benchmarks). */
     public float timeDecodeSteps(int steps) {
-        discardAhead();
         chainedPos = -1;
         return dev.time(() -> {
             for (int i = 0; i < steps; i++) decodeGraph.replay();
@@ -594,8 +542,6 @@ public final class GpuRunner implements ModelRunner {
     @Override
     public void close() {
         try {
-            discardAhead();
-            if (aheadDone != null) aheadDone.close();
             for (GpuDevice.Captured g : java.util.Arrays.asList(decodeGraph, greedyStep, sampleStep)) if (g != null) g.close();
         } catch (RuntimeException e) {
             // closing anyway
