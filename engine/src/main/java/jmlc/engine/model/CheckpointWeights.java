@@ -14,13 +14,10 @@ import jmlc.engine.format.ModelFormatException;
 import jmlc.engine.format.TensorDType;
 import jmlc.engine.format.TensorView;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.LongStream;
 
 /**
@@ -33,39 +30,22 @@ import java.util.stream.LongStream;
  *       concatenations (qkv, gate_up), quantization, dtype changes. Packed params live off-heap.</li>
  * </ul>
  */
-public final class CheckpointWeights implements ModelWeights {
+public final class CheckpointWeights extends PackedWeights {
     private final Checkpoint checkpoint;
-    private final Graph graph;
-    private final Arena arena = Arena.ofShared();
-    private final Map<Value, HostTensor> made = new IdentityHashMap<>();
 
     public CheckpointWeights(Checkpoint checkpoint, Graph graph) {
+        super(graph);
         this.checkpoint = checkpoint;
-        this.graph = graph;
     }
 
     /** Prepares every param now, reporting bytes done. */
     public CheckpointWeights loadAll(Progress progress) {
-        long total = totalBytes(), done = 0;
-        progress.update("preparing weights", 0, total);
-        for (Value p : graph.params()) {
-            done += get(p).byteSize();
-            progress.update("preparing weights", done, total);
-        }
+        makeAll("preparing weights", progress);
         return this;
     }
 
     @Override
-    public synchronized HostTensor get(Value param) {
-        HostTensor t = made.get(param);
-        if (t == null) {
-            t = make(param);
-            made.put(param, t);
-        }
-        return t;
-    }
-
-    private HostTensor make(Value p) {
+    protected HostTensor make(Value p) {
         List<TensorView> src = new ArrayList<>();
         for (String name : graph.weightSource(p).tensors()) src.add(checkpoint.tensor(name));
         TensorType t = p.type();
@@ -166,13 +146,4 @@ public final class CheckpointWeights implements ModelWeights {
         return 0;
     }
 
-    @Override
-    public long totalBytes() {
-        return ModelWeights.bytesOf(graph);
-    }
-
-    @Override
-    public void close() {
-        arena.close();
-    }
 }

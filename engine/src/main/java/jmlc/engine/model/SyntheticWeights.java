@@ -9,10 +9,7 @@ import jmlc.compiler.quant.GroupQuantizer;
 import jmlc.compiler.quant.Half;
 import jmlc.compiler.tensor.HostTensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
@@ -22,39 +19,27 @@ import java.util.stream.IntStream;
  * for norm weights. Speed does not depend on the values, and activations stay finite.
  * Made lazily per param, in parallel across rows.
  */
-public final class SyntheticWeights implements ModelWeights {
+public final class SyntheticWeights extends PackedWeights {
     /** Standard deviation of dense weights and of dequantized quantized weights (about that of trained 7B models). */
     static final float STD = 0.02f;
 
-    private final Graph graph;
     private final long seed;
-    private final Arena arena = Arena.ofShared();
-    private final Map<Value, HostTensor> made = new IdentityHashMap<>();
     private final Progress progress;
 
     public SyntheticWeights(Graph graph, long seed, Progress progress) {
-        this.graph = graph;
+        super(graph);
         this.seed = seed;
         this.progress = progress;
     }
 
     /** Makes every param now, reporting progress. */
     public SyntheticWeights makeAll() {
-        long total = totalBytes(), done = 0;
-        for (Value p : graph.params()) {
-            done += get(p).byteSize();
-            progress.update("making random weights", done, total);
-        }
+        makeAll("making random weights", progress);
         return this;
     }
 
     @Override
-    public synchronized HostTensor get(Value param) {
-        graph.weightSource(param);
-        return made.computeIfAbsent(param, this::make);
-    }
-
-    private HostTensor make(Value p) {
+    protected HostTensor make(Value p) {
         TensorType t = p.type();
         long salt = seed * 0x9E3779B97F4A7C15L + p.name().hashCode();
         if (t.dtype().isQuantized()) {
@@ -112,13 +97,4 @@ public final class SyntheticWeights implements ModelWeights {
         return seed;
     }
 
-    @Override
-    public long totalBytes() {
-        return ModelWeights.bytesOf(graph);
-    }
-
-    @Override
-    public void close() {
-        arena.close();
-    }
 }

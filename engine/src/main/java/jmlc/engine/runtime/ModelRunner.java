@@ -1,6 +1,8 @@
 package jmlc.engine.runtime;
 
 import jmlc.engine.generate.Sampler;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelWeights;
 
 /**
  * A compiled model loaded onto a device, with its KV cache: runs steps of one sequence.
@@ -11,11 +13,18 @@ public interface ModelRunner extends AutoCloseable {
 
     DeviceInfo device();
 
+    /** The compiled model this runner runs. */
+    CompiledModel model();
+
     /** KV cache length: the most positions one sequence can reach. */
-    int maxContext();
+    default int maxContext() {
+        return model().maxContext();
+    }
 
     /** The most tokens one {@link #forward} call takes (longer prompts are fed in chunks). */
-    int maxStepTokens();
+    default int maxStepTokens() {
+        return model().maxStepTokens();
+    }
 
     /**
      * Runs the model over {@code tokens} at positions {@code pos ..} and returns logits:
@@ -31,8 +40,10 @@ public interface ModelRunner extends AutoCloseable {
         return sampler.sample(forward(tokens, pos), context, contextLength);
     }
 
-    /** Bytes of weights this runner reads per decode step (for % of roofline). */
-    long weightBytes();
+    /** Bytes of all weights in their stored formats (for % of roofline). */
+    default long weightBytes() {
+        return ModelWeights.bytesOf(model().graph());
+    }
 
     @Override
     void close();

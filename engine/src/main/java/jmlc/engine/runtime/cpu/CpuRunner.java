@@ -189,19 +189,12 @@ final class CpuRunner implements ModelRunner {
     }
 
     @Override
-    public int maxContext() {
-        return model.maxContext();
+    public CompiledModel model() {
+        return model;
     }
 
-    @Override
-    public int maxStepTokens() {
-        return model.maxStepTokens();
-    }
 
-    @Override
-    public long weightBytes() {
-        return weights.totalBytes();
-    }
+
 
     @Override
     public void close() {

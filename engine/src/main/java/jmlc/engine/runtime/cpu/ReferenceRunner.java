@@ -27,14 +27,11 @@ final class ReferenceRunner implements ModelRunner {
     }
 
     @Override
-    public int maxContext() {
-        return model.maxContext();
+    public CompiledModel model() {
+        return model;
     }
 
-    @Override
-    public int maxStepTokens() {
-        return model.maxStepTokens();
-    }
+
 
     @Override
     public float[] forward(int[] tokens, int pos) {
@@ -42,10 +39,6 @@ final class ReferenceRunner implements ModelRunner {
         return interpreter.run(tokens, pos, state);
     }
 
-    @Override
-    public long weightBytes() {
-        return weights.totalBytes();
-    }
 
     @Override
     public void close() {

@@ -525,19 +525,12 @@ public final class GpuRunner implements ModelRunner {
     }
 
     @Override
-    public int maxContext() {
-        return model.maxContext();
+    public CompiledModel model() {
+        return model;
     }
 
-    @Override
-    public int maxStepTokens() {
-        return model.maxStepTokens();
-    }
 
-    @Override
-    public long weightBytes() {
-        return ModelWeights.bytesOf(model.graph());
-    }
+
 
     @Override
     public void close() {
