@@ -28,6 +28,21 @@ public sealed interface ChatTemplate permits Llama2Template, Llama3Template, Cha
         return s.strip();
     }
 
+    /**
+     * The Llama-2 and Mistral templates' first step: a leading system message (its content, or
+     * null where there is none) and the user/assistant turns after it, checked to alternate.
+     */
+    record Turns(String system, List<ChatMessage> loop) {
+        static Turns split(List<ChatMessage> messages, String template) {
+            boolean hasSystem = !messages.isEmpty() && messages.getFirst().role().equals("system");
+            Turns turns = hasSystem
+                    ? new Turns(messages.getFirst().content(), messages.subList(1, messages.size()))
+                    : new Turns(null, messages);
+            requireAlternating(turns.loop, template);
+            return turns;
+        }
+    }
+
     /** The user/assistant/user... order the Llama-2 and Mistral templates enforce after an optional system message. */
     static void requireAlternating(List<ChatMessage> loopMessages, String template) {
         for (int i = 0; i < loopMessages.size(); i++) {

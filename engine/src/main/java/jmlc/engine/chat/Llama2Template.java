@@ -15,13 +15,9 @@ public record Llama2Template(String bos, String eos) implements ChatTemplate {
     }
 
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        String system = null;
-        List<ChatMessage> loop = messages;
-        if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
-            system = messages.getFirst().content();
-            loop = messages.subList(1, messages.size());
-        }
-        ChatTemplate.requireAlternating(loop, name());
+        ChatTemplate.Turns turns = ChatTemplate.Turns.split(messages, name());
+        String system = turns.system();
+        List<ChatMessage> loop = turns.loop();
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < loop.size(); i++) {
             ChatMessage m = loop.get(i);

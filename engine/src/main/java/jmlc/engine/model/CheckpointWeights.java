@@ -145,5 +145,4 @@ public final class CheckpointWeights extends PackedWeights {
     public long seed() {
         return 0;
     }
-
 }

@@ -96,5 +96,4 @@ public final class SyntheticWeights extends PackedWeights {
     public long seed() {
         return seed;
     }
-
 }

@@ -193,9 +193,6 @@ final class CpuRunner implements ModelRunner {
         return model;
     }
 
-
-
-
     @Override
     public void close() {
         arena.close();

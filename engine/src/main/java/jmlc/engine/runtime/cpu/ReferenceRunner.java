@@ -31,14 +31,11 @@ final class ReferenceRunner implements ModelRunner {
         return model;
     }
 
-
-
     @Override
     public float[] forward(int[] tokens, int pos) {
         if (pos == 0) state.clear();
         return interpreter.run(tokens, pos, state);
     }
-
 
     @Override
     public void close() {

@@ -529,9 +529,6 @@ public final class GpuRunner implements ModelRunner {
         return model;
     }
 
-
-
-
     @Override
     public void close() {
         try {
