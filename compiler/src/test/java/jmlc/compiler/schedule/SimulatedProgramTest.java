@@ -3,20 +3,25 @@ package jmlc.compiler.schedule;
 import jmlc.compiler.TinyModel;
 import jmlc.compiler.interp.ReferenceInterpreter;
 import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.LlamaGraph;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.schedule.rule.AttentionDecodeRule;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -28,25 +33,39 @@ class SimulatedProgramTest {
 
     static Stream<Arguments> cases() {
         return Stream.of(
-                Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of()),
-                Arguments.of(Architecture.QWEN2, QuantMode.Q4F32_1, 4, 1, "cuda:sm_90", Set.of()),
-                Arguments.of(Architecture.LLAMA, QuantMode.Q8F16, 2, 2, "cuda:sm_90", Set.of()),
-                Arguments.of(Architecture.MISTRAL, QuantMode.Q0F16, 4, 4, "cuda:sm_90", Set.of()),
-                Arguments.of(Architecture.LLAMA, QuantMode.Q0F32, 4, 2, "hip:gfx90a", Set.of()),
+                Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(Architecture.QWEN2, QuantMode.Q4F32_1, 4, 1, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(Architecture.LLAMA, QuantMode.Q8F16, 2, 2, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(Architecture.MISTRAL, QuantMode.Q0F16, 4, 4, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(Architecture.LLAMA, QuantMode.Q0F32, 4, 2, "hip:gfx90a", Set.of(), Map.of()),
+                // decode attention with 3 splits (several positions per split, the new one not always in the last)
+                Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
+                // rope_kv_append as its own decode kernel, not absorbed by the attention
+                Arguments.of(Architecture.QWEN2, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of(), Map.of("fuse_rope", 0)),
                 // unfused graph: every elementwise kernel (slices, rope, kv_append, silu, mul, add, dequantize)
                 Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90",
-                        Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm")));
+                        Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm"), Map.of()));
     }
 
     @ParameterizedTest
     @MethodSource("cases")
-    void generatedKernelsMatchReference(Architecture arch, QuantMode mode, int heads, int kvHeads, String target, Set<String> disabled) {
+    void generatedKernelsMatchReference(Architecture arch, QuantMode mode, int heads, int kvHeads, String target, Set<String> disabled,
+                                        Map<String, Integer> attentionKnobs) {
         ModelConfig c = TinyModel.config(arch, 2, heads, kvHeads, arch == Architecture.QWEN2);
         Graph unfused = LlamaGraph.build(c, new LlamaGraph.Options(16, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), disabled, 8).run(unfused);
         Target t = Target.parse(target);
-        Program prefill = Scheduler.schedule(res.graph(), t, false, 8, Knobs.defaults());
-        Program decode = Scheduler.schedule(res.graph(), t, true, 8, Knobs.defaults());
+        Knobs knobs = Knobs.defaults();
+        for (Node n : res.graph().nodes())
+            if (n.op() instanceof Op.Attention) knobs.put(AttentionDecodeRule.signature(n), attentionKnobs);
+        Program prefill = Scheduler.schedule(res.graph(), t, false, 8, knobs);
+        Program decode = Scheduler.schedule(res.graph(), t, true, 8, knobs);
+        // the decode attention absorbs rope_kv_append unless told not to; prefill keeps it
+        if (!disabled.contains("FuseRopeKvAppend")) {
+            boolean absorbed = attentionKnobs.getOrDefault("fuse_rope", 1) != 0;
+            assertEquals(absorbed, launches(decode, "rope_kv_append") == 0, "decode rope_kv_append launches");
+            assertTrue(launches(prefill, "rope_kv_append") > 0, "prefill rope_kv_append launches");
+        }
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared()) {
@@ -66,6 +85,10 @@ class SimulatedProgramTest {
                 }
             }
         }
+    }
+
+    static long launches(Program p, String rule) {
+        return p.steps().stream().filter(s -> s.rule().equals(rule)).mapToLong(s -> s.calls().size()).sum();
     }
 
     static void check(float[] ref, float[] out, double tol, String what) {

@@ -2,6 +2,7 @@ package jmlc.compiler.schedule.rule;
 
 import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.kernel.Buffer;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
@@ -34,6 +35,12 @@ import static jmlc.compiler.kernel.K.*;
  * position; each split's share of the context is computed in the kernel from the current length
  * ({@code ceil(len / splits)} positions), so every split has work at any position. Splits left
  * without positions (when len < splits) write an empty partial.
+ *
+ * <p>Where q comes from a {@code rope_kv_append} (knob {@code fuse_rope}, on by default), the
+ * partial kernel does that node's work too, and the node gets no kernel: each block rotates its
+ * query heads' q straight from the qkv row, and the block whose split holds the new position
+ * rotates k, writes it and v into the caches, and meets its threads at a barrier before reading
+ * them. That saves a launch and a kernel boundary per layer (32 on a 7B model).
  */
 public final class AttentionDecodeRule implements ScheduleRule {
     static final int WARPS = 4, SPLITS = 32;
@@ -43,13 +50,41 @@ public final class AttentionDecodeRule implements ScheduleRule {
         return "attention_decode";
     }
 
+    /** The tuning database's key for this node's knobs ({@code warps}, {@code splits}, {@code fuse_rope}). */
+    public static String signature(Node n) {
+        Op.Attention a = (Op.Attention) n.op();
+        return "attention_decode_h" + a.nHeads() + "_kv" + a.nKvHeads() + "_d" + a.headDim() + "_c" + n.input(1).type().shape().dim(1).size() + "_" + n.input(1).type().dtype();
+    }
+
+    /**
+     * The {@code rope_kv_append} node whose work the decode attention {@code att} takes over: the
+     * one that makes its q (read by nothing else), its caches, from the same position. Null when
+     * there is none or the {@code fuse_rope} knob is 0.
+     */
+    static Node absorbedRope(Node att, ScheduleContext ctx) {
+        if (!ctx.decode() || !(att.op() instanceof Op.Attention)) return null;
+        Node r = ctx.graph().producer(att.input(0));
+        if (r == null || !(r.op() instanceof Op.RopeKvAppend)) return null;
+        if (att.input(1) != r.output(1) || att.input(2) != r.output(2) || att.input(3) != r.input(3)) return null;
+        if (ctx.graph().users(r.output(0)).size() != 1 || ctx.graph().outputs().contains(r.output(0))) return null;
+        return ctx.knobs().get(signature(att), "fuse_rope", 1) != 0 ? r : null;
+    }
+
+    /** True when the decode attention reading {@code rope}'s q does its work ({@link #absorbedRope}). */
+    static boolean absorbs(Node rope, ScheduleContext ctx) {
+        for (Node u : ctx.graph().users(rope.output(0))) if (absorbedRope(u, ctx) == rope) return true;
+        return false;
+    }
+
     @Override
     public Optional<List<KernelCall>> apply(Node n, ScheduleContext ctx) {
         if (!(n.op() instanceof Op.Attention a) || !ctx.decode()) return Optional.empty();
         int hd = a.headDim(), nH = a.nHeads(), nKv = a.nKvHeads(), group = nH / nKv;
         int ctxLen = (int) n.input(1).type().shape().dim(1).size();
         int warp = ctx.target().warpSize();
-        String sig = "attention_decode_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
+        String sig = signature(n);
+        Node rope = absorbedRope(n, ctx);
+        RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
         int warps = ctx.knobs().get(sig, "warps", WARPS);
         // the merge kernel weighs the splits with one thread each: at most its threads
         int splits = Math.min(Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen), 1024);
@@ -60,9 +95,17 @@ public final class AttentionDecodeRule implements ScheduleRule {
         long partialFloats = (long) nH * splits * (hd + 2);
 
         // ---- partial kernel ----
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "s" + splits + "_partial", "per (kv head, split): online-softmax partial attention of its " + group + " query heads");
+        String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
+        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "s" + splits + ropeTag + "_partial",
+                "per (kv head, split): online-softmax partial attention of its " + group + " query heads"
+                        + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits);
-        Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
+        // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
+        Buffer q = lb.input(spec == null ? "q" : "qkv", spec == null ? n.input(0) : rope.input(0));
+        Buffer kc = spec == null ? lb.input("k_cache", n.input(1)) : lb.output("k_cache", n.input(1));
+        Buffer vc = spec == null ? lb.input("v_cache", n.input(2)) : lb.output("v_cache", n.input(2));
+        Buffer pos = lb.input("pos", n.input(3));
+        Buffer table = spec == null ? null : lb.constant("cossin", ElementwiseRule.ropeTableId(spec, ctxLen), ElementwiseRule.ropeTable(spec, ctxLen));
         Buffer part = lb.scratch("partial", scratchId, KType.F32, partialFloats);
         Shared sm = lb.shared("warp_m", KType.F32, warps * group);
         Shared sl = lb.shared("warp_l", KType.F32, warps * group);
@@ -76,6 +119,19 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr.Var chunk = b.let("chunk", div(add(len, c(splits - 1)), c(splits)));
         Expr.Var start = b.let("start", mul(sp, chunk));
         Expr.Var end = b.let("end", min(len, add(start, chunk)));
+        Expr.Var newPos = spec == null ? null : b.let("new_pos", sub(len, c(1)));
+        if (spec != null) {
+            // the split holding the new position appends its k (rotated) and v, then all threads meet
+            b.ifThen(land(ge(newPos, start), lt(newPos, end)), x -> {
+                Expr.Var e = var("e", KType.I32);
+                x.forRange(e, tid(0), c(hd), c(warps * warp), 0, y -> {
+                    Expr.Var slot = y.let("slot", add(mul(add(mul(g, c(ctxLen)), newPos), c(hd)), e));
+                    y.storeF(kc, slot, RopeKvAppendRule.rotatedElement(y, spec, q, mul(add(c(nH), g), c(hd)), e, newPos, table));
+                    y.storeF(vc, slot, load(q, add(mul(add(c(nH + nKv), g), c(hd)), e)));
+                });
+            });
+            b.barrier();
+        }
         // q slices, running max/sum/acc per query head of the group
         Expr.Var[][] qv = new Expr.Var[group][dpl];
         Expr.Var[][] acc = new Expr.Var[group][dpl];
@@ -86,7 +142,10 @@ public final class AttentionDecodeRule implements ScheduleRule {
             for (int i = 0; i < dpl; i++) {
                 Expr d = add(lane, c(i * warp));
                 int hh = h;
-                qv[h][i] = b.let("q" + h + "_" + i, select(lt(d, c(hd)), load(q, add(mul(add(mul(g, c(group)), c(hh)), c(hd)), min(d, c(hd - 1)))), f(0)));
+                Expr qBase = mul(add(mul(g, c(group)), c(hh)), c(hd));
+                Expr dd = min(d, c(hd - 1));
+                Expr qd = spec == null ? load(q, add(qBase, dd)) : RopeKvAppendRule.rotatedElement(b, spec, q, qBase, dd, newPos, table);
+                qv[h][i] = b.let("q" + h + "_" + i, select(lt(d, c(hd)), qd, f(0)));
                 acc[h][i] = b.let("acc" + h + "_" + i, f(0));
             }
         }

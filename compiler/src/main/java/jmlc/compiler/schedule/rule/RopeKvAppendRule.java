@@ -21,6 +21,7 @@ import static jmlc.compiler.kernel.K.*;
  * {@code rope_kv_append}: one thread per rotated pair of every q and k head, and per pair of
  * values of every v head, of every token: q is written roped to its output, k roped and v as is
  * into the caches at position {@code pos + s}. cos/sin come from a host table computed in double.
+ * In the decode program the attention kernel that follows absorbs this node (no kernel of its own).
  */
 public final class RopeKvAppendRule implements ScheduleRule {
     static final int THREADS = 128;
@@ -56,9 +57,31 @@ public final class RopeKvAppendRule implements ScheduleRule {
         sink.store(b, add(outBase, second), add(mul(a, sn), mul(bb, cs)));
     }
 
+    /**
+     * Element {@code d} of the head at {@code headBase} of {@code x}, rotated by {@code position}'s
+     * angles: the same arithmetic as {@link #rotateTo}, one element at a time (its pair partner is
+     * {@code d ± half} for HALF, {@code d ^ 1} for INTERLEAVED), for kernels that hold a head's
+     * elements in different threads.
+     */
+    static Expr rotatedElement(K.Body b, RopeSpec spec, Buffer x, Expr headBase, Expr d, Expr position, Buffer table) {
+        int half = spec.headDim() / 2;
+        boolean halfStyle = spec.style() == RopeSpec.Style.HALF;
+        Expr.Var k = b.let(b.fresh("rk"), halfStyle ? mod(d, c(half)) : div(d, c(2)));
+        Expr.Var partner = b.let(b.fresh("rp"), halfStyle ? select(lt(d, c(half)), add(d, c(half)), sub(d, c(half))) : xor(d, c(1)));
+        Expr.Var xv = b.let(b.fresh("rx"), load(x, add(headBase, d)));
+        Expr.Var pv = b.let(b.fresh("rpx"), load(x, add(headBase, partner)));
+        Expr.Var t = b.let(b.fresh("rt"), mul(add(mul(position, c(half)), k), c(2)));
+        Expr.Var cs = b.let(b.fresh("rcs"), load(table, t));
+        Expr.Var sn = b.let(b.fresh("rsn"), load(table, add(t, c(1))));
+        // first of its pair: a·cos − b·sin; second: a·sin + b·cos, with a the first and b the second
+        return select(lt(d, partner), sub(mul(xv, cs), mul(pv, sn)), add(mul(pv, sn), mul(xv, cs)));
+    }
+
     @Override
     public Optional<List<KernelCall>> apply(Node n, ScheduleContext ctx) {
         if (!(n.op() instanceof Op.RopeKvAppend r)) return Optional.empty();
+        // the decode attention that reads this node's q does its work (AttentionDecodeRule.absorbedRope)
+        if (AttentionDecodeRule.absorbs(n, ctx)) return Optional.of(List.of());
         RopeSpec spec = r.spec();
         int hd = spec.headDim(), half = hd / 2, nH = r.nHeads(), nKv = r.nKvHeads();
         Value kCache = n.input(1);
