@@ -24,14 +24,17 @@ class SamplingKernelsTest {
     @Test
     void argmaxPicksTheLargestAndTheFirstOfTies() {
         Random r = new Random(SEED);
-        int vocab = 3000;
         try (Arena a = Arena.ofShared()) {
-            for (int trial = 0; trial < 3; trial++) {
+            // a vocabulary under one batch per thread, and one of several batches with a ragged end
+            for (int trial = 0; trial < 8; trial++) {
+                int vocab = trial < 4 ? 3000 : 20001;
                 float[] logits = new float[vocab];
                 for (int i = 0; i < vocab; i++) logits[i] = (float) r.nextGaussian();
-                int best = r.nextInt(vocab);
+                int best = r.nextInt(vocab - 1);
                 logits[best] = 10;
-                if (trial == 2) logits[vocab - 1] = 10; // a tie: the smaller id wins
+                if (trial % 4 == 2) logits[vocab - 1] = 10; // a tie: the smaller id wins
+                // a tie in the same thread's later load
+                if (trial % 4 == 3 && best + SamplingKernels.THREADS < vocab) logits[best + SamplingKernels.THREADS] = 10;
                 MemorySegment out = a.allocate(4);
                 new KernelSimulator(32).launch(SamplingKernels.argmax(vocab, 32), Map.of("logits", floats(a, logits), "out", out), Map.of());
                 assertEquals(best, out.get(GroupQuantizer.U32, 0), "seed " + SEED);

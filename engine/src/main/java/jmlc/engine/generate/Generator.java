@@ -40,9 +40,21 @@ public final class Generator {
 
         int[] context = Arrays.copyOf(cached, Math.max(cached.length, window) + 1);
         System.arraycopy(prompt, 0, context, cachedLength, prompt.length);
-        int len = needed;
         Sampler sampler = new Sampler(cfg.sampling());
 
+        // the last position a decode step of this request can feed: the token budget, the window
+        runner.decodeLimit(Math.min(needed + cfg.maxTokens() - 2, window - 1));
+        try {
+            return run(runner, context, cachedLength, needed, prompt.length, cfg, onToken, cancel, sampler);
+        } finally {
+            runner.decodeLimit(-1);
+        }
+    }
+
+    private static Result run(ModelRunner runner, int[] context, int cachedLength, int needed, int promptLength, GenerationConfig cfg,
+                              IntConsumer onToken, BooleanSupplier cancel, Sampler sampler) {
+        int window = runner.maxContext();
+        int len = needed;
         long t0 = System.nanoTime();
         int pos = cachedLength, step = runner.maxStepTokens();
         int next = -1;
@@ -83,7 +95,7 @@ public final class Generator {
         long decodeNanos = System.nanoTime() - t1;
         // the first token comes from the prefill step; decode steps made the rest
         int decoded = Math.max(0, Math.min(count, pos - needed));
-        GenerationStats stats = new GenerationStats(prompt.length, prefillNanos, decoded, decoded == 0 ? 0 : decodeNanos);
+        GenerationStats stats = new GenerationStats(promptLength, prefillNanos, decoded, decoded == 0 ? 0 : decodeNanos);
         return new Result(Arrays.copyOf(out, count), Arrays.copyOf(context, pos), reason, stats);
     }
 }

@@ -40,6 +40,14 @@ public interface ModelRunner extends AutoCloseable {
         return sampler.sample(forward(tokens, pos), context, contextLength);
     }
 
+    /**
+     * A hint from the generation loop: no decode step of this request goes past position
+     * {@code lastPos} ({@code -1}: no promise). Runtimes that queue greedy steps ahead of the host
+     * stop there; others ignore it.
+     */
+    default void decodeLimit(int lastPos) {
+    }
+
     /** Bytes of all weights in their stored formats (for % of roofline). */
     default long weightBytes() {
         return ModelWeights.bytesOf(model().graph());

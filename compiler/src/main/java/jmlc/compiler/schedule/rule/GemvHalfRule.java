@@ -42,7 +42,9 @@ public final class GemvHalfRule implements ScheduleRule {
     /**
      * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep on the Llama-2-7B
      * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), 2
-     * chunks ahead; 2 rows per warp, 4 for matrices of 16384 rows or more; up to 4 blocks per SM
+     * chunks ahead; 4 rows per warp where that still gives two row tiles per SM, else 2 (on an H100,
+     * 4 for 7B's 12288-row qkv took its decode step from 2.229 to 2.178 ms; 8 for the 22016-row
+     * gate/up and 1 for the 4096-row matrices were slower); up to 4 blocks per SM
      * (2 per SM slowed the 5120-row matrices of 13B by a quarter on an H100), with the tiles dealt
      * evenly so no block runs an extra round.
      */
@@ -66,7 +68,7 @@ public final class GemvHalfRule implements ScheduleRule {
         if (k % 32 != 0 || k > (m.prologue() instanceof Op.Prologue.RmsNorm ? MAX_K_NORM : MAX_K)) return Optional.empty();
         String sig = GemvRule.signature(w).replace("gemv_", "gemvh_");
         int warps = ctx.knobs().get(sig, "warps", WARPS);
-        int rpw = ctx.knobs().get(sig, "rows_per_warp", n >= 16384 ? 4 : 2);
+        int rpw = ctx.knobs().get(sig, "rows_per_warp", n >= 2 * ctx.target().multiprocessors() * warps * 4 ? 4 : 2);
         int vector = ctx.knobs().get(sig, "vector", VECTOR);
         int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
         if (vector != 1 && vector != 2 && vector != 4) return Optional.empty();

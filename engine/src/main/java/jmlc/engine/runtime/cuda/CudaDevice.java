@@ -329,6 +329,29 @@ public final class CudaDevice implements GpuDevice {
     }
 
     @Override
+    public Event event() {
+        current();
+        CUevent_st ev = new CUevent_st();
+        check(cuEventCreate(ev, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        return new Event() {
+            @Override
+            public void record() {
+                check(cuEventRecord(ev, stream), "cuEventRecord");
+            }
+
+            @Override
+            public void synchronize() {
+                check(cuEventSynchronize(ev), "cuEventSynchronize (a kernel failed)");
+            }
+
+            @Override
+            public void close() {
+                cuEventDestroy(ev);
+            }
+        };
+    }
+
+    @Override
     public float time(Runnable body) {
         current();
         CUevent_st start = new CUevent_st(), stop = new CUevent_st();

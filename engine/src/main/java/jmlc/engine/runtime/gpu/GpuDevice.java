@@ -75,6 +75,20 @@ public interface GpuDevice extends AutoCloseable {
     /** Waits until every queued launch and copy has finished (surfacing asynchronous errors). */
     void synchronize();
 
+    /** A point in the device's queue: what was queued before it is done when it is. */
+    interface Event extends AutoCloseable {
+        /** Marks the current end of the queue. */
+        void record();
+
+        /** Waits until the device has reached the point last recorded. */
+        void synchronize();
+
+        @Override
+        void close();
+    }
+
+    Event event();
+
     /** Records the launches {@code body} queues into a replayable graph instead of running them. */
     Captured capture(Runnable body);
 

@@ -32,6 +32,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -59,6 +60,9 @@ public final class GpuRunner implements ModelRunner {
     private final GpuDevice.Captured decodeGraph, greedyStep, sampleStep;
     /** The device's tokens[0] and pos after a captured decode-and-sample step, or -1 when the host must copy them in. */
     private int chainedToken = -1, chainedPos = -1;
+    /** Greedy steps queued ahead of the host, up to {@link #decodeEnd}, the caller's last decode position (-1: none). */
+    private final DecodeAhead ahead;
+    private int decodeEnd = -1;
     private final Arena host = Arena.ofShared();
     private final MemorySegment io;
     private final int vocab;
@@ -114,10 +118,24 @@ public final class GpuRunner implements ModelRunner {
                 sample(1).launch(ONE, NO_SCALARS);
                 advance.launch(ONE, NO_SCALARS);
             });
+            // two in flight: while the host takes one token, the device computes the next ($JMLC_DECODE_AHEAD=0: none)
+            this.ahead = new DecodeAhead(dev, greedyStep, sampleOutAddr, decodeAheadDepth());
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    private static int decodeAheadDepth() {
+        String v = System.getenv("JMLC_DECODE_AHEAD");
+        if (v == null || v.isBlank()) return 2;
+        try {
+            int d = Integer.parseInt(v.trim());
+            if (d >= 0 && d <= 8) return d;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("JMLC_DECODE_AHEAD must be a whole number from 0 to 8 (greedy steps queued ahead), found '" + v + "'");
     }
 
     private long alloc(long bytes, String what) {
@@ -280,6 +298,7 @@ public final class GpuRunner implements ModelRunner {
 
     /** Queues one step: tokens and pos copied in, then the captured decode graph or the prefill launches. */
     private int step(int[] tokens, int pos) {
+        ahead.discard();
         chainedPos = -1;
         if (tokens.length > model.maxStepTokens()) throw new IllegalArgumentException(tokens.length + " tokens in one step; the most is " + model.maxStepTokens());
         if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
@@ -320,6 +339,11 @@ public final class GpuRunner implements ModelRunner {
     public int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
         if (!sampler.deviceSamplable()) return ModelRunner.super.forwardAndSample(tokens, pos, sampler, context, contextLength);
         boolean greedy = sampler.params().greedy();
+        if (greedy && tokens.length == 1) {
+            OptionalInt queued = ahead.take(tokens[0], pos);
+            if (queued.isPresent()) return queued.getAsInt();
+        }
+        ahead.discard();
         if (!greedy) {
             MemorySegment params = io.asSlice(posAt + 16, 8);
             params.setAtIndex(GroupQuantizer.F32, 0, (float) (1 / sampler.params().temperature()));
@@ -328,13 +352,7 @@ public final class GpuRunner implements ModelRunner {
         }
         if (tokens.length == 1) {
             if (pos + 1 > maxContext()) throw new IllegalArgumentException("position " + pos + " exceeds the KV cache of " + maxContext());
-            // the previous step left this token and position on the device unless something else ran since
-            if (tokens[0] != chainedToken || pos != chainedPos) {
-                io.set(GroupQuantizer.U32, 0, tokens[0]);
-                io.set(GroupQuantizer.U32, posAt, pos);
-                dev.uploadAsync(tokensAddr, io, 4);
-                dev.uploadAsync(posAddr, io.asSlice(posAt), 4);
-            }
+            chain(tokens[0], pos);
             (greedy ? greedyStep : sampleStep).replay();
         } else {
             int rows = step(tokens, pos);
@@ -346,7 +364,27 @@ public final class GpuRunner implements ModelRunner {
         int token = result.get(GroupQuantizer.U32, 0);
         chainedToken = tokens.length == 1 ? token : -1;
         chainedPos = tokens.length == 1 ? pos + 1 : -1;
+        int next = pos + tokens.length;
+        if (greedy && next <= Math.min(decodeEnd, maxContext() - 1)) {
+            chain(token, next);
+            ahead.start(token, next, Math.min(decodeEnd, maxContext() - 1));
+            chainedPos = -1; // the device moves on by itself
+        }
         return token;
+    }
+
+    /** Puts {@code token} and {@code pos} on the device for the next captured step, unless the last one left them there. */
+    private void chain(int token, int pos) {
+        if (token == chainedToken && pos == chainedPos) return;
+        io.set(GroupQuantizer.U32, 0, token);
+        io.set(GroupQuantizer.U32, posAt, pos);
+        dev.uploadAsync(tokensAddr, io, 4);
+        dev.uploadAsync(posAddr, io.asSlice(posAt), 4);
+    }
+
+    @Override
+    public void decodeLimit(int lastPos) {
+        decodeEnd = lastPos;
     }
 
     private static final int[] ONE = {1, 1, 1}, NO_SCALARS = {};
@@ -374,6 +412,7 @@ public final class GpuRunner implements ModelRunner {
      * the same earlier steps as this runner.
      */
     public List<NodeCheck> checkStep(jmlc.compiler.interp.ReferenceInterpreter ref, jmlc.compiler.interp.ReferenceInterpreter.State state, int[] tokens, int pos) {
+        ahead.discard();
         chainedPos = -1;
         if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
             for (Value st : model.graph().states()) dev.zero(stateAddr.get(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
@@ -460,6 +499,7 @@ public final class GpuRunner implements ModelRunner {
 
     /** Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens. */
     public List<KernelTime> timeKernels(boolean decodeProgram, int seq, int reps) {
+        ahead.discard();
         chainedPos = -1;
         List<KernelTime> out = new ArrayList<>();
         int i = 0;
@@ -502,21 +542,39 @@ public final class GpuRunner implements ModelRunner {
         return t.quant().scaleBytes(t.shape().dim(0).size(), t.shape().dim(1).size());
     }
 
-    /** Host milliseconds per greedy decode step through {@link #forwardAndSample} (copies, replay, device argmax, sync). */
-    public double hostStepMillis(int steps) {
+    /**
+     * Host milliseconds per greedy step through {@link #forwardAndSample} at positions
+     * {@code start + 1 ..}, each waited for before the next (no steps queued ahead): copies,
+     * replay, device argmax, sync.
+     */
+    public double hostStepMillis(int start, int steps) {
+        if (start + steps + 1 > maxContext()) throw new IllegalArgumentException("positions up to " + (start + steps) + " exceed the KV cache of " + maxContext());
         Sampler greedy = new Sampler(jmlc.engine.generate.SamplingParams.GREEDY);
         int[] tok = {1};
-        forwardAndSample(tok, 0, greedy, tok, 1);
+        tok[0] = forwardAndSample(tok, start, greedy, tok, 1);
         long t0 = System.nanoTime();
-        for (int i = 0; i < steps; i++) tok[0] = forwardAndSample(tok, 1 + i % (maxContext() - 2), greedy, tok, 1);
+        for (int i = 0; i < steps; i++) tok[0] = forwardAndSample(tok, start + 1 + i, greedy, tok, 1);
         return (System.nanoTime() - t0) / 1e6 / steps;
     }
 
-    /** Device milliseconds of {@code steps} replays of the captured decode step (for benchmarks). */
+    /** Device milliseconds of {@code steps} replays of the captured decode step, at the device's current position (for benchmarks). */
     public float timeDecodeSteps(int steps) {
+        ahead.discard();
         chainedPos = -1;
         return dev.time(() -> {
             for (int i = 0; i < steps; i++) decodeGraph.replay();
+        });
+    }
+
+    /**
+     * Device milliseconds of {@code steps} replays of the captured greedy step (decode, argmax,
+     * token fed back), positions moving on from where the last step left them.
+     */
+    public float timeGreedySteps(int steps) {
+        ahead.discard();
+        chainedPos = -1;
+        return dev.time(() -> {
+            for (int i = 0; i < steps; i++) greedyStep.replay();
         });
     }
 
@@ -545,6 +603,7 @@ public final class GpuRunner implements ModelRunner {
     @Override
     public void close() {
         try {
+            if (ahead != null) ahead.close();
             for (GpuDevice.Captured g : java.util.Arrays.asList(decodeGraph, greedyStep, sampleStep)) if (g != null) g.close();
         } catch (RuntimeException e) {
             // closing anyway
