@@ -6,8 +6,8 @@ import java.util.Optional;
 /**
  * The model families jmlc builds graphs for: an explicit list, matched by the names checkpoints
  * use ({@code architectures} in config.json, {@code general.architecture} in GGUF).
- * All are Llama-style decoders; they differ in attention biases and defaults, which
- * {@link ModelConfig} carries, so one graph builder ({@link LlamaGraph}) serves them all.
+ * Each family has its graph builder ({@link ModelGraph#build} picks it): {@link LlamaGraph},
+ * {@link MistralGraph}, {@link Qwen2Graph}.
  */
 public enum Architecture {
     LLAMA("llama", List.of("LlamaForCausalLM"), false),
@@ -34,7 +34,10 @@ public enum Architecture {
         return hfNames;
     }
 
-    /** Whether q/k/v projections have biases. */
+    /**
+     * Whether the family's attention projections have biases when the checkpoint does not say:
+     * Qwen2 always has q/k/v biases; Llama has them (on o too) only with {@code attention_bias: true}.
+     */
     public boolean attentionBias() {
         return attentionBias;
     }

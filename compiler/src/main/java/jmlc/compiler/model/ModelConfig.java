@@ -21,7 +21,8 @@ import jmlc.compiler.ir.RopeSpec;
  *                          INTERLEAVED for llama.cpp's GGUF Llama files (their q/k rows are permuted)
  * @param maxPositions      {@code max_position_embeddings}: the context window
  * @param tieEmbeddings     {@code tie_word_embeddings}: the LM head reuses the embedding table
- * @param attentionBias     q/k/v projections carry biases (Qwen2)
+ * @param attentionBias     attention projections carry biases: q/k/v in Qwen2 (always); q/k/v/o in Llama
+ *                          with {@code attention_bias} (see the family's builder)
  */
 public record ModelConfig(
         Architecture architecture,
@@ -74,10 +75,10 @@ public record ModelConfig(
         return numKvHeads * headDim;
     }
 
-    /** Number of weights (embedding and LM head counted once each unless tied). */
+    /** Number of weights in matrices, embeddings and norms (embedding and LM head once each unless tied; biases, a few thousand, left out). */
     public long parameterCount() {
         long d = hiddenSize, f = intermediateSize;
-        long attn = d * qDim() + 2L * d * kvDim() + (long) qDim() * d + (attentionBias ? qDim() + 2L * kvDim() : 0);
+        long attn = d * qDim() + 2L * d * kvDim() + (long) qDim() * d;
         long mlp = 3 * d * f;
         long perLayer = attn + mlp + 2 * d;
         long embed = (long) vocabSize * d;
@@ -87,5 +88,10 @@ public record ModelConfig(
     public ModelConfig withMaxPositions(int n) {
         return new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
                 rmsNormEps, ropeTheta, ropeScaling, ropeStyle, n, tieEmbeddings, attentionBias);
+    }
+
+    public ModelConfig withAttentionBias(boolean bias) {
+        return new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                rmsNormEps, ropeTheta, ropeScaling, ropeStyle, maxPositions, tieEmbeddings, bias);
     }
 }

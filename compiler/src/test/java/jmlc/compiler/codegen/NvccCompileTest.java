@@ -3,7 +3,7 @@ package jmlc.compiler.codegen;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.model.Architecture;
-import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
@@ -54,11 +54,13 @@ class NvccCompileTest {
                 new Case(llama2_7b(), QuantMode.Q8F16, Set.of()), new Case(llama2_7b(), QuantMode.Q0F16, Set.of()),
                 new Case(llama2_7b(), QuantMode.Q0F32, Set.of()), new Case(llama2_7b(), QuantMode.Q4_0, Set.of()),
                 new Case(llama3_8b(), QuantMode.Q4F16_1, Set.of()), new Case(qwen2(), QuantMode.Q4F16_1, Set.of()),
+                // Llama with attention_bias: biased q/k/v and a biased o GEMV with the residual epilogue
+                new Case(llama2_7b().withAttentionBias(true), QuantMode.Q4F16_1, Set.of()),
                 // unfused: the elementwise kernels every pass removes
                 new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm")));
         for (Case k : cases) {
-            var g = new Pipeline(Pipeline.standard(k.q()), k.disabled(), 512).run(LlamaGraph.build(k.c().withMaxPositions(Math.min(4096, k.c().maxPositions())),
-                    new LlamaGraph.Options(Math.min(4096, k.c().maxPositions()), k.q().kvCacheType(), false))).graph();
+            var g = new Pipeline(Pipeline.standard(k.q()), k.disabled(), 512).run(ModelGraph.build(k.c().withMaxPositions(Math.min(4096, k.c().maxPositions())),
+                    new ModelGraph.Options(Math.min(4096, k.c().maxPositions()), k.q().kvCacheType(), false))).graph();
             for (boolean decode : new boolean[] {true, false}) {
                 Program p = Scheduler.schedule(g, t, decode, 512, Knobs.defaults());
                 for (Kernel kk : p.kernels()) all.putIfAbsent(kk.name(), kk);

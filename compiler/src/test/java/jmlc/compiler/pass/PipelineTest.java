@@ -6,7 +6,7 @@ import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.GraphPrinter;
 import jmlc.compiler.model.Architecture;
-import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.quant.QuantMode;
 import org.junit.jupiter.api.Test;
@@ -25,7 +25,7 @@ class PipelineTest {
     static final long SEED = System.nanoTime();
 
     static Graph graph(ModelConfig c, QuantMode m, boolean allLogits) {
-        return LlamaGraph.build(c, new LlamaGraph.Options(32, m.kvCacheType(), allLogits));
+        return ModelGraph.build(c, new ModelGraph.Options(32, m.kvCacheType(), allLogits));
     }
 
     static int[] randomTokens(Random r, int n, int vocab) {

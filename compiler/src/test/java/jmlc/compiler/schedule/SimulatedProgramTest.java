@@ -6,7 +6,7 @@ import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.model.Architecture;
-import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
@@ -33,26 +33,31 @@ class SimulatedProgramTest {
 
     static Stream<Arguments> cases() {
         return Stream.of(
-                Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(Architecture.QWEN2, QuantMode.Q4F32_1, 4, 1, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(Architecture.LLAMA, QuantMode.Q8F16, 2, 2, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(Architecture.MISTRAL, QuantMode.Q0F16, 4, 4, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(Architecture.LLAMA, QuantMode.Q0F32, 4, 2, "hip:gfx90a", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.QWEN2, 4, 1), QuantMode.Q4F32_1, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.LLAMA, 2, 2), QuantMode.Q8F16, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.MISTRAL, 4, 4), QuantMode.Q0F16, "cuda:sm_90", Set.of(), Map.of()),
+                // Llama with attention_bias: q/k/v/o biases, the o bias in the GEMV's residual epilogue
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2).withAttentionBias(true), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q0F32, "hip:gfx90a", Set.of(), Map.of()),
                 // decode attention with 3 splits (several positions per split, the new one not always in the last)
-                Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 // rope_kv_append as its own decode kernel, not absorbed by the attention
-                Arguments.of(Architecture.QWEN2, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90", Set.of(), Map.of("fuse_rope", 0)),
+                Arguments.of(tiny(Architecture.QWEN2, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("fuse_rope", 0)),
                 // unfused graph: every elementwise kernel (slices, rope, kv_append, silu, mul, add, dequantize)
-                Arguments.of(Architecture.LLAMA, QuantMode.Q4F16_1, 4, 2, "cuda:sm_90",
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90",
                         Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm"), Map.of()));
+    }
+
+    /** Two layers of {@code heads} heads over {@code kvHeads} KV heads; Qwen2's LM head tied, as in its small sizes. */
+    static ModelConfig tiny(Architecture arch, int heads, int kvHeads) {
+        return TinyModel.config(arch, 2, heads, kvHeads, arch == Architecture.QWEN2);
     }
 
     @ParameterizedTest
     @MethodSource("cases")
-    void generatedKernelsMatchReference(Architecture arch, QuantMode mode, int heads, int kvHeads, String target, Set<String> disabled,
-                                        Map<String, Integer> attentionKnobs) {
-        ModelConfig c = TinyModel.config(arch, 2, heads, kvHeads, arch == Architecture.QWEN2);
-        Graph unfused = LlamaGraph.build(c, new LlamaGraph.Options(16, mode.kvCacheType(), false));
+    void generatedKernelsMatchReference(ModelConfig c, QuantMode mode, String target, Set<String> disabled, Map<String, Integer> attentionKnobs) {
+        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), disabled, 8).run(unfused);
         Target t = Target.parse(target);
         Knobs knobs = Knobs.defaults();

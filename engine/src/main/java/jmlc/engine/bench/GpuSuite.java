@@ -112,6 +112,7 @@ public final class GpuSuite {
         List<ModelConfig> configs = List.of(
                 cfg(Architecture.LLAMA, 128, 4, 2, 32, 256, 512, false),
                 cfg(Architecture.QWEN2, 128, 4, 1, 32, 256, 512, true),
+                cfg(Architecture.LLAMA, 128, 4, 2, 32, 256, 512, false).withAttentionBias(true), // Llama's attention_bias: q/k/v/o biases
                 cfg(Architecture.LLAMA, 512, 4, 2, 128, 1024, 1000, false)); // head_dim 128, K not a multiple of every vector width
         long seed = System.nanoTime();
         out.println("check seed " + seed);
@@ -132,7 +133,7 @@ public final class GpuSuite {
 
     private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {
         CompiledModel cm = CompiledModel.compile(c, m, 64, false, disabled, 16);
-        String what = c.architecture() + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused");
+        String what = c.architecture() + (c.attentionBias() ? "+bias" : "") + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused");
         try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
              GpuRunner r = (GpuRunner) Backends.all().getFirst().load(cm, w, gpu, Progress.NONE)) {
             Random rnd = new Random(seed);

@@ -7,19 +7,19 @@ import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Dim;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
-import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
 
 /**
  * The tensors a model needs and their shapes, read off the graph jmlc builds for its config
- * ({@link LlamaGraph}): so the loader checks exactly what the compiler will read.
+ * ({@link ModelGraph}): so the loader checks exactly what the compiler will read.
  */
 public final class ExpectedTensors {
     private ExpectedTensors() {}
 
     /** Hugging Face name to shape, in the graph's param order. */
     public static Map<String, long[]> of(ModelConfig c) {
-        Graph g = LlamaGraph.build(c, new LlamaGraph.Options(1, DType.F32, false));
+        Graph g = ModelGraph.build(c, new ModelGraph.Options(1, DType.F32, false));
         Map<String, long[]> m = new LinkedHashMap<>();
         for (Value p : g.params()) {
             var sources = g.weightSource(p).tensors();

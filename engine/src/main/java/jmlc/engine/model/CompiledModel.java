@@ -1,7 +1,7 @@
 package jmlc.engine.model;
 
 import jmlc.compiler.ir.Graph;
-import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
@@ -13,14 +13,14 @@ import java.util.Set;
  *
  * @param maxStepTokens the most tokens one step processes (prompts longer than this are fed in chunks)
  */
-public record CompiledModel(ModelConfig config, QuantMode quant, LlamaGraph.Options options, Pipeline.Result pipeline, int maxStepTokens) {
+public record CompiledModel(ModelConfig config, QuantMode quant, ModelGraph.Options options, Pipeline.Result pipeline, int maxStepTokens) {
 
     /** Builds the model's graph and runs the standard pipeline, less the passes named in {@code disabledPasses}. */
     public static CompiledModel compile(ModelConfig config, QuantMode quant, int maxContext, boolean allLogits,
                                         Set<String> disabledPasses, int maxStepTokens) {
         int ctx = Math.min(maxContext, config.maxPositions());
-        LlamaGraph.Options opts = new LlamaGraph.Options(ctx, quant.kvCacheType(), allLogits);
-        Graph g = LlamaGraph.build(config, opts);
+        ModelGraph.Options opts = new ModelGraph.Options(ctx, quant.kvCacheType(), allLogits);
+        Graph g = ModelGraph.build(config, opts);
         int step = Math.min(maxStepTokens, ctx);
         Pipeline.Result r = new Pipeline(Pipeline.standard(quant), disabledPasses, step).run(g);
         return new CompiledModel(config, quant, opts, r, step);

@@ -3,7 +3,7 @@ package jmlc.engine.model;
 import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.QuantScheme;
 import jmlc.compiler.model.Architecture;
-import jmlc.compiler.model.LlamaGraph;
+import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.GroupQuantizer;
@@ -48,11 +48,15 @@ import static org.junit.jupiter.api.Assertions.*;
 class EndToEndLogitsTest {
     static final long SEED = System.nanoTime();
 
+    /** The families' tiny models, and Llama with {@code attention_bias} (q/k/v/o biases), in both formats. */
     static Stream<Arguments> cases() {
+        ModelConfig llama = TinyModels.config(Architecture.LLAMA), qwen2 = TinyModels.config(Architecture.QWEN2);
+        ModelConfig mistral = TinyModels.config(Architecture.MISTRAL), biased = llama.withAttentionBias(true);
         return Stream.of(
-                Arguments.of(Architecture.LLAMA, "hf", "cpu"), Arguments.of(Architecture.LLAMA, "gguf", "cpu"),
-                Arguments.of(Architecture.QWEN2, "hf", "cpu"), Arguments.of(Architecture.QWEN2, "gguf", "cpu"),
-                Arguments.of(Architecture.MISTRAL, "hf", "cpu:ref"), Arguments.of(Architecture.LLAMA, "gguf", "cpu:ref"));
+                Arguments.of(llama, "hf", "cpu"), Arguments.of(llama, "gguf", "cpu"), Arguments.of(llama, "gguf", "cpu:ref"),
+                Arguments.of(qwen2, "hf", "cpu"), Arguments.of(qwen2, "gguf", "cpu"),
+                Arguments.of(mistral, "hf", "cpu:ref"),
+                Arguments.of(biased, "hf", "cpu"), Arguments.of(biased, "gguf", "cpu"));
     }
 
     static Path write(Path dir, String format, FloatWeights w) {
@@ -71,8 +75,8 @@ class EndToEndLogitsTest {
 
     @ParameterizedTest
     @MethodSource("cases")
-    void logitsMatchTheFloat64Forward(Architecture arch, String format, String device, @TempDir Path dir) {
-        ModelConfig c = TinyModels.config(arch);
+    void logitsMatchTheFloat64Forward(ModelConfig c, String format, String device, @TempDir Path dir) {
+        String arch = name(c);
         FloatWeights w = TinyModels.random(c, SEED);
         Path path = write(dir, format, w);
         int[] tokens = new Random(SEED).ints(7, 0, c.vocabSize()).toArray();
@@ -98,16 +102,20 @@ class EndToEndLogitsTest {
         }
     }
 
+    static String name(ModelConfig c) {
+        return c.architecture() + (c.attentionBias() ? " with attention biases" : "");
+    }
+
     /** The standard pipeline over a graph whose KV cache has the type {@code cache}, all logits kept. */
     static CompiledModel compile(ModelConfig c, QuantMode mode, DType cache) {
-        LlamaGraph.Options opts = new LlamaGraph.Options(32, cache, true);
-        return new CompiledModel(c, mode, opts, new Pipeline(Pipeline.standard(mode), Set.of(), 16).run(LlamaGraph.build(c, opts)), 16);
+        ModelGraph.Options opts = new ModelGraph.Options(32, cache, true);
+        return new CompiledModel(c, mode, opts, new Pipeline(Pipeline.standard(mode), Set.of(), 16).run(ModelGraph.build(c, opts)), 16);
     }
 
     @ParameterizedTest
     @MethodSource("cases")
-    void greedyGenerationAgreesWithFloat64(Architecture arch, String format, String device, @TempDir Path dir) {
-        ModelConfig c = TinyModels.config(arch);
+    void greedyGenerationAgreesWithFloat64(ModelConfig c, String format, String device, @TempDir Path dir) {
+        String arch = name(c);
         FloatWeights w = TinyModels.random(c, SEED + 1);
         Path path = write(dir, format, w);
         int[] prompt = new Random(SEED).ints(4, 0, c.vocabSize()).toArray();

@@ -76,10 +76,15 @@ public final class GgufConfig {
         try {
             return new ModelConfig(arch, vocab, hidden, k.positiveInt(p + "feed_forward_length"), k.positiveInt(p + "block_count"), heads, kvHeads, headDim,
                     k.positiveNumber(p + "attention.layer_norm_rms_epsilon"), theta, scaling, style, k.positiveInt(p + "context_length"),
-                    !tensors.containsKey("output.weight"), arch.attentionBias());
+                    !tensors.containsKey("output.weight"), attentionBias(arch, tensors));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "inconsistent metadata: " + e.getMessage(), e);
         }
+    }
+
+    /** Qwen2 always has q/k/v biases; a llama file has them (with o's) when it stores {@code blk.0.attn_q.bias}, as llama.cpp reads them. */
+    private static boolean attentionBias(Architecture arch, Map<String, TensorView> tensors) {
+        return arch == Architecture.LLAMA ? tensors.containsKey("blk.0.attn_q.bias") : arch.attentionBias();
     }
 
     private static RopeSpec.Scaling scaling(Keys k, String p, Path file, Map<String, TensorView> tensors, double theta, int headDim) {

@@ -26,6 +26,7 @@ import jmlc.engine.format.ModelFormatException;
  *                              original_max_position_embeddings}
  * rope_parameters           transformers 5's home of rope_theta and the scaling fields, read when present
  * tie_word_embeddings       default false
+ * attention_bias            Llama: biases on q, k, v and o (default false); Qwen2 always has q/k/v biases
  * sliding_window            Mistral (and Qwen2 with use_sliding_window): the context is capped to
  *                           the window, since jmlc attends to every cached position
  * </pre>
@@ -104,7 +105,7 @@ public final class HfConfig {
             try {
                 return new ModelConfig(arch, positiveInt("vocab_size"), hidden, positiveInt("intermediate_size"), positiveInt("num_hidden_layers"),
                         heads, kvHeads, headDim, positiveNumber("rms_norm_eps"), theta, scaling, RopeSpec.Style.HALF, maxPositions,
-                        bool("tie_word_embeddings", false), arch.attentionBias());
+                        bool("tie_word_embeddings", false), attentionBias(arch));
             } catch (IllegalArgumentException e) {
                 throw new ModelFormatException(file, "inconsistent config: " + e.getMessage(), e);
             }
@@ -123,9 +124,14 @@ public final class HfConfig {
         private void checkUnsupported(Architecture arch) {
             if (present("hidden_act") && !root.get("hidden_act").asText().equals("silu"))
                 throw error("hidden_act", "\"silu\" (the only MLP activation jmlc computes)", root.get("hidden_act"));
-            if (arch != Architecture.QWEN2 && bool("attention_bias", false) != arch.attentionBias())
-                throw error("attention_bias", arch.attentionBias() + " for " + arch.hfNames().getFirst(), root.get("attention_bias"));
+            if (arch == Architecture.MISTRAL && bool("attention_bias", false))
+                throw error("attention_bias", "false (Mistral's attention has no biases)", root.get("attention_bias"));
             if (bool("mlp_bias", false)) throw error("mlp_bias", "false (jmlc's MLP has no biases)", root.get("mlp_bias"));
+        }
+
+        /** Qwen2: always (q/k/v); Llama: {@code attention_bias} (q/k/v/o); Mistral: never. */
+        private boolean attentionBias(Architecture arch) {
+            return arch == Architecture.LLAMA ? bool("attention_bias", false) : arch.attentionBias();
         }
 
         /** The attention window, when the model uses one; null otherwise. */

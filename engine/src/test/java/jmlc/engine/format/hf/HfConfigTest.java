@@ -81,6 +81,14 @@ class HfConfigTest {
     }
 
     @Test
+    void llamaAttentionBiasReadsAndWritesBack() throws IOException {
+        ModelConfig c = read(TINYLLAMA.replace("\"attention_bias\": false", "\"attention_bias\": true"));
+        assertEquals(true, c.attentionBias());
+        assertEquals(false, read(TINYLLAMA).attentionBias());
+        assertEquals(c, read(HfConfig.toJson(c)));
+    }
+
+    @Test
     void mistralV02HasNoWindow() throws IOException {
         ModelConfig c = read("""
                 {"architectures": ["MistralForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336, "max_position_embeddings": 32768,
@@ -158,7 +166,9 @@ class HfConfigTest {
                 "missing key 'rope_scaling.low_freq_factor'");
         expectError(TINYLLAMA.replace("\"num_key_value_heads\": 4", "\"num_key_value_heads\": 5"), "inconsistent config", "multiple of num_key_value_heads");
         expectError(TINYLLAMA.replace("\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\""), "key 'hidden_act'", "\"gelu\"");
-        expectError(TINYLLAMA.replace("\"attention_bias\": false", "\"attention_bias\": true"), "key 'attention_bias'");
+        expectError(TINYLLAMA.replace("\"attention_bias\": false", "\"mlp_bias\": true"), "key 'mlp_bias'");
+        expectError(TINYLLAMA.replace("LlamaForCausalLM", "MistralForCausalLM").replace("\"attention_bias\": false", "\"attention_bias\": true"),
+                "key 'attention_bias'", "Mistral");
         expectError("{\"architectures\": [\"LlamaForCausalLM\"], ", "not valid JSON");
     }
 
