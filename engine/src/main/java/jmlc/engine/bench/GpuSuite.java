@@ -278,6 +278,23 @@ public final class GpuSuite {
             byRule.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue(), x.getValue()))
                     .forEach(e -> pr.append(String.format(" %s %.2f ms (%.0f%%)", e.getKey(), e.getValue(), 100 * e.getValue() / ptotal)));
             record("bench", String.format("  prefill-512 kernels: %.2f ms in all;%s", ptotal, pr));
+            // short prompts: the prefill program against one decode step per token (the runner's short_prompt path)
+            StringBuilder sp = new StringBuilder();
+            for (int n : new int[] {2, 4, 8, 16, 32, 64}) {
+                int[] pn = new Random(3).ints(n, 3, vocab).toArray();
+                double[] ms = new double[2];
+                for (int path = 0; path < 2; path++) {
+                    r.shortPrompt(path == 0 ? 0 : n);
+                    r.forward(pn, 0);
+                    long s0 = System.nanoTime();
+                    for (int i = 0; i < 5; i++) r.forward(pn, 0);
+                    ms[path] = (System.nanoTime() - s0) / 5e6;
+                }
+                sp.append(String.format(" %d: %.2f / %.2f ms;", n, ms[0], ms[1]));
+            }
+            r.shortPrompt(GpuRunner.DEFAULT_SHORT_PROMPT);
+            record("bench", "  prompt of n tokens, prefill program / decode steps:" + sp);
+            out.println("  prompt of n tokens, prefill program / decode steps:" + sp);
             double flops = 2.0 * cm.model().config().parameterCount() * 512;
             double tflops = flops / (512 / prefill) / 1e12;
             String pdl = "1".equals(System.getenv("JMLC_PDL")) ? " (programmatic launch)" : "";

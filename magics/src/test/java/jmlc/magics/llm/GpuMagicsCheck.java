@@ -60,7 +60,7 @@ public class GpuMagicsCheck {
     public static void main(String[] a) throws Exception {
         var devices = (MimeBundle) cell("%device");
         check("%device lists cuda:0 first", devices.text().startsWith("* cuda:0"));
-        var summary = cell("%load synthetic:tiny --max-context 512");
+        var summary = cell("%load synthetic:tiny --max-context 2048");
         check("%load (auto) lands on cuda:0", summary instanceof MimeBundle b && b.text().contains("device         cuda:0"));
         var kernels = (MimeBundle) cell("%kernels");
         check("%kernels shows the runner's program for sm_90", kernels.text().contains("for cuda:sm_90:"));
@@ -74,15 +74,17 @@ public class GpuMagicsCheck {
         check("the model stays on cuda:0", Jmlc.model().model().runner().device().id().equals("cuda:0"));
 
         // the stop button during a reply
+        // (the tiny model decodes its 2048-token window in about half a second here: stop at the first streamed text)
         var error = new Object[1];
+        var streamed = new RecordingOutput();
         Thread t = new Thread(() -> {
             try {
-                for (var part : Cell.parse("%%chat --max-tokens 100000\nA long story, please.")) reg.run(part, session, new RecordingOutput(), shell);
+                for (var part : Cell.parse("%%chat --max-tokens 100000\nA long story, please.")) reg.run(part, session, streamed, shell);
             } catch (Throwable e) { error[0] = e; }
         });
         Jmlc.model().resetChat();
         t.start();
-        Thread.sleep(1500);
+        for (int i = 0; i < 30_000 && streamed.events().isEmpty() && t.isAlive(); i++) Thread.sleep(1);
         t.interrupt();
         t.join(30_000);
         check("the interrupt stops the reply (" + error[0] + ")", !t.isAlive() && error[0] instanceof InterruptedException);

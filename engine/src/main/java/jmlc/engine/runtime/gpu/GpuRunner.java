@@ -82,9 +82,12 @@ public final class GpuRunner implements ModelRunner {
         this.tokensValue = g.input("tokens");
         this.posValue = g.input("pos");
         this.outputValue = g.outputs().getFirst();
-        // per-token copies go through page-locked memory: tokens, pos, one logits row, the sampled id
-        this.io = dev.pinned(Math.max(4L * model.maxStepTokens(), 4L * vocab) + 64);
+        // per-token copies go through page-locked memory: tokens, pos, one logits row, the sampled id,
+        // and the positions of a short prompt's steps
+        this.io = dev.pinned(Math.max(4L * model.maxStepTokens(), 4L * vocab) + 64 + 4L * model.maxStepTokens());
         this.posAt = 4L * model.maxStepTokens();
+        this.posListAt = Math.max(4L * model.maxStepTokens(), 4L * vocab) + 64;
+        this.shortPrompt = Math.clamp(knobs.get(RUNNER_KNOBS, "short_prompt", DEFAULT_SHORT_PROMPT), 0, model.maxStepTokens());
         try {
             compileKernels(progress);
             uploadWeights(g, progress);
@@ -303,6 +306,19 @@ public final class GpuRunner implements ModelRunner {
         if (tokens.length > model.maxStepTokens()) throw new IllegalArgumentException(tokens.length + " tokens in one step; the most is " + model.maxStepTokens());
         if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
         MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
+        if (tokens.length > 1 && tokens.length <= shortPrompt && outputRows(tokens.length) == 1) {
+            // a few tokens: one captured decode step each reads the weights once per token at the GEMV's
+            // bandwidth, where the prefill GEMM's row tiles would be mostly empty and its grid too small
+            // to fill the GPU (H100, 7B q4f16_1: a 3-token prefill took 24.8 ms, a decode step takes 2.2 ms)
+            for (int i = 0; i < tokens.length; i++) {
+                long at = posListAt + 4L * i; // a pinned word per step: the copies run after this loop returns
+                io.set(GroupQuantizer.U32, at, pos + i);
+                dev.uploadAsync(tokensAddr, io.asSlice(4L * i), 4);
+                dev.uploadAsync(posAddr, io.asSlice(at), 4);
+                decodeGraph.replay();
+            }
+            return 1;
+        }
         io.set(GroupQuantizer.U32, posAt, pos);
         dev.uploadAsync(tokensAddr, io, 4L * tokens.length);
         dev.uploadAsync(posAddr, io.asSlice(posAt), 4);
@@ -313,6 +329,19 @@ public final class GpuRunner implements ModelRunner {
 
     /** Where pos sits in the pinned buffer, after the longest token list (then sampling parameters, then the sampled id). */
     private final long posAt;
+    /** Where a short prompt's positions sit in the pinned buffer, one word per token, after the sampled id. */
+    private final long posListAt;
+
+    /** The runner's own knobs in the tuning database: {@code runner.short_prompt=N}. */
+    public static final String RUNNER_KNOBS = "runner";
+    public static final int DEFAULT_SHORT_PROMPT = 8;
+    /** Prompts of at most this many tokens (but more than one) run as decode steps, not as the prefill program. */
+    private int shortPrompt;
+
+    /** Sets the short-prompt threshold (0: every prompt runs the prefill program); the default is the knob {@code runner.short_prompt}, else {@link #DEFAULT_SHORT_PROMPT}. */
+    public void shortPrompt(int tokens) {
+        shortPrompt = Math.clamp(tokens, 0, model.maxStepTokens());
+    }
 
     private int outputRows(int seq) {
         return outputValue.type().shape().dim(0).isFixed() ? (int) outputValue.type().shape().dim(0).size() : seq;

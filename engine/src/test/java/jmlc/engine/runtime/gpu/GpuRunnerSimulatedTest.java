@@ -87,6 +87,54 @@ class GpuRunnerSimulatedTest {
         }
     }
 
+    /**
+     * A prompt of at most {@code runner.short_prompt} tokens runs as that many captured decode steps;
+     * its logits and the cache it leaves agree with the prefill program's and the CPU's.
+     */
+    @Test
+    void shortPromptsRunAsDecodeStepsAndAgreeWithThePrefillProgram(@TempDir Path dir) {
+        ModelConfig c = config();
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            SimulatedGpuDevice stepsDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90")), prefillDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
+            Knobs noShortPath = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 0));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner steps = new GpuRunner(stepsDev, cm, w, Knobs.defaults(), Progress.NONE);
+                 GpuRunner prefill = new GpuRunner(prefillDev, cm, w, noShortPath, Progress.NONE);
+                 var cpu = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                Random rnd = new Random(SEED);
+                int[] prompt = rnd.ints(5, 0, c.vocabSize()).toArray();
+                int before = stepsDev.launches;
+                steps.forward(new int[] {prompt[0]}, 0);
+                int perStep = stepsDev.launches - before;
+                before = stepsDev.launches;
+                float[] a = steps.forward(prompt, 0);
+                assertEquals(5 * perStep, stepsDev.launches - before, "5 decode steps of " + perStep + " launches");
+                float[] b = prefill.forward(prompt, 0);
+                float[] ref = cpu.forward(prompt, 0);
+                // both programs compute in f16 (half2 GEMV, tensor-core GEMM): Precision's whole-model bounds
+                double stepsBound = Precision.wholeModel(steps.decodeProgram()), prefillBound = Precision.wholeModel(steps.prefillProgram());
+                assertTrue(relError(a, ref) < stepsBound, "decode steps vs CPU: " + relError(a, ref) + " (seed " + SEED + ")");
+                assertTrue(relError(b, ref) < prefillBound, "prefill program vs CPU: " + relError(b, ref) + " (seed " + SEED + ")");
+                // the caches the steps wrote serve the next token as the CPU's do
+                int next = rnd.nextInt(c.vocabSize());
+                float[] a2 = steps.forward(new int[] {next}, 5), ref2 = cpu.forward(new int[] {next}, 5);
+                assertTrue(relError(a2, ref2) < stepsBound, "after the short prompt: " + relError(a2, ref2) + " (seed " + SEED + ")");
+            }
+        }
+    }
+
+    static double relError(float[] got, float[] want) {
+        double d = 0, n = 0;
+        for (int i = 0; i < want.length; i++) {
+            d += (got[i] - want[i]) * (double) (got[i] - want[i]);
+            n += want[i] * (double) want[i];
+        }
+        return Math.sqrt(d / n);
+    }
+
     /** Tied embeddings, q/k/v biases, grouped heads, every fusion off: the kernels the fused graph never uses. */
     @Test
     void unfusedQwen2MatchesTheReference(@TempDir Path dir) {
