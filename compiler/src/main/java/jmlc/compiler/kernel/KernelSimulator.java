@@ -18,7 +18,14 @@ import java.util.Map;
  * compute without a GPU. Buffers are little-endian byte segments.
  *
  * <p>Requires what the GPU requires: barriers in control flow all threads of a block reach, and
- * shuffles whose partner lane is running.
+ * shuffles whose partner lane is running. Since the simulated threads run in lockstep and blocks
+ * one after another, a missing barrier would not change what they compute here, so memory is
+ * watched for races instead (warps run in any order between barriers, blocks in any order):
+ * a shared word one warp writes and another reads or writes, or one warp reads and another then
+ * writes, with no barrier between; a global element written in a launch and read or written by
+ * another block, or by another warp of its block with no barrier between (and the same for a
+ * read followed by another's write). Lanes of one warp may share words without a barrier
+ * (warp-synchronous code). Any of these fails the launch.
  */
 public final class KernelSimulator {
     private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -41,19 +48,64 @@ public final class KernelSimulator {
             globals.put(s.name(), v);
         }
         int[] grid = new int[3];
-        Block probe = new Block(k, buffers, globals, new int[3], new int[] {1, 1, 1}, 1);
+        GlobalAccess global = new GlobalAccess();
+        Block probe = new Block(k, buffers, globals, new int[3], new int[] {1, 1, 1}, 1, global);
         for (int i = 0; i < 3; i++) grid[i] = (Integer) probe.eval(k.grid()[i], probe.all)[0];
         for (int bz = 0; bz < grid[2]; bz++)
             for (int by = 0; by < grid[1]; by++)
                 for (int bx = 0; bx < grid[0]; bx++) {
                     int[] bid = {bx, by, bz};
-                    Block blk = new Block(k, buffers, globals, bid, grid, k.threadsPerBlock());
+                    Block blk = new Block(k, buffers, globals, bid, grid, k.threadsPerBlock(), global);
                     try {
                         blk.exec(k.body(), blk.all);
                     } catch (RuntimeException e) {
                         throw new IllegalStateException("kernel " + k.name() + ", block " + Arrays.toString(bid) + ": " + e.getMessage(), e);
                     }
                 }
+    }
+
+    /**
+     * The writable global buffers' elements touched in one launch, by (block, warp, epoch): a
+     * write's and the reads' since. Keyed by address, so buffers that alias are one memory.
+     */
+    private final class GlobalAccess {
+        /** An access: block (-1: several), warp (-1: several of the block), barrier epoch. */
+        record Who(int block, int warp, int epoch) {
+            @Override
+            public String toString() {
+                return (block < 0 ? "several blocks" : "block " + block + (warp < 0 ? ", several warps" : ", warp " + warp)) + " (barrier epoch " + epoch + ")";
+            }
+        }
+
+        private final Map<Long, Who> writes = new HashMap<>(), reads = new HashMap<>();
+
+        /** Whether {@code a} and {@code b} may run in either order: other blocks, or other warps between the same barriers. */
+        private boolean unordered(Who a, Who b) {
+            return a.block() != b.block() || a.block() < 0 || (a.epoch() == b.epoch() && (a.warp() != b.warp() || a.warp() < 0));
+        }
+
+        void read(Buffer buf, MemorySegment m, long off, Who who) {
+            long at = m.address() + off;
+            Who w = writes.get(at);
+            if (w != null && unordered(w, who)) throw race(buf, off, "written by " + w + ", then read by " + who);
+            Who r = reads.get(at);
+            if (r == null) reads.put(at, who);
+            else if (r.block() != who.block()) reads.put(at, new Who(-1, -1, who.epoch()));
+            else if (r.warp() != who.warp() || r.epoch() != who.epoch()) reads.put(at, new Who(r.block(), r.warp() == who.warp() ? r.warp() : -1, who.epoch()));
+        }
+
+        void write(Buffer buf, MemorySegment m, long off, Who who) {
+            long at = m.address() + off;
+            Who w = writes.get(at);
+            if (w != null && unordered(w, who)) throw race(buf, off, "written by " + w + " and by " + who);
+            Who r = reads.get(at);
+            if (r != null && unordered(r, who)) throw race(buf, off, "read by " + r + ", then written by " + who);
+            writes.put(at, who);
+        }
+
+        private IllegalStateException race(Buffer buf, long off, String what) {
+            return new IllegalStateException("race on " + buf.name() + " (byte " + off + "): " + what + ", unordered on a GPU");
+        }
     }
 
     /** One block: per-variable arrays of per-thread values. */
@@ -67,8 +119,13 @@ public final class KernelSimulator {
         final int[][] tid;
         final boolean[] all, exited;
 
-        Block(Kernel k, Map<String, MemorySegment> mem, Map<String, Object> globals, int[] bid, int[] gdim, int n) {
+        final GlobalAccess global;
+        final int linearBlock;
+
+        Block(Kernel k, Map<String, MemorySegment> mem, Map<String, Object> globals, int[] bid, int[] gdim, int n, GlobalAccess global) {
             this.k = k;
+            this.global = global;
+            this.linearBlock = bid[0] + gdim[0] * (bid[1] + gdim[1] * bid[2]);
             this.mem = mem;
             this.n = n;
             this.bid = bid;
@@ -83,7 +140,47 @@ public final class KernelSimulator {
                 Arrays.fill(v, e.getValue());
                 vars.put(e.getKey(), v);
             }
-            for (Shared s : k.shared()) shared.put(s.name(), new Object[s.size()]);
+            for (Shared s : k.shared()) {
+                shared.put(s.name(), new Object[s.size()]);
+                access.put(s.name(), new SharedAccess(s.size()));
+            }
+        }
+
+        /** Barriers passed so far: accesses in the same epoch are unordered across warps. */
+        int epoch = 1;
+        final Map<String, SharedAccess> access = new HashMap<>();
+
+        /** Per word of one shared array: the epoch and warp of its last write, and of its reads (warp -1: several). */
+        final class SharedAccess {
+            final int[] writeEpoch, writer, readEpoch, reader;
+
+            SharedAccess(int size) {
+                writeEpoch = new int[size];
+                writer = new int[size];
+                readEpoch = new int[size];
+                reader = new int[size];
+            }
+
+            void write(Shared s, int i, int thread) {
+                int w = thread / warpSize;
+                if (writeEpoch[i] == epoch && writer[i] != w) throw race(s, i, "written by warps " + writer[i] + " and " + w);
+                if (readEpoch[i] == epoch && reader[i] != w) throw race(s, i, "read by warp" + (reader[i] < 0 ? "s other than " + w : " " + reader[i]) + ", then written by warp " + w);
+                writeEpoch[i] = epoch;
+                writer[i] = w;
+            }
+
+            void read(Shared s, int i, int thread) {
+                int w = thread / warpSize;
+                if (writeEpoch[i] == epoch && writer[i] != w) throw race(s, i, "written by warp " + writer[i] + ", then read by warp " + w);
+                if (readEpoch[i] != epoch) {
+                    readEpoch[i] = epoch;
+                    reader[i] = w;
+                } else if (reader[i] != w) reader[i] = -1;
+            }
+
+            IllegalStateException race(Shared s, int i, String what) {
+                return new IllegalStateException("race on shared " + s.name() + "[" + i + "]: " + what + " with no barrier between");
+            }
         }
 
         boolean[] and(boolean[] mask, Object[] cond, boolean negate) {
@@ -104,12 +201,20 @@ public final class KernelSimulator {
                 case Stmt.Store st -> {
                     Object[] idx = eval(st.index(), mask), val = eval(st.value(), mask);
                     MemorySegment m = mem.get(st.buffer().name());
-                    for (int t = 0; t < n; t++) if (live(mask, t)) write(m, (Integer) idx[t], st.value().type(), val[t]);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        write(m, (Integer) idx[t], st.value().type(), val[t]);
+                        touch(st.buffer(), m, (Integer) idx[t], st.value().type(), t, true);
+                    }
                 }
                 case Stmt.SharedStore st -> {
                     Object[] idx = eval(st.index(), mask), val = eval(st.value(), mask);
                     Object[] arr = shared.get(st.array().name());
-                    for (int t = 0; t < n; t++) if (live(mask, t)) arr[checkShared(st.array(), (Integer) idx[t])] = val[t];
+                    SharedAccess acc = access.get(st.array().name());
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        int i = checkShared(st.array(), (Integer) idx[t]);
+                        acc.write(st.array(), i, t);
+                        arr[i] = val[t];
+                    }
                 }
                 case Stmt.For f -> {
                     String i = f.index().name();
@@ -132,6 +237,7 @@ public final class KernelSimulator {
                 case Stmt.Barrier b -> {
                     for (int t = 0; t < n; t++)
                         if (!exited[t] && !mask[t]) throw new IllegalStateException("barrier reached by only some threads (thread " + t + " is elsewhere)");
+                    epoch++;
                 }
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
                 case Stmt.Comment c -> { }
@@ -176,6 +282,17 @@ public final class KernelSimulator {
                         acc[t] = (float) sum;
                     }
                 }
+            }
+        }
+
+        /** Records thread t's access to element {@code i} of {@code b} in 2-byte units (the smallest element, f16). */
+        void touch(Buffer b, MemorySegment m, long i, KType type, int t, boolean write) {
+            if (b.readOnly()) return;
+            long off = i * type.bytes();
+            var who = new GlobalAccess.Who(linearBlock, t / warpSize, epoch);
+            for (long u = off; u < off + type.bytes(); u += 2) {
+                if (write) global.write(b, m, u, who);
+                else global.read(b, m, u, who);
             }
         }
 
@@ -238,12 +355,18 @@ public final class KernelSimulator {
                 case Expr.Load l -> {
                     Object[] idx = eval(l.index(), mask);
                     MemorySegment m = mem.get(l.buffer().name());
-                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = read(m, (Integer) idx[t], l.type());
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        r[t] = read(m, (Integer) idx[t], l.type());
+                        touch(l.buffer(), m, (Integer) idx[t], l.type(), t, false);
+                    }
                 }
                 case Expr.SharedLoad l -> {
                     Object[] idx = eval(l.index(), mask), arr = shared.get(l.array().name());
+                    SharedAccess acc = access.get(l.array().name());
                     for (int t = 0; t < n; t++) if (live(mask, t)) {
-                        Object o = arr[checkShared(l.array(), (Integer) idx[t])];
+                        int i = checkShared(l.array(), (Integer) idx[t]);
+                        acc.read(l.array(), i, t);
+                        Object o = arr[i];
                         if (o == null) throw new IllegalStateException("shared " + l.array().name() + "[" + idx[t] + "] read before any thread wrote it");
                         r[t] = o;
                     }

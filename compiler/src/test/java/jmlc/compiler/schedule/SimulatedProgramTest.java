@@ -5,6 +5,7 @@ import jmlc.compiler.interp.ReferenceInterpreter;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.model.ModelConfig;
@@ -40,6 +41,9 @@ class SimulatedProgramTest {
                 // Llama with attention_bias: q/k/v/o biases, the o bias in the GEMV's residual epilogue
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2).withAttentionBias(true), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q0F32, "hip:gfx90a", Set.of(), Map.of()),
+                // head_dim 64: the decode combine and the attention merges span two warps (barriers between them checked)
+                Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 128, 128, 1, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
+                        QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
                 // decode attention with 3 splits (several positions per split, the new one not always in the last)
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 // rope_kv_append as its own decode kernel, not absorbed by the attention
