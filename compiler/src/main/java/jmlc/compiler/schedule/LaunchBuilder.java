@@ -118,7 +118,11 @@ public final class LaunchBuilder {
     }
 
     public LaunchBuilder grid(Expr x, Expr y) {
-        this.grid = new Expr[] {x, y, K.c(1)};
+        return grid(x, y, K.c(1));
+    }
+
+    public LaunchBuilder grid(Expr x, Expr y, Expr z) {
+        this.grid = new Expr[] {x, y, z};
         return this;
     }
 

@@ -96,6 +96,31 @@ class SimulatedProgramTest {
         }
     }
 
+    /**
+     * Split-K GEMMs: a prompt of one row tile (at most bm = 64 tokens) runs K in splits and the
+     * reduce kernels' epilogues; a longer one runs one split with the GEMM's own epilogue, the reduce
+     * kernels returning at once. Both against the reference interpreter.
+     */
+    @org.junit.jupiter.api.Test
+    void shortPromptsSplitKAndLongOnesDoNot() {
+        ModelConfig c = TinyModel.config(Architecture.QWEN2, 1, 4, 2, false).withMaxPositions(96);
+        QuantMode mode = QuantMode.Q4F16_1;
+        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(96, mode.kvCacheType(), false));
+        Pipeline.Result res = new Pipeline(Pipeline.standard(mode), Set.of(), 80).run(unfused);
+        Program prefill = Scheduler.schedule(res.graph(), Target.parse("cuda:sm_90"), false, 80, Knobs.defaults());
+        assertTrue(launches(prefill, "gemm") > 0 && prefill.kernels().stream().anyMatch(k -> k.name().startsWith("gemm_split_reduce_")),
+                "the prefill program has split-K GEMMs and their reduce kernels");
+        TinyModel m = new TinyModel(c, unfused, SEED);
+        Random r = new Random(SEED);
+        try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(prefill, res.memory(), m.weights(res.graph(), a), 80)) {
+            var ref = new ReferenceInterpreter(res.graph(), m.weights(res.graph(), a));
+            for (int n : new int[] {9, 70}) {
+                int[] prompt = r.ints(n, 0, c.vocabSize()).toArray();
+                check(ref.run(prompt, 0, new ReferenceInterpreter.State()), sim.run(prefill, prompt, 0), Precision.wholeModel(prefill), "prefill of " + n + " tokens");
+            }
+        }
+    }
+
     static long launches(Program p, String rule) {
         return p.steps().stream().filter(s -> s.rule().equals(rule)).mapToLong(s -> s.calls().size()).sum();
     }

@@ -132,16 +132,18 @@ public final class GpuSuite {
     }
 
     private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {
-        CompiledModel cm = CompiledModel.compile(c, m, 64, false, disabled, 16);
+        CompiledModel cm = CompiledModel.compile(c, m, 96, false, disabled, 80);
         String what = c.architecture() + (c.attentionBias() ? "+bias" : "") + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused");
         try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
              GpuRunner r = (GpuRunner) Backends.all().getFirst().load(cm, w, gpu, Progress.NONE)) {
             Random rnd = new Random(seed);
             Map<String, Double> worst = new TreeMap<>();
-            // prefill program: 9 tokens from position 0; gemm rounds operands to f16
+            // prefill program from position 0: 9 tokens (GEMMs split K) and 70 (more than one 64-row tile:
+            // one split, the GEMM's own epilogue); gemm rounds operands to f16
             var ref = new ReferenceInterpreter(cm.graph(), w::get);
-            for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(9, 0, c.vocabSize()).toArray(), 0))
-                judge(worst, what + " prefill", nc, Precision.perNode(nc.rule()));
+            for (int n : new int[] {9, 70})
+                for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
+                    judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule()));
             // decode program from position 0, one token a step
             var st = new ReferenceInterpreter.State();
             for (int pos = 0; pos < 6; pos++)

@@ -29,9 +29,18 @@ import static jmlc.compiler.kernel.K.*;
  * f16 into shared memory (rows padded by 4 words, so fragment loads hit 32 distinct banks), then
  * each warp issues its {@code (bm/2/16) × (bn/2/8)} mma per 16 of K. Knobs: {@code bm}, {@code bn}.
  * Operands are rounded to f16, so results differ from f32 by about 1e-3 relative.
+ *
+ * <p>Split-K for short prompts: with one row tile ({@code seq ≤ bm}) the grid has only
+ * {@code ceil(n / bn)} blocks (32 for a 4096-row matrix on a 132-SM H100), each walking all of K one
+ * 32-wide step at a time. Then {@code split_k} blocks share each tile's K range (grid z), write f32
+ * partial tiles to scratch, and a second kernel sums them and applies the epilogue (bias, residual,
+ * silu·mul pairs). Longer prompts launch one split and keep the fused epilogue; the reduce kernel's
+ * blocks return at once.
  */
 public final class GemmRule implements ScheduleRule {
     static final int BK = 32, WARPS = 4, PAD = 4;
+    /** Scratch holding the split-K partial tiles, {@code [split_k, seq, n]} f32. */
+    static final String SPLIT_SCRATCH = "gemm_split_partials";
 
     @Override
     public String name() {
@@ -51,13 +60,31 @@ public final class GemmRule implements ScheduleRule {
         String sig = GemvRule.signature(w).replace("gemv_", "gemm_");
         int bm = ctx.knobs().get(sig, "bm", 64), bn = ctx.knobs().get(sig, "bn", 128);
         if (bm % 32 != 0 || bn % 16 != 0 || bn / 2 / 8 * bm / 2 / 16 > 32) return Optional.empty();
+        int splits = ctx.knobs().get(sig, "split_k", defaultSplits(n, k, bn, ctx));
+        if (splits < 1 || splits > k / BK) return Optional.empty();
         List<KernelCall> calls = new ArrayList<>();
         if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
-        calls.add(kernel(m, node.output(), ctx, sig, n, k, e, bm, bn));
+        calls.add(kernel(m, node.output(), ctx, sig, n, k, e, bm, bn, splits));
+        if (splits > 1) calls.add(reduceKernel(m, node.output(), ctx, n, bm, splits));
         return Optional.of(calls);
     }
 
-    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int bm, int bn) {
+    /**
+     * Splits of K for a one-tile prompt: the fewest (a power of two, at most 16) that give the grid
+     * four blocks per SM, each split keeping at least one 32-wide step; 1 where the tiles alone do.
+     */
+    static int defaultSplits(int n, int k, int bn, ScheduleContext ctx) {
+        int tiles = (n + bn - 1) / bn, want = 4 * ctx.target().multiprocessors(), s = 1;
+        while (tiles * s < want && s < 16 && k / BK >= 2 * s) s *= 2;
+        return s;
+    }
+
+    /** Splits launched for {@code seq} tokens: {@code splits} for one row tile (seq ≤ bm), else 1, in grid arithmetic. */
+    static Expr launchedSplits(Expr seq, int bm, int splits) {
+        return sub(c(splits), mul(c(splits - 1), min(c(1), div(sub(seq, c(1)), c(bm)))));
+    }
+
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int bm, int bn, int splits) {
         Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
@@ -65,15 +92,19 @@ public final class GemmRule implements ScheduleRule {
         int wm = bm / 2, wn = bn / 2;           // warp tile
         int mt = wm / 16, nt = wn / 8;           // mma tiles per warp
         int stride = BK / 2 + PAD;               // u32 words per shared row
-        LaunchBuilder lb = new LaunchBuilder(sig + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn, "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type());
+        LaunchBuilder lb = new LaunchBuilder(sig + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + (splits > 1 ? "k" + splits : ""),
+                "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type()
+                        + (splits > 1 ? "; K in " + splits + " splits for prompts of at most " + bm + " tokens" : ""));
         Expr mTotal = lb.seq();
-        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm)).knob("bm", bm).knob("bn", bn);
+        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm), launchedSplits(mTotal, bm, splits)).knob("bm", bm).knob("bn", bn);
+        if (splits > 1) lb.knob("split_k", splits);
         Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
         Buffer data = lb.input("w", w);
         Buffer scales = quant ? lb.weightScales("scales", w) : null;
         Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
         Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
         Buffer y = lb.output("y", out);
+        Buffer partials = splits > 1 ? lb.scratch("partials", SPLIT_SCRATCH, KType.F32, (long) splits * bm * n) : null;
         Shared xs = lb.shared("xs", KType.U32, bm * stride);
         Shared ws = lb.shared("ws", KType.U32, bn * stride);
 
@@ -91,8 +122,12 @@ public final class GemmRule implements ScheduleRule {
             for (int j = 0; j < nt; j++)
                 for (int r = 0; r < 4; r++) acc[i][j][r] = b.let("acc" + i + "_" + j + "_" + r, f(0));
 
+        // this block's share of K: whole 32-wide steps, split z of gridDim.z
+        Expr.Var kPer = b.let("k_per", mul(div(add(c(k / BK), sub(gdim(2), c(1))), gdim(2)), c(BK)));
+        Expr.Var kLo = b.let("k_lo", mul(bid(2), kPer));
+        Expr.Var kHi = b.let("k_hi", min(c(k), add(kLo, kPer)));
         Expr.Var k0 = var("k0", KType.I32);
-        b.forRange(k0, c(0), c(k), c(BK), 1, s -> {
+        b.forRange(k0, kLo, kHi, c(BK), 1, s -> {
             // x tile: bm rows × 32 values as float4, rounded to f16 pairs
             int x4PerRow = BK / 4, x4 = bm * x4PerRow;
             for (int it = 0; it < (x4 + threads - 1) / threads; it++) {
@@ -159,6 +194,20 @@ public final class GemmRule implements ScheduleRule {
             s.barrier();
         });
         // epilogue: c0,c1 at (g, 2t..2t+1), c2,c3 at (g+8, 2t..2t+1) of each 16×8 tile
+        if (splits > 1) { // several splits: partial tiles to scratch [split, seq, n] for the reduce kernel
+            b.ifThen(gt(gdim(2), c(1)), st -> {
+                for (int i = 0; i < mt; i++)
+                    for (int j = 0; j < nt; j++)
+                        for (int r = 0; r < 4; r++) {
+                            Expr row = add(add(m0, add(wRow, c(i * 16 + (r >= 2 ? 8 : 0)))), g);
+                            Expr col = add(add(n0, add(wCol, c(j * 8 + (r & 1)))), mul(t, c(2)));
+                            Expr.Var accv = acc[i][j][r];
+                            st.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), x1 ->
+                                    x1.store(partials, add(mul(add(mul(bid(2), lb.seq()), row), c(n)), col), accv));
+                        }
+                st.ret();
+            });
+        }
         if (m.siluMulPairs()) { // columns 2t and 2t+1 are a (gate, up) pair, in this thread's registers
             int half = n / 2;
             for (int i = 0; i < mt; i++)
@@ -187,6 +236,42 @@ public final class GemmRule implements ScheduleRule {
                         st.store(y, at, res == null ? v : add(v, load(res, at)));
                     });
                 }
+        return lb.build();
+    }
+
+    /**
+     * Sums the split partials of a one-tile prompt and applies the matmul's epilogue: one thread per
+     * output element ({@code n}, or {@code n/2} silu·mul pairs). Returns at once for longer prompts,
+     * whose GEMM wrote y itself.
+     */
+    private KernelCall reduceKernel(MatmulParts m, Value out, ScheduleContext ctx, int n, int bm, int splits) {
+        boolean pairs = m.siluMulPairs();
+        int cols = pairs ? n / 2 : n, threads = 256;
+        LaunchBuilder lb = new LaunchBuilder("gemm_split_reduce_" + n + "_k" + splits + (m.bias() != null ? "_bias" : "") + (m.residual() != null ? "_res" : "") + (pairs ? "_silupairs" : ""),
+                "y[s, n] = epilogue(sum of the " + splits + " split-K partials) for prompts of at most " + bm + " tokens");
+        Expr seq = lb.seq();
+        lb.block(threads).grid(c((cols + threads - 1) / threads), min(seq, c(bm))).knob("split_k", splits);
+        Buffer partials = lb.scratch("partials", SPLIT_SCRATCH, KType.F32, (long) splits * bm * n);
+        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
+        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        Buffer y = lb.output("y", out);
+        K.Body b = lb.body;
+        b.ifThen(gt(seq, c(bm)), x -> x.ret());
+        Expr.Var row = b.let("row", bid(1));
+        Expr.Var col = b.let("col", add(mul(bid(0), c(threads)), tid(0)));
+        b.ifThen(lt(col, c(cols)), x -> {
+            int lanes = pairs ? 2 : 1;
+            Expr.Var[] sum = new Expr.Var[lanes];
+            for (int l = 0; l < lanes; l++) {
+                Expr.Var at = x.let("c" + l, pairs ? add(mul(col, c(2)), c(l)) : col);
+                sum[l] = x.let("sum" + l, f(0));
+                for (int z = 0; z < splits; z++) x.assign(sum[l], add(sum[l], load(partials, add(mul(add(mul(c(z), seq), row), c(n)), at))));
+                if (bias != null) x.assign(sum[l], add(sum[l], load(bias, at)));
+            }
+            Expr.Var outAt = x.let("out_at", add(mul(row, c(cols)), col));
+            if (pairs) x.store(y, outAt, mul(ElementwiseRule.silu(sum[0]), sum[1]));
+            else x.store(y, outAt, res == null ? sum[0] : add(sum[0], load(res, outAt)));
+        });
         return lb.build();
     }
 }
