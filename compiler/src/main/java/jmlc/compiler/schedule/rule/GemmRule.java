@@ -250,7 +250,10 @@ public final class GemmRule implements ScheduleRule {
         LaunchBuilder lb = new LaunchBuilder("gemm_split_reduce_" + n + "_k" + splits + (m.bias() != null ? "_bias" : "") + (m.residual() != null ? "_res" : "") + (pairs ? "_silupairs" : ""),
                 "y[s, n] = epilogue(sum of the " + splits + " split-K partials) for prompts of at most " + bm + " tokens");
         Expr seq = lb.seq();
-        lb.block(threads).grid(c((cols + threads - 1) / threads), min(seq, c(bm))).knob("split_k", splits);
+        // one block for longer prompts (it returns at once), else a block row per token
+        Expr longPrompt = min(c(1), div(sub(seq, c(1)), c(bm)));
+        lb.block(threads).grid(sub(c((cols + threads - 1) / threads), mul(c((cols + threads - 1) / threads - 1), longPrompt)),
+                sub(min(seq, c(bm)), mul(sub(min(seq, c(bm)), c(1)), longPrompt))).knob("split_k", splits);
         Buffer partials = lb.scratch("partials", SPLIT_SCRATCH, KType.F32, (long) splits * bm * n);
         Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
         Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;

@@ -307,9 +307,9 @@ public final class GpuRunner implements ModelRunner {
         if (pos + tokens.length > maxContext()) throw new IllegalArgumentException("positions " + pos + ".." + (pos + tokens.length - 1) + " exceed the KV cache of " + maxContext());
         MemorySegment.copy(tokens, 0, io, GroupQuantizer.U32, 0, tokens.length);
         if (tokens.length > 1 && tokens.length <= shortPrompt && outputRows(tokens.length) == 1) {
-            // a few tokens: one captured decode step each reads the weights once per token at the GEMV's
-            // bandwidth, where the prefill GEMM's row tiles would be mostly empty and its grid too small
-            // to fill the GPU (H100, 7B q4f16_1: a 3-token prefill took 24.8 ms, a decode step takes 2.2 ms)
+            // a few tokens: one captured decode step each (GEMVs at full bandwidth, 2.2 ms for a 7B on the
+            // H100) beats the prefill program's fixed cost (its GEMMs' f16 tiles and split-K reduction:
+            // about 7.7 ms for any prompt up to 8 tokens); see DEFAULT_SHORT_PROMPT
             for (int i = 0; i < tokens.length; i++) {
                 long at = posListAt + 4L * i; // a pinned word per step: the copies run after this loop returns
                 io.set(GroupQuantizer.U32, at, pos + i);
@@ -334,7 +334,8 @@ public final class GpuRunner implements ModelRunner {
 
     /** The runner's own knobs in the tuning database: {@code runner.short_prompt=N}. */
     public static final String RUNNER_KNOBS = "runner";
-    public static final int DEFAULT_SHORT_PROMPT = 8;
+    /** H100, commit 55cd085: 2 tokens 4.3 ms as decode steps vs 7.7 with the split-K prefill; 4 tokens 8.4 vs 7.8 (7B q4f16_1). */
+    public static final int DEFAULT_SHORT_PROMPT = 3;
     /** Prompts of at most this many tokens (but more than one) run as decode steps, not as the prefill program. */
     private int shortPrompt;
 

@@ -99,9 +99,10 @@ class GpuRunnerSimulatedTest {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             SimulatedGpuDevice stepsDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90")), prefillDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
             Knobs noShortPath = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 0));
+            Knobs fiveAsSteps = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 5));
             var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
-                 GpuRunner steps = new GpuRunner(stepsDev, cm, w, Knobs.defaults(), Progress.NONE);
+                 GpuRunner steps = new GpuRunner(stepsDev, cm, w, fiveAsSteps, Progress.NONE);
                  GpuRunner prefill = new GpuRunner(prefillDev, cm, w, noShortPath, Progress.NONE);
                  var cpu = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
                 Random rnd = new Random(SEED);
