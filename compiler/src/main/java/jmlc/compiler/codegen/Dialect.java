@@ -47,7 +47,7 @@ public record Dialect(String name, String fileExtension, String prelude, String 
             __device__ inline unsigned int jmlc_hadd2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) + jmlc_u2h2(b)); }
             __device__ inline unsigned int jmlc_hsub2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) - jmlc_u2h2(b)); }
             __device__ inline unsigned int jmlc_hmul2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) * jmlc_u2h2(b)); }
-            __device__ inline unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { return jmlc_h22u(__builtin_elementwise_fma(jmlc_u2h2(a), jmlc_u2h2(b), jmlc_u2h2(c))); }
+            __device__ inline unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { jmlc_half2 x = jmlc_u2h2(a), y = jmlc_u2h2(b), z = jmlc_u2h2(c), r; r.x = __builtin_fmaf16(x.x, y.x, z.x); r.y = __builtin_fmaf16(x.y, y.y, z.y); return jmlc_h22u(r); }
             """;
 
     /** HIP for AMD GPUs in wave64 (CDNA: gfx90a, gfx940); RDNA targets use {@link #hip(int)} with 32. */

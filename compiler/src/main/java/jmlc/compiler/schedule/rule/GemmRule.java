@@ -196,15 +196,8 @@ public final class GemmRule implements ScheduleRule {
         // epilogue: c0,c1 at (g, 2t..2t+1), c2,c3 at (g+8, 2t..2t+1) of each 16×8 tile
         if (splits > 1) { // several splits: partial tiles to scratch [split, seq, n] for the reduce kernel
             b.ifThen(gt(gdim(2), c(1)), st -> {
-                for (int i = 0; i < mt; i++)
-                    for (int j = 0; j < nt; j++)
-                        for (int r = 0; r < 4; r++) {
-                            Expr row = add(add(m0, add(wRow, c(i * 16 + (r >= 2 ? 8 : 0)))), g);
-                            Expr col = add(add(n0, add(wCol, c(j * 8 + (r & 1)))), mul(t, c(2)));
-                            Expr.Var accv = acc[i][j][r];
-                            st.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), x1 ->
-                                    x1.store(partials, add(mul(add(mul(bid(2), lb.seq()), row), c(n)), col), accv));
-                        }
+                eachAccumulator(st, acc, m0, n0, wRow, wCol, g, t, lb.seq(), n,
+                        (x1, row, col, accv) -> x1.store(partials, add(mul(add(mul(bid(2), lb.seq()), row), c(n)), col), accv));
                 st.ret();
             });
         }
@@ -224,19 +217,32 @@ public final class GemmRule implements ScheduleRule {
                     }
             return lb.build();
         }
-        for (int i = 0; i < mt; i++)
-            for (int j = 0; j < nt; j++)
+        eachAccumulator(b, acc, m0, n0, wRow, wCol, g, t, lb.seq(), n, (st, row, col, accv) -> {
+            Expr.Var at = st.let(st.fresh("at"), add(mul(row, c(n)), col));
+            Expr v = bias == null ? accv : add(accv, load(bias, col));
+            st.store(y, at, res == null ? v : add(v, load(res, at)));
+        });
+        return lb.build();
+    }
+
+    /** What to do with one accumulator at its (row, col) of y. */
+    private interface AccumulatorUse {
+        void at(K.Body body, Expr row, Expr col, Expr.Var acc);
+    }
+
+    /**
+     * Visits this thread's accumulators where they lie inside y ({@code row < seq}, {@code col < n}):
+     * c0,c1 at (g, 2t..2t+1) and c2,c3 at (g+8, 2t..2t+1) of each 16×8 tile of the warp's tile.
+     */
+    private static void eachAccumulator(K.Body b, Expr.Var[][][] acc, Expr m0, Expr n0, Expr wRow, Expr wCol, Expr g, Expr t, Expr seq, int n, AccumulatorUse use) {
+        for (int i = 0; i < acc.length; i++)
+            for (int j = 0; j < acc[i].length; j++)
                 for (int r = 0; r < 4; r++) {
                     Expr row = add(add(m0, add(wRow, c(i * 16 + (r >= 2 ? 8 : 0)))), g);
                     Expr col = add(add(n0, add(wCol, c(j * 8 + (r & 1)))), mul(t, c(2)));
                     Expr.Var accv = acc[i][j][r];
-                    b.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), st -> {
-                        Expr.Var at = st.let(st.fresh("at"), add(mul(row, c(n)), col));
-                        Expr v = bias == null ? accv : add(accv, load(bias, col));
-                        st.store(y, at, res == null ? v : add(v, load(res, at)));
-                    });
+                    b.ifThen(land(lt(row, seq), lt(col, c(n))), st -> use.at(st, row, col, accv));
                 }
-        return lb.build();
     }
 
     /**

@@ -42,11 +42,16 @@ class GpuRunnerSimulatedTest {
         return new ModelConfig(Architecture.LLAMA, 300, 64, 128, 2, 4, 2, 16, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, false, false);
     }
 
+    /** Random weights for {@code c} written as a Hugging Face directory and opened as users open one. */
+    static Checkpoint tinyCheckpoint(Path dir, ModelConfig c) {
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        return Checkpoints.open(dir);
+    }
+
     @Test
     void everyNodeMatchesTheReferenceAndGreedyDecodingAgrees(@TempDir Path dir) {
         ModelConfig c = config();
-        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
-        try (Checkpoint ck = Checkpoints.open(dir)) {
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             SimulatedGpuDevice dev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE)) {
@@ -94,8 +99,7 @@ class GpuRunnerSimulatedTest {
     @Test
     void shortPromptsRunAsDecodeStepsAndAgreeWithThePrefillProgram(@TempDir Path dir) {
         ModelConfig c = config();
-        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
-        try (Checkpoint ck = Checkpoints.open(dir)) {
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             SimulatedGpuDevice stepsDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90")), prefillDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
             Knobs noShortPath = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 0));
@@ -140,8 +144,7 @@ class GpuRunnerSimulatedTest {
     @Test
     void unfusedQwen2MatchesTheReference(@TempDir Path dir) {
         ModelConfig c = new ModelConfig(Architecture.QWEN2, 300, 64, 128, 1, 4, 1, 16, 1e-6, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, true, true);
-        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
-        try (Checkpoint ck = Checkpoints.open(dir)) {
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false,
                     Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm", "FuseParallelMatmuls"), 8);
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());

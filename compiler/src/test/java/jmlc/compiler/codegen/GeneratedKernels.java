@@ -1,0 +1,125 @@
+package jmlc.compiler.codegen;
+
+import jmlc.compiler.ir.RopeSpec;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.model.Architecture;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.model.ModelGraph;
+import jmlc.compiler.pass.Pipeline;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.SamplingKernels;
+import jmlc.compiler.schedule.Scheduler;
+import jmlc.compiler.schedule.Target;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
+
+/**
+ * The kernels the compiler generates for real model shapes in every quantization, for a target,
+ * and a check that a vendor compiler takes each of them (the CUDA and HIP compile tests).
+ */
+final class GeneratedKernels {
+    private GeneratedKernels() {}
+
+    static ModelConfig llama2_7b() {
+        return new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 32, 32, 32, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 4096, false, false);
+    }
+
+    static ModelConfig llama3_8b() {
+        return new ModelConfig(Architecture.LLAMA, 128256, 4096, 14336, 32, 32, 8, 128, 1e-5, 500000, new RopeSpec.Scaling.Llama3(8, 1, 4, 8192), RopeSpec.Style.HALF, 8192, false, false);
+    }
+
+    static ModelConfig qwen2() {
+        return new ModelConfig(Architecture.QWEN2, 151936, 896, 4864, 2, 14, 2, 64, 1e-6, 1000000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 4096, true, true);
+    }
+
+    private record Case(ModelConfig c, QuantMode q, Set<String> disabled) {}
+
+    private static final Set<String> UNFUSED = Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm");
+
+    /** Distinct kernels (by name) of the decode and prefill programs of real models in every quantization. */
+    static Map<String, Kernel> kernels(Target t) {
+        return kernels(t, List.of(
+                new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of()), new Case(llama2_7b(), QuantMode.Q4F32_1, Set.of()),
+                new Case(llama2_7b(), QuantMode.Q8F16, Set.of()), new Case(llama2_7b(), QuantMode.Q0F16, Set.of()),
+                new Case(llama2_7b(), QuantMode.Q0F32, Set.of()), new Case(llama2_7b(), QuantMode.Q4_0, Set.of()),
+                new Case(llama3_8b(), QuantMode.Q4F16_1, Set.of()), new Case(qwen2(), QuantMode.Q4F16_1, Set.of()),
+                // Llama with attention_bias: biased q/k/v and a biased o GEMV with the residual epilogue
+                new Case(llama2_7b().withAttentionBias(true), QuantMode.Q4F16_1, Set.of()),
+                // unfused: the elementwise kernels every pass removes
+                new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED)));
+    }
+
+    /**
+     * Fewer cases that still reach every rule and element type (f16 and f32 GEMVs over 4-bit and
+     * dense weights, biases, the unfused elementwise kernels): for compilers that take seconds a kernel.
+     */
+    static Map<String, Kernel> kernelsOfEachKind(Target t) {
+        return kernels(t, List.of(new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of()), new Case(llama2_7b(), QuantMode.Q0F32, Set.of()),
+                new Case(qwen2(), QuantMode.Q4F32_1, Set.of()), new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED)));
+    }
+
+    private static Map<String, Kernel> kernels(Target t, List<Case> cases) {
+        Map<String, Kernel> all = new LinkedHashMap<>();
+        for (Case k : cases) {
+            var g = new Pipeline(Pipeline.standard(k.q()), k.disabled(), 512).run(ModelGraph.build(k.c().withMaxPositions(Math.min(4096, k.c().maxPositions())),
+                    new ModelGraph.Options(Math.min(4096, k.c().maxPositions()), k.q().kvCacheType(), false))).graph();
+            for (boolean decode : new boolean[] {true, false}) {
+                Program p = Scheduler.schedule(g, t, decode, 512, Knobs.defaults());
+                for (Kernel kk : p.kernels()) all.putIfAbsent(kk.name(), kk);
+            }
+        }
+        for (int v : new int[] {32000, 128256}) {
+            all.putIfAbsent(SamplingKernels.argmax(v, t.warpSize()).name(), SamplingKernels.argmax(v, t.warpSize()));
+            all.putIfAbsent(SamplingKernels.sample(v, t.warpSize()).name(), SamplingKernels.sample(v, t.warpSize()));
+        }
+        return all;
+    }
+
+    /** The first executable {@code name} in {@code dirs}, or null. */
+    static Path tool(String name, String... dirs) {
+        for (String dir : dirs) {
+            Path p = Path.of(dir, name);
+            if (Files.isExecutable(p)) return p;
+        }
+        return null;
+    }
+
+    /**
+     * Writes each kernel's source ({@code name.ext}) and runs {@code command(file)} on it, several at
+     * once; returns the failures, each with the compiler's output.
+     */
+    static List<String> compileEach(Map<String, Kernel> kernels, Target t, String ext, Map<String, String> env, Function<Path, List<String>> command) throws IOException {
+        Path dir = Files.createTempDirectory("jmlc-" + ext);
+        CEmitter emitter = new CEmitter(t.dialect());
+        List<Path> files = new ArrayList<>();
+        for (Kernel k : kernels.values()) {
+            Path f = dir.resolve(k.name() + "." + ext);
+            Files.writeString(f, emitter.emit(k));
+            files.add(f);
+        }
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        files.parallelStream().forEach(f -> {
+            try {
+                ProcessBuilder pb = new ProcessBuilder(command.apply(f)).redirectErrorStream(true);
+                pb.environment().putAll(env);
+                Process p = pb.start();
+                String out = new String(p.getInputStream().readAllBytes());
+                if (p.waitFor() != 0) failures.add(f.getFileName() + ":\n" + out);
+            } catch (IOException | InterruptedException e) {
+                failures.add(f.getFileName() + ": " + e);
+            }
+        });
+        return List.copyOf(failures);
+    }
+}
