@@ -105,9 +105,8 @@ public final class GemmRule implements ScheduleRule {
         Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
         Buffer y = lb.output("y", out);
         Buffer partials = splits > 1 ? lb.scratch("partials", SPLIT_SCRATCH, KType.F32, (long) splits * bm * n) : null;
-        // two of each: a step converts into one while the warps may still read the other's previous step
-        Shared xs = lb.shared("xs", KType.U32, 2 * bm * stride);
-        Shared ws = lb.shared("ws", KType.U32, 2 * bn * stride);
+        Shared xs = lb.shared("xs", KType.U32, bm * stride);
+        Shared ws = lb.shared("ws", KType.U32, bn * stride);
 
         K.Body b = lb.body;
         Expr.Var n0 = b.let("n0", mul(bid(0), c(bn)));
@@ -133,11 +132,7 @@ public final class GemmRule implements ScheduleRule {
         tiles.fetch(b, min(kLo, c(k - BK)), true);
         Expr.Var k0 = var("k0", KType.I32);
         b.forRange(k0, kLo, kHi, c(BK), 1, s -> {
-            // this step's buffers; one barrier a step suffices: a warp converts into a buffer two steps
-            // after reading it, and every warp passed the barrier of the step between after its mma
-            Expr.Var half = s.let("buf", mod(div(sub(k0, kLo), c(BK)), c(2)));
-            Expr.Var xo = s.let("xo", mul(half, c(bm * stride))), wo = s.let("wo", mul(half, c(bn * stride)));
-            tiles.toShared(s, xo, wo);
+            tiles.toShared(s);
             s.barrier();
             tiles.fetch(s, min(add(k0, c(BK)), sub(kHi, c(BK))), false); // the next step's (this one's again at the end)
             for (int ks = 0; ks < BK / 16; ks++) {
@@ -146,20 +141,21 @@ public final class GemmRule implements ScheduleRule {
                 for (int i = 0; i < mt; i++) {
                     Expr.Var rowA = s.let(s.fresh("ra"), add(add(wRow, c(i * 16)), g));
                     List<Expr.Var> a = new ArrayList<>();
-                    a.add(s.let(s.fresh("a"), sload(xs, add(xo, add(mul(rowA, c(stride)), add(c(kw), t))))));
-                    a.add(s.let(s.fresh("a"), sload(xs, add(xo, add(mul(add(rowA, c(8)), c(stride)), add(c(kw), t))))));
-                    a.add(s.let(s.fresh("a"), sload(xs, add(xo, add(mul(rowA, c(stride)), add(c(kw + 4), t))))));
-                    a.add(s.let(s.fresh("a"), sload(xs, add(xo, add(mul(add(rowA, c(8)), c(stride)), add(c(kw + 4), t))))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(rowA, c(stride)), add(c(kw), t)))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(rowA, c(8)), c(stride)), add(c(kw), t)))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(rowA, c(stride)), add(c(kw + 4), t)))));
+                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(rowA, c(8)), c(stride)), add(c(kw + 4), t)))));
                     aFrag.add(a);
                 }
                 for (int j = 0; j < nt; j++) {
                     Expr.Var colB = s.let(s.fresh("cb"), add(add(wCol, c(j * 8)), g));
-                    Expr.Var b0 = s.let(s.fresh("b"), sload(ws, add(wo, add(mul(colB, c(stride)), add(c(kw), t)))));
-                    Expr.Var b1 = s.let(s.fresh("b"), sload(ws, add(wo, add(mul(colB, c(stride)), add(c(kw + 4), t)))));
+                    Expr.Var b0 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw), t))));
+                    Expr.Var b1 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw + 4), t))));
                     for (int i = 0; i < mt; i++)
                         s.mma(List.of(acc[i][j]), List.copyOf(aFrag.get(i)), List.of(b0, b1));
                 }
             }
+            s.barrier();
         });
         // epilogue: c0,c1 at (g, 2t..2t+1), c2,c3 at (g+8, 2t..2t+1) of each 16×8 tile
         if (splits > 1) { // several splits: partial tiles to scratch [split, seq, n] for the reduce kernel
@@ -321,8 +317,8 @@ public final class GemmRule implements ScheduleRule {
             }
         }
 
-        /** Converts the registers' tiles to f16 pairs in shared memory at word offsets xo, wo: x rows past seq as zeros, w dequantized. */
-        void toShared(K.Body s, Expr xo, Expr wo) {
+        /** Converts the registers' tiles to f16 pairs in shared memory: x rows past seq as zeros, w dequantized. */
+        void toShared(K.Body s) {
             for (int it = 0; it < xIters; it++) {
                 Expr idx = add(tid(0), c(it * threads));
                 Expr.Var v = xv[it];
@@ -331,8 +327,8 @@ public final class GemmRule implements ScheduleRule {
                     Expr.Var c4 = st.let(st.fresh("xc"), mod(idx, c(x4PerRow)));
                     Expr.Var ok = st.let(st.fresh("xok"), lt(add(m0, r), lb.seq()));
                     Expr zero = f(0);
-                    st.sstore(xs, add(xo, add(mul(r, c(stride)), mul(c4, c(2)))), halves(select(ok, lane(v, 0), zero), select(ok, lane(v, 1), zero)));
-                    st.sstore(xs, add(xo, add(mul(r, c(stride)), add(mul(c4, c(2)), c(1)))), halves(select(ok, lane(v, 2), zero), select(ok, lane(v, 3), zero)));
+                    st.sstore(xs, add(mul(r, c(stride)), mul(c4, c(2))), halves(select(ok, lane(v, 0), zero), select(ok, lane(v, 1), zero)));
+                    st.sstore(xs, add(mul(r, c(stride)), add(mul(c4, c(2)), c(1))), halves(select(ok, lane(v, 2), zero), select(ok, lane(v, 3), zero)));
                 });
             }
             for (int it = 0; it < wIters; it++) {
@@ -349,7 +345,7 @@ public final class GemmRule implements ScheduleRule {
                             lo = mul(lo, wsc[itc]);
                             hi = mul(hi, wsc[itc]);
                         }
-                        st.sstore(ws, add(wo, add(mul(rr, c(stride)), c(p))), halves(lo, hi));
+                        st.sstore(ws, add(mul(rr, c(stride)), c(p)), halves(lo, hi));
                     }
                 });
             }
