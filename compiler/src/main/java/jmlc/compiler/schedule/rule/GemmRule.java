@@ -27,7 +27,9 @@ import static jmlc.compiler.kernel.K.*;
  * <p>A block computes a {@code bm × bn} tile of y with 4 warps in a 2×2 grid. Per step of 32 along
  * K (one quantization group) the block converts the x tile to f16 and dequantizes the w tile to
  * f16 into shared memory (rows padded by 4 words, so fragment loads hit 32 distinct banks), then
- * each warp issues its {@code (bm/2/16) × (bn/2/8)} mma per 16 of K. Knobs: {@code bm}, {@code bn}.
+ * each warp issues its {@code (bm/2/16) × (bn/2/8)} mma per 16 of K. The raw tiles of the next step
+ * are loaded into registers before this step's mma ({@link Tiles}), hiding their latency. Knobs:
+ * {@code bm}, {@code bn}.
  * Operands are rounded to f16, so results differ from f32 by about 1e-3 relative.
  *
  * <p>Split-K for short prompts: with one row tile ({@code seq ≤ bm}) the grid has only
