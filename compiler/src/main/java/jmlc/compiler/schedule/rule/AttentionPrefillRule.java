@@ -20,10 +20,13 @@ import static jmlc.compiler.kernel.K.*;
 /**
  * Causal attention for several queries (prefill), flash-attention style: no score matrix in memory.
  * Grid (query tiles, heads); each warp owns one query, walks positions {@code 0 .. pos + s} with an
- * online softmax, lanes holding slices of the head dimension.
+ * online softmax, lanes holding slices of the head dimension, {@code keys} positions a step (knob,
+ * default 4) so their loads and warp reductions overlap.
  */
 public final class AttentionPrefillRule implements ScheduleRule {
     static final int WARPS = 4;
+    /** Keys a warp scores per loop step: their loads and reductions overlap instead of waiting one by one. */
+    static final int KEYS = 4;
 
     @Override
     public String name() {
@@ -39,8 +42,10 @@ public final class AttentionPrefillRule implements ScheduleRule {
         String sig = "attention_prefill_h" + nH + "_kv" + a.nKvHeads() + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
         int warps = ctx.knobs().get(sig, "warps", WARPS);
         int dpl = (hd + warp - 1) / warp;
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps, "causal attention, one warp per (query, head), online softmax");
-        lb.block(warps * warp).grid(LaunchBuilder.ceilDiv(lb.seq(), warps), c(nH)).knob("warps", warps);
+        int keysKnob = ctx.knobs().get(sig, "keys", KEYS);
+        if (keysKnob < 1 || keysKnob > 8) return Optional.empty();
+        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + (keysKnob == 1 ? "" : "k" + keysKnob), "causal attention, one warp per (query, head), online softmax");
+        lb.block(warps * warp).grid(LaunchBuilder.ceilDiv(lb.seq(), warps), c(nH)).knob("warps", warps).knob("keys", keysKnob);
         Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
         Buffer out = lb.output("out", n.output());
         K.Body b = lb.body;
@@ -59,30 +64,57 @@ public final class AttentionPrefillRule implements ScheduleRule {
         Expr.Var m = b.let("m", f(Float.NEGATIVE_INFINITY));
         Expr.Var l = b.let("l", f(0));
         Expr.Var last = b.let("last", add(load(pos, c(0)), s));
+        // keys 0 .. last: `keys` at a time (independent loads and reductions in flight), then the rest one by one
+        int keys = ctx.knobs().get(sig, "keys", KEYS);
+        State st = new State(qv, acc, m, l, lane, g, kc, vc, hd, warp, dpl, ctxLen, a.scale());
         Expr.Var t = var("t", KType.I32);
-        b.forRange(t, c(0), add(last, c(1)), c(1), 1, x -> {
-            Expr.Var kvBase = x.let("kv_base", mul(add(mul(g, c(ctxLen)), t), c(hd)));
-            Expr.Var sc = x.let("sc", f(0));
-            List<Expr.Var> vs = new ArrayList<>();
-            for (int i = 0; i < dpl; i++) {
-                Expr d = min(add(lane, c(i * warp)), c(hd - 1));
-                x.assign(sc, fma(qv.get(i), loadF32(kc, add(kvBase, d)), sc));
-                vs.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
-            }
-            Reductions.warpReduce(x, sc, warp, false);
-            x.assign(sc, mul(sc, f(a.scale())));
-            Expr.Var mNew = x.let("mn", K.max(m, sc));
-            Expr.Var corr = x.let("corr", exp(sub(m, mNew)));
-            Expr.Var p = x.let("p", exp(sub(sc, mNew)));
-            x.assign(l, fma(l, corr, p));
-            for (int i = 0; i < dpl; i++) x.assign(acc.get(i), fma(acc.get(i), corr, mul(p, vs.get(i))));
-            x.assign(m, mNew);
-        });
+        b.forRange(t, c(0), sub(add(last, c(2)), c(keys)), c(keys), 1, x -> st.step(x, t, keys));
+        Expr.Var t1 = var("t1", KType.I32);
+        b.forRange(t1, mul(div(add(last, c(1)), c(keys)), c(keys)), add(last, c(1)), c(1), 1, x -> st.step(x, t1, 1));
         for (int i = 0; i < dpl; i++) {
             Expr d = add(lane, c(i * warp));
             int ii = i;
             b.ifThen(lt(d, c(hd)), x -> x.store(out, add(qBase, d), div(acc.get(ii), l)));
         }
         return Optional.of(List.of(lb.build()));
+    }
+
+    /** A warp's running online softmax over the keys: max m, sum l, and the weighted sum of values in acc. */
+    private record State(List<Expr.Var> qv, List<Expr.Var> acc, Expr.Var m, Expr.Var l, Expr.Var lane, Expr.Var g, Buffer kc, Buffer vc,
+                         int hd, int warp, int dpl, int ctxLen, double scale) {
+
+        /** Folds keys t .. t+n-1 in: n scores (dot products reduced over the warp), one rescale of the running sums. */
+        void step(K.Body x, Expr t, int n) {
+            List<Expr.Var> sc = new ArrayList<>();
+            List<List<Expr.Var>> vs = new ArrayList<>();
+            for (int j = 0; j < n; j++) {
+                Expr.Var kvBase = x.let(x.fresh("kv_base"), mul(add(mul(g, c(ctxLen)), add(t, c(j))), c(hd)));
+                Expr.Var s = x.let(x.fresh("sc"), f(0));
+                List<Expr.Var> v = new ArrayList<>();
+                for (int i = 0; i < dpl; i++) {
+                    Expr d = min(add(lane, c(i * warp)), c(hd - 1));
+                    x.assign(s, fma(qv.get(i), loadF32(kc, add(kvBase, d)), s));
+                    v.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
+                }
+                sc.add(s);
+                vs.add(v);
+            }
+            for (Expr.Var s : sc) {
+                Reductions.warpReduce(x, s, warp, false);
+                x.assign(s, mul(s, f(scale)));
+            }
+            Expr mNewE = m;
+            for (Expr.Var s : sc) mNewE = K.max(mNewE, s);
+            Expr.Var mNew = x.let(x.fresh("mn"), mNewE);
+            Expr.Var corr = x.let(x.fresh("corr"), exp(sub(m, mNew)));
+            x.assign(l, mul(l, corr));
+            for (int i = 0; i < dpl; i++) x.assign(acc.get(i), mul(acc.get(i), corr));
+            for (int j = 0; j < n; j++) {
+                Expr.Var p = x.let(x.fresh("p"), exp(sub(sc.get(j), mNew)));
+                x.assign(l, add(l, p));
+                for (int i = 0; i < dpl; i++) x.assign(acc.get(i), fma(p, vs.get(j).get(i), acc.get(i)));
+            }
+            x.assign(m, mNew);
+        }
     }
 }
