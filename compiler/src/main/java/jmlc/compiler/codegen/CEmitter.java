@@ -86,6 +86,7 @@ public final class CEmitter {
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> sb.append(ind).append(mma(m)).append('\n');
+            case Stmt.LdMatrix l -> sb.append(ind).append(ldmatrix(l)).append('\n');
             case Stmt.GridDependency g -> {
                 String text = g.kind() == Stmt.GridDependency.Kind.WAIT ? d.gridWait() : d.gridTrigger();
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
@@ -104,6 +105,13 @@ public final class CEmitter {
         for (Expr e : m.b()) ins.add("\"r\"(" + expr(e) + ")");
         return "asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\" : "
                 + acc + " : " + String.join(", ", ins) + ");";
+    }
+
+    private String ldmatrix(Stmt.LdMatrix l) {
+        if (!d.name().equals("cuda")) throw new IllegalArgumentException("ldmatrix is CUDA only; " + d.name() + " needs another GEMM schedule");
+        String outs = l.dst().stream().map(v -> "\"=r\"(" + v.name() + ")").collect(Collectors.joining(", "));
+        return "asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\" : " + outs
+                + " : \"r\"((unsigned int)__cvta_generic_to_shared(&" + l.array().name() + "[" + expr(l.index()) + "])) : \"memory\");";
     }
 
     private static List<Stmt> body(Stmt s) {

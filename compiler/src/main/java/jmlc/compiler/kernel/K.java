@@ -166,6 +166,10 @@ public final class K {
             stmts.add(new Stmt.Mma(acc, a, b));
         }
 
+        public void ldmatrix(List<Expr.Var> dst, Shared array, Expr index) {
+            stmts.add(new Stmt.LdMatrix(dst, array, index));
+        }
+
         public void gridDependency(Stmt.GridDependency.Kind kind) {
             stmts.add(new Stmt.GridDependency(kind));
         }

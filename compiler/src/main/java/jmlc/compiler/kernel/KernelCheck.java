@@ -63,6 +63,10 @@ public final class KernelCheck {
                 for (Expr e : m.a()) expr(k, e, scopes);
                 for (Expr e : m.b()) expr(k, e, scopes);
             }
+            case Stmt.LdMatrix l -> {
+                for (Expr.Var v : l.dst()) use(k, v.name(), scopes);
+                expr(k, l.index(), scopes);
+            }
             case Stmt.Barrier b -> { }
             case Stmt.GridDependency g -> { }
             case Stmt.Prefetch p -> expr(k, p.index(), scopes);

@@ -242,6 +242,7 @@ public final class KernelSimulator {
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
+                case Stmt.LdMatrix l -> ldmatrix(l, mask);
                 case Stmt.GridDependency g -> { } // kernels run one after another here
                 case Stmt.Prefetch p -> eval(p.index(), mask);
             }
@@ -293,6 +294,34 @@ public final class KernelSimulator {
             for (long u = off; u < off + type.bytes(); u += 2) {
                 if (write) global.write(b, m, u, who);
                 else global.read(b, m, u, who);
+            }
+        }
+
+        /** Four 8×8 b16 matrices per warp: lane l addresses row l%8 of matrix l/8 and receives word l%4 of row l/4 of each. */
+        void ldmatrix(Stmt.LdMatrix l, boolean[] mask) {
+            if (warpSize != 32) throw new IllegalStateException("ldmatrix needs 32-lane warps");
+            Object[] idx = eval(l.index(), mask), arr = shared.get(l.array().name());
+            SharedAccess acc = access.get(l.array().name());
+            for (int w = 0; w < n / 32; w++) {
+                boolean any = false;
+                for (int lane = 0; lane < 32; lane++) any |= live(mask, w * 32 + lane);
+                if (!any) continue;
+                for (int lane = 0; lane < 32; lane++) {
+                    int t = w * 32 + lane;
+                    if (!live(mask, t)) throw new IllegalStateException("ldmatrix with lane " + lane + " of warp " + w + " not running");
+                    if ((Integer) idx[t] % 4 != 0) throw new IllegalStateException("ldmatrix row address of lane " + lane + " is word " + idx[t] + ", not 16-byte aligned");
+                }
+                for (int j = 0; j < 4; j++) {
+                    Object[] dst = vars.get(l.dst().get(j).name());
+                    if (dst == null) throw new IllegalStateException("ldmatrix register " + l.dst().get(j).name() + " written before it is declared");
+                    for (int lane = 0; lane < 32; lane++) {
+                        int t = w * 32 + lane, supplier = w * 32 + j * 8 + lane / 4;
+                        int i = checkShared(l.array(), (Integer) idx[supplier] + lane % 4);
+                        acc.read(l.array(), i, t);
+                        if (arr[i] == null) throw new IllegalStateException("shared " + l.array().name() + "[" + i + "] read by ldmatrix before any thread wrote it");
+                        dst[t] = arr[i];
+                    }
+                }
             }
         }
 

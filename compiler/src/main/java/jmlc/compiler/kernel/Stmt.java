@@ -72,6 +72,23 @@ public sealed interface Stmt {
     }
 
     /**
+     * Warp-wide load of four 8×8 f16 matrices from shared memory, PTX
+     * {@code ldmatrix.sync.aligned.m8n8.x4.shared.b16}: lane l gives, in {@code index}, the word
+     * index of row {@code l % 8} of matrix {@code l / 8} (four words, 16-byte aligned); lane l then
+     * holds in {@code dst[j]} word {@code l % 4} of row {@code l / 4} of matrix j: the mma fragment
+     * layout. All 32 lanes of the warp must execute it.
+     */
+    record LdMatrix(List<Expr.Var> dst, Shared array, Expr index) implements Stmt {
+        public LdMatrix {
+            dst = List.copyOf(dst);
+            if (dst.size() != 4) throw new IllegalArgumentException("ldmatrix .x4 fills 4 registers");
+            for (Expr.Var v : dst) if (!v.type().equals(KType.U32)) throw new IllegalArgumentException("ldmatrix registers are u32 (two f16)");
+            if (!array.element().equals(KType.U32)) throw new IllegalArgumentException("ldmatrix reads a u32 shared array, not " + array);
+            if (!index.type().equals(KType.I32)) throw new IllegalArgumentException("ldmatrix index is i32");
+        }
+    }
+
+    /**
      * Programmatic dependent launch (Hopper): {@code WAIT} blocks until the kernels this one depends
      * on have finished and their writes are visible; everything before it may only read what no
      * earlier kernel writes (weights). {@code TRIGGER} lets the next kernel start launching now.

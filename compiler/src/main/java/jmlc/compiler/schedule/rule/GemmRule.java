@@ -139,22 +139,29 @@ public final class GemmRule implements ScheduleRule {
             tiles.fetch(s, min(add(k0, c(BK)), sub(kHi, c(BK))), false); // the next step's (this one's again at the end)
             for (int ks = 0; ks < BK / 16; ks++) {
                 int kw = ks * 8; // word offset of this k16 within the row
+                // A fragments with ldmatrix.x4: lane l addresses row l%16 of the warp's 16-row slice, k half l/16
                 List<List<Expr.Var>> aFrag = new ArrayList<>();
                 for (int i = 0; i < mt; i++) {
-                    Expr.Var rowA = s.let(s.fresh("ra"), add(add(wRow, c(i * 16)), g));
-                    List<Expr.Var> a = new ArrayList<>();
-                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(rowA, c(stride)), add(c(kw), t)))));
-                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(rowA, c(8)), c(stride)), add(c(kw), t)))));
-                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(rowA, c(stride)), add(c(kw + 4), t)))));
-                    a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(rowA, c(8)), c(stride)), add(c(kw + 4), t)))));
+                    List<Expr.Var> a = fragment(s, "a");
+                    s.ldmatrix(a, xs, add(mul(add(add(wRow, c(i * 16)), mod(lane, c(16))), c(stride)), add(c(kw), mul(div(lane, c(16)), c(4)))));
                     aFrag.add(a);
                 }
-                for (int j = 0; j < nt; j++) {
+                // B fragments of two n-tiles per ldmatrix.x4: lane l addresses row l%8 of tile j + l/16, k half (l/8)%2
+                for (int j = 0; j + 1 < nt; j += 2) {
+                    List<Expr.Var> bb = fragment(s, "b");
+                    s.ldmatrix(bb, ws, add(mul(add(add(wCol, c(j * 8)), add(mul(div(lane, c(16)), c(8)), mod(lane, c(8)))), c(stride)),
+                            add(c(kw), mul(mod(div(lane, c(8)), c(2)), c(4)))));
+                    for (int i = 0; i < mt; i++) {
+                        s.mma(List.of(acc[i][j]), List.copyOf(aFrag.get(i)), List.of(bb.get(0), bb.get(1)));
+                        s.mma(List.of(acc[i][j + 1]), List.copyOf(aFrag.get(i)), List.of(bb.get(2), bb.get(3)));
+                    }
+                }
+                if (nt % 2 == 1) { // an odd last n-tile: its two B registers by plain shared loads
+                    int j = nt - 1;
                     Expr.Var colB = s.let(s.fresh("cb"), add(add(wCol, c(j * 8)), g));
                     Expr.Var b0 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw), t))));
                     Expr.Var b1 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw + 4), t))));
-                    for (int i = 0; i < mt; i++)
-                        s.mma(List.of(acc[i][j]), List.copyOf(aFrag.get(i)), List.of(b0, b1));
+                    for (int i = 0; i < mt; i++) s.mma(List.of(acc[i][j]), List.copyOf(aFrag.get(i)), List.of(b0, b1));
                 }
             }
             s.barrier();
@@ -189,6 +196,13 @@ public final class GemmRule implements ScheduleRule {
             st.store(y, at, res == null ? v : add(v, load(res, at)));
         });
         return lb.build();
+    }
+
+    /** Four fresh u32 registers for an ldmatrix.x4 to fill. */
+    private static List<Expr.Var> fragment(K.Body s, String prefix) {
+        List<Expr.Var> r = new ArrayList<>();
+        for (int i = 0; i < 4; i++) r.add(s.let(s.fresh(prefix), u(0)));
+        return r;
     }
 
     /** What to do with one accumulator at its (row, col) of y. */
