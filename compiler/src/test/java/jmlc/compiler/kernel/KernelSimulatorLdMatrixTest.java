@@ -1,10 +1,7 @@
 package jmlc.compiler.kernel;
 
-import jmlc.compiler.quant.GroupQuantizer;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,13 +40,7 @@ class KernelSimulatorLdMatrixTest {
         b.ldmatrix(dst, S, add(mul(add(rowBase, r), c(20)), colBase));
         for (int m = 0; m < 4; m++) b.store(OUT, add(mul(lane, c(4)), c(m)), dst.get(m));
         Kernel k = new Kernel("ldmatrix_probe", List.of(OUT), List.of(), List.of(S), b.build(), new int[] {32, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of(), "probe");
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(4 * 128, 16);
-            new KernelSimulator(32).launch(k, Map.of("out", out), Map.of());
-            int[] v = new int[128];
-            for (int q = 0; q < 128; q++) v[q] = out.getAtIndex(GroupQuantizer.U32, q);
-            return v;
-        }
+        return SimulatorProbe.run(k, 128);
     }
 
     @Test

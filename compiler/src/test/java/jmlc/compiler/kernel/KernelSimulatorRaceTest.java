@@ -1,10 +1,7 @@
 package jmlc.compiler.kernel;
 
-import jmlc.compiler.quant.GroupQuantizer;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -32,13 +29,7 @@ class KernelSimulatorRaceTest {
         K.Body b = new K.Body();
         body.accept(b);
         Kernel k = new Kernel("race_probe", List.of(OUT), List.of(), List.of(S), b.build(), new int[] {64, 1, 1}, new Expr[] {c(blocks), c(1), c(1)}, Map.of(), "probe");
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(4 * 128, 16);
-            new KernelSimulator(32).launch(k, Map.of("out", out), Map.of());
-            int[] r = new int[64];
-            for (int i = 0; i < 64; i++) r[i] = out.getAtIndex(GroupQuantizer.U32, i);
-            return r;
-        }
+        return java.util.Arrays.copyOf(SimulatorProbe.run(k, 128), 64);
     }
 
     static void assertRace(Consumer<K.Body> body, String what) {

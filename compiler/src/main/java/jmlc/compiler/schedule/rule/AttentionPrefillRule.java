@@ -42,10 +42,10 @@ public final class AttentionPrefillRule implements ScheduleRule {
         String sig = "attention_prefill_h" + nH + "_kv" + a.nKvHeads() + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
         int warps = ctx.knobs().get(sig, "warps", WARPS);
         int dpl = (hd + warp - 1) / warp;
-        int keysKnob = ctx.knobs().get(sig, "keys", KEYS);
-        if (keysKnob < 1 || keysKnob > 8) return Optional.empty();
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + (keysKnob == 1 ? "" : "k" + keysKnob), "causal attention, one warp per (query, head), online softmax");
-        lb.block(warps * warp).grid(LaunchBuilder.ceilDiv(lb.seq(), warps), c(nH)).knob("warps", warps).knob("keys", keysKnob);
+        int keys = ctx.knobs().get(sig, "keys", KEYS);
+        if (keys < 1 || keys > 8) return Optional.empty();
+        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + (keys == 1 ? "" : "k" + keys), "causal attention, one warp per (query, head), online softmax");
+        lb.block(warps * warp).grid(LaunchBuilder.ceilDiv(lb.seq(), warps), c(nH)).knob("warps", warps).knob("keys", keys);
         Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
         Buffer out = lb.output("out", n.output());
         K.Body b = lb.body;
@@ -65,7 +65,6 @@ public final class AttentionPrefillRule implements ScheduleRule {
         Expr.Var l = b.let("l", f(0));
         Expr.Var last = b.let("last", add(load(pos, c(0)), s));
         // keys 0 .. last: `keys` at a time (independent loads and reductions in flight), then the rest one by one
-        int keys = ctx.knobs().get(sig, "keys", KEYS);
         State st = new State(qv, acc, m, l, lane, g, kc, vc, hd, warp, dpl, ctxLen, a.scale());
         Expr.Var t = var("t", KType.I32);
         b.forRange(t, c(0), sub(add(last, c(2)), c(keys)), c(keys), 1, x -> st.step(x, t, keys));

@@ -81,9 +81,14 @@ public final class GemmRule implements ScheduleRule {
         return s;
     }
 
-    /** Splits launched for {@code seq} tokens: {@code splits} for one row tile (seq ≤ bm), else 1, in grid arithmetic. */
-    static Expr launchedSplits(Expr seq, int bm, int splits) {
-        return sub(c(splits), mul(c(splits - 1), min(c(1), div(sub(seq, c(1)), c(bm)))));
+    /**
+     * A grid size that is {@code whenShort} for a prompt of one row tile ({@code seq ≤ bm}) and 1
+     * for a longer one, in grid arithmetic (which has no conditional): split-K runs only then.
+     */
+    static Expr oneTileOnly(Expr seq, int bm, Expr whenShort) {
+        Expr longPrompt = min(c(1), div(sub(seq, c(1)), c(bm)));
+        Expr lessOne = whenShort instanceof Expr.Const k ? c((int) k.value() - 1) : sub(whenShort, c(1));
+        return sub(whenShort, mul(lessOne, longPrompt));
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int bm, int bn, int splits) {
@@ -98,7 +103,7 @@ public final class GemmRule implements ScheduleRule {
                 "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type()
                         + (splits > 1 ? "; K in " + splits + " splits for prompts of at most " + bm + " tokens" : ""));
         Expr mTotal = lb.seq();
-        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm), launchedSplits(mTotal, bm, splits)).knob("bm", bm).knob("bn", bn);
+        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm), oneTileOnly(mTotal, bm, c(splits))).knob("bm", bm).knob("bn", bn);
         if (splits > 1) lb.knob("split_k", splits);
         Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
         Buffer data = lb.input("w", w);
@@ -237,9 +242,7 @@ public final class GemmRule implements ScheduleRule {
                 "y[s, n] = epilogue(sum of the " + splits + " split-K partials) for prompts of at most " + bm + " tokens");
         Expr seq = lb.seq();
         // one block for longer prompts (it returns at once), else a block row per token
-        Expr longPrompt = min(c(1), div(sub(seq, c(1)), c(bm)));
-        lb.block(threads).grid(sub(c((cols + threads - 1) / threads), mul(c((cols + threads - 1) / threads - 1), longPrompt)),
-                sub(min(seq, c(bm)), mul(sub(min(seq, c(bm)), c(1)), longPrompt))).knob("split_k", splits);
+        lb.block(threads).grid(oneTileOnly(seq, bm, c((cols + threads - 1) / threads)), oneTileOnly(seq, bm, min(seq, c(bm)))).knob("split_k", splits);
         Buffer partials = lb.scratch("partials", SPLIT_SCRATCH, KType.F32, (long) splits * bm * n);
         Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
         Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
