@@ -6,7 +6,7 @@
 #
 # Needs Java 25 (JAVA_HOME, else /usr/lib/jvm/temurin-25-jdk-amd64), Maven to build, and
 # jupyter-client's "jupyter kernelspec" (Debian: apt-get install jupyter-client jupyter-core).
-# kernel.json runs the jars in kernel/target, so rebuilding and restarting the kernel picks up changes.
+# kernel.json runs the jars in jupyter/target, so rebuilding and restarting the kernel picks up changes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,17 +38,17 @@ if ! command -v jupyter >/dev/null || ! jupyter kernelspec --version >/dev/null 
   exit 1
 fi
 
-KERNEL_JAR="$ROOT/kernel/target/jmlc-kernel.jar"
-LIB="$ROOT/kernel/target/lib"
+KERNEL_JAR="$ROOT/jupyter/target/jmlc-jupyter.jar"
+LIB="$ROOT/jupyter/target/lib"
 # Build when asked, when never built, or when a source or pom changed since the last build.
 stale() {
   [[ ! -f "$KERNEL_JAR" || ! -f "$LIB/jmlc-magics-0.1.0-SNAPSHOT.jar" ]] && return 0
-  [[ -n "$(find "$ROOT/pom.xml" "$ROOT"/{compiler,engine,magics,kernel}/pom.xml \
-             "$ROOT"/{compiler,engine,magics,kernel}/src/main -newer "$KERNEL_JAR" -print -quit 2>/dev/null)" ]]
+  [[ -n "$(find "$ROOT/pom.xml" "$ROOT"/{compiler,engine,magics,jupyter}/pom.xml \
+             "$ROOT"/{compiler,engine,magics,jupyter}/src/main -newer "$KERNEL_JAR" -print -quit 2>/dev/null)" ]]
 }
 if (( REBUILD )) || stale; then
-  echo "Building the kernel (mvn -pl kernel -am package -DskipTests) ..."
-  (cd "$ROOT" && JAVA_HOME="$JAVA_HOME_25" mvn -q -pl kernel -am package -DskipTests)
+  echo "Building the kernel (mvn -pl jupyter -am package -DskipTests) ..."
+  (cd "$ROOT" && JAVA_HOME="$JAVA_HOME_25" mvn -q -pl jupyter -am package -DskipTests)
 fi
 
 SPEC="$(mktemp -d)"
@@ -61,7 +61,7 @@ spec = {
     "argv": [java,
              "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
              "-Xss8m", "-Djava.awt.headless=true",
-             "-cp", classpath, "jmlc.kernel.Main", "{connection_file}"],
+             "-cp", classpath, "jmlc.jupyter.Main", "{connection_file}"],
     "display_name": "Java (jmlc)",
     "language": "java",
     "interrupt_mode": "message",

@@ -100,9 +100,9 @@ fi
 # ---- build ----
 JAR="$ROOT/engine/target/jmlc-engine.jar"
 stale() {
-  [[ ! -f "$JAR" || ! -d "$ROOT/engine/target/lib" || ! -f "$ROOT/kernel/target/jmlc-kernel.jar" ]] && return 0
-  [[ -n "$(find "$ROOT/pom.xml" "$ROOT"/{compiler,engine,magics,kernel}/pom.xml \
-             "$ROOT"/{compiler,engine,magics,kernel}/src/main -newer "$JAR" -print -quit 2>/dev/null)" ]]
+  [[ ! -f "$JAR" || ! -d "$ROOT/engine/target/lib" || ! -f "$ROOT/jupyter/target/jmlc-jupyter.jar" ]] && return 0
+  [[ -n "$(find "$ROOT/pom.xml" "$ROOT"/{compiler,engine,magics,jupyter}/pom.xml \
+             "$ROOT"/{compiler,engine,magics,jupyter}/src/main -newer "$JAR" -print -quit 2>/dev/null)" ]]
 }
 if (( CHECK )); then
   if stale; then say "build: not built, or sources changed since (run install/setup.sh)"; MISSING=1; else say "build: up to date"; fi

@@ -24,12 +24,12 @@ step "unit tests: mvn verify"
 mvn -B -q verify
 
 step "Jupyter kernel protocol tests"
-kernel/src/test/jupyter/run-kernel-tests.sh
+jupyter/src/test/jupyter/run-kernel-tests.sh
 
 step "notebooks, executed headless"
-kernel/src/test/jupyter/run-notebooks.sh
+jupyter/src/test/jupyter/run-notebooks.sh
 
 step "browser test: a notebook in Jupyter Notebook in headless Chromium"
-kernel/src/test/browser/run-browser-test.sh
+jupyter/src/test/browser/run-browser-test.sh
 
 echo; echo "all tests passed"

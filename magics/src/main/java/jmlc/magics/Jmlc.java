@@ -3,8 +3,9 @@ package jmlc.magics;
 import jmlc.engine.api.ChatModule;
 import jmlc.magics.llm.BenchHistory;
 import jmlc.magics.llm.Llm;
+import jmlc.magics.core.Output;
+import jmlc.magics.core.Session;
 
-import java.util.Objects;
 
 /**
  * What magics and cell code share, reachable from both as statics: the {@link Session} (the loaded
@@ -22,7 +23,6 @@ import java.util.Objects;
 public final class Jmlc {
 
     private static final Session SESSION = new Session();
-    private static volatile Output output = Output.SYSTEM;
 
     private Jmlc() {
     }
@@ -50,13 +50,11 @@ public final class Jmlc {
 
     /** Where displays and streamed text go now: the running cell's output in a kernel. */
     public static Output output() {
-        return output;
+        return Output.current();
     }
 
     /** Sets where output goes (the kernel does this once at start); returns the previous one. */
     public static Output setOutput(Output newOutput) {
-        Output previous = output;
-        output = Objects.requireNonNull(newOutput);
-        return previous;
+        return Output.setCurrent(newOutput);
     }
 }

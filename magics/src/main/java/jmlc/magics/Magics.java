@@ -16,6 +16,8 @@ import jmlc.magics.llm.SourceMagic;
 import jmlc.magics.llm.StatsMagic;
 
 import java.util.List;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicRegistry;
 
 /** Every magic the jmlc kernel offers, in the order {@code %help} lists them. Add new magics here. */
 public final class Magics {

@@ -9,6 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MagicRegistry;
+import jmlc.magics.core.MimeBundle;
+import jmlc.magics.core.RecordingOutput;
+import jmlc.magics.core.Session;
+import jmlc.magics.core.Shell;
 
 /** %help, %time, %classpath and %session, run as the kernel runs them but without Jupyter. */
 class BuiltinMagicsTest {

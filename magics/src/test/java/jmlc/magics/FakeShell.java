@@ -3,6 +3,11 @@ package jmlc.magics;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import jmlc.magics.core.MagicRegistry;
+import jmlc.magics.core.Output;
+import jmlc.magics.core.Shell;
+import jmlc.magics.core.Cell;
+import jmlc.magics.core.Session;
 
 /** A {@link Shell} for magic tests: runs cells through a function and records the classpath. */
 final class FakeShell implements Shell {

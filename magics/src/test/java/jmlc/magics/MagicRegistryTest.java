@@ -8,6 +8,11 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicRegistry;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.RecordingOutput;
 
 class MagicRegistryTest {
 

@@ -4,13 +4,13 @@ import jmlc.compiler.kernel.Buffer;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Kernel;
-import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.kernel.Stmt;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import jmlc.compiler.kernel.Shared;
 
 /**
  * Prints kernel IR as C for a {@link Dialect}: one self-contained source file per kernel

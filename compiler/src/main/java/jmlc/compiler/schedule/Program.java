@@ -7,6 +7,7 @@ import jmlc.compiler.kernel.Kernel;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import jmlc.compiler.target.Target;
 
 /**
  * A graph scheduled for a target: for each node, in order, the rule that matched and its kernel

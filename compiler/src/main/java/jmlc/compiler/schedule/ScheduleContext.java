@@ -1,6 +1,7 @@
 package jmlc.compiler.schedule;
 
 import jmlc.compiler.ir.Graph;
+import jmlc.compiler.target.Target;
 
 /**
  * What rules see besides the node.

@@ -4,6 +4,7 @@ import jmlc.compiler.ir.Node;
 
 import java.util.List;
 import java.util.Optional;
+import jmlc.compiler.build.Scheduler;
 
 /**
  * Turns one graph node into kernel launches for a target, or declines. Rules are tried in the

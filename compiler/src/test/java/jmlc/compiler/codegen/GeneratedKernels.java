@@ -10,8 +10,8 @@ import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.schedule.SamplingKernels;
-import jmlc.compiler.schedule.Scheduler;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.target.Target;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package jmlc.compiler.codegen;
 
 import jmlc.compiler.kernel.Kernel;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.target.Target;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Assumptions;

@@ -1,7 +1,7 @@
 package jmlc.compiler.codegen;
 
 import jmlc.compiler.kernel.Kernel;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.target.Target;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 

@@ -24,6 +24,8 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.target.Target;
 
 /**
  * The generated GPU kernels of whole tiny models, run on the kernel simulator, against the

@@ -7,9 +7,9 @@ import jmlc.engine.generate.ContextWindowException;
 import jmlc.engine.generate.GenerationConfig;
 import jmlc.engine.generate.GenerationStats;
 import jmlc.engine.generate.Generator;
-import jmlc.engine.generate.SamplingParams;
-import jmlc.engine.model.LoadedModel;
-import jmlc.engine.model.ModelLoader;
+import jmlc.engine.sampling.SamplingParams;
+import jmlc.engine.api.LoadedModel;
+import jmlc.engine.api.ModelLoader;
 import jmlc.engine.model.Progress;
 import jmlc.engine.tokenizer.StreamDecoder;
 

@@ -13,7 +13,6 @@ import jmlc.compiler.schedule.Arg;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.ScheduleContext;
-import jmlc.compiler.schedule.rule.GemvRule;
 import jmlc.engine.runtime.gpu.GpuDevice;
 import jmlc.engine.runtime.gpu.SyntheticFill;
 

@@ -3,7 +3,7 @@ package jmlc.engine.cli;
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.generate.GenerationConfig;
 import jmlc.engine.generate.GenerationStats;
-import jmlc.engine.generate.SamplingParams;
+import jmlc.engine.sampling.SamplingParams;
 import jmlc.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;

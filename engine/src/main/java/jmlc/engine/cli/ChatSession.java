@@ -97,7 +97,7 @@ final class ChatSession {
             cm.reload(spec, cm.options(), bar);
             bar.finish(ModelOptions.describe(cm.model(), System.nanoTime() - t0));
             ctx.out.println("(reloaded " + spec + "; conversation reset)");
-        } catch (IllegalArgumentException | IllegalStateException | jmlc.engine.format.ModelFormatException e) {
+        } catch (IllegalArgumentException | IllegalStateException | jmlc.engine.format.tensor.ModelFormatException e) {
             ctx.err.println("error: " + Errors.message(e) + " (still chatting with " + cm.model().spec() + ")");
             ctx.err.flush();
         }

@@ -1,6 +1,6 @@
 package jmlc.engine.cli;
 
-import jmlc.engine.runtime.Backends;
+import jmlc.engine.api.Backends;
 import jmlc.engine.runtime.DeviceInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

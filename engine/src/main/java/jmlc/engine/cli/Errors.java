@@ -56,7 +56,7 @@ final class Errors {
     private static boolean expected(Throwable e) {
         return e.getMessage() != null && (e instanceof IllegalArgumentException || e instanceof IllegalStateException
                 || e instanceof IOException || e instanceof UnsupportedOperationException
-                || e instanceof jmlc.engine.format.ModelFormatException || e instanceof jmlc.engine.generate.ContextWindowException);
+                || e instanceof jmlc.engine.format.tensor.ModelFormatException || e instanceof jmlc.engine.generate.ContextWindowException);
     }
 
     private static void print(CliContext ctx, String msg, Throwable e) {

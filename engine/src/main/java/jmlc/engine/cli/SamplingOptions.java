@@ -1,6 +1,6 @@
 package jmlc.engine.cli;
 
-import jmlc.engine.generate.SamplingParams;
+import jmlc.engine.sampling.SamplingParams;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;

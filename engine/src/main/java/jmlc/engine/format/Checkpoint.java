@@ -3,6 +3,9 @@ package jmlc.engine.format;
 import java.nio.file.Path;
 import java.util.Map;
 import jmlc.compiler.model.ModelConfig;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorView;
+import jmlc.engine.format.tensor.ExpectedTensors;
 
 /**
  * An opened model: its config, its tensors under Hugging Face names, memory-mapped, and what its
@@ -45,7 +48,20 @@ public sealed interface Checkpoint extends AutoCloseable permits HfCheckpoint, G
      * ({@link ExpectedTensors}); returns this checkpoint.
      */
     default Checkpoint validate() {
-        ExpectedTensors.check(this, config());
+        // extra tensors are allowed (old Llama checkpoints carry rotary_emb.inv_freq; tied models may still carry lm_head.weight)
+        ModelConfig c = config();
+        for (var e : ExpectedTensors.of(c).entrySet()) {
+            String name = e.getKey();
+            long[] want = e.getValue();
+            TensorView t = tensors().get(name);
+            String alias = fileName(name).equals(name) ? "" : " (" + fileName(name) + ")";
+            if (t == null)
+                throw new ModelFormatException(path(), "missing tensor " + name + alias + ": the model needs it with shape "
+                        + TensorView.shapeString(want) + " (" + ExpectedTensors.summary(c) + ")");
+            if (!java.util.Arrays.equals(t.shape(), want))
+                throw new ModelFormatException(t.file(), "tensor " + name + alias + " has shape " + TensorView.shapeString(t.shape())
+                        + ", expected " + TensorView.shapeString(want) + " from the config (" + ExpectedTensors.summary(c) + ")");
+        }
         return this;
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import jmlc.engine.format.tensor.ModelFormatException;
 
 /** Opens a model whatever its format, and checks it is complete. */
 public final class Checkpoints {

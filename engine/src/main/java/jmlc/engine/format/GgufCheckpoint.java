@@ -10,6 +10,8 @@ import jmlc.compiler.model.ModelConfig;
 import jmlc.engine.format.gguf.GgufConfig;
 import jmlc.engine.format.gguf.GgufFile;
 import jmlc.engine.format.gguf.GgufNames;
+import jmlc.engine.format.tensor.FileMapping;
+import jmlc.engine.format.tensor.TensorView;
 
 /**
  * A GGUF model file (llama.cpp's format): config and tokenizer in its metadata, tensors memory-mapped.

@@ -15,6 +15,9 @@ import jmlc.compiler.model.ModelConfig;
 import jmlc.engine.format.hf.HfConfig;
 import jmlc.engine.format.safetensors.SafetensorsHeader;
 import jmlc.engine.format.safetensors.SafetensorsWriter;
+import jmlc.engine.format.tensor.FileMapping;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorView;
 
 /**
  * A Hugging Face model directory, as {@code save_pretrained} writes it and the Hub serves it:
@@ -28,8 +31,8 @@ import jmlc.engine.format.safetensors.SafetensorsWriter;
  * Every safetensors file is memory-mapped once; tensors are views into the mappings.
  */
 public final class HfCheckpoint implements Checkpoint {
-    public static final String CONFIG = "config.json";
-    public static final String SINGLE_FILE = "model.safetensors";
+    public static final String CONFIG = jmlc.engine.format.hf.HfConfig.FILE;
+    public static final String SINGLE_FILE = jmlc.engine.format.hf.HfModelWriter.SINGLE_FILE;
 
     private final Path dir;
     private final ModelConfig config;

@@ -6,6 +6,10 @@ import java.util.SplittableRandom;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.FloatWeights;
+import jmlc.engine.format.tensor.TensorView;
+import jmlc.engine.format.tensor.ExpectedTensors;
 
 /**
  * Small models with random weights, for tests and demos: the same seed gives the same weights.

@@ -1,6 +1,6 @@
 /**
  * Model files: reading real checkpoints as users have them, writing test models, and rejecting
- * bad input with one clear {@link jmlc.engine.format.ModelFormatException} naming the file, the
+ * bad input with one clear {@link jmlc.engine.format.tensor.ModelFormatException} naming the file, the
  * tensor or key, what was expected and what was found.
  *
  * <pre>
@@ -25,3 +25,4 @@
  * which live until the checkpoint is closed.
  */
 package jmlc.engine.format;
+

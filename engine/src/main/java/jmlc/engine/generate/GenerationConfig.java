@@ -1,6 +1,7 @@
 package jmlc.engine.generate;
 
 import java.util.Set;
+import jmlc.engine.sampling.SamplingParams;
 
 /**
  * What one generation does.

@@ -5,6 +5,7 @@ import jmlc.engine.runtime.ModelRunner;
 import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
+import jmlc.engine.sampling.Sampler;
 
 /**
  * The generation loop over a {@link ModelRunner}: prefill the new tokens (in chunks the runner

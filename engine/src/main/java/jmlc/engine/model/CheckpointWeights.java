@@ -10,9 +10,9 @@ import jmlc.compiler.quant.Half;
 import jmlc.compiler.tensor.HostTensor;
 import jmlc.compiler.tensor.WeightPacker;
 import jmlc.engine.format.Checkpoint;
-import jmlc.engine.format.ModelFormatException;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorView;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -5,6 +5,7 @@ import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
 
 import java.util.List;
+import jmlc.engine.api.Backends;
 
 /**
  * One kind of device jmlc runs on: detects its devices and loads compiled models onto them.

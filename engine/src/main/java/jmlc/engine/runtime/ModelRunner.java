@@ -1,6 +1,6 @@
 package jmlc.engine.runtime;
 
-import jmlc.engine.generate.Sampler;
+import jmlc.engine.sampling.Sampler;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
 

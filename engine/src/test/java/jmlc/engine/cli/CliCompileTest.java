@@ -93,7 +93,7 @@ class CliCompileTest {
     void compilesAModelDirectoryFromItsConfigAlone() {
         Path dir = tmp.resolve("model");
         jmlc.engine.format.hf.HfModelWriter.write(dir, jmlc.engine.format.TinyModels.random(
-                jmlc.engine.format.TinyModels.config(jmlc.compiler.model.Architecture.QWEN2), 1), jmlc.engine.format.TensorDType.F16, 1);
+                jmlc.engine.format.TinyModels.config(jmlc.compiler.model.Architecture.QWEN2), 1), jmlc.engine.format.tensor.TensorDType.F16, 1);
         CliRun r = CliRun.run("compile", dir.toString(), "-q");
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.outLines().getFirst().contains("qwen2, 2 layers, hidden 64; q4f16_1, context 128; target cuda:sm_90"), r.toString());

@@ -1,7 +1,7 @@
 package jmlc.engine.cli;
 
 import jmlc.compiler.model.Architecture;
-import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.TinyModels;
 import jmlc.engine.format.hf.HfModelWriter;
 import org.junit.jupiter.api.Test;
@@ -107,7 +107,7 @@ class CliErrorsTest {
         CliRun r = CliRun.run("chat", "synthetic:tiny", "--max-context", "100000", "--debug");
         assertEquals(Errors.FAILURE, r.exit(), r.toString());
         assertTrue(r.err().contains("jmlc: error: max context 100000 exceeds"), r.toString());
-        assertTrue(r.err().contains("\tat jmlc.engine.model.ModelLoader"), r.toString());
+        assertTrue(r.err().contains("\tat jmlc.engine.api.ModelLoader"), r.toString());
     }
 
     @Test

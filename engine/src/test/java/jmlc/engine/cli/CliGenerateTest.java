@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.api.LoadOptions;
 import jmlc.engine.generate.GenerationConfig;
-import jmlc.engine.generate.Sampler;
-import jmlc.engine.generate.SamplingParams;
+import jmlc.engine.sampling.Sampler;
+import jmlc.engine.sampling.SamplingParams;
 import org.junit.jupiter.api.Test;
 
 import java.util.Set;

@@ -7,6 +7,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorEncoding;
+import jmlc.engine.format.tensor.TensorView;
 
 class BlockQuantizerTest {
 

@@ -12,6 +12,9 @@ import jmlc.engine.format.gguf.GgufValueType;
 import jmlc.engine.format.gguf.GgufWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
 
 /** Whole GGUF models that parse but do not describe a complete model of their config. */
 class GgufCheckpointTest {

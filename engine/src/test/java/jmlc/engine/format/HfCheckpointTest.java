@@ -16,6 +16,12 @@ import jmlc.engine.format.hf.HfModelWriter;
 import jmlc.engine.format.safetensors.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.FloatWeights;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorEncoding;
+import jmlc.engine.format.tensor.TensorView;
 
 class HfCheckpointTest {
     @TempDir

@@ -17,6 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.FloatWeights;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
+import jmlc.engine.format.tensor.ExpectedTensors;
 
 /** One set of random weights written as a Hugging Face directory and as GGUF: both read back as the same model. */
 class ModelRoundTripTest {

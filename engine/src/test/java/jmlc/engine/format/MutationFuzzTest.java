@@ -13,6 +13,9 @@ import jmlc.engine.format.gguf.GgufModelWriter;
 import jmlc.engine.format.hf.HfModelWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
 
 /**
  * Valid files with random bytes of their headers changed, or cut at random lengths: opening

@@ -8,6 +8,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
 
 class TensorViewTest {
     private static final Path FILE = Path.of("test.bin");

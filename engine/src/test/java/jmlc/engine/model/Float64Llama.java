@@ -1,7 +1,7 @@
 package jmlc.engine.model;
 
 import jmlc.compiler.model.ModelConfig;
-import jmlc.engine.format.FloatWeights;
+import jmlc.engine.format.tensor.FloatWeights;
 
 /**
  * A Llama forward pass in double precision written straight from the model's definition (Hugging

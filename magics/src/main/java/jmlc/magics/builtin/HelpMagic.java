@@ -1,12 +1,12 @@
 package jmlc.magics.builtin;
 
-import jmlc.magics.Html;
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
-import jmlc.magics.MagicRegistry;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MagicRegistry;
+import jmlc.magics.core.MimeBundle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

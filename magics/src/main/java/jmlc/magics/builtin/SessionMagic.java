@@ -1,11 +1,11 @@
 package jmlc.magics.builtin;
 
-import jmlc.magics.Html;
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -64,7 +64,7 @@ public final class SessionMagic implements Magic {
                 if (!entries.containsKey(args.entry)) {
                     throw new MagicException("%session remove: no entry named " + args.entry + "; entries: " + entries.keySet());
                 }
-                ctx.session().remove(jmlc.magics.Session.Key.of(args.entry, Object.class));
+                ctx.session().remove(jmlc.magics.core.Session.Key.of(args.entry, Object.class));
                 ctx.println("removed " + args.entry);
                 return null;
             }

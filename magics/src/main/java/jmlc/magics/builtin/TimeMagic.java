@@ -1,8 +1,8 @@
 package jmlc.magics.builtin;
 
-import jmlc.magics.Magic;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
 
 import java.util.Set;
 

@@ -1,7 +1,7 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Displayable;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Displayable;
+import jmlc.magics.core.MimeBundle;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;

@@ -1,11 +1,11 @@
 package jmlc.magics.llm;
 
 import jmlc.engine.api.ChatModule;
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
-import jmlc.magics.Progress;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

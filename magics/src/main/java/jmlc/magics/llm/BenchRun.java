@@ -2,7 +2,7 @@ package jmlc.magics.llm;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.generate.GenerationStats;
-import jmlc.engine.model.LoadedModel;
+import jmlc.engine.api.LoadedModel;
 
 import java.nio.file.Path;
 import java.util.TreeSet;

@@ -1,6 +1,6 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Html;
+import jmlc.magics.core.Html;
 
 import java.util.Set;
 

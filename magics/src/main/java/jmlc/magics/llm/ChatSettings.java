@@ -1,7 +1,7 @@
 package jmlc.magics.llm;
 
 import jmlc.engine.api.ChatModule;
-import jmlc.engine.generate.SamplingParams;
+import jmlc.engine.sampling.SamplingParams;
 
 /**
  * How {@code %%chat} replies: sampling, the longest reply, and the system prompt. Set with

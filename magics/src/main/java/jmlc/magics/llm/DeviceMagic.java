@@ -1,13 +1,13 @@
 package jmlc.magics.llm;
 
-import jmlc.engine.runtime.Backends;
+import jmlc.engine.api.Backends;
 import jmlc.engine.runtime.DeviceInfo;
-import jmlc.magics.Html;
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

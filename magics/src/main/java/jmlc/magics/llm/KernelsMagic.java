@@ -2,13 +2,13 @@ package jmlc.magics.llm;
 
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.schedule.Program;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.target.Target;
 import jmlc.engine.api.ChatModule;
-import jmlc.magics.Html;
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MimeBundle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -2,8 +2,8 @@ package jmlc.magics.llm;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.api.LoadOptions;
-import jmlc.magics.MagicException;
-import jmlc.magics.Session;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.Session;
 
 /**
  * What the LLM magics keep in the notebook's {@link Session}, one key per value, and the accessors

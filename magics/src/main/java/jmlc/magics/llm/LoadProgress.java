@@ -1,10 +1,10 @@
 package jmlc.magics.llm;
 
 import jmlc.engine.model.Progress;
-import jmlc.magics.DisplayHandle;
-import jmlc.magics.Html;
-import jmlc.magics.MimeBundle;
-import jmlc.magics.Output;
+import jmlc.magics.core.DisplayHandle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.MimeBundle;
+import jmlc.magics.core.Output;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -2,11 +2,11 @@ package jmlc.magics.llm;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.api.LoadOptions;
-import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.generate.ContextWindowException;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
 
 import java.io.UncheckedIOException;
 import java.util.Optional;

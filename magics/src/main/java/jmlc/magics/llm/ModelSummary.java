@@ -2,10 +2,10 @@ package jmlc.magics.llm;
 
 import jmlc.compiler.model.ModelConfig;
 import jmlc.engine.api.ChatModule;
-import jmlc.engine.model.LoadedModel;
+import jmlc.engine.api.LoadedModel;
 import jmlc.engine.runtime.DeviceInfo;
-import jmlc.magics.Html;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.MimeBundle;
 
 import java.util.ArrayList;
 import java.util.Map;

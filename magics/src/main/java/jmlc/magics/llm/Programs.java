@@ -4,13 +4,13 @@ import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
-import jmlc.compiler.schedule.Scheduler;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.target.Target;
 import jmlc.engine.model.CompiledModel;
-import jmlc.engine.model.LoadedModel;
+import jmlc.engine.api.LoadedModel;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.gpu.GpuRunner;
-import jmlc.magics.MagicException;
+import jmlc.magics.core.MagicException;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

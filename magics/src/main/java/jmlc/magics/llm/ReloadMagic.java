@@ -1,9 +1,9 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MagicException;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MagicException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

@@ -1,8 +1,8 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
 import picocli.CommandLine.Command;
 
 /** {@code %reset}: forgets the conversation (the same as {@code %chat reset}); the model stays loaded. */

@@ -1,11 +1,11 @@
 package jmlc.magics.llm;
 
 import jmlc.engine.generate.GenerationStats;
-import jmlc.magics.Html;
-import jmlc.magics.Magic;
-import jmlc.magics.MagicArgs;
-import jmlc.magics.MagicContext;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.Magic;
+import jmlc.magics.core.MagicArgs;
+import jmlc.magics.core.MagicContext;
+import jmlc.magics.core.MimeBundle;
 import picocli.CommandLine.Command;
 
 import java.util.List;

@@ -1,7 +1,7 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Html;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.Html;
+import jmlc.magics.core.MimeBundle;
 import tech.tablesaw.api.Table;
 import tech.tablesaw.columns.Column;
 

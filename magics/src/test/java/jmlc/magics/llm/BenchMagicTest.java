@@ -1,7 +1,7 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

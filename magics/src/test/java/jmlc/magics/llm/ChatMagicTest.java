@@ -2,9 +2,9 @@ package jmlc.magics.llm;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.magics.Jmlc;
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
-import jmlc.magics.RecordingOutput;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
+import jmlc.magics.core.RecordingOutput;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,7 @@
 package jmlc.magics.llm;
 
-import jmlc.engine.runtime.DeviceInfo;
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import jmlc.engine.runtime.DeviceInfo;
 
 /** %ir, %kernels and %source on synthetic:tiny. */
 class CompilerMagicsTest {

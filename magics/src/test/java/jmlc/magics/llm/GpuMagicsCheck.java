@@ -1,15 +1,15 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Cell;
+import jmlc.magics.core.Cell;
 import jmlc.magics.Jmlc;
-import jmlc.magics.MagicException;
-import jmlc.magics.MagicRegistry;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MagicRegistry;
 import jmlc.magics.Magics;
-import jmlc.magics.MimeBundle;
-import jmlc.magics.Output;
-import jmlc.magics.RecordingOutput;
-import jmlc.magics.Session;
-import jmlc.magics.Shell;
+import jmlc.magics.core.MimeBundle;
+import jmlc.magics.core.Output;
+import jmlc.magics.core.RecordingOutput;
+import jmlc.magics.core.Session;
+import jmlc.magics.core.Shell;
 
 import java.util.List;
 
@@ -18,11 +18,11 @@ import java.util.List;
  * first, %load lands there, %kernels shows what the GPU runner launches, %%chat streams and stops
  * on an interrupt, a bad device is one error, %reload moves the model back to the CPU. Not a unit
  * test (it needs a GPU). From the project root after a build, pack it with the jars it needs
- * (not Tablesaw's and XChart's: the whole kernel/target/lib and a runtime exceed 64 MiB; about 50 MiB this way):
+ * (not Tablesaw's and XChart's: the whole jupyter/target/lib and a runtime exceed 64 MiB; about 50 MiB this way):
  *
  * <pre>
- * javac -d /tmp/gmc -cp "kernel/target/lib/*" magics/src/test/java/jmlc/magics/llm/GpuMagicsCheck.java
- * mkdir -p /tmp/gmlib && jar cf /tmp/gmlib/gpu-magics-check.jar -C /tmp/gmc . && cp kernel/target/lib/{jmlc-,picocli-,javacpp-,cuda-,jackson-,slf4j-}*.jar /tmp/gmlib
+ * javac -d /tmp/gmc -cp "jupyter/target/lib/*" magics/src/test/java/jmlc/magics/llm/GpuMagicsCheck.java
+ * mkdir -p /tmp/gmlib && jar cf /tmp/gmlib/gpu-magics-check.jar -C /tmp/gmc . && cp jupyter/target/lib/{jmlc-,picocli-,javacpp-,cuda-,jackson-,slf4j-}*.jar /tmp/gmlib
  * ../shared/device/pack.sh /tmp/gmlib             # then, on the GPU host:
  * source .device/setup.sh && java -Djava.awt.headless=true -cp ".device/lib/*" jmlc.magics.llm.GpuMagicsCheck
  * </pre>

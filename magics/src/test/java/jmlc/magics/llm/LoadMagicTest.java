@@ -2,11 +2,11 @@ package jmlc.magics.llm;
 
 import jmlc.compiler.model.Architecture;
 import jmlc.engine.api.ChatModule;
-import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.TinyModels;
 import jmlc.engine.format.hf.HfModelWriter;
-import jmlc.magics.MagicException;
-import jmlc.magics.MimeBundle;
+import jmlc.magics.core.MagicException;
+import jmlc.magics.core.MimeBundle;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

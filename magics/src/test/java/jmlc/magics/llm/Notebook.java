@@ -1,12 +1,12 @@
 package jmlc.magics.llm;
 
-import jmlc.magics.Cell;
-import jmlc.magics.MagicRegistry;
+import jmlc.magics.core.Cell;
+import jmlc.magics.core.MagicRegistry;
 import jmlc.magics.Magics;
-import jmlc.magics.MimeBundle;
-import jmlc.magics.RecordingOutput;
-import jmlc.magics.Session;
-import jmlc.magics.Shell;
+import jmlc.magics.core.MimeBundle;
+import jmlc.magics.core.RecordingOutput;
+import jmlc.magics.core.Session;
+import jmlc.magics.core.Shell;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package jmlc.engine.format.gguf;
 
-import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.tensor.TensorDType;
 
 /**
  * ggml tensor types by id ({@code enum ggml_type} in ggml.h), so errors can name the type of a

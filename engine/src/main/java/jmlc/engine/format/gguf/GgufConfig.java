@@ -6,8 +6,8 @@ import java.util.Map;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
-import jmlc.engine.format.ModelFormatException;
-import jmlc.engine.format.TensorView;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorView;
 
 /**
  * GGUF metadata to {@link ModelConfig} (keys as llama.cpp's converter writes them, {@code <arch>}

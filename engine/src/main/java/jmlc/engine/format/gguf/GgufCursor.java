@@ -5,7 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.tensor.ModelFormatException;
 
 /**
  * Reads little-endian GGUF fields from a mapped file, checking every read against the bytes left,

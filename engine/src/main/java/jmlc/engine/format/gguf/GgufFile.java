@@ -10,9 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import jmlc.engine.format.ModelFormatException;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorView;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
 
 /**
  * The structure of a GGUF file, versions 2 and 3 (ggml docs/gguf.md), parsed from its mapping:

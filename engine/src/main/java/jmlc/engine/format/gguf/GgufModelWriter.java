@@ -5,9 +5,9 @@ import java.util.Map;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
-import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.FloatWeights;
-import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.FloatWeights;
+import jmlc.engine.format.tensor.TensorDType;
 
 /**
  * Writes a model as llama.cpp's converter would: the metadata {@link GgufConfig} reads, tensors

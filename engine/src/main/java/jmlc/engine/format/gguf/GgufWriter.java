@@ -12,16 +12,16 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorEncoding;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorEncoding;
 
 /**
  * Writes GGUF files (version 3 by default, or 2: the layouts are the same) in the layout
  * {@link GgufFile} reads: header, metadata, tensor infos, padding to the alignment, then each
  * tensor's data padded to the alignment. Tensors are given in Hugging Face order
  * ({@code [rows, cols]}); the file gets their dimensions reversed ({@code ne = [cols, rows]}).
- * Q4_0 and Q8_0 are quantized as ggml's reference quantizers do ({@link jmlc.engine.format.BlockQuantizer}).
+ * Q4_0 and Q8_0 are quantized as ggml's reference quantizers do ({@link jmlc.engine.format.tensor.BlockQuantizer}).
  *
  * <pre>
  * new GgufWriter().putString("general.architecture", "llama").putU32("llama.block_count", 2)

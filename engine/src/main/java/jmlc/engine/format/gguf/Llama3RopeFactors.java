@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import jmlc.compiler.ir.RopeSpec;
-import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.tensor.ModelFormatException;
 
 /**
  * Llama 3.1-style rope scaling as llama.cpp stores it: GGUF has no keys for it; the converter

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
-import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.tensor.ModelFormatException;
 
 /**
  * Hugging Face {@code config.json} to and from {@link ModelConfig}.
@@ -33,6 +33,8 @@ import jmlc.engine.format.ModelFormatException;
  * Rope style is always HALF: Hugging Face checkpoints rotate value i with value i + head_dim/2.
  */
 public final class HfConfig {
+    /** The file's name in a model directory. */
+    public static final String FILE = "config.json";
     private HfConfig() {}
 
     private static final ObjectMapper JSON = new ObjectMapper();

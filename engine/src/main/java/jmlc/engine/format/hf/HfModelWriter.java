@@ -5,10 +5,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.HfCheckpoint;
-import jmlc.engine.format.FloatWeights;
-import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.FloatWeights;
+import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.safetensors.SafetensorsWriter;
 
 /**
@@ -17,21 +16,23 @@ import jmlc.engine.format.safetensors.SafetensorsWriter;
  * one write tokenizer.json next to them.
  */
 public final class HfModelWriter {
+    /** The weights file of an unsharded model. */
+    public static final String SINGLE_FILE = "model.safetensors";
     private HfModelWriter() {}
 
     /** Writes into {@code dir} (created if missing), every tensor as {@code dtype} (F32, F16 or BF16). */
     public static void write(Path dir, FloatWeights w, TensorDType dtype, int shards) {
         try {
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve(HfCheckpoint.CONFIG), HfConfig.toJson(w.config()));
+            Files.writeString(dir.resolve(HfConfig.FILE), HfConfig.toJson(w.config()));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir.resolve(HfCheckpoint.CONFIG), e);
+            throw new UncheckedIOException("cannot write " + dir.resolve(HfConfig.FILE), e);
         }
         List<FloatTensor> tensors = List.copyOf(w.tensors().values());
         if (shards == 1) {
             SafetensorsWriter sw = new SafetensorsWriter().metadata("format", "pt");
             for (FloatTensor t : tensors) sw.add(t, dtype);
-            sw.write(dir.resolve(HfCheckpoint.SINGLE_FILE));
+            sw.write(dir.resolve(HfModelWriter.SINGLE_FILE));
         } else {
             SafetensorsWriter.writeSharded(dir, tensors, dtype, shards);
         }

@@ -15,9 +15,9 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import jmlc.engine.format.ModelFormatException;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorView;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
 
 /**
  * The header of a safetensors file (https://huggingface.co/docs/safetensors), parsed and checked

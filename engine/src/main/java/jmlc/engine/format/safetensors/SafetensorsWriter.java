@@ -16,9 +16,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorEncoding;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorEncoding;
 
 /**
  * Writes safetensors files as the reference implementation lays them out: 8-byte header length,

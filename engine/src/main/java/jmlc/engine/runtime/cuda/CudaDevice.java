@@ -1,7 +1,7 @@
 package jmlc.engine.runtime.cuda;
 
 import jmlc.compiler.kernel.Kernel;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.gpu.GpuDevice;
 import jmlc.engine.runtime.gpu.GpuException;

@@ -1,7 +1,7 @@
 package jmlc.engine.runtime.gpu;
 
 import jmlc.compiler.kernel.Kernel;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
 
 import java.lang.foreign.MemorySegment;

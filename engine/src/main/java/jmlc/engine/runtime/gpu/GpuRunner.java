@@ -15,9 +15,9 @@ import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.schedule.SamplingKernels;
-import jmlc.compiler.schedule.Scheduler;
+import jmlc.compiler.build.Scheduler;
 import jmlc.compiler.tensor.HostTensor;
-import jmlc.engine.generate.Sampler;
+import jmlc.engine.sampling.Sampler;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
@@ -579,7 +579,7 @@ public final class GpuRunner implements ModelRunner {
      */
     public double hostStepMillis(int start, int steps) {
         if (start + steps + 1 > maxContext()) throw new IllegalArgumentException("positions up to " + (start + steps) + " exceed the KV cache of " + maxContext());
-        Sampler greedy = new Sampler(jmlc.engine.generate.SamplingParams.GREEDY);
+        Sampler greedy = new Sampler(jmlc.engine.sampling.SamplingParams.GREEDY);
         int[] tok = {1};
         tok[0] = forwardAndSample(tok, start, greedy, tok, 1);
         long t0 = System.nanoTime();

@@ -13,10 +13,10 @@ import java.util.Map;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
-import jmlc.engine.format.ModelFormatException;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorEncoding;
-import jmlc.engine.format.TensorView;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorEncoding;
+import jmlc.engine.format.tensor.TensorView;
 import org.junit.jupiter.api.Test;
 
 /** Metadata as llama.cpp's converter writes it for real models (values of TinyLlama 1.1B and Qwen2 0.5B). */

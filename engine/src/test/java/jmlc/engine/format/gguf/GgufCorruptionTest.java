@@ -12,9 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.ModelFormatException;
-import jmlc.engine.format.TensorDType;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

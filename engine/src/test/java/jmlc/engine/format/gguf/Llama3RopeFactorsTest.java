@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.Arrays;
 import jmlc.compiler.ir.RopeSpec;
-import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.tensor.ModelFormatException;
 import org.junit.jupiter.api.Test;
 
 class Llama3RopeFactorsTest {

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
-import jmlc.engine.format.ModelFormatException;
+import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

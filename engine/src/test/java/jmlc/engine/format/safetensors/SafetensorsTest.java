@@ -18,11 +18,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import jmlc.engine.format.FileMapping;
-import jmlc.engine.format.FloatTensor;
-import jmlc.engine.format.TensorDType;
-import jmlc.engine.format.TensorEncoding;
-import jmlc.engine.format.TensorView;
+import jmlc.engine.format.tensor.FileMapping;
+import jmlc.engine.format.tensor.FloatTensor;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorEncoding;
+import jmlc.engine.format.tensor.TensorView;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

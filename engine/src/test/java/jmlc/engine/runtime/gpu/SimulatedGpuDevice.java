@@ -2,7 +2,7 @@ package jmlc.engine.runtime.gpu;
 
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.kernel.KernelSimulator;
-import jmlc.compiler.schedule.Target;
+import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
 
 import java.lang.foreign.Arena;

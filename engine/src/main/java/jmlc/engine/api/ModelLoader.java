@@ -1,0 +1,120 @@
+package jmlc.engine.api;
+
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.engine.api.LoadOptions;
+import jmlc.engine.chat.ChatTemplate;
+import jmlc.engine.chat.ChatTemplates;
+import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.Checkpoints;
+import jmlc.engine.format.GgufCheckpoint;
+import jmlc.engine.format.HfCheckpoint;
+import jmlc.engine.format.tensor.ModelFormatException;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.format.tensor.TensorView;
+import jmlc.engine.api.Backends;
+import jmlc.engine.runtime.ModelRunner;
+import jmlc.engine.tokenizer.SyntheticTokenizer;
+import jmlc.engine.tokenizer.Tokenizer;
+import jmlc.engine.tokenizer.Tokenizers;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import jmlc.engine.model.CheckpointWeights;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.Progress;
+import jmlc.engine.model.ModelWeights;
+import jmlc.engine.model.SyntheticModels;
+import jmlc.engine.model.SyntheticWeights;
+
+/**
+ * Loads a model a user names: {@code synthetic:NAME}, a Hugging Face directory, or a .gguf file.
+ * Reads the config, opens the tensors (memory-mapped), builds the tokenizer and picks the chat
+ * template, compiles the graph for the quantization, prepares the weights and loads them onto
+ * the device. Every failure names the file, key or option at fault.
+ */
+public final class ModelLoader {
+    private ModelLoader() {}
+
+    public static final int DEFAULT_MAX_CONTEXT = 4096;
+    public static final int MAX_STEP_TOKENS = 512;
+
+    public static LoadedModel load(String spec, LoadOptions opts, Progress progress) {
+        Backends.Resolved dev = Backends.resolve(opts.device());
+        if (SyntheticModels.isSynthetic(spec)) return synthetic(spec, opts, dev, progress);
+        Path path = Path.of(spec);
+        if (!Files.exists(path))
+            throw new IllegalArgumentException("model '" + spec + "' not found: expected a model directory, a .gguf file, or synthetic:NAME (" + String.join(", ", SyntheticModels.catalog().keySet()) + ")");
+        progress.update("opening " + path.getFileName(), 0, 1);
+        Checkpoint ckpt = Checkpoints.open(path);
+        try {
+            Tokenizer tok = switch (ckpt) {
+                case HfCheckpoint hf -> Tokenizers.load(hf.directory());
+                case GgufCheckpoint g -> Tokenizers.fromGguf(g.metadata(), g.path().toString());
+            };
+            QuantMode quant = opts.quant() != null ? opts.quant() : naturalQuant(ckpt);
+            CompiledModel compiled = compile(ckpt.config(), quant, opts, progress);
+            CheckpointWeights weights = new CheckpointWeights(ckpt, compiled.graph()).loadAll(progress);
+            return finish(spec, ckpt, ckpt.config(), quant, tok, opts, compiled, weights, dev, progress);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    private static LoadedModel synthetic(String spec, LoadOptions opts, Backends.Resolved dev, Progress progress) {
+        ModelConfig config = SyntheticModels.require(spec);
+        QuantMode quant = opts.quant() != null ? opts.quant() : QuantMode.Q4F16_1;
+        CompiledModel compiled = compile(config, quant, opts, progress);
+        SyntheticWeights weights = new SyntheticWeights(compiled.graph(), 42, progress);
+        // GPU backends make synthetic weights on the device; the CPU needs them in host memory
+        if (dev.device().backend().equals("cpu")) weights.makeAll();
+        return finish(spec, null, config, quant, new SyntheticTokenizer(config.vocabSize()), opts, compiled, weights, dev, progress);
+    }
+
+    private static CompiledModel compile(ModelConfig config, QuantMode quant, LoadOptions opts, Progress progress) {
+        progress.update("compiling graph (" + quant + ")", 0, 1);
+        int ctx = opts.maxContext() > 0 ? opts.maxContext() : Math.min(config.maxPositions(), DEFAULT_MAX_CONTEXT);
+        if (ctx > config.maxPositions())
+            throw new IllegalArgumentException("max context " + ctx + " exceeds the model's context window of " + config.maxPositions());
+        CompiledModel c = CompiledModel.compile(config, quant, ctx, opts.allLogits(), opts.disabledPasses(), MAX_STEP_TOKENS);
+        progress.update("compiling graph (" + quant + ")", 1, 1);
+        return c;
+    }
+
+    private static LoadedModel finish(String spec, Checkpoint ckpt, ModelConfig config, QuantMode quant, Tokenizer tok, LoadOptions opts,
+                                      CompiledModel compiled, ModelWeights weights, Backends.Resolved dev, Progress progress) {
+        ChatTemplate template;
+        String reason;
+        if (opts.chatTemplate() != null) {
+            template = ChatTemplates.byName(opts.chatTemplate());
+            reason = "named by the user";
+        } else if (tok instanceof SyntheticTokenizer) {
+            template = ChatTemplates.byName("llama2");
+            reason = "synthetic models have no template; llama2 chosen";
+        } else {
+            ChatTemplates.Detection d = ChatTemplates.detect(tok);
+            template = d.template();
+            reason = d.reason();
+        }
+        if (tok.vocabSize() > config.vocabSize())
+            throw new ModelFormatException(ckpt == null ? Path.of(spec) : ckpt.path(), "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
+        progress.update("loading onto " + dev.device().id(), 0, 1);
+        ModelRunner runner = dev.backend().load(compiled, weights, dev.device(), progress);
+        progress.update("loading onto " + dev.device().id(), 1, 1);
+        return new LoadedModel(spec, ckpt, config, quant, tok, template, reason, compiled, weights, runner);
+    }
+
+    /** The quantization a checkpoint's matmul weights are stored in (GGUF), or q4f16_1. */
+    public static QuantMode naturalQuant(Checkpoint ckpt) {
+        if (!(ckpt instanceof GgufCheckpoint)) return QuantMode.Q4F16_1;
+        TensorView q = ckpt.tensors().get("model.layers.0.self_attn.q_proj.weight");
+        TensorDType d = q == null ? TensorDType.F16 : q.dtype();
+        return switch (d) {
+            case Q4_0 -> QuantMode.Q4_0;
+            case Q8_0 -> QuantMode.Q8F16;
+            case F16, BF16 -> QuantMode.Q0F16;
+            case F32 -> QuantMode.Q0F32;
+        };
+    }
+}

@@ -1,0 +1,34 @@
+package jmlc.engine.format.tensor;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Maps whole model files read-only into memory segments. Files of any size work (a segment is
+ * addressed by long offsets); nothing is copied to the heap. The mapping lives until its arena
+ * is closed.
+ */
+public final class FileMapping {
+    private FileMapping() {}
+
+    /** Maps {@code file}; {@code what} says what the file should be, for the error if it is missing. */
+    public static MemorySegment map(Path file, Arena arena, String what) {
+        if (!Files.exists(file)) throw new ModelFormatException(file, "no such file (expected " + what + ")");
+        if (!Files.isRegularFile(file)) throw new ModelFormatException(file, "not a regular file (expected " + what + ")");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size == 0) return MemorySegment.NULL.reinterpret(0);
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+        } catch (NoSuchFileException e) {
+            throw new ModelFormatException(file, "no such file (expected " + what + ")", e);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot map " + what + ": " + e, e);
+        }
+    }
+}
