@@ -43,9 +43,10 @@ public final class Scheduler {
         for (Node n : g.nodes()) {
             Program.Step step = null;
             for (ScheduleRule r : RULES) {
+                ctx.takeChosen(); // what a rule that declined chose is not the node's
                 Optional<List<KernelCall>> calls = r.apply(n, ctx);
                 if (calls.isPresent()) {
-                    step = new Program.Step(n, r.name(), calls.get());
+                    step = new Program.Step(n, r.name(), calls.get(), ctx.takeChosen());
                     break;
                 }
             }

@@ -13,21 +13,66 @@ import java.util.stream.Collectors;
 import jmlc.compiler.kernel.Shared;
 
 /**
- * Prints kernel IR as C for a {@link Dialect}: one self-contained source file per kernel
+ * Prints kernel IR as C for the C-family GPU languages: one self-contained source file per kernel
  * (prelude, then the kernel). Expressions print fully parenthesised; f16 values are raw 16-bit
- * patterns converted by the prelude's helpers.
+ * patterns converted by the prelude's helpers. What differs between CUDA and HIP is a handful of
+ * hooks ({@link CudaEmitter}, {@link HipEmitter}: tinygrad's renderer idea); statements that only
+ * some GPUs have ({@code mma}, {@code ldmatrix}, grid dependencies, prefetch) print through hooks
+ * that a dialect without them leaves failing, since {@code KernelCheck} keeps them out of its kernels.
  */
-public final class CEmitter {
-    private final Dialect d;
+public abstract class CEmitter implements CodeGenerator {
 
-    public CEmitter(Dialect dialect) {
-        this.d = dialect;
+    // ---- the dialect's hooks ----
+
+    /** Includes and helpers every kernel file starts with (f16 conversions, packed f16 math). */
+    protected abstract String prelude();
+
+    /** Before the kernel's name: {@code extern "C" __global__ void}. */
+    protected String kernelPrefix() {
+        return "extern \"C\" __global__ void";
     }
 
-    public Dialect dialect() {
-        return d;
+    /** The launch-bounds attribute for a block of {@code threads}. */
+    protected String launchBounds(int threads) {
+        return "__launch_bounds__(" + threads + ")";
     }
 
+    /** A thread or block coordinate as an int: {@code (int)threadIdx.x}. */
+    protected String builtin(Expr.Builtin.Kind kind, int axis) {
+        return "(int)" + BUILTINS.get(kind) + "." + "xyz".charAt(axis);
+    }
+
+    /** The block-wide barrier statement. */
+    protected String barrier() {
+        return "__syncthreads();";
+    }
+
+    /** A butterfly shuffle of {@code value} with the lane {@code mask} away, within the subgroup. */
+    protected abstract String shuffleXor(String value, int mask);
+
+    /** A warp-wide {@code mma} step: {@code acc += a · b}. */
+    protected String mma(List<String> acc, List<String> a, List<String> b) {
+        throw new UnsupportedOperationException(language() + " has no mma.sync: the GEMM rule must not emit it for this target");
+    }
+
+    /** A warp-wide {@code ldmatrix.x4} into {@code dst} from {@code array[index]}. */
+    protected String ldmatrix(List<String> dst, String array, String index) {
+        throw new UnsupportedOperationException(language() + " has no ldmatrix: the GEMM rule must not emit it for this target");
+    }
+
+    /** Waits for (or lets launch) the kernels this one depends on; "" where launches are serialized anyway. */
+    protected String gridDependency(Stmt.GridDependency.Kind kind) {
+        return "";
+    }
+
+    /** A prefetch of the line at {@code address} into L2; "" where the target has none. */
+    protected String prefetchL2(String address) {
+        return "";
+    }
+
+    // ---- the kernel ----
+
+    @Override
     public String emit(Kernel k) {
         StringBuilder sb = new StringBuilder();
         sb.append("// ").append(k.name()).append(": ").append(k.summary()).append('\n');
@@ -35,12 +80,12 @@ public final class CEmitter {
             sb.append("// knobs: ").append(new java.util.TreeMap<>(k.knobs()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "))).append('\n');
         sb.append("// launch: block ").append(k.block()[0]).append('x').append(k.block()[1]).append('x').append(k.block()[2])
                 .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1])).append(", ").append(expr(k.grid()[2])).append(")\n");
-        sb.append(d.prelude()).append('\n');
+        sb.append(prelude()).append('\n');
         List<String> params = new ArrayList<>();
         for (Buffer b : k.buffers())
             params.add((b.readOnly() ? "const " : "") + type(b.element()) + "* __restrict__ " + b.name());
         for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
-        sb.append(d.kernelPrefix()).append(' ').append(String.format(d.launchBounds(), k.threadsPerBlock())).append(' ')
+        sb.append(kernelPrefix()).append(' ').append(launchBounds(k.threadsPerBlock())).append(' ')
                 .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");
         for (Shared s : k.shared()) sb.append("  __shared__ ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
         stmts(sb, ((Stmt.Block) k.body()).body(), 1);
@@ -82,36 +127,21 @@ public final class CEmitter {
                 stmts(sb, b.body(), depth + 1);
                 sb.append(ind).append("}\n");
             }
-            case Stmt.Barrier b -> sb.append(ind).append(d.barrier()).append('\n');
+            case Stmt.Barrier b -> sb.append(ind).append(barrier()).append('\n');
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
-            case Stmt.Mma m -> sb.append(ind).append(mma(m)).append('\n');
-            case Stmt.LdMatrix l -> sb.append(ind).append(ldmatrix(l)).append('\n');
+            case Stmt.Mma m -> sb.append(ind).append(mma(m.acc().stream().map(Expr.Var::name).toList(),
+                    m.a().stream().map(this::expr).toList(), m.b().stream().map(this::expr).toList())).append('\n');
+            case Stmt.LdMatrix l -> sb.append(ind).append(ldmatrix(l.dst().stream().map(Expr.Var::name).toList(), l.array().name(), expr(l.index()))).append('\n');
             case Stmt.GridDependency g -> {
-                String text = g.kind() == Stmt.GridDependency.Kind.WAIT ? d.gridWait() : d.gridTrigger();
+                String text = gridDependency(g.kind());
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
             case Stmt.Prefetch p -> {
-                if (!d.prefetchL2().isEmpty()) sb.append(ind).append(String.format(d.prefetchL2(), "(" + p.buffer().name() + " + " + expr(p.index()) + ")")).append('\n');
+                String text = prefetchL2("(" + p.buffer().name() + " + " + expr(p.index()) + ")");
+                if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
         }
-    }
-
-    private String mma(Stmt.Mma m) {
-        if (!d.name().equals("cuda")) throw new IllegalArgumentException("mma.sync is CUDA only; " + d.name() + " needs another GEMM schedule");
-        String acc = m.acc().stream().map(v -> "\"+f\"(" + v.name() + ")").collect(Collectors.joining(", "));
-        List<String> ins = new ArrayList<>();
-        for (Expr e : m.a()) ins.add("\"r\"(" + expr(e) + ")");
-        for (Expr e : m.b()) ins.add("\"r\"(" + expr(e) + ")");
-        return "asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\" : "
-                + acc + " : " + String.join(", ", ins) + ");";
-    }
-
-    private String ldmatrix(Stmt.LdMatrix l) {
-        if (!d.name().equals("cuda")) throw new IllegalArgumentException("ldmatrix is CUDA only; " + d.name() + " needs another GEMM schedule");
-        String outs = l.dst().stream().map(v -> "\"=r\"(" + v.name() + ")").collect(Collectors.joining(", "));
-        return "asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\" : " + outs
-                + " : \"r\"((unsigned int)__cvta_generic_to_shared(&" + l.array().name() + "[" + expr(l.index()) + "])) : \"memory\");";
     }
 
     private static List<Stmt> body(Stmt s) {
@@ -145,7 +175,7 @@ public final class CEmitter {
         return "((" + (b.readOnly() ? "const " : "") + type(t) + "*)" + b.name() + ")[" + expr(index) + "]";
     }
 
-    private static final Map<Expr.Builtin.Kind, String> BUILTINS = Map.of(
+    protected static final Map<Expr.Builtin.Kind, String> BUILTINS = Map.of(
             Expr.Builtin.Kind.THREAD, "threadIdx", Expr.Builtin.Kind.BLOCK, "blockIdx",
             Expr.Builtin.Kind.BLOCK_DIM, "blockDim", Expr.Builtin.Kind.GRID_DIM, "gridDim");
 
@@ -153,7 +183,7 @@ public final class CEmitter {
         return switch (e) {
             case Expr.Const c -> constant(c);
             case Expr.Var v -> v.name();
-            case Expr.Builtin b -> "(int)" + BUILTINS.get(b.kind()) + "." + "xyz".charAt(b.axis());
+            case Expr.Builtin b -> builtin(b.kind(), b.axis());
             case Expr.Binary b -> binary(b);
             case Expr.Unary u -> unary(u);
             case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : "fmaf(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
@@ -170,7 +200,7 @@ public final class CEmitter {
             case Expr.HalfOf h -> "((unsigned short)(" + expr(h.word()) + (h.high() ? " >> 16" : "") + "))";
             case Expr.HalvesToWord h -> "((unsigned int)" + expr(h.lo()) + " | ((unsigned int)" + expr(h.hi()) + " << 16))";
             case Expr.Select s -> "(" + expr(s.cond()) + " ? " + expr(s.a()) + " : " + expr(s.b()) + ")";
-            case Expr.ShuffleXor s -> String.format(d.shuffleXor(), expr(s.value()), s.mask());
+            case Expr.ShuffleXor s -> shuffleXor(expr(s.value()), s.mask());
         };
     }
 
@@ -242,6 +272,6 @@ public final class CEmitter {
         if (from.isInt() && to.isInt() && !from.isVector()) return "((" + type(to) + ")" + a + ")";
         // f16x2 is a u32 register already: reinterpreting is free
         if ((from.equals(KType.U32) && to.equals(KType.F16X2)) || (from.equals(KType.F16X2) && to.equals(KType.U32))) return a;
-        throw new IllegalArgumentException("no bitcast from " + from + " to " + to + " in " + d.name());
+        throw new IllegalArgumentException("no bitcast from " + from + " to " + to + " in " + language());
     }
 }

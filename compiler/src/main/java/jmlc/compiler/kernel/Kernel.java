@@ -30,14 +30,14 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
     }
 
     /**
-     * Builds and statically checks a kernel (see {@link KernelCheck}). Every kernel is safe to
-     * launch as a programmatic dependent of the previous one: unless the body waits for its
-     * dependencies itself (after work that reads only weights), it starts by letting the next kernel
-     * launch and then waiting for the previous ones.
+     * Builds and statically checks a kernel for a GPU with {@code caps} (see {@link KernelCheck}).
+     * Where the GPU has programmatic dependent launch, every kernel is safe to launch as a dependent
+     * of the previous one: unless the body waits for its dependencies itself (after work that reads
+     * only weights), it starts by letting the next kernel launch and then waiting for the previous ones.
      */
     public static Kernel checked(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
-                                 int[] block, Expr[] grid, Map<String, Integer> knobs, String summary) {
-        if (!waits(body)) {
+                                 int[] block, Expr[] grid, Map<String, Integer> knobs, String summary, Capabilities caps) {
+        if (caps.gridDependency() && !waits(body)) {
             List<Stmt> b = new java.util.ArrayList<>();
             b.add(new Stmt.GridDependency(Stmt.GridDependency.Kind.TRIGGER));
             b.add(new Stmt.GridDependency(Stmt.GridDependency.Kind.WAIT));
@@ -45,7 +45,7 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
             body = new Stmt.Block(b);
         }
         Kernel k = new Kernel(name, buffers, scalars, shared, body, block, grid, knobs, summary);
-        KernelCheck.verify(k);
+        KernelCheck.verify(k, caps);
         return k;
     }
 

@@ -9,12 +9,24 @@ import java.util.Set;
 /**
  * Static checks of a kernel body, run when a rule builds it, so mistakes fail in the compiler
  * with the kernel's name instead of in a GPU compiler: every variable is declared before it is
- * used, and no name is declared twice where C would see both (same or enclosing scope).
+ * used, no name is declared twice where C would see both (same or enclosing scope), and the kernel
+ * uses only what its target's {@link Capabilities} offer (statements, f16x2 arithmetic, shuffle
+ * distances, block size and shared memory).
  */
 public final class KernelCheck {
     private KernelCheck() {}
 
-    public static void verify(Kernel k) {
+    public static void verify(Kernel k, Capabilities caps) {
+        if (k.threadsPerBlock() > caps.maxThreadsPerBlock())
+            throw new IllegalStateException("kernel " + k.name() + " has " + k.threadsPerBlock() + " threads a block; the target allows " + caps.maxThreadsPerBlock());
+        if (k.sharedBytes() > caps.maxSharedBytes())
+            throw new IllegalStateException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; the target allows " + caps.maxSharedBytes());
+        new Capable(k, caps).stmt(k.body());
+        verify(k);
+    }
+
+    /** The scope checks alone (for kernels built without a target, such as the simulator's probes). */
+    static void verify(Kernel k) {
         Deque<Set<String>> scopes = new ArrayDeque<>();
         Set<String> params = new HashSet<>();
         for (Expr.Var s : k.scalars()) params.add(s.name());
@@ -111,6 +123,63 @@ public final class KernelCheck {
             case Expr.ShuffleXor s -> expr(k, s.value(), scopes);
             case Expr.Const c -> { }
             case Expr.Builtin b -> { }
+        }
+    }
+
+    /** Rejects what the target lacks: a rule must ask for a capability before it emits the statement. */
+    private record Capable(Kernel k, Capabilities caps) {
+        void stmt(Stmt s) {
+            switch (s) {
+                case Stmt.Let l -> expr(l.init());
+                case Stmt.Assign a -> expr(a.value());
+                case Stmt.Store st -> { expr(st.index()); expr(st.value()); }
+                case Stmt.SharedStore st -> { expr(st.index()); expr(st.value()); }
+                case Stmt.For f -> { expr(f.lo()); expr(f.hi()); expr(f.step()); stmt(f.body()); }
+                case Stmt.If f -> { expr(f.cond()); stmt(f.then()); stmt(f.otherwise()); }
+                case Stmt.Block b -> b.body().forEach(this::stmt);
+                case Stmt.Mma m -> {
+                    need(caps.matrix() == Capabilities.MatrixUnit.MMA_M16N8K16, "mma.sync m16n8k16");
+                    m.a().forEach(this::expr);
+                    m.b().forEach(this::expr);
+                }
+                case Stmt.LdMatrix l -> { need(caps.ldmatrix(), "ldmatrix"); expr(l.index()); }
+                case Stmt.GridDependency g -> need(caps.gridDependency(), "programmatic dependent launch (grid dependency)");
+                case Stmt.Prefetch p -> { need(caps.prefetchL2(), "L2 prefetch"); expr(p.index()); }
+                case Stmt.Barrier b -> { }
+                case Stmt.Return r -> { }
+                case Stmt.Comment c -> { }
+            }
+        }
+
+        void expr(Expr e) {
+            if (e.type().equals(KType.F16X2) && (e instanceof Expr.Binary || e instanceof Expr.Fma))
+                need(caps.f16Arithmetic(), "f16x2 arithmetic");
+            switch (e) {
+                case Expr.ShuffleXor s -> {
+                    if (s.mask() >= caps.subgroupSize())
+                        throw new IllegalStateException("kernel " + k.name() + " shuffles across lane distance " + s.mask() + "; the target's subgroups have " + caps.subgroupSize() + " lanes");
+                    expr(s.value());
+                }
+                case Expr.Binary b -> { expr(b.a()); expr(b.b()); }
+                case Expr.Unary u -> expr(u.a());
+                case Expr.Fma f -> { expr(f.a()); expr(f.b()); expr(f.c()); }
+                case Expr.Cast c -> expr(c.a());
+                case Expr.Bitcast c -> expr(c.a());
+                case Expr.Load l -> expr(l.index());
+                case Expr.SharedLoad l -> expr(l.index());
+                case Expr.Lane l -> expr(l.vector());
+                case Expr.Pack p -> p.lanes().forEach(this::expr);
+                case Expr.HalfOf h -> expr(h.word());
+                case Expr.HalvesToWord h -> { expr(h.lo()); expr(h.hi()); }
+                case Expr.Select s -> { expr(s.cond()); expr(s.a()); expr(s.b()); }
+                case Expr.Const c -> { }
+                case Expr.Var v -> { }
+                case Expr.Builtin b -> { }
+            }
+        }
+
+        void need(boolean present, String what) {
+            if (!present) throw new IllegalStateException("kernel " + k.name() + " uses " + what + ", which the target lacks: the rule must ask for the capability and fall back");
         }
     }
 }

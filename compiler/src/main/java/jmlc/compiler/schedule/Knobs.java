@@ -1,32 +1,52 @@
 package jmlc.compiler.schedule;
 
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Knob values for rules: the per-target defaults (one place, with where they were measured),
- * overridden per kernel signature by the tuning database. A rule asks
- * {@code knobs.get(signature, "rows", default)}.
+ * Knob values over the rules' defaults, per kernel signature: what the tuning database holds, or
+ * what a caller sets. An entry is keyed by a signature's key for every target ({@code
+ * gemvh_q4f16g32z7_4096x4096}) or for one ({@code gemvh_q4f16g32z7_4096x4096@cuda:sm_90}); for a
+ * signature, the target's own entry wins knob by knob. Rules read it only through
+ * {@link ScheduleContext#choose}, which checks each value against the rule's {@link KnobSpace}.
  */
 public final class Knobs {
-    private final Map<String, Map<String, Integer>> tuned = new HashMap<>();
+    private final Map<String, Map<String, Integer>> entries = new LinkedHashMap<>();
 
     public static Knobs defaults() {
         return new Knobs();
     }
 
-    /** Records the best knobs found for a kernel signature (from a tuning database). */
-    public Knobs put(String signature, Map<String, Integer> values) {
-        tuned.put(signature, Map.copyOf(values));
+    /** Sets knob values for a signature key, with or without {@code @target}; later calls add to earlier ones. */
+    public Knobs put(String signatureKey, Map<String, Integer> values) {
+        entries.computeIfAbsent(signatureKey, k -> new LinkedHashMap<>()).putAll(values);
         return this;
     }
 
-    public int get(String signature, String knob, int fallback) {
-        Map<String, Integer> m = tuned.get(signature);
-        return m != null && m.containsKey(knob) ? m.get(knob) : fallback;
+    /** Sets knob values for exactly this signature (its target only). */
+    public Knobs put(KernelSignature signature, Map<String, Integer> values) {
+        return put(signature.toString(), values);
     }
 
-    public Map<String, Map<String, Integer>> tuned() {
-        return Map.copyOf(tuned);
+    /** The values set for {@code signature}: those for every target, overridden by the target's own. */
+    public Map<String, Integer> values(KernelSignature signature) {
+        Map<String, Integer> v = new LinkedHashMap<>(entries.getOrDefault(signature.key(), Map.of()));
+        v.putAll(entries.getOrDefault(signature.toString(), Map.of()));
+        return v;
+    }
+
+    /** Every entry, by signature key. */
+    public Map<String, Map<String, Integer>> entries() {
+        Map<String, Map<String, Integer>> m = new LinkedHashMap<>();
+        entries.forEach((k, v) -> m.put(k, Map.copyOf(v)));
+        return m;
+    }
+
+    /** A copy with {@code other}'s entries laid over this one's. */
+    public Knobs with(Knobs other) {
+        Knobs k = new Knobs();
+        entries.forEach(k::put);
+        other.entries.forEach(k::put);
+        return k;
     }
 }

@@ -3,6 +3,7 @@ package jmlc.compiler.schedule;
 import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
@@ -22,6 +23,7 @@ import java.util.Map;
 public final class LaunchBuilder {
     private final String name;
     private final String summary;
+    private final Capabilities caps;
     private final List<Buffer> buffers = new ArrayList<>();
     private final List<Arg> args = new ArrayList<>();
     private final List<Expr.Var> scalars = new ArrayList<>();
@@ -31,9 +33,11 @@ public final class LaunchBuilder {
     private int[] block = {1, 1, 1};
     private Expr[] grid = {K.c(1), K.c(1), K.c(1)};
 
-    public LaunchBuilder(String name, String summary) {
+    /** Rules start one with {@link ScheduleContext#launch}; {@code caps} are the target's. */
+    public LaunchBuilder(String name, String summary, Capabilities caps) {
         this.name = name.replaceAll("[^A-Za-z0-9_]", "_");
         this.summary = summary;
+        this.caps = caps;
     }
 
     /** Kernel element type of a graph value's buffer. */
@@ -132,7 +136,7 @@ public final class LaunchBuilder {
 
     public KernelCall build() {
         String n = fixedRows > 0 ? name + "_row" + fixedRows : name;
-        return new KernelCall(Kernel.checked(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary), args);
+        return new KernelCall(Kernel.checked(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary, caps), args);
     }
 
     /** {@code ceil(a / b)} for a positive constant b. */

@@ -10,13 +10,19 @@ import java.util.Map;
 import jmlc.compiler.target.Target;
 
 /**
- * A graph scheduled for a target: for each node, in order, the rule that matched and its kernel
- * launches. {@code decode} programs run one token per step (and are captured as CUDA graphs);
- * prefill programs take up to {@code maxSeq} tokens.
+ * A graph scheduled for a target: for each node, in order, the rule that matched, its kernel
+ * launches and the knobs it chose. {@code decode} programs run one token per step (and are
+ * captured as device graphs); prefill programs take up to {@code maxSeq} tokens.
  */
 public record Program(Graph graph, Target target, boolean decode, int maxSeq, List<Step> steps) {
 
-    public record Step(Node node, String rule, List<KernelCall> calls) {}
+    /** A node's kernels, the rule that made them and the knob spaces it resolved (with the values it chose). */
+    public record Step(Node node, String rule, List<KernelCall> calls, List<Tunable> tunables) {
+        public Step {
+            calls = List.copyOf(calls);
+            tunables = List.copyOf(tunables);
+        }
+    }
 
     public Program {
         steps = List.copyOf(steps);
@@ -40,6 +46,13 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
 
     public List<KernelCall> calls() {
         return steps.stream().flatMap(s -> s.calls().stream()).toList();
+    }
+
+    /** The knob spaces of the program's kernels, one per signature, in first-use order. */
+    public List<Tunable> tunables() {
+        Map<KernelSignature, Tunable> m = new LinkedHashMap<>();
+        for (Step s : steps) for (Tunable t : s.tunables()) m.putIfAbsent(t.space().signature(), t);
+        return List.copyOf(m.values());
     }
 
     public int launches() {

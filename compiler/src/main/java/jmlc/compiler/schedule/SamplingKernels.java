@@ -1,6 +1,7 @@
 package jmlc.compiler.schedule;
 
 import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
@@ -26,24 +27,33 @@ import static jmlc.compiler.kernel.K.*;
 public final class SamplingKernels {
     private SamplingKernels() {}
 
+    /** Threads of the one block, where the target allows that many. */
     public static final int THREADS = 1024;
+
+    /** {@link #THREADS}, or fewer (a power of two) where the block size or {@link #sample}'s shared memory (a float a thread) would not fit. */
+    static int threads(Capabilities caps) {
+        int t = Math.min(THREADS, Integer.highestOneBit(caps.maxThreadsPerBlock()));
+        while (t > caps.subgroupSize() && 4 * t + 4 * (t / caps.subgroupSize()) + 8 > caps.maxSharedBytes()) t /= 2;
+        return t;
+    }
     /** Logits a thread of {@link #argmax} loads before comparing them. */
     static final int BATCH = 8;
 
-    public static Kernel argmax(int vocab, int warpSize) {
+    public static Kernel argmax(int vocab, Capabilities caps) {
+        int warpSize = caps.subgroupSize(), threads = threads(caps);
         Buffer logits = new Buffer("logits", KType.F32, true), out = new Buffer("out", KType.I32, false);
-        Shared sv = new Shared("best_v", KType.F32, THREADS / warpSize), si = new Shared("best_i", KType.I32, THREADS / warpSize);
+        Shared sv = new Shared("best_v", KType.F32, threads / warpSize), si = new Shared("best_i", KType.I32, threads / warpSize);
         K.Body b = new K.Body();
         Expr.Var bv = b.let("bv", f(Float.NEGATIVE_INFINITY));
         Expr.Var bi = b.let("bi", c(vocab));
-        // thread t reads t, t + THREADS, ...: BATCH loads issued together, then compared in order
+        // thread t reads t, t + threads, ...: BATCH loads issued together, then compared in order
         // (one load at a time would wait a memory latency per element: ~20 µs over 32000 logits)
-        int perThread = (vocab + THREADS - 1) / THREADS;
+        int perThread = (vocab + threads - 1) / threads;
         Expr.Var j = var("j", KType.I32);
         b.forRange(j, c(0), c((perThread + BATCH - 1) / BATCH), c(1), 0, x -> {
             Expr.Var[] idx = new Expr.Var[BATCH], val = new Expr.Var[BATCH];
             for (int u = 0; u < BATCH; u++) {
-                idx[u] = x.let(x.fresh("i"), add(tid(0), mul(add(mul(j, c(BATCH)), c(u)), c(THREADS))));
+                idx[u] = x.let(x.fresh("i"), add(tid(0), mul(add(mul(j, c(BATCH)), c(u)), c(threads))));
                 val[u] = x.let(x.fresh("v"), select(lt(idx[u], c(vocab)), load(logits, min(idx[u], c(vocab - 1))), f(Float.NEGATIVE_INFINITY)));
             }
             for (int u = 0; u < BATCH; u++) {
@@ -61,7 +71,7 @@ public final class SamplingKernels {
         });
         b.barrier();
         b.ifThen(eq(tid(0), c(0)), x -> {
-            for (int w = 1; w < THREADS / warpSize; w++) {
+            for (int w = 1; w < threads / warpSize; w++) {
                 Expr.Var ov = x.let(x.fresh("ov"), sload(sv, c(w))), oi = x.let(x.fresh("oi"), sload(si, c(w)));
                 x.ifThen(K.lor(gt(ov, bv), K.land(eq(ov, bv), lt(oi, bi))), y -> {
                     y.assign(bv, ov);
@@ -71,7 +81,7 @@ public final class SamplingKernels {
             x.store(out, c(0), bi);
         });
         return Kernel.checked("argmax_" + vocab, java.util.List.of(logits, out), java.util.List.of(), java.util.List.of(sv, si), b.build(),
-                new int[] {THREADS, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", THREADS), "out[0] = argmax(logits[0 .. " + vocab + "))");
+                new int[] {threads, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", threads), "out[0] = argmax(logits[0 .. " + vocab + "))", caps);
     }
 
     /** Warp butterfly on (value, index) pairs: larger value wins, then smaller index. */
@@ -88,7 +98,7 @@ public final class SamplingKernels {
      * Feeds the sampled token back on the device: {@code tokens[0] = out[0]; pos[0] += 1}, the last
      * launch of a captured decode-and-sample step, so the next step needs no host copy in.
      */
-    public static Kernel advance() {
+    public static Kernel advance(Capabilities caps) {
         Buffer out = new Buffer("out", KType.I32, true), tokens = new Buffer("tokens", KType.I32, false), pos = new Buffer("pos", KType.I32, false);
         K.Body b = new K.Body();
         b.ifThen(eq(tid(0), c(0)), x -> {
@@ -96,14 +106,15 @@ public final class SamplingKernels {
             x.store(pos, c(0), add(load(pos, c(0)), c(1)));
         });
         return Kernel.checked("advance_token", java.util.List.of(out, tokens, pos), java.util.List.of(), java.util.List.of(), b.build(),
-                new int[] {32, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of(), "tokens[0] = out[0]; pos[0] += 1");
+                new int[] {32, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of(), "tokens[0] = out[0]; pos[0] += 1", caps);
     }
 
-    public static Kernel sample(int vocab, int warpSize) {
+    public static Kernel sample(int vocab, Capabilities caps) {
+        int warpSize = caps.subgroupSize(), threads = threads(caps);
         Buffer logits = new Buffer("logits", KType.F32, true), params = new Buffer("params", KType.F32, true), out = new Buffer("out", KType.I32, false);
-        int warps = THREADS / warpSize;
-        int chunk = (vocab + THREADS - 1) / THREADS;
-        Shared red = new Shared("red", KType.F32, warps), sums = new Shared("sums", KType.F32, THREADS);
+        int warps = threads / warpSize;
+        int chunk = (vocab + threads - 1) / threads;
+        Shared red = new Shared("red", KType.F32, warps), sums = new Shared("sums", KType.F32, threads);
         Shared pick = new Shared("pick", KType.I32, 1), rest = new Shared("rest", KType.F32, 1);
         K.Body b = new K.Body();
         Expr.Var invT = b.let("inv_t", load(params, c(0)));
@@ -111,7 +122,7 @@ public final class SamplingKernels {
         // block max, for a stable exp
         Expr.Var m = b.let("m", f(Float.NEGATIVE_INFINITY));
         Expr.Var i = var("i", KType.I32);
-        b.forRange(i, tid(0), c(vocab), c(THREADS), 0, x -> x.assign(m, K.max(m, load(logits, i))));
+        b.forRange(i, tid(0), c(vocab), c(threads), 0, x -> x.assign(m, K.max(m, load(logits, i))));
         for (int s = warpSize / 2; s >= 1; s /= 2) b.assign(m, K.max(m, shflXor(m, s)));
         b.ifThen(eq(mod(tid(0), c(warpSize)), c(0)), x -> x.sstore(red, div(tid(0), c(warpSize)), m));
         b.barrier();
@@ -129,13 +140,13 @@ public final class SamplingKernels {
         b.ifThen(eq(tid(0), c(0)), x -> {
             Expr.Var total = x.let("total", f(0));
             Expr.Var t = var("t", KType.I32);
-            x.forRange(t, c(0), c(THREADS), c(1), 0, y -> y.assign(total, add(total, sload(sums, t))));
+            x.forRange(t, c(0), c(threads), c(1), 0, y -> y.assign(total, add(total, sload(sums, t))));
             Expr.Var target = x.let("target", mul(u, total));
             Expr.Var acc = x.let("acc", f(0));
             Expr.Var found = x.let("found", c(-1));
             Expr.Var lastNonZero = x.let("last_nz", c(0));
             Expr.Var t2 = var("t2", KType.I32);
-            x.forRange(t2, c(0), c(THREADS), c(1), 0, y -> {
+            x.forRange(t2, c(0), c(threads), c(1), 0, y -> {
                 Expr.Var st = y.let("st", sload(sums, t2));
                 y.ifThen(gt(st, f(0)), z -> z.assign(lastNonZero, t2));
                 y.ifThen(K.land(lt(found, c(0)), gt(add(acc, st), target)), z -> {
@@ -166,6 +177,6 @@ public final class SamplingKernels {
             x.store(out, c(0), select(lt(tok, c(0)), lastPos, tok));
         });
         return Kernel.checked("sample_" + vocab, java.util.List.of(logits, params, out), java.util.List.of(), java.util.List.of(red, sums, pick, rest), b.build(),
-                new int[] {THREADS, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", THREADS), "out[0] = a draw from softmax(logits / T) with u = params[1]");
+                new int[] {threads, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", threads), "out[0] = a draw from softmax(logits / T) with u = params[1]", caps);
     }
 }

@@ -1,55 +1,81 @@
 package jmlc.compiler.target;
 
-import jmlc.compiler.codegen.Dialect;
+import jmlc.compiler.codegen.CodeGenerator;
+import jmlc.compiler.codegen.CudaEmitter;
+import jmlc.compiler.codegen.HipEmitter;
+import jmlc.compiler.kernel.Capabilities;
+import jmlc.compiler.kernel.Capabilities.MatrixUnit;
 
 /**
- * What the compiler needs to know of a GPU: its language, warp width, limits and size. Runtimes
- * fill it from the device they found; {@code jmlc compile --target cuda:sm_90} names one without a GPU.
- *
- * @param backend            {@code cuda} or {@code hip}
- * @param arch               {@code sm_90}, {@code gfx90a}
- * @param warpSize           threads per warp / wavefront
- * @param maxThreadsPerBlock usually 1024
- * @param maxSharedBytes     shared memory one block may use without opting in (48 KiB)
- * @param multiprocessors    SMs / CUs (sizes grids so every one has work)
- * @param tensorCores        whether {@code mma.sync} m16n8k16 f16 is available (sm_80+)
+ * A GPU the compiler generates kernels for: its platform, its architecture, what it offers
+ * ({@link Capabilities}: subgroup width, limits, f16 arithmetic, matrix instructions ...), and the
+ * code generator that prints kernels for it. Runtimes make one from the device they found;
+ * {@code jmlc compile --target cuda:sm_90} names one without a GPU. Per-target defaults live here.
  */
-public record Target(String backend, String arch, int warpSize, int maxThreadsPerBlock, int maxSharedBytes,
-                     int multiprocessors, boolean tensorCores) {
+public record Target(Platform platform, String arch, Capabilities caps) {
 
-    /** Parses {@code cuda:sm_90}, {@code cuda:sm_80}, {@code hip:gfx90a}, {@code hip:gfx1030}. */
+    /** SMs of an H100 SXM / H200, and CUs of an MI250X GCD: grid sizes for a target named without a device. */
+    static final int DEFAULT_SMS = 132, DEFAULT_CUS = 104;
+
+    /** Parses {@code cuda:sm_90}, {@code cuda:sm_80}, {@code rocm:gfx90a}, {@code rocm:gfx1100} ({@code hip:} is the same as {@code rocm:}). */
     public static Target parse(String s) {
         String[] p = s.split(":", 2);
-        if (p.length != 2) throw new IllegalArgumentException("target '" + s + "' should look like cuda:sm_90 or hip:gfx90a");
-        return switch (p[0]) {
-            case "cuda" -> cuda(p[1], 132);
-            case "hip" -> hip(p[1], 104);
-            default -> throw new IllegalArgumentException("unknown target backend '" + p[0] + "' in '" + s + "': expected cuda or hip");
+        if (p.length != 2 || p[1].isEmpty()) throw new IllegalArgumentException("target '" + s + "' should look like cuda:sm_90 or rocm:gfx1100");
+        return switch (Platform.parse(p[0])) {
+            case CUDA -> cuda(p[1], DEFAULT_SMS);
+            case ROCM -> rocm(p[1], DEFAULT_CUS);
         };
     }
 
+    /**
+     * An NVIDIA GPU of compute capability {@code arch} ({@code sm_80}, {@code sm_90}, {@code sm_90a})
+     * with {@code sms} multiprocessors: 32-lane warps, 48 KiB of shared memory without opting in,
+     * f16x2 arithmetic (sm_53+), mma.sync m16n8k16 (sm_80+), ldmatrix (sm_75+), programmatic
+     * dependent launch (sm_90+), L2 prefetch.
+     */
     public static Target cuda(String arch, int sms) {
         if (!arch.matches("sm_\\d+a?")) throw new IllegalArgumentException("CUDA arch '" + arch + "' should look like sm_90");
         int cc = Integer.parseInt(arch.replaceAll("\\D", ""));
-        return new Target("cuda", arch, 32, 1024, 48 * 1024, sms, cc >= 80);
+        return new Target(Platform.CUDA, arch, new Capabilities(32, 1024, 48 * 1024, sms, cc >= 53,
+                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true));
     }
 
-    public static Target hip(String arch, int cus) {
-        if (!arch.matches("gfx[0-9a-f]+")) throw new IllegalArgumentException("HIP arch '" + arch + "' should look like gfx90a");
+    /**
+     * An AMD GPU ({@code gfx90a}, {@code gfx942}, {@code gfx1030}, {@code gfx1100}) with {@code cus}
+     * compute units: wave64 on GCN/CDNA (gfx9), wave32 on RDNA (gfx10, gfx11, gfx12), 64 KiB of LDS,
+     * packed f16 arithmetic. Matrix cores (MFMA, WMMA) are not used by the rules yet.
+     */
+    public static Target rocm(String arch, int cus) {
+        if (!arch.matches("gfx[0-9a-f]+")) throw new IllegalArgumentException("AMD arch '" + arch + "' should look like gfx90a or gfx1100");
         boolean wave32 = arch.startsWith("gfx10") || arch.startsWith("gfx11") || arch.startsWith("gfx12");
-        return new Target("hip", arch, wave32 ? 32 : 64, 1024, 64 * 1024, cus, false);
+        return new Target(Platform.ROCM, arch, new Capabilities(wave32 ? 32 : 64, 1024, 64 * 1024, cus, true,
+                MatrixUnit.NONE, false, false, false));
     }
 
-    public Dialect dialect() {
-        return switch (backend) {
-            case "cuda" -> Dialect.CUDA;
-            case "hip" -> Dialect.hip(warpSize);
-            default -> throw new IllegalStateException("no C dialect for " + backend);
+    /** The code generator that prints kernels for this target. */
+    public CodeGenerator codegen() {
+        return switch (platform) {
+            case CUDA -> new CudaEmitter();
+            case ROCM -> new HipEmitter(caps.subgroupSize());
         };
+    }
+
+    /** Threads of a warp / wavefront / subgroup. */
+    public int warpSize() {
+        return caps.subgroupSize();
+    }
+
+    public int multiprocessors() {
+        return caps.multiprocessors();
+    }
+
+    /** This target on a device with {@code n} multiprocessors (grids are sized by it). */
+    public Target withMultiprocessors(int n) {
+        return new Target(platform, arch, caps.withMultiprocessors(n));
     }
 
     @Override
     public String toString() {
-        return backend + ":" + arch;
+        return platform.id + ":" + arch;
     }
 }

@@ -1,16 +1,13 @@
 package jmlc.compiler.codegen;
 
 import jmlc.compiler.ir.RopeSpec;
-import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.schedule.Knobs;
-import jmlc.compiler.schedule.Program;
-import jmlc.compiler.schedule.SamplingKernels;
-import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.build.Build;
 import jmlc.compiler.target.Target;
 
 import java.io.IOException;
@@ -47,9 +44,9 @@ final class GeneratedKernels {
 
     private static final Set<String> UNFUSED = Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm");
 
-    /** Distinct kernels (by name) of the decode and prefill programs of real models in every quantization. */
-    static Map<String, Kernel> kernels(Target t) {
-        return kernels(t, List.of(
+    /** Every kernel's source (by name) of the builds of real models in every quantization, for a target. */
+    static Map<String, String> sources(Target t) {
+        return sources(t, List.of(
                 new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of()), new Case(llama2_7b(), QuantMode.Q4F32_1, Set.of()),
                 new Case(llama2_7b(), QuantMode.Q8F16, Set.of()), new Case(llama2_7b(), QuantMode.Q0F16, Set.of()),
                 new Case(llama2_7b(), QuantMode.Q0F32, Set.of()), new Case(llama2_7b(), QuantMode.Q4_0, Set.of()),
@@ -64,24 +61,23 @@ final class GeneratedKernels {
      * Fewer cases that still reach every rule and element type (f16 and f32 GEMVs over 4-bit and
      * dense weights, biases, the unfused elementwise kernels): for compilers that take seconds a kernel.
      */
-    static Map<String, Kernel> kernelsOfEachKind(Target t) {
-        return kernels(t, List.of(new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of()), new Case(llama2_7b(), QuantMode.Q0F32, Set.of()),
+    static Map<String, String> sourcesOfEachKind(Target t) {
+        return sources(t, List.of(new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of()), new Case(llama2_7b(), QuantMode.Q0F32, Set.of()),
                 new Case(qwen2(), QuantMode.Q4F32_1, Set.of()), new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED)));
     }
 
-    private static Map<String, Kernel> kernels(Target t, List<Case> cases) {
-        Map<String, Kernel> all = new LinkedHashMap<>();
+    /** The sources of every case's build, merged by kernel name (one name is one source across builds). */
+    private static Map<String, String> sources(Target t, List<Case> cases) {
+        Map<String, String> all = new LinkedHashMap<>();
         for (Case k : cases) {
-            var g = new Pipeline(Pipeline.standard(k.q()), k.disabled(), 512).run(ModelGraph.build(k.c().withMaxPositions(Math.min(4096, k.c().maxPositions())),
-                    new ModelGraph.Options(Math.min(4096, k.c().maxPositions()), k.q().kvCacheType(), false))).graph();
-            for (boolean decode : new boolean[] {true, false}) {
-                Program p = Scheduler.schedule(g, t, decode, 512, Knobs.defaults());
-                for (Kernel kk : p.kernels()) all.putIfAbsent(kk.name(), kk);
-            }
-        }
-        for (int v : new int[] {32000, 128256}) {
-            all.putIfAbsent(SamplingKernels.argmax(v, t.warpSize()).name(), SamplingKernels.argmax(v, t.warpSize()));
-            all.putIfAbsent(SamplingKernels.sample(v, t.warpSize()).name(), SamplingKernels.sample(v, t.warpSize()));
+            int window = Math.min(4096, k.c().maxPositions());
+            var g = new Pipeline(Pipeline.standard(k.q()), k.disabled(), 512).run(ModelGraph.build(k.c().withMaxPositions(window),
+                    new ModelGraph.Options(window, k.q().kvCacheType(), false))).graph();
+            Build b = Build.compile(g, t, Knobs.defaults(), 512);
+            b.sources().forEach((name, source) -> {
+                String seen = all.putIfAbsent(name, source);
+                if (seen != null && !seen.equals(source)) throw new IllegalStateException("kernel " + name + " has two different sources");
+            });
         }
         return all;
     }
@@ -99,13 +95,12 @@ final class GeneratedKernels {
      * Writes each kernel's source ({@code name.ext}) and runs {@code command(file)} on it, several at
      * once; returns the failures, each with the compiler's output.
      */
-    static List<String> compileEach(Map<String, Kernel> kernels, Target t, String ext, Map<String, String> env, Function<Path, List<String>> command) throws IOException {
+    static List<String> compileEach(Map<String, String> sources, String ext, Map<String, String> env, Function<Path, List<String>> command) throws IOException {
         Path dir = Files.createTempDirectory("jmlc-" + ext);
-        CEmitter emitter = new CEmitter(t.dialect());
         List<Path> files = new ArrayList<>();
-        for (Kernel k : kernels.values()) {
-            Path f = dir.resolve(k.name() + "." + ext);
-            Files.writeString(f, emitter.emit(k));
+        for (var e : sources.entrySet()) {
+            Path f = dir.resolve(e.getKey() + "." + ext);
+            Files.writeString(f, e.getValue());
             files.add(f);
         }
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();

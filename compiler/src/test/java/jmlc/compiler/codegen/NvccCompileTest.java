@@ -1,6 +1,5 @@
 package jmlc.compiler.codegen;
 
-import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.target.Target;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -22,8 +21,8 @@ class NvccCompileTest {
         Path nvcc = GeneratedKernels.tool("nvcc", "/usr/local/cuda/bin", "/usr/local/bin", "/usr/bin");
         Assumptions.assumeTrue(nvcc != null, "nvcc not found: the CUDA compile check is SKIPPED (CI machines have nvcc 13.0)");
         Target t = Target.parse("cuda:sm_90");
-        Map<String, Kernel> ks = GeneratedKernels.kernels(t);
-        List<String> failures = GeneratedKernels.compileEach(ks, t, "cu", Map.of(),
+        Map<String, String> ks = GeneratedKernels.sources(t);
+        List<String> failures = GeneratedKernels.compileEach(ks, "cu", Map.of(),
                 f -> List.of(nvcc.toString(), "-cubin", "-arch=sm_90", "-o", f.toString().replace(".cu", ".cubin"), f.toString()));
         assertTrue(failures.isEmpty(), failures.size() + " of " + ks.size() + " kernels failed to compile:\n" + String.join("\n", failures));
         System.out.println("nvcc -cubin -arch=sm_90: " + ks.size() + " generated kernels compiled");

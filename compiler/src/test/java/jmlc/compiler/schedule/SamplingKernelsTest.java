@@ -1,13 +1,17 @@
 package jmlc.compiler.schedule;
 
+import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.KernelSimulator;
 import jmlc.compiler.quant.GroupQuantizer;
-import org.junit.jupiter.api.Test;
+import jmlc.compiler.target.Target;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -21,8 +25,15 @@ class SamplingKernelsTest {
         return s;
     }
 
-    @Test
-    void argmaxPicksTheLargestAndTheFirstOfTies() {
+    /** Subgroups of 32 (NVIDIA, RDNA) and 64 (CDNA), and a 256-thread block limit (small GPUs). */
+    static Stream<Capabilities> gpus() {
+        return Stream.of(Target.parse("cuda:sm_90").caps(), Target.parse("rocm:gfx90a").caps(),
+                new Capabilities(32, 256, 16384, 8, true, Capabilities.MatrixUnit.NONE, false, false, false));
+    }
+
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void argmaxPicksTheLargestAndTheFirstOfTies(Capabilities caps) {
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared()) {
             // a vocabulary under one batch per thread, and one of several batches with a ragged end
@@ -34,16 +45,18 @@ class SamplingKernelsTest {
                 logits[best] = 10;
                 if (trial % 4 == 2) logits[vocab - 1] = 10; // a tie: the smaller id wins
                 // a tie in the same thread's later load
-                if (trial % 4 == 3 && best + SamplingKernels.THREADS < vocab) logits[best + SamplingKernels.THREADS] = 10;
+                int threads = SamplingKernels.threads(caps);
+                if (trial % 4 == 3 && best + threads < vocab) logits[best + threads] = 10;
                 MemorySegment out = a.allocate(4);
-                new KernelSimulator(32).launch(SamplingKernels.argmax(vocab, 32), Map.of("logits", floats(a, logits), "out", out), Map.of());
+                new KernelSimulator(caps.subgroupSize()).launch(SamplingKernels.argmax(vocab, caps), Map.of("logits", floats(a, logits), "out", out), Map.of());
                 assertEquals(best, out.get(GroupQuantizer.U32, 0), "seed " + SEED);
             }
         }
     }
 
-    @Test
-    void sampleIsTheInverseCdfOfTheTemperedSoftmax() {
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void sampleIsTheInverseCdfOfTheTemperedSoftmax(Capabilities caps) {
         Random r = new Random(SEED);
         int vocab = 2500;
         float temperature = 0.8f;
@@ -70,7 +83,7 @@ class SamplingKernelsTest {
                 double lo = acc - p[expected] / total;
                 if (u - lo < 1e-4 || acc - u < 1e-4) continue;
                 MemorySegment out = a.allocate(4);
-                new KernelSimulator(32).launch(SamplingKernels.sample(vocab, 32),
+                new KernelSimulator(caps.subgroupSize()).launch(SamplingKernels.sample(vocab, caps),
                         Map.of("logits", floats(a, logits), "params", floats(a, new float[] {1 / temperature, (float) u}), "out", out), Map.of());
                 assertEquals(expected, out.get(GroupQuantizer.U32, 0), "u = " + u + ", seed " + SEED);
             }

@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.build.Build;
 import jmlc.compiler.target.Target;
 
 /**
@@ -34,24 +34,33 @@ import jmlc.compiler.target.Target;
 class SimulatedProgramTest {
     static final long SEED = System.nanoTime();
 
+    /** Every quantization at subgroup widths 32 (CUDA: tensor cores; RDNA: f16 GEMVs) and 64 (CDNA). */
+    static Stream<Arguments> quantizationsAndWidths() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (String target : new String[] {"cuda:sm_90", "rocm:gfx90a", "rocm:gfx1030"})
+            for (QuantMode q : QuantMode.values())
+                b.add(Arguments.of(tiny(q == QuantMode.Q8F16 ? Architecture.QWEN2 : Architecture.LLAMA, 4, 2), q, target, Set.of(), Map.of()));
+        return b.build();
+    }
+
     static Stream<Arguments> cases() {
         return Stream.of(
-                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(tiny(Architecture.QWEN2, 4, 1), QuantMode.Q4F32_1, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(tiny(Architecture.LLAMA, 2, 2), QuantMode.Q8F16, "cuda:sm_90", Set.of(), Map.of()),
                 Arguments.of(tiny(Architecture.MISTRAL, 4, 4), QuantMode.Q0F16, "cuda:sm_90", Set.of(), Map.of()),
                 // Llama with attention_bias: q/k/v/o biases, the o bias in the GEMV's residual epilogue
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2).withAttentionBias(true), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
-                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q0F32, "hip:gfx90a", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2).withAttentionBias(true), QuantMode.Q4F16_1, "rocm:gfx90a", Set.of(), Map.of()),
                 // head_dim 64: the decode combine and the attention merges span two warps (barriers between them checked)
                 Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 128, 128, 1, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
                         QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
                 // decode attention with 3 splits (several positions per split, the new one not always in the last)
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "rocm:gfx90a", Set.of(), Map.of("splits", 3)),
                 // rope_kv_append as its own decode kernel, not absorbed by the attention
                 Arguments.of(tiny(Architecture.QWEN2, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("fuse_rope", 0)),
                 // unfused graph: every elementwise kernel (slices, rope, kv_append, silu, mul, add, dequantize)
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90",
+                        Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm"), Map.of()),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "rocm:gfx90a",
                         Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm"), Map.of()));
     }
 
@@ -61,16 +70,17 @@ class SimulatedProgramTest {
     }
 
     @ParameterizedTest
-    @MethodSource("cases")
+    @MethodSource({"quantizationsAndWidths", "cases"})
     void generatedKernelsMatchReference(ModelConfig c, QuantMode mode, String target, Set<String> disabled, Map<String, Integer> attentionKnobs) {
         Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), disabled, 8).run(unfused);
         Target t = Target.parse(target);
         Knobs knobs = Knobs.defaults();
         for (Node n : res.graph().nodes())
-            if (n.op() instanceof Op.Attention) knobs.put(AttentionDecodeRule.signature(n), attentionKnobs);
-        Program prefill = Scheduler.schedule(res.graph(), t, false, 8, knobs);
-        Program decode = Scheduler.schedule(res.graph(), t, true, 8, knobs);
+            if (n.op() instanceof Op.Attention) knobs.put(new KernelSignature(AttentionDecodeRule.KIND, AttentionDecodeRule.shape(n), t), attentionKnobs);
+        Build build = Build.compile(res.graph(), t, knobs, 8);
+        Program prefill = build.prefill(), decode = build.decode();
+        assertEquals(target.equals("rocm:gfx90a") ? 64 : 32, t.caps().subgroupSize(), "subgroup width of " + target);
         // the decode attention absorbs rope_kv_append unless told not to; prefill keeps it
         if (!disabled.contains("FuseRopeKvAppend")) {
             boolean absorbed = attentionKnobs.getOrDefault("fuse_rope", 1) != 0;
@@ -109,7 +119,7 @@ class SimulatedProgramTest {
         QuantMode mode = QuantMode.Q4F16_1;
         Graph unfused = ModelGraph.build(c, new ModelGraph.Options(96, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), Set.of(), 80).run(unfused);
-        Program prefill = Scheduler.schedule(res.graph(), Target.parse("cuda:sm_90"), false, 80, Knobs.defaults());
+        Program prefill = Build.compile(res.graph(), Target.parse("cuda:sm_90"), Knobs.defaults(), 80).prefill();
         assertTrue(launches(prefill, "gemm") > 0 && prefill.kernels().stream().anyMatch(k -> k.name().startsWith("gemm_split_reduce_")),
                 "the prefill program has split-K GEMMs and their reduce kernels");
         TinyModel m = new TinyModel(c, unfused, SEED);

@@ -1,7 +1,9 @@
 package jmlc.engine.api;
 
 import jmlc.engine.runtime.cpu.CpuBackend;
-import jmlc.engine.runtime.cuda.CudaBackend;
+import jmlc.engine.runtime.cuda.CudaPlatform;
+import jmlc.engine.runtime.gpu.GpuBackend;
+import jmlc.engine.runtime.sim.SimulatorPlatform;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +17,8 @@ import jmlc.engine.runtime.DeviceInfo;
 public final class Backends {
     private Backends() {}
 
-    private static final List<Backend> ALL = List.of(new CudaBackend(), new CpuBackend());
+    private static final List<Backend> ALL = List.of(new GpuBackend(new CudaPlatform()), new CpuBackend(),
+            new GpuBackend(new SimulatorPlatform())); // only when named: sim:<target>
 
     public static List<Backend> all() {
         return ALL;
@@ -30,16 +33,28 @@ public final class Backends {
 
     public record Resolved(Backend backend, DeviceInfo device) {}
 
-    /** The device named {@code id} ({@code auto}: the first found). */
+    /**
+     * The device named {@code id}: {@code auto} (the first found in detection order), a backend's
+     * name ({@code cuda}: its first device) or a device id ({@code cuda:1}, {@code cpu:ref},
+     * {@code sim:cuda:sm_90}). When none matches, the error lists what was found and why a named
+     * backend found nothing.
+     */
     public static Resolved resolve(String id) {
         List<String> seen = new ArrayList<>();
+        String prefix = id.contains(":") ? id.substring(0, id.indexOf(':')) : id;
+        String why = "";
         for (Backend b : all()) {
+            if (!id.equals("auto") && !id.equals(b.name())) {
+                var named = b.named(id);
+                if (named.isPresent()) return new Resolved(b, named.get());
+            }
             for (DeviceInfo d : b.detect()) {
-                if (id.equals("auto") || d.id().equals(id) || (id.equals(b.name()) && d.id().startsWith(b.name())))
+                if (id.equals("auto") || (id.equals(b.name()) && d.id().startsWith(b.name() + ":")) || (id.equals(b.name()) && d.id().equals(b.name())))
                     return new Resolved(b, d);
                 seen.add(d.id());
             }
+            if (b.name().equals(prefix) && !b.unavailable().isEmpty()) why = "; " + b.name() + ": " + b.unavailable();
         }
-        throw new IllegalArgumentException("no device '" + id + "' here: found " + (seen.isEmpty() ? "none" : String.join(", ", seen)));
+        throw new IllegalArgumentException("no device '" + id + "' here: found " + (seen.isEmpty() ? "none" : String.join(", ", seen)) + why);
     }
 }

@@ -2,7 +2,6 @@ package jmlc.engine.api;
 
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.quant.QuantMode;
-import jmlc.engine.api.LoadOptions;
 import jmlc.engine.chat.ChatTemplate;
 import jmlc.engine.chat.ChatTemplates;
 import jmlc.engine.format.Checkpoint;
@@ -100,7 +99,7 @@ public final class ModelLoader {
         if (tok.vocabSize() > config.vocabSize())
             throw new ModelFormatException(ckpt == null ? Path.of(spec) : ckpt.path(), "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
         progress.update("loading onto " + dev.device().id(), 0, 1);
-        ModelRunner runner = dev.backend().load(compiled, weights, dev.device(), progress);
+        ModelRunner runner = dev.backend().load(compiled, weights, dev.device(), opts.runtime().withEnvironment(System.getenv()), progress);
         progress.update("loading onto " + dev.device().id(), 1, 1);
         return new LoadedModel(spec, ckpt, config, quant, tok, template, reason, compiled, weights, runner);
     }

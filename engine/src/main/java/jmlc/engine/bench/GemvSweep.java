@@ -1,9 +1,9 @@
 package jmlc.engine.bench;
 
-import jmlc.compiler.codegen.CEmitter;
+import jmlc.compiler.build.Build;
 import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.GraphBuilder;
-import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.QuantScheme;
 import jmlc.compiler.ir.TensorType;
@@ -12,28 +12,30 @@ import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.schedule.Arg;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knobs;
-import jmlc.compiler.schedule.ScheduleContext;
+import jmlc.compiler.schedule.Tunable;
 import jmlc.engine.runtime.gpu.GpuDevice;
 import jmlc.engine.runtime.gpu.SyntheticFill;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 /**
- * Times the GEMV rule's knob space on one GPU for given weight shapes, on random weights in
- * enough copies to defeat the L2 cache: achieved bandwidth per variant, the best first. This is
- * how the rule's defaults are chosen (and what a tuner searches).
+ * Times a decode GEMV's knob space on one GPU for a weight shape, on random weights in enough
+ * copies to defeat the L2 cache: achieved bandwidth per variant, the best first. The variants are
+ * the rule's own declared space ({@link jmlc.compiler.schedule.KnobSpace#combinations()}), each
+ * compiled through {@link Build#compile}, the path a model takes. This is how the defaults were chosen.
  */
 public final class GemvSweep {
     private GemvSweep() {}
 
     public record Result(String shape, Map<String, Integer> knobs, float us, double gbps) {}
 
-    /** Sweeps {@code rule} (a GEMV rule whose knobs live under {@code signature(w)}) over {@code variants}. */
-    /** Sweeps {@code rule} over {@code variants} for a GEMV with an rms_norm prologue when {@code norm}, as the model's qkv and gate_up are. */
-    public static List<Result> sweep(GpuDevice dev, jmlc.compiler.schedule.ScheduleRule rule, java.util.function.Function<Value, String> signature,
-                                     QuantScheme scheme, int n, int k, boolean norm, List<Map<String, Integer>> variants, int reps) {
+    /** A one-node decode graph: {@code y = x · wᵀ}, with an rms_norm prologue when {@code norm} (as the model's qkv and gate_up). */
+    static Graph gemv(QuantScheme scheme, int n, int k, boolean norm) {
         GraphBuilder b = new GraphBuilder("gemv");
         Value x = b.input("x", TensorType.of(DType.F32, 1, k));
         Value w = b.param("w", TensorType.quantized(scheme, n, k));
@@ -41,14 +43,31 @@ public final class GemvSweep {
         Value y = norm ? b.apply("y", new Op.FusedMatMul(new Op.Prologue.RmsNorm(1e-5), false, false), x, gw, w)
                 : b.apply("y", new Op.QMatMul(), x, w);
         b.output(y);
-        var g = b.build();
-        Node node = g.nodes().getFirst();
+        return b.build();
+    }
+
+    /**
+     * Sweeps the knob space of the decode GEMV the rules choose for this shape ({@code limit}
+     * combinations at most, a seeded sample of them when the space is larger), {@code reps} timed launches each.
+     */
+    public static List<Result> sweep(GpuDevice dev, QuantScheme scheme, int n, int k, boolean norm, int limit, int reps) {
+        Graph g = gemv(scheme, n, k, norm);
+        Value x = g.input("x"), w = g.params().getFirst(), gw = norm ? g.params().get(1) : null;
+        Tunable space = Build.compile(g, dev.target(), Knobs.defaults(), 1).decode().tunables().getFirst();
+        List<Map<String, Integer>> variants = new ArrayList<>(space.space().combinations());
+        if (variants.size() > limit) {
+            Map<String, Integer> defaults = variants.getFirst();
+            Collections.shuffle(variants, new Random(1));
+            variants.remove(defaults);
+            variants = new ArrayList<>(variants.subList(0, limit - 1));
+            variants.addFirst(defaults);
+        }
         long dataBytes = scheme.dataBytes(n, k), scaleBytes = scheme.scaleBytes(n, k);
         int copies = (int) Math.max(2, (256L << 20) / (dataBytes + scaleBytes) + 1); // > 50 MB L2 in rotation
         long[] data = new long[copies], scales = new long[copies];
         List<Long> allocs = new ArrayList<>();
         // random weights and activations: timing zeros can flatter a kernel
-        Map<String, GpuDevice.LoadedKernel> fills = new java.util.HashMap<>();
+        Map<String, GpuDevice.LoadedKernel> fills = new HashMap<>();
         for (int i = 0; i < copies; i++) {
             data[i] = dev.alloc(dataBytes, "sweep weights");
             scales[i] = dev.alloc(scaleBytes, "sweep scales");
@@ -60,25 +79,19 @@ public final class GemvSweep {
         long xa = dev.alloc(4L * k, "x"), ya = dev.alloc(4L * n, "y"), ga = dev.alloc(4L * k, "g");
         SyntheticFill.fill(dev, fills, xa, 4L * k, SyntheticFill.Kind.RANDOM_F32, 1f, 0, 99);
         SyntheticFill.fill(dev, fills, ga, 4L * k, SyntheticFill.Kind.CONSTANT, 0, Float.floatToIntBits(1f), 0);
-        allocs.add(xa);
-        allocs.add(ya);
-        allocs.add(ga);
+        allocs.addAll(List.of(xa, ya, ga));
         List<Result> out = new ArrayList<>();
-        CEmitter emitter = new CEmitter(dev.target().dialect());
         try {
-            // make and compile every variant in parallel first (NVRTC is the slow part), then time them one by one
+            // build and compile every variant in parallel first (the runtime compiler is the slow part), then time them one by one
             record Variant(Map<String, Integer> knobs, KernelCall call, GpuDevice.LoadedKernel loaded) {}
             List<Variant> ready = variants.parallelStream().map(v -> {
-                Knobs knobs = Knobs.defaults().put(signature.apply(w), v);
-                var calls = rule.apply(node, new ScheduleContext(g, dev.target(), true, 1, knobs));
-                if (calls.isEmpty() || !calls.get().getFirst().kernel().knobs().equals(v)) return null; // the rule declined or adjusted the combination
-                KernelCall call = calls.get().getFirst();
-                return new Variant(v, call, dev.load(call.kernel(), emitter.emit(call.kernel())));
-            }).filter(java.util.Objects::nonNull).toList();
+                Build b = Build.compile(g, dev.target(), Knobs.defaults().put(space.space().signature(), v), 1);
+                KernelCall call = b.decode().calls().getFirst();
+                return new Variant(v, call, dev.load(call.kernel(), b.source(call.kernel().name())));
+            }).toList();
             for (Variant var : ready) {
                 KernelCall call = var.call();
                 var kernel = call.kernel();
-                GpuDevice.LoadedKernel lk = var.loaded();
                 int[] grid = GridEval.grid(kernel, Map.of("seq", 1));
                 long[][] args = new long[copies][];
                 for (int i = 0; i < copies; i++) {
@@ -96,9 +109,8 @@ public final class GemvSweep {
                 }
                 int[] sc = new int[kernel.scalars().size()];
                 java.util.Arrays.fill(sc, 1);
-                for (int i = 0; i < copies; i++) dev.launch(lk, grid, args[i], sc);
                 GpuDevice.Launch[] ls = new GpuDevice.Launch[copies];
-                for (int i = 0; i < copies; i++) ls[i] = dev.prepare(lk, args[i]);
+                for (int i = 0; i < copies; i++) ls[i] = dev.prepare(var.loaded(), args[i]);
                 try (GpuDevice.Captured cap = dev.capture(() -> {
                     for (int r = 0; r < reps; r++) ls[r % copies].launch(grid, sc);
                 })) {
@@ -114,27 +126,5 @@ public final class GemvSweep {
         }
         out.sort((a, c) -> Float.compare(a.us(), c.us()));
         return out;
-    }
-
-    /** The f16 GEMV's knob grid: warps per block, rows per warp, words per load, chunks in flight. */
-    public static List<Map<String, Integer>> halfGrid() {
-        List<Map<String, Integer>> g = new ArrayList<>();
-        for (int w : new int[] {4, 8})
-            for (int r : new int[] {2, 4, 8})
-                for (int u : new int[] {1, 2})
-                    for (int blocks : new int[] {132, 264, 528, 100000})
-                        g.add(Map.of("warps", w, "rows_per_warp", r, "vector", 4, "unroll", u, "blocks", blocks));
-        return g;
-    }
-
-    /** The f32 GEMV's knob grid: threads per row, rows per block, words per load, loads in flight. */
-    public static List<Map<String, Integer>> grid() {
-        List<Map<String, Integer>> g = new ArrayList<>();
-        for (int t : new int[] {32, 64, 128})
-            for (int r : new int[] {1, 2, 4, 8})
-                for (int v : new int[] {1, 2, 4})
-                    for (int u : new int[] {2, 4, 8})
-                        if (t * r <= 1024 && t * r >= 64) g.add(Map.of("threads", t, "rows", r, "vector", v, "unroll", u));
-        return g;
     }
 }

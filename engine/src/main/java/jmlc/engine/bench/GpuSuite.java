@@ -25,6 +25,9 @@ import jmlc.engine.api.Backends;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.ModelRunner;
 import jmlc.engine.runtime.cpu.CpuBackend;
+import jmlc.engine.runtime.RuntimeSettings;
+import jmlc.engine.runtime.gpu.GpuBackend;
+import jmlc.engine.runtime.gpu.GpuDiagnostics;
 import jmlc.engine.runtime.gpu.GpuRunner;
 
 import java.io.IOException;
@@ -43,7 +46,8 @@ import java.util.TreeMap;
  * The GPU machine's one script (bench/gpu-suite.sh runs it): correctness of every kernel and
  * fused pattern against the reference interpreter, then benchmarks, printing a short table last.
  *
- * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [sweep] [--out DIR]</pre>
+ * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [sweep] [--backend cuda|rocm|vulkan] [--models M,...] [--out DIR]</pre>
+ * The same checks and benchmarks for every GPU platform: {@code --backend} picks which (default cuda).
  */
 public final class GpuSuite {
     private final PrintStream out = System.out;
@@ -51,27 +55,33 @@ public final class GpuSuite {
     private final StringBuilder json = new StringBuilder();
     private int failures;
     private List<String> models;
+    private GpuBackend backend;
 
     public static void main(String[] args) throws Exception {
         Set<String> parts = new java.util.HashSet<>();
         Path outDir = null;
         List<String> models = List.of("synthetic:llama-2-7b", "synthetic:llama-2-13b", "synthetic:llama-3-8b");
+        String platform = "cuda";
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--out")) outDir = Path.of(args[++i]);
             else if (args[i].equals("--models")) models = List.of(args[++i].split(","));
+            else if (args[i].equals("--backend")) platform = args[++i];
             else parts.add(args[i]);
         }
         if (parts.isEmpty()) parts.addAll(List.of("check", "bench"));
         GpuSuite s = new GpuSuite();
         s.models = models;
-        List<DeviceInfo> gpus = Backends.detect().stream().filter(d -> d.backend().equals("cuda")).toList();
+        String name = platform;
+        s.backend = Backends.all().stream().filter(b -> b instanceof GpuBackend && b.name().equals(name)).map(b -> (GpuBackend) b).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no GPU backend '" + name + "'"));
+        List<DeviceInfo> gpus = s.backend.detect();
         if (gpus.isEmpty()) {
-            System.out.println("no CUDA device found");
+            System.out.println("no " + platform + " device found: " + s.backend.unavailable());
             System.exit(2);
         }
         System.out.println("device: " + gpus.getFirst() + " " + gpus.getFirst().properties());
         if (parts.contains("check")) s.guard("check", () -> s.check(gpus.getFirst()));
-        if (parts.contains("sweep")) s.guard("sweep", s::sweep);
+        if (parts.contains("sweep")) s.guard("sweep", () -> s.sweep(gpus.getFirst()));
         if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpus.getFirst()));
         System.out.println("\n==== summary ====");
         s.summary.forEach(System.out::println);
@@ -134,19 +144,20 @@ public final class GpuSuite {
         CompiledModel cm = CompiledModel.compile(c, m, 96, false, disabled, 80);
         String what = c.architecture() + (c.attentionBias() ? "+bias" : "") + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused");
         try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
-             GpuRunner r = (GpuRunner) Backends.all().getFirst().load(cm, w, gpu, Progress.NONE)) {
+             GpuRunner r = (GpuRunner) backend.load(cm, w, gpu, Progress.NONE)) {
+            GpuDiagnostics d = new GpuDiagnostics(r);
             Random rnd = new Random(seed);
             Map<String, Double> worst = new TreeMap<>();
             // prefill program from position 0: 9 tokens (GEMMs split K) and 70 (more than one 64-row tile:
             // one split, the GEMM's own epilogue); gemm rounds operands to f16
             var ref = new ReferenceInterpreter(cm.graph(), w::get);
             for (int n : new int[] {9, 70})
-                for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
+                for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
                     judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule()));
             // decode program from position 0, one token a step
             var st = new ReferenceInterpreter.State();
             for (int pos = 0; pos < 6; pos++)
-                for (var nc : r.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule()));
+                for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule()));
             String line = String.format("check %-42s worst rel. error per rule: %s", what, worst);
             out.println(line);
             record("check", line);
@@ -155,7 +166,7 @@ public final class GpuSuite {
 
     private final List<String> seenFail = new ArrayList<>();
 
-    private void judge(Map<String, Double> worst, String what, GpuRunner.NodeCheck nc, double tol) {
+    private void judge(Map<String, Double> worst, String what, GpuDiagnostics.NodeCheck nc, double tol) {
         worst.merge(nc.rule(), nc.relError(), Math::max);
         if (!(nc.relError() <= tol)) {
             failures++;
@@ -171,7 +182,7 @@ public final class GpuSuite {
         CompiledModel cm = CompiledModel.compile(c, QuantMode.Q0F32, 64, false, Set.of(), 16);
         DeviceInfo cpuRef = new CpuBackend().detect().stream().filter(d -> d.id().equals("cpu:ref")).findFirst().orElseThrow();
         try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
-             ModelRunner g = Backends.all().getFirst().load(cm, w, gpu, Progress.NONE);
+             ModelRunner g = backend.load(cm, w, gpu, Progress.NONE);
              ModelRunner cpu = new CpuBackend().load(cm, w, cpuRef, Progress.NONE)) {
             int[] prompt = new Random(seed).ints(5, 0, c.vocabSize()).toArray();
             GenerationConfig cfg = GenerationConfig.greedy(24, Set.of());
@@ -208,13 +219,12 @@ public final class GpuSuite {
 
     // ---------------- benchmarks ----------------
 
-    void sweep() {
-        var dev = jmlc.engine.runtime.cuda.CudaDevice.open(0);
+    void sweep(DeviceInfo gpu) {
+        var dev = backend.platform().open(gpu, RuntimeSettings.defaults());
         try {
             // {rows, cols, norm prologue}: the Llama-2-7B and -13B matrices as the model runs them
             for (int[] shape : new int[][] {{12288, 4096, 1}, {4096, 4096, 0}, {22016, 4096, 1}, {4096, 11008, 0}, {32000, 4096, 1}, {27648, 5120, 1}, {5120, 13824, 0}}) {
-                var res = GemvSweep.sweep(dev, new jmlc.compiler.schedule.rule.GemvHalfRule(), w -> jmlc.compiler.schedule.rule.GemvRule.signature(w).replace("gemv_", "gemvh_"),
-                        QuantScheme.Q4F16_1, shape[0], shape[1], shape[2] == 1, GemvSweep.halfGrid(), 50);
+                var res = GemvSweep.sweep(dev, QuantScheme.Q4F16_1, shape[0], shape[1], shape[2] == 1, 64, 50);
                 for (int i = 0; i < Math.min(4, res.size()); i++) out.println("sweep gemv_f16 q4 " + res.get(i));
                 String line = String.format("sweep gemv_f16 q4f16_1 %s%s: best %s %.1f us %.0f GB/s; worst %.1f us", res.getFirst().shape(), shape[2] == 1 ? " +norm" : "",
                         res.getFirst().knobs(), res.getFirst().us(), res.getFirst().gbps(), res.getLast().us());
@@ -226,7 +236,7 @@ public final class GpuSuite {
     }
 
     void bench(DeviceInfo gpu) {
-        var dev = jmlc.engine.runtime.cuda.CudaDevice.open(0);
+        var dev = backend.platform().open(gpu, RuntimeSettings.defaults());
         double copyGbs;
         try {
             long bytes = 2L << 30;
@@ -248,6 +258,7 @@ public final class GpuSuite {
         try (ChatModule cm = ChatModule.load(model, LoadOptions.defaults().device(gpu.id()).quant(quant))) {
             double loadS = (System.nanoTime() - t0) / 1e9;
             GpuRunner r = (GpuRunner) cm.model().runner();
+            GpuDiagnostics d = new GpuDiagnostics(r);
             int vocab = cm.model().config().vocabSize();
             // seed protocol: one-token prompt, 512 decoded tokens, greedy, forced length; twice, the second counts
             int[] prompt = {1};
@@ -260,10 +271,10 @@ public final class GpuSuite {
             int[] p256 = new Random(1).ints(256, 3, vocab).toArray();
             r.forward(p256, 0);
             r.forward(new int[] {p256[255]}, 256); // leaves the device's pos at 256 for the replays
-            float stepMs = r.timeDecodeSteps(100) / 100;
-            List<GpuRunner.KernelTime> kt = r.timeDecodeKernels(20);
-            float greedyMs = r.timeGreedySteps(100) / 100; // positions 256 .. 355
-            double hostMs = r.hostStepMillis(256, 100);
+            float stepMs = d.timeDecodeSteps(100) / 100;
+            List<GpuDiagnostics.KernelTime> kt = d.timeDecodeKernels(20);
+            float greedyMs = d.timeGreedySteps(100) / 100; // positions 256 .. 355
+            double hostMs = d.hostStepMillis(256, 100);
             long weightBytes = r.weightBytes() - (long) vocab * cm.model().config().hiddenSize() / 2; // embedding: one row read
             double roofline = copyGbs * 1e9 / weightBytes;
             // prefill of 512 tokens
@@ -271,8 +282,8 @@ public final class GpuSuite {
             cm.generateTokens(p512, new GenerationConfig(1, SamplingParams.GREEDY, Set.of(), true));
             cm.generateTokens(p512, new GenerationConfig(1, SamplingParams.GREEDY, Set.of(), true));
             double prefill = cm.stats().prefillTokensPerSecond();
-            var pt = r.timeKernels(false, 512, 3);
-            double ptotal = pt.stream().mapToDouble(GpuRunner.KernelTime::ms).sum();
+            var pt = d.timeKernels(false, 512, 3);
+            double ptotal = pt.stream().mapToDouble(GpuDiagnostics.KernelTime::ms).sum();
             Map<String, Double> byRule = new TreeMap<>();
             for (var k : pt) byRule.merge(k.rule(), (double) k.ms(), Double::sum);
             StringBuilder pr = new StringBuilder();
@@ -298,7 +309,7 @@ public final class GpuSuite {
             out.println("  prompt of n tokens, prefill program / decode steps:" + sp);
             double flops = 2.0 * cm.model().config().parameterCount() * 512;
             double tflops = flops / (512 / prefill) / 1e12;
-            String pdl = "1".equals(System.getenv("JMLC_PDL")) ? " (programmatic launch)" : "";
+            String pdl = RuntimeSettings.defaults().withEnvironment(System.getenv()).programmaticLaunch() ? " (programmatic launch)" : "";
             String line = String.format("bench %s %s%s on %s: decode %.1f tok/s (graph step %.3f ms = %.1f tok/s; with argmax %.3f ms; host step %.3f ms), roofline %.0f tok/s (%.2f GB/token at %.0f GB/s) -> %.0f%% ; prefill-512 %.0f tok/s = %.0f TFLOP/s; load %.1f s",
                     model, quant, pdl, gpu.name(), decode, stepMs, 1000 / stepMs, greedyMs, hostMs, roofline, weightBytes / 1e9, copyGbs, 100 * decode / roofline, prefill, tflops, loadS);
             out.println(line);
@@ -311,7 +322,7 @@ public final class GpuSuite {
                 v[1] += k.weightBytes();
                 v[2]++;
             }
-            double total = kt.stream().mapToDouble(GpuRunner.KernelTime::ms).sum();
+            double total = kt.stream().mapToDouble(GpuDiagnostics.KernelTime::ms).sum();
             agg.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0])).limit(12).forEach(e -> {
                 double[] v = e.getValue();
                 String l = String.format("  kernel %-70s x%-3d %7.1f us total (%4.1f%%) %6.0f GB/s", e.getKey(), (int) v[2], v[0] * 1000, 100 * v[0] / total, v[1] / (v[0] * 1e-3) / 1e9);

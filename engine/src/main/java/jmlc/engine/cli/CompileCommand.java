@@ -1,15 +1,14 @@
 package jmlc.engine.cli;
 
-import jmlc.compiler.codegen.CEmitter;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.pass.MemoryPlan;
 import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.ir.GraphPrinter;
 import jmlc.compiler.schedule.KernelCall;
-import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
-import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.build.Build;
+import jmlc.engine.runtime.gpu.TuningDatabase;
 import jmlc.compiler.target.Target;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
@@ -44,8 +43,9 @@ import java.util.concurrent.Callable;
                 + "times, the memory plan, kernels and launches of the decode and prefill programs) and, with --emit DIR, write",
                 "  DIR/ir/NN-PHASE.txt      the graph after each phase of the pass pipeline",
                 "  DIR/memory.txt           the memory plan of intermediate values",
-                "  DIR/kernels/NAME.cu      every kernel of both programs, one self-contained file each (.hip for HIP targets)",
+                "  DIR/kernels/NAME.cu      every kernel of both programs and the sampling kernels, one self-contained file each (.hip for ROCm targets)",
                 "  DIR/index.tsv            kernel, rule, launches per decode step and per prefill step, summary",
+                "  DIR/knobs.txt            every kernel signature's knobs: the value used, default, allowed values, what a search tries",
                 "  DIR/summary.txt          the summary printed"})
 final class CompileCommand implements Callable<Integer> {
     private final CliContext ctx;
@@ -55,7 +55,7 @@ final class CompileCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--target", paramLabel = "T", defaultValue = "cuda:sm_90",
-            description = "cuda:sm_80, cuda:sm_90, hip:gfx90a, hip:gfx1030 ... (default: ${DEFAULT-VALUE}).")
+            description = "cuda:sm_80, cuda:sm_90, rocm:gfx90a, rocm:gfx1100 (hip: is the same as rocm:) ... (default: ${DEFAULT-VALUE}).")
     String target;
 
     @Option(names = "--quant", paramLabel = "Q", converter = Converters.Quant.class,
@@ -105,14 +105,13 @@ final class CompileCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(ctx);
         bar.update("compiling graph (" + q + ")", 0, 1);
         CompiledModel compiled = CompiledModel.compile(config, q, window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
-        bar.update("scheduling for " + t, 0, 2);
-        Program decode = Scheduler.schedule(compiled.graph(), t, true, compiled.maxStepTokens(), Knobs.defaults());
-        bar.update("scheduling for " + t, 1, 2);
-        Program prefill = Scheduler.schedule(compiled.graph(), t, false, compiled.maxStepTokens(), Knobs.defaults());
+        bar.update("scheduling for " + t, 0, 1);
+        // the same compile path and tuning database as a model loaded onto a device of this target
+        Build build = Build.compile(compiled.graph(), t, TuningDatabase.load(), compiled.maxStepTokens());
         bar.finish("compiled " + model + " for " + t);
 
-        List<String> summary = summary(config, compiled, t, decode, prefill);
-        if (emit != null) summary.add(write(emit, compiled, t, decode, prefill, summary, bar));
+        List<String> summary = summary(config, compiled, t, build.decode(), build.prefill());
+        if (emit != null) summary.add(write(emit, compiled, build, summary, bar));
         summary.forEach(ctx.out::println);
         ctx.out.flush();
         return 0;
@@ -138,7 +137,7 @@ final class CompileCommand implements Callable<Integer> {
     }
 
     /** Writes the IR dumps, memory plan, kernels, index and summary; returns the line saying so. */
-    private String write(Path dir, CompiledModel m, Target t, Program decode, Program prefill, List<String> summary, ProgressBar bar) throws IOException {
+    private String write(Path dir, CompiledModel m, Build build, List<String> summary, ProgressBar bar) throws IOException {
         Path ir = Files.createDirectories(dir.resolve("ir"));
         Path kernels = Files.createDirectories(dir.resolve("kernels"));
         var phases = m.pipeline().phases();
@@ -148,24 +147,16 @@ final class CompileCommand implements Callable<Integer> {
         }
         Files.writeString(dir.resolve("memory.txt"), memory(m.pipeline().memory()));
 
-        // kernels by name over both programs: one name is one kernel, so the programs share its file
-        CEmitter emitter = new CEmitter(t.dialect());
-        Map<String, Kernel> all = new LinkedHashMap<>();
-        Map<String, String> sources = new LinkedHashMap<>();
-        for (Program p : List.of(decode, prefill))
-            for (Kernel k : p.kernels()) {
-                String source = emitter.emit(k), seen = sources.putIfAbsent(k.name(), source);
-                if (seen != null && !seen.equals(source))
-                    throw new IllegalStateException("kernel name " + k.name() + " stands for two different kernels in the decode and prefill programs");
-                all.putIfAbsent(k.name(), k);
-            }
+        // one file a kernel: the decode and prefill programs share the kernels they both launch
+        String ext = build.codegen().fileExtension();
         int done = 0;
-        for (var e : sources.entrySet()) {
-            Files.writeString(kernels.resolve(e.getKey() + "." + emitter.dialect().fileExtension()), e.getValue());
-            bar.update("writing kernels", ++done, sources.size());
+        for (var e : build.sources().entrySet()) {
+            Files.writeString(kernels.resolve(e.getKey() + "." + ext), e.getValue());
+            bar.update("writing kernels", ++done, build.sources().size());
         }
-        Files.writeString(dir.resolve("index.tsv"), index(all, decode, prefill, emitter.dialect().fileExtension()));
-        String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d files), index.tsv, summary.txt", dir, phases.size(), all.size());
+        Files.writeString(dir.resolve("index.tsv"), index(build, ext));
+        Files.writeString(dir.resolve("knobs.txt"), knobs(build));
+        String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d %s files), index.tsv, knobs.txt, summary.txt", dir, phases.size(), build.sources().size(), build.codegen().language());
         List<String> text = new ArrayList<>(summary);
         text.add(line);
         Files.writeString(dir.resolve("summary.txt"), String.join("\n", text) + "\n");
@@ -184,20 +175,38 @@ final class CompileCommand implements Callable<Integer> {
         return sb.toString();
     }
 
+    /**
+     * Every knob space of both programs: the signature (what a JMLC_KNOBS line names), then per knob
+     * the value chosen, the default, the allowed values and the candidates a search tries.
+     */
+    private static String knobs(Build build) {
+        StringBuilder sb = new StringBuilder("# <signature>.<knob>=<value> lines in JMLC_KNOBS set these (without @target: for every target)\n");
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Program p : List.of(build.decode(), build.prefill()))
+            for (var t : p.tunables()) {
+                if (!seen.add(t.space().signature().toString())) continue;
+                sb.append(t.space().signature()).append('\n');
+                for (var k : t.space().knobs())
+                    sb.append(String.format(Locale.ROOT, "  %-14s = %-6d default %-6d allowed %-22s tried %s  (%s)%n", k.name(), t.chosen().get(k.name()),
+                            k.defaultValue(), k.describeAllowed(), k.candidates(), k.doc()));
+            }
+        return sb.toString();
+    }
+
     /** One row per kernel: name, the rule that made it, its launches per decode step and per prefill step, file, summary. */
-    private static String index(Map<String, Kernel> all, Program decode, Program prefill, String ext) {
+    private static String index(Build build, String ext) {
         Map<String, String> rule = new LinkedHashMap<>();
         Map<String, int[]> launches = new LinkedHashMap<>();
-        for (Program p : List.of(decode, prefill))
+        for (Program p : List.of(build.decode(), build.prefill()))
             for (Program.Step s : p.steps())
                 for (KernelCall c : s.calls()) {
                     rule.putIfAbsent(c.kernel().name(), s.rule());
                     launches.computeIfAbsent(c.kernel().name(), k -> new int[2])[p.decode() ? 0 : 1]++;
                 }
         StringBuilder sb = new StringBuilder("kernel\trule\tdecode_launches\tprefill_launches\tfile\tsummary\n");
-        for (Kernel k : all.values()) {
-            int[] n = launches.get(k.name());
-            sb.append(k.name()).append('\t').append(rule.get(k.name())).append('\t').append(n[0]).append('\t').append(n[1]).append('\t')
+        for (Kernel k : build.kernels()) {
+            int[] n = launches.getOrDefault(k.name(), new int[2]);
+            sb.append(k.name()).append('\t').append(rule.getOrDefault(k.name(), "sampling")).append('\t').append(n[0]).append('\t').append(n[1]).append('\t')
                     .append("kernels/").append(k.name()).append('.').append(ext).append('\t').append(k.summary().replace('\t', ' ')).append('\n');
         }
         return sb.toString();

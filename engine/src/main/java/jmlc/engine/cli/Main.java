@@ -18,6 +18,14 @@ public final class Main {
         System.exit(code);
     }
 
+    /**
+     * Runs one command line with these streams (no terminal: chat reads lines from {@code in}) and
+     * returns its exit code: 0 ok, 1 failure, 2 usage error. For embedding the CLI and for tests.
+     */
+    public static int run(java.io.InputStream in, java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        return run(CliContext.of(in, out, err), args);
+    }
+
     /** Runs one command line and returns its exit code: 0 ok, 1 failure, 2 usage error. */
     static int run(CliContext ctx, String... args) {
         try {

@@ -5,11 +5,11 @@ import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
 
 import java.util.List;
-import jmlc.engine.api.Backends;
 
 /**
  * One kind of device jmlc runs on: detects its devices and loads compiled models onto them.
- * The registry is {@link Backends}.
+ * The registry is {@code jmlc.engine.api.Backends}; GPUs of every platform share one
+ * implementation ({@code runtime.gpu.GpuBackend}) over a platform's runtime.
  */
 public interface Backend {
 
@@ -19,6 +19,21 @@ public interface Backend {
     /** Devices of this kind on this machine; empty when the driver or hardware is absent. Never throws. */
     List<DeviceInfo> detect();
 
+    /** The device a user named with {@code id} ({@code cuda:1}, {@code cpu:ref}): by default one {@link #detect()} found. */
+    default java.util.Optional<DeviceInfo> named(String id) {
+        return detect().stream().filter(d -> d.id().equals(id)).findFirst();
+    }
+
+    /** Why {@link #detect()} found no device (the library, the driver, no hardware), or "" when it found some. */
+    default String unavailable() {
+        return "";
+    }
+
     /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected), reporting progress. */
-    ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress);
+    ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, RuntimeSettings settings, Progress progress);
+
+    /** {@link #load} with the default runtime settings. */
+    default ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
+        return load(model, weights, device, RuntimeSettings.defaults(), progress);
+    }
 }

@@ -2,11 +2,10 @@ package jmlc.magics.llm;
 
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.schedule.KernelCall;
-import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
-import jmlc.compiler.build.Scheduler;
+import jmlc.compiler.build.Build;
+import jmlc.engine.runtime.gpu.TuningDatabase;
 import jmlc.compiler.target.Target;
-import jmlc.engine.model.CompiledModel;
 import jmlc.engine.api.LoadedModel;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.gpu.GpuRunner;
@@ -29,13 +28,19 @@ final class Programs {
     static final String DEFAULT_TARGET = "cuda:sm_90";
 
     /**
-     * The decode or prefill program for the loaded model: with {@code --target}, scheduled for that
-     * target; else the one the model's GPU runner launches; else scheduled for the device's target
-     * (a GPU) or {@value #DEFAULT_TARGET} (a CPU).
+     * The loaded model compiled for a GPU: with {@code --target}, for that target; else the build
+     * the model's GPU runner runs; else for the device's target (a GPU) or {@value #DEFAULT_TARGET}
+     * (a CPU). Always through {@link Build#compile} with the tuning database, as the runner does,
+     * so what the magics show is what runs.
      */
-    static Program program(LoadedModel m, String target, boolean prefill, String magic) {
-        if (target == null && m.runner() instanceof GpuRunner gpu) return prefill ? gpu.prefillProgram() : gpu.decodeProgram();
-        return schedule(m.compiled(), target(target, m.runner().device(), magic), prefill);
+    static Build build(LoadedModel m, String target, String magic) {
+        if (target == null && m.runner() instanceof GpuRunner gpu) return gpu.build();
+        Target t = target(target, m.runner().device(), magic);
+        try {
+            return Build.compile(m.compiled().graph(), t, TuningDatabase.load(), m.compiled().maxStepTokens());
+        } catch (IllegalArgumentException e) { // a bad tuning database or knob: the magic's error, the model stays
+            throw new MagicException("%" + magic + ": " + e.getMessage());
+        }
     }
 
     /** The target named with {@code --target}, else the device's if it is a GPU, else {@value #DEFAULT_TARGET}. */
@@ -46,7 +51,7 @@ final class Programs {
             String units = device.properties().get("multiprocessors");
             if (named == null && units != null && units.matches("\\d+")) {
                 int n = Integer.parseInt(units);
-                t = t.backend().equals("cuda") ? Target.cuda(t.arch(), n) : Target.hip(t.arch(), n);
+                t = t.withMultiprocessors(n);
             }
             return t;
         } catch (IllegalArgumentException e) {
@@ -65,7 +70,7 @@ final class Programs {
      */
     static Optional<String> deviceTarget(DeviceInfo d) {
         String backend = d.backend().toLowerCase();
-        boolean cuda = backend.equals("cuda"), amd = backend.equals("hip") || backend.equals("rocm");
+        boolean cuda = backend.equals("cuda"), amd = backend.equals("rocm");
         if (!cuda && !amd) return Optional.empty();
         for (var e : d.properties().entrySet()) {
             String v = e.getValue().strip();
@@ -76,15 +81,10 @@ final class Programs {
                 if (e.getKey().toLowerCase().contains("compute") && c.matches()) return Optional.of("cuda:sm_" + c.group(1) + c.group(2));
             } else {
                 Matcher m = GFX.matcher(v);
-                if (m.find()) return Optional.of("hip:" + m.group(1));
+                if (m.find()) return Optional.of("rocm:" + m.group(1));
             }
         }
-        return Optional.of(cuda ? DEFAULT_TARGET : "hip:gfx90a");
-    }
-
-    /** The decode (one token) or prefill program of {@code model} for {@code target}. */
-    static Program schedule(CompiledModel model, Target target, boolean prefill) {
-        return Scheduler.schedule(model.graph(), target, !prefill, prefill ? model.maxStepTokens() : 1, Knobs.defaults());
+        return Optional.of(cuda ? DEFAULT_TARGET : "rocm:gfx90a");
     }
 
     /** A kernel of a program, with the rule that made it and how many times a step launches it. */

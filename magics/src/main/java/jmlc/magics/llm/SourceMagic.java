@@ -1,6 +1,6 @@
 package jmlc.magics.llm;
 
-import jmlc.compiler.codegen.CEmitter;
+import jmlc.compiler.build.Build;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.target.Target;
 import jmlc.engine.api.ChatModule;
@@ -22,7 +22,7 @@ public final class SourceMagic implements Magic {
         String kernel;
 
         @Option(names = "--target", paramLabel = "T",
-                description = "cuda:sm_90, hip:gfx90a ... (default: what the model's GPU runs, else cuda:sm_90)")
+                description = "cuda:sm_90, rocm:gfx90a ... (default: what the model's GPU runs, else cuda:sm_90)")
         String target;
 
         @Option(names = "--prefill", description = "a kernel of the prefill program instead of decode")
@@ -36,7 +36,7 @@ public final class SourceMagic implements Magic {
 
     @Override
     public String summary() {
-        return "One generated kernel's CUDA or HIP source: %source NAME [--target hip:gfx90a]";
+        return "One generated kernel's CUDA or HIP source: %source NAME [--target rocm:gfx90a]";
     }
 
     @Override
@@ -48,11 +48,12 @@ public final class SourceMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Program program = Programs.program(cm.model(), args.target, args.prefill, name());
-        Target target = program.target();
+        Build build = Programs.build(cm.model(), args.target, name());
+        Program program = build.program(!args.prefill);
+        Target target = build.target();
         Programs.Entry entry = Programs.find(Programs.entries(program), args.kernel, name());
-        String source = new CEmitter(target.dialect()).emit(entry.kernel());
-        String title = entry.kernel().name() + "." + target.dialect().fileExtension() + " (" + target + ", rule " + entry.rule() + ")";
+        String source = build.source(entry.kernel().name());
+        String title = entry.kernel().name() + "." + build.codegen().fileExtension() + " (" + target + ", rule " + entry.rule() + ")";
         return MimeBundle.html("<b>" + Html.escape(title) + "</b>" + CHighlighter.html(source))
                 .withText("// " + title + "\n" + source);
     }

@@ -107,11 +107,11 @@ class CompilerMagicsTest {
         for (String h : new String[]{"kernel", "rule", "launches", "threads", "shared bytes", "knobs"})
             assertTrue(html.contains("<th style=\"text-align:left\">" + h + "</th>"), h);
         String hip = nb.bundle("%kernels --target hip:gfx90a").text();
-        assertTrue(hip.contains(" for hip:gfx90a: "), hip);
+        assertTrue(hip.contains(" for rocm:gfx90a: "), "hip: is another spelling of rocm: " + hip);
         String prefill = nb.bundle("%kernels --prefill").text();
         assertTrue(prefill.startsWith("prefill (up to 256 tokens) program"), prefill);
         assertTrue(assertThrows(MagicException.class, () -> nb.run("%kernels --target opencl:x")).getMessage()
-                .startsWith("%kernels: unknown target backend 'opencl'"));
+                .startsWith("%kernels: unknown GPU platform 'opencl'"));
         assertTrue(assertThrows(MagicException.class, () -> nb.run("%kernels --target cuda:90")).getMessage()
                 .startsWith("%kernels: CUDA arch '90' should look like sm_90"));
 
@@ -151,10 +151,10 @@ class CompilerMagicsTest {
         assertEquals(Optional.of("cuda:sm_90"), Programs.deviceTarget(new DeviceInfo("cuda:0", "cuda", "NVIDIA H100", Map.of("compute capability", "9.0"))));
         assertEquals(Optional.of("cuda:sm_80"), Programs.deviceTarget(new DeviceInfo("cuda:0", "cuda", "A100", Map.of("arch", "sm_80"))));
         assertEquals(Optional.of("cuda:sm_90"), Programs.deviceTarget(new DeviceInfo("cuda:1", "cuda", "?", Map.of())));
-        assertEquals(Optional.of("hip:gfx942"), Programs.deviceTarget(new DeviceInfo("rocm:0", "rocm", "MI300X", Map.of("arch", "gfx942:sramecc+:xnack-"))));
+        assertEquals(Optional.of("rocm:gfx942"), Programs.deviceTarget(new DeviceInfo("rocm:0", "rocm", "MI300X", Map.of("arch", "gfx942:sramecc+:xnack-"))));
         assertEquals(Optional.empty(), Programs.deviceTarget(new DeviceInfo("cpu", "cpu", "x", Map.of())));
         assertEquals("cuda:sm_80", Programs.target(null, new DeviceInfo("cuda:0", "cuda", "A100", Map.of("arch", "sm_80")), "kernels").toString());
-        assertEquals("hip:gfx1030", Programs.target("hip:gfx1030", new DeviceInfo("cpu", "cpu", "x", Map.of()), "kernels").toString());
+        assertEquals("rocm:gfx1030", Programs.target("hip:gfx1030", new DeviceInfo("cpu", "cpu", "x", Map.of()), "kernels").toString());
         var h100 = Programs.target(null, new DeviceInfo("cuda:0", "cuda", "H100 PCIe", Map.of("compute capability", "9.0", "multiprocessors", "114")), "kernels");
         assertEquals(114, h100.multiprocessors(), "the device's own SM count sizes grids as its runner does");
         assertEquals(132, Programs.target("cuda:sm_90", new DeviceInfo("cuda:0", "cuda", "H100 PCIe", Map.of("multiprocessors", "114")), "kernels")

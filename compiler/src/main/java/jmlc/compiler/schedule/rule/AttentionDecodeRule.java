@@ -9,12 +9,16 @@ import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.KernelSignature;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static jmlc.compiler.kernel.K.*;
@@ -50,10 +54,29 @@ public final class AttentionDecodeRule implements ScheduleRule {
         return "attention_decode";
     }
 
-    /** The tuning database's key for this node's knobs ({@code warps}, {@code splits}, {@code fuse_rope}). */
-    public static String signature(Node n) {
+    /** What distinguishes one attention node's knobs from another's: heads, KV heads, head size, context, cache type. */
+    public static String shape(Node n) {
         Op.Attention a = (Op.Attention) n.op();
-        return "attention_decode_h" + a.nHeads() + "_kv" + a.nKvHeads() + "_d" + a.headDim() + "_c" + n.input(1).type().shape().dim(1).size() + "_" + n.input(1).type().dtype();
+        return "h" + a.nHeads() + "_kv" + a.nKvHeads() + "_d" + a.headDim() + "_c" + n.input(1).type().shape().dim(1).size() + "_" + n.input(1).type().dtype();
+    }
+
+    /** The signature of the decode attention node {@code n}'s knobs ({@code warps}, {@code splits}, {@code fuse_rope}). */
+    public static KernelSignature signature(Node n, ScheduleContext ctx) {
+        return ctx.signature(KIND, shape(n));
+    }
+
+    public static final String KIND = "attention_decode";
+
+    /** The knobs of the decode attention {@code n}: warps a block, splits of the context, whether it absorbs rope_kv_append. */
+    static KnobSpace space(Node n, ScheduleContext ctx) {
+        int ctxLen = (int) n.input(1).type().shape().dim(1).size(), sub = ctx.caps().subgroupSize();
+        int maxThreads = ctx.caps().maxThreadsPerBlock();
+        return new KnobSpace(signature(n, ctx))
+                .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16).tryOnly(2, 4, 8))
+                .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the merge weighs them with a thread each)", 8, 16, 32, 64, 128))
+                .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
+                .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
+                .require("the merge kernel's block (a thread a split) fits " + maxThreads + " threads", v -> Math.max(sub, v.get("splits")) <= maxThreads);
     }
 
     /**
@@ -67,7 +90,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         if (r == null || !(r.op() instanceof Op.RopeKvAppend)) return null;
         if (att.input(1) != r.output(1) || att.input(2) != r.output(2) || att.input(3) != r.input(3)) return null;
         if (ctx.graph().users(r.output(0)).size() != 1 || ctx.graph().outputs().contains(r.output(0))) return null;
-        return ctx.knobs().get(signature(att), "fuse_rope", 1) != 0 ? r : null;
+        return ctx.peek(space(att, ctx)).get("fuse_rope") != 0 ? r : null;
     }
 
     /** True when the decode attention reading {@code rope}'s q does its work ({@link #absorbedRope}). */
@@ -81,22 +104,22 @@ public final class AttentionDecodeRule implements ScheduleRule {
         if (!(n.op() instanceof Op.Attention a) || !ctx.decode()) return Optional.empty();
         int hd = a.headDim(), nH = a.nHeads(), nKv = a.nKvHeads(), group = nH / nKv;
         int ctxLen = (int) n.input(1).type().shape().dim(1).size();
-        int warp = ctx.target().warpSize();
-        String sig = signature(n);
-        Node rope = absorbedRope(n, ctx);
-        RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
-        int warps = ctx.knobs().get(sig, "warps", WARPS);
-        // the merge kernel weighs the splits with one thread each: at most its threads
-        int splits = Math.min(Math.min(ctx.knobs().get(sig, "splits", SPLITS), ctxLen), 1024);
+        int warp = ctx.caps().subgroupSize();
         int dpl = (hd + warp - 1) / warp; // head dims per lane
         if (group * dpl > 64) return Optional.empty(); // too many registers per lane for this schedule
+        KnobSpace space = space(n, ctx);
+        Map<String, Integer> v = ctx.choose(space);
+        String sig = space.signature().key();
+        Node rope = absorbedRope(n, ctx);
+        RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
+        int warps = v.get("warps"), splits = v.get("splits");
 
         String scratchId = sig + "_partials";
         long partialFloats = (long) nH * splits * (hd + 2);
 
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + "s" + splits + ropeTag + "_partial",
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + ropeTag + "_partial",
                 "per (kv head, split): online-softmax partial attention of its " + group + " query heads"
                         + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits);
@@ -213,7 +236,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         KernelCall partial = lb.build();
 
         // ---- combine kernel: split weights in parallel (one thread per split), then each thread one dim ----
-        LaunchBuilder cb = new LaunchBuilder(sig + "_s" + splits + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
+        LaunchBuilder cb = ctx.launch(sig + "_s" + splits + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
         int cthreads = Math.max(warp, Math.max(splits, hd));
         cb.block(cthreads).grid(c(nH)).knob("splits", splits);
         Buffer part2 = cb.scratch("partial", scratchId, KType.F32, partialFloats);

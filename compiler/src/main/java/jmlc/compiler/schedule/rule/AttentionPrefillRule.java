@@ -7,12 +7,15 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static jmlc.compiler.kernel.K.*;
@@ -38,13 +41,16 @@ public final class AttentionPrefillRule implements ScheduleRule {
         if (!(n.op() instanceof Op.Attention a)) return Optional.empty();
         int hd = a.headDim(), nH = a.nHeads(), group = nH / a.nKvHeads();
         int ctxLen = (int) n.input(1).type().shape().dim(1).size();
-        int warp = ctx.target().warpSize();
-        String sig = "attention_prefill_h" + nH + "_kv" + a.nKvHeads() + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype();
-        int warps = ctx.knobs().get(sig, "warps", WARPS);
+        int warp = ctx.caps().subgroupSize();
+        KnobSpace space = new KnobSpace(ctx.signature("attention_prefill", "h" + nH + "_kv" + a.nKvHeads() + "_d" + hd + "_c" + ctxLen + "_" + n.input(1).type().dtype()))
+                .add(Knob.oneOf("warps", WARPS, "subgroups a block, one query each", 1, 2, 4, 8, 16).tryOnly(2, 4, 8))
+                .add(Knob.range("keys", KEYS, 1, 8, "keys a subgroup scores a loop step", 1, 2, 4, 8))
+                .require("warps x " + warp + " <= " + ctx.caps().maxThreadsPerBlock() + " threads a block", v -> v.get("warps") * warp <= ctx.caps().maxThreadsPerBlock());
+        Map<String, Integer> v = ctx.choose(space);
+        String sig = space.signature().key();
+        int warps = v.get("warps"), keys = v.get("keys");
         int dpl = (hd + warp - 1) / warp;
-        int keys = ctx.knobs().get(sig, "keys", KEYS);
-        if (keys < 1 || keys > 8) return Optional.empty();
-        LaunchBuilder lb = new LaunchBuilder(sig + "_w" + warps + (keys == 1 ? "" : "k" + keys), "causal attention, one warp per (query, head), online softmax");
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + (keys == 1 ? "" : "k" + keys), "causal attention, one warp per (query, head), online softmax");
         lb.block(warps * warp).grid(LaunchBuilder.ceilDiv(lb.seq(), warps), c(nH)).knob("warps", warps).knob("keys", keys);
         Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
         Buffer out = lb.output("out", n.output());

@@ -35,16 +35,16 @@ public final class ElementwiseRule implements ScheduleRule {
     @Override
     public Optional<List<KernelCall>> apply(Node n, ScheduleContext ctx) {
         KernelCall call = switch (n.op()) {
-            case Op.Add a -> binary(n, "add", (x, y) -> add(x, y));
-            case Op.Mul m -> binary(n, "mul", (x, y) -> mul(x, y));
-            case Op.Silu s -> silu(n);
-            case Op.SiluMul s -> siluMul(n);
-            case Op.Slice s -> slice(n, s);
-            case Op.LastRow l -> lastRow(n);
-            case Op.Embed e -> embed(n);
-            case Op.Dequantize d -> dequantize(n);
+            case Op.Add a -> binary(ctx, n, "add", (x, y) -> add(x, y));
+            case Op.Mul m -> binary(ctx, n, "mul", (x, y) -> mul(x, y));
+            case Op.Silu s -> silu(ctx, n);
+            case Op.SiluMul s -> siluMul(ctx, n);
+            case Op.Slice s -> slice(ctx, n, s);
+            case Op.LastRow l -> lastRow(ctx, n);
+            case Op.Embed e -> embed(ctx, n);
+            case Op.Dequantize d -> dequantize(ctx, n);
             case Op.Rope r -> rope(n, r, ctx);
-            case Op.KvAppend k -> kvAppend(n);
+            case Op.KvAppend k -> kvAppend(ctx, n);
             default -> null;
         };
         return Optional.ofNullable(call).map(List::of);
@@ -56,8 +56,8 @@ public final class ElementwiseRule implements ScheduleRule {
     }
 
     /** One thread per element of a {@code [rows, cols]} output ({@code rows} those of {@code out}). */
-    private static LaunchBuilder perElement(String name, String summary, Value out, long cols) {
-        LaunchBuilder lb = new LaunchBuilder(name, summary);
+    private static LaunchBuilder perElement(ScheduleContext ctx, String name, String summary, Value out, long cols) {
+        LaunchBuilder lb = ctx.launch(name, summary);
         Expr total = mul(lb.rows(out), c((int) cols));
         lb.block(THREADS).grid(LaunchBuilder.ceilDiv(total, THREADS)).knob("threads", THREADS);
         return lb;
@@ -70,27 +70,27 @@ public final class ElementwiseRule implements ScheduleRule {
         return i;
     }
 
-    private KernelCall binary(Node n, String op, java.util.function.BinaryOperator<Expr> f) {
+    private KernelCall binary(ScheduleContext ctx, Node n, String op, java.util.function.BinaryOperator<Expr> f) {
         long cols = n.output().type().shape().cols();
-        LaunchBuilder lb = perElement(op + "_" + cols, "y = a " + op + " b over [seq, " + cols + "]", n.output(), cols);
+        LaunchBuilder lb = perElement(ctx, op + "_" + cols, "y = a " + op + " b over [seq, " + cols + "]", n.output(), cols);
         Buffer a = lb.input("a", n.input(0)), b = lb.input("b", n.input(1)), y = lb.output("y", n.output());
         Expr.Var i = guardedIndex(lb, n.output(), cols);
         lb.body.store(y, i, f.apply(load(a, i), load(b, i)));
         return lb.build();
     }
 
-    private KernelCall silu(Node n) {
+    private KernelCall silu(ScheduleContext ctx, Node n) {
         long cols = n.output().type().shape().cols();
-        LaunchBuilder lb = perElement("silu_" + cols, "y = silu(x) over [seq, " + cols + "]", n.output(), cols);
+        LaunchBuilder lb = perElement(ctx, "silu_" + cols, "y = silu(x) over [seq, " + cols + "]", n.output(), cols);
         Buffer x = lb.input("x", n.input(0)), y = lb.output("y", n.output());
         Expr.Var i = guardedIndex(lb, n.output(), cols);
         lb.body.store(y, i, silu(load(x, i)));
         return lb.build();
     }
 
-    private KernelCall siluMul(Node n) {
+    private KernelCall siluMul(ScheduleContext ctx, Node n) {
         long f = n.output().type().shape().cols();
-        LaunchBuilder lb = perElement("silu_mul_" + f, "y[s, i] = silu(x[s, i]) * x[s, F + i], F = " + f, n.output(), f);
+        LaunchBuilder lb = perElement(ctx, "silu_mul_" + f, "y[s, i] = silu(x[s, i]) * x[s, F + i], F = " + f, n.output(), f);
         Buffer x = lb.input("x", n.input(0)), y = lb.output("y", n.output());
         Expr.Var i = guardedIndex(lb, n.output(), f);
         Expr.Var s = lb.body.let("s", div(i, c((int) f)));
@@ -100,9 +100,9 @@ public final class ElementwiseRule implements ScheduleRule {
         return lb.build();
     }
 
-    private KernelCall slice(Node n, Op.Slice sl) {
+    private KernelCall slice(ScheduleContext ctx, Node n, Op.Slice sl) {
         long cols = n.input(0).type().shape().cols();
-        LaunchBuilder lb = perElement("slice_" + cols + "_" + sl.start() + "_" + sl.len(), "y = x[:, " + sl.start() + ":" + (sl.start() + sl.len()) + "]", n.output(), sl.len());
+        LaunchBuilder lb = perElement(ctx, "slice_" + cols + "_" + sl.start() + "_" + sl.len(), "y = x[:, " + sl.start() + ":" + (sl.start() + sl.len()) + "]", n.output(), sl.len());
         Buffer x = lb.input("x", n.input(0)), y = lb.output("y", n.output());
         Expr.Var i = guardedIndex(lb, n.output(), sl.len());
         Expr.Var s = lb.body.let("s", div(i, c((int) sl.len())));
@@ -110,9 +110,9 @@ public final class ElementwiseRule implements ScheduleRule {
         return lb.build();
     }
 
-    private KernelCall lastRow(Node n) {
+    private KernelCall lastRow(ScheduleContext ctx, Node n) {
         long cols = n.output().type().shape().cols();
-        LaunchBuilder lb = new LaunchBuilder("last_row_" + cols, "y = x[seq - 1, :]");
+        LaunchBuilder lb = ctx.launch("last_row_" + cols, "y = x[seq - 1, :]");
         lb.block(THREADS).grid(c((int) ((cols + THREADS - 1) / THREADS))).knob("threads", THREADS);
         Buffer x = lb.input("x", n.input(0)), y = lb.output("y", n.output());
         Expr.Var i = lb.body.let("i", add(mul(bid(0), c(THREADS)), tid(0)));
@@ -138,10 +138,10 @@ public final class ElementwiseRule implements ScheduleRule {
         return mul(value, loadF32(scales, div(index, c(q.groupSize()))));
     }
 
-    private KernelCall embed(Node n) {
+    private KernelCall embed(ScheduleContext ctx, Node n) {
         Value table = n.input(0);
         long d = table.type().shape().dim(1).size();
-        LaunchBuilder lb = perElement("embed_" + table.type().toString(), "y[s, :] = table[tokens[s], :] (dequantized)", n.output(), d);
+        LaunchBuilder lb = perElement(ctx, "embed_" + table.type().toString(), "y[s, :] = table[tokens[s], :] (dequantized)", n.output(), d);
         Buffer data = lb.weightData("table", table);
         Buffer scales = table.type().dtype().isQuantized() ? lb.weightScales("scales", table) : null;
         Buffer tokens = lb.input("tokens", n.input(1)), y = lb.output("y", n.output());
@@ -151,10 +151,10 @@ public final class ElementwiseRule implements ScheduleRule {
         return lb.build();
     }
 
-    private KernelCall dequantize(Node n) {
+    private KernelCall dequantize(ScheduleContext ctx, Node n) {
         Value w = n.input(0);
         long rows = w.type().shape().dim(0).size(), cols = w.type().shape().dim(1).size();
-        LaunchBuilder lb = new LaunchBuilder("dequantize_" + w.type(), "y = dequantize(w), " + rows + "x" + cols);
+        LaunchBuilder lb = ctx.launch("dequantize_" + w.type(), "y = dequantize(w), " + rows + "x" + cols);
         lb.block(THREADS).grid(c((int) ((rows * cols + THREADS - 1) / THREADS))).knob("threads", THREADS);
         Buffer data = lb.weightData("w", w), scales = lb.weightScales("scales", w), y = lb.output("y", n.output());
         Expr.Var i = lb.body.let("i", add(mul(bid(0), c(THREADS)), tid(0)));
@@ -184,7 +184,7 @@ public final class ElementwiseRule implements ScheduleRule {
         long cols = n.output().type().shape().cols();
         int half = spec.headDim() / 2, pairs = (int) (cols / 2);
         int positions = RopeKvAppendRule.maxPositions(ctx);
-        LaunchBuilder lb = perElement("rope_" + cols + "_" + spec.style().name().toLowerCase(), "rotary embedding of [seq, " + cols + "] at positions pos..", n.output(), pairs);
+        LaunchBuilder lb = perElement(ctx, "rope_" + cols + "_" + spec.style().name().toLowerCase(), "rotary embedding of [seq, " + cols + "] at positions pos..", n.output(), pairs);
         Buffer x = lb.input("x", n.input(0)), pos = lb.input("pos", n.input(1)), y = lb.output("y", n.output());
         Buffer table = lb.constant("cossin", ropeTableId(spec, positions), ropeTable(spec, positions));
         Expr.Var i = guardedIndex(lb, n.output(), pairs);
@@ -197,17 +197,17 @@ public final class ElementwiseRule implements ScheduleRule {
         return lb.build();
     }
 
-    private KernelCall kvAppend(Node n) {
+    private KernelCall kvAppend(ScheduleContext ctx, Node n) {
         Value cache = n.input(0);
         long[] sh = cache.type().shape().dims().stream().mapToLong(d -> d.size()).toArray();
-        int nKv = (int) sh[0], ctx = (int) sh[1], hd = (int) sh[2];
-        LaunchBuilder lb = perElement("kv_append_" + nKv + "x" + ctx + "x" + hd + "_" + cache.type().dtype(), "cache[h, pos + s, :] = x[s, h*hd : (h+1)*hd]", n.input(1), (long) nKv * hd);
+        int nKv = (int) sh[0], ctxLen = (int) sh[1], hd = (int) sh[2];
+        LaunchBuilder lb = perElement(ctx, "kv_append_" + nKv + "x" + ctxLen + "x" + hd + "_" + cache.type().dtype(), "cache[h, pos + s, :] = x[s, h*hd : (h+1)*hd]", n.input(1), (long) nKv * hd);
         Buffer x = lb.input("x", n.input(1)), pos = lb.input("pos", n.input(2)), out = lb.output("cache", n.output());
         Expr.Var i = guardedIndex(lb, n.input(1), (long) nKv * hd);
         Expr.Var s = lb.body.let("s", div(i, c(nKv * hd)));
         Expr.Var h = lb.body.let("h", div(mod(i, c(nKv * hd)), c(hd)));
         Expr.Var dd = lb.body.let("d", mod(i, c(hd)));
-        Expr at = add(mul(add(mul(h, c(ctx)), add(load(pos, c(0)), s)), c(hd)), dd);
+        Expr at = add(mul(add(mul(h, c(ctxLen)), add(load(pos, c(0)), s)), c(hd)), dd);
         lb.body.storeF(out, at, load(x, i));
         return lb.build();
     }

@@ -9,13 +9,18 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.KernelSignature;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static jmlc.compiler.kernel.K.*;
@@ -49,24 +54,43 @@ public final class GemmRule implements ScheduleRule {
         return "gemm";
     }
 
+    /** Bytes of shared memory the two padded operand tiles take. */
+    static int sharedBytes(int bm, int bn) {
+        return (bm + bn) * (BK / 2 + PAD) * 4;
+    }
+
+    /**
+     * The knobs for weight {@code w}: the block's tile of y ({@code bm × bn}, 4 warps in 2×2) and
+     * the split of K for one-tile prompts (0: the fewest that give four blocks per multiprocessor).
+     */
+    static KnobSpace space(ScheduleContext ctx, Value w) {
+        int k = (int) w.type().shape().dim(1).size(), maxShared = ctx.caps().maxSharedBytes();
+        return new KnobSpace(ctx.signature("gemm", GemvRule.shape(w)))
+                .add(Knob.oneOf("bm", 64, "rows of y a block computes", 32, 64, 96, 128))
+                .add(Knob.range("bn", 128, 16, 512, "columns of y a block computes (a multiple of 16)", 64, 128, 256))
+                .add(Knob.range("split_k", 0, 0, k / BK, "blocks sharing a tile's K for prompts of one row tile (0: automatic)", 0, 1, 2, 4, 8, 16))
+                .require("bn a multiple of 16", v -> v.get("bn") % 16 == 0)
+                .require("at most 32 mma tiles of accumulators a warp: (bm/32) x (bn/16) <= 32", v -> v.get("bn") / 2 / 8 * (v.get("bm") / 2 / 16) <= 32)
+                .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn")) <= maxShared);
+    }
+
     @Override
     public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
         MatmulParts m = MatmulParts.of(node);
-        if (m == null || ctx.decode() || !ctx.target().tensorCores() || ctx.target().warpSize() != 32) return Optional.empty();
+        if (m == null || ctx.decode() || ctx.caps().matrix() != Capabilities.MatrixUnit.MMA_M16N8K16) return Optional.empty();
         Value w = m.w();
         boolean q = w.type().dtype().isQuantized();
         if (w.kind() != Value.Kind.PARAM || !m.x().type().shape().dim(0).equals(jmlc.compiler.ir.Dim.SEQ)) return Optional.empty();
         int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();
         int e = GemvRule.perWord(w);
         if (k % BK != 0 || (q && w.type().quant().groupSize() != BK)) return Optional.empty();
-        String sig = GemvRule.signature(w).replace("gemv_", "gemm_");
-        int bm = ctx.knobs().get(sig, "bm", 64), bn = ctx.knobs().get(sig, "bn", 128);
-        if (bm % 32 != 0 || bn % 16 != 0 || bn / 2 / 8 * bm / 2 / 16 > 32) return Optional.empty();
-        int splits = ctx.knobs().get(sig, "split_k", defaultSplits(n, k, bn, ctx));
-        if (splits < 1 || splits > k / BK) return Optional.empty();
+        KnobSpace space = space(ctx, w);
+        Map<String, Integer> v = ctx.choose(space);
+        int bm = v.get("bm"), bn = v.get("bn");
+        int splits = v.get("split_k") != 0 ? v.get("split_k") : defaultSplits(n, k, bn, ctx);
         List<KernelCall> calls = new ArrayList<>();
         if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
-        calls.add(kernel(m, node.output(), ctx, sig, n, k, e, bm, bn, splits));
+        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, e, bm, bn, splits));
         if (splits > 1) calls.add(reduceKernel(m, node.output(), ctx, n, bm, splits));
         return Optional.of(calls);
     }
@@ -76,7 +100,7 @@ public final class GemmRule implements ScheduleRule {
      * four blocks per SM, each split keeping at least one 32-wide step; 1 where the tiles alone do.
      */
     static int defaultSplits(int n, int k, int bn, ScheduleContext ctx) {
-        int tiles = (n + bn - 1) / bn, want = 4 * ctx.target().multiprocessors(), s = 1;
+        int tiles = (n + bn - 1) / bn, want = 4 * ctx.caps().multiprocessors(), s = 1;
         while (tiles * s < want && s < 16 && k / BK >= 2 * s) s *= 2;
         return s;
     }
@@ -91,7 +115,7 @@ public final class GemmRule implements ScheduleRule {
         return sub(whenShort, mul(lessOne, longPrompt));
     }
 
-    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int bm, int bn, int splits) {
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, int e, int bm, int bn, int splits) {
         Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
@@ -99,7 +123,7 @@ public final class GemmRule implements ScheduleRule {
         int wm = bm / 2, wn = bn / 2;           // warp tile
         int mt = wm / 16, nt = wn / 8;           // mma tiles per warp
         int stride = BK / 2 + PAD;               // u32 words per shared row
-        LaunchBuilder lb = new LaunchBuilder(sig + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + (splits > 1 ? "k" + splits : ""),
+        LaunchBuilder lb = ctx.launch(sig.key() + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + (splits > 1 ? "k" + splits : ""),
                 "y[m, n] = sum_k x[m, k] * w[n, k] on tensor cores (mma m16n8k16 f16/f32), w " + w.type()
                         + (splits > 1 ? "; K in " + splits + " splits for prompts of at most " + bm + " tokens" : ""));
         Expr mTotal = lb.seq();
@@ -120,6 +144,7 @@ public final class GemmRule implements ScheduleRule {
         Expr.Var m0 = b.let("m0", mul(bid(1), c(bm)));
         Expr.Var warp = b.let("warp", div(tid(0), c(32)));
         Expr.Var lane = b.let("lane", mod(tid(0), c(32)));
+        boolean ldm = ctx.caps().ldmatrix();
         Expr.Var g = b.let("g", div(lane, c(4)));
         Expr.Var t = b.let("t", mod(lane, c(4)));
         Expr.Var wRow = b.let("wm0", mul(div(warp, c(2)), c(wm)));
@@ -144,15 +169,22 @@ public final class GemmRule implements ScheduleRule {
             tiles.fetch(s, min(add(k0, c(BK)), sub(kHi, c(BK))), false); // the next step's (this one's again at the end)
             for (int ks = 0; ks < BK / 16; ks++) {
                 int kw = ks * 8; // word offset of this k16 within the row
-                // A fragments with ldmatrix.x4: lane l addresses row l%16 of the warp's 16-row slice, k half l/16
                 List<List<Expr.Var>> aFrag = new ArrayList<>();
                 for (int i = 0; i < mt; i++) {
-                    List<Expr.Var> a = fragment(s, "a");
-                    s.ldmatrix(a, xs, add(mul(add(add(wRow, c(i * 16)), mod(lane, c(16))), c(stride)), add(c(kw), mul(div(lane, c(16)), c(4)))));
-                    aFrag.add(a);
+                    if (ldm) { // A fragments with ldmatrix.x4: lane l addresses row l%16 of the warp's 16-row slice, k half l/16
+                        List<Expr.Var> a = fragment(s, "a");
+                        s.ldmatrix(a, xs, add(mul(add(add(wRow, c(i * 16)), mod(lane, c(16))), c(stride)), add(c(kw), mul(div(lane, c(16)), c(4)))));
+                        aFrag.add(a);
+                    } else { // plain shared loads in the fragment layout: (g, 2t), (g+8, 2t), (g, 2t+8), (g+8, 2t+8)
+                        Expr.Var r0 = s.let(s.fresh("ar"), add(add(wRow, c(i * 16)), g));
+                        List<Expr.Var> a = new ArrayList<>();
+                        for (int[] rk : new int[][] {{0, 0}, {8, 0}, {0, 4}, {8, 4}})
+                            a.add(s.let(s.fresh("a"), sload(xs, add(mul(add(r0, c(rk[0])), c(stride)), add(c(kw + rk[1]), t)))));
+                        aFrag.add(a);
+                    }
                 }
                 // B fragments of two n-tiles per ldmatrix.x4: lane l addresses row l%8 of tile j + l/16, k half (l/8)%2
-                for (int j = 0; j + 1 < nt; j += 2) {
+                for (int j = 0; ldm && j + 1 < nt; j += 2) {
                     List<Expr.Var> bb = fragment(s, "b");
                     s.ldmatrix(bb, ws, add(mul(add(add(wCol, c(j * 8)), add(mul(div(lane, c(16)), c(8)), mod(lane, c(8)))), c(stride)),
                             add(c(kw), mul(mod(div(lane, c(8)), c(2)), c(4)))));
@@ -161,8 +193,8 @@ public final class GemmRule implements ScheduleRule {
                         s.mma(List.of(acc[i][j + 1]), List.copyOf(aFrag.get(i)), List.of(bb.get(2), bb.get(3)));
                     }
                 }
-                if (nt % 2 == 1) { // an odd last n-tile: its two B registers by plain shared loads
-                    int j = nt - 1;
+                // without ldmatrix every n-tile, with it an odd last one: its two B registers by plain shared loads
+                for (int j = ldm ? nt - nt % 2 : 0; j < nt; j++) {
                     Expr.Var colB = s.let(s.fresh("cb"), add(add(wCol, c(j * 8)), g));
                     Expr.Var b0 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw), t))));
                     Expr.Var b1 = s.let(s.fresh("b"), sload(ws, add(mul(colB, c(stride)), add(c(kw + 4), t))));
@@ -238,7 +270,7 @@ public final class GemmRule implements ScheduleRule {
     private KernelCall reduceKernel(MatmulParts m, Value out, ScheduleContext ctx, int n, int bm, int splits) {
         boolean pairs = m.siluMulPairs();
         int cols = pairs ? n / 2 : n, threads = 256;
-        LaunchBuilder lb = new LaunchBuilder("gemm_split_reduce_" + n + "_k" + splits + (m.bias() != null ? "_bias" : "") + (m.residual() != null ? "_res" : "") + (pairs ? "_silupairs" : ""),
+        LaunchBuilder lb = ctx.launch("gemm_split_reduce_" + n + "_m" + bm + "_k" + splits + (m.bias() != null ? "_bias" : "") + (m.residual() != null ? "_res" : "") + (pairs ? "_silupairs" : ""),
                 "y[s, n] = epilogue(sum of the " + splits + " split-K partials) for prompts of at most " + bm + " tokens");
         Expr seq = lb.seq();
         // one block for longer prompts (it returns at once), else a block row per token

@@ -12,12 +12,16 @@ import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.KernelSignature;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static jmlc.compiler.kernel.K.*;
@@ -49,48 +53,78 @@ public final class GemvHalfRule implements ScheduleRule {
      * evenly so no block runs an extra round.
      */
     static final int WARPS = 8, VECTOR = 4, UNROLL = 2;
-    static final int MAX_K = 24576; // the staged row fits 48 KiB of shared memory as f16
-    static final int MAX_K_NORM = 7680; // with a norm prologue, also x·g as f32: 6 bytes per column
 
     @Override
     public String name() {
         return "gemv_f16";
     }
 
+    /**
+     * Shared memory the kernel stages: the x row as f16 (2 bytes a column), with a norm prologue
+     * also x·g as f32 (4 more) and one f32 a subgroup for the block reduction.
+     */
+    static int sharedBytes(int k, boolean norm, int threads, int subgroup) {
+        return 2 * k + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0);
+    }
+
+    /**
+     * The knobs for weight {@code w}: subgroups per block, rows per subgroup (0: 4 where that still
+     * gives two row tiles per multiprocessor, else 2), u32 words a lane loads at once (4, or the
+     * largest that divides a row's words), chunks in flight, blocks (0: the row tiles dealt evenly
+     * over at most 4 blocks per multiprocessor).
+     */
+    static KnobSpace space(ScheduleContext ctx, MatmulParts m) {
+        int k = (int) m.k(), words = k / 8;
+        int sub = ctx.caps().subgroupSize(), maxThreads = ctx.caps().maxThreadsPerBlock(), maxShared = ctx.caps().maxSharedBytes();
+        boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm, pairs = m.siluMulPairs();
+        int vector = VECTOR;
+        while (vector > 1 && words % vector != 0) vector /= 2;
+        return new KnobSpace(ctx.signature("gemvh", GemvRule.shape(m.w())))
+                .add(Knob.oneOf("warps", WARPS, "subgroups per block", 1, 2, 4, 8, 16, 32).tryOnly(4, 8))
+                .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
+                .add(Knob.oneOf("vector", vector, "u32 words (8 weights each) a lane loads at once", 1, 2, 4).tryOnly(2, 4))
+                .add(Knob.range("unroll", UNROLL, 1, 8, "chunks of loads in flight", 1, 2, 4))
+                .add(Knob.range("blocks", 0, 0, 1 << 20, "persistent blocks (0: tiles dealt evenly over 4 per multiprocessor)", 0,
+                        ctx.caps().multiprocessors(), 2 * ctx.caps().multiprocessors(), 4 * ctx.caps().multiprocessors()))
+                .require("vector divides the row's " + words + " words", v -> words % v.get("vector") == 0)
+                .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
+                .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub) <= maxShared)
+                .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
+    }
+
     @Override
     public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
         MatmulParts m = MatmulParts.of(node);
-        if (m == null || ctx.target().warpSize() != 32) return Optional.empty();
+        if (m == null || !ctx.caps().f16Arithmetic()) return Optional.empty();
         Value w = m.w();
         QuantScheme q = w.type().quant();
         if (w.kind() != Value.Kind.PARAM || q == null || q.bits() != 4 || q.scaleType() != DType.F16 || q.groupSize() != 32) return Optional.empty();
         int n = (int) m.n(), k = (int) m.k();
-        if (k % 32 != 0 || k > (m.prologue() instanceof Op.Prologue.RmsNorm ? MAX_K_NORM : MAX_K)) return Optional.empty();
-        String sig = GemvRule.signature(w).replace("gemv_", "gemvh_");
-        int warps = ctx.knobs().get(sig, "warps", WARPS);
-        int rpw = ctx.knobs().get(sig, "rows_per_warp", n >= 2 * ctx.target().multiprocessors() * warps * 4 ? 4 : 2);
-        int vector = ctx.knobs().get(sig, "vector", VECTOR);
-        int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
-        if (vector != 1 && vector != 2 && vector != 4) return Optional.empty();
-        while (vector > 1 && (k / 8) % vector != 0) vector /= 2;
-        if (m.siluMulPairs() && rpw % 2 != 0) return Optional.empty(); // a warp holds gate and up rows in pairs
-        if (warps * 32 > ctx.target().maxThreadsPerBlock()) return Optional.empty();
+        int sub = ctx.caps().subgroupSize();
+        boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
+        // the row must fit shared memory with the smallest block; longer rows go to the f32 GEMV
+        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub) > ctx.caps().maxSharedBytes()) return Optional.empty();
+        KnobSpace space = space(ctx, m);
+        Map<String, Integer> v = ctx.choose(space);
+        int warps = v.get("warps"), vector = v.get("vector"), unroll = v.get("unroll");
+        int rpw = v.get("rows_per_warp") != 0 ? v.get("rows_per_warp") : n >= 2 * ctx.caps().multiprocessors() * warps * 4 ? 4 : 2;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + warps * rpw - 1) / (warps * rpw);
-        int maxBlocks = 4 * ctx.target().multiprocessors();
+        int maxBlocks = 4 * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
-        int blocks = ctx.knobs().get(sig, "blocks", (tiles + rounds - 1) / rounds);
-        return Optional.of(List.of(kernel(m, node.output(), ctx, sig, n, k, q, warps, rpw, vector, unroll, blocks)));
+        int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
+        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, rpw, vector, unroll, blocks)));
     }
 
-    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, QuantScheme q,
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
                               int warps, int rpw, int vector, int unroll, int blocks) {
-        int threads = warps * 32, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
+        int sub = ctx.caps().subgroupSize();
+        int threads = warps * sub, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll + "b" + blocks;
-        LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll + "b" + blocks;
+        LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + " in f16 arithmetic, w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x()))
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks);
@@ -104,14 +138,17 @@ public final class GemvHalfRule implements ScheduleRule {
         Shared xs = lb.shared("xs", KType.U32X4, words);
         K.Body b = lb.body;
 
-        // ---- before the previous kernel finishes: let the next one launch, and pull this block's
-        // first tile of weights into L2 (weights are never written, so this needs no wait) ----
-        b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
-        int linesPerRow = Math.max(1, words / 32); // 128-byte lines of packed weights per row
-        Expr.Var li = var("li", KType.I32);
-        b.forRange(li, tid(0), c(blockRows * linesPerRow), c(threads), 0, s -> s.prefetch(data,
-                add(mul(min(add(mul(bid(0), c(blockRows)), div(li, c(linesPerRow))), c(n - 1)), c(words)), mul(mod(li, c(linesPerRow)), c(32)))));
-        b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
+        // ---- before the previous kernel finishes (where the target launches dependents early): let
+        // the next one launch, and pull this block's first tile of weights into L2 (weights are never
+        // written, so this needs no wait) ----
+        if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
+        if (ctx.caps().prefetchL2()) {
+            int linesPerRow = Math.max(1, words / 32); // 128-byte lines of packed weights per row
+            Expr.Var li = var("li", KType.I32);
+            b.forRange(li, tid(0), c(blockRows * linesPerRow), c(threads), 0, s -> s.prefetch(data,
+                    add(mul(min(add(mul(bid(0), c(blockRows)), div(li, c(linesPerRow))), c(n - 1)), c(words)), mul(mod(li, c(linesPerRow)), c(32)))));
+        }
+        if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
@@ -130,7 +167,7 @@ public final class GemvHalfRule implements ScheduleRule {
                 for (int l = 0; l < 4; l++) prod.add(mul(lane(v, l), lane(gv, l)));
                 s.sstore(xg, i, new Expr.Pack(KType.F32X4, prod));
             });
-            Expr.Var total = Reductions.blockReduce(b, ss, threads, 32, Reductions.scratch(lb, "red", threads, 32), false);
+            Expr.Var total = Reductions.blockReduce(b, ss, threads, sub, Reductions.scratch(lb, "red", threads, sub), false);
             inv = b.let("inv", rsqrt(add(div(total, f(k)), f(((Op.Prologue.RmsNorm) m.prologue()).eps()))));
         }
         Expr.Var invF = inv;
@@ -159,16 +196,16 @@ public final class GemvHalfRule implements ScheduleRule {
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----
-        Expr.Var warp = b.let("warp", div(tid(0), c(32)));
-        Expr.Var laneId = b.let("lane", mod(tid(0), c(32)));
+        Expr.Var warp = b.let("warp", div(tid(0), c(sub)));
+        Expr.Var laneId = b.let("lane", mod(tid(0), c(sub)));
         Expr.Var tile = var("tile", KType.I32);
-        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, n, k, rpw, blockRows, vector, unroll, chunks,
+        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, sub, n, k, rpw, blockRows, vector, unroll, chunks,
                 data, scales, xs, bias, res, y));
         return lb.build();
     }
 
     /** One tile of {@code warps · rowsPerWarp} rows: the weight loop over K, then the reduction and the stores. */
-    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int n, int k, int rpw, int blockRows,
+    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int sub, int n, int k, int rpw, int blockRows,
                                  int vector, int unroll, int chunks, Buffer data, Buffer scales, Shared xs, Buffer bias, Buffer res, Buffer y) {
         Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(warp, c(rpw))));
         Expr.Var[] rowc = new Expr.Var[rpw];
@@ -180,13 +217,13 @@ public final class GemvHalfRule implements ScheduleRule {
         KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
         Expr zero2 = bitcast(KType.F16X2, u((0x6400L + q.zero()) * 0x10001L));
         Expr.Var c0 = var("c0", KType.I32);
-        b.forRange(c0, laneId, c(chunks), c(32 * unroll), 1, s -> {
+        b.forRange(c0, laneId, c(chunks), c(sub * unroll), 1, s -> {
             Expr.Var[][] wv = new Expr.Var[unroll][rpw];
             Expr.Var[][] sc = new Expr.Var[unroll][rpw];
             Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
             for (int u = 0; u < unroll; u++) {
-                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(32 * u)), c(chunks)));
-                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(32 * u)), c(0)));
+                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
+                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
                 for (int i = 0; i < rpw; i++) {
                     wv[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), ci[u]), vt));
                     sc[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(ci[u], c(vector)), c(4)))));
@@ -216,7 +253,7 @@ public final class GemvHalfRule implements ScheduleRule {
                 });
             }
         });
-        for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], 32, false);
+        for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], sub, false);
         if (m.siluMulPairs()) { // rows 2j (gate) and 2j+1 (up) are this warp's: one output each
             for (int i = 0; i < rpw; i += 2) {
                 Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));

@@ -10,12 +10,16 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.KernelSignature;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static jmlc.compiler.kernel.K.*;
@@ -53,9 +57,32 @@ public final class GemvRule implements ScheduleRule {
         };
     }
 
-    public static String signature(Value w) {
+    /** What distinguishes one GEMV's knobs from another's: the weight's type and shape ({@code q4f16g32z7_4096x4096}). */
+    public static String shape(Value w) {
         long n = w.type().shape().dim(0).size(), k = w.type().shape().dim(1).size();
-        return "gemv_" + w.type().toString().replaceAll("[^a-z0-9]", "") + "_" + n + "x" + k;
+        return w.type().toString().replaceAll("[^a-z0-9]", "") + "_" + n + "x" + k;
+    }
+
+    /**
+     * The knobs of the f32 GEMV for weight {@code w}: threads per row, rows per block, u32 words a
+     * lane loads at once (the largest of 4, 2, 1 that divides a row and a quantization group by
+     * default), loads in flight.
+     */
+    static KnobSpace space(ScheduleContext ctx, Value w) {
+        int k = (int) w.type().shape().dim(1).size(), e = perWord(w), words = k / e;
+        QuantScheme qs = w.type().dtype().isQuantized() ? w.type().quant() : null;
+        int warp = ctx.caps().subgroupSize(), maxThreads = ctx.caps().maxThreadsPerBlock();
+        java.util.function.IntPredicate fits = v -> words % v == 0 && (qs == null || qs.groupSize() % (v * e) == 0);
+        int vector = VECTOR;
+        while (vector > 1 && !fits.test(vector)) vector /= 2;
+        return new KnobSpace(ctx.signature("gemv", shape(w)))
+                .add(Knob.oneOf("threads", THREADS, "threads reading one row", 8, 16, 32, 64, 128, 256).tryOnly(32, 64, 128))
+                .add(Knob.oneOf("rows", ROWS, "rows per block", 1, 2, 4, 8, 16).tryOnly(1, 2, 4, 8))
+                .add(Knob.oneOf("vector", vector, "u32 words a lane loads at once", 1, 2, 4))
+                .add(Knob.range("unroll", UNROLL, 1, 16, "loads issued before any is used", 2, 4, 8))
+                .require("vector divides the row's words and a quantization group", v -> fits.test(v.get("vector")))
+                .require("threads x rows <= " + maxThreads + " threads a block", v -> v.get("threads") * v.get("rows") <= maxThreads)
+                .require("threads within one subgroup, or whole subgroups of " + warp, v -> v.get("threads") <= warp || v.get("threads") % warp == 0);
     }
 
     @Override
@@ -69,32 +96,25 @@ public final class GemvRule implements ScheduleRule {
         int n = (int) m.n(), k = (int) m.k();
         int e = perWord(w);
         if (k % e != 0) return Optional.empty();
-        int words = k / e;
-        String sig = signature(w);
-        int warp = ctx.target().warpSize();
-        int threads = ctx.knobs().get(sig, "threads", THREADS);
-        int rows = ctx.knobs().get(sig, "rows", ROWS);
-        int vector = ctx.knobs().get(sig, "vector", VECTOR);
-        int unroll = ctx.knobs().get(sig, "unroll", UNROLL);
-        QuantScheme qs = q ? w.type().quant() : null;
-        while (vector > 1 && (words % vector != 0 || (qs != null && qs.groupSize() % (vector * e) != 0))) vector /= 2;
-        if (qs != null && qs.groupSize() % e != 0) return Optional.empty();
-        if (threads * rows > ctx.target().maxThreadsPerBlock() || (threads > warp && threads % warp != 0)) return Optional.empty();
+        if (q && w.type().quant().groupSize() % e != 0) return Optional.empty();
+        KnobSpace space = space(ctx, w);
+        Map<String, Integer> v = ctx.choose(space);
+        int threads = v.get("threads"), rows = v.get("rows"), vector = v.get("vector"), unroll = v.get("unroll");
         List<KernelCall> calls = new ArrayList<>();
         if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
-        calls.add(kernel(m, node.output(), ctx, sig, n, k, e, threads, rows, vector, unroll));
+        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, e, threads, rows, vector, unroll));
         if (m.siluMulPairs()) calls.add(MatmulPrologue.siluMulPairsKernel(m, node.output(), ctx));
         return Optional.of(calls);
     }
 
-    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int n, int k, int e, int threads, int rows, int vector, int unroll) {
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, int e, int threads, int rows, int vector, int unroll) {
         Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
-        int warp = ctx.target().warpSize();
+        int warp = ctx.caps().subgroupSize();
         int chunkValues = vector * e, chunks = k / chunkValues;
-        String name = sig + MatmulPrologue.suffix(m) + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
-        LaunchBuilder lb = new LaunchBuilder(name, "y[s, n] = sum_k x[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_t" + threads + "r" + rows + "v" + vector + "u" + unroll;
+        LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k x[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + (m.hasPrologue() ? ", x = prologue output in scratch" : "") + ", w " + w.type());
         lb.block(threads * rows).grid(c((n + rows - 1) / rows), lb.rows(m.x()))
                 .knob("threads", threads).knob("rows", rows).knob("vector", vector).knob("unroll", unroll);

@@ -47,7 +47,7 @@ final class MatmulPrologue {
      */
     static KernelCall siluMulPairsKernel(MatmulParts p, jmlc.compiler.ir.Value out, ScheduleContext ctx) {
         int half = (int) (p.n() / 2);
-        LaunchBuilder lb = new LaunchBuilder("epilogue_silu_mul_pairs_" + half, "out[s, i] = silu(y[s, 2i]) * y[s, 2i+1] from the matmul's y");
+        LaunchBuilder lb = ctx.launch("epilogue_silu_mul_pairs_" + half, "out[s, i] = silu(y[s, 2i]) * y[s, 2i+1] from the matmul's y");
         int threads = 256;
         lb.block(threads).grid(LaunchBuilder.ceilDiv(mul(lb.rows(p.x()), c(half)), threads)).knob("threads", threads);
         Buffer y = lb.scratch("y", EPILOGUE_SCRATCH, KType.F32, maxRows(p, ctx) * p.n());
@@ -67,9 +67,9 @@ final class MatmulPrologue {
     /** The kernel writing {@code prologue(x)} to scratch, one block per row. */
     static KernelCall kernel(MatmulParts p, ScheduleContext ctx) {
         int k = (int) p.k();
-        int warp = ctx.target().warpSize();
+        int warp = ctx.caps().subgroupSize();
         String kind = p.prologue() instanceof Op.Prologue.RmsNorm ? "rms_norm" : "silu_mul";
-        LaunchBuilder lb = new LaunchBuilder("prologue_" + kind + "_" + k,
+        LaunchBuilder lb = ctx.launch("prologue_" + kind + "_" + k,
                 "scratch[s, :] = " + kind + "(x[s, :]) for the next matmul");
         lb.block(THREADS).grid(lb.rows(p.x())).knob("threads", THREADS);
         Buffer x = lb.input("x", p.x());

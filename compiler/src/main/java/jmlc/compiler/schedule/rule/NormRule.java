@@ -7,6 +7,8 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
@@ -34,10 +36,14 @@ public final class NormRule implements ScheduleRule {
         if (!(n.op() instanceof Op.RmsNorm) && !fused) return Optional.empty();
         double eps = fused ? ((Op.AddRmsNorm) n.op()).eps() : ((Op.RmsNorm) n.op()).eps();
         int d = (int) n.input(0).type().shape().cols();
-        String sig = (fused ? "add_rms_norm_" : "rms_norm_") + d;
-        int warp = ctx.target().warpSize();
-        int threads = ctx.knobs().get(sig, "threads", Math.min(256, Math.max(warp, Integer.highestOneBit(d / 4))));
-        LaunchBuilder lb = new LaunchBuilder(sig + "_t" + threads, fused ? "s = a + b; y = s / sqrt(mean(s^2) + eps) * w, per row" : "y = x / sqrt(mean(x^2) + eps) * w, per row");
+        int warp = ctx.caps().subgroupSize(), maxThreads = ctx.caps().maxThreadsPerBlock();
+        KnobSpace space = new KnobSpace(ctx.signature(fused ? "add_rms_norm" : "rms_norm", String.valueOf(d)))
+                .add(Knob.oneOf("threads", Math.min(256, Math.max(warp, Integer.highestOneBit(Math.max(1, d / 4)))), "threads a row (a power of two)",
+                        1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024).tryOnly(64, 128, 256, 512))
+                .require("threads <= " + maxThreads + " a block", v -> v.get("threads") <= maxThreads);
+        String sig = space.signature().key();
+        int threads = ctx.choose(space).get("threads");
+        LaunchBuilder lb = ctx.launch(sig + "_t" + threads, fused ? "s = a + b; y = s / sqrt(mean(s^2) + eps) * w, per row" : "y = x / sqrt(mean(x^2) + eps) * w, per row");
         lb.block(threads).grid(lb.rows(n.input(0))).knob("threads", threads);
         Buffer a = lb.input(fused ? "a" : "x", n.input(0));
         Buffer bIn = fused ? lb.input("b", n.input(1)) : null;

@@ -88,7 +88,7 @@ public final class RopeKvAppendRule implements ScheduleRule {
         int ctxLen = (int) kCache.type().shape().dim(1).size();
         int row = (nH + 2 * nKv) * hd;
         int perToken = (nH + 2 * nKv) * half;
-        LaunchBuilder lb = new LaunchBuilder("rope_kv_append_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + kCache.type().dtype() + "_" + spec.style().name().toLowerCase(),
+        LaunchBuilder lb = ctx.launch("rope_kv_append_h" + nH + "_kv" + nKv + "_d" + hd + "_c" + ctxLen + "_" + kCache.type().dtype() + "_" + spec.style().name().toLowerCase(),
                 "q = rope(qkv[:, q]); kCache[h, pos+s] = rope(qkv[:, k]); vCache[h, pos+s] = qkv[:, v]");
         lb.block(THREADS).grid(LaunchBuilder.ceilDiv(mul(lb.seq(), c(perToken)), THREADS)).knob("threads", THREADS);
         Buffer qkv = lb.input("qkv", n.input(0)), pos = lb.input("pos", n.input(3));

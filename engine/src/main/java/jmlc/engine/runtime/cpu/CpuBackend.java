@@ -6,6 +6,7 @@ import jmlc.engine.model.Progress;
 import jmlc.engine.runtime.Backend;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.ModelRunner;
+import jmlc.engine.runtime.RuntimeSettings;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +45,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
+    public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, RuntimeSettings settings, Progress progress) {
         return device.id().equals("cpu:ref") ? new ReferenceRunner(model, weights, device) : new CpuRunner(model, weights, device);
     }
 }

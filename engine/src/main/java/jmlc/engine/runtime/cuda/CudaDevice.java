@@ -43,15 +43,19 @@ public final class CudaDevice implements GpuDevice {
     private final CUstream_st stream = new CUstream_st();
     private final Nvrtc nvrtc;
     private final List<CUmod_st> modules = new ArrayList<>();
-    /** Launch kernels as programmatic dependents (Hopper and later; an experiment: JMLC_PDL=1 switches it on). */
+    /** Launch kernels as programmatic dependents (Hopper and later; an experiment: RuntimeSettings.programmaticLaunch). */
     private final boolean programmaticLaunch;
 
-    /** Opens GPU {@code ordinal} (benchmarks and sweeps drive devices directly; models go through {@link CudaBackend}). */
-    public static CudaDevice open(int ordinal) {
-        return new CudaDevice(ordinal);
+    /**
+     * Opens GPU {@code ordinal}; {@code programmaticLaunch} launches kernels as programmatic dependents
+     * where the GPU has them (sm_90+). Benchmarks and sweeps drive devices directly; models go through
+     * {@link CudaPlatform} and the generic GPU backend.
+     */
+    public static CudaDevice open(int ordinal, boolean programmaticLaunch) {
+        return new CudaDevice(ordinal, programmaticLaunch);
     }
 
-    private CudaDevice(int ordinal) {
+    private CudaDevice(int ordinal, boolean programmaticLaunch) {
         this.ordinal = ordinal;
         check(cuInit(0), "cuInit");
         check(cuDevicePrimaryCtxRetain(ctx, ordinal), "cuDevicePrimaryCtxRetain(" + ordinal + ")");
@@ -62,22 +66,37 @@ public final class CudaDevice implements GpuDevice {
         this.target = Target.cuda("sm_" + cc, attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
         this.nvrtc = new Nvrtc(target.arch());
         // measured on an H200 (2026-11-26): the decode step ran 2.85 ms with programmatic launches and 2.23 ms
-        // without, and one greedy check diverged with them; off unless JMLC_PDL=1 asks for the experiment
-        this.programmaticLaunch = cc >= 90 && "1".equals(System.getenv("JMLC_PDL"));
+        // without, and one greedy check diverged with them; off unless the settings ask for the experiment
+        this.programmaticLaunch = programmaticLaunch && target.caps().gridDependency();
     }
 
-    /** GPUs the driver reports; empty (never an exception) where there is no driver or GPU. */
-    static List<DeviceInfo> detect() {
+    /** What detection found: the GPUs the driver reports, or why there are none. */
+    record Detection(List<DeviceInfo> devices, String unavailable) {}
+
+    /** GPUs the driver reports; none (never an exception) where there is no driver or GPU, with the reason. */
+    static Detection detect() {
         try {
-            if (cuInit(0) != CUDA_SUCCESS) return List.of();
+            int status = cuInit(0);
+            if (status != CUDA_SUCCESS)
+                return new Detection(List.of(), "the CUDA driver did not start: cuInit failed with " + Cuda.describe(status)
+                        + (status == CUDA_ERROR_NO_DEVICE ? "" : " (a driver older than CUDA 13's 580 series, or no access to /dev/nvidia*)"));
             int[] n = new int[1];
-            if (cuDeviceGetCount(n) != CUDA_SUCCESS) return List.of();
+            status = cuDeviceGetCount(n);
+            if (status != CUDA_SUCCESS) return new Detection(List.of(), "cuDeviceGetCount failed with " + Cuda.describe(status));
+            if (n[0] == 0) return new Detection(List.of(), "the CUDA driver reports no GPU");
             List<DeviceInfo> out = new ArrayList<>();
             for (int i = 0; i < n[0]; i++) out.add(describe(i));
-            return out;
+            return new Detection(out, "");
         } catch (Throwable t) { // no libcuda: the JNI library fails to link
-            return List.of();
+            String m = rootMessage(t);
+            return new Detection(List.of(), m.contains("libcuda.so") ? "no NVIDIA driver here (libcuda.so.1 could not be loaded)"
+                    : "the CUDA libraries could not be loaded: " + m);
         }
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) t = t.getCause();
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
     private static int attr(int attribute, int dev) {

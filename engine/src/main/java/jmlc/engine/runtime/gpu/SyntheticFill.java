@@ -1,6 +1,7 @@
 package jmlc.engine.runtime.gpu;
 
 import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
@@ -37,7 +38,7 @@ public final class SyntheticFill {
      * {@code out[i]} for {@code i < n} (scalar {@code n}), grid-stride; scalar {@code salt} varies the
      * stream per tensor; {@code amplitude} is baked in for the random float kinds, {@code word} for constants.
      */
-    static Kernel kernel(Kind kind, float amplitude, int word) {
+    static Kernel kernel(Kind kind, float amplitude, int word, Capabilities caps) {
         Buffer out = new Buffer("out", KType.U32, false);
         Expr.Var n = var("n", KType.I32), salt = var("salt", KType.I32);
         K.Body b = new K.Body();
@@ -56,13 +57,13 @@ public final class SyntheticFill {
         });
         String name = "fill_" + kind.name().toLowerCase() + (kind == Kind.CONSTANT ? "_" + Integer.toHexString(word) : kind == Kind.RANDOM_BITS ? "" : "_" + Float.floatToIntBits(amplitude));
         return Kernel.checked(name, List.of(out), List.of(n, salt), List.of(), b.build(), new int[] {THREADS, 1, 1},
-                new Expr[] {c(BLOCKS), c(1), c(1)}, Map.of(), "synthetic weights: " + kind);
+                new Expr[] {c(BLOCKS), c(1), c(1)}, Map.of(), "synthetic weights: " + kind, caps);
     }
 
     /** Fills {@code bytes} at {@code address} on {@code dev}; fill kernels are compiled once into {@code cache}. */
     public static void fill(GpuDevice dev, java.util.Map<String, GpuDevice.LoadedKernel> cache, long address, long bytes, Kind kind, float amplitude, int word, int salt) {
-        Kernel k = kernel(kind, amplitude, word);
-        GpuDevice.LoadedKernel lk = cache.computeIfAbsent(k.name(), n -> dev.load(k, new jmlc.compiler.codegen.CEmitter(dev.target().dialect()).emit(k)));
+        Kernel k = kernel(kind, amplitude, word, dev.target().caps());
+        GpuDevice.LoadedKernel lk = cache.computeIfAbsent(k.name(), n -> dev.load(k, dev.target().codegen().emit(k)));
         dev.launch(lk, jmlc.compiler.kernel.GridEval.grid(k, java.util.Map.of()), new long[] {address}, new int[] {(int) ((bytes + 3) / 4), salt});
     }
 

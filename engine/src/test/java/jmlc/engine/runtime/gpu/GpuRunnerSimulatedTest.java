@@ -21,6 +21,10 @@ import jmlc.engine.model.CheckpointWeights;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.Progress;
 import jmlc.engine.model.SyntheticWeights;
+import jmlc.engine.model.ModelWeights;
+import jmlc.engine.runtime.RuntimeSettings;
+import jmlc.engine.runtime.sim.SimulatedDevice;
+import jmlc.engine.runtime.sim.SimulatorPlatform;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,6 +46,12 @@ class GpuRunnerSimulatedTest {
         return new ModelConfig(Architecture.LLAMA, 300, 64, 128, 2, 4, 2, 16, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, false, false);
     }
 
+    /** The model loaded through the generic GPU backend onto a simulated device of {@code target}. */
+    static GpuRunner load(String target, CompiledModel cm, ModelWeights w, Knobs knobs) {
+        GpuBackend b = new GpuBackend(new SimulatorPlatform());
+        return b.load(cm, w, b.named("sim:" + target).orElseThrow(), RuntimeSettings.defaults(), knobs, Progress.NONE);
+    }
+
     /** Random weights for {@code c} written as a Hugging Face directory and opened as users open one. */
     static Checkpoint tinyCheckpoint(Path dir, ModelConfig c) {
         HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
@@ -53,25 +63,26 @@ class GpuRunnerSimulatedTest {
         ModelConfig c = config();
         try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
-            SimulatedGpuDevice dev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
-            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE)) {
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
+                SimulatedDevice dev = (SimulatedDevice) r.gpu();
+                GpuDiagnostics d = new GpuDiagnostics(r);
                 var ref = new ReferenceInterpreter(cm.graph(), w::get);
                 Random rnd = new Random(SEED);
-                for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
+                for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
                     assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
                 var st = new ReferenceInterpreter.State();
                 for (int pos = 0; pos < 3; pos++)
-                    for (var nc : r.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
+                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
                         assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
                 // the captured decode step and device argmax give the reference's greedy tokens
                 int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
                 var refRunner = new jmlc.engine.runtime.cpu.CpuBackend().load(cm, w, new jmlc.engine.runtime.cpu.CpuBackend().detect().get(1), Progress.NONE);
                 GenerationConfig cfg = GenerationConfig.greedy(4, Set.of());
-                int before = dev.launches;
+                int before = dev.launches();
                 int[] gpu = Generator.generate(r, new int[0], 0, prompt, cfg, t -> { }, () -> false).tokens();
                 int[] cpu = Generator.generate(refRunner, new int[0], 0, prompt, cfg, t -> { }, () -> false).tokens();
                 assertArrayEquals(cpu, gpu, "seed " + SEED);
-                assertTrue(dev.launches > before);
+                assertTrue(dev.launches() > before);
                 // a turn cancelled after 2 of 6 tokens leaves greedy steps queued past its end; the next
                 // turn feeds other tokens there: the queued steps are discarded, their cache entries rewritten
                 GenerationConfig six = GenerationConfig.greedy(6, Set.of());
@@ -101,22 +112,22 @@ class GpuRunnerSimulatedTest {
         ModelConfig c = config();
         try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
-            SimulatedGpuDevice stepsDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90")), prefillDev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
             Knobs noShortPath = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 0));
             Knobs fiveAsSteps = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 5));
             var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
-                 GpuRunner steps = new GpuRunner(stepsDev, cm, w, fiveAsSteps, Progress.NONE);
-                 GpuRunner prefill = new GpuRunner(prefillDev, cm, w, noShortPath, Progress.NONE);
+                 GpuRunner steps = load("cuda:sm_90", cm, w, fiveAsSteps);
+                 GpuRunner prefill = load("cuda:sm_90", cm, w, noShortPath);
                  var cpu = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                SimulatedDevice stepsDev = (SimulatedDevice) steps.gpu();
                 Random rnd = new Random(SEED);
                 int[] prompt = rnd.ints(5, 0, c.vocabSize()).toArray();
-                int before = stepsDev.launches;
+                int before = stepsDev.launches();
                 steps.forward(new int[] {prompt[0]}, 0);
-                int perStep = stepsDev.launches - before;
-                before = stepsDev.launches;
+                int perStep = stepsDev.launches() - before;
+                before = stepsDev.launches();
                 float[] a = steps.forward(prompt, 0);
-                assertEquals(5 * perStep, stepsDev.launches - before, "5 decode steps of " + perStep + " launches");
+                assertEquals(5 * perStep, stepsDev.launches() - before, "5 decode steps of " + perStep + " launches");
                 float[] b = prefill.forward(prompt, 0);
                 float[] ref = cpu.forward(prompt, 0);
                 // both programs compute in f16 (half2 GEMV, tensor-core GEMM): Precision's whole-model bounds
@@ -148,14 +159,15 @@ class GpuRunnerSimulatedTest {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false,
                     Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm", "FuseParallelMatmuls"), 8);
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
-                 GpuRunner r = new GpuRunner(new SimulatedGpuDevice(Target.parse("cuda:sm_90")), cm, w, Knobs.defaults(), Progress.NONE)) {
+                 GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
+                GpuDiagnostics d = new GpuDiagnostics(r);
                 var ref = new ReferenceInterpreter(cm.graph(), w::get);
                 Random rnd = new Random(SEED);
-                for (var nc : r.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(4, 0, c.vocabSize()).toArray(), 0))
+                for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(4, 0, c.vocabSize()).toArray(), 0))
                     assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
                 var st = new ReferenceInterpreter.State();
                 for (int pos = 0; pos < 2; pos++)
-                    for (var nc : r.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
+                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
             }
         }
     }
@@ -165,8 +177,7 @@ class GpuRunnerSimulatedTest {
         ModelConfig c = config();
         for (QuantMode m : new QuantMode[] {QuantMode.Q4F16_1, QuantMode.Q0F16, QuantMode.Q0F32, QuantMode.Q8F16}) {
             CompiledModel cm = CompiledModel.compile(c, m, 32, false, Set.of(), 8);
-            SimulatedGpuDevice dev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
-            try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE); GpuRunner r = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE)) {
+            try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE); GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
                 float[] logits = r.forward(new int[] {1, 5, 7}, 0);
                 assertEquals(c.vocabSize(), logits.length);
                 double sum = 0;

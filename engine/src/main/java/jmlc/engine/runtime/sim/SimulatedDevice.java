@@ -1,9 +1,10 @@
-package jmlc.engine.runtime.gpu;
+package jmlc.engine.runtime.sim;
 
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.kernel.KernelSimulator;
 import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.gpu.GpuDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,27 +16,46 @@ import java.util.TreeMap;
 
 /**
  * A {@link GpuDevice} whose memory is host memory and whose kernels run on the
- * {@link KernelSimulator}: tests the GPU runner's memory layout, argument binding, capture and
- * replay, and device sampling in CI, where there is no GPU. Addresses are fake but arithmetic on
- * them works (a pointer into the middle of a buffer resolves to a slice).
+ * {@link KernelSimulator} at the target's subgroup width: the GPU runner's memory layout, argument
+ * binding, capture and replay, and device sampling run in CI, where there is no GPU, on the very
+ * kernels and sources a target's runtime would get. Addresses are fake but arithmetic on them works
+ * (a pointer into the middle of a buffer resolves to a slice). Thousands of times slower than a GPU.
  */
-final class SimulatedGpuDevice implements GpuDevice {
+public final class SimulatedDevice implements GpuDevice {
     private final Arena arena = Arena.ofShared();
     private final TreeMap<Long, MemorySegment> memory = new TreeMap<>();
     private final Target target;
     private final KernelSimulator sim;
     private long next = 1L << 20;
     private List<Runnable> recording;
-    int launches;
+    private int launches;
+    /** The source of every kernel loaded, by name: what a real runtime would have compiled. */
+    private final Map<String, String> sources = new java.util.concurrent.ConcurrentHashMap<>();
 
-    SimulatedGpuDevice(Target target) {
+    public SimulatedDevice(Target target) {
         this.target = target;
         this.sim = new KernelSimulator(target.warpSize());
     }
 
+    /** The device {@code sim:<target>} stands for. */
+    public static DeviceInfo describe(Target target) {
+        return new DeviceInfo(SimulatorPlatform.NAME + ":" + target, SimulatorPlatform.NAME, "kernel simulator for " + target,
+                Map.of("target", target.toString(), "subgroup size", Integer.toString(target.warpSize()), "multiprocessors", Integer.toString(target.multiprocessors())));
+    }
+
     @Override
     public DeviceInfo info() {
-        return new DeviceInfo("sim:0", "sim", "kernel simulator (" + target + ")", Map.of());
+        return describe(target);
+    }
+
+    /** Kernel launches run so far. */
+    public int launches() {
+        return launches;
+    }
+
+    /** The source of every kernel loaded, by name: what a real runtime would have compiled. */
+    public Map<String, String> sources() {
+        return Map.copyOf(sources);
     }
 
     @Override
@@ -121,7 +141,7 @@ final class SimulatedGpuDevice implements GpuDevice {
 
             @Override
             public void launch(int[] grid, int[] scalars) {
-                SimulatedGpuDevice.this.launch(k, grid, buffers.clone(), scalars.clone());
+                SimulatedDevice.this.launch(k, grid, buffers.clone(), scalars.clone());
             }
 
             @Override
@@ -133,6 +153,7 @@ final class SimulatedGpuDevice implements GpuDevice {
     @Override
     public LoadedKernel load(Kernel kernel, String source) {
         if (!source.contains(kernel.name())) throw new IllegalStateException("source of " + kernel.name() + " does not name it");
+        sources.put(kernel.name(), source);
         return new Loaded(kernel);
     }
 

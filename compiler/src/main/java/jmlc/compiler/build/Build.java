@@ -1,0 +1,87 @@
+package jmlc.compiler.build;
+
+import jmlc.compiler.codegen.CodeGenerator;
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.SamplingKernels;
+import jmlc.compiler.target.Target;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's graph compiled for one target: the decode program (one token a step), the prefill
+ * program (up to {@code maxSeq} tokens), the kernels the runtime adds (device sampling), and every
+ * kernel's source as the target's code generator prints it. This is the one way to compile: the
+ * GPU runner runs exactly these kernels, and {@code jmlc compile}, {@code %kernels} and
+ * {@code %source} show them, so what a user inspects is what runs.
+ *
+ * @param sampling the runtime's kernels: greedy argmax and sampling over the logits row, and the
+ *                 step that feeds the chosen token back as the next input
+ * @param sources  every kernel's source by kernel name, decode kernels first, then prefill, then sampling
+ */
+public record Build(Target target, Program decode, Program prefill, Sampling sampling, Map<String, String> sources) {
+
+    /** Kernels the runtime launches around the programs. */
+    public record Sampling(Kernel argmax, Kernel sample, Kernel advance) {
+        public List<Kernel> all() {
+            return List.of(argmax, sample, advance);
+        }
+    }
+
+    public Build {
+        sources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(sources));
+    }
+
+    /**
+     * Schedules {@code graph} (after the pass pipeline) into its decode and prefill programs for
+     * {@code target} with knob values from {@code knobs} over the rules' defaults, and prints every
+     * kernel with the target's code generator.
+     *
+     * @param maxSeq the most tokens one prefill step carries
+     */
+    public static Build compile(Graph graph, Target target, Knobs knobs, int maxSeq) {
+        Program decode = Scheduler.schedule(graph, target, true, maxSeq, knobs);
+        Program prefill = Scheduler.schedule(graph, target, false, maxSeq, knobs);
+        int vocab = (int) graph.outputs().getFirst().type().shape().cols();
+        Sampling sampling = new Sampling(SamplingKernels.argmax(vocab, target.caps()), SamplingKernels.sample(vocab, target.caps()),
+                SamplingKernels.advance(target.caps()));
+        Map<String, Kernel> all = new LinkedHashMap<>();
+        for (Kernel k : decode.kernels()) Program.sameOrNew(all, k);
+        for (Kernel k : prefill.kernels()) Program.sameOrNew(all, k);
+        for (Kernel k : sampling.all()) Program.sameOrNew(all, k);
+        CodeGenerator codegen = target.codegen();
+        Map<String, String> sources = new LinkedHashMap<>();
+        for (Kernel k : all.values()) sources.put(k.name(), codegen.emit(k));
+        return new Build(target, decode, prefill, sampling, sources);
+    }
+
+    /** The decode or prefill program. */
+    public Program program(boolean decodeProgram) {
+        return decodeProgram ? decode : prefill;
+    }
+
+    /** Every distinct kernel (by name): the decode program's, the prefill program's, then the sampling kernels. */
+    public List<Kernel> kernels() {
+        Map<String, Kernel> all = new LinkedHashMap<>();
+        for (Kernel k : decode.kernels()) all.putIfAbsent(k.name(), k);
+        for (Kernel k : prefill.kernels()) all.putIfAbsent(k.name(), k);
+        for (Kernel k : sampling.all()) all.putIfAbsent(k.name(), k);
+        return List.copyOf(all.values());
+    }
+
+    /** The source of the kernel named {@code name}. */
+    public String source(String name) {
+        String s = sources.get(name);
+        if (s == null) throw new IllegalArgumentException("the build for " + target + " has no kernel named " + name);
+        return s;
+    }
+
+    /** The code generator's language ({@code CUDA C}, {@code HIP}) and file extension ({@code cu}, {@code hip}). */
+    public CodeGenerator codegen() {
+        return target.codegen();
+    }
+}

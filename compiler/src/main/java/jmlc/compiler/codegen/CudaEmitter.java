@@ -1,0 +1,74 @@
+package jmlc.compiler.codegen;
+
+import jmlc.compiler.kernel.Stmt;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * CUDA C for NVRTC and nvcc. f16 conversions and packed f16x2 arithmetic go through inline PTX,
+ * so kernels need no headers; tensor-core steps, fragment loads, grid dependencies (Hopper's
+ * programmatic dependent launch) and L2 prefetches are inline PTX too.
+ */
+public final class CudaEmitter extends CEmitter {
+
+    private static final String F16_VIA_PTX = """
+            // f16 values travel as raw 16-bit patterns (half2 as a 32-bit register); conversions and
+            // packed arithmetic through PTX need no headers under NVRTC
+            __device__ __forceinline__ float jmlc_h2f(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+            __device__ __forceinline__ unsigned short jmlc_f2h(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+            __device__ __forceinline__ unsigned int jmlc_hadd2(unsigned int a, unsigned int b) { unsigned int d; asm("add.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+            __device__ __forceinline__ unsigned int jmlc_hsub2(unsigned int a, unsigned int b) { unsigned int d; asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+            __device__ __forceinline__ unsigned int jmlc_hmul2(unsigned int a, unsigned int b) { unsigned int d; asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
+            __device__ __forceinline__ unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
+            """;
+
+    @Override
+    public String language() {
+        return "CUDA C";
+    }
+
+    @Override
+    public String fileExtension() {
+        return "cu";
+    }
+
+    @Override
+    protected String prelude() {
+        return F16_VIA_PTX;
+    }
+
+    @Override
+    protected String shuffleXor(String value, int mask) {
+        return "__shfl_xor_sync(0xffffffffu, " + value + ", " + mask + ")";
+    }
+
+    @Override
+    protected String mma(List<String> acc, List<String> a, List<String> b) {
+        String accs = acc.stream().map(v -> "\"+f\"(" + v + ")").collect(Collectors.joining(", "));
+        List<String> ins = new ArrayList<>();
+        for (String e : a) ins.add("\"r\"(" + e + ")");
+        for (String e : b) ins.add("\"r\"(" + e + ")");
+        return "asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\" : "
+                + accs + " : " + String.join(", ", ins) + ");";
+    }
+
+    @Override
+    protected String ldmatrix(List<String> dst, String array, String index) {
+        String outs = dst.stream().map(v -> "\"=r\"(" + v + ")").collect(Collectors.joining(", "));
+        return "asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\" : " + outs
+                + " : \"r\"((unsigned int)__cvta_generic_to_shared(&" + array + "[" + index + "])) : \"memory\");";
+    }
+
+    @Override
+    protected String gridDependency(Stmt.GridDependency.Kind kind) {
+        return kind == Stmt.GridDependency.Kind.WAIT ? "asm volatile(\"griddepcontrol.wait;\" ::: \"memory\");"
+                : "asm volatile(\"griddepcontrol.launch_dependents;\");";
+    }
+
+    @Override
+    protected String prefetchL2(String address) {
+        return "asm volatile(\"prefetch.global.L2 [%0];\" :: \"l\"(" + address + "));";
+    }
+}

@@ -1,0 +1,105 @@
+package jmlc.compiler.build;
+
+import jmlc.compiler.TinyModel;
+import jmlc.compiler.interp.ReferenceInterpreter;
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.kernel.Capabilities;
+import jmlc.compiler.kernel.Capabilities.MatrixUnit;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.model.Architecture;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.model.ModelGraph;
+import jmlc.compiler.pass.Pipeline;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Precision;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.SimulatedExecutor;
+import jmlc.compiler.target.Platform;
+import jmlc.compiler.target.Target;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Rules ask a target for what only some GPUs have and fall back where it is absent; kernels never use what their target lacks. */
+class CapabilitiesTest {
+    static final long SEED = System.nanoTime();
+
+    static Capabilities caps(int subgroup, int shared, boolean f16, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetch) {
+        return new Capabilities(subgroup, 1024, shared, 8, f16, matrix, ldmatrix, gridDependency, prefetch);
+    }
+
+    static Pipeline.Result tiny(QuantMode q) {
+        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
+        return new Pipeline(Pipeline.standard(q), Set.of(), 8).run(ModelGraph.build(c, new ModelGraph.Options(16, q.kvCacheType(), false)));
+    }
+
+    static Set<String> rules(Program p) {
+        return Set.copyOf(p.steps().stream().map(Program.Step::rule).toList());
+    }
+
+    @Test
+    void rulesFallBackWhereTheTargetLacksACapability() {
+        Graph g = tiny(QuantMode.Q4F16_1).graph();
+        Build full = Build.compile(g, Target.parse("cuda:sm_90"), Knobs.defaults(), 8);
+        assertTrue(rules(full.prefill()).contains("gemm") && rules(full.decode()).contains("gemv_f16"));
+        // no matrix unit: prefill matmuls on the vector units; no f16 arithmetic: the f32 GEMV
+        Target bare = new Target(Platform.CUDA, "sm_90", caps(32, 48 * 1024, false, MatrixUnit.NONE, false, false, false));
+        Build b = Build.compile(g, bare, Knobs.defaults(), 8);
+        assertFalse(rules(b.prefill()).contains("gemm") || rules(b.decode()).contains("gemv_f16"), rules(b.decode()) + " " + rules(b.prefill()));
+        for (var e : b.sources().entrySet()) {
+            String body = e.getValue().substring(e.getValue().indexOf("__global__")); // the prelude defines helpers for every kernel
+            assertFalse(body.contains("mma.sync") || body.contains("ldmatrix") || body.contains("griddepcontrol") || body.contains("prefetch") || body.contains("jmlc_hfma2("),
+                    e.getKey() + " uses no statement the target lacks");
+        }
+        // 16 KiB of shared memory (Vulkan's minimum): on Llama-2-7B the f16 GEMV stages a row of 4096
+        // (o_proj, 8 KiB) but not 4096 with the norm's f32 copy (qkv, gate_up: 24 KiB) nor 11008 (down: 22 KiB)
+        ModelConfig llama7b = new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 2, 32, 32, 128, 1e-5, 10000,
+                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
+        Graph g7 = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Target small = new Target(Platform.CUDA, "sm_90", caps(32, 16 * 1024, true, MatrixUnit.NONE, false, false, false));
+        Program decode = Build.compile(g7, small, Knobs.defaults(), 8).decode();
+        List<String> f16 = decode.steps().stream().filter(st -> st.rule().equals("gemv_f16")).map(st -> st.calls().getFirst().kernel().name()).toList();
+        assertTrue(!f16.isEmpty() && f16.stream().allMatch(n -> n.contains("4096x4096")), "only o_proj's GEMV stages its row in 16 KiB: " + f16);
+        for (Kernel k : Build.compile(g7, small, Knobs.defaults(), 8).kernels())
+            assertTrue(k.sharedBytes() <= 16 * 1024, k.name() + " fits 16 KiB of shared memory");
+    }
+
+    @Test
+    void aKernelUsingWhatItsTargetLacksIsRejectedWhenBuilt() {
+        Build b = Build.compile(tiny(QuantMode.Q4F16_1).graph(), Target.parse("cuda:sm_90"), Knobs.defaults(), 8);
+        Kernel gemm = b.prefill().kernels().stream().filter(k -> k.name().startsWith("gemm_q")).findFirst().orElseThrow();
+        Capabilities noMma = caps(32, 48 * 1024, true, MatrixUnit.NONE, true, true, true);
+        var e = assertThrows(IllegalStateException.class, () -> Kernel.checked(gemm.name(), gemm.buffers(), gemm.scalars(), gemm.shared(), gemm.body(),
+                gemm.block(), gemm.grid(), gemm.knobs(), gemm.summary(), noMma));
+        assertTrue(e.getMessage().contains(gemm.name()) && e.getMessage().contains("mma.sync"), e.getMessage());
+        Kernel wide = b.decode().kernels().stream().filter(k -> k.name().startsWith("gemvh")).findFirst().orElseThrow();
+        var s = assertThrows(IllegalStateException.class, () -> Kernel.checked(wide.name(), wide.buffers(), wide.scalars(), wide.shared(), wide.body(),
+                wide.block(), wide.grid(), wide.knobs(), wide.summary(), caps(16, 48 * 1024, true, MatrixUnit.NONE, false, true, true)));
+        assertTrue(s.getMessage().contains("16 lanes"), s.getMessage());
+    }
+
+    /** The tensor-core GEMM without ldmatrix loads its fragments from shared memory one word at a time; the prefill program still matches the reference. */
+    @Test
+    void gemmWithoutLdmatrixMatchesTheReference() {
+        Pipeline.Result res = tiny(QuantMode.Q4F16_1);
+        Target noLdmatrix = new Target(Platform.CUDA, "sm_80", caps(32, 48 * 1024, true, MatrixUnit.MMA_M16N8K16, false, false, true));
+        Build b = Build.compile(res.graph(), noLdmatrix, Knobs.defaults(), 8);
+        assertTrue(rules(b.prefill()).contains("gemm"));
+        assertTrue(b.sources().values().stream().anyMatch(s -> s.contains("mma.sync")) && b.sources().values().stream().noneMatch(s -> s.contains("ldmatrix")));
+        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
+        TinyModel m = new TinyModel(c, ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)), SEED);
+        try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(List.of(b.prefill()), res.memory(), m.weights(res.graph(), a), 8)) {
+            var w = m.weights(res.graph(), a);
+            int[] prompt = new Random(SEED).ints(6, 0, c.vocabSize()).toArray();
+            float[] ref = new ReferenceInterpreter(res.graph(), w).run(prompt, 0, new ReferenceInterpreter.State());
+            double err = TinyModel.relError(sim.run(b.prefill(), prompt, 0), ref);
+            assertTrue(err < Precision.wholeModel(b.prefill()), "‖Δ‖/‖ref‖ = " + err + " (seed " + SEED + ")");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package jmlc.engine.runtime.gpu;
+
+import jmlc.compiler.interp.ReferenceInterpreter;
+import jmlc.compiler.ir.Bindings;
+import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.TensorType;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.kernel.GridEval;
+import jmlc.compiler.quant.GroupQuantizer;
+import jmlc.compiler.quant.Half;
+import jmlc.compiler.schedule.Arg;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Program;
+import jmlc.engine.sampling.Sampler;
+import jmlc.engine.sampling.SamplingParams;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the GPU suite asks of a loaded model beyond running it: every node's output on the device
+ * against the reference interpreter, each kernel's device time, and the host's and device's cost of
+ * a decode step. Works on any platform's {@link GpuRunner}.
+ */
+public final class GpuDiagnostics {
+    private final GpuRunner runner;
+    private final GpuDevice dev;
+
+    public GpuDiagnostics(GpuRunner runner) {
+        this.runner = runner;
+        this.dev = runner.gpu();
+    }
+
+    /** One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements} values. */
+    public record NodeCheck(String node, String rule, String kernels, double relError, long elements) {}
+
+    /**
+     * Runs one step node by node, comparing every node's outputs (activations, and KV caches after
+     * they are written) with the reference interpreter run on the same weights. Each kernel gets
+     * the reference's values of its inputs first (uploaded into their buffers), so an error is the
+     * kernel's own, not one inherited from upstream. {@code ref} and {@code state} must have seen
+     * the same earlier steps as the runner.
+     */
+    public List<NodeCheck> checkStep(ReferenceInterpreter ref, ReferenceInterpreter.State state, int[] tokens, int pos) {
+        runner.discardQueued();
+        var layout = runner.layout();
+        var graph = runner.model().graph();
+        if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
+            for (Value st : graph.states()) dev.zero(layout.state(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
+        Map<Value, float[]> expected = new IdentityHashMap<>();
+        ref.run(tokens, pos, state, (node, outs) -> {
+            for (int i = 0; i < outs.length; i++) expected.put(node.output(i), outs[i].clone());
+        });
+        MemorySegment.copy(tokens, 0, runner.io, GroupQuantizer.U32, 0, tokens.length);
+        dev.upload(layout.tokens(), runner.io, 4L * tokens.length);
+        runner.io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(layout.pos(), runner.io, 4);
+        boolean decode = tokens.length == 1;
+        Program p = decode ? runner.decodeProgram() : runner.prefillProgram();
+        List<GpuRunner.Bound> bound = runner.calls(decode);
+        List<NodeCheck> out = new ArrayList<>();
+        int next = 0;
+        Bindings b = Bindings.of("seq", tokens.length);
+        // a node with no kernels of its own (rope_kv_append absorbed by the decode attention): its
+        // cache updates are checked after the kernels that make them; its q is never materialized
+        List<Program.Step> absorbed = new ArrayList<>();
+        for (Program.Step s : p.steps()) {
+            for (Value in : s.node().inputs()) {
+                float[] v = expected.get(in);
+                if (v != null && in.kind() == Value.Kind.TEMP && layout.state(in) == null) writeValue(in, v);
+            }
+            if (s.calls().isEmpty()) {
+                absorbed.add(s);
+                continue;
+            }
+            runner.launchAll(bound.subList(next, next + s.calls().size()), tokens.length);
+            next += s.calls().size();
+            dev.synchronize();
+            String kernels = String.join(",", s.calls().stream().map(c -> c.kernel().name()).toList());
+            for (Program.Step a : absorbed)
+                for (int i = 0; i < a.node().outputs().size(); i++)
+                    if (layout.state(a.node().output(i)) != null) out.add(check(a.node(), i, s.rule(), kernels, b, expected));
+            absorbed.clear();
+            for (int i = 0; i < s.node().outputs().size(); i++) out.add(check(s.node(), i, s.rule(), kernels, b, expected));
+        }
+        return out;
+    }
+
+    private NodeCheck check(Node node, int output, String rule, String kernels, Bindings b, Map<Value, float[]> expected) {
+        Value v = node.output(output);
+        float[] got = readValue(v, b);
+        return new NodeCheck(v.ref() + " = " + node.op().name() + (node.outputs().size() > 1 ? "." + output : ""), rule, kernels, relError(got, expected.get(v)), got.length);
+    }
+
+    private void writeValue(Value v, float[] values) {
+        MemorySegment buf = runner.host.allocate(4L * values.length, 16);
+        MemorySegment.copy(values, 0, buf, GroupQuantizer.F32, 0, values.length);
+        dev.upload(runner.layout().tensor(v), buf, 4L * values.length);
+    }
+
+    /** A value's device buffer as floats: an activation (f32) or a KV cache (f16/f32). */
+    private float[] readValue(Value v, Bindings b) {
+        Long state = runner.layout().state(v);
+        long n = state != null ? v.type().shape().numel() : v.type().shape().numel(b);
+        int size = v.type().dtype() == DType.F16 ? 2 : 4;
+        MemorySegment buf = runner.host.allocate(n * size, 16);
+        dev.download(buf, runner.layout().tensor(v), n * size);
+        float[] f = new float[(int) n];
+        for (int i = 0; i < n; i++) f[i] = size == 2 ? Half.toFloat(buf.getAtIndex(GroupQuantizer.F16, i)) : buf.getAtIndex(GroupQuantizer.F32, i);
+        return f;
+    }
+
+    static double relError(float[] got, float[] want) {
+        if (got.length != want.length) return Double.NaN;
+        double num = 0, den = 0;
+        for (int i = 0; i < got.length; i++) {
+            if (!Float.isFinite(got[i])) return Double.NaN;
+            num += Math.pow(got[i] - want[i], 2);
+            den += Math.pow(want[i], 2);
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    /** A kernel's device time and the bytes it must read (weights, and the KV cache for attention at the current position). */
+    public record KernelTime(String kernel, String rule, String op, float ms, long weightBytes) {}
+
+    /**
+     * Device milliseconds of each call of the decode program, from {@code reps} launches captured
+     * into a graph and replayed, so host launch cost does not inflate short kernels.
+     */
+    public List<KernelTime> timeDecodeKernels(int reps) {
+        return timeKernels(true, 1, reps);
+    }
+
+    /** Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens. */
+    public List<KernelTime> timeKernels(boolean decodeProgram, int seq, int reps) {
+        runner.discardQueued();
+        List<KernelTime> out = new ArrayList<>();
+        int i = 0;
+        Program prog = decodeProgram ? runner.decodeProgram() : runner.prefillProgram();
+        List<GpuRunner.Bound> bound = runner.calls(decodeProgram);
+        for (Program.Step s : prog.steps()) {
+            for (KernelCall c : s.calls()) {
+                GpuRunner.Bound bd = bound.get(i++);
+                int[] grid = GridEval.grid(c.kernel(), Map.of("seq", seq));
+                int[] sc = new int[c.kernel().scalars().size()];
+                Arrays.fill(sc, seq);
+                try (GpuDevice.Captured g = dev.capture(() -> {
+                    for (int r = 0; r < reps; r++) bd.launch().launch(grid, sc);
+                })) {
+                    g.replay(); // warm
+                    float ms = dev.time(g::replay) / reps;
+                    long read = bytesRead(c);
+                    // the embedding kernel reads one row of its table, not all of it
+                    if (s.node().op() instanceof Op.Embed) read /= s.node().input(0).type().shape().dim(0).size();
+                    out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static long bytesRead(KernelCall c) {
+        long b = 0;
+        for (Arg a : c.args()) {
+            if (a instanceof Arg.WeightData w) b += DeviceWeights.bytes(w.param().type()) - (w.param().type().dtype().isQuantized() ? scaleBytes(w.param().type()) : 0);
+            if (a instanceof Arg.WeightScales w) b += scaleBytes(w.param().type());
+        }
+        return b;
+    }
+
+    private static long scaleBytes(TensorType t) {
+        return t.quant().scaleBytes(t.shape().dim(0).size(), t.shape().dim(1).size());
+    }
+
+    /**
+     * Host milliseconds per greedy step through {@code forwardAndSample} at positions
+     * {@code start + 1 ..}, each waited for before the next (no steps queued ahead): copies,
+     * replay, device argmax, sync.
+     */
+    public double hostStepMillis(int start, int steps) {
+        if (start + steps + 1 > runner.maxContext()) throw new IllegalArgumentException("positions up to " + (start + steps) + " exceed the KV cache of " + runner.maxContext());
+        Sampler greedy = new Sampler(SamplingParams.GREEDY);
+        int[] tok = {1};
+        tok[0] = runner.forwardAndSample(tok, start, greedy, tok, 1);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) tok[0] = runner.forwardAndSample(tok, start + 1 + i, greedy, tok, 1);
+        return (System.nanoTime() - t0) / 1e6 / steps;
+    }
+
+    /** Device milliseconds of {@code steps} replays of the captured decode step, at the device's current position (for benchmarks). */
+    public float timeDecodeSteps(int steps) {
+        runner.discardQueued();
+        return dev.time(() -> {
+            for (int i = 0; i < steps; i++) runner.decodeGraph().replay();
+        });
+    }
+
+    /**
+     * Device milliseconds of {@code steps} replays of the captured greedy step (decode, argmax,
+     * token fed back), positions moving on from where the last step left them.
+     */
+    public float timeGreedySteps(int steps) {
+        runner.discardQueued();
+        return dev.time(() -> {
+            for (int i = 0; i < steps; i++) runner.greedyStep().replay();
+        });
+    }
+}
