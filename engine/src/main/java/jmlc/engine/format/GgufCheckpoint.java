@@ -75,6 +75,11 @@ public final class GgufCheckpoint implements Checkpoint {
     }
 
     @Override
+    public String layerCountKey() {
+        return metadata().get("general.architecture") + ".block_count";
+    }
+
+    @Override
     public ModelConfig config() {
         return config;
     }

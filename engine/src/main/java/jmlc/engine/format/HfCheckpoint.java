@@ -118,6 +118,11 @@ public final class HfCheckpoint implements Checkpoint {
     }
 
     @Override
+    public String layerCountKey() {
+        return CONFIG + " num_hidden_layers";
+    }
+
+    @Override
     public ModelConfig config() {
         return config;
     }
