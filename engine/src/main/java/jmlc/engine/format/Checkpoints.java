@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 
 /** Opens a model whatever its format, and checks it is complete. */
@@ -30,6 +31,7 @@ public final class Checkpoints {
     public static Checkpoint openUnchecked(Path path) {
         if (!Files.exists(path)) throw new ModelFormatException(path, "no such file or directory (expected a model directory or a .gguf file)");
         if (Files.isDirectory(path)) return HfCheckpoint.open(path);
+        FileMapping.requireRegularFile(path, "a model directory or a .gguf file");
         String name = path.getFileName().toString();
         if (isGguf(path)) return GgufCheckpoint.open(path);
         if ((name.equals(HfCheckpoint.CONFIG) || name.endsWith(".safetensors")) && path.toAbsolutePath().getParent() != null)

@@ -71,6 +71,7 @@ public final class HfCheckpoint implements Checkpoint {
 
     /** Maps each shard the index names once, then takes each tensor from the shard the index says. */
     private static Map<String, TensorView> readSharded(Path dir, Path index, Arena arena) {
+        FileMapping.requireRegularFile(index, "the JSON index of the safetensors shards");
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(index.toFile());

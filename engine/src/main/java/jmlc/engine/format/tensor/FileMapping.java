@@ -17,10 +17,29 @@ import java.nio.file.StandardOpenOption;
 public final class FileMapping {
     private FileMapping() {}
 
+    /**
+     * Fails unless {@code file} is a regular file (or a symbolic link to one): opening a FIFO blocks
+     * until something writes to it, and a device may never end, so neither is ever opened.
+     * {@code what} says what the file should be.
+     */
+    public static void requireRegularFile(Path file, String what) {
+        if (!Files.exists(file)) throw new ModelFormatException(file, "no such file (expected " + what + ")");
+        if (!Files.isRegularFile(file)) throw new ModelFormatException(file, "not a regular file but " + kind(file) + " (expected " + what + ")");
+    }
+
+    private static String kind(Path file) {
+        if (Files.isDirectory(file)) return "a directory";
+        try {
+            var attrs = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            return attrs.isOther() ? "a FIFO, socket or device" : "something else";
+        } catch (IOException e) {
+            return "unreadable (" + e.getMessage() + ")";
+        }
+    }
+
     /** Maps {@code file}; {@code what} says what the file should be, for the error if it is missing. */
     public static MemorySegment map(Path file, Arena arena, String what) {
-        if (!Files.exists(file)) throw new ModelFormatException(file, "no such file (expected " + what + ")");
-        if (!Files.isRegularFile(file)) throw new ModelFormatException(file, "not a regular file (expected " + what + ")");
+        requireRegularFile(file, what);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size == 0) return MemorySegment.NULL.reinterpret(0);
