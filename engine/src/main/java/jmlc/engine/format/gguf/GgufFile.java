@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -93,9 +92,10 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         }
 
         long alignment = alignment(file, metadata);
-        long dataStart = (c.position() + alignment - 1) / alignment * alignment;
+        long headerEnd = c.position();
+        long dataStart = (headerEnd + alignment - 1) / alignment * alignment;
         c.skipTo(Math.min(dataStart, bytes.byteSize()));
-        checkPlacement(file, tensors, alignment, dataStart, bytes.byteSize());
+        checkPlacement(file, bytes, tensors, alignment, headerEnd, dataStart, tensorCount);
         return new GgufFile(file, version, Collections.unmodifiableMap(metadata), List.copyOf(tensors), alignment, dataStart);
     }
 
@@ -178,25 +178,47 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         return l;
     }
 
-    /** Every tensor is aligned, inside the file, and clear of the others. */
-    private static void checkPlacement(Path file, List<TensorInfo> tensors, long alignment, long dataStart, long fileSize) {
+    /**
+     * Where each tensor's data lies, as ggml's reader ({@code gguf_init_from_file_impl}) requires:
+     * tensor i begins at the sum of the sizes before it, each padded to the alignment; and, checked
+     * here beyond ggml, the data section ends with the last tensor (padded or not) and every padding
+     * byte is zero, as the writers (gguf-py, ggml) write it. A type changed to a smaller one, an
+     * alignment changed without moving the data, or a tensor_count one short then shows as a
+     * misplaced tensor or as stray bytes, instead of tensors read from the wrong bytes.
+     */
+    private static void checkPlacement(Path file, MemorySegment bytes, List<TensorInfo> tensors, long alignment, long headerEnd, long dataStart, long tensorCount) {
+        long fileSize = bytes.byteSize();
+        long headerPad = firstNonZero(bytes, headerEnd, Math.min(dataStart, fileSize));
+        if (headerPad >= 0)
+            throw new ModelFormatException(file, "byte " + headerPad + " of the padding after the tensor infos (bytes " + headerEnd + ".." + dataStart
+                    + ") is not zero: tensor_count (" + tensorCount + ") is too small, or the header is corrupt");
+        long dataBytes = Math.max(0, fileSize - dataStart);
+        long expected = 0, end = 0;
         for (TensorInfo t : tensors) {
-            if (t.offset % alignment != 0)
-                throw new ModelFormatException(file, "tensor " + t.name + ": offset " + t.offset + " is not a multiple of the alignment " + alignment);
             long size = t.byteSize();
-            if (t.offset > fileSize - dataStart || size > fileSize - dataStart - t.offset)
+            if (t.offset > dataBytes || size > dataBytes - t.offset)
                 throw new ModelFormatException(file, "tensor " + t.name + ": data [" + t.offset + ", " + (t.offset + size) + ") of the data section at " + dataStart
                         + " runs past the end of the file (" + fileSize + " bytes): the file is truncated");
+            if (t.offset != expected)
+                throw new ModelFormatException(file, "tensor " + t.name + ": offset " + t.offset + ", expected " + expected
+                        + " (each tensor's data follows the one before it, padded to the alignment " + alignment + ", as ggml requires): "
+                        + "a tensor's type, shape or offset, or general.alignment, is corrupt");
+            end = t.offset + size;
+            expected = (end + alignment - 1) / alignment * alignment;
+            long pad = firstNonZero(bytes, dataStart + end, Math.min(dataStart + expected, fileSize));
+            if (pad >= 0)
+                throw new ModelFormatException(file, "tensor " + t.name + ": the padding after its data (byte " + (pad - dataStart) + " of the data section, in "
+                        + end + ".." + expected + ") is not zero: the tensor's type or shape is wrong, so its data is longer than they say");
         }
-        List<TensorInfo> sorted = new ArrayList<>(tensors);
-        sorted.removeIf(t -> t.byteSize() == 0);
-        sorted.sort(Comparator.comparingLong(TensorInfo::offset));
-        for (int i = 1; i < sorted.size(); i++) {
-            TensorInfo a = sorted.get(i - 1), b = sorted.get(i);
-            if (b.offset < a.offset + a.byteSize())
-                throw new ModelFormatException(file, "tensors " + a.name + " [" + a.offset + ", " + (a.offset + a.byteSize()) + ") and " + b.name + " [" + b.offset + ", "
-                        + (b.offset + b.byteSize()) + ") overlap in the data section");
-        }
+        if (dataBytes != end && dataBytes != expected)
+            throw new ModelFormatException(file, "the data section (from byte " + dataStart + ") has " + dataBytes + " bytes, but the tensors' data ends at " + end
+                    + (expected != end ? " (" + expected + " padded)" : "") + ": tensor_count (" + tensorCount + ") is too small, or the file has stray bytes");
+    }
+
+    /** The offset of the first non-zero byte in {@code [from, to)}, or -1. */
+    private static long firstNonZero(MemorySegment bytes, long from, long to) {
+        for (long i = from; i < to; i++) if (bytes.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) != 0) return i;
+        return -1;
     }
 
     private static String printable(int magic) {
