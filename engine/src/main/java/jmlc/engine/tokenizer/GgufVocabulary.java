@@ -36,7 +36,8 @@ final class GgufVocabulary {
     static Tokenizer load(Map<String, Object> meta, String file) {
         Keys k = new Keys(meta, file);
         String modelName = k.string("tokenizer.ggml.model");
-        List<String> tokens = k.strings("tokenizer.ggml.tokens");
+        // one copy: a GGUF reader may hand arrays over as stored bytes, decoding an element at each get
+        List<String> tokens = new ArrayList<>(k.strings("tokenizer.ggml.tokens"));
         int n = tokens.size();
         int[] types = new int[n];
         if (meta.containsKey("tokenizer.ggml.token_type")) {

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import jmlc.engine.format.tensor.Interrupts;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -31,10 +32,16 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
     public static final long DEFAULT_ALIGNMENT = 32;
     /** GGML_MAX_DIMS. */
     public static final int MAX_DIMS = 4;
-    /** Nested arrays deeper than this are refused (no real file nests at all beyond one level). */
+    /** Nested arrays deeper than this are refused (no real file nests arrays; ggml's reader refuses any nesting). */
     static final int MAX_ARRAY_DEPTH = 8;
     /** Elements per array the reader accepts: vocabularies are ~10^5; this bounds the heap a corrupt count can claim. */
     static final long MAX_ARRAY_LENGTH = 1L << 24;
+    /**
+     * Bytes all metadata arrays of a file may take together: the largest real vocabularies (262k
+     * tokens with scores and types, ~10^5 merges) take under 16 MB; arrays are kept as stored
+     * ({@link GgufArray}), so this bounds the heap a header can make the reader use.
+     */
+    static final long MAX_ARRAY_BYTES = 256L << 20;
 
     /**
      * One tensor's entry.
@@ -76,16 +83,19 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
             throw new ModelFormatException(file, "tensor_count is " + tensorCount + ", but the " + c.remaining() + " bytes left hold at most " + c.remaining() / 24 + " tensor infos");
 
         Map<String, Object> metadata = new LinkedHashMap<>();
+        long[] arrayBytes = {0}; // all arrays' bytes so far, against MAX_ARRAY_BYTES
         for (long i = 0; i < kvCount; i++) {
+            Interrupts.check(file, "reading the GGUF header");
             String key = c.string("key of metadata entry " + i);
             GgufValueType type = valueType(c, c.i32("type of key '" + key + "'"), "key '" + key + "'");
-            Object value = value(c, type, "key '" + key + "'", 0);
+            Object value = type == GgufValueType.ARRAY ? array(c, "key '" + key + "'", 0, arrayBytes) : value(c, type, "key '" + key + "'");
             if (metadata.put(key, value) != null) throw new ModelFormatException(file, "duplicate metadata key '" + key + "'");
         }
 
         List<TensorInfo> tensors = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
+            if ((i & 0xFFF) == 0) Interrupts.check(file, "reading the GGUF tensor infos");
             TensorInfo t = tensorInfo(c, i);
             if (!names.add(t.name)) throw new ModelFormatException(file, "duplicate tensor name " + t.name);
             tensors.add(t);
@@ -134,7 +144,8 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         return t;
     }
 
-    private static Object value(GgufCursor c, GgufValueType type, String what, int depth) {
+    /** A single value of a type other than ARRAY, as its Java type. */
+    private static Object value(GgufCursor c, GgufValueType type, String what) {
         return switch (type) {
             case UINT8 -> (long) c.u8(what);
             case INT8 -> (long) c.i8(what);
@@ -153,11 +164,15 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
                 yield b == 1;
             }
             case STRING -> c.string(what);
-            case ARRAY -> array(c, what, depth);
+            case ARRAY -> throw new IllegalArgumentException("arrays are read by array()");
         };
     }
 
-    private static List<Object> array(GgufCursor c, String what, int depth) {
+    /**
+     * An array value, kept as stored ({@link GgufArray}); its bytes count against
+     * {@code arrayBytes[0]}, the header's total, which may not pass {@link #MAX_ARRAY_BYTES}.
+     */
+    private static GgufArray array(GgufCursor c, String what, int depth, long[] arrayBytes) {
         if (depth >= MAX_ARRAY_DEPTH) throw new ModelFormatException(c.file, what + ": arrays nested more than " + MAX_ARRAY_DEPTH + " deep");
         GgufValueType elem = valueType(c, c.i32(what + " (array element type)"), what);
         long n = c.u64(what + " (array length)");
@@ -165,9 +180,58 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         if (n > c.remaining() / elem.minBytes())
             throw new ModelFormatException(c.file, "truncated: " + what + " is an array of " + n + " " + elem + " values (at least " + n * elem.minBytes()
                     + " bytes), but the file has " + c.remaining() + " bytes left");
-        List<Object> list = new ArrayList<>((int) Math.min(n, 1 << 16));
-        for (long i = 0; i < n; i++) list.add(value(c, elem, what + "[" + i + "]", depth + 1));
-        return Collections.unmodifiableList(list);
+        int count = (int) n;
+        long start = c.position();
+        GgufArray array = switch (elem) {
+            case STRING -> strings(c, what, count);
+            case ARRAY -> {
+                List<GgufArray> inner = new ArrayList<>(Math.min(count, 1 << 16));
+                for (int i = 0; i < count; i++) inner.add(array(c, what + "[" + i + "]", depth + 1, arrayBytes));
+                yield GgufArray.arrays(inner);
+            }
+            default -> fixed(c, what, elem, count);
+        };
+        arrayBytes[0] += c.position() - start;
+        if (depth == 0 && arrayBytes[0] > MAX_ARRAY_BYTES)
+            throw new ModelFormatException(c.file, what + ": the metadata arrays up to here take " + arrayBytes[0] + " bytes, over the reader's limit of "
+                    + MAX_ARRAY_BYTES + " (real vocabularies take a few MB)");
+        return array;
+    }
+
+    private static GgufArray fixed(GgufCursor c, String what, GgufValueType elem, int count) {
+        byte[] raw = c.bytes(count * elem.minBytes(), what + " (" + count + " " + elem + " values)");
+        GgufArray a = GgufArray.fixed(elem, count, raw);
+        // as for single values: bools are 0 or 1, UINT64 values fit a signed long
+        if (elem == GgufValueType.BOOL)
+            for (int i = 0; i < count; i++)
+                if ((raw[i] & 0xFF) > 1) throw new ModelFormatException(c.file, what + "[" + i + "]: bool byte is " + (raw[i] & 0xFF) + ", expected 0 or 1");
+        if (elem == GgufValueType.UINT64)
+            for (int i = 0; i < count; i++)
+                if ((Long) a.get(i) < 0) throw new ModelFormatException(c.file, what + "[" + i + "] is " + Long.toUnsignedString((Long) a.get(i)) + ", too large for any file");
+        return a;
+    }
+
+    /** Strings: one pass checks the lengths and notes where each string lies, then their bytes are copied into one array. */
+    private static GgufArray strings(GgufCursor c, String what, int count) {
+        long[] at = new long[count];
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            if ((i & 0xFFFF) == 0) Interrupts.check(c.file, "reading the GGUF header");
+            long len = c.skipString(what + "[" + i + "]");
+            at[i] = c.position() - len;
+            total += len;
+            if (total > Integer.MAX_VALUE - 16)
+                throw new ModelFormatException(c.file, what + ": the strings of this array take more than 2 GiB, over the reader's limit");
+        }
+        byte[] bytes = new byte[(int) total];
+        int[] starts = new int[count + 1];
+        for (int i = 0; i < count; i++) {
+            long end = i + 1 < count ? at[i + 1] - 8 : c.position(); // string i ends where string i+1's length field begins
+            int len = (int) (end - at[i]);
+            c.copy(at[i], bytes, starts[i], len);
+            starts[i + 1] = starts[i] + len;
+        }
+        return GgufArray.strings(bytes, starts);
     }
 
     private static long alignment(Path file, Map<String, Object> metadata) {
