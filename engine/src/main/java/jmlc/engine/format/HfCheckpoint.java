@@ -1,11 +1,11 @@
 package jmlc.engine.format;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -74,7 +74,7 @@ public final class HfCheckpoint implements Checkpoint {
         FileMapping.requireRegularFile(index, "the JSON index of the safetensors shards");
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(index.toFile());
+            root = HfConfig.JSON.readTree(index.toFile());
         } catch (IOException e) {
             throw new ModelFormatException(index, "not valid JSON: " + e.getMessage(), e);
         }
@@ -87,7 +87,12 @@ public final class HfCheckpoint implements Checkpoint {
             String name = e.getKey();
             if (!e.getValue().isTextual()) throw new ModelFormatException(index, "key 'weight_map." + name + "': expected a shard file name, found " + e.getValue());
             String shard = e.getValue().asText();
-            Path file = dir.resolve(shard).normalize();
+            Path file;
+            try {
+                file = dir.resolve(shard).normalize();
+            } catch (InvalidPathException bad) {
+                throw new ModelFormatException(index, "key 'weight_map." + name + "': shard " + e.getValue() + " is not a valid file name (" + bad.getReason() + ")", bad);
+            }
             if (!file.startsWith(dir.normalize()) || shard.isEmpty())
                 throw new ModelFormatException(index, "key 'weight_map." + name + "': shard '" + shard + "' is not a file inside " + dir);
             Map<String, TensorView> inShard = shards.computeIfAbsent(shard,

@@ -27,6 +27,8 @@ final class HfTokenizerFiles {
     private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
             .disable(com.fasterxml.jackson.core.JsonFactory.Feature.INTERN_FIELD_NAMES)
             .disable(com.fasterxml.jackson.core.JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).build());
+    /** For whole files: garbage after the object is an error (the streaming reader checks that itself: its values are read one by one). */
+    private static final ObjectMapper WHOLE_FILE = JSON.copy().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** transformers classes whose fast tokenizer rebuilds the post-processor from add_bos_token/add_eos_token. */
     private static final Set<String> BOS_EOS_FROM_CONFIG = Set.of("LlamaTokenizer", "LlamaTokenizerFast",
@@ -161,7 +163,7 @@ final class HfTokenizerFiles {
         String name = file.toString();
         if (!Files.isRegularFile(file)) throw new TokenizerException(name, "(file)", "a readable file", Files.exists(file) ? "not a regular file" : "no such file");
         try {
-            JsonNode node = JSON.readTree(file.toFile());
+            JsonNode node = WHOLE_FILE.readTree(file.toFile());
             if (node == null || node.isMissingNode()) throw new TokenizerException(name, "(json)", "a JSON object", "an empty file");
             if (!node.isObject()) throw new TokenizerException(name, "(top level)", "a JSON object", node.getNodeType().toString().toLowerCase());
             return new JsonAt(name, "", node);

@@ -64,6 +64,10 @@ final class TokenizerJsonReader {
                 }
                 rest.set("model", model);
             }
+            if (p.nextToken() != null) {
+                throw new TokenizerException(file.toString(), "(json)", "valid JSON", p.currentToken() + " after the top-level object, at line "
+                        + p.currentLocation().getLineNr() + ", column " + p.currentLocation().getColumnNr());
+            }
             return new Parsed(rest, vocab, merges == null ? List.of() : merges, merges != null);
         }
     }

@@ -123,4 +123,24 @@ class TokErrorsTest {
         e = assertThrows(TokenizerException.class, () -> Tokenizers.fromGguf(meta, "m.gguf"));
         assertTrue(e.getMessage().endsWith("tokenizer.ggml.tokens: expected a value, found nothing (key absent)"), e.getMessage());
     }
+
+    // ---- issue 14: nothing may follow the JSON object of a tokenizer file ----
+
+    @Test
+    void trailingGarbageInTokenizerJson() throws IOException {
+        Path file = write("BPE", BYTE_LEVEL, "[\"a b\"]");
+        Files.writeString(file, Files.readString(file) + " {\"model\": 1}");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(file));
+        assertEquals(file.toString(), e.file());
+        assertTrue(e.getMessage().contains("valid JSON") && e.getMessage().contains("after the top-level object"), e.getMessage());
+    }
+
+    @Test
+    void trailingGarbageInTokenizerConfig() throws IOException {
+        write("BPE", BYTE_LEVEL, "[\"a b\"]");
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\": false} true");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(dir));
+        assertTrue(e.file().endsWith("tokenizer_config.json"), e.file());
+        assertTrue(e.getMessage().contains("valid JSON"), e.getMessage());
+    }
 }
