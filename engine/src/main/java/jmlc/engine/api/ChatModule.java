@@ -86,6 +86,9 @@ public final class ChatModule implements AutoCloseable {
         all.addAll(turn);
         ChatTemplate template = model.template();
         int[] ids = model.tokenizer().encode(template.render(all, true), false);
+        if (ids.length == 0)
+            throw new IllegalArgumentException("the tokenizer encodes the " + template.name() + " chat prompt to no tokens: "
+                    + "its vocabulary covers none of the prompt's characters and it has no unknown token");
         int keep = commonPrefix(cacheTokens, ids);
         if (keep == ids.length) keep--; // at least one new token to run
         int[] fresh = Arrays.copyOfRange(ids, keep, ids.length);

@@ -52,6 +52,7 @@ public final class ModelLoader {
                 case HfCheckpoint hf -> Tokenizers.load(hf.directory());
                 case GgufCheckpoint g -> Tokenizers.fromGguf(g.metadata(), g.path().toString());
             };
+            checkVocabulary(ckpt.path(), tok, ckpt.config()); // before anything is compiled or prepared
             QuantMode quant = opts.quant() != null ? opts.quant() : naturalQuant(ckpt);
             CompiledModel compiled = compile(ckpt.config(), quant, opts, progress);
             CheckpointWeights weights = new CheckpointWeights(ckpt, compiled.graph()).loadAll(progress);
@@ -97,12 +98,17 @@ public final class ModelLoader {
             template = d.template();
             reason = d.reason();
         }
-        if (tok.vocabSize() > config.vocabSize())
-            throw new ModelFormatException(ckpt == null ? Path.of(spec) : ckpt.path(), "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
+        checkVocabulary(ckpt == null ? Path.of(spec) : ckpt.path(), tok, config);
         progress.update("loading onto " + dev.device().id(), 0, 1);
         ModelRunner runner = dev.backend().load(compiled, weights, dev.device(), progress);
         progress.update("loading onto " + dev.device().id(), 1, 1);
         return new LoadedModel(spec, ckpt, config, quant, tok, template, reason, compiled, weights, runner);
+    }
+
+    /** Every id the tokenizer can produce must index the model's embedding table. */
+    private static void checkVocabulary(Path model, Tokenizer tok, ModelConfig config) {
+        if (tok.vocabSize() > config.vocabSize())
+            throw new ModelFormatException(model, "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
     }
 
     /** The quantization a checkpoint's matmul weights are stored in (GGUF), or q4f16_1. */

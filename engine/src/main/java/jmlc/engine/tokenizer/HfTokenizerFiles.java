@@ -51,11 +51,20 @@ final class HfTokenizerFiles {
         // model.vocab: token -> id; added_tokens may add ids past it (or restate ids inside it).
         Map<String, Integer> modelVocab = parsed.vocab();
         if (modelVocab == null) throw modelJson.get("vocab").error("an object of token -> id", modelJson.get("vocab").describe());
+        List<JsonAt> addedJson = root.get("added_tokens").isPresent() ? root.get("added_tokens").elements() : List.of();
+        // ids index the token table: bounded by the number of entries before the table is allocated
+        // (an id of 2^31-1 in a 5 KB file would otherwise ask for a table of 2^31 entries)
+        long entries = (long) modelVocab.size() + addedJson.size();
         int maxId = -1;
-        for (int id : modelVocab.values()) maxId = Math.max(maxId, id);
+        for (var e : modelVocab.entrySet()) {
+            if (e.getValue() >= entries) throw new TokenizerException(tokenizerJson.toString(), "model.vocab." + e.getKey(), idBelow(entries), String.valueOf(e.getValue()));
+            maxId = Math.max(maxId, e.getValue());
+        }
         List<AddedToken> addedTokens = new ArrayList<>();
-        for (JsonAt t : root.get("added_tokens").isPresent() ? root.get("added_tokens").elements() : List.<JsonAt>of()) {
-            AddedToken token = new AddedToken(t.integer("id"), t.string("content"), t.bool("special", false),
+        for (JsonAt t : addedJson) {
+            int id = t.integer("id");
+            if (id < 0 || id >= entries) throw t.get("id").error(idBelow(entries), String.valueOf(id));
+            AddedToken token = new AddedToken(id, t.string("content"), t.bool("special", false),
                     t.bool("lstrip", false), t.bool("rstrip", false), t.bool("single_word", false), t.bool("normalized", !t.bool("special", false)));
             addedTokens.add(token);
             maxId = Math.max(maxId, token.id());
@@ -72,7 +81,7 @@ final class HfTokenizerFiles {
         Normalizer normalizer = Normalizer.parse(root.get("normalizer"));
         PreTokenizer preTokenizer = PreTokenizer.parse(root.get("pre_tokenizer"));
         Decoder decoder = Decoder.parse(root.get("decoder"));
-        PostProcessor post = PostProcessor.parse(root.get("post_processor"));
+        PostProcessor post = PostProcessor.parse(root.get("post_processor"), tokens.length);
 
         OptionalInt bos = specialToken(cfg, "bos_token", ids);
         OptionalInt eos = specialToken(cfg, "eos_token", ids);
@@ -95,6 +104,10 @@ final class HfTokenizerFiles {
         return new PipelineTokenizer(new PipelineTokenizer.Parts(tokens, ids, new AddedVocabulary(addedTokens), normalizer,
                 preTokenizer, model, post, decoder, cfg.bool("clean_up_tokenization_spaces", false), bos,
                 Set.copyOf(eosIds), chatTemplate(cfg)));
+    }
+
+    private static String idBelow(long entries) {
+        return "an id below " + entries + " (the number of model.vocab entries and added_tokens)";
     }
 
     /** {@code model} of type BPE: vocab, merges ("a b" strings or [a, b] pairs, rank = position), options. */
