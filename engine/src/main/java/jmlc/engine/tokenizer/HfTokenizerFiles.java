@@ -116,6 +116,7 @@ final class HfTokenizerFiles {
         String suffix = model.get("end_of_word_suffix").isPresent() ? model.string("end_of_word_suffix") : "";
         LongLongMap merges = new LongLongMap(list.size());
         for (int rank = 0; rank < list.size(); rank++) {
+            if (rank % Interruption.EVERY == 0) Interruption.check("reading " + model.file());
             String a = list.get(rank)[0], b = list.get(rank)[1];
             String merged = a + (!prefix.isEmpty() && b.startsWith(prefix) ? b.substring(prefix.length()) : b);
             Integer ia = vocab.get(a), ib = vocab.get(b), im = vocab.get(merged);
