@@ -2,6 +2,7 @@ package jmlc.engine.format;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import jmlc.engine.format.tensor.FileMapping;
@@ -44,6 +45,8 @@ public final class Checkpoints {
         try (InputStream in = Files.newInputStream(file)) {
             byte[] magic = in.readNBytes(4);
             return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
+        } catch (ClosedByInterruptException e) {
+            throw FileMapping.interrupted(file, e);
         } catch (IOException e) {
             throw new ModelFormatException(file, "cannot read: " + e.getMessage(), e);
         }

@@ -16,6 +16,7 @@ import jmlc.engine.format.hf.HfConfig;
 import jmlc.engine.format.safetensors.SafetensorsHeader;
 import jmlc.engine.format.safetensors.SafetensorsWriter;
 import jmlc.engine.format.tensor.FileMapping;
+import jmlc.engine.format.tensor.Interrupts;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorView;
 
@@ -84,6 +85,7 @@ public final class HfCheckpoint implements Checkpoint {
         Map<String, Map<String, TensorView>> shards = new LinkedHashMap<>();
         Map<String, TensorView> tensors = new LinkedHashMap<>();
         for (var e : map.properties()) {
+            if (tensors.size() % 4096 == 0) Interrupts.check(index, "reading");
             String name = e.getKey();
             if (!e.getValue().isTextual()) throw new ModelFormatException(index, "key 'weight_map." + name + "': expected a shard file name, found " + e.getValue());
             String shard = e.getValue().asText();

@@ -18,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.stream.LongStream;
 
 /**
@@ -46,6 +47,7 @@ public final class CheckpointWeights extends PackedWeights {
 
     @Override
     protected HostTensor make(Value p) {
+        Thread caller = Thread.currentThread(); // rows are read on pool threads: the interrupt reaches this one
         List<TensorView> src = new ArrayList<>();
         for (String name : graph.weightSource(p).tensors()) src.add(checkpoint.tensor(name));
         TensorType t = p.type();
@@ -58,8 +60,8 @@ public final class CheckpointWeights extends PackedWeights {
             return new HostTensor.Dense(t.dtype(), shape(t), src.getFirst().data());
         Graph.WeightSource ws = graph.weightSource(p);
         if (t.dtype().isQuantized() && src.stream().allMatch(v -> losslessRepack(t.quant(), v.dtype())))
-            return repack(t.quant(), rows, cols, src, ws);
-        return WeightPacker.pack(t, rowReader(src, rows, cols, ws), arena);
+            return repack(t.quant(), rows, cols, src, ws, caller);
+        return WeightPacker.pack(t, rowReader(src, rows, cols, ws, caller), arena);
     }
 
     private static long[] shape(TensorType t) {
@@ -75,9 +77,10 @@ public final class CheckpointWeights extends PackedWeights {
     }
 
     /** Reads row r of the param made of {@code src} as {@code ws} lays them out (a 1-D concatenation is one row). */
-    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols, Graph.WeightSource ws) {
+    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols, Graph.WeightSource ws, Thread caller) {
         long[] rowsPer = src.stream().mapToLong(v -> v.dim(0)).toArray();
         return (r, out) -> {
+            stopIfInterrupted(caller);
             if (rows == 1) {
                 int off = 0;
                 for (TensorView v : src) {
@@ -105,12 +108,18 @@ public final class CheckpointWeights extends PackedWeights {
     }
 
     /** GGUF blocks into jmlc's layout: Q4_0 nibbles reordered (element i of a block: qs[i] low nibble, i+16 high), Q8_0 bytes copied. */
-    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src, Graph.WeightSource ws) {
+    /** A load stops within a row of an interrupt of the thread that asked for the weights. */
+    private void stopIfInterrupted(Thread caller) {
+        if (caller.isInterrupted()) throw new CancellationException("preparing the weights of " + checkpoint.path() + " was interrupted");
+    }
+
+    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src, Graph.WeightSource ws, Thread caller) {
         MemorySegment data = arena.allocate(q.dataBytes(rows, cols), 64);
         MemorySegment scales = arena.allocate(q.scaleBytes(rows, cols), 64);
         long blocksPerRow = cols / 32;
         long[] rowsPer = src.stream().mapToLong(v -> v.dim(0)).toArray();
         LongStream.range(0, rows).parallel().forEach(r -> {
+            stopIfInterrupted(caller);
             long[] at = ws.locate(r, rowsPer);
             TensorView v = src.get((int) at[0]);
             long local = at[1];

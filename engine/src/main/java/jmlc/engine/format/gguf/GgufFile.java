@@ -30,6 +30,8 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
 
     public static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
     public static final long DEFAULT_ALIGNMENT = 32;
+    /** Tensors a file may hold: real Llama-family files hold hundreds; this bounds the heap tensor infos can take. */
+    static final long MAX_TENSORS = 1L << 20;
     /** GGML_MAX_DIMS. */
     public static final int MAX_DIMS = 4;
     /** Nested arrays deeper than this are refused (no real file nests arrays; ggml's reader refuses any nesting). */
@@ -79,13 +81,15 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         // an empty name (8) + n_dims (4) + type (4) + offset (8)
         if (kvCount > c.remaining() / 13)
             throw new ModelFormatException(file, "metadata_kv_count is " + kvCount + ", but the " + c.remaining() + " bytes left hold at most " + c.remaining() / 13 + " entries");
+        if (tensorCount > MAX_TENSORS)
+            throw new ModelFormatException(file, "tensor_count is " + tensorCount + ", over the reader's limit of " + MAX_TENSORS + " (real models hold hundreds)");
         if (tensorCount > c.remaining() / 24)
             throw new ModelFormatException(file, "tensor_count is " + tensorCount + ", but the " + c.remaining() + " bytes left hold at most " + c.remaining() / 24 + " tensor infos");
 
         Map<String, Object> metadata = new LinkedHashMap<>();
         long[] arrayBytes = {0}; // all arrays' bytes so far, against MAX_ARRAY_BYTES
         for (long i = 0; i < kvCount; i++) {
-            Interrupts.check(file, "reading the GGUF header");
+            Interrupts.check(file, "reading the GGUF header of");
             String key = c.string("key of metadata entry " + i);
             GgufValueType type = valueType(c, c.i32("type of key '" + key + "'"), "key '" + key + "'");
             Object value = type == GgufValueType.ARRAY ? array(c, "key '" + key + "'", 0, arrayBytes) : value(c, type, "key '" + key + "'");
@@ -95,7 +99,7 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         List<TensorInfo> tensors = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
-            if ((i & 0xFFF) == 0) Interrupts.check(file, "reading the GGUF tensor infos");
+            if ((i & 0xFFF) == 0) Interrupts.check(file, "reading the GGUF tensor infos of");
             TensorInfo t = tensorInfo(c, i);
             if (!names.add(t.name)) throw new ModelFormatException(file, "duplicate tensor name " + t.name);
             tensors.add(t);
@@ -216,7 +220,7 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
         long[] at = new long[count];
         long total = 0;
         for (int i = 0; i < count; i++) {
-            if ((i & 0xFFFF) == 0) Interrupts.check(c.file, "reading the GGUF header");
+            if ((i & 0xFFFF) == 0) Interrupts.check(c.file, "reading the GGUF header of");
             long len = c.skipString(what + "[" + i + "]");
             at[i] = c.position() - len;
             total += len;

@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import jmlc.engine.format.tensor.Interrupts;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -79,6 +80,7 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
         Map<String, Entry> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         for (var field : root.properties()) {
+            if (tensors.size() % 4096 == 0) Interrupts.check(file, "reading the safetensors header of");
             String name = field.getKey();
             JsonNode v = field.getValue();
             if (name.equals("__metadata__")) {

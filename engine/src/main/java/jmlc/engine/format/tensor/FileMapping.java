@@ -3,11 +3,13 @@ package jmlc.engine.format.tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CancellationException;
 
 /**
  * Maps whole model files read-only into memory segments. Files of any size work (a segment is
@@ -37,6 +39,13 @@ public final class FileMapping {
         }
     }
 
+    /** An interrupt that closed a channel: a stop, not a bad file (the interrupt stays set). */
+    public static CancellationException interrupted(Path file, ClosedByInterruptException e) {
+        CancellationException c = new CancellationException("reading " + file + " was interrupted");
+        c.initCause(e);
+        return c;
+    }
+
     /** Maps {@code file}; {@code what} says what the file should be, for the error if it is missing. */
     public static MemorySegment map(Path file, Arena arena, String what) {
         requireRegularFile(file, what);
@@ -46,6 +55,8 @@ public final class FileMapping {
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
         } catch (NoSuchFileException e) {
             throw new ModelFormatException(file, "no such file (expected " + what + ")", e);
+        } catch (ClosedByInterruptException e) {
+            throw interrupted(file, e);
         } catch (IOException e) {
             throw new ModelFormatException(file, "cannot map " + what + ": " + e, e);
         }
