@@ -168,7 +168,12 @@ public final class ChatModule implements AutoCloseable {
 
     private Generator.Result run(int[] cached, int cachedLength, int[] fresh, GenerationConfig cfg, java.util.function.IntConsumer onToken) {
         cancel.set(false);
-        Generator.Result r = Generator.generate(model.runner(), cached, cachedLength, fresh, cfg, onToken, cancel::get);
+        Generator.Result r;
+        try {
+            r = Generator.generate(model.runner(), cached, cachedLength, fresh, cfg, onToken, cancel::get);
+        } catch (InternalError e) { // runners may read weights in the model file's mapping
+            throw jmlc.engine.format.tensor.FileMapping.changed(model.checkpoint() == null ? java.nio.file.Path.of(model.spec()) : model.checkpoint().path(), e);
+        }
         stats = r.stats();
         return r;
     }

@@ -9,6 +9,7 @@ import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
 import jmlc.engine.format.GgufCheckpoint;
 import jmlc.engine.format.HfCheckpoint;
+import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -60,6 +61,9 @@ public final class ModelLoader {
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;
+        } catch (InternalError e) { // a read of the mapped file faulted: it was cut short while loading
+            ckpt.close();
+            throw FileMapping.changed(ckpt.path(), e);
         }
     }
 

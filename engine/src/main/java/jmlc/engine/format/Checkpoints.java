@@ -25,6 +25,9 @@ public final class Checkpoints {
         } catch (RuntimeException e) {
             c.close();
             throw e;
+        } catch (InternalError e) {
+            c.close();
+            throw FileMapping.changed(path, e);
         }
     }
 
@@ -34,11 +37,20 @@ public final class Checkpoints {
         if (Files.isDirectory(path)) return HfCheckpoint.open(path);
         FileMapping.requireRegularFile(path, "a model directory or a .gguf file");
         String name = path.getFileName().toString();
-        if (isGguf(path)) return GgufCheckpoint.open(path);
+        if (isGguf(path)) return openGguf(path);
         if ((name.equals(HfCheckpoint.CONFIG) || name.endsWith(".safetensors")) && path.toAbsolutePath().getParent() != null)
             return HfCheckpoint.open(path.toAbsolutePath().getParent());
-        if (name.endsWith(".gguf")) return GgufCheckpoint.open(path); // reports what is wrong with the header
+        if (name.endsWith(".gguf")) return openGguf(path); // reports what is wrong with the header
         throw new ModelFormatException(path, "not a model: expected a directory with config.json and *.safetensors, or a .gguf file");
+    }
+
+    /** The header is read from the mapping: a file cut short meanwhile faults there. */
+    private static GgufCheckpoint openGguf(Path file) {
+        try {
+            return GgufCheckpoint.open(file);
+        } catch (InternalError e) {
+            throw FileMapping.changed(file, e);
+        }
     }
 
     private static boolean isGguf(Path file) {

@@ -10,6 +10,7 @@ import jmlc.compiler.quant.Half;
 import jmlc.compiler.tensor.HostTensor;
 import jmlc.compiler.tensor.WeightPacker;
 import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -47,9 +48,17 @@ public final class CheckpointWeights extends PackedWeights {
 
     @Override
     protected HostTensor make(Value p) {
-        Thread caller = Thread.currentThread(); // rows are read on pool threads: the interrupt reaches this one
         List<TensorView> src = new ArrayList<>();
         for (String name : graph.weightSource(p).tensors()) src.add(checkpoint.tensor(name));
+        try {
+            return make(p, src);
+        } catch (InternalError e) { // the mapped file was cut short under us
+            throw FileMapping.changed(src.getFirst().file(), e);
+        }
+    }
+
+    private HostTensor make(Value p, List<TensorView> src) {
+        Thread caller = Thread.currentThread(); // rows are read on pool threads: the interrupt reaches this one
         TensorType t = p.type();
         long rows = t.shape().rank() == 1 ? 1 : t.shape().dim(0).size();
         long cols = t.shape().dim(-1).size();

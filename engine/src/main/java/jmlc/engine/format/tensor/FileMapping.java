@@ -46,6 +46,17 @@ public final class FileMapping {
         return c;
     }
 
+    /**
+     * What a read of a mapping whose file was cut short becomes: the JVM turns the fault (SIGBUS)
+     * into {@code InternalError("a fault occurred in an unsafe memory access operation")}; that one
+     * becomes a ModelFormatException naming {@code file}, any other InternalError is rethrown.
+     */
+    public static ModelFormatException changed(Path file, InternalError e) {
+        if (e.getMessage() == null || !e.getMessage().contains("unsafe memory access")) throw e;
+        return new ModelFormatException(file, "the file changed while jmlc had it mapped (cut short or rewritten): reading its data faulted."
+                + " Load the model again once the file is complete", e);
+    }
+
     /** Maps {@code file}; {@code what} says what the file should be, for the error if it is missing. */
     public static MemorySegment map(Path file, Arena arena, String what) {
         requireRegularFile(file, what);
