@@ -173,6 +173,10 @@ public final class ChatModule implements AutoCloseable {
             r = Generator.generate(model.runner(), cached, cachedLength, fresh, cfg, onToken, cancel::get);
         } catch (InternalError e) { // runners may read weights in the model file's mapping
             throw jmlc.engine.format.tensor.FileMapping.changed(model.checkpoint() == null ? java.nio.file.Path.of(model.spec()) : model.checkpoint().path(), e);
+        } catch (jmlc.engine.sampling.NonFiniteLogitsException e) {
+            if (model.checkpoint() == null) throw e;
+            throw new jmlc.engine.format.tensor.ModelFormatException(model.checkpoint().path(), e.getMessage() + ": " + jmlc.engine.format.NonFiniteWeights.first(model.checkpoint())
+                    .orElse("no weight is NaN or infinite, so the activations overflowed (an f32 quantization such as q0f32 or q4f32_1 may not)"), e);
         }
         stats = r.stats();
         return r;

@@ -10,6 +10,7 @@ import jmlc.compiler.quant.Half;
 import jmlc.compiler.tensor.HostTensor;
 import jmlc.compiler.tensor.WeightPacker;
 import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.NonFiniteWeights;
 import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
@@ -94,12 +95,15 @@ public final class CheckpointWeights extends PackedWeights {
                 int off = 0;
                 for (TensorView v : src) {
                     readRange(v, 0, (int) v.numel(), out, off);
+                    requireFinite(v, 0, (int) v.numel(), out, off);
                     off += (int) v.numel();
                 }
                 return;
             }
             long[] at = ws.locate(r, rowsPer);
-            readRange(src.get((int) at[0]), at[1] * cols, (int) cols, out, 0);
+            TensorView v = src.get((int) at[0]);
+            readRange(v, at[1] * cols, (int) cols, out, 0);
+            requireFinite(v, at[1] * cols, (int) cols, out, 0);
         };
     }
 
@@ -116,12 +120,23 @@ public final class CheckpointWeights extends PackedWeights {
         }
     }
 
-    /** GGUF blocks into jmlc's layout: Q4_0 nibbles reordered (element i of a block: qs[i] low nibble, i+16 high), Q8_0 bytes copied. */
     /** A load stops within a row of an interrupt of the thread that asked for the weights. */
     private void stopIfInterrupted(Thread caller) {
         if (caller.isInterrupted()) throw new CancellationException("preparing the weights of " + checkpoint.path() + " was interrupted");
     }
 
+    /**
+     * Fails on a NaN or infinite value among {@code out[off, off + n)}, elements {@code from ..} of
+     * {@code v}: quantizing would turn it into garbage or 0 without a word. One pass over a row
+     * already in cache, next to quantizing it.
+     */
+    private void requireFinite(TensorView v, long from, int n, float[] out, int off) {
+        for (int i = 0; i < n; i++)
+            if (!Float.isFinite(out[off + i]))
+                throw new ModelFormatException(checkpoint.path(), NonFiniteWeights.describe(checkpoint, v, from + i));
+    }
+
+    /** GGUF blocks into jmlc's layout: Q4_0 nibbles reordered (element i of a block: qs[i] low nibble, i+16 high), Q8_0 bytes copied. */
     private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src, Graph.WeightSource ws, Thread caller) {
         MemorySegment data = arena.allocate(q.dataBytes(rows, cols), 64);
         MemorySegment scales = arena.allocate(q.scaleBytes(rows, cols), 64);

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import jmlc.compiler.model.Architecture;
 import jmlc.engine.format.TinyModels;
 import jmlc.engine.format.hf.HfModelWriter;
+import jmlc.engine.format.tensor.FloatWeights;
 import jmlc.engine.format.tensor.TensorDType;
 
 /** Tiny Hugging Face model directories (vocabulary 256) with hand-made tokenizers, for the loader's and ChatModule's failure paths. */
@@ -18,7 +19,12 @@ final class HostileModelDirs {
      * {@code extraAdded} added tokens follow at ids 256 ...
      */
     static Path withSilentTokenizer(Path dir, int extraAdded) throws IOException {
-        HfModelWriter.write(dir, TinyModels.random(TinyModels.config(Architecture.LLAMA), 3), TensorDType.F32, 1);
+        return withSilentTokenizer(dir, extraAdded, TinyModels.random(TinyModels.config(Architecture.LLAMA), 3));
+    }
+
+    /** {@link #withSilentTokenizer(Path, int)} with these weights (F32 safetensors). */
+    static Path withSilentTokenizer(Path dir, int extraAdded, FloatWeights weights) throws IOException {
+        HfModelWriter.write(dir, weights, TensorDType.F32, 1);
         StringBuilder vocab = new StringBuilder("{");
         for (int i = 0; i < 256; i++) vocab.append(i == 0 ? "" : ", ").append("\"<t").append(i).append(">\": ").append(i);
         vocab.append('}');
