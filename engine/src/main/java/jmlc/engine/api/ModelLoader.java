@@ -9,6 +9,7 @@ import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
 import jmlc.engine.format.GgufCheckpoint;
 import jmlc.engine.format.HfCheckpoint;
+import jmlc.engine.format.ModelPaths;
 import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
@@ -43,7 +44,7 @@ public final class ModelLoader {
     public static LoadedModel load(String spec, LoadOptions opts, Progress progress) {
         Backends.Resolved dev = Backends.resolve(opts.device());
         if (SyntheticModels.isSynthetic(spec)) return synthetic(spec, opts, dev, progress);
-        Path path = Path.of(spec);
+        Path path = ModelPaths.of(spec);
         if (!Files.exists(path))
             throw new IllegalArgumentException("model '" + spec + "' not found: expected a model directory, a .gguf file, or synthetic:NAME (" + String.join(", ", SyntheticModels.catalog().keySet()) + ")");
         progress.update("opening " + path.getFileName(), 0, 1);
