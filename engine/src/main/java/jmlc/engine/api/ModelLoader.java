@@ -50,6 +50,9 @@ public final class ModelLoader {
         progress.update("opening " + path.getFileName(), 0, 1);
         Checkpoint ckpt = Checkpoints.open(path);
         try {
+            if (ckpt instanceof GgufCheckpoint g && g.metadata().get("tokenizer.ggml.tokens") instanceof java.util.List<?> tokens
+                    && tokens.size() > ckpt.config().vocabSize()) // before a table of all of them is built
+                throw new ModelFormatException(ckpt.path(), "tokenizer.ggml.tokens holds " + tokens.size() + " tokens but the model's vocabulary is " + ckpt.config().vocabSize());
             Tokenizer tok = switch (ckpt) {
                 case HfCheckpoint hf -> Tokenizers.load(hf.directory());
                 case GgufCheckpoint g -> Tokenizers.fromGguf(g.metadata(), g.path().toString());

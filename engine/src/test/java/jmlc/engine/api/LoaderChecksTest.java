@@ -40,4 +40,18 @@ class LoaderChecksTest {
             assertTrue(cm.conversation().isEmpty(), "the failed turn leaves no trace");
         }
     }
+
+    @Test
+    void aGgufVocabularyLargerThanTheModelIsRefusedBeforeItIsBuilt() {
+        // a million tokens for a model of 256: refused from the array's length, before a table of a million strings is made
+        Path f = dir.resolve("m.gguf");
+        var tokens = java.util.Collections.nCopies(1_000_000, "t");
+        jmlc.engine.format.gguf.GgufModelWriter.write(f, jmlc.engine.format.TinyModels.random(jmlc.engine.format.TinyModels.config(jmlc.compiler.model.Architecture.LLAMA), 1),
+                new jmlc.engine.format.gguf.GgufModelWriter.Options(jmlc.engine.format.tensor.TensorDType.F16, 3, java.util.Map.of(
+                        "tokenizer.ggml.model", new jmlc.engine.format.gguf.GgufWriter.Typed(jmlc.engine.format.gguf.GgufValueType.STRING, "llama"),
+                        "tokenizer.ggml.tokens", new jmlc.engine.format.gguf.GgufWriter.Typed(jmlc.engine.format.gguf.GgufValueType.ARRAY,
+                                new jmlc.engine.format.gguf.GgufWriter.Array(jmlc.engine.format.gguf.GgufValueType.STRING, tokens)))));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(f.toString(), CPU, Progress.NONE).close());
+        assertTrue(e.getMessage().contains("tokenizer.ggml.tokens holds 1000000 tokens but the model's vocabulary is 256"), e.getMessage());
+    }
 }

@@ -61,6 +61,14 @@ class NotARegularFileTest {
     }
 
     @Test
+    void fifoAsConfigJson() throws Exception {
+        HfModelWriter.write(dir, TinyModels.random(TinyModels.config(Architecture.LLAMA), 1), TensorDType.F16, 1);
+        Files.delete(dir.resolve("config.json"));
+        Path config = fifo(dir.resolve("config.json"));
+        expectRefused(dir, config, "not a regular file");
+    }
+
+    @Test
     void symlinkToARegularFileOpens() throws IOException {
         Path real = dir.resolve("real.gguf");
         GgufModelWriter.write(real, TinyModels.random(TinyModels.config(Architecture.LLAMA), 1), GgufModelWriter.Options.of(TensorDType.F16));

@@ -43,7 +43,8 @@ public final class HfConfig {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
 
     public static ModelConfig read(Path configJson) {
-        if (!Files.isRegularFile(configJson)) throw new ModelFormatException(configJson, "missing: a Hugging Face model directory needs config.json");
+        if (!Files.exists(configJson)) throw new ModelFormatException(configJson, "missing: a Hugging Face model directory needs config.json");
+        jmlc.engine.format.tensor.FileMapping.requireRegularFile(configJson, "the model's config.json"); // a FIFO would block the read
         JsonNode root;
         try {
             root = JSON.readTree(configJson.toFile());
