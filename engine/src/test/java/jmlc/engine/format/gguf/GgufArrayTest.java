@@ -62,6 +62,7 @@ class GgufArrayTest {
                 long before = allocatedBytes();
                 GgufFile g = GgufFileTest.parse(f, arena);
                 long allocated = allocatedBytes() - before;
+                System.out.printf("2 arrays of %d u8 elements: parsing allocated %d bytes%n", n, allocated);
                 assertTrue(allocated < 3L * 2 * n, "parsing 2 arrays of " + n + " bytes allocated " + allocated + " bytes");
                 List<?> a = (List<?>) g.metadata().get("test.array1");
                 assertEquals(n, a.size());
