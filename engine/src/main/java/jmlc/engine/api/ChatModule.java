@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -41,10 +42,14 @@ public final class ChatModule implements AutoCloseable {
     private LoadedModel model;
     private LoadOptions options;
     private SamplingParams sampling = SamplingParams.defaults();
-    private int maxReplyTokens = 1024;
+    /** The longest reply; 0: {@link #defaultReplyTokens} of the model loaded. */
+    private int maxReplyTokens;
     private String systemPrompt;
     private final List<ChatMessage> conversation = new ArrayList<>();
     private int[] cacheTokens = new int[0];
+    /** The conversation as the model saw it: prompts' and replies' token ids, and the template text they stand for. */
+    private int[] history = new int[0];
+    private String historyText = "";
     private GenerationStats stats = GenerationStats.NONE;
     private final AtomicBoolean cancel = new AtomicBoolean();
 
@@ -77,7 +82,12 @@ public final class ChatModule implements AutoCloseable {
         return chat(message, text -> { });
     }
 
-    /** Sends a user message; {@code onText} receives the reply as it is generated. */
+    /**
+     * Sends a user message; {@code onText} receives the reply as it is generated. The conversation
+     * is kept as token ids (what the model read and what it said), so a turn feeds the model only
+     * the text the chat template adds after the last reply, encoded; the reply is never re-encoded
+     * from its text, which need not give its ids back.
+     */
     public String chat(String message, Consumer<String> onText) {
         List<ChatMessage> turn = new ArrayList<>();
         if (systemPrompt != null && conversation.isEmpty()) turn.add(ChatMessage.system(systemPrompt));
@@ -85,13 +95,16 @@ public final class ChatModule implements AutoCloseable {
         List<ChatMessage> all = new ArrayList<>(conversation);
         all.addAll(turn);
         ChatTemplate template = model.template();
-        int[] ids = model.tokenizer().encode(template.render(all, true), false);
+        String prompt = template.render(all, true);
+        int[] ids = prompt.startsWith(historyText) && !historyText.isEmpty()
+                ? concat(history, model.tokenizer().encode(prompt.substring(historyText.length()), false))
+                : model.tokenizer().encode(prompt, false); // a template that rewrites earlier turns: encode it all
         int keep = commonPrefix(cacheTokens, ids);
         if (keep == ids.length) keep--; // at least one new token to run
         int[] fresh = Arrays.copyOfRange(ids, keep, ids.length);
         Set<Integer> stop = new HashSet<>(ChatTemplates.stopTokenIds(template, model.tokenizer()));
         stop.addAll(model.tokenizer().eosIds());
-        GenerationConfig cfg = new GenerationConfig(maxReplyTokens, sampling, stop, false);
+        GenerationConfig cfg = new GenerationConfig(maxReplyTokens(), sampling, stop, false);
         StreamDecoder dec = model.tokenizer().streamDecoder(true);
         Generator.Result r = run(cacheTokens, keep, fresh, cfg, id -> {
             String piece = dec.next(id);
@@ -103,7 +116,30 @@ public final class ChatModule implements AutoCloseable {
         conversation.addAll(turn);
         conversation.add(ChatMessage.assistant(reply));
         cacheTokens = r.cacheTokens();
+        history = concat(ids, r.tokens());
+        // where the template does not simply append (none of ours), the next turn encodes the whole conversation
+        historyText = replyAsRendered(template, all, prompt, reply).map(t -> prompt + t).orElse("");
         return reply;
+    }
+
+    /**
+     * The text the template writes for {@code reply} after {@code prompt}, up to the reply's end
+     * (not the end-of-turn text after it, which the next turn adds): {@code " reply"} for Llama-2.
+     */
+    private static Optional<String> replyAsRendered(ChatTemplate template, List<ChatMessage> before, String prompt, String reply) {
+        List<ChatMessage> with = new ArrayList<>(before);
+        with.add(ChatMessage.assistant(reply));
+        String full = template.render(with, false);
+        if (!full.startsWith(prompt)) return Optional.empty();
+        String after = full.substring(prompt.length());
+        int at = reply.isEmpty() ? 0 : after.indexOf(reply);
+        return at < 0 ? Optional.empty() : Optional.of(after.substring(0, at + reply.length()));
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     /** Sets the system prompt of the next conversation (takes effect after {@link #resetChat()} or before the first message). */
@@ -115,6 +151,8 @@ public final class ChatModule implements AutoCloseable {
     public void resetChat() {
         conversation.clear();
         cacheTokens = new int[0];
+        history = new int[0];
+        historyText = "";
     }
 
     public List<ChatMessage> conversation() {
@@ -190,10 +228,23 @@ public final class ChatModule implements AutoCloseable {
         this.sampling = s;
     }
 
+    /** The longest reply, in tokens: what {@link #setMaxReplyTokens} set, else {@link #defaultReplyTokens} of the model loaded. */
+    public int maxReplyTokens() {
+        return maxReplyTokens > 0 ? maxReplyTokens : defaultReplyTokens(model);
+    }
+
+    /** Sets the longest reply, in tokens; 0 goes back to the model's default. */
     public void setMaxReplyTokens(int n) {
-        if (n <= 0) throw new IllegalArgumentException("max reply tokens must be positive, found " + n);
+        if (n < 0) throw new IllegalArgumentException("max reply tokens must be positive (0: the model's default), found " + n);
         this.maxReplyTokens = n;
     }
+
+    /** The longest reply of a model's chat unless set: 1024 tokens; 64 for random weights, which seldom end a turn by themselves. */
+    public static int defaultReplyTokens(LoadedModel model) {
+        return model.weights().synthetic() ? SYNTHETIC_REPLY_TOKENS : REPLY_TOKENS;
+    }
+
+    public static final int REPLY_TOKENS = 1024, SYNTHETIC_REPLY_TOKENS = 64;
 
     /** Loads another model (or the same with other options); the conversation starts over. */
     public void reload(String spec, LoadOptions opts) {

@@ -30,8 +30,9 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--template", paramLabel = "NAME", description = "Chat template: llama2, llama3, chatml, mistral (default: detected from the model).")
     String template;
 
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "1024", description = "The longest reply, in tokens (default: ${DEFAULT-VALUE}).")
-    int maxTokens;
+    @Option(names = "--max-tokens", paramLabel = "N",
+            description = "The longest reply, in tokens (default: 1024; 64 for synthetic models, whose random weights seldom end a reply).")
+    Integer maxTokens;
 
     ChatCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -45,11 +46,11 @@ final class ChatCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--template " + template + ": expected one of " + String.join(", ", ChatTemplates.NAMES));
             opts = opts.chatTemplate(template.toLowerCase(Locale.ROOT));
         }
-        if (maxTokens <= 0) throw new ParameterException(spec.commandLine(), "--max-tokens must be positive, found " + maxTokens);
+        if (maxTokens != null && maxTokens <= 0) throw new ParameterException(spec.commandLine(), "--max-tokens must be positive, found " + maxTokens);
         var params = sampling.params(spec.commandLine());
         try (ChatModule cm = ModelOptions.load(ctx, model.model, opts)) {
             cm.setSampling(params);
-            cm.setMaxReplyTokens(maxTokens);
+            if (maxTokens != null) cm.setMaxReplyTokens(maxTokens);
             cm.setSystemPrompt(system);
             ctx.note("chat template " + cm.model().template().name() + " (" + cm.model().templateReason() + ")");
             if (ctx.terminal) ctx.note("type a message, or /help; Ctrl-C stops a reply, Ctrl-D leaves");

@@ -47,6 +47,18 @@ class CliChatTest {
         assertTrue(r.err().contains("chat template llama2"), r.err());
     }
 
+    /** Two messages with the default reply length: the second turn continues the first (it used to need 9339 positions of 2048). */
+    @Test
+    void aSecondMessageAfterADefaultLengthReply() {
+        CliRun r = CliRun.withInput("Hello\nTell me more\n/stats\n", "chat", "synthetic:tiny", "--seed", "4");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals(List.of(), r.errorLines(), r.toString());
+        assertFalse(r.err().contains("error"), r.toString());
+        List<String> out = r.outLines();
+        assertEquals(3, out.size(), r.toString());
+        assertTrue(out.get(2).endsWith("(63 tokens)"), "a synthetic model's reply stops at 64 tokens by default: " + out.get(2));
+    }
+
     @Test
     void endOfInputEndsTheChat() {
         CliRun r = CliRun.withInput("Hi\n", "chat", "synthetic:tiny", "--max-tokens", "3", "--greedy", "-q");
