@@ -51,6 +51,7 @@ public final class ChatModule implements AutoCloseable {
     private int[] history = new int[0];
     private String historyText = "";
     private GenerationStats stats = GenerationStats.NONE;
+    private Generator.StopReason stopReason;
     private final AtomicBoolean cancel = new AtomicBoolean();
 
     private ChatModule(LoadedModel model, LoadOptions options) {
@@ -99,6 +100,11 @@ public final class ChatModule implements AutoCloseable {
         int[] ids = prompt.startsWith(historyText) && !historyText.isEmpty()
                 ? concat(history, model.tokenizer().encode(prompt.substring(historyText.length()), false))
                 : model.tokenizer().encode(prompt, false); // a template that rewrites earlier turns: encode it all
+        int window = model.runner().maxContext();
+        if (ids.length > window) {
+            throw conversation.isEmpty() ? ContextWindowException.tokens("the message", ids.length, window, model.config().maxPositions())
+                    : ContextWindowException.conversation(ids.length, window);
+        }
         int keep = commonPrefix(cacheTokens, ids);
         if (keep == ids.length) keep--; // at least one new token to run
         int[] fresh = Arrays.copyOfRange(ids, keep, ids.length);
@@ -189,7 +195,8 @@ public final class ChatModule implements AutoCloseable {
     public float[][] logits(int[] tokens) {
         if (!model.compiled().options().allLogits())
             throw new IllegalStateException("this model was loaded for generation; load it with LoadOptions.allLogits(true) for per-position logits");
-        if (tokens.length > model.runner().maxContext()) throw new ContextWindowException(tokens.length, model.runner().maxContext());
+        if (tokens.length > model.runner().maxContext())
+            throw ContextWindowException.tokens(tokens.length + " tokens", tokens.length, model.runner().maxContext(), model.config().maxPositions());
         int v = model.config().vocabSize(), step = model.runner().maxStepTokens();
         float[][] rows = new float[tokens.length][];
         for (int pos = 0; pos < tokens.length; pos += step) {
@@ -205,6 +212,7 @@ public final class ChatModule implements AutoCloseable {
         cancel.set(false);
         Generator.Result r = Generator.generate(model.runner(), cached, cachedLength, fresh, cfg, onToken, cancel::get);
         stats = r.stats();
+        stopReason = r.reason();
         return r;
     }
 
@@ -218,6 +226,11 @@ public final class ChatModule implements AutoCloseable {
     /** Prefill and decode speed of the last request. */
     public GenerationStats stats() {
         return stats;
+    }
+
+    /** Why the last request stopped (a stop token, its token limit, a full context window, cancel), or null before the first. */
+    public Generator.StopReason stopReason() {
+        return stopReason;
     }
 
     public SamplingParams sampling() {
@@ -258,6 +271,7 @@ public final class ChatModule implements AutoCloseable {
         options = opts;
         resetChat();
         stats = GenerationStats.NONE;
+        stopReason = null;
     }
 
     private static int commonPrefix(int[] a, int[] b) {

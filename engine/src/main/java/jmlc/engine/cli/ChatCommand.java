@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 /** {@code jmlc chat MODEL}: an interactive chat, or one message per line of piped input. */
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false, header = "Chat with a model (interactive, or one message per line of stdin).",
         description = {"Chat with a model. On a terminal: line editing and history; replies stream as they are generated; "
-                + "Ctrl-C stops a reply, Ctrl-D or /exit leaves. With piped input: one message per line, replies on stdout.",
+                + "Ctrl-C stops a reply, Ctrl-D or /exit leaves. With piped input: one message per line, replies on stdout; "
+                + "the exit code is 1 if any line failed.",
                 "Commands: /help /exit /stats /reset /system TEXT /reload [MODEL]."})
 final class ChatCommand implements Callable<Integer> {
     private final CliContext ctx;
@@ -54,7 +55,16 @@ final class ChatCommand implements Callable<Integer> {
             cm.setSystemPrompt(system);
             ctx.note("chat template " + cm.model().template().name() + " (" + cm.model().templateReason() + ")");
             if (ctx.terminal) ctx.note("type a message, or /help; Ctrl-C stops a reply, Ctrl-D leaves");
-            run(new ChatSession(ctx, cm));
+            ChatSession session = new ChatSession(ctx, cm);
+            run(session);
+            // piped input is a script: it fails when a line did (at a terminal the person saw each error)
+            String failures = session.failures();
+            if (failures != null && !ctx.terminal) {
+                ctx.out.flush();
+                ctx.err.println("jmlc: error: " + failures);
+                ctx.err.flush();
+                return Errors.FAILURE;
+            }
         }
         return 0;
     }

@@ -37,7 +37,10 @@ public final class Generator {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt has no tokens");
         int window = runner.maxContext();
         int needed = cachedLength + prompt.length;
-        if (needed > window) throw new ContextWindowException(needed, window);
+        if (needed > window) {
+            throw cachedLength > 0 ? ContextWindowException.conversation(needed, window)
+                    : ContextWindowException.tokens("the prompt", needed, window, runner.model().config().maxPositions());
+        }
 
         int[] context = Arrays.copyOf(cached, Math.max(cached.length, window) + 1);
         System.arraycopy(prompt, 0, context, cachedLength, prompt.length);

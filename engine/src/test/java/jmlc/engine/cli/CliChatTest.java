@@ -79,11 +79,12 @@ class CliChatTest {
         // a 40-position window: the long message cannot fit, the short one can
         CliRun r = CliRun.withInput("x".repeat(100) + "\nHi\n/reload synthetic:nope\n/stats\n",
                 "chat", "synthetic:tiny", "--max-context", "40", "--max-tokens", "3", "--greedy");
-        assertEquals(0, r.exit(), r.toString());
-        assertTrue(r.err().contains("error: the conversation needs"), r.toString());
+        assertEquals(Errors.FAILURE, r.exit(), "a message failed: " + r);
+        assertTrue(r.err().contains("error: the message needs 1"), r.toString());
         assertTrue(r.err().contains("error: unknown synthetic model 'synthetic:nope'"), r.toString());
         assertTrue(r.err().contains("(still chatting with synthetic:tiny)"), r.toString());
         assertTrue(r.out().contains("decode:"), "the short message got a reply:\n" + r);
+        assertEquals("jmlc: error: 2 of 4 lines failed (the errors are above)", r.errLines().getLast(), "piped input: the exit code and a last line say so");
     }
 
     @Test
