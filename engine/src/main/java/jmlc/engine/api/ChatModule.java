@@ -176,7 +176,12 @@ public final class ChatModule implements AutoCloseable {
 
     /** Token-level generation from position 0 (a new sequence); returns the generated ids. */
     public int[] generateTokens(int[] prompt, GenerationConfig cfg) {
-        int[] out = run(new int[0], 0, prompt, cfg, id -> { }).tokens();
+        return generateTokens(prompt, cfg, id -> { });
+    }
+
+    /** {@link #generateTokens(int[], GenerationConfig)}, with {@code onToken} called as each id is chosen (for progress). */
+    public int[] generateTokens(int[] prompt, GenerationConfig cfg, java.util.function.IntConsumer onToken) {
+        int[] out = run(new int[0], 0, prompt, cfg, onToken).tokens();
         cacheTokens = new int[0]; // the cache now holds this sequence, not the conversation
         return out;
     }

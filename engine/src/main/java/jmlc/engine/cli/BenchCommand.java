@@ -16,9 +16,11 @@ import java.util.concurrent.Callable;
 
 /** {@code jmlc bench MODEL}: prefill and decode speed, and % of the memory-bandwidth roofline. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, header = "Prefill and decode tokens/s, and %% of the memory-bandwidth roofline.",
-        description = {"Measure generation speed with the seed's protocol: batch 1, a one-token prompt, 512 greedy decoded tokens "
-                + "(stop tokens ignored). Prints prefill and decode tokens/s, and decode as a %% of the roofline: "
-                + "memory bandwidth / bytes a decode step reads (weights as stored, but the embedding table, plus the KV cache)."})
+        description = {"Measure generation speed: batch 1, a one-token prompt, 512 greedy decoded tokens (stop tokens ignored), "
+                + "the protocol of jmlc's benchmarks. One untimed warm-up run first (the JIT compiles the CPU's loops, a GPU loads "
+                + "its kernels), then 3 timed runs. Prints prefill and decode tokens/s, the mean and standard deviation of the timed "
+                + "runs, and decode as a %% of the roofline: memory bandwidth / bytes a decode step reads (weights as stored, but "
+                + "the embedding table, plus the KV cache)."})
 final class BenchCommand implements Callable<Integer> {
     private final CliContext ctx;
     @Spec CommandSpec spec;
@@ -30,8 +32,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen", paramLabel = "N", defaultValue = "512", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int gen;
 
-    @Option(names = "--runs", paramLabel = "R", defaultValue = "1", description = "Repeat R times and report medians (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "R", defaultValue = "3", description = "Timed runs, reported as mean and standard deviation (default: ${DEFAULT-VALUE}).")
     int runs;
+
+    @Option(names = "--warmup", paramLabel = "W", defaultValue = "1", description = "Untimed warm-up runs before them, the same as a timed run (default: ${DEFAULT-VALUE}).")
+    int warmup;
 
     @Option(names = "--bandwidth", paramLabel = "GB/s",
             description = "Memory bandwidth for the roofline (default: the device's figure; the CPU's is measured with a 1 GiB streaming read).")
@@ -49,6 +54,7 @@ final class BenchCommand implements Callable<Integer> {
         var opts = model.loadOptions(spec.commandLine());
         if (gen <= 0) throw new ParameterException(spec.commandLine(), "--gen must be a positive number of tokens, found " + gen);
         if (runs <= 0) throw new ParameterException(spec.commandLine(), "--runs must be positive, found " + runs);
+        if (warmup < 0) throw new ParameterException(spec.commandLine(), "--warmup must be 0 or more runs, found " + warmup);
         if (bandwidth != null && !(bandwidth > 0)) throw new ParameterException(spec.commandLine(), "--bandwidth must be a positive number of GB/s, found " + bandwidth);
         try (ChatModule cm = ModelOptions.load(ctx, model.model, opts)) {
             int[] ids = Benchmark.prompt(cm.model().tokenizer(), prompt);
@@ -56,12 +62,11 @@ final class BenchCommand implements Callable<Integer> {
             if (ids.length + gen > window)
                 throw new ParameterException(spec.commandLine(), "a " + ids.length + "-token prompt and --gen " + gen + " need " + (ids.length + gen)
                         + " positions, but the context holds " + window + " (raise --max-context or lower --gen)");
-            ctx.note(String.format("benchmark: %d-token prompt, %d decoded tokens, greedy, batch 1, %d run%s",
-                    ids.length, gen, runs, runs == 1 ? "" : "s"));
-            int[] n = {0};
-            List<GenerationStats> stats = Benchmark.run(cm, ids, gen, runs, s -> ctx.note(Benchmark.describeRun(++n[0], runs, s)));
+            ctx.note(String.format("benchmark: %d-token prompt, %d decoded tokens, greedy, batch 1, %d warm-up run%s and %d timed run%s",
+                    ids.length, gen, warmup, warmup == 1 ? "" : "s", runs, runs == 1 ? "" : "s"));
+            List<GenerationStats> stats = Benchmark.run(ctx, cm, ids, gen, warmup, runs);
             Optional<Bandwidth> bw = bandwidth(ctx, cm.model().runner().device(), bandwidth);
-            var result = new Benchmark.Result(ids.length, gen, stats, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
+            var result = new Benchmark.Result(ids.length, gen, warmup, stats, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
             if (json) ctx.out.println(ctx.json.writeValueAsString(Benchmark.json(result, cm)));
             else Benchmark.summary(result).forEach(ctx.out::println);
         }

@@ -63,7 +63,10 @@ final class GenerateCommand implements Callable<Integer> {
             checkIds(spec, "--tokens", ids, cm.model().config().vocabSize());
             if (ids.length == 0) throw new ParameterException(spec.commandLine(), "--prompt encodes to no tokens");
             Set<Integer> stop = ignoreEos ? Set.of() : tok.eosIds();
-            int[] out = cm.generateTokens(ids, new GenerationConfig(maxTokens, params, stop, ignoreEos));
+            ProgressBar bar = ProgressBar.after(ctx, ProgressBar.QUIET_SECONDS); // a slow model shows its progress
+            int[] made = {0};
+            int[] out = cm.generateTokens(ids, new GenerationConfig(maxTokens, params, stop, ignoreEos), id -> bar.update("generating", ++made[0], maxTokens));
+            bar.clear();
             if (json) ctx.out.println(ctx.json.writeValueAsString(Map.of("tokens", out)));
             else ctx.out.println(tok.decode(out, true));
             ctx.note(ChatSession.stats(cm.stats()));
