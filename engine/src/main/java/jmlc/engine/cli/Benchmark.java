@@ -2,6 +2,7 @@ package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.bench.Spread;
+import jmlc.engine.bench.WarmUp;
 import jmlc.engine.generate.GenerationConfig;
 import jmlc.engine.generate.GenerationStats;
 import jmlc.engine.sampling.SamplingParams;
@@ -17,8 +18,8 @@ import java.util.Set;
 
 /**
  * The benchmark protocol (DESIGN.md): batch 1, a one-token prompt, a forced number of greedy
- * decoded tokens; untimed warm-up runs first (the JIT compiles the CPU's loops, a GPU loads its
- * kernels), then timed runs, reported as llama-bench does: the mean and standard deviation of
+ * decoded tokens; untimed warm-up runs first ({@link WarmUp}: the JIT compiles the CPU's loops, a
+ * GPU loads its kernels), then timed runs, reported as llama-bench does: the mean and standard deviation of
  * prefill and decode tokens/s, and decode as a % of the memory-bandwidth roofline. Used by
  * {@code jmlc bench} and {@code jmlc demo}.
  */
@@ -61,25 +62,39 @@ final class Benchmark {
         return new int[] {tok.encode("Hello", false)[0]};
     }
 
+    /** The timed runs' stats and how many warm-up runs came before them. */
+    record Runs(int warmups, List<GenerationStats> timed) {}
+
     /**
-     * Runs the protocol: {@code warmups} untimed runs, then {@code runs} timed ones, whose stats it
-     * returns. A run that takes more than a few seconds shows its decoding on {@code bar}; each
-     * run's line (warm-up runs marked untimed) is printed when it ends.
+     * Runs the protocol: warm-up runs (untimed, as {@code warmUp} says), then {@code runs} timed
+     * ones. A run that takes more than a few seconds shows its decoding on stderr; each run's line
+     * (warm-up runs marked untimed) is printed when it ends.
      */
-    static List<GenerationStats> run(CliContext ctx, ChatModule cm, int[] prompt, int gen, int warmups, int runs) {
+    static Runs run(CliContext ctx, ChatModule cm, int[] prompt, int gen, WarmUp warmUp, int runs) {
         GenerationConfig cfg = new GenerationConfig(gen, SamplingParams.GREEDY, Set.of(), true);
         ProgressBar bar = ProgressBar.after(ctx, ProgressBar.QUIET_SECONDS);
-        List<GenerationStats> timed = new ArrayList<>();
-        for (int i = 0; i < warmups + runs; i++) {
-            boolean warmup = i < warmups;
-            String name = warmup ? "warm-up run " + (i + 1) + "/" + warmups : "run " + (i + 1 - warmups) + "/" + runs;
-            int[] done = {0};
-            bar.update(name + ": decoding", 0, gen);
-            cm.generateTokens(prompt, cfg, id -> bar.update(name + ": decoding", ++done[0], gen));
-            if (!warmup) timed.add(cm.stats());
-            bar.finish(describeRun(name, cm.stats()) + (warmup ? " (untimed)" : ""));
+        int warmups = 0;
+        long t0 = System.nanoTime();
+        while (warmUp.another(warmups, System.nanoTime() - t0)) {
+            String name = "warm-up run " + (warmups + 1);
+            once(cm, prompt, cfg, bar, name);
+            bar.finish(describeRun(name, cm.stats()) + " (untimed)");
+            warmups++;
         }
-        return timed;
+        List<GenerationStats> timed = new ArrayList<>();
+        for (int i = 1; i <= runs; i++) {
+            String name = "run " + i + "/" + runs;
+            once(cm, prompt, cfg, bar, name);
+            timed.add(cm.stats());
+            bar.finish(describeRun(name, cm.stats()));
+        }
+        return new Runs(warmups, timed);
+    }
+
+    private static void once(ChatModule cm, int[] prompt, GenerationConfig cfg, ProgressBar bar, String name) {
+        int[] done = {0};
+        bar.update(name + ": decoding", 0, cfg.maxTokens());
+        cm.generateTokens(prompt, cfg, id -> bar.update(name + ": decoding", ++done[0], cfg.maxTokens()));
     }
 
     static String describeRun(String name, GenerationStats s) {

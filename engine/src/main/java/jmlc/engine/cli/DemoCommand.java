@@ -2,7 +2,7 @@ package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.api.LoadOptions;
-import jmlc.engine.generate.GenerationStats;
+import jmlc.engine.bench.WarmUp;
 import jmlc.engine.sampling.SamplingParams;
 import jmlc.engine.model.SyntheticModels;
 import jmlc.engine.api.Backends;
@@ -86,12 +86,12 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("              (" + ChatSession.stats(cm.stats()) + ")");
             }
             out.println();
-            out.println("3. benchmark: 1-token prompt, " + gen + " greedy decoded tokens, batch 1; a warm-up run, then 3 timed runs");
+            out.println("3. benchmark: 1-token prompt, " + gen + " greedy decoded tokens, batch 1; untimed warm-up runs, then 3 timed runs");
             out.flush();
             int[] prompt = Benchmark.prompt(cm.model().tokenizer(), null);
-            List<GenerationStats> runs = Benchmark.run(ctx, cm, prompt, gen, 1, 3);
+            Benchmark.Runs runs = Benchmark.run(ctx, cm, prompt, gen, WarmUp.auto(), 3);
             Optional<Bandwidth> bw = BenchCommand.bandwidth(ctx, cm.model().runner().device(), null);
-            var result = new Benchmark.Result(prompt.length, gen, 1, runs, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
+            var result = new Benchmark.Result(prompt.length, gen, runs.warmups(), runs.timed(), Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
             Benchmark.summary(result).forEach(l -> out.println("   " + l));
         }
         out.println();
