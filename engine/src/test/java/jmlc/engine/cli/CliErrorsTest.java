@@ -161,6 +161,24 @@ class CliErrorsTest {
         assertEquals("jmlc: error: kernel failed to compile (more with --debug)", err.toString().strip());
     }
 
+    /**
+     * The issue's case: bench synthetic:llama-2-13b --quant q0f32 on a machine with less memory than its
+     * 59 GB was killed by the OOM killer after 80 s; it is refused at once, naming both figures.
+     */
+    @Test
+    void aModelLargerThanTheHostsMemoryIsRefusedAtOnce() {
+        var free = jmlc.engine.model.MemoryCheck.host();
+        org.junit.jupiter.api.Assumptions.assumeTrue(free.isPresent() && free.get().bytes() < 58e9,
+                "this machine has room for synthetic:llama-2-13b in q0f32: " + free);
+        long t0 = System.nanoTime();
+        CliRun r = CliRun.run("bench", "synthetic:llama-2-13b", "--quant", "q0f32", "--device", "cpu");
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(Errors.FAILURE, r.exit(), r.toString());
+        assertOneErrorLine(r, "synthetic:llama-2-13b (q0f32) needs about 58.8 GB of memory on the host (weights 52.1 GB, KV cache 6.7 GB, activations 0.1 GB) but ");
+        assertTrue(r.errorLines().getFirst().contains("use a 4-bit --quant (q4f16_1: about 7.3 GB of weights)"), r.toString());
+        assertTrue(seconds < 10, "refused before making any weights: " + seconds + " s");
+    }
+
     static void assertOneErrorLine(CliRun r, String expected) {
         assertEquals(1, r.errorLines().size(), r.toString());
         String line = r.errorLines().getFirst();

@@ -19,6 +19,7 @@ import jmlc.compiler.build.Scheduler;
 import jmlc.compiler.tensor.HostTensor;
 import jmlc.engine.sampling.Sampler;
 import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.MemoryCheck;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
 import jmlc.engine.runtime.DeviceInfo;
@@ -89,6 +90,7 @@ public final class GpuRunner implements ModelRunner {
         this.posListAt = Math.max(4L * model.maxStepTokens(), 4L * vocab) + 64;
         this.shortPrompt = Math.clamp(knobs.get(RUNNER_KNOBS, "short_prompt", DEFAULT_SHORT_PROMPT), 0, model.maxStepTokens());
         try {
+            checkDeviceMemory();
             compileKernels(progress);
             uploadWeights(g, progress);
             this.slotAddr = plan.slotBytes().stream().mapToLong(b -> alloc(b, "activations")).toArray();
@@ -139,6 +141,24 @@ public final class GpuRunner implements ModelRunner {
             // reported below
         }
         throw new IllegalArgumentException("JMLC_DECODE_AHEAD must be a whole number from 0 to 8 (greedy steps queued ahead), found '" + v + "'");
+    }
+
+    /** Refuses a model the device has no room for, before any kernel is compiled or byte allocated (MemoryCheck). */
+    private void checkDeviceMemory() {
+        if (!MemoryCheck.enabled()) return;
+        Map<String, Long> scratch = new HashMap<>();
+        long constants = 0;
+        for (Program p : List.of(decode, prefill))
+            for (KernelCall c : p.calls())
+                for (Arg a : c.args()) {
+                    if (a instanceof Arg.Scratch s) scratch.merge(s.name(), s.bytes(), Math::max);
+                    if (a instanceof Arg.Constant k) constants += 4L * k.values().length;
+                }
+        MemoryCheck.Need need = MemoryCheck.need(model, ModelWeights.bytesOf(model.graph()));
+        need = new MemoryCheck.Need(need.weights(), need.kvCache(), need.activations() + constants + scratch.values().stream().mapToLong(Long::longValue).sum());
+        MemoryCheck.require("this model (" + model.config().architecture().name().toLowerCase(java.util.Locale.ROOT) + ", "
+                        + model.config().parameterCount() / 1_000_000 + "M parameters, " + model.quant() + ")", dev.info().id(), need,
+                new MemoryCheck.Available(dev.freeBytes(), "free memory " + dev.info().id() + "'s driver reports"), MemoryCheck.advice(model));
     }
 
     private long alloc(long bytes, String what) {

@@ -178,4 +178,24 @@ class GpuRunnerSimulatedTest {
             }
         }
     }
+
+    /** A model larger than the device's free memory is refused before anything is compiled or allocated, with both figures. */
+    @Test
+    void aModelTooLargeForTheDeviceIsRefusedUpFront() {
+        CompiledModel cm = CompiledModel.compile(config(), QuantMode.Q0F32, 32, false, Set.of(), 8);
+        SimulatedGpuDevice dev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
+        dev.capacity = 100_000; // the tiny model's f32 weights alone are about 0.3 MB
+        int launchesBefore = dev.launches;
+        try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE)) {
+            var e = assertThrows(jmlc.engine.model.MemoryCheck.NotEnoughMemoryException.class, () -> new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE));
+            assertTrue(e.getMessage().matches("this model \\(llama, 0M parameters, q0f32\\) needs about 0\\.\\d GB of memory on sim:0 \\(weights 0\\.\\d GB, "
+                    + "KV cache 0\\.0 GB, activations 0\\.0 GB\\) but 0\\.0 GB is free \\(free memory sim:0's driver reports\\): use a 4-bit --quant .*"), e.getMessage());
+            assertEquals(100_000, dev.freeBytes(), "nothing was allocated");
+            assertEquals(launchesBefore, dev.launches, "nothing was launched");
+        }
+        dev.capacity = 1L << 30;
+        try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE); GpuRunner r = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE)) {
+            assertEquals(config().vocabSize(), r.forward(new int[] {1}, 0).length, "with room, it loads");
+        }
+    }
 }

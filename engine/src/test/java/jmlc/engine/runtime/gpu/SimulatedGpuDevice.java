@@ -27,6 +27,9 @@ final class SimulatedGpuDevice implements GpuDevice {
     private long next = 1L << 20;
     private List<Runnable> recording;
     int launches;
+    /** What {@link #freeBytes} reports, less what is allocated. */
+    long capacity = 1L << 34;
+    private long allocated;
 
     SimulatedGpuDevice(Target target) {
         this.target = target;
@@ -45,11 +48,13 @@ final class SimulatedGpuDevice implements GpuDevice {
 
     @Override
     public long freeBytes() {
-        return 1L << 34;
+        return capacity - allocated;
     }
 
     @Override
     public long alloc(long bytes, String what) {
+        if (bytes > freeBytes()) throw new GpuException("out of simulated device memory: " + bytes + " bytes for " + what + ", " + freeBytes() + " free");
+        allocated += Math.max(bytes, 16);
         long a = next;
         memory.put(a, arena.allocate(Math.max(bytes, 16), 256));
         next += (Math.max(bytes, 16) + 255) / 256 * 256 + 256;
@@ -58,7 +63,8 @@ final class SimulatedGpuDevice implements GpuDevice {
 
     @Override
     public void free(long address) {
-        memory.remove(address);
+        MemorySegment m = memory.remove(address);
+        if (m != null) allocated -= m.byteSize();
     }
 
     MemorySegment at(long address) {
