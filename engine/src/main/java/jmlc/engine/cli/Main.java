@@ -38,6 +38,7 @@ public final class Main {
         cl.addSubcommand(new TokenizeCommand(ctx));
         cl.addSubcommand(new CompileCommand(ctx));
         cl.addSubcommand(new DevicesCommand(ctx));
+        cl.getSubcommands().get("devices").getCommandSpec().usageMessage().description(DevicesCommand.description());
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(ctx.out);
         cl.setErr(ctx.err);

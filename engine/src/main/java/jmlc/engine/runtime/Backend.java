@@ -19,6 +19,14 @@ public interface Backend {
     /** Devices of this kind on this machine; empty when the driver or hardware is absent. Never throws. */
     List<DeviceInfo> detect();
 
+    /**
+     * When {@link #detect} finds nothing: why, in words a user can act on (no driver library, no
+     * device, a driver too old ...); empty when devices were found or the backend cannot tell.
+     */
+    default java.util.Optional<String> whyNone() {
+        return java.util.Optional.empty();
+    }
+
     /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected), reporting progress. */
     ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress);
 }

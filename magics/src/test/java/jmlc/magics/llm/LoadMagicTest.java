@@ -43,6 +43,8 @@ class LoadMagicTest {
         assertTrue(list.text().matches("(?s)\\* cpu .*"), "auto marks the first device: " + list.text());
         String html = (String) list.data().get(MimeBundle.HTML);
         assertTrue(html.contains("<th style=\"text-align:left\">backend</th>") && html.contains("cores: "), html);
+        for (var b : jmlc.engine.api.Backends.all()) // a backend without devices says why (here: no NVIDIA driver)
+            if (b.detect().isEmpty()) assertTrue(list.text().contains("no " + b.name() + " device: " + b.whyNone().orElseThrow()), list.text());
 
         nb.run("%device cpu:ref");
         assertEquals("cpu:ref", nb.session.get(Llm.DEVICE).orElseThrow());

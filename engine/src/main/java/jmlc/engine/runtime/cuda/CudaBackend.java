@@ -14,6 +14,7 @@ import java.util.List;
 /** NVIDIA GPUs through the CUDA driver API and NVRTC: devices {@code cuda:0}, {@code cuda:1} ... */
 public final class CudaBackend implements Backend {
     private List<DeviceInfo> found;
+    private String whyNone;
 
     @Override
     public String name() {
@@ -22,8 +23,14 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized List<DeviceInfo> detect() {
-        if (found == null) found = CudaDevice.detect();
+        if (found == null) found = CudaDevice.detect(why -> whyNone = why);
         return found;
+    }
+
+    @Override
+    public synchronized java.util.Optional<String> whyNone() {
+        detect();
+        return found.isEmpty() ? java.util.Optional.ofNullable(whyNone) : java.util.Optional.empty();
     }
 
     @Override

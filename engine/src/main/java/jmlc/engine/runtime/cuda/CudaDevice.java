@@ -67,17 +67,42 @@ public final class CudaDevice implements GpuDevice {
     }
 
     /** GPUs the driver reports; empty (never an exception) where there is no driver or GPU. */
-    static List<DeviceInfo> detect() {
+    /** The devices the driver reports; when there are none, {@code whyNone} is told why, in words a user can act on. */
+    static List<DeviceInfo> detect(java.util.function.Consumer<String> whyNone) {
         try {
-            if (cuInit(0) != CUDA_SUCCESS) return List.of();
+            int status = cuInit(0);
+            if (status != CUDA_SUCCESS) {
+                whyNone.accept(switch (status) {
+                    case CUDA_ERROR_NO_DEVICE -> "the NVIDIA driver is installed but finds no GPU (cuInit: CUDA_ERROR_NO_DEVICE)";
+                    case CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE ->
+                            "the NVIDIA driver does not match the CUDA libraries jmlc uses (CUDA 13.1; " + Cuda.describe(status) + "): update the driver";
+                    case CUDA_ERROR_STUB_LIBRARY -> "only the CUDA toolkit's stub libcuda.so was found, not the NVIDIA driver's (cuInit: CUDA_ERROR_STUB_LIBRARY)";
+                    default -> "cuInit failed: " + Cuda.describe(status);
+                });
+                return List.of();
+            }
             int[] n = new int[1];
-            if (cuDeviceGetCount(n) != CUDA_SUCCESS) return List.of();
+            int count = cuDeviceGetCount(n);
+            if (count != CUDA_SUCCESS || n[0] == 0) {
+                whyNone.accept(count != CUDA_SUCCESS ? "cuDeviceGetCount failed: " + Cuda.describe(count) : "the NVIDIA driver reports no GPU");
+                return List.of();
+            }
             List<DeviceInfo> out = new ArrayList<>();
             for (int i = 0; i < n[0]; i++) out.add(describe(i));
             return out;
         } catch (Throwable t) { // no libcuda: the JNI library fails to link
+            whyNone.accept("no NVIDIA driver: its library libcuda.so.1 (CUDA 13.1 or newer) could not be loaded (" + firstLine(t) + ")");
             return List.of();
         }
+    }
+
+    /** What the native loader said, short: the library it could not open, else the innermost message's first line. */
+    private static String firstLine(Throwable t) {
+        while (t.getCause() != null) t = t.getCause();
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("").strip();
+        var missing = java.util.regex.Pattern.compile("([\\w.+-]+\\.so[.\\d]*: cannot open shared object file: [^)]*)").matcher(m);
+        if (missing.find()) return missing.group(1);
+        return m.length() > 160 ? m.substring(0, 157) + "..." : m;
     }
 
     private static int attr(int attribute, int dev) {
