@@ -80,6 +80,17 @@ class Checker:
         return found
 
 
+def prose(c):
+    """Every notebook's text: what it says about the devices is true. `cpu` runs the Vector API kernels;
+    only `cpu:ref` is the reference interpreter, so a sentence naming the interpreter names cpu:ref."""
+    for cell_id, cell in c.cells.items():
+        if cell.cell_type != "markdown":
+            continue
+        for sentence in re.split(r"(?<=[.!?])\s+", cell.source):
+            if "reference interpreter" in sentence:
+                c.check(cell_id, f"says which device is the reference interpreter (cpu:ref): {sentence.strip()[:120]!r}", "cpu:ref" in sentence)
+
+
 def number(text):
     try:
         return float(text.replace(",", ""))
