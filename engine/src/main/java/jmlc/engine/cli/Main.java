@@ -15,7 +15,26 @@ public final class Main {
         int code = run(ctx, args);
         ctx.out.flush();
         ctx.err.flush();
+        awaitStderrFilter();
         System.exit(code);
+    }
+
+    /**
+     * The launcher pipes stderr through a filter (it drops the JVM's incubator notice), which is this
+     * process's child: closing stderr ends it, and waiting for it puts the last line out before the
+     * shell's next prompt (or a script's next command) instead of after.
+     */
+    private static void awaitStderrFilter() {
+        if (!Boolean.getBoolean("jmlc.stderr.filtered")) return;
+        System.err.flush();
+        System.err.close();
+        ProcessHandle.current().children().forEach(child -> {
+            try {
+                child.onExit().get(2, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // exit anyway: at worst the filter's last line comes after the prompt
+            }
+        });
     }
 
     /** Runs one command line and returns its exit code: 0 ok, 1 failure, 2 usage error. */
