@@ -43,6 +43,7 @@ public final class ModelLoader {
 
     public static LoadedModel load(String spec, LoadOptions opts, Progress progress) {
         Backends.Resolved dev = Backends.resolve(opts.device());
+        dev.backend().checkUsable(dev.device());
         if (SyntheticModels.isSynthetic(spec)) return synthetic(spec, opts, dev, progress);
         Path path = Path.of(spec);
         if (!Files.exists(path))

@@ -27,6 +27,14 @@ public interface Backend {
         return java.util.Optional.empty();
     }
 
+    /**
+     * Throws, saying what to do, when this JVM cannot run {@code device} (a module or library it
+     * needs is missing): called before a model is made or read for it, so a load fails at once, not
+     * at its first step.
+     */
+    default void checkUsable(DeviceInfo device) {
+    }
+
     /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected), reporting progress. */
     ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress);
 }

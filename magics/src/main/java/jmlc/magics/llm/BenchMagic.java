@@ -32,7 +32,7 @@ public final class BenchMagic implements Magic {
         @Option(names = "--prompt", paramLabel = "TEXT", description = "the prompt (default: ${DEFAULT-VALUE})", defaultValue = "Hi")
         String prompt;
 
-        @Option(names = "--gen", paramLabel = "N", description = "tokens to decode per run (default: ${DEFAULT-VALUE}, the seed's protocol)", defaultValue = "512")
+        @Option(names = "--gen", paramLabel = "N", description = "tokens to decode per run (default: ${DEFAULT-VALUE}, as jmlc bench decodes)", defaultValue = "512")
         int gen;
 
         @Option(names = "--runs", paramLabel = "R", description = "timed runs (default: ${DEFAULT-VALUE})", defaultValue = "3")
