@@ -6,7 +6,9 @@ import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.ir.Value;
 import jmlc.compiler.schedule.Precision;
+import jmlc.compiler.schedule.Program;
 import jmlc.compiler.target.Target;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
@@ -25,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 
@@ -196,6 +199,35 @@ class GpuRunnerSimulatedTest {
         dev.capacity = 1L << 30;
         try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE); GpuRunner r = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE)) {
             assertEquals(config().vocabSize(), r.forward(new int[] {1}, 0).length, "with room, it loads");
+        }
+    }
+
+    /**
+     * q0f32 is f32 end to end on a GPU too: its programs have no f16 kernel (the tensor-core GEMM rounds
+     * operands to f16; on the H200 logits were 5e-4 to 8e-4 off), its KV cache is f32, and a prompt
+     * through the prefill program gives the CPU's logits to f32 rounding.
+     */
+    @Test
+    void q0f32IsFloat32EndToEnd(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q0F32, 32, true, Set.of(), 16);
+            Knobs noShortPath = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 0));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner gpu = new GpuRunner(new SimulatedGpuDevice(Target.parse("cuda:sm_90")), cm, w, noShortPath, Progress.NONE);
+                 var ref = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                for (Program p : List.of(gpu.decodeProgram(), gpu.prefillProgram()))
+                    for (Program.Step s : p.steps())
+                        assertFalse(Precision.F16_RULES.contains(s.rule()), (p.decode() ? "decode" : "prefill") + " " + s.node().op().name() + " runs the f16 rule " + s.rule());
+                for (Value s : cm.graph().states()) assertEquals(jmlc.compiler.ir.DType.F32, s.type().dtype(), s.name());
+                int[] prompt = new Random(SEED).ints(12, 0, c.vocabSize()).toArray();
+                double err = relError(gpu.forward(prompt, 0), ref.forward(prompt, 0));
+                assertTrue(err < 1e-5, "prefill logits, all 12 positions, against the CPU reference: " + err + " (seed " + SEED + ")");
+                int[] next = {prompt[3]};
+                double step = relError(gpu.forward(next, 12), ref.forward(next, 12));
+                assertTrue(step < 1e-5, "a decode step after it: " + step + " (seed " + SEED + ")");
+            }
         }
     }
 }
