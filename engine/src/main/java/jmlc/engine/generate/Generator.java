@@ -67,7 +67,7 @@ public final class Generator {
             int[] chunk = Arrays.copyOfRange(context, pos, pos + n);
             boolean last = pos + n == needed;
             if (last) next = runner.forwardAndSample(chunk, pos, sampler, context, len);
-            else runner.forward(chunk, pos);
+            else runner.prefill(chunk, pos); // no logits, no wait: the next chunk queues behind it
             pos += n;
         }
         long prefillNanos = System.nanoTime() - t0;

@@ -33,6 +33,16 @@ public interface ModelRunner extends AutoCloseable {
     float[] forward(int[] tokens, int pos);
 
     /**
+     * Runs a step whose logits nobody reads: a long prompt's chunks before its last. Runtimes that
+     * queue work on a device override this to queue it and return, so the host launches the next
+     * chunk while the device runs this one (no logits copied back, no wait); this default runs
+     * {@link #forward} and drops its logits.
+     */
+    default void prefill(int[] tokens, int pos) {
+        forward(tokens, pos);
+    }
+
+    /**
      * Runs one step and picks the token after its last one. Runtimes that sample on the device
      * override this so only a token id crosses to the host; this default samples the last row of
      * the returned logits on the host (a model compiled with all logits returns a row per token).

@@ -385,6 +385,12 @@ public final class GpuRunner implements ModelRunner {
         return out;
     }
 
+    /** Queues the step and returns: no logits come back and the host does not wait (a long prompt's chunks before its last). */
+    @Override
+    public void prefill(int[] tokens, int pos) {
+        step(tokens, pos);
+    }
+
     @Override
     public int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
         if (!sampler.deviceSamplable()) return ModelRunner.super.forwardAndSample(tokens, pos, sampler, context, contextLength);

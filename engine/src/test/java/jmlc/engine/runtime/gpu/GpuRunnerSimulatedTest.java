@@ -230,4 +230,28 @@ class GpuRunnerSimulatedTest {
             }
         }
     }
+
+    /**
+     * A prompt longer than one step (the CLI's --prompt; GpuSuite's prefill-512 is one step) runs in chunks:
+     * the chunks before the last are queued without copying logits back or waiting, so the host never
+     * idles the device between them; one wait, for the sampled token. The tokens are the CPU's.
+     */
+    @Test
+    void aLongPromptsChunksAreQueuedWithoutWaiting(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            SimulatedGpuDevice dev = new SimulatedGpuDevice(Target.parse("cuda:sm_90"));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner gpu = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE);
+                 var ref = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                int[] prompt = new Random(SEED).ints(20, 0, c.vocabSize()).toArray(); // chunks of 8, 8, 4
+                GenerationConfig one = GenerationConfig.greedy(1, Set.of());
+                int before = dev.synchronizations;
+                int[] got = Generator.generate(gpu, new int[0], 0, prompt, one, t -> { }, () -> false).tokens();
+                assertEquals(1, dev.synchronizations - before, "one wait for a 3-chunk prompt: the sampled token's");
+                assertArrayEquals(Generator.generate(ref, new int[0], 0, prompt, one, t -> { }, () -> false).tokens(), got, "seed " + SEED);
+            }
+        }
+    }
 }

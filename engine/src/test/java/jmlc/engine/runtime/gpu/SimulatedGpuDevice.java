@@ -157,8 +157,12 @@ final class SimulatedGpuDevice implements GpuDevice {
         else run.run();
     }
 
+    /** Host waits: each one a real device would make the host idle through (and the device, once it is done). */
+    int synchronizations;
+
     @Override
     public void synchronize() {
+        synchronizations++;
     }
 
     @Override
