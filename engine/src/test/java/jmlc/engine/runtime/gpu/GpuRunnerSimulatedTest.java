@@ -196,10 +196,7 @@ class GpuRunnerSimulatedTest {
             assertEquals(100_000, dev.freeBytes(), "nothing was allocated");
             assertEquals(launchesBefore, dev.launches, "nothing was launched");
         }
-        dev.capacity = 1L << 30;
-        try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE); GpuRunner r = new GpuRunner(dev, cm, w, Knobs.defaults(), Progress.NONE)) {
-            assertEquals(config().vocabSize(), r.forward(new int[] {1}, 0).length, "with room, it loads");
-        }
+        // with room (the other tests' 16 GiB device), the same model loads: syntheticWeightsAreMadeOnTheDevice...
     }
 
     /**
