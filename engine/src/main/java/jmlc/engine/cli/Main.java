@@ -11,6 +11,7 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        LauncherStderr.restore();
         CliContext ctx = CliContext.system();
         int code = run(ctx, args);
         ctx.out.flush();
