@@ -197,6 +197,27 @@ class CliLauncherTest {
         }
     }
 
+    /**
+     * Once jmlc runs, its stderr is the launcher's own again, not the pipe to the filter that drops the
+     * JVM's notice: lines come out in order with stdout (through the pipe, 'loaded ...' showed up after a
+     * reply had started).
+     */
+    @Test
+    void stderrIsTheLaunchersOwnOnceJmlcRuns() throws Exception {
+        Path errFile = tmp.resolve("stderr.txt");
+        ProcessBuilder pb = launcher(LAUNCHER, tmp, Map.of(), "chat", "synthetic:tiny", "--max-tokens", "2").redirectError(errFile.toFile());
+        Process p = pb.start();
+        try (OutputStream in = p.getOutputStream()) {
+            for (int i = 0; i < 600 && !Files.readString(errFile).contains("loaded synthetic:tiny"); i++) Thread.sleep(100);
+            assertTrue(Files.readString(errFile).contains("loaded synthetic:tiny"), Files.readString(errFile));
+            assertEquals(errFile.toRealPath(), Path.of("/proc/" + p.pid() + "/fd/2").toRealPath(), "jmlc's fd 2");
+            in.write("/exit\n".getBytes(StandardCharsets.UTF_8));
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), Files.readString(errFile));
+        assertFalse(Files.readString(errFile).contains("WARNING"), Files.readString(errFile));
+    }
+
     /** Maven prints no ANSI colour codes in the set-up's output (Maven 3.8's jansi wrote ESC[0m even with -B -q). */
     @Test
     void mavenPrintsNoColourCodes() throws Exception {
