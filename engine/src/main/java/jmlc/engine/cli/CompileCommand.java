@@ -69,7 +69,7 @@ final class CompileCommand implements Callable<Integer> {
     List<String> disabledPasses = new ArrayList<>();
 
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length (default: the model's window, at most 4096).")
-    int maxContext;
+    Integer maxContext;
 
     CompileCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -85,7 +85,9 @@ final class CompileCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--target " + target + ": " + e.getMessage());
         }
         ModelOptions.checkPasses(spec.commandLine(), disabledPasses, quant);
-        if (maxContext < 0) throw new ParameterException(spec.commandLine(), "--max-context must be positive, found " + maxContext);
+        ModelOptions.checkMaxContext(spec.commandLine(), maxContext);
+
+        if (emit != null) prepareEmitFolder();
 
         ModelConfig config;
         QuantMode q = quant;
@@ -98,7 +100,7 @@ final class CompileCommand implements Callable<Integer> {
             }
         }
         if (q == null) q = QuantMode.Q4F16_1;
-        int window = maxContext > 0 ? maxContext : Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
+        int window = maxContext != null ? maxContext : Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
         if (window > config.maxPositions())
             throw new ParameterException(spec.commandLine(), "--max-context " + window + " exceeds the model's context window of " + config.maxPositions());
 
@@ -134,6 +136,48 @@ final class CompileCommand implements Callable<Integer> {
         lines.add(String.format(Locale.ROOT, "prefill program: %d kernels, %d launches per step of up to %d tokens",
                 prefill.kernels().size(), prefill.launches(), prefill.maxSeq()));
         return lines;
+    }
+
+    /** The files a compile writes into --emit DIR (and only these are removed when DIR holds an earlier compile's). */
+    static final List<String> OUTPUT_FILES = List.of("memory.txt", "index.tsv", "knobs.txt", "summary.txt");
+
+    /**
+     * Makes --emit DIR ready before any work: created if absent; an earlier compile's output there is
+     * removed first (else its kernels would stay among the new ones); a folder holding anything else is
+     * refused, so nothing of the user's is mixed with or overwritten by the output.
+     */
+    private void prepareEmitFolder() throws IOException {
+        if (Files.exists(emit) && !Files.isDirectory(emit))
+            throw new ParameterException(spec.commandLine(), "--emit " + emit + ": is a file; expected a folder (new, empty, or an earlier compile's output)");
+        try {
+            Files.createDirectories(emit);
+        } catch (IOException e) {
+            throw new ParameterException(spec.commandLine(), "--emit " + emit + ": cannot create the folder: " + Errors.reason(e));
+        }
+        if (!Files.isWritable(emit)) throw new ParameterException(spec.commandLine(), "--emit " + emit + ": the folder is not writable");
+        List<Path> entries;
+        try (var s = Files.list(emit)) {
+            entries = s.toList();
+        }
+        if (entries.isEmpty()) return;
+        boolean earlier = Files.isRegularFile(emit.resolve("index.tsv")) && Files.isRegularFile(emit.resolve("summary.txt"));
+        List<String> foreign = entries.stream().map(p -> p.getFileName().toString())
+                .filter(n -> !OUTPUT_FILES.contains(n) && !n.equals("ir") && !n.equals("kernels")).sorted().toList();
+        if (!earlier || !foreign.isEmpty())
+            throw new ParameterException(spec.commandLine(), "--emit " + emit + ": the folder is not empty and holds no earlier compile's output only"
+                    + (foreign.isEmpty() ? " (no index.tsv and summary.txt)" : " (also " + String.join(", ", foreign.subList(0, Math.min(3, foreign.size())))
+                    + (foreign.size() > 3 ? " ..." : "") + ")") + "; choose a new or empty folder");
+        int removed = 0;
+        for (String sub : List.of("ir", "kernels"))
+            if (Files.isDirectory(emit.resolve(sub)))
+                try (var s = Files.list(emit.resolve(sub))) {
+                    for (Path p : s.filter(p -> p.getFileName().toString().matches(".*\\.(txt|cu|hip)")).toList()) {
+                        Files.delete(p);
+                        removed++;
+                    }
+                }
+        for (String f : OUTPUT_FILES) if (Files.deleteIfExists(emit.resolve(f))) removed++;
+        ctx.note("--emit " + emit + ": replacing an earlier compile's output (" + removed + " files removed)");
     }
 
     /** Writes the IR dumps, memory plan, kernels, index and summary; returns the line saying so. */

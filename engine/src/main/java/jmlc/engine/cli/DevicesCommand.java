@@ -1,6 +1,7 @@
 package jmlc.engine.cli;
 
 import jmlc.engine.api.Backends;
+import jmlc.engine.runtime.Backend;
 import jmlc.engine.runtime.DeviceInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,11 +11,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code jmlc devices}: what detection finds, in detection order; the first is what {@code --device auto} picks. */
-@Command(name = "devices", mixinStandardHelpOptions = true, header = "List the devices found and their properties.",
-        description = {"List the devices found, in detection order (ROCm, CUDA, Vulkan, CPU), with their properties. "
-                + "--device auto picks the first; name another with --device ID."})
+/**
+ * {@code jmlc devices}: what detection finds, in detection order; the first is what {@code --device auto}
+ * picks. A backend that finds nothing says why (no driver, no device, a driver too old).
+ */
+@Command(name = "devices", mixinStandardHelpOptions = true, header = "List the devices found and their properties.")
 final class DevicesCommand implements Callable<Integer> {
+    /** The help's description, from the backends registered (Backends.all()), so it promises no backend jmlc lacks. */
+    static String[] description() {
+        String order = String.join(", then ", Backends.all().stream().map(b -> switch (b.name()) {
+            case "cpu" -> "the CPU";
+            case "cuda" -> "CUDA";
+            case "rocm" -> "ROCm";
+            case "vulkan" -> "Vulkan";
+            default -> b.name();
+        }).toList());
+        return new String[] {"List the devices found, in detection order (" + order + "), with their properties; for a backend "
+                + "that finds none, why (no driver, no device, a driver too old). --device auto picks the first; name another with --device ID."};
+    }
+
     private final CliContext ctx;
 
     @Option(names = "--json", description = "Print the devices as a JSON array.")
@@ -45,6 +60,8 @@ final class DevicesCommand implements Callable<Integer> {
                 d.properties().forEach((k, v) -> ctx.out.println(pad("", w) + "  " + k + ": " + v));
             }
             if (devices.isEmpty()) ctx.out.println("no devices found");
+            for (Backend b : Backends.all())
+                if (b.detect().isEmpty()) ctx.out.println("no " + b.name() + " device: " + (b.unavailable().isEmpty() ? "none found" : b.unavailable()));
         }
         ctx.out.flush();
         return 0;

@@ -47,6 +47,9 @@ public final class LoadMagic implements Magic {
         /** {@code base} with the options given here replacing its values. */
         LoadOptions over(LoadOptions base, String magic) {
             LoadOptions o = base;
+            if (maxContext != null && maxContext <= 0)
+                throw new MagicException("%" + magic + ": --max-context must be a positive number of positions, found " + maxContext
+                        + " (leave it out for the model's window, at most 4096)");
             try {
                 if (quant != null) o = o.quant(QuantMode.parse(quant));
                 if (device != null) o = o.device(device);
