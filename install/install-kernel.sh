@@ -59,7 +59,7 @@ import json, sys
 path, java, classpath = sys.argv[1:4]
 spec = {
     "argv": [java,
-             "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+             "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "--add-modules", "jdk.incubator.vector",
              "-Xss8m", "-Djava.awt.headless=true",
              "-cp", classpath, "jmlc.jupyter.Main", "{connection_file}"],
     "display_name": "Java (jmlc)",

@@ -1,6 +1,7 @@
 package jmlc.engine.cli;
 
 import jmlc.engine.api.Backends;
+import jmlc.engine.runtime.Backend;
 import jmlc.engine.runtime.DeviceInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,6 +46,8 @@ final class DevicesCommand implements Callable<Integer> {
                 d.properties().forEach((k, v) -> ctx.out.println(pad("", w) + "  " + k + ": " + v));
             }
             if (devices.isEmpty()) ctx.out.println("no devices found");
+            for (Backend b : Backends.all()) // why a backend found nothing: no driver, no device, a device only used when named
+                if (b.detect().isEmpty() && !b.unavailable().isEmpty()) ctx.out.println("no " + b.name() + " device: " + b.unavailable());
         }
         ctx.out.flush();
         return 0;
