@@ -203,6 +203,8 @@ def explore_optimizations(c):
 def benchmark_devices(c):
     devices = re.findall(r"(?m)^[* ] (\S+)\s", c.plain("devices"))
     c.check("devices", f"%device lists cpu and cpu:ref (found {devices})", "cpu" in devices and "cpu:ref" in devices)
+    # Vulkan on the CPU (lavapipe) is not listed (auto skips it) but named in the note; the sweep runs it too
+    devices += re.findall(r"name it with --device (vulkan:\d+)", c.plain("devices"))
     sweep = re.findall(r"(?m)^(\S+)\s+(\S+)\s+prefill\s+([0-9.]+) tok/s\s+decode\s+([0-9.]+) tok/s$", c.text("sweep", ("stream",)))
     c.check("sweep", f"one line per device and quantization ({len(sweep)} for {len(devices)} devices)", len(sweep) == 2 * len(devices))
     c.check("sweep", "every run has prefill and decode > 0", all(float(p) > 0 and float(d) > 0 for _, _, p, d in sweep))
