@@ -36,6 +36,12 @@ public final class VulkanPlatform implements GpuPlatform {
         this.options = options;
     }
 
+    /** A platform over what a detection found (tests of the policy: which devices are listed, named, explained). */
+    VulkanPlatform(Detection detection) {
+        this(VulkanDevice.Options.defaults());
+        this.detection = detection;
+    }
+
     /** Every physical device probed, usable or not, or why none could be. */
     record Detection(List<DeviceProbe> devices, String error) {}
 
