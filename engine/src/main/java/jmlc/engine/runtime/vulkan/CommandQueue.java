@@ -34,7 +34,10 @@ import static org.lwjgl.vulkan.VK13.*;
  * drivers run them as recorded.
  */
 final class CommandQueue implements AutoCloseable {
-    /** An open buffer with this many commands is submitted while the host records on (a prefill is hundreds of launches). */
+    /**
+     * An open buffer with this many commands, or this many buffers waiting, are submitted while the host
+     * records on (a prefill is hundreds of launches; a timing loop replays a step a hundred times).
+     */
     static final int SUBMIT_EVERY = 256;
 
     private final VkDevice device;
@@ -143,6 +146,7 @@ final class CommandQueue implements AutoCloseable {
         if (capturing != null) throw new IllegalStateException("a captured sequence cannot be replayed inside another capture");
         closeOpen();
         pending.add(captured);
+        if (pending.size() >= SUBMIT_EVERY) flush(); // many replays in a row (timing loops): the device starts on them
     }
 
     /** Submits what is queued; returns the timeline value reached when it (and everything before) is done. */

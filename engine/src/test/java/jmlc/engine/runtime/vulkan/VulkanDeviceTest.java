@@ -162,6 +162,20 @@ class VulkanDeviceTest {
         dev.free(a);
     }
 
+    /** Ten thousand replays queued with no wait between them all run, in order. */
+    @Test
+    void tenThousandReplaysInARowAllRun() {
+        long a = upload(new float[64]);
+        var plus1 = load(axpb(1f, 1f));
+        try (GpuDevice.Launch l = dev.prepare(plus1, new long[] {a});
+             GpuDevice.Captured step = dev.capture(() -> l.launch(new int[] {1, 1, 1}, new int[] {64}))) {
+            for (int i = 0; i < 10_000; i++) step.replay(); // 80 KB of handles if one submission took them all: more than LWJGL's stack
+            dev.synchronize();
+            assertEquals(10_000f, read(a, 64)[63]);
+        }
+        dev.free(a);
+    }
+
     @Test
     void aShaderThatDoesNotCompileNamesTheKernelItsSourceFileAndTheLog() throws Exception {
         Kernel k = axpb(3f, 0f);
