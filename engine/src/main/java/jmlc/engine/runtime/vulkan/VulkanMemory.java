@@ -46,7 +46,6 @@ final class VulkanMemory implements AutoCloseable {
     private final long maxBufferBytes;
     private final TreeMap<Long, Block> byAddress = new TreeMap<>();
     private final TreeMap<Long, Block> pinnedByHost = new TreeMap<>();
-    private final boolean budget;
 
     /**
      * @param heapLimit bytes each heap may hold (0: all of it): VMA refuses allocations past it as
@@ -56,7 +55,6 @@ final class VulkanMemory implements AutoCloseable {
         this.device = device;
         this.deviceId = deviceId;
         this.maxBufferBytes = maxBufferBytes;
-        this.budget = memoryBudget;
         try (MemoryStack stack = MemoryStack.stackPush()) {
             VmaVulkanFunctions fns = VmaVulkanFunctions.calloc(stack).set(instance, device);
             VmaAllocatorCreateInfo ci = VmaAllocatorCreateInfo.calloc(stack)
@@ -160,10 +158,6 @@ final class VulkanMemory implements AutoCloseable {
             }
             return free > 0 ? free : any;
         }
-    }
-
-    boolean hasBudget() {
-        return budget;
     }
 
     @Override
