@@ -75,7 +75,7 @@ utf8 = ('if [ "$(locale charmap 2>/dev/null)" != UTF-8 ]; then '
 spec = {
     "argv": ["/bin/sh", "-c", utf8, "jmlc-kernel", java,
              "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
-             "--sun-misc-unsafe-memory-access=allow",  # classgraph (jjava) calls sun.misc.Unsafe: no warnings at start
+             "--sun-misc-unsafe-memory-access=allow",  # classgraph (jjava) and LWJGL (Vulkan) call sun.misc.Unsafe: no warnings
              "-Xss8m", "-Djava.awt.headless=true", *options.split(),
              "-cp", classpath, "jmlc.jupyter.Main", "{connection_file}"],
     "display_name": "Java (jmlc)",

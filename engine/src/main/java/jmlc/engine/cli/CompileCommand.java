@@ -9,6 +9,8 @@ import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.build.Build;
 import jmlc.engine.runtime.gpu.TuningDatabase;
+import jmlc.engine.runtime.vulkan.ShaderCompiler;
+import jmlc.compiler.target.Platform;
 import jmlc.compiler.target.Target;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
@@ -43,7 +45,8 @@ import java.util.concurrent.Callable;
                 + "times, the memory plan, kernels and launches of the decode and prefill programs) and, with --emit DIR, write",
                 "  DIR/ir/NN-PHASE.txt      the graph after each phase of the pass pipeline",
                 "  DIR/memory.txt           the memory plan of intermediate values",
-                "  DIR/kernels/NAME.cu      every kernel of both programs and the sampling kernels, one self-contained file each (.hip for ROCm targets)",
+                "  DIR/kernels/NAME.cu      every kernel of both programs and the sampling kernels, one self-contained file each (.hip for ROCm targets,",
+                "                           .comp GLSL for Vulkan targets, with its SPIR-V as NAME.spv)",
                 "  DIR/index.tsv            kernel, rule, launches per decode step and per prefill step, summary",
                 "  DIR/knobs.txt            every kernel signature's knobs: the value used, default, allowed values, what a search tries",
                 "  DIR/summary.txt          the summary printed"})
@@ -55,7 +58,7 @@ final class CompileCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--target", paramLabel = "T", defaultValue = "cuda:sm_90",
-            description = "cuda:sm_80, cuda:sm_90, rocm:gfx90a, rocm:gfx1100 (hip: is the same as rocm:) ... (default: ${DEFAULT-VALUE}).")
+            description = "cuda:sm_80, cuda:sm_90, rocm:gfx90a, rocm:gfx1100 (hip: is the same as rocm:), vulkan, vulkan:sg64 ... (default: ${DEFAULT-VALUE}).")
     String target;
 
     @Option(names = "--quant", paramLabel = "Q", converter = Converters.Quant.class,
@@ -198,14 +201,33 @@ final class CompileCommand implements Callable<Integer> {
             Files.writeString(kernels.resolve(e.getKey() + "." + ext), e.getValue());
             bar.update("writing kernels", ++done, build.sources().size());
         }
+        String spirv = build.target().platform() == Platform.VULKAN ? spirv(kernels, build, bar) : "";
         Files.writeString(dir.resolve("index.tsv"), index(build, ext));
         Files.writeString(dir.resolve("knobs.txt"), knobs(build));
-        String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d %s files), index.tsv, knobs.txt, summary.txt", dir, phases.size(), build.sources().size(), build.codegen().language());
+        String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d %s files%s), index.tsv, knobs.txt, summary.txt",
+                dir, phases.size(), build.sources().size(), build.codegen().language(), spirv);
         List<String> text = new ArrayList<>(summary);
         text.add(line);
         Files.writeString(dir.resolve("summary.txt"), String.join("\n", text) + "\n");
         bar.finish("kernels written");
         return line;
+    }
+
+    /**
+     * Each GLSL kernel's SPIR-V beside it, compiled by the runtime's own shaderc (its disk cache too),
+     * where shaderc's natives load; what the summary line says about it.
+     */
+    private static String spirv(Path kernels, Build build, ProgressBar bar) throws IOException {
+        String why = ShaderCompiler.unavailable();
+        if (!why.isEmpty()) return "; no SPIR-V: " + why;
+        int done = 0;
+        try (ShaderCompiler sc = new ShaderCompiler()) {
+            for (var e : build.sources().entrySet()) {
+                Files.write(kernels.resolve(e.getKey() + ".spv"), sc.compile(e.getKey(), e.getValue()));
+                bar.update("compiling GLSL to SPIR-V", ++done, build.sources().size());
+            }
+        }
+        return " and their SPIR-V (.spv, shaderc for Vulkan 1.2)";
     }
 
     private static String memory(MemoryPlan p) {

@@ -60,8 +60,8 @@ final class DevicesCommand implements Callable<Integer> {
                 d.properties().forEach((k, v) -> ctx.out.println(pad("", w) + "  " + k + ": " + v));
             }
             if (devices.isEmpty()) ctx.out.println("no devices found");
-            for (Backend b : Backends.all())
-                if (b.detect().isEmpty()) ctx.out.println("no " + b.name() + " device: " + (b.unavailable().isEmpty() ? "none found" : b.unavailable()));
+            for (Backend b : Backends.all()) // why a backend found nothing: no driver, no device, a device only used when named
+                if (b.detect().isEmpty() && !b.unavailable().isEmpty()) ctx.out.println("no " + b.name() + " device: " + b.unavailable());
         }
         ctx.out.flush();
         return 0;

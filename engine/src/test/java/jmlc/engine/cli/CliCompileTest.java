@@ -81,6 +81,24 @@ class CliCompileTest {
         }
     }
 
+    /** A Vulkan target: one GLSL compute shader a kernel, and beside it its SPIR-V from shaderc (a valid module: magic number 0x07230203). */
+    @Test
+    void vulkanTargetsWriteGlslAndSpirv() throws IOException {
+        Path out = tmp.resolve("vulkan");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "vulkan", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("GLSL compute files and their SPIR-V"), r.out());
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            List<Path> comp = k.filter(p -> p.toString().endsWith(".comp")).toList();
+            assertFalse(comp.isEmpty());
+            for (Path c : comp) {
+                assertTrue(Files.readString(c).contains("#version 450"), c.toString());
+                byte[] spv = Files.readAllBytes(Path.of(c.toString().replace(".comp", ".spv")));
+                assertEquals(0x07230203, java.nio.ByteBuffer.wrap(spv).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0), c + ": SPIR-V magic");
+            }
+        }
+    }
+
     @Test
     void disabledPassesLeaveTheirPhaseOut() {
         CliRun all = CliRun.run("compile", "synthetic:tiny", "-q");

@@ -73,8 +73,8 @@ public final class DeviceMagic implements Magic {
             text.append(String.format("%1s %-8s %-6s %s%n      %s%n", mark, d.id(), d.backend(), d.name(), props));
         }
         String note = "*: the device %load uses (" + (chosen.equals("auto") ? "auto: the first found" : "chosen with %device") + ")";
-        for (var b : Backends.all()) // a backend that finds nothing says why: no driver, no device, a driver too old
-            if (b.detect().isEmpty()) note += "\nno " + b.name() + " device: " + (b.unavailable().isEmpty() ? "none found" : b.unavailable());
+        for (var b : Backends.all()) // why a backend found nothing: no driver, no device, a device only used when named
+            if (b.detect().isEmpty() && !b.unavailable().isEmpty()) note += "\nno " + b.name() + " device: " + b.unavailable();
         return MimeBundle.html(Html.table(List.of("", "id", "backend", "name", "properties"), rows) + "<p>" + Html.escape(note).replace("\n", "<br>") + "</p>")
                 .withText(text.append(note).toString());
     }
