@@ -45,6 +45,7 @@ public final class Main {
         cl.addSubcommand(new LogitsCommand(ctx));
         cl.addSubcommand(new TokenizeCommand(ctx));
         cl.addSubcommand(new CompileCommand(ctx));
+        cl.addSubcommand(new TuneCommand(ctx));
         cl.addSubcommand(new DevicesCommand(ctx));
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(ctx.out);
