@@ -20,8 +20,9 @@ import java.util.function.Function;
 /**
  * Runs a graph op by op in plain Java: the definition every backend and fused kernel is tested
  * against. Any phase of the pipeline runs here (unfused, quantized, fused). Activations are f32
- * arrays; dot products and softmax accumulate in double. Slow by design: no tiling, no vectors; only
- * a matmul's rows are spread over threads (each sum in the same order, so the results do not change).
+ * arrays; dot products and softmax accumulate in double. Slow by design: no tiling, no vectors, one
+ * thread, unless {@link #parallel} asks that a matmul's rows be spread over threads (each sum is
+ * then taken in the same order, so the results do not change).
  */
 public final class ReferenceInterpreter {
 
@@ -52,11 +53,22 @@ public final class ReferenceInterpreter {
 
     private final Graph graph;
     private final Function<Value, HostTensor> weights;
+    private boolean parallel;
 
     /** @param weights the stored tensor of each param of {@code graph} */
     public ReferenceInterpreter(Graph graph, Function<Value, HostTensor> weights) {
         this.graph = graph;
         this.weights = weights;
+    }
+
+    /**
+     * Spreads each matmul's weight rows over the common pool's threads: the same results, to the
+     * bit, sooner (the tuner's checks of large kernels). The weights' memory must be readable from
+     * any thread (not a confined arena's).
+     */
+    public ReferenceInterpreter parallel(boolean on) {
+        this.parallel = on;
+        return this;
     }
 
     /**
@@ -191,8 +203,8 @@ public final class ReferenceInterpreter {
 
     /**
      * {@code y[s, n] = Σ_k x[s, k] · w[n, k] + bias[n]}, accumulated in double; {@code w} a param or
-     * a dequantized temp. Rows of w are spread over threads in chunks: every sum is taken in the
-     * same order whatever the chunks, so the result is the same to the bit as one thread's.
+     * a dequantized temp. Rows of w go in chunks, over threads if {@link #parallel}: every sum is
+     * taken in the same order whatever the chunks, so the result is the same to the bit.
      */
     private float[] matmul(float[] x, Value wv, float[] wTemp, float[] bias) {
         long rows = wv.type().shape().dim(0).size();
@@ -201,7 +213,8 @@ public final class ReferenceInterpreter {
         HostTensor wHost = wTemp == null ? weights.apply(wv) : null;
         float[] out = new float[Math.toIntExact(seq * rows)];
         int chunks = (int) Math.min(rows, 256);
-        java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
+        var each = java.util.stream.IntStream.range(0, chunks);
+        (parallel ? each.parallel() : each).forEach(c -> {
             float[] wRow = new float[k];
             for (long n = rows * c / chunks; n < rows * (c + 1) / chunks; n++) {
                 if (wTemp != null) System.arraycopy(wTemp, (int) (n * k), wRow, 0, k);

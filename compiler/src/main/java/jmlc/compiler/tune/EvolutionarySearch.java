@@ -13,13 +13,14 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * A seeded evolutionary search over a large space: the first generation is the given candidates
- * and random valid ones; each later one mutates the fastest candidates so far (a knob or two moved
- * to a neighbouring candidate value, sometimes any value) and crosses pairs of them. Invalid
+ * A seeded evolutionary search over a large space. Each batch takes, in order: the given first
+ * candidates (the defaults, the database's values); the untried neighbours of the fastest so far
+ * (one knob moved to the next candidate value either way: knobs' effects are mostly smooth, so this
+ * climbs quickly); children of the fastest few (a knob or two moved to a neighbouring value,
+ * sometimes to any value, and pairs crossed knob by knob); then combinations drawn at random, so
+ * given time the whole space is covered and a search is not stuck near the defaults. Invalid
  * combinations (the space's constraints) and ones already tried are pruned before measuring;
- * refused candidates never breed. When breeding finds nothing new, unseen combinations are drawn
- * at random, so given time the search covers the whole space. Same seed, same measurements: same
- * candidates.
+ * refused candidates never breed. Same seed, same measurements: same candidates.
  */
 final class EvolutionarySearch implements Search {
     /** Parents: the fastest this many timed candidates. */
@@ -47,6 +48,18 @@ final class EvolutionarySearch implements Search {
     public List<Map<String, Integer>> next(int n) {
         List<Map<String, Integer>> out = new ArrayList<>();
         while (!first.isEmpty() && out.size() < n) offer(first.removeFirst(), out);
+        timed.stream().min((a, b) -> Double.compare(a.ms(), b.ms())).ifPresent(best -> {
+            for (Knob k : knobs) {
+                List<Integer> values = k.candidates();
+                int i = values.indexOf(best.knobs().get(k.name()));
+                for (int j : new int[] {i - 1, i + 1}) {
+                    if (i < 0 || j < 0 || j >= values.size() || out.size() >= n) continue;
+                    Map<String, Integer> c = new LinkedHashMap<>(best.knobs());
+                    c.put(k.name(), values.get(j));
+                    offer(c, out);
+                }
+            }
+        });
         List<Measurement.Timed> parents = timed.stream().sorted((a, b) -> Double.compare(a.ms(), b.ms())).limit(ELITE).toList();
         for (int attempts = 0; !parents.isEmpty() && out.size() < n && attempts < 40 * n; attempts++) {
             Map<String, Integer> child = new LinkedHashMap<>(pick(parents).knobs());
@@ -84,8 +97,7 @@ final class EvolutionarySearch implements Search {
     }
 
     private void offer(Map<String, Integer> c, List<Map<String, Integer>> out) {
-        if (!space.valid(c) || !proposed.add(Map.copyOf(c))) return;
-        unseen.remove(c);
+        if (!space.valid(c) || !proposed.add(Map.copyOf(c))) return; // unseen keeps it, skipped when drawn
         out.add(Map.copyOf(c));
     }
 

@@ -106,28 +106,23 @@ final class TuneCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A bar over the budget while a kernel is searched, and a line when it is done. */
+    /** A bar of the budget's seconds while a kernel is searched, and a line when it is done. */
     private Tuner.Listener listener(ProgressBar bar, long t0) {
         long total = Math.max(1, budget.toSeconds());
         return new Tuner.Listener() {
-            private int count;
-
             @Override
             public void started(List<TuningTask> tasks, Duration b) {
-                bar.finish("tuning " + tasks.size() + " kernel signatures on " + device + " within " + b.toSeconds() + " s");
+                bar.finish("tuning " + tasks.size() + " kernel signatures on " + device + " within " + b.toSeconds() + " s (the bar: seconds of it)");
             }
 
             @Override
             public void measured(TuningTask task, Measurement m, Measurement.Timed best) {
-                count++;
                 long s = (System.nanoTime() - t0) / 1_000_000_000L;
-                bar.update(String.format(Locale.ROOT, "%s: %d candidates, best %s", task.signature().key(), count,
-                        best == null ? "-" : String.format(Locale.ROOT, "%.4f ms", best.ms())), Math.min(s, total), total);
+                bar.update("tuning " + task.signature().key(), Math.min(s, total), total);
             }
 
             @Override
             public void taskFinished(TaskResult r, int done, int of) {
-                count = 0;
                 bar.finish(String.format(Locale.ROOT, "[%d/%d] %s: %s", done, of, r.task().signature().key(), r.defaults() == null
                         ? (r.all().isEmpty() ? "not measured (budget)" : "the defaults were refused")
                         : String.format(Locale.ROOT, "%d timed%s, default %.4f ms, best %.4f ms (%.3fx) %s", r.timedCount(), r.exhausted() ? " (all)" : "",

@@ -103,7 +103,7 @@ public final class RegionCase implements AutoCloseable {
     /** The reference interpreter's results for a step of {@code seq} tokens from the task's position (computed once). */
     public synchronized Expected expected(int seq) {
         return expected.computeIfAbsent(seq, s -> {
-            ReferenceInterpreter ref = new ReferenceInterpreter(graph, weights::get);
+            ReferenceInterpreter ref = new ReferenceInterpreter(graph, weights::get).parallel(true); // synthetic weights live in a shared arena
             ReferenceInterpreter.State st = new ReferenceInterpreter.State();
             for (Value v : graph.states()) st.set(v, initialState(v));
             Map<Value, float[]> in = new IdentityHashMap<>();

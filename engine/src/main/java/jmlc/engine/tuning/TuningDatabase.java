@@ -25,7 +25,7 @@ import java.util.TreeMap;
  * found, their time, the defaults' time, and when and how they were measured:
  * <pre>
  * {"jmlc_tuning": 1,
- *  "device": {"name": "NVIDIA H200", "target": "cuda:sm_90", "driver": "13000"},
+ *  "device": {"backend": "cuda", "name": "NVIDIA H200", "target": "cuda:sm_90", "driver": "CUDA 13.0"},
  *  "kernels": {"gemvh_q4f16g32z740964096_4096x4096@cuda:sm_90":
  *                {"knobs": {"warps": 8, "rows_per_warp": 2, ...}, "best_ms": 0.0057, "default_ms": 0.0059, "gain": 1.035,
  *                 "candidates": 96, "rejected": 0, "exhausted": false, "timed_as": "decode at position 256", "uses": 32,
@@ -82,13 +82,14 @@ public final class TuningDatabase {
      * The database for compiling to {@code target} without its device at hand ({@code jmlc compile},
      * {@code %kernels --target}): {@code preferred}'s when it has that target, else the one database
      * in {@code dir} for that target; several (devices of one target) are a warning and none is used.
+     * The simulator's databases (tuned for its modeled clock) serve only the simulator.
      */
     public static Loaded forTarget(Path dir, String target, DeviceIdentity preferred) {
         if (preferred != null && preferred.target().equals(target)) return read(file(dir, preferred), preferred);
         List<Path> matching = new ArrayList<>();
         for (Path f : files(dir)) {
             DeviceIdentity d = identity(f);
-            if (d != null && d.target().equals(target)) matching.add(f);
+            if (d != null && d.target().equals(target) && !d.backend().equals("sim")) matching.add(f);
         }
         if (matching.isEmpty()) return Loaded.none(null, List.of());
         if (matching.size() > 1)
@@ -118,8 +119,9 @@ public final class TuningDatabase {
 
     private static DeviceIdentity identity(JsonNode root) {
         JsonNode d = root.path("device");
-        if (!d.path("name").isTextual() || !d.path("target").isTextual()) throw new IllegalArgumentException("no device name and target");
-        return new DeviceIdentity(d.path("name").asText(), d.path("target").asText(), d.path("driver").asText(""));
+        if (!d.path("backend").isTextual() || !d.path("name").isTextual() || !d.path("target").isTextual())
+            throw new IllegalArgumentException("no device backend, name and target");
+        return new DeviceIdentity(d.path("backend").asText(), d.path("name").asText(), d.path("target").asText(), d.path("driver").asText(""));
     }
 
     /**
@@ -198,6 +200,7 @@ public final class TuningDatabase {
         ObjectNode root = JSON.createObjectNode();
         root.put("jmlc_tuning", FORMAT);
         ObjectNode d = root.putObject("device");
+        d.put("backend", device.backend());
         d.put("name", device.name());
         d.put("target", device.target());
         d.put("driver", device.driver());

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The tuning database: entries round-trip; a corrupt, foreign or stale file is a warning and the rules' defaults, never an exception. */
 class TuningDatabaseTest {
-    static final DeviceIdentity H200 = new DeviceIdentity("NVIDIA H200", "cuda:sm_90", "CUDA 13.0");
-    static final DeviceIdentity H100 = new DeviceIdentity("NVIDIA H100 80GB HBM3", "cuda:sm_90", "CUDA 13.0");
+    static final DeviceIdentity H200 = new DeviceIdentity("cuda", "NVIDIA H200", "cuda:sm_90", "CUDA 13.0");
+    static final DeviceIdentity H100 = new DeviceIdentity("cuda", "NVIDIA H100 80GB HBM3", "cuda:sm_90", "CUDA 13.0");
     static final String GEMV = "gemvh_q4f16g32z740964096_4096x4096@cuda:sm_90";
 
     static TuningRecord record(String sig, Map<String, Integer> knobs, double best, double def) {
@@ -37,7 +37,7 @@ class TuningDatabaseTest {
     void entriesRoundTripAndLaterRunsAddToThem(@TempDir Path dir) throws Exception {
         TuningRecord a = record(GEMV, Map.of("warps", 8, "rows_per_warp", 2), 0.0057, 0.0060);
         Path f = TuningDatabase.save(dir, H200, List.of(a));
-        assertEquals(dir.resolve("cuda_sm_90-NVIDIA_H200.json"), f);
+        assertEquals(dir.resolve("cuda-cuda_sm_90-NVIDIA_H200.json"), f);
         TuningDatabase.Loaded db = TuningDatabase.read(f, H200);
         assertEquals(List.of(), db.warnings());
         assertEquals(List.of(a), db.records(), "every field comes back");
@@ -70,7 +70,7 @@ class TuningDatabaseTest {
         }
         // one malformed entry: that kernel keeps its defaults, the others are used
         Files.writeString(f, """
-                {"jmlc_tuning": 1, "device": {"name": "NVIDIA H200", "target": "cuda:sm_90", "driver": "CUDA 13.0"},
+                {"jmlc_tuning": 1, "device": {"backend": "cuda", "name": "NVIDIA H200", "target": "cuda:sm_90", "driver": "CUDA 13.0"},
                  "kernels": {"%s": {"knobs": {"warps": "eight"}},
                              "gemm_x@cuda:sm_90": {"knobs": {"bm": 32}},
                              "runner@cuda:sm_90": {"knobs": {}}}}
@@ -91,7 +91,7 @@ class TuningDatabaseTest {
         assertEquals(1, db.warnings().size());
         assertTrue(db.warnings().getFirst().contains("H100") && db.warnings().getFirst().contains("H200"), db.warnings().getFirst());
 
-        DeviceIdentity newDriver = new DeviceIdentity("NVIDIA H100 80GB HBM3", "cuda:sm_90", "CUDA 13.1");
+        DeviceIdentity newDriver = new DeviceIdentity("cuda", "NVIDIA H100 80GB HBM3", "cuda:sm_90", "CUDA 13.1");
         db = TuningDatabase.read(f, newDriver);
         assertFalse(db.knobs().isEmpty(), "a new driver keeps the knobs");
         assertTrue(db.warnings().getFirst().contains("CUDA 13.0") && db.warnings().getFirst().contains("CUDA 13.1"), db.warnings().getFirst());
@@ -108,6 +108,9 @@ class TuningDatabaseTest {
         TuningDatabase.Loaded two = TuningDatabase.forTarget(dir, "cuda:sm_90", null);
         assertTrue(two.knobs().isEmpty() && two.warnings().getFirst().contains("several devices"), two.warnings().toString());
         assertEquals(Map.of("warps", 8), TuningDatabase.forTarget(dir, "cuda:sm_90", H200).knobs().entries().get(GEMV), "the device at hand's own");
+        Path other = dir.resolve("other");
+        TuningDatabase.save(other, new DeviceIdentity("sim", "kernel simulator for cuda:sm_90", "cuda:sm_90", "kernel simulator"), List.of(record(GEMV, Map.of("warps", 2), 1, 2)));
+        assertTrue(TuningDatabase.forTarget(other, "cuda:sm_90", null).knobs().isEmpty(), "the simulator's knobs are for the simulator only");
     }
 
     @Test

@@ -144,7 +144,7 @@ public final class CpuMeasurer implements Measurer {
 
         @Override
         public void close() {
-            for (ModelWeights w : copies) w.close();
+            for (ModelWeights w : copies.subList(1, copies.size())) w.close(); // the first is the region's own
             region.close();
         }
     }

@@ -20,11 +20,13 @@ final class CpuRunner implements ModelRunner {
     private final DeviceInfo device;
     private final Graph graph;
     private final CpuExecutor executor;
+    private final Map<Node, CpuKnobs.Matmul> knobs;
 
     CpuRunner(CompiledModel model, ModelWeights weights, DeviceInfo device, Map<Node, CpuKnobs.Matmul> knobs) {
         this.model = model;
         this.device = device;
         this.graph = model.graph();
+        this.knobs = Map.copyOf(knobs);
         this.executor = new CpuExecutor(graph, model.pipeline().memory(), model.maxStepTokens(), model.maxContext(), weights::get, knobs);
     }
 
@@ -37,6 +39,11 @@ final class CpuRunner implements ModelRunner {
         Value out = graph.outputs().getFirst();
         int count = (int) out.type().shape().numel(Bindings.of("seq", seq));
         return java.util.Arrays.copyOf(executor.buf(out), count);
+    }
+
+    /** The knob values of each matmul node (the tuning database's, else the defaults). */
+    Map<Node, CpuKnobs.Matmul> knobs() {
+        return knobs;
     }
 
     @Override
