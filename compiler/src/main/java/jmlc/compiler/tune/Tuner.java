@@ -13,7 +13,9 @@ import java.util.function.LongSupplier;
  *
  * <ol>
  * <li>Every task's defaults (and the values the model compiles with now, if they differ) are
- *     measured first: their time times the task's uses is the task's share of a step.</li>
+ *     measured first: their time times the task's uses, over the same for every task of its
+ *     program, is the task's share of a step (decode and prefill weigh the same: each program's
+ *     shares add up to one).</li>
  * <li>Tasks are searched in order of that share, each given the remaining budget in proportion to
  *     its share of what remains (a task that runs out of candidates early leaves its time to the
  *     rest): exhaustively when the space is small, else by a seeded evolutionary search.</li>
@@ -121,8 +123,18 @@ public final class Tuner {
             closed = true;
         }
 
-        double share() {
+        /** The defaults' time a step; {@link #share} divides it by its program's total. */
+        double stepMs() {
             return defaults == null ? 0 : defaults.ms() * task.uses();
+        }
+
+        double share;
+
+        /** A batch that should end by {@code until}, judging by this task's time a candidate so far: one at least, {@link Settings#batch} at most. */
+        int batchUntil(long until) {
+            if (all.isEmpty()) return settings.batch();
+            double perCandidate = seconds / all.size() * 1e9;
+            return (int) Math.clamp((until - nanoTime.getAsLong()) / Math.max(1, perCandidate), 1, settings.batch());
         }
 
         /** Measures a batch from the search; false when the search has nothing left. */
@@ -162,15 +174,19 @@ public final class Tuner {
                 if (nanoTime.getAsLong() >= end) break;
             }
             // 2. the search, the largest share first, each given its share of the time left
+            for (Run r : runs) {
+                double program = runs.stream().filter(o -> o.task.decode() == r.task.decode()).mapToDouble(Run::stepMs).sum();
+                r.share = program > 0 ? r.stepMs() / program : 0;
+            }
             List<Run> order = new ArrayList<>(runs);
-            order.sort(Comparator.comparingDouble(Run::share).reversed());
+            order.sort(Comparator.comparingDouble((Run r) -> r.share).reversed());
             for (int i = 0; i < order.size(); i++) {
                 Run r = order.get(i);
                 if (r.defaults != null) {
-                    double rest = order.subList(i, order.size()).stream().mapToDouble(Run::share).sum();
+                    double rest = order.subList(i, order.size()).stream().mapToDouble(o -> o.share).sum();
                     long left = end - nanoTime.getAsLong();
-                    long until = nanoTime.getAsLong() + (long) (left * (rest > 0 ? r.share() / rest : 0));
-                    while (nanoTime.getAsLong() < until && r.step(settings.batch())) { }
+                    long until = nanoTime.getAsLong() + (long) (left * (rest > 0 ? r.share / rest : 0));
+                    while (nanoTime.getAsLong() < until && r.step(r.batchUntil(until))) { }
                     confirm(r);
                 }
                 r.close();

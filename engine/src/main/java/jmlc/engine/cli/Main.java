@@ -3,8 +3,8 @@ package jmlc.engine.cli;
 import picocli.CommandLine;
 
 /**
- * The {@code jmlc} command-line tool: chat, bench, generate, logits, tokenize, compile, devices,
- * demo. The launcher script at the repository root runs this class with Java 25 and the flags
+ * The {@code jmlc} command-line tool: chat, bench, generate, logits, tokenize, compile, tune,
+ * devices, demo. The launcher script at the repository root runs this class with Java 25 and the flags
  * every jmlc process needs.
  */
 public final class Main {

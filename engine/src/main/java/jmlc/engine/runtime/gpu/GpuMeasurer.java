@@ -43,9 +43,10 @@ import java.util.Map;
  * <li>it runs at each of the task's check lengths on the reference's inputs and caches, and its
  *     outputs and updated caches are compared with the reference's: beyond the rule's tolerance
  *     ({@link Precision}) it is refused and never timed;</li>
- * <li>it is timed as the model runs it: {@link Settings#launches} runs of the region, each on the
- *     next copy of weights, caches and activations, captured as one device graph; one replay warms
- *     up, then the median of {@link Settings#samples} replays timed with device events. A candidate
+ * <li>it is timed as the model runs it: {@link Settings#launches} runs of the region (or one per
+ *     copy, if there are more copies), each on the next copy of weights, caches and activations,
+ *     captured as one device graph; one replay warms up, then the median of {@link Settings#samples}
+ *     replays timed with device events. A candidate
  *     three times slower than the task's best after one sample is not timed further.</li>
  * </ol>
  * Candidates whose kernels come out identical to one already measured (a knob the shape makes
@@ -91,7 +92,7 @@ public final class GpuMeasurer implements Measurer {
     public String describe() {
         return dev.info().id() + " (" + dev.info().name() + (dev.info().properties().containsKey("driver") ? ", " + dev.info().properties().get("driver") : "")
                 + "): " + (dev.modeledClock() ? "the simulator's modeled clock" : "device events") + ", " + settings.launches()
-                + " runs of the region captured as one graph, one warm-up replay, median of " + settings.samples() + " replays"
+                + " or more runs of the region (each copy once at least) captured as one graph, one warm-up replay, median of " + settings.samples() + " replays"
                 + (settings.rotationBytes() > 0 ? "; weights, caches and activations rotated over copies of at least " + (settings.rotationBytes() >> 20) + " MiB" : "")
                 + "; each candidate checked against the reference interpreter first";
     }
@@ -237,14 +238,14 @@ public final class GpuMeasurer implements Measurer {
                 for (BufferLayout<Long> l : layouts) setInputs(l, task.seq(), arena);
                 List<List<Bound>> bound = new ArrayList<>();
                 for (BufferLayout<Long> l : layouts) bound.add(bind(c, l, launches));
-                int seq = task.seq();
+                int seq = task.seq(), runs = Math.max(settings.launches(), copies); // every copy once at least
                 try (GpuDevice.Captured g = dev.capture(() -> {
-                    for (int r = 0; r < settings.launches(); r++) launchAll(c, bound.get(r % copies), seq);
+                    for (int r = 0; r < runs; r++) launchAll(c, bound.get(r % copies), seq);
                 })) {
                     g.replay(); // warm-up
                     List<Double> samples = new ArrayList<>();
                     for (int i = 0; i < settings.samples(); i++) {
-                        samples.add((double) dev.time(g::replay) / settings.launches());
+                        samples.add((double) dev.time(g::replay) / runs);
                         if (i == 0 && samples.getFirst() > CUT_SHORT * bestMs) break;
                     }
                     return measurementOf(c.knobs(), samples, worst);
