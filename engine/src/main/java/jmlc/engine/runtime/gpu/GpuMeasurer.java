@@ -115,6 +115,8 @@ public final class GpuMeasurer implements Measurer {
         private final List<Map<Value, long[]>> weights = new ArrayList<>();
         private final Arena host = Arena.ofShared();
         private final Map<Value, MemorySegment> initialStates = new IdentityHashMap<>();
+        /** Each input's values for a step length, as the device holds them (made once: a prefill's caches are large). */
+        private final Map<Value, Map<Integer, MemorySegment>> inputs = new IdentityHashMap<>();
         private final Map<List<Object>, Measurement> measured = new HashMap<>();
 
         TaskSession(TuningTask task) {
@@ -300,8 +302,8 @@ public final class GpuMeasurer implements Measurer {
             t.set(GroupQuantizer.U32, 0, task.position());
             dev.upload(l.pos(), t, 4);
             for (Value in : region.activations()) {
-                float[] v = region.input(in, seq);
-                dev.upload(l.tensor(in), bytes(arena, v, in.type().dtype()), (long) v.length * size(in.type().dtype()));
+                MemorySegment v = inputs.computeIfAbsent(in, k -> new HashMap<>()).computeIfAbsent(seq, s -> bytes(host, region.input(in, s), in.type().dtype()));
+                dev.upload(l.tensor(in), v, in.type().shape().numel(Bindings.of("seq", seq)) * size(in.type().dtype()));
             }
             for (Value s : graph.states()) dev.upload(l.state(s), initialStates.get(s), BufferLayout.stateBytes(s));
         }
