@@ -9,6 +9,8 @@ public enum Platform {
     CUDA("cuda", "CUDA C"),
     /** AMD GPUs; the language is HIP, and {@code hip:} is accepted as another spelling of the target. */
     ROCM("rocm", "HIP"),
+    /** Any GPU with a Vulkan 1.2 driver: GLSL compute shaders compiled to SPIR-V. */
+    VULKAN("vulkan", "GLSL"),
     /**
      * The CPU: no code is generated (it runs the graph with Java Vector API kernels), but its
      * kernels have knobs (tiles, splits) that the tuner searches and the tuning database keys by target.
@@ -29,8 +31,9 @@ public enum Platform {
         return switch (prefix) {
             case "cuda" -> CUDA;
             case "rocm", "hip" -> ROCM;
+            case "vulkan" -> VULKAN;
             case "cpu" -> CPU;
-            default -> throw new IllegalArgumentException("unknown GPU platform '" + prefix + "': expected cuda, rocm (hip) or cpu");
+            default -> throw new IllegalArgumentException("unknown GPU platform '" + prefix + "': expected cuda, rocm (hip) or vulkan");
         };
     }
 }
