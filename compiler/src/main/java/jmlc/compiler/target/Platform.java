@@ -1,0 +1,30 @@
+package jmlc.compiler.target;
+
+/**
+ * The GPU platforms jmlc generates code for. Each has one name in code and on the command line
+ * (its target and device-id prefix: {@code cuda:sm_90}, {@code rocm:gfx1100}) and a language its
+ * code generator prints.
+ */
+public enum Platform {
+    CUDA("cuda", "CUDA C"),
+    /** AMD GPUs; the language is HIP, and {@code hip:} is accepted as another spelling of the target. */
+    ROCM("rocm", "HIP");
+
+    /** The target and device-id prefix. */
+    public final String id;
+    public final String language;
+
+    Platform(String id, String language) {
+        this.id = id;
+        this.language = language;
+    }
+
+    /** The platform a target prefix names: {@code cuda}, {@code rocm} (or {@code hip}). */
+    public static Platform parse(String prefix) {
+        return switch (prefix) {
+            case "cuda" -> CUDA;
+            case "rocm", "hip" -> ROCM;
+            default -> throw new IllegalArgumentException("unknown GPU platform '" + prefix + "': expected cuda or rocm (hip)");
+        };
+    }
+}
