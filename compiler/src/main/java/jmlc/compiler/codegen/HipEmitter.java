@@ -37,7 +37,10 @@ public final class HipEmitter extends CEmitter {
             __device__ inline unsigned int jmlc_hadd2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) + jmlc_u2h2(b)); }
             __device__ inline unsigned int jmlc_hsub2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) - jmlc_u2h2(b)); }
             __device__ inline unsigned int jmlc_hmul2(unsigned int a, unsigned int b) { return jmlc_h22u(jmlc_u2h2(a) * jmlc_u2h2(b)); }
-            __device__ inline unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { jmlc_half2 x = jmlc_u2h2(a), y = jmlc_u2h2(b), z = jmlc_u2h2(c), r; r.x = __builtin_fmaf16(x.x, y.x, z.x); r.y = __builtin_fmaf16(x.y, y.y, z.y); return jmlc_h22u(r); }
+            __device__ inline unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) {
+            #pragma clang fp contract(fast)
+              return jmlc_h22u(jmlc_u2h2(a) * jmlc_u2h2(b) + jmlc_u2h2(c)); // contracted: one v_pk_fma_f16, rounded once
+            }
             // operands of the matrix units: A and B as 16 (WMMA) or 4 (MFMA) halves, 8 or 4 f32 accumulators
             typedef _Float16 jmlc_v16h __attribute__((ext_vector_type(16)));
             typedef _Float16 jmlc_v4h __attribute__((ext_vector_type(4)));
