@@ -3,6 +3,7 @@ package jmlc.engine.api;
 import jmlc.engine.runtime.cpu.CpuBackend;
 import jmlc.engine.runtime.cuda.CudaPlatform;
 import jmlc.engine.runtime.gpu.GpuBackend;
+import jmlc.engine.runtime.rocm.RocmPlatform;
 import jmlc.engine.runtime.sim.SimulatorPlatform;
 
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ import jmlc.engine.runtime.DeviceInfo;
 public final class Backends {
     private Backends() {}
 
-    private static final List<Backend> ALL = List.of(new GpuBackend(new CudaPlatform()), new CpuBackend(),
+    private static final List<Backend> ALL = List.of(new GpuBackend(new RocmPlatform()), new GpuBackend(new CudaPlatform()), new CpuBackend(),
             new GpuBackend(new SimulatorPlatform())); // only when named: sim:<target>
 
     public static List<Backend> all() {
