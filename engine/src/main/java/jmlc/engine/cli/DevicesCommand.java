@@ -23,8 +23,9 @@ import java.util.concurrent.Callable;
                         + "Llama-2-7B, Llama-3-8B and Qwen2 in every quantization compiles to a code object for gfx1100 (RX 7900 XTX), "
                         + "gfx1033 (Steam Deck), gfx1030, gfx90a (MI250) and gfx942 (MI300X) with clang 19, the disassembly shows the "
                         + "dot2/packed-f16, cross-lane and WMMA/MFMA instructions the schedules mean, and the kernel simulator runs the "
-                        + "HIP programs at wavefront 32 and 64 against the reference; the HIP runtime itself ran on an NVIDIA GPU through "
-                        + "jmlc's HIP-on-CUDA test library (bench/rocm-on-cuda.sh). An AMD owner: bench/gpu-suite.sh --backend rocm."})
+                        + "HIP programs at wavefront 32 and 64 against the reference; the HIP runtime itself is checked on an NVIDIA GPU "
+                        + "through jmlc's HIP-on-CUDA test library, with CUDA C kernels (bench/rocm-on-cuda.sh; bench/RESULTS.md says "
+                        + "whether it passed). An AMD GPU owner runs bench/rocm-suite.sh."})
 final class DevicesCommand implements Callable<Integer> {
     private final CliContext ctx;
 
