@@ -8,7 +8,9 @@ package jmlc.compiler.target;
 public enum Platform {
     CUDA("cuda", "CUDA C"),
     /** AMD GPUs; the language is HIP, and {@code hip:} is accepted as another spelling of the target. */
-    ROCM("rocm", "HIP");
+    ROCM("rocm", "HIP"),
+    /** Any GPU with a Vulkan 1.2 driver: GLSL compute shaders compiled to SPIR-V. */
+    VULKAN("vulkan", "GLSL");
 
     /** The target and device-id prefix. */
     public final String id;
@@ -24,7 +26,8 @@ public enum Platform {
         return switch (prefix) {
             case "cuda" -> CUDA;
             case "rocm", "hip" -> ROCM;
-            default -> throw new IllegalArgumentException("unknown GPU platform '" + prefix + "': expected cuda or rocm (hip)");
+            case "vulkan" -> VULKAN;
+            default -> throw new IllegalArgumentException("unknown GPU platform '" + prefix + "': expected cuda, rocm (hip) or vulkan");
         };
     }
 }

@@ -2,6 +2,7 @@ package jmlc.compiler.target;
 
 import jmlc.compiler.codegen.CodeGenerator;
 import jmlc.compiler.codegen.CudaEmitter;
+import jmlc.compiler.codegen.GlslEmitter;
 import jmlc.compiler.codegen.HipEmitter;
 import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.Capabilities.MatrixUnit;
@@ -17,14 +18,43 @@ public record Target(Platform platform, String arch, Capabilities caps) {
     /** SMs of an H100 SXM / H200, and CUs of an MI250X GCD: grid sizes for a target named without a device. */
     static final int DEFAULT_SMS = 132, DEFAULT_CUS = 104;
 
-    /** Parses {@code cuda:sm_90}, {@code cuda:sm_80}, {@code rocm:gfx90a}, {@code rocm:gfx1100} ({@code hip:} is the same as {@code rocm:}). */
+    /**
+     * Parses {@code cuda:sm_90}, {@code cuda:sm_80}, {@code rocm:gfx90a}, {@code rocm:gfx1100} ({@code hip:}
+     * is the same as {@code rocm:}), {@code vulkan} (a generic Vulkan GPU) or {@code vulkan:sg64} (one with
+     * subgroups of 64).
+     */
     public static Target parse(String s) {
+        if (s.equals("vulkan")) return vulkan("generic", VULKAN_GENERIC);
         String[] p = s.split(":", 2);
-        if (p.length != 2 || p[1].isEmpty()) throw new IllegalArgumentException("target '" + s + "' should look like cuda:sm_90 or rocm:gfx1100");
+        if (p.length != 2 || p[1].isEmpty()) throw new IllegalArgumentException("target '" + s + "' should look like cuda:sm_90, rocm:gfx1100 or vulkan");
         return switch (Platform.parse(p[0])) {
             case CUDA -> cuda(p[1], DEFAULT_SMS);
             case ROCM -> rocm(p[1], DEFAULT_CUS);
+            case VULKAN -> vulkanNamed(p[1]);
         };
+    }
+
+    /**
+     * A Vulkan GPU jmlc can assume without seeing it: subgroups of 32, 1024 invocations a workgroup,
+     * 32 KiB of workgroup memory (small GPUs have no more), f16 arithmetic, no matrix unit.
+     */
+    static final Capabilities VULKAN_GENERIC = new Capabilities(32, 1024, 32 * 1024, 64, true, MatrixUnit.NONE, false, false, false);
+
+    /** {@code generic}, or {@code sgN}: the generic Vulkan GPU with subgroups of N. */
+    private static Target vulkanNamed(String arch) {
+        if (arch.equals("generic")) return vulkan(arch, VULKAN_GENERIC);
+        if (arch.matches("sg\\d+")) return vulkan(arch, VULKAN_GENERIC.withSubgroupSize(Integer.parseInt(arch.substring(2))));
+        throw new IllegalArgumentException("Vulkan target 'vulkan:" + arch + "' should be vulkan, vulkan:generic or vulkan:sgN (subgroups of N); "
+                + "a device's own target comes from its runtime");
+    }
+
+    /**
+     * A Vulkan device as its runtime found it: {@code arch} names it ({@code nvidia_h200}, {@code llvmpipe}),
+     * {@code caps} are what it reported (its subgroup size, limits, whether it has f16 arithmetic).
+     */
+    public static Target vulkan(String arch, Capabilities caps) {
+        if (!arch.matches("[a-z0-9_]+")) throw new IllegalArgumentException("a Vulkan target's name is lowercase words and digits: '" + arch + "'");
+        return new Target(Platform.VULKAN, arch, caps);
     }
 
     /**
@@ -77,6 +107,7 @@ public record Target(Platform platform, String arch, Capabilities caps) {
         return switch (platform) {
             case CUDA -> new CudaEmitter();
             case ROCM -> new HipEmitter(caps.subgroupSize());
+            case VULKAN -> new GlslEmitter(caps);
         };
     }
 

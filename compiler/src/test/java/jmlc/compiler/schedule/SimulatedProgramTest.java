@@ -53,6 +53,9 @@ class SimulatedProgramTest {
                 // Llama with attention_bias: q/k/v/o biases, the o bias in the GEMV's residual epilogue
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2).withAttentionBias(true), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2).withAttentionBias(true), QuantMode.Q4F16_1, "rocm:gfx90a", Set.of(), Map.of()),
+                // subgroups of 8: Mesa's lavapipe on AVX2 (f16 GEMV, f32 GEMV and attention reductions over 8 lanes)
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "vulkan:sg8", Set.of(), Map.of()),
+                Arguments.of(tiny(Architecture.QWEN2, 4, 1), QuantMode.Q4F32_1, "vulkan:sg8", Set.of(), Map.of()),
                 // head_dim 64: the decode combine and the attention merges span two warps (barriers between them checked)
                 Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 128, 128, 1, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
                         QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
@@ -84,7 +87,7 @@ class SimulatedProgramTest {
             if (n.op() instanceof Op.Attention) knobs.put(new KernelSignature(AttentionDecodeRule.KIND, AttentionDecodeRule.shape(n), t), attentionKnobs);
         Build build = Build.compile(res.graph(), t, knobs, 8);
         Program prefill = build.prefill(), decode = build.decode();
-        assertEquals(target.startsWith("rocm:gfx9") ? 64 : 32, t.caps().subgroupSize(), "subgroup width of " + target);
+        assertEquals(target.startsWith("rocm:gfx9") ? 64 : target.equals("vulkan:sg8") ? 8 : 32, t.caps().subgroupSize(), "subgroup width of " + target);
         if (target.startsWith("rocm:") && disabled.isEmpty()) { // AMD: prefill GEMMs without mma.sync, not the GEMV fallback
             assertTrue(launches(prefill, "gemm_tiled") > 0 && launches(prefill, "gemm") == 0, "prefill GEMMs of " + target);
             if (mode == QuantMode.Q4F16_1) assertTrue(decode.kernels().stream().anyMatch(k -> k.name().startsWith("gemvh") && k.name().endsWith("_dot2")), "dot2 GEMVs");

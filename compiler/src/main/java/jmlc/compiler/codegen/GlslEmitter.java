@@ -1,0 +1,409 @@
+package jmlc.compiler.codegen;
+
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Capabilities;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.kernel.Stmt;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Prints kernel IR as a GLSL 4.50 compute shader for Vulkan, the second code generator over the
+ * same scheduled kernels as CUDA and HIP.
+ *
+ * <p>The kernel ABI (what the Vulkan runtime binds): no descriptor sets. Buffers are device
+ * addresses ({@code VK_KHR_buffer_device_address}) in one push-constant block, in the kernel's
+ * buffer order, 8 bytes each (a {@code uvec2}, low word first), followed by its i32 scalars, 4 bytes each; so a runtime's device
+ * addresses are plain 64-bit numbers, as on CUDA, and an address into the middle of a buffer works.
+ * The workgroup size is the kernel's block, written into the shader. A buffer is read through
+ * {@code buffer_reference} types, one per element type the kernel reads or writes it as (a vector
+ * load of 16 bytes is a {@code uvec4} reference): read-only buffers through {@code readonly}
+ * references, written ones through {@code coherent} references, so a workgroup sees what its own
+ * invocations wrote after a barrier. f16 values travel as 16-bit patterns in {@code uint}
+ * ({@code uint16_t} in buffers); packed f16x2 arithmetic runs on {@code f16vec2}. Shuffles are
+ * subgroup shuffles: the runtime must run the pipeline with full subgroups of the target's
+ * subgroup size, laid out in invocation order.
+ *
+ * <p>Needs {@code bufferDeviceAddress}, {@code storageBuffer16BitAccess},
+ * subgroup shuffles, and {@code shaderFloat16} where the target has f16 arithmetic. Knob values are
+ * literals in the code, as on every target (the kernel IR is made per knob value).
+ */
+public final class GlslEmitter implements CodeGenerator {
+    private final Capabilities caps;
+
+    public GlslEmitter(Capabilities caps) {
+        this.caps = caps;
+    }
+
+    @Override
+    public String language() {
+        return "GLSL compute";
+    }
+
+    @Override
+    public String fileExtension() {
+        return "comp";
+    }
+
+    /** A buffer seen as elements of one type, read-only or written: one {@code buffer_reference} type each. */
+    private record View(KType type, boolean readOnly) {
+        String refType() {
+            return (readOnly ? "RO_" : "RW_") + typeTag(type);
+        }
+    }
+
+    /** What one kernel's body uses, collected before printing. */
+    private final class Uses {
+        final Set<View> views = new LinkedHashSet<>();
+        final java.util.Map<String, Set<View>> perBuffer = new java.util.LinkedHashMap<>();
+        boolean f16x2;
+
+        void view(Buffer b, KType t) {
+            View v = new View(t, b.readOnly());
+            views.add(v);
+            perBuffer.computeIfAbsent(b.name(), k -> new LinkedHashSet<>()).add(v);
+        }
+    }
+
+    @Override
+    public String emit(Kernel k) {
+        Uses uses = new Uses();
+        collect(k.body(), uses);
+        StringBuilder sb = new StringBuilder();
+        sb.append("// ").append(k.name()).append(": ").append(k.summary()).append('\n');
+        if (!k.knobs().isEmpty())
+            sb.append("// knobs: ").append(new TreeMap<>(k.knobs()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "))).append('\n');
+        sb.append("// launch: block ").append(k.block()[0]).append('x').append(k.block()[1]).append('x').append(k.block()[2])
+                .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1]))
+                .append(", ").append(expr(k.grid()[2])).append("); full subgroups of ").append(caps.subgroupSize()).append(" invocations\n");
+        sb.append("// push constants: ");
+        List<String> abi = new ArrayList<>();
+        for (int i = 0; i < k.buffers().size(); i++) abi.add(k.buffers().get(i).name() + " @" + 8 * i);
+        for (int i = 0; i < k.scalars().size(); i++) abi.add(k.scalars().get(i).name() + " @" + (8 * k.buffers().size() + 4 * i));
+        sb.append(abi.isEmpty() ? "none" : String.join(", ", abi)).append('\n');
+        sb.append("#version 450\n");
+        sb.append("#extension GL_EXT_buffer_reference : require\n");
+        sb.append("#extension GL_EXT_buffer_reference_uvec2 : require\n");
+        sb.append("#extension GL_EXT_shader_16bit_storage : require\n");
+        sb.append("#extension GL_KHR_shader_subgroup_basic : require\n");
+        sb.append("#extension GL_KHR_shader_subgroup_shuffle : require\n");
+        sb.append("#extension GL_EXT_control_flow_attributes : require\n");
+        if (uses.f16x2) sb.append("#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require\n");
+        sb.append('\n');
+        sb.append("layout(local_size_x = ").append(k.block()[0]).append(", local_size_y = ").append(k.block()[1])
+                .append(", local_size_z = ").append(k.block()[2]).append(") in;\n\n");
+        for (View v : uses.views)
+            sb.append("layout(buffer_reference, std430, buffer_reference_align = ").append(Math.min(16, v.type().bytes())).append(") ")
+                    .append(v.readOnly() ? "readonly" : "coherent").append(" buffer ").append(v.refType()).append(" { ").append(type(v.type(), true)).append(" v[]; };\n");
+        if (!k.buffers().isEmpty() || !k.scalars().isEmpty()) {
+            sb.append("layout(push_constant, std430) uniform Args {");
+            for (Buffer b : k.buffers()) sb.append(" uvec2 ").append(param(b.name())).append(';');
+            for (Expr.Var s : k.scalars()) sb.append(" int ").append(param(s.name())).append(';');
+            sb.append(" } args;\n");
+        }
+        for (Shared s : k.shared()) sb.append("shared ").append(type(s.element(), false)).append(' ').append(name(s.name())).append('[').append(s.size()).append("];\n");
+        sb.append(PRELUDE);
+        if (uses.f16x2) sb.append(F16X2);
+        sb.append("\nvoid main() {\n");
+        for (Buffer b : k.buffers())
+            for (View v : uses.perBuffer.getOrDefault(b.name(), Set.of()))
+                sb.append("  ").append(v.refType()).append(' ').append(ref(b, v.type())).append(" = ").append(v.refType()).append("(args.").append(param(b.name())).append(");\n");
+        for (Expr.Var s : k.scalars()) sb.append("  int ").append(name(s.name())).append(" = args.").append(param(s.name())).append(";\n");
+        stmts(sb, ((Stmt.Block) k.body()).body(), 1);
+        return sb.append("}\n").toString();
+    }
+
+    private static final String PRELUDE = """
+
+            // f16 values travel as 16-bit patterns in a uint
+            float jmlc_h2f(uint h) { return unpackHalf2x16(h).x; }
+            uint jmlc_f2h(float f) { return packHalf2x16(vec2(f, 0.0)); }
+            """;
+
+    private static final String F16X2 = """
+            // f16x2: two halves in a uint, computed on f16vec2
+            uint jmlc_hadd2(uint a, uint b) { return packFloat2x16(unpackFloat2x16(a) + unpackFloat2x16(b)); }
+            uint jmlc_hsub2(uint a, uint b) { return packFloat2x16(unpackFloat2x16(a) - unpackFloat2x16(b)); }
+            uint jmlc_hmul2(uint a, uint b) { return packFloat2x16(unpackFloat2x16(a) * unpackFloat2x16(b)); }
+            uint jmlc_hfma2(uint a, uint b, uint c) { return packFloat2x16(fma(unpackFloat2x16(a), unpackFloat2x16(b), unpackFloat2x16(c))); }
+            """;
+
+    // ---- what the body uses ----
+
+    private void collect(Stmt s, Uses u) {
+        switch (s) {
+            case Stmt.Let l -> collect(l.init(), u);
+            case Stmt.Assign a -> collect(a.value(), u);
+            case Stmt.Store st -> {
+                u.view(st.buffer(), st.value().type());
+                collect(st.index(), u);
+                collect(st.value(), u);
+            }
+            case Stmt.SharedStore st -> { collect(st.index(), u); collect(st.value(), u); }
+            case Stmt.For f -> { collect(f.lo(), u); collect(f.hi(), u); collect(f.step(), u); collect(f.body(), u); }
+            case Stmt.If f -> { collect(f.cond(), u); collect(f.then(), u); collect(f.otherwise(), u); }
+            case Stmt.Block b -> b.body().forEach(x -> collect(x, u));
+            case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");
+            case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
+            case Stmt.GridDependency g -> throw unsupported("grid dependencies");
+            case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
+            case Stmt.Barrier b -> { }
+            case Stmt.Return r -> { }
+            case Stmt.Comment c -> { }
+        }
+    }
+
+    private static UnsupportedOperationException unsupported(String what) {
+        return new UnsupportedOperationException("GLSL has no " + what + ": the rules must not emit it for a Vulkan target");
+    }
+
+    private void collect(Expr e, Uses u) {
+        if (e.type().equals(KType.F16X2) && (e instanceof Expr.Binary || e instanceof Expr.Fma)) u.f16x2 = true;
+        switch (e) {
+            case Expr.Load l -> { u.view(l.buffer(), l.type()); collect(l.index(), u); }
+            case Expr.Binary b -> { collect(b.a(), u); collect(b.b(), u); }
+            case Expr.Unary x -> collect(x.a(), u);
+            case Expr.Fma f -> { collect(f.a(), u); collect(f.b(), u); collect(f.c(), u); }
+            case Expr.Dot2 d -> throw unsupported("dot2");
+            case Expr.Cast c -> collect(c.a(), u);
+            case Expr.Bitcast c -> collect(c.a(), u);
+            case Expr.SharedLoad l -> collect(l.index(), u);
+            case Expr.Lane l -> collect(l.vector(), u);
+            case Expr.Pack p -> p.lanes().forEach(x -> collect(x, u));
+            case Expr.HalfOf h -> collect(h.word(), u);
+            case Expr.HalvesToWord h -> { collect(h.lo(), u); collect(h.hi(), u); }
+            case Expr.Select s -> { collect(s.cond(), u); collect(s.a(), u); collect(s.b(), u); }
+            case Expr.ShuffleXor s -> collect(s.value(), u);
+            case Expr.Const c -> { }
+            case Expr.Var v -> { }
+            case Expr.Builtin b -> { }
+        }
+    }
+
+    // ---- statements ----
+
+    private void stmts(StringBuilder sb, List<Stmt> list, int depth) {
+        for (Stmt s : list) stmt(sb, s, depth);
+    }
+
+    private static List<Stmt> body(Stmt s) {
+        return s instanceof Stmt.Block b ? b.body() : List.of(s);
+    }
+
+    private void stmt(StringBuilder sb, Stmt s, int depth) {
+        String ind = "  ".repeat(depth);
+        switch (s) {
+            case Stmt.Let l -> sb.append(ind).append(type(l.var().type(), false)).append(' ').append(name(l.var().name())).append(" = ").append(expr(l.init())).append(";\n");
+            case Stmt.Assign a -> sb.append(ind).append(name(a.var().name())).append(" = ").append(expr(a.value())).append(";\n");
+            case Stmt.Store st -> {
+                String v = expr(st.value());
+                if (st.value().type().equals(KType.F16)) v = "uint16_t(" + v + ")";
+                sb.append(ind).append(ref(st.buffer(), st.value().type())).append(".v[").append(expr(st.index())).append("] = ").append(v).append(";\n");
+            }
+            case Stmt.SharedStore st -> sb.append(ind).append(name(st.array().name())).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
+            case Stmt.For f -> {
+                if (f.unroll() == 1) sb.append(ind).append("[[dont_unroll]]\n");
+                String i = name(f.index().name());
+                sb.append(ind).append("for (").append(type(f.index().type(), false)).append(' ').append(i).append(" = ").append(expr(f.lo())).append("; ")
+                        .append(i).append(" < ").append(expr(f.hi())).append("; ").append(i).append(" += ").append(expr(f.step())).append(") {\n");
+                stmts(sb, body(f.body()), depth + 1);
+                sb.append(ind).append("}\n");
+            }
+            case Stmt.If f -> {
+                sb.append(ind).append("if (").append(expr(f.cond())).append(") {\n");
+                stmts(sb, body(f.then()), depth + 1);
+                List<Stmt> other = body(f.otherwise());
+                if (!other.isEmpty()) {
+                    sb.append(ind).append("} else {\n");
+                    stmts(sb, other, depth + 1);
+                }
+                sb.append(ind).append("}\n");
+            }
+            case Stmt.Block b -> {
+                sb.append(ind).append("{\n");
+                stmts(sb, b.body(), depth + 1);
+                sb.append(ind).append("}\n");
+            }
+            // writes to shared and (coherent) buffer memory before the barrier are visible to the workgroup after it
+            case Stmt.Barrier b -> sb.append(ind).append("memoryBarrierBuffer(); memoryBarrierShared(); barrier();\n");
+            case Stmt.Return r -> sb.append(ind).append("return;\n");
+            case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
+            case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");
+            case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
+            case Stmt.GridDependency g -> throw unsupported("grid dependencies");
+            case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
+        }
+    }
+
+    // ---- names and types ----
+
+    /** GLSL words a kernel IR name must not be (keywords, reserved words, builtin function names used here). */
+    private static final Set<String> RESERVED = Set.of("input", "output", "sample", "patch", "filter", "common", "partition", "active", "half",
+            "fixed", "unsigned", "long", "short", "superp", "namespace", "using", "template", "sizeof", "cast", "inline", "noinline", "volatile",
+            "public", "static", "extern", "external", "interface", "class", "union", "enum", "typedef", "goto", "switch", "default", "case",
+            "in", "out", "inout", "uniform", "buffer", "shared", "coherent", "restrict", "readonly", "writeonly", "precise", "invariant", "smooth",
+            "flat", "centroid", "layout", "struct", "attribute", "varying", "subroutine", "discard", "return", "break", "continue", "do", "while",
+            "for", "if", "else", "true", "false", "lowp", "mediump", "highp", "precision", "resource", "args", "main", "exp", "log", "min", "max",
+            "fma", "abs", "sqrt", "barrier", "float", "int", "uint", "bool", "vec2", "vec4", "uvec2", "uvec4", "ivec2", "ivec4", "mat2", "mat3", "mat4",
+            "double", "void", "dvec2", "image", "texture", "sampler");
+
+    /** A kernel IR name as a GLSL identifier (reserved words and names with {@code __} or {@code gl_} get a suffix). */
+    static String name(String n) {
+        return RESERVED.contains(n) || n.startsWith("gl_") || n.contains("__") ? n.replace("__", "_u_") + "_" : n;
+    }
+
+    private static String param(String n) {
+        return "b_" + n;
+    }
+
+    /** The local reference through which {@code b} is accessed as {@code t}. */
+    private static String ref(Buffer b, KType t) {
+        return name(b.name()) + "_" + typeTag(t);
+    }
+
+    private static String typeTag(KType t) {
+        return t.scalar().name().toLowerCase() + (t.lanes() > 1 ? "x" + t.lanes() : "");
+    }
+
+    /** The GLSL type of a value ({@code inBuffer}: as a buffer element, where f16 is {@code uint16_t}). */
+    static String type(KType t, boolean inBuffer) {
+        String base = switch (t.scalar()) {
+            case BOOL -> "bool";
+            case I32 -> "int";
+            case U32 -> "uint";
+            case F32 -> "float";
+            case F16 -> inBuffer ? "uint16_t" : "uint";
+        };
+        if (t.lanes() == 1) return base;
+        return switch (t.scalar()) {
+            case U32 -> "uvec" + t.lanes();
+            case I32 -> "ivec" + t.lanes();
+            case F32 -> "vec" + t.lanes();
+            case F16 -> {
+                if (t.lanes() != 2 || inBuffer) throw new IllegalArgumentException("f16 vectors are f16x2 in a register, not " + t + (inBuffer ? " in a buffer" : ""));
+                yield "uint";
+            }
+            case BOOL -> throw new IllegalArgumentException("no bool vectors");
+        };
+    }
+
+    // ---- expressions ----
+
+    String expr(Expr e) {
+        return switch (e) {
+            case Expr.Const c -> constant(c);
+            case Expr.Var v -> name(v.name());
+            case Expr.Builtin b -> builtin(b);
+            case Expr.Binary b -> binary(b);
+            case Expr.Unary u -> unary(u);
+            case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : "fma(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
+            case Expr.Dot2 d -> throw unsupported("dot2");
+            case Expr.Cast c -> cast(c);
+            case Expr.Bitcast c -> bitcast(c);
+            case Expr.Load l -> l.type().equals(KType.F16) ? "uint(" + ref(l.buffer(), l.type()) + ".v[" + expr(l.index()) + "])"
+                    : ref(l.buffer(), l.type()) + ".v[" + expr(l.index()) + "]";
+            case Expr.SharedLoad l -> name(l.array().name()) + "[" + expr(l.index()) + "]";
+            case Expr.Lane l -> l.vector().type().equals(KType.F16X2)
+                    ? "(" + expr(l.vector()) + (l.lane() == 1 ? " >> 16" : " & 0xffffu") + ")"
+                    : expr(l.vector()) + "." + "xyzw".charAt(l.lane());
+            case Expr.Pack p -> p.type().equals(KType.F16X2)
+                    ? "(" + expr(p.lanes().get(0)) + " | (" + expr(p.lanes().get(1)) + " << 16))"
+                    : type(p.type(), false) + "(" + p.lanes().stream().map(this::expr).collect(Collectors.joining(", ")) + ")";
+            case Expr.HalfOf h -> "(" + expr(h.word()) + (h.high() ? " >> 16" : " & 0xffffu") + ")";
+            case Expr.HalvesToWord h -> "(" + expr(h.lo()) + " | (" + expr(h.hi()) + " << 16))";
+            case Expr.Select s -> "(" + expr(s.cond()) + " ? " + expr(s.a()) + " : " + expr(s.b()) + ")";
+            case Expr.ShuffleXor s -> "subgroupShuffleXor(" + expr(s.value()) + ", " + s.mask() + ")";
+        };
+    }
+
+    private static String builtin(Expr.Builtin b) {
+        String v = switch (b.kind()) {
+            case THREAD -> "gl_LocalInvocationID";
+            case BLOCK -> "gl_WorkGroupID";
+            case BLOCK_DIM -> "gl_WorkGroupSize";
+            case GRID_DIM -> "gl_NumWorkGroups";
+        };
+        return "int(" + v + "." + "xyz".charAt(b.axis()) + ")";
+    }
+
+    private String constant(Expr.Const c) {
+        return switch (c.type().scalar()) {
+            case I32 -> Long.toString((long) c.value());
+            case U32 -> Long.toString((long) c.value()) + "u";
+            case BOOL -> c.value() != 0 ? "true" : "false";
+            case F32 -> floatLiteral((float) c.value());
+            case F16 -> "jmlc_f2h(" + floatLiteral((float) c.value()) + ")";
+        };
+    }
+
+    /** A float exactly: the shortest decimal that reads back as the same float (GLSL has no hex floats). */
+    static String floatLiteral(float f) {
+        if (Float.isNaN(f)) return "uintBitsToFloat(0x7fc00000u)";
+        if (Float.isInfinite(f)) return f > 0 ? "uintBitsToFloat(0x7f800000u)" : "uintBitsToFloat(0xff800000u)";
+        if (f == (int) f && Math.abs(f) < 1e7) return (int) f + ".0";
+        String s = Float.toString(f).replace('E', 'e');
+        return s.contains(".") || s.contains("e") ? s : s + ".0";
+    }
+
+    private String binary(Expr.Binary b) {
+        if (b.a().type().equals(KType.F16X2)) {
+            String fn = switch (b.op()) {
+                case ADD -> "jmlc_hadd2";
+                case SUB -> "jmlc_hsub2";
+                case MUL -> "jmlc_hmul2";
+                default -> throw new IllegalArgumentException(b.op() + " is not defined on f16x2");
+            };
+            return fn + "(" + expr(b.a()) + ", " + expr(b.b()) + ")";
+        }
+        return switch (b.op()) {
+            case MIN -> "min(" + expr(b.a()) + ", " + expr(b.b()) + ")";
+            case MAX -> "max(" + expr(b.a()) + ", " + expr(b.b()) + ")";
+            default -> "(" + expr(b.a()) + " " + b.op().symbol + " " + expr(b.b()) + ")";
+        };
+    }
+
+    private String unary(Expr.Unary u) {
+        String a = expr(u.a());
+        return switch (u.op()) {
+            case NEG -> "(-" + a + ")";
+            case NOT -> u.a().type().scalar() == KType.Scalar.BOOL ? "(!" + a + ")" : "(~" + a + ")";
+            case EXP -> "exp(" + a + ")";
+            case LOG -> "log(" + a + ")";
+            case SQRT -> "sqrt(" + a + ")";
+            case RSQRT -> "inversesqrt(" + a + ")";
+            case ABS -> "abs(" + a + ")";
+        };
+    }
+
+    private String cast(Expr.Cast c) {
+        KType from = c.a().type(), to = c.type();
+        String a = expr(c.a());
+        if (from.scalar() == KType.Scalar.F16 && to.scalar() == KType.Scalar.F32) return "jmlc_h2f(" + a + ")";
+        if (from.scalar() == KType.Scalar.F32 && to.scalar() == KType.Scalar.F16) return "jmlc_f2h(" + a + ")";
+        if (from.scalar() == KType.Scalar.F16) return type(to, false) + "(jmlc_h2f(" + a + "))";
+        if (to.scalar() == KType.Scalar.F16) return "jmlc_f2h(float(" + a + "))";
+        if (from.equals(to)) return a;
+        return type(to, false) + "(" + a + ")";
+    }
+
+    private String bitcast(Expr.Bitcast c) {
+        KType from = c.a().type(), to = c.type();
+        String a = expr(c.a());
+        if (from.equals(KType.U32) && to.equals(KType.F32)) return "uintBitsToFloat(" + a + ")";
+        if (from.equals(KType.I32) && to.equals(KType.F32)) return "intBitsToFloat(" + a + ")";
+        if (from.equals(KType.F32) && to.equals(KType.U32)) return "floatBitsToUint(" + a + ")";
+        if (from.equals(KType.F32) && to.equals(KType.I32)) return "floatBitsToInt(" + a + ")";
+        if (from.isInt() && to.isInt() && !from.isVector()) return type(to, false) + "(" + a + ")";
+        // f16x2 is a uint register already: reinterpreting is free
+        if ((from.equals(KType.U32) && to.equals(KType.F16X2)) || (from.equals(KType.F16X2) && to.equals(KType.U32))) return a;
+        throw new IllegalArgumentException("no bitcast from " + from + " to " + to + " in GLSL");
+    }
+}
