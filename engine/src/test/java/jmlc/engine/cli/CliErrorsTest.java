@@ -47,7 +47,7 @@ class CliErrorsTest {
                 Arguments.of("unknown device", new String[] {"chat", "synthetic:tiny", "--device", "cuda:7"}, "--device cuda:7: no device 'cuda:7' here: found cpu"),
                 Arguments.of("unknown pass", new String[] {"bench", "synthetic:tiny", "--disable-pass", "FuseEverything"}, "--disable-pass FuseEverything: no such pass; passes are FuseParallelMatmuls,"),
                 Arguments.of("unknown template", new String[] {"chat", "synthetic:tiny", "--template", "vicuna"}, "--template vicuna: expected one of llama2, llama3, chatml, mistral"),
-                Arguments.of("bad target", new String[] {"compile", "synthetic:tiny", "--target", "metal:m3"}, "--target metal:m3: unknown GPU platform 'metal': expected cuda or rocm"),
+                Arguments.of("bad target", new String[] {"compile", "synthetic:tiny", "--target", "metal:m3"}, "--target metal:m3: unknown GPU platform 'metal': expected cuda, rocm (hip) or vulkan"),
                 Arguments.of("tokenize: no TEXT", new String[] {"tokenize", "synthetic:tiny"}, "expected TEXT to encode, or --decode IDS"),
                 Arguments.of("generate: both prompts", new String[] {"generate", "synthetic:tiny", "--tokens", "1", "--prompt", "Hi"}, "--tokens=IDS, --prompt=TEXT are mutually exclusive"));
     }
