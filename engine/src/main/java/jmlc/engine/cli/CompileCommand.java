@@ -67,6 +67,9 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--emit", paramLabel = "DIR", description = "Write the IR, memory plan, kernels and index here.")
     Path emit;
 
+    @Option(names = "--no-code-objects", description = "For ROCm targets, write the .hip sources only, no .hsaco code objects.")
+    boolean noCodeObjects;
+
     @Option(names = "--disable-pass", paramLabel = "NAME", description = "Switch a compiler pass off (repeatable), as for chat.")
     List<String> disabledPasses = new ArrayList<>();
 
@@ -157,7 +160,7 @@ final class CompileCommand implements Callable<Integer> {
             files.put(e.getKey(), Files.writeString(kernels.resolve(e.getKey() + "." + ext), e.getValue()));
             bar.update("writing kernels", ++done, build.sources().size());
         }
-        String objects = build.target().platform() == jmlc.compiler.target.Platform.ROCM ? codeObjects(build, files, kernels, bar) : "";
+        String objects = build.target().platform() == jmlc.compiler.target.Platform.ROCM && !noCodeObjects ? codeObjects(build, files, kernels, bar) : "";
         Files.writeString(dir.resolve("index.tsv"), index(build, ext));
         Files.writeString(dir.resolve("knobs.txt"), knobs(build));
         String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d %s files%s), index.tsv, knobs.txt, summary.txt",

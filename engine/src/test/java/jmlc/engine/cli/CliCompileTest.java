@@ -71,11 +71,12 @@ class CliCompileTest {
     @Test
     void hipTargetsWriteHipFiles() throws IOException {
         Path out = tmp.resolve("hip");
-        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "hip:gfx90a", "--quant", "q4f32_1", "--emit", out.toString(), "-q");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "hip:gfx90a", "--quant", "q4f32_1", "--no-code-objects", "--emit", out.toString(), "-q");
         assertEquals(0, r.exit(), r.toString());
         try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
-            List<Path> files = k.filter(p -> p.toString().endsWith(".hip")).toList();
+            List<Path> files = k.toList();
             assertFalse(files.isEmpty());
+            assertTrue(files.stream().allMatch(p -> p.toString().endsWith(".hip")), "--no-code-objects: sources only " + files);
             assertTrue(Files.readString(files.getFirst()).contains("#include <hip/hip_runtime.h>"));
         }
     }
