@@ -57,8 +57,12 @@ trap 'rm -rf "$SPEC"' EXIT
 /usr/bin/python3 - "$SPEC/kernel.json" "$JAVA" "$KERNEL_JAR:$LIB/*" <<'PY'
 import json, sys
 path, java, classpath = sys.argv[1:4]
+# Java names files in the locale's charset: under LANG=C a model path such as 模型 cannot be opened.
+# The kernel starts through sh, which takes C.UTF-8 for characters when the locale's charset is not UTF-8.
+utf8 = ('if [ "$(locale charmap 2>/dev/null)" != UTF-8 ]; then '
+        'if [ -n "$LC_ALL" ]; then export LC_ALL=C.UTF-8; else export LC_CTYPE=C.UTF-8; fi; fi; exec "$@"')
 spec = {
-    "argv": [java,
+    "argv": ["/bin/sh", "-c", utf8, "jmlc-kernel", java,
              "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
              "-Xss8m", "-Djava.awt.headless=true",
              "-cp", classpath, "jmlc.jupyter.Main", "{connection_file}"],

@@ -3,7 +3,8 @@
 #   1. the real tokenizer files the tokenizer tests compare against (npm, cached in .cache/npm)
 #   2. mvn verify: unit tests of all modules (compiler, engine, magics, kernel), including the
 #      kernel simulator's end-to-end checks and nvcc compile checks of every generated CUDA kernel
-#      (GPU tests skip here with a visible message: CI has no GPU)
+#      (GPU tests skip here with a visible message: CI has no GPU), and the fuzz tests' saved inputs
+#   2b. fuzzing: the GGUF, safetensors and tokenizer.json readers, 10 s each (install/fuzz.sh)
 #   3. the Jupyter kernel against jupyter_kernel_test, and every notebook executed headless
 #   4. a person's view: a notebook run in Jupyter Notebook in headless Chromium, screenshot checked
 # Needs Java 25 (JAVA_HOME, or /usr/lib/jvm/temurin-25-jdk-amd64), Maven, npm, and the Debian
@@ -22,6 +23,9 @@ install/fetch-tokenizers.sh
 
 step "unit tests: mvn verify"
 mvn -B -q verify
+
+step "fuzzing: GGUF, safetensors and tokenizer.json readers, 10 s each (a deep run: install/fuzz.sh 600)"
+install/fuzz.sh 10
 
 step "Jupyter kernel protocol tests"
 jupyter/src/test/jupyter/run-kernel-tests.sh

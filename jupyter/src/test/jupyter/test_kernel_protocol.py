@@ -3,11 +3,14 @@
 Run by run-kernel-tests.sh with Debian's /usr/bin/python3, after the kernel spec "jmlc" is installed.
 """
 import base64
+import os
+import tempfile
 import time
 import unittest
 from queue import Empty
 
 import jupyter_kernel_test as jkt
+from jupyter_client.manager import start_new_kernel
 from jupyter_client.utils import run_sync
 
 PNG_1x1 = base64.b64decode(
@@ -181,6 +184,36 @@ class JmlcKernelTests(jkt.KernelTests):
                 reply = self.get_non_kernel_info_reply(timeout=10)
                 self.assertTrue(reply["content"]["found"])
                 self.assertIn(expected, reply["content"]["data"]["text/plain"])
+
+    def test_system_exit_is_refused_and_the_kernel_lives(self):
+        self.run_cell("int beforeExit = 20;")
+        reply, _ = self.run_cell("System.exit(1);")
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertIn("is refused in a notebook cell", reply["content"]["evalue"])
+        reply, outputs = self.run_cell("beforeExit + 1")
+        results = [m for _, m in outputs if m["msg_type"] == "execute_result"]
+        self.assertEqual(results[0]["content"]["data"]["text/plain"], "21")
+
+
+class LocaleTests(unittest.TestCase):
+    """The kernel started by Jupyter under LANG=C (issue 14): a path with non-ASCII characters still opens."""
+
+    def test_unicode_path_under_lang_c(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = os.path.join(tmp, "模型 ü")
+            os.mkdir(folder)
+            env = dict(os.environ, LANG="C", LC_ALL="C")
+            km, kc = start_new_kernel(kernel_name="jmlc", env=env, startup_timeout=60)
+            outputs = []
+            try:
+                reply = kc.execute_interactive('java.nio.file.Files.isDirectory(java.nio.file.Path.of("%s"))' % folder,
+                                               timeout=60, output_hook=outputs.append)
+                self.assertEqual(reply["content"]["status"], "ok", reply["content"])
+                results = [m for m in outputs if m["msg_type"] == "execute_result"]
+                self.assertEqual(results[0]["content"]["data"]["text/plain"], "true")
+            finally:
+                kc.stop_channels()
+                km.shutdown_kernel(now=True)
 
 
 if __name__ == "__main__":

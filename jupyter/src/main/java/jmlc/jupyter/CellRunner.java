@@ -1,6 +1,7 @@
 package jmlc.jupyter;
 
 import jmlc.magics.core.Cell;
+import jmlc.magics.core.DeferredInterrupt;
 import jmlc.magics.core.DisplayHandle;
 import jmlc.magics.core.JavaValue;
 import jmlc.magics.core.MagicException;
@@ -30,6 +31,8 @@ public final class CellRunner implements Shell {
 
     private volatile Thread runner;
     private volatile boolean interruptRequested;
+    /** Counts cells, so that an interrupt deferred past class initialisation never reaches a later cell. */
+    private volatile long cellNumber;
     private final AtomicInteger inJava = new AtomicInteger();
 
     public CellRunner(JavaShell java, MagicRegistry magics, Session session, Output output) {
@@ -55,6 +58,7 @@ public final class CellRunner implements Shell {
     public Optional<MimeBundle> runCell(String cell) {
         interruptRequested = false;
         java.clearStop();
+        cellNumber++;
         Thread.interrupted(); // a stale interrupt from an earlier cell
         runner = Thread.currentThread();
         try {
@@ -123,12 +127,16 @@ public final class CellRunner implements Shell {
         }
     }
 
-    /** Stops the running cell (from another thread); the session's state stays. */
+    /**
+     * Stops the running cell (from another thread); the session's state stays. A magic's thread is
+     * interrupted outside class initialisation only ({@link DeferredInterrupt}).
+     */
     public void interrupt() {
         interruptRequested = true;
         java.stop();
         Thread thread = runner;
-        if (thread != null && inJava.get() == 0) thread.interrupt();
+        long cell = cellNumber;
+        if (thread != null && inJava.get() == 0) DeferredInterrupt.interrupt(thread, () -> runner == thread && cellNumber == cell);
     }
 
     @Override

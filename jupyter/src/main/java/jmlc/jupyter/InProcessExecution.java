@@ -4,6 +4,7 @@ import jdk.jshell.execution.LocalExecutionControl;
 import jdk.jshell.spi.ExecutionControl;
 import jdk.jshell.spi.ExecutionControlProvider;
 import jdk.jshell.spi.ExecutionEnv;
+import jmlc.magics.core.DeferredInterrupt;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -61,6 +62,31 @@ final class InProcessExecution extends LocalExecutionControl {
     void requestStop(boolean stop) {
         stopRequested = stop;
     }
+
+    /** Cells' classes load with their exits refused ({@link ExitRefusal}); JDK's stop checks are woven in after. */
+    @Override
+    public void load(ClassBytecodes[] cbcs) throws ClassInstallException, NotImplementedException, EngineTerminationException {
+        ClassBytecodes[] rewritten = new ClassBytecodes[cbcs.length];
+        for (int i = 0; i < cbcs.length; i++) rewritten[i] = new ClassBytecodes(cbcs[i].name(), ExitRefusal.rewrite(cbcs[i].bytecodes()));
+        super.load(rewritten);
+    }
+
+    /**
+     * Stops the running snippet, unless one of its threads is initialising a library class: an
+     * interrupt there could break that class for the rest of the session ({@link DeferredInterrupt}).
+     * Then nothing is stopped yet; {@link JavaShell#stop()} asks again every 100 ms.
+     */
+    @Override
+    public void stop() throws EngineTerminationException, InternalException {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            ThreadGroup g = t.getThreadGroup();
+            if (g != null && g.getName().equals(SNIPPET_THREAD_GROUP) && DeferredInterrupt.inLibraryClassInit(t)) return;
+        }
+        super.stop();
+    }
+
+    /** The name LocalExecutionControl gives the thread group of the threads that run snippets. */
+    private static final String SNIPPET_THREAD_GROUP = "JShell process local execution";
 
     /** Called by JShell.varValue: keeps the object; the text JShell shows came with the evaluation. */
     @Override

@@ -2,6 +2,7 @@ package jmlc.compiler.ir;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,8 @@ public final class GraphBuilder {
     private final String name;
     private final List<Value> inputs = new ArrayList<>();
     private final List<Value> params = new ArrayList<>();
+    /** Param name -> its index in {@link #params}: a model may have thousands of params, so no scans. */
+    private final Map<String, Integer> paramIndex = new HashMap<>();
     private final List<Value> states = new ArrayList<>();
     private final List<Node> nodes = new ArrayList<>();
     private final List<Value> outputs = new ArrayList<>();
@@ -39,6 +42,7 @@ public final class GraphBuilder {
         b.inputs.addAll(g.inputs());
         b.states.addAll(g.states());
         for (Value p : g.params()) {
+            b.paramIndex.put(p.name(), b.params.size());
             b.params.add(p);
             b.weightSources.put(p, g.weightSource(p));
         }
@@ -58,9 +62,9 @@ public final class GraphBuilder {
 
     /** A weight made from {@code source}'s tensors, concatenated along their first dimension. */
     public Value param(String name, TensorType type, Graph.WeightSource source) {
-        for (Value p : params)
-            if (p.name().equals(name)) throw new IllegalArgumentException("graph " + this.name + " already has a param named " + name);
+        if (paramIndex.containsKey(name)) throw new IllegalArgumentException("graph " + this.name + " already has a param named " + name);
         Value v = new Value(nextId++, name, type, Value.Kind.PARAM);
+        paramIndex.put(name, params.size());
         params.add(v);
         weightSources.put(v, source);
         return v;
@@ -75,8 +79,8 @@ public final class GraphBuilder {
 
     /** Replaces a param by one of another type (quantization); nodes must be re-emitted against the new value. */
     public Value replaceParam(Value old, TensorType type) {
-        int i = params.indexOf(old);
-        if (i < 0) throw new IllegalArgumentException(old + " is not a param");
+        Integer i = paramIndex.get(old.name());
+        if (i == null || !params.get(i).equals(old)) throw new IllegalArgumentException(old + " is not a param");
         Value v = new Value(nextId++, old.name(), type, Value.Kind.PARAM);
         params.set(i, v);
         weightSources.put(v, weightSources.remove(old));

@@ -86,6 +86,9 @@ public final class ChatModule implements AutoCloseable {
         all.addAll(turn);
         ChatTemplate template = model.template();
         int[] ids = model.tokenizer().encode(template.render(all, true), false);
+        if (ids.length == 0)
+            throw new IllegalArgumentException("the tokenizer encodes the " + template.name() + " chat prompt to no tokens: "
+                    + "its vocabulary covers none of the prompt's characters and it has no unknown token");
         int keep = commonPrefix(cacheTokens, ids);
         if (keep == ids.length) keep--; // at least one new token to run
         int[] fresh = Arrays.copyOfRange(ids, keep, ids.length);
@@ -165,7 +168,16 @@ public final class ChatModule implements AutoCloseable {
 
     private Generator.Result run(int[] cached, int cachedLength, int[] fresh, GenerationConfig cfg, java.util.function.IntConsumer onToken) {
         cancel.set(false);
-        Generator.Result r = Generator.generate(model.runner(), cached, cachedLength, fresh, cfg, onToken, cancel::get);
+        Generator.Result r;
+        try {
+            r = Generator.generate(model.runner(), cached, cachedLength, fresh, cfg, onToken, cancel::get);
+        } catch (InternalError e) { // runners may read weights in the model file's mapping
+            throw jmlc.engine.format.tensor.FileMapping.changed(model.checkpoint() == null ? java.nio.file.Path.of(model.spec()) : model.checkpoint().path(), e);
+        } catch (jmlc.engine.sampling.NonFiniteLogitsException e) {
+            if (model.checkpoint() == null) throw e;
+            throw new jmlc.engine.format.tensor.ModelFormatException(model.checkpoint().path(), e.getMessage() + ": " + jmlc.engine.format.NonFiniteWeights.first(model.checkpoint())
+                    .orElse("no weight is NaN or infinite, so the activations overflowed (an f32 quantization such as q0f32 or q4f32_1 may not)"), e);
+        }
         stats = r.stats();
         return r;
     }

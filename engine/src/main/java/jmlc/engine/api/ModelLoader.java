@@ -8,6 +8,8 @@ import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
 import jmlc.engine.format.GgufCheckpoint;
 import jmlc.engine.format.HfCheckpoint;
+import jmlc.engine.format.ModelPaths;
+import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -41,16 +43,20 @@ public final class ModelLoader {
     public static LoadedModel load(String spec, LoadOptions opts, Progress progress) {
         Backends.Resolved dev = Backends.resolve(opts.device());
         if (SyntheticModels.isSynthetic(spec)) return synthetic(spec, opts, dev, progress);
-        Path path = Path.of(spec);
+        Path path = ModelPaths.of(spec);
         if (!Files.exists(path))
             throw new IllegalArgumentException("model '" + spec + "' not found: expected a model directory, a .gguf file, or synthetic:NAME (" + String.join(", ", SyntheticModels.catalog().keySet()) + ")");
         progress.update("opening " + path.getFileName(), 0, 1);
         Checkpoint ckpt = Checkpoints.open(path);
         try {
+            if (ckpt instanceof GgufCheckpoint g && g.metadata().get("tokenizer.ggml.tokens") instanceof java.util.List<?> tokens
+                    && tokens.size() > ckpt.config().vocabSize()) // before a table of all of them is built
+                throw new ModelFormatException(ckpt.path(), "tokenizer.ggml.tokens holds " + tokens.size() + " tokens but the model's vocabulary is " + ckpt.config().vocabSize());
             Tokenizer tok = switch (ckpt) {
                 case HfCheckpoint hf -> Tokenizers.load(hf.directory());
                 case GgufCheckpoint g -> Tokenizers.fromGguf(g.metadata(), g.path().toString());
             };
+            checkVocabulary(ckpt.path(), tok, ckpt.config()); // before anything is compiled or prepared
             QuantMode quant = opts.quant() != null ? opts.quant() : naturalQuant(ckpt);
             CompiledModel compiled = compile(ckpt.config(), quant, opts, progress);
             CheckpointWeights weights = new CheckpointWeights(ckpt, compiled.graph()).loadAll(progress);
@@ -58,6 +64,9 @@ public final class ModelLoader {
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;
+        } catch (InternalError e) { // a read of the mapped file faulted: it was cut short while loading
+            ckpt.close();
+            throw FileMapping.changed(ckpt.path(), e);
         }
     }
 
@@ -96,12 +105,17 @@ public final class ModelLoader {
             template = d.template();
             reason = d.reason();
         }
-        if (tok.vocabSize() > config.vocabSize())
-            throw new ModelFormatException(ckpt == null ? Path.of(spec) : ckpt.path(), "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
+        checkVocabulary(ckpt == null ? Path.of(spec) : ckpt.path(), tok, config);
         progress.update("loading onto " + dev.device().id(), 0, 1);
         ModelRunner runner = dev.backend().load(compiled, weights, dev.device(), opts.runtime().withEnvironment(System.getenv()), progress);
         progress.update("loading onto " + dev.device().id(), 1, 1);
         return new LoadedModel(spec, ckpt, config, quant, tok, template, reason, compiled, weights, runner);
+    }
+
+    /** Every id the tokenizer can produce must index the model's embedding table. */
+    private static void checkVocabulary(Path model, Tokenizer tok, ModelConfig config) {
+        if (tok.vocabSize() > config.vocabSize())
+            throw new ModelFormatException(model, "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
     }
 
     /** The quantization a checkpoint's matmul weights are stored in (GGUF), or q4f16_1. */

@@ -78,7 +78,7 @@ final class ModelOptions {
         if (SyntheticModels.isSynthetic(model)) {
             if (SyntheticModels.find(model).isEmpty())
                 throw new IllegalArgumentException("unknown synthetic model '" + model + "': expected one of " + syntheticNames());
-        } else if (!Files.exists(Path.of(model))) {
+        } else if (!Files.exists(jmlc.engine.format.ModelPaths.of(model))) {
             throw new IllegalArgumentException("MODEL '" + model + "': no such file or directory (expected a model directory, a .gguf file, or synthetic:NAME)");
         }
     }

@@ -4,6 +4,7 @@ import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
 import jmlc.engine.format.GgufCheckpoint;
 import jmlc.engine.format.HfCheckpoint;
+import jmlc.engine.format.ModelPaths;
 import jmlc.engine.model.SyntheticModels;
 import jmlc.engine.tokenizer.SyntheticTokenizer;
 import jmlc.engine.tokenizer.Tokenizer;
@@ -67,7 +68,7 @@ final class TokenizeCommand implements Callable<Integer> {
                     "unknown synthetic model '" + source + "': expected one of " + ModelOptions.syntheticNames()));
             return new SyntheticTokenizer(c.vocabSize());
         }
-        Path p = Path.of(source);
+        Path p = ModelPaths.of(source);
         if (!Files.exists(p))
             throw new ParameterException(spec.commandLine(), "TOKENIZER '" + source + "': no such file or directory (expected a tokenizer.json, a model directory, a .gguf file, or synthetic:NAME)");
         if (Files.isRegularFile(p) && !p.getFileName().toString().endsWith(".json")) {

@@ -43,11 +43,16 @@ public sealed interface Checkpoint extends AutoCloseable permits HfCheckpoint, G
         return t;
     }
 
+    /** Where the config's layer count comes from, for messages: {@code config.json num_hidden_layers}, {@code llama.block_count}. */
+    String layerCountKey();
+
     /**
-     * Checks that every tensor the model needs is present with the shape its config implies
+     * Checks that the config's layer count matches the layers the file holds tensors for, then that
+     * every tensor the model needs is present with the shape its config implies
      * ({@link ExpectedTensors}); returns this checkpoint.
      */
     default Checkpoint validate() {
+        LayerCount.check(this, layerCountKey()); // first: the expected tensors are listed per claimed layer
         // extra tensors are allowed (old Llama checkpoints carry rotary_emb.inv_freq; tied models may still carry lm_head.weight)
         ModelConfig c = config();
         for (var e : ExpectedTensors.of(c).entrySet()) {

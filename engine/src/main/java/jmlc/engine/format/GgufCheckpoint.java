@@ -68,10 +68,16 @@ public final class GgufCheckpoint implements Checkpoint {
 
     /**
      * All metadata: strings as String, every integer type as Long, f32/f64 as Double, bool as
-     * Boolean, arrays as List; the tokenizer reads {@code tokenizer.ggml.*} from here.
+     * Boolean, arrays as {@link jmlc.engine.format.gguf.GgufArray} (a List, kept as stored: each
+     * get decodes its element); the tokenizer reads {@code tokenizer.ggml.*} from here.
      */
     public Map<String, Object> metadata() {
         return gguf.metadata();
+    }
+
+    @Override
+    public String layerCountKey() {
+        return metadata().get("general.architecture") + ".block_count";
     }
 
     @Override

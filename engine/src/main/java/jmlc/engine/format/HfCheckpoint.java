@@ -1,11 +1,11 @@
 package jmlc.engine.format;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -16,6 +16,7 @@ import jmlc.engine.format.hf.HfConfig;
 import jmlc.engine.format.safetensors.SafetensorsHeader;
 import jmlc.engine.format.safetensors.SafetensorsWriter;
 import jmlc.engine.format.tensor.FileMapping;
+import jmlc.engine.format.tensor.Interrupts;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorView;
 
@@ -71,9 +72,10 @@ public final class HfCheckpoint implements Checkpoint {
 
     /** Maps each shard the index names once, then takes each tensor from the shard the index says. */
     private static Map<String, TensorView> readSharded(Path dir, Path index, Arena arena) {
+        FileMapping.requireRegularFile(index, "the JSON index of the safetensors shards");
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(index.toFile());
+            root = HfConfig.JSON.readTree(index.toFile());
         } catch (IOException e) {
             throw new ModelFormatException(index, "not valid JSON: " + e.getMessage(), e);
         }
@@ -83,10 +85,16 @@ public final class HfCheckpoint implements Checkpoint {
         Map<String, Map<String, TensorView>> shards = new LinkedHashMap<>();
         Map<String, TensorView> tensors = new LinkedHashMap<>();
         for (var e : map.properties()) {
+            if (tensors.size() % 4096 == 0) Interrupts.check(index, "reading");
             String name = e.getKey();
             if (!e.getValue().isTextual()) throw new ModelFormatException(index, "key 'weight_map." + name + "': expected a shard file name, found " + e.getValue());
             String shard = e.getValue().asText();
-            Path file = dir.resolve(shard).normalize();
+            Path file;
+            try {
+                file = dir.resolve(shard).normalize();
+            } catch (InvalidPathException bad) {
+                throw new ModelFormatException(index, "key 'weight_map." + name + "': shard " + e.getValue() + " is not a valid file name (" + bad.getReason() + ")", bad);
+            }
             if (!file.startsWith(dir.normalize()) || shard.isEmpty())
                 throw new ModelFormatException(index, "key 'weight_map." + name + "': shard '" + shard + "' is not a file inside " + dir);
             Map<String, TensorView> inShard = shards.computeIfAbsent(shard,
@@ -115,6 +123,11 @@ public final class HfCheckpoint implements Checkpoint {
     /** The model directory: tokenizer.json, tokenizer_config.json and generation_config.json live here. */
     public Path directory() {
         return dir;
+    }
+
+    @Override
+    public String layerCountKey() {
+        return CONFIG + " num_hidden_layers";
     }
 
     @Override

@@ -10,6 +10,8 @@ import jmlc.compiler.quant.Half;
 import jmlc.compiler.tensor.HostTensor;
 import jmlc.compiler.tensor.WeightPacker;
 import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.NonFiniteWeights;
+import jmlc.engine.format.tensor.FileMapping;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -18,6 +20,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.stream.LongStream;
 
 /**
@@ -48,6 +51,15 @@ public final class CheckpointWeights extends PackedWeights {
     protected HostTensor make(Value p) {
         List<TensorView> src = new ArrayList<>();
         for (String name : graph.weightSource(p).tensors()) src.add(checkpoint.tensor(name));
+        try {
+            return make(p, src);
+        } catch (InternalError e) { // the mapped file was cut short under us
+            throw FileMapping.changed(src.getFirst().file(), e);
+        }
+    }
+
+    private HostTensor make(Value p, List<TensorView> src) {
+        Thread caller = Thread.currentThread(); // rows are read on pool threads: the interrupt reaches this one
         TensorType t = p.type();
         long rows = t.shape().rank() == 1 ? 1 : t.shape().dim(0).size();
         long cols = t.shape().dim(-1).size();
@@ -58,8 +70,8 @@ public final class CheckpointWeights extends PackedWeights {
             return new HostTensor.Dense(t.dtype(), shape(t), src.getFirst().data());
         Graph.WeightSource ws = graph.weightSource(p);
         if (t.dtype().isQuantized() && src.stream().allMatch(v -> losslessRepack(t.quant(), v.dtype())))
-            return repack(t.quant(), rows, cols, src, ws);
-        return WeightPacker.pack(t, rowReader(src, rows, cols, ws), arena);
+            return repack(t.quant(), rows, cols, src, ws, caller);
+        return WeightPacker.pack(t, rowReader(src, rows, cols, ws, caller), arena);
     }
 
     private static long[] shape(TensorType t) {
@@ -75,19 +87,23 @@ public final class CheckpointWeights extends PackedWeights {
     }
 
     /** Reads row r of the param made of {@code src} as {@code ws} lays them out (a 1-D concatenation is one row). */
-    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols, Graph.WeightSource ws) {
+    private WeightPacker.RowSource rowReader(List<TensorView> src, long rows, long cols, Graph.WeightSource ws, Thread caller) {
         long[] rowsPer = src.stream().mapToLong(v -> v.dim(0)).toArray();
         return (r, out) -> {
+            stopIfInterrupted(caller);
             if (rows == 1) {
                 int off = 0;
                 for (TensorView v : src) {
                     readRange(v, 0, (int) v.numel(), out, off);
+                    requireFinite(v, 0, (int) v.numel(), out, off);
                     off += (int) v.numel();
                 }
                 return;
             }
             long[] at = ws.locate(r, rowsPer);
-            readRange(src.get((int) at[0]), at[1] * cols, (int) cols, out, 0);
+            TensorView v = src.get((int) at[0]);
+            readRange(v, at[1] * cols, (int) cols, out, 0);
+            requireFinite(v, at[1] * cols, (int) cols, out, 0);
         };
     }
 
@@ -104,13 +120,30 @@ public final class CheckpointWeights extends PackedWeights {
         }
     }
 
+    /** A load stops within a row of an interrupt of the thread that asked for the weights. */
+    private void stopIfInterrupted(Thread caller) {
+        if (caller.isInterrupted()) throw new CancellationException("preparing the weights of " + checkpoint.path() + " was interrupted");
+    }
+
+    /**
+     * Fails on a NaN or infinite value among {@code out[off, off + n)}, elements {@code from ..} of
+     * {@code v}: quantizing would turn it into garbage or 0 without a word. One pass over a row
+     * already in cache, next to quantizing it.
+     */
+    private void requireFinite(TensorView v, long from, int n, float[] out, int off) {
+        for (int i = 0; i < n; i++)
+            if (!Float.isFinite(out[off + i]))
+                throw new ModelFormatException(checkpoint.path(), NonFiniteWeights.describe(checkpoint, v, from + i));
+    }
+
     /** GGUF blocks into jmlc's layout: Q4_0 nibbles reordered (element i of a block: qs[i] low nibble, i+16 high), Q8_0 bytes copied. */
-    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src, Graph.WeightSource ws) {
+    private HostTensor repack(QuantScheme q, long rows, long cols, List<TensorView> src, Graph.WeightSource ws, Thread caller) {
         MemorySegment data = arena.allocate(q.dataBytes(rows, cols), 64);
         MemorySegment scales = arena.allocate(q.scaleBytes(rows, cols), 64);
         long blocksPerRow = cols / 32;
         long[] rowsPer = src.stream().mapToLong(v -> v.dim(0)).toArray();
         LongStream.range(0, rows).parallel().forEach(r -> {
+            stopIfInterrupted(caller);
             long[] at = ws.locate(r, rowsPer);
             TensorView v = src.get((int) at[0]);
             long local = at[1];

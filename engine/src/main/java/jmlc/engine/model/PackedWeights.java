@@ -3,6 +3,7 @@ package jmlc.engine.model;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.tensor.HostTensor;
+import jmlc.engine.format.tensor.Interrupts;
 
 import java.lang.foreign.Arena;
 import java.util.IdentityHashMap;
@@ -40,6 +41,7 @@ abstract class PackedWeights implements ModelWeights {
         long total = totalBytes(), done = 0;
         progress.update(stage, 0, total);
         for (Value p : graph.params()) {
+            Interrupts.check(null, stage);
             done += get(p).byteSize();
             progress.update(stage, done, total);
         }

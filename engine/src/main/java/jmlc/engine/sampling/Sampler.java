@@ -23,8 +23,10 @@ public final class Sampler {
     /**
      * @param logits  one row of {@code vocab} logits (modified in place)
      * @param context token ids seen so far (for the repetition penalty)
+     * @throws NonFiniteLogitsException if a logit is NaN or infinite
      */
     public int sample(float[] logits, int[] context, int contextLength) {
+        NonFiniteLogitsException.check(logits); // NaN or Inf weights would otherwise pick garbage without a word
         if (params.repetitionPenalty() != 1) applyRepetitionPenalty(logits, context, contextLength, (float) params.repetitionPenalty());
         if (params.greedy()) return argmax(logits);
         int n = logits.length;

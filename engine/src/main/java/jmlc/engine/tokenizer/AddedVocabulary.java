@@ -62,6 +62,7 @@ final class AddedVocabulary {
         int startOffset = 0;
         int i = 0;
         while (i < s.length()) {
+            if (i % (16 * Interruption.EVERY) == 0) Interruption.check("tokenizing");
             // Longest token starting at i.
             Node node = root;
             AddedToken match = null;

@@ -82,6 +82,7 @@ final class BpeModel implements Model {
         int count = 0;
         boolean lastWasUnk = false;
         for (int i = 0; i < n; ) {
+            if (count % Interruption.EVERY == 0) Interruption.check("tokenizing");
             int cp = word.codePointAt(i);
             int end = i + Character.charCount(cp);
             String s = word.substring(i, end);
@@ -128,11 +129,14 @@ final class BpeModel implements Model {
         }
         LongHeap queue = new LongHeap();
         for (int i = 0; i + 1 < count; i++) {
+            if (i % Interruption.EVERY == 0) Interruption.check("tokenizing");
             long m = merges.get(pair(id[i], id[i + 1]));
             if (m >= 0) queue.add((m >>> 32) << 32 | i);
         }
         int alive = count;
+        int polls = 0;
         while (!queue.isEmpty()) {
+            if (++polls % Interruption.EVERY == 0) Interruption.check("tokenizing");
             long top = queue.poll();
             int rank = (int) (top >>> 32);
             int pos = (int) top;

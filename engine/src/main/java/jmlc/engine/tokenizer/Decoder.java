@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
 
 /**
  * tokenizer.json {@code decoder}: turns the token strings of an id sequence back into text.
@@ -23,8 +22,7 @@ sealed interface Decoder {
     /** {@code Replace}: pattern matches in every token become {@code content}. */
     record Replace(SplitPattern pattern, String content) implements Decoder {
         public List<String> decodeChain(List<String> tokens) {
-            String replacement = Matcher.quoteReplacement(content);
-            return tokens.stream().map(t -> pattern.regex().matcher(t).replaceAll(replacement)).toList();
+            return tokens.stream().map(t -> pattern.replaceAll(t, content)).toList();
         }
     }
 

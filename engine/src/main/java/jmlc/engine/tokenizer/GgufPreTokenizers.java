@@ -39,10 +39,11 @@ final class GgufPreTokenizers {
             Map.entry("codeshell", STARCODER_FAMILY), Map.entry("exaone", STARCODER_FAMILY),
             Map.entry("default", DEFAULT_FAMILY));
 
-    static PreTokenizer preTokenizer(Family family) {
+    /** @param file the GGUF file, named with {@code tokenizer.ggml.pre} in errors */
+    static PreTokenizer preTokenizer(Family family, String file) {
         List<PreTokenizer> steps = new java.util.ArrayList<>();
         for (String p : family.patterns()) {
-            steps.add(new PreTokenizer.Split(SplitPattern.regex(p, null), PreTokenizer.Behavior.ISOLATED, false));
+            steps.add(new PreTokenizer.Split(SplitPattern.regex(p, file, "tokenizer.ggml.pre"), PreTokenizer.Behavior.ISOLATED, false));
         }
         steps.add(new PreTokenizer.ByteLevel(false, false));
         return new PreTokenizer.Sequence(steps);

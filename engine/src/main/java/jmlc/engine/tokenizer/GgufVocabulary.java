@@ -36,7 +36,8 @@ final class GgufVocabulary {
     static Tokenizer load(Map<String, Object> meta, String file) {
         Keys k = new Keys(meta, file);
         String modelName = k.string("tokenizer.ggml.model");
-        List<String> tokens = k.strings("tokenizer.ggml.tokens");
+        // one copy: a GGUF reader may hand arrays over as stored bytes, decoding an element at each get
+        List<String> tokens = new ArrayList<>(k.strings("tokenizer.ggml.tokens"));
         int n = tokens.size();
         int[] types = new int[n];
         if (meta.containsKey("tokenizer.ggml.token_type")) {
@@ -49,6 +50,7 @@ final class GgufVocabulary {
         Map<String, Integer> ids = new HashMap<>(n * 2);
         List<AddedToken> added = new ArrayList<>();
         for (int i = 0; i < n; i++) {
+            if (i % Interruption.EVERY == 0) Interruption.check("reading the vocabulary of " + file);
             ids.putIfAbsent(tokens.get(i), i);
             if (types[i] == CONTROL || types[i] == UNKNOWN || types[i] == USER_DEFINED) {
                 added.add(new AddedToken(i, tokens.get(i), types[i] != USER_DEFINED, false, false, false, false));
@@ -90,7 +92,7 @@ final class GgufVocabulary {
                             "one of " + new TreeMap<>(GgufPreTokenizers.BY_NAME).keySet(), "\"" + preName + "\"");
                 }
                 normalizer = family.nfc() ? new Normalizer.Unicode(java.text.Normalizer.Form.NFC) : new Normalizer.Sequence(List.of());
-                pre = GgufPreTokenizers.preTokenizer(family);
+                pre = GgufPreTokenizers.preTokenizer(family, file);
                 model = new BpeModel(normalVocab(tokens, types), merges(k, ids), null, false, false, family.ignoreMerges(), "", "");
                 decoder = new Decoder.ByteLevel();
                 // llama.cpp adds BOS by default only for the Llama-3 family.
@@ -171,6 +173,7 @@ final class GgufVocabulary {
         List<String> list = k.strings("tokenizer.ggml.merges");
         LongLongMap merges = new LongLongMap(list.size());
         for (int rank = 0; rank < list.size(); rank++) {
+            if (rank % Interruption.EVERY == 0) Interruption.check("reading the vocabulary of " + k.file);
             String m = list.get(rank);
             int space = m.indexOf(' ', 1);
             String a = space < 0 ? null : m.substring(0, space), b = space < 0 ? null : m.substring(space + 1);

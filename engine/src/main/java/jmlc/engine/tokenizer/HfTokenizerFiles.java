@@ -27,6 +27,8 @@ final class HfTokenizerFiles {
     private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
             .disable(com.fasterxml.jackson.core.JsonFactory.Feature.INTERN_FIELD_NAMES)
             .disable(com.fasterxml.jackson.core.JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).build());
+    /** For whole files: garbage after the object is an error (the streaming reader checks that itself: its values are read one by one). */
+    private static final ObjectMapper WHOLE_FILE = JSON.copy().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** transformers classes whose fast tokenizer rebuilds the post-processor from add_bos_token/add_eos_token. */
     private static final Set<String> BOS_EOS_FROM_CONFIG = Set.of("LlamaTokenizer", "LlamaTokenizerFast",
@@ -49,11 +51,20 @@ final class HfTokenizerFiles {
         // model.vocab: token -> id; added_tokens may add ids past it (or restate ids inside it).
         Map<String, Integer> modelVocab = parsed.vocab();
         if (modelVocab == null) throw modelJson.get("vocab").error("an object of token -> id", modelJson.get("vocab").describe());
+        List<JsonAt> addedJson = root.get("added_tokens").isPresent() ? root.get("added_tokens").elements() : List.of();
+        // ids index the token table: bounded by the number of entries before the table is allocated
+        // (an id of 2^31-1 in a 5 KB file would otherwise ask for a table of 2^31 entries)
+        long entries = (long) modelVocab.size() + addedJson.size();
         int maxId = -1;
-        for (int id : modelVocab.values()) maxId = Math.max(maxId, id);
+        for (var e : modelVocab.entrySet()) {
+            if (e.getValue() >= entries) throw new TokenizerException(tokenizerJson.toString(), "model.vocab." + e.getKey(), idBelow(entries), String.valueOf(e.getValue()));
+            maxId = Math.max(maxId, e.getValue());
+        }
         List<AddedToken> addedTokens = new ArrayList<>();
-        for (JsonAt t : root.get("added_tokens").isPresent() ? root.get("added_tokens").elements() : List.<JsonAt>of()) {
-            AddedToken token = new AddedToken(t.integer("id"), t.string("content"), t.bool("special", false),
+        for (JsonAt t : addedJson) {
+            int id = t.integer("id");
+            if (id < 0 || id >= entries) throw t.get("id").error(idBelow(entries), String.valueOf(id));
+            AddedToken token = new AddedToken(id, t.string("content"), t.bool("special", false),
                     t.bool("lstrip", false), t.bool("rstrip", false), t.bool("single_word", false), t.bool("normalized", !t.bool("special", false)));
             addedTokens.add(token);
             maxId = Math.max(maxId, token.id());
@@ -70,7 +81,7 @@ final class HfTokenizerFiles {
         Normalizer normalizer = Normalizer.parse(root.get("normalizer"));
         PreTokenizer preTokenizer = PreTokenizer.parse(root.get("pre_tokenizer"));
         Decoder decoder = Decoder.parse(root.get("decoder"));
-        PostProcessor post = PostProcessor.parse(root.get("post_processor"));
+        PostProcessor post = PostProcessor.parse(root.get("post_processor"), tokens.length);
 
         OptionalInt bos = specialToken(cfg, "bos_token", ids);
         OptionalInt eos = specialToken(cfg, "eos_token", ids);
@@ -95,12 +106,17 @@ final class HfTokenizerFiles {
                 Set.copyOf(eosIds), chatTemplate(cfg)));
     }
 
+    private static String idBelow(long entries) {
+        return "an id below " + entries + " (the number of model.vocab entries and added_tokens)";
+    }
+
     /** {@code model} of type BPE: vocab, merges ("a b" strings or [a, b] pairs, rank = position), options. */
     private static BpeModel bpe(JsonAt model, Map<String, Integer> vocab, List<String[]> list) {
         String prefix = model.get("continuing_subword_prefix").isPresent() ? model.string("continuing_subword_prefix") : "";
         String suffix = model.get("end_of_word_suffix").isPresent() ? model.string("end_of_word_suffix") : "";
         LongLongMap merges = new LongLongMap(list.size());
         for (int rank = 0; rank < list.size(); rank++) {
+            if (rank % Interruption.EVERY == 0) Interruption.check("reading " + model.file());
             String a = list.get(rank)[0], b = list.get(rank)[1];
             String merged = a + (!prefix.isEmpty() && b.startsWith(prefix) ? b.substring(prefix.length()) : b);
             Integer ia = vocab.get(a), ib = vocab.get(b), im = vocab.get(merged);
@@ -161,7 +177,7 @@ final class HfTokenizerFiles {
         String name = file.toString();
         if (!Files.isRegularFile(file)) throw new TokenizerException(name, "(file)", "a readable file", Files.exists(file) ? "not a regular file" : "no such file");
         try {
-            JsonNode node = JSON.readTree(file.toFile());
+            JsonNode node = WHOLE_FILE.readTree(file.toFile());
             if (node == null || node.isMissingNode()) throw new TokenizerException(name, "(json)", "a JSON object", "an empty file");
             if (!node.isObject()) throw new TokenizerException(name, "(top level)", "a JSON object", node.getNodeType().toString().toLowerCase());
             return new JsonAt(name, "", node);

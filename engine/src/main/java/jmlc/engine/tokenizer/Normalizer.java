@@ -1,7 +1,6 @@
 package jmlc.engine.tokenizer;
 
 import java.util.List;
-import java.util.regex.Matcher;
 
 /**
  * tokenizer.json {@code normalizer}: rewrites each piece of text between added tokens before
@@ -22,7 +21,7 @@ sealed interface Normalizer {
     /** {@code Replace}: every match of {@code pattern} ({"String": ...} or {"Regex": ...}) becomes {@code content}. */
     record Replace(SplitPattern pattern, String content) implements Normalizer {
         public String apply(String text) {
-            return pattern.regex().matcher(text).replaceAll(Matcher.quoteReplacement(content));
+            return pattern.replaceAll(text, content);
         }
     }
 

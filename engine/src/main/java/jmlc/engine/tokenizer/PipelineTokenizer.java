@@ -49,6 +49,7 @@ final class PipelineTokenizer implements Tokenizer {
                 }
                 if (seg.text().isEmpty()) continue;
                 for (PreTokenizer.Piece piece : p.preTokenizer().apply(List.of(new PreTokenizer.Piece(seg.text(), seg.atOrigin())))) {
+                    Interruption.check("tokenizing");
                     if (!piece.text().isEmpty()) p.model().encode(piece.text(), out);
                 }
             }

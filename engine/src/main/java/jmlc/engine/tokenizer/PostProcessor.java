@@ -47,16 +47,17 @@ sealed interface PostProcessor {
         }
     }
 
-    static PostProcessor parse(JsonAt json) {
+    /** @param vocabSize ids must be below it: they go straight to the model */
+    static PostProcessor parse(JsonAt json, int vocabSize) {
         if (!json.isPresent()) return new None();
         String type = json.string("type");
         return switch (type) {
-            case "TemplateProcessing" -> parseTemplate(json);
+            case "TemplateProcessing" -> parseTemplate(json, vocabSize);
             case "ByteLevel" -> new None();
             case "BertProcessing", "RobertaProcessing" -> new Template(List.of(
-                    new int[] {json.get("cls").elements().get(1).integer()}, null,
-                    new int[] {json.get("sep").elements().get(1).integer()}));
-            case "Sequence" -> new Sequence(json.get("processors").elements().stream().map(PostProcessor::parse).toList());
+                    new int[] {id(json.get("cls").elements().get(1), vocabSize)}, null,
+                    new int[] {id(json.get("sep").elements().get(1), vocabSize)}));
+            case "Sequence" -> new Sequence(json.get("processors").elements().stream().map(p -> parse(p, vocabSize)).toList());
             default -> throw json.get("type").error(
                     "a supported post_processor (TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence)",
                     "\"" + type + "\"");
@@ -64,7 +65,13 @@ sealed interface PostProcessor {
     }
 
     /** {@code single: [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}]}, ids from {@code special_tokens}. */
-    private static Template parseTemplate(JsonAt json) {
+    private static int id(JsonAt at, int vocabSize) {
+        int id = at.integer();
+        if (id < 0 || id >= vocabSize) throw at.error("a token id below " + vocabSize, String.valueOf(id));
+        return id;
+    }
+
+    private static Template parseTemplate(JsonAt json, int vocabSize) {
         JsonAt specials = json.get("special_tokens");
         List<int[]> pieces = new ArrayList<>();
         for (JsonAt item : json.get("single").elements()) {
@@ -76,7 +83,7 @@ sealed interface PostProcessor {
                 if (!special.isPresent()) throw specials.error("an entry for \"" + name + "\"", "none");
                 List<JsonAt> ids = special.get("ids").elements();
                 int[] arr = new int[ids.size()];
-                for (int i = 0; i < arr.length; i++) arr[i] = ids.get(i).integer();
+                for (int i = 0; i < arr.length; i++) arr[i] = id(ids.get(i), vocabSize);
                 pieces.add(arr);
             } else {
                 throw item.error("{\"SpecialToken\": ...} or {\"Sequence\": ...}", item.describe());

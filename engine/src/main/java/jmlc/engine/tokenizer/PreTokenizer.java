@@ -3,7 +3,6 @@ package jmlc.engine.tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
 
 /**
  * tokenizer.json {@code pre_tokenizer}: splits normalized text into the words the model encodes
@@ -28,13 +27,11 @@ sealed interface PreTokenizer {
             // (start, end, isMatch) spans covering the whole text, as HF's Pattern::find_matches.
             String text = piece.text();
             List<int[]> spans = new ArrayList<>();
-            Matcher m = pattern.regex().matcher(text);
             int prev = 0;
-            while (m.find()) {
-                if (m.start() == m.end()) continue;
-                if (prev != m.start()) spans.add(new int[] {prev, m.start(), 0});
-                spans.add(new int[] {m.start(), m.end(), 1});
-                prev = m.end();
+            for (int[] m : pattern.find(text)) {
+                if (prev != m[0]) spans.add(new int[] {prev, m[0], 0});
+                spans.add(new int[] {m[0], m[1], 1});
+                prev = m[1];
             }
             if (prev != text.length()) spans.add(new int[] {prev, text.length(), 0});
             if (invert) for (int[] s : spans) s[2] ^= 1;
@@ -100,7 +97,7 @@ sealed interface PreTokenizer {
      */
     record ByteLevel(boolean addPrefixSpace, boolean useRegex) implements PreTokenizer {
         static final SplitPattern GPT2 = SplitPattern.regex(
-                "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", null);
+                "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", "(built in)", "ByteLevel's GPT-2 pattern");
 
         public List<Piece> apply(List<Piece> pieces) {
             List<Piece> prefixed = new ArrayList<>(pieces.size());

@@ -54,8 +54,13 @@ final class SpmModel implements Model {
         }
         PriorityQueue<Bigram> queue = new PriorityQueue<>((a, b) -> a.rank != b.rank
                 ? Integer.compare(a.rank, b.rank) : Integer.compare(a.left, b.left));
-        for (int i = 0; i + 1 < count; i++) tryAdd(word, i, i + 1, start, len, queue);
+        for (int i = 0; i + 1 < count; i++) {
+            if (i % Interruption.EVERY == 0) Interruption.check("tokenizing");
+            tryAdd(word, i, i + 1, start, len, queue);
+        }
+        int polls = 0;
         while (!queue.isEmpty()) {
+            if (++polls % Interruption.EVERY == 0) Interruption.check("tokenizing");
             Bigram b = queue.poll();
             int left = b.left;
             int right = next[left];

@@ -45,6 +45,7 @@ final class TokenizerJsonReader {
                     if (field.equals("vocab") && t == JsonToken.START_OBJECT) {
                         vocab = new HashMap<>(1 << 18);
                         while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            if (vocab.size() % Interruption.EVERY == 0) Interruption.check("reading " + file);
                             String token = p.currentName();
                             if (p.nextToken() != JsonToken.VALUE_NUMBER_INT || p.getIntValue() < 0) {
                                 throw new TokenizerException(file.toString(), "model.vocab." + token, "a non-negative integer id", p.getText());
@@ -55,6 +56,7 @@ final class TokenizerJsonReader {
                     } else if (field.equals("merges") && t == JsonToken.START_ARRAY) {
                         merges = new ArrayList<>(1 << 18);
                         while (p.nextToken() != JsonToken.END_ARRAY) {
+                            if (merges.size() % Interruption.EVERY == 0) Interruption.check("reading " + file);
                             merges.add(merge(p, file, merges.size()));
                         }
                         model.putArray("merges");
@@ -63,6 +65,10 @@ final class TokenizerJsonReader {
                     }
                 }
                 rest.set("model", model);
+            }
+            if (p.nextToken() != null) {
+                throw new TokenizerException(file.toString(), "(json)", "valid JSON", p.currentToken() + " after the top-level object, at line "
+                        + p.currentLocation().getLineNr() + ", column " + p.currentLocation().getColumnNr());
             }
             return new Parsed(rest, vocab, merges == null ? List.of() : merges, merges != null);
         }

@@ -22,7 +22,7 @@ public final class Tokenizers {
         if (!Files.isRegularFile(json)) {
             throw new TokenizerException(json.toString(), "(file)",
                     "a tokenizer.json (a model directory from Hugging Face holds one)",
-                    Files.isDirectory(path) ? "no tokenizer.json in " + path : "no such file");
+                    Files.isDirectory(path) ? "no tokenizer.json in " + path : Files.exists(json) ? "not a regular file" : "no such file");
         }
         return HfTokenizerFiles.load(json, sibling(dir, "tokenizer_config.json"), sibling(dir, "generation_config.json"));
     }

@@ -77,4 +77,13 @@ class GgufCheckpointTest {
         new GgufWriter().putString("general.name", "x").write(f);
         expect(f, "missing key 'general.architecture'");
     }
+
+    @Test
+    void tensorCountOneShortDoesNotTurnTheHeadIntoTiedEmbeddings() throws java.io.IOException {
+        // output.weight is the last tensor: with tensor_count one short it went unread and the model ran tied (issue 14)
+        Path f = write(null, null);
+        FileBytes b = FileBytes.of(f);
+        b.patch(8, b.u64(8) - 1, 8);
+        expect(f, "tensor_count");
+    }
 }

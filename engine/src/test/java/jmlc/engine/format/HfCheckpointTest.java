@@ -181,4 +181,23 @@ class HfCheckpointTest {
             assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("model.layers.9.mlp.up_proj.weight"), e.getMessage());
         }
     }
+
+    // ---- issue 14: the shard index, read as strictly as config.json ----
+
+    @Test
+    void indexWithTrailingGarbage() throws IOException {
+        HfModelWriter.write(dir, TinyModels.random(TinyModels.config(Architecture.LLAMA), 11), TensorDType.F16, 2);
+        Path index = dir.resolve("model.safetensors.index.json");
+        Files.writeString(index, Files.readString(index) + "]");
+        expect(dir, "model.safetensors.index.json", "not valid JSON");
+    }
+
+    @Test
+    void indexNamingAShardWithANulByte() throws IOException {
+        HfModelWriter.write(dir, TinyModels.random(TinyModels.config(Architecture.LLAMA), 12), TensorDType.F16, 2);
+        Path index = dir.resolve("model.safetensors.index.json");
+        Files.writeString(index, Files.readString(index).replace("\"lm_head.weight\" : \"model-00002-of-00002.safetensors\"",
+                "\"lm_head.weight\" : \"model-00002\\u0000.safetensors\""));
+        expect(dir, "model.safetensors.index.json", "weight_map.lm_head.weight", "not a valid file name");
+    }
 }

@@ -123,4 +123,71 @@ class TokErrorsTest {
         e = assertThrows(TokenizerException.class, () -> Tokenizers.fromGguf(meta, "m.gguf"));
         assertTrue(e.getMessage().endsWith("tokenizer.ggml.tokens: expected a value, found nothing (key absent)"), e.getMessage());
     }
+
+    // ---- issue 14: nothing may follow the JSON object of a tokenizer file ----
+
+    @Test
+    void trailingGarbageInTokenizerJson() throws IOException {
+        Path file = write("BPE", BYTE_LEVEL, "[\"a b\"]");
+        Files.writeString(file, Files.readString(file) + " {\"model\": 1}");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(file));
+        assertEquals(file.toString(), e.file());
+        assertTrue(e.getMessage().contains("valid JSON") && e.getMessage().contains("after the top-level object"), e.getMessage());
+    }
+
+    @Test
+    void trailingGarbageInTokenizerConfig() throws IOException {
+        write("BPE", BYTE_LEVEL, "[\"a b\"]");
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\": false} true");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(dir));
+        assertTrue(e.file().endsWith("tokenizer_config.json"), e.file());
+        assertTrue(e.getMessage().contains("valid JSON"), e.getMessage());
+    }
+
+    // ---- issue 14: ids are bounded by the number of entries before anything is allocated for them ----
+
+    private Path withVocab(String vocab, String addedTokens, String postProcessor) throws IOException {
+        String json = """
+                {"version": "1.0", "added_tokens": %s, "normalizer": null,
+                 "pre_tokenizer": %s, "post_processor": %s, "decoder": {"type": "ByteLevel"},
+                 "model": {"type": "BPE", "vocab": %s, "merges": []}}
+                """.formatted(addedTokens, BYTE_LEVEL, postProcessor, vocab);
+        Path file = dir.resolve("tokenizer.json");
+        Files.writeString(file, json);
+        return file;
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {Integer.MAX_VALUE, Integer.MAX_VALUE - 1, 1_000_000_000, 3})
+    void vocabIdBeyondTheEntries(int id) throws IOException {
+        // 2^31-1 made a negative array size, 2^31-2 ran out of memory, 10^9 allocated 5 GB
+        Path file = withVocab("{\"a\": 0, \"b\": 1, \"c\": " + id + "}", "[]", "null");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(file));
+        assertEquals("model.vocab.c", e.key());
+        assertTrue(e.getMessage().contains("an id below 3") && e.getMessage().contains("found " + id), e.getMessage());
+    }
+
+    @Test
+    void addedTokenIdsMustBeInRange() throws IOException {
+        Path file = withVocab("{\"a\": 0, \"b\": 1}", "[{\"id\": -1, \"content\": \"<s>\", \"special\": true}]", "null");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(file));
+        assertEquals("added_tokens[0].id", e.key());
+        withVocab("{\"a\": 0, \"b\": 1}", "[{\"id\": 7, \"content\": \"<s>\", \"special\": true}]", "null");
+        e = assertThrows(TokenizerException.class, () -> Tokenizers.load(file));
+        assertEquals("added_tokens[0].id", e.key());
+        assertTrue(e.getMessage().contains("an id below 3"), e.getMessage());
+        // an added token restating a vocabulary id, or taking the next free one, is fine
+        withVocab("{\"a\": 0, \"b\": 1}", "[{\"id\": 1, \"content\": \"b\"}, {\"id\": 2, \"content\": \"<s>\", \"special\": true}]", "null");
+        assertEquals(3, Tokenizers.load(file).vocabSize());
+    }
+
+    @Test
+    void postProcessorIdsMustBeTokens() throws IOException {
+        Path file = withVocab("{\"a\": 0, \"b\": 1}", "[]", """
+                {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                 "special_tokens": {"<s>": {"id": "<s>", "ids": [99], "tokens": ["<s>"]}}}""");
+        TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.load(file));
+        assertTrue(e.key().startsWith("post_processor"), e.key());
+        assertTrue(e.getMessage().contains("found 99"), e.getMessage());
+    }
 }

@@ -1,13 +1,16 @@
 package jmlc.magics.llm;
 
 import java.util.concurrent.Callable;
+import jmlc.magics.core.DeferredInterrupt;
 
 /**
  * Runs engine work (loading, generating) on a thread of its own while the magic's thread waits, so
  * that the notebook's stop button, which interrupts the magic's thread, is seen at once even when the
  * engine does not look at interrupts. On an interrupt, {@code onInterrupt} asks the work to stop
- * (e.g. {@code ChatModule.cancel()}); the magic then waits for the work to end, so the model is never
- * used by two threads, and gets an {@link InterruptedException}.
+ * (e.g. {@code ChatModule.cancel()}) and the worker is interrupted too, outside class initialisation
+ * ({@link DeferredInterrupt}): reading model files and tokenizing stop at an interrupt. The magic then
+ * waits for the work to end, so the model is never used by two threads, and gets an
+ * {@link InterruptedException}.
  */
 final class Background {
 
@@ -34,7 +37,10 @@ final class Background {
                 worker.join(); // what the worker wrote happens-before join returns
                 break;
             } catch (InterruptedException e) {
-                if (!interrupted) onInterrupt.run();
+                if (!interrupted) {
+                    onInterrupt.run();
+                    DeferredInterrupt.interrupt(worker, worker::isAlive);
+                }
                 interrupted = true;
             }
         }

@@ -89,7 +89,7 @@ public final class BenchMagic implements Magic {
                 progress.update(0, "warm-up: decoding " + args.warmup + " tokens");
                 try {
                     Background.run("jmlc-bench", () -> cm.benchmarkGenerate(args.prompt, args.warmup), cm::cancel);
-                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException e) {
+                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException | jmlc.engine.format.tensor.ModelFormatException e) {
                     throw new MagicException("%bench: " + e.getMessage(), e);
                 }
             }
@@ -99,7 +99,7 @@ public final class BenchMagic implements Magic {
                 BenchRun run;
                 try {
                     run = Background.run("jmlc-bench", () -> BenchRun.measure(cm, args.prompt, args.gen), cm::cancel);
-                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException e) {
+                } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException | jmlc.engine.format.tensor.ModelFormatException e) {
                     throw new MagicException("%bench: " + e.getMessage(), e);
                 }
                 if (run.decodeTokens() + 1 < args.gen) {

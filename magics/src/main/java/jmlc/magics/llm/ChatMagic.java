@@ -136,7 +136,7 @@ public final class ChatMagic implements Magic {
         } catch (InterruptedException e) {
             ctx.println("\n[stopped: the reply so far stays in the conversation]");
             throw e;
-        } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException e) {
+        } catch (IllegalArgumentException | jmlc.engine.generate.ContextWindowException | jmlc.engine.format.tensor.ModelFormatException e) {
             throw new MagicException("%chat: " + e.getMessage(), e);
         }
         ctx.println("");

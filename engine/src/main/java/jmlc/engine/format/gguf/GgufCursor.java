@@ -105,14 +105,32 @@ final class GgufCursor {
 
     /** gguf_string_t: u64 length, then UTF-8 bytes. */
     String string(String what) {
+        long n = skipString(what);
+        return new String(bytes.asSlice(pos - n, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+    }
+
+    /** Moves past a gguf_string_t, checking its length; returns the length (its bytes end at the new position). */
+    long skipString(String what) {
         long start = pos;
         long n = u64(what + " (string length)");
         if (n > MAX_STRING_BYTES)
             throw new ModelFormatException(file, what + " at offset " + start + ": string length " + n + " exceeds the reader's limit of " + MAX_STRING_BYTES + " bytes");
         need(n, what + " (" + n + "-byte string)");
+        pos += n;
+        return n;
+    }
+
+    /** The next {@code n} bytes, copied; {@code n} was checked against the bytes left and an int. */
+    byte[] bytes(int n, String what) {
+        need(n, what);
         byte[] b = bytes.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
         pos += n;
-        return new String(b, StandardCharsets.UTF_8);
+        return b;
+    }
+
+    /** Copies {@code n} bytes from {@code from} (an earlier position) into {@code out} at {@code at}. */
+    void copy(long from, byte[] out, int at, int n) {
+        MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, from, out, at, n);
     }
 
     void skipTo(long p) {

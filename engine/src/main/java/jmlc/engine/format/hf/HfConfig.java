@@ -1,5 +1,6 @@
 package jmlc.engine.format.hf;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -37,10 +38,13 @@ public final class HfConfig {
     public static final String FILE = "config.json";
     private HfConfig() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict: a second value after the object (trailing garbage) is an error, as are duplicate keys. */
+    public static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
 
     public static ModelConfig read(Path configJson) {
-        if (!Files.isRegularFile(configJson)) throw new ModelFormatException(configJson, "missing: a Hugging Face model directory needs config.json");
+        if (!Files.exists(configJson)) throw new ModelFormatException(configJson, "missing: a Hugging Face model directory needs config.json");
+        jmlc.engine.format.tensor.FileMapping.requireRegularFile(configJson, "the model's config.json"); // a FIFO would block the read
         JsonNode root;
         try {
             root = JSON.readTree(configJson.toFile());
@@ -174,8 +178,8 @@ public final class HfConfig {
 
         private double positiveNumber(String key) {
             JsonNode v = root.get(key);
-            if (v == null || v.isNull()) throw new ModelFormatException(file, "missing key '" + key + "' (expected a positive number)");
-            if (!v.isNumber() || !(v.asDouble() > 0)) throw error(key, "a positive number", v);
+            if (v == null || v.isNull()) throw new ModelFormatException(file, "missing key '" + key + "' (expected a finite positive number)");
+            if (!finitePositive(v)) throw error(key, "a finite positive number", v);
             return v.asDouble();
         }
 
@@ -183,11 +187,16 @@ public final class HfConfig {
         private double number(JsonNode node, String path, double dflt) {
             JsonNode v = node.get(path.substring(path.lastIndexOf('.') + 1));
             if (v == null || v.isNull()) {
-                if (Double.isNaN(dflt)) throw new ModelFormatException(file, "missing key '" + path + "' (expected a positive number)");
+                if (Double.isNaN(dflt)) throw new ModelFormatException(file, "missing key '" + path + "' (expected a finite positive number)");
                 return dflt;
             }
-            if (!v.isNumber() || !(v.asDouble() > 0)) throw error(path, "a positive number", v);
+            if (!finitePositive(v)) throw error(path, "a finite positive number", v);
             return v.asDouble();
+        }
+
+        /** JSON has no Infinity, but 1e400 reads as one: with rms_norm_eps = Infinity every logit is 0. */
+        private static boolean finitePositive(JsonNode v) {
+            return v.isNumber() && v.asDouble() > 0 && Double.isFinite(v.asDouble());
         }
 
         private boolean bool(String key, boolean dflt) {

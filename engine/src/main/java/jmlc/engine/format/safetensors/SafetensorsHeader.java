@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import jmlc.engine.format.tensor.Interrupts;
 import jmlc.engine.format.tensor.ModelFormatException;
 import jmlc.engine.format.tensor.TensorDType;
 import jmlc.engine.format.tensor.TensorView;
@@ -25,14 +26,21 @@ import jmlc.engine.format.tensor.TensorView;
  * <pre>
  * u64 N (little-endian)          header length in bytes
  * N bytes of UTF-8 JSON          {"name": {"dtype": "F16", "shape": [rows, cols], "data_offsets": [begin, end]},
- *                                 ..., "__metadata__": {"format": "pt"}}  (may end in spaces)
+ *                                 ..., "__metadata__": {"format": "pt"}}  (starts with '{', may end in spaces)
  * data                           offsets are relative to here (byte 8 + N)
  * </pre>
+ * As the reference reader ({@code Metadata::validate} and {@code read_metadata} in safetensors'
+ * lib.rs) requires, the tensors sorted by offset tile the data section exactly: the first begins
+ * at 0, each begins where the one before ends, the last ends at the end of the file. So a header
+ * length that is off by a byte (the JSON, space-padded, would still parse) cannot shift every
+ * tensor by a byte.
  *
  * @param dataStart byte offset of the data section (8 + N)
  * @param tensors   in header order
  */
 public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> tensors, Map<String, String> metadata) {
+
+    private static final String NOT_SAFETENSORS = "not a safetensors file: expected an 8-byte header length, then a JSON object starting with '{'";
 
     /** The reference implementation's limit on N. */
     public static final long MAX_HEADER_BYTES = 100_000_000;
@@ -47,9 +55,12 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
         long size = bytes.byteSize();
         if (size < 8) throw new ModelFormatException(file, "file is " + size + " bytes, too short for a safetensors header (8-byte length, then JSON)");
         long n = bytes.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+        // the JSON starts with '{': without one, the first 8 bytes are no header length worth showing
+        boolean jsonFollows = size > 8 && bytes.get(ValueLayout.JAVA_BYTE, 8) == '{';
+        if (!jsonFollows) throw new ModelFormatException(file, NOT_SAFETENSORS);
         if (n < 2 || n > MAX_HEADER_BYTES)
             throw new ModelFormatException(file, "safetensors header length is " + Long.toUnsignedString(n)
-                    + " bytes, expected 2.." + MAX_HEADER_BYTES + ": not a safetensors file, or a corrupt one");
+                    + " bytes, expected 2.." + MAX_HEADER_BYTES + ": a corrupt safetensors file");
         if (8 + n > size)
             throw new ModelFormatException(file, "safetensors header claims " + n + " bytes but the file has only " + (size - 8)
                     + " after the length field: the file is truncated");
@@ -69,6 +80,7 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
         Map<String, Entry> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         for (var field : root.properties()) {
+            if (tensors.size() % 4096 == 0) Interrupts.check(file, "reading the safetensors header of");
             String name = field.getKey();
             JsonNode v = field.getValue();
             if (name.equals("__metadata__")) {
@@ -81,7 +93,7 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
                         + dataBytes + " bytes): the file is truncated");
             tensors.put(name, e);
         }
-        checkOverlaps(file, tensors.values());
+        checkTiling(file, tensors.values(), dataBytes);
         return new SafetensorsHeader(file, dataStart, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
     }
 
@@ -140,16 +152,26 @@ public record SafetensorsHeader(Path file, long dataStart, Map<String, Entry> te
         }
     }
 
-    private static void checkOverlaps(Path file, Iterable<Entry> entries) {
+    /** The tensors, by offset, cover {@code [0, dataBytes)} with neither gaps nor overlaps. */
+    private static void checkTiling(Path file, Iterable<Entry> entries, long dataBytes) {
         List<Entry> sorted = new ArrayList<>();
-        for (Entry e : entries) if (e.end > e.begin) sorted.add(e);
-        sorted.sort(Comparator.comparingLong(Entry::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            Entry a = sorted.get(i - 1), b = sorted.get(i);
-            if (b.begin < a.end)
-                throw new ModelFormatException(file, "tensors " + a.name + " [" + a.begin + ", " + a.end + ") and " + b.name + " [" + b.begin + ", " + b.end
+        for (Entry e : entries) sorted.add(e);
+        sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long end = 0;
+        Entry previous = null;
+        for (Entry e : sorted) {
+            if (e.begin < end)
+                throw new ModelFormatException(file, "tensors " + previous.name + " [" + previous.begin + ", " + previous.end + ") and " + e.name + " [" + e.begin + ", " + e.end
                         + ") overlap in the data section");
+            if (e.begin > end)
+                throw new ModelFormatException(file, "tensor " + e.name + ": data_offsets [" + e.begin + ", " + e.end + "] should begin at " + end
+                        + (previous == null ? ", the start of the data section" : ", where " + previous.name + " ends") + ": the data section has a gap");
+            end = e.end;
+            previous = e;
         }
+        if (end != dataBytes)
+            throw new ModelFormatException(file, "the data section has " + dataBytes + " bytes, but the tensors' data ends at " + end
+                    + ": the header length (the first 8 bytes) or the data is wrong");
     }
 
     private static String describe(JsonNode n) {

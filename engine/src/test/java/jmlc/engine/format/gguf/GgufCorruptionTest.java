@@ -188,7 +188,7 @@ class GgufCorruptionTest {
         patch(offset, 4, 8);
         expect("tensor second", "offset 4", "alignment 32");
         patch(offset, 0, 8);
-        expect("tensors first", "and second", "overlap");
+        expect("tensor second", "offset 0, expected 96");
         patch(offset, 1L << 40, 8);
         expect("tensor second", "runs past the end");
     }
@@ -208,5 +208,55 @@ class GgufCorruptionTest {
         bytes[after("test.flag") + 4] = 2;
         Files.write(file, bytes);
         expect("key 'test.flag'", "bool byte is 2");
+    }
+
+    // ---- issue 14: offsets are the running, aligned sum of the sizes (as ggml's reader requires), and the data section ends with the last tensor ----
+
+    @Test
+    void tensorTypeShrunk() throws IOException {
+        valid();
+        patch(after("first") + 4 + 2 * 8, GgmlType.Q4_0.id(), 4); // Q8_0 [2, 32]: 68 bytes; as Q4_0: 36
+        expect("tensor first", "padding", "not zero", "type or shape is wrong");
+        patch(after("first") + 4 + 2 * 8, GgmlType.F16.id(), 4); // 64 values of F16 are 128 bytes: "second" would follow at 128
+        expect("tensor second", "offset 96, expected 128");
+    }
+
+    @Test
+    void lastTensorTypeShrunk() throws IOException {
+        valid();
+        patch(after("second") + 4 + 8, GgmlType.F16.id(), 4); // F32 [8]: 32 bytes; as F16: 16, and padding to 32 hides the change
+        expect("tensor second", "padding", "not zero");
+    }
+
+    @Test
+    void tensorCountOneShort() throws IOException {
+        valid();
+        patch(8, 1, 8); // "second" is left out, its tensor info read as padding
+        expect("tensor_count");
+    }
+
+    @Test
+    void bytesAfterTheLastTensor() throws IOException {
+        valid();
+        Files.write(file, Arrays.copyOf(bytes, bytes.length + 64));
+        expect("data section", "ends at");
+    }
+
+    @Test
+    void alignmentChangedWithoutMovingTheData() throws IOException {
+        file = dir.resolve("m.gguf");
+        new GgufWriter().alignment(64).putString("test.aaaa", "x")
+                .add("first", new FloatTensor("first", new long[] {2, 32}, GgufFileTest.randoms(64, 1)), TensorDType.Q8_0)
+                .add("second", new FloatTensor("second", new long[] {8}, GgufFileTest.randoms(8, 2)), TensorDType.F32)
+                .write(file);
+        bytes = Files.readAllBytes(file);
+        try (Arena arena = Arena.ofConfined()) {
+            GgufFileTest.parse(file, arena); // valid as written
+        }
+        int value = after("general.alignment") + 4;
+        patch(value, 32, 4);
+        expect("tensor second", "offset 128, expected 96");
+        patch(value, 128, 4);
+        expect();
     }
 }

@@ -177,4 +177,22 @@ class HfConfigTest {
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> HfConfig.read(dir.resolve("config.json")));
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("missing"), e.getMessage());
     }
+
+    // ---- issue 14: numbers must be finite, and nothing may follow the JSON object ----
+
+    @Test
+    void infiniteNumbersAreRefused() throws IOException {
+        // 1e400 parses as Infinity: with rms_norm_eps = Infinity every logit was 0
+        expectError(TINYLLAMA.replace("\"rope_theta\": 10000.0", "\"rope_theta\": 1e400"), "key 'rope_theta'", "finite positive number", "Infinity");
+        expectError(TINYLLAMA.replace("\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": 1e400"), "key 'rms_norm_eps'", "finite positive number");
+        expectError(TINYLLAMA.replace("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": -1e400}"),
+                "rope_scaling.factor", "finite positive number");
+    }
+
+    @Test
+    void trailingGarbageIsRefused() throws IOException {
+        read(TINYLLAMA + "\n  \n"); // white space is fine
+        expectError(TINYLLAMA + "garbage", "not valid JSON");
+        expectError(TINYLLAMA + "{}", "not valid JSON", "Trailing token");
+    }
 }

@@ -91,7 +91,7 @@ class SafetensorsCorruptionTest {
     @Test
     void headerNotJson() throws IOException {
         expect(RawSafetensors.write(dir.resolve("x.safetensors"), "{\"w\": {\"dtype\": ", new byte[0]), "not valid JSON");
-        expect(RawSafetensors.write(dir.resolve("y.safetensors"), "[1, 2]", new byte[0]), "must be a JSON object");
+        expect(RawSafetensors.write(dir.resolve("y.safetensors"), "[1, 2]", new byte[0]), "not a safetensors file");
         expect(RawSafetensors.write(dir.resolve("z.safetensors"), "{} {}   ", new byte[0]), "not valid JSON", "Trailing token");
     }
 
@@ -147,5 +147,46 @@ class SafetensorsCorruptionTest {
         expect(RawSafetensors.write(dir.resolve("d.safetensors"),
                 "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]),
                 "not valid JSON", "Duplicate field 'w'");
+    }
+
+    // ---- issue 14: the data section must be exactly the tensors' bytes, as the reference reader requires ----
+
+    private static final String TWO = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+            + "\"b\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[16,24]}}";
+
+    @Test
+    void headerLengthOneByteShort() throws IOException {
+        // space-padded JSON still parses one byte short; every tensor would then be read one byte early
+        Path f = RawSafetensors.write(dir.resolve("x.safetensors"), TWO + "    ", new byte[24]);
+        SafetensorsTest.read(f, Arena.ofAuto()); // the valid file opens
+        patchLong(f, 0, TWO.length() + 3);
+        expect(f, "data section", "25 bytes", "tensors' data ends at 24");
+    }
+
+    @Test
+    void bytesAfterTheLastTensor() throws IOException {
+        expect(RawSafetensors.write(dir.resolve("x.safetensors"), TWO, new byte[32]), "data section", "32 bytes", "tensors' data ends at 24");
+    }
+
+    @Test
+    void gapsBetweenTensors() throws IOException {
+        String gap = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"b\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[20,28]}}";
+        expect(RawSafetensors.write(dir.resolve("x.safetensors"), gap, new byte[28]), "tensor b", "data_offsets [20, 28]", "begin at 16");
+        String late = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[4,20]}}";
+        expect(RawSafetensors.write(dir.resolve("y.safetensors"), late, new byte[20]), "tensor a", "data_offsets [4, 20]", "begin at 0");
+    }
+
+    @Test
+    void notASafetensorsFileAtAll() throws IOException {
+        // a text file: its first 8 bytes read as a length must not be shown as one
+        Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n");
+        Path f = Files.createSymbolicLink(dir.resolve("model.safetensors"), passwd);
+        long asLength = ByteBuffer.wrap(Files.readAllBytes(passwd)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> SafetensorsTest.read(f, Arena.ofAuto()));
+        assertTrue(e.getMessage().contains("not a safetensors file"), e.getMessage());
+        assertTrue(!e.getMessage().contains(Long.toString(asLength)) && !e.getMessage().contains(Long.toUnsignedString(asLength)), e.getMessage());
+        Path zip = Files.write(dir.resolve("z.safetensors"), new byte[] {'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0});
+        expect(zip, "not a safetensors file");
     }
 }
