@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .device/setup.sh
-java -Xss8m -cp ".device/lib/*" jmlc.engine.bench.GpuSuite "$@" --out "${OUT:-.}"
+java -Xss8m --sun-misc-unsafe-memory-access=allow -cp ".device/lib/*" jmlc.engine.bench.GpuSuite "$@" --out "${OUT:-.}"

@@ -29,7 +29,7 @@ row() { rows+=("$1|$2"); }
 fail() { row "$1" "FAILED: $2"; failed=1; }
 
 source .device/setup.sh
-J=(java -Xss8m -cp ".device/lib/*")
+J=(java -Xss8m --sun-misc-unsafe-memory-access=allow -cp ".device/lib/*")   # LWJGL (Vulkan detection) reads memory through sun.misc.Unsafe
 
 # ---- the HIP-on-CUDA library ----
 nvcc_path=$(command -v nvcc || true)
@@ -70,7 +70,7 @@ cat "$OUT/devices.txt"
 if grep -q '^rocm:0 ' "$OUT/devices.txt"; then
   row "rocm:0 detected" "$(grep '^rocm:0 ' "$OUT/devices.txt" | sed 's/^rocm:0 *//; s/ *(default.*//'), $(grep -m1 'architecture:' "$OUT/devices.txt" | sed 's/^ *architecture: //')"
 else
-  fail "rocm:0 detected" "$(grep '^rocm:' "$OUT/devices.txt" || echo 'no rocm line')"
+  fail "rocm:0 detected" "$(grep '^no rocm device' "$OUT/devices.txt" || echo 'no rocm line')"
 fi
 
 prompt=1,450,4996,1000,2000,3000,4000,5000,6000,7000,8000,9000

@@ -21,8 +21,8 @@ JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 CP="engine/target/jmlc-engine.jar:engine/target/lib/*"
 [[ -f engine/target/jmlc-engine.jar ]] || { echo "rocm-suite: jmlc is not built: run install/setup.sh first" >&2; exit 1; }
 ./jmlc devices | tee "$OUT/devices.txt"
-grep -q '^rocm:0 ' "$OUT/devices.txt" || { echo "rocm-suite: no AMD GPU found (see the rocm: line above)" >&2; exit 2; }
-"$JAVA" --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector -Xss8m -cp "$CP" \
+grep -q '^rocm:0 ' "$OUT/devices.txt" || { echo "rocm-suite: no AMD GPU found (see the 'no rocm device' line above)" >&2; exit 2; }
+"$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow --add-modules=jdk.incubator.vector -Xss8m -cp "$CP" \
     jmlc.engine.bench.GpuSuite --backend rocm --out "$OUT" "$@" 2>&1 | tee "$OUT/gpu-suite-rocm.txt"
 status=${PIPESTATUS[0]}
 [[ -f "$OUT/gpu-suite.json" ]] && mv "$OUT/gpu-suite.json" "$OUT/gpu-suite-rocm.json"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the jmlc Jupyter kernel (kernel spec "jmlc") for the current user.
 #
-#   install/install-kernel.sh            build the kernel if it is not built, then install the spec
-#   install/install-kernel.sh --rebuild  build first in any case
+#   install/install-kernel.sh                          build the kernel if it is not built, then install the spec
+#   install/install-kernel.sh --rebuild                build first in any case
+#   install/install-kernel.sh --java-options "-Xmx24g" the kernel's JVM options (heap size ...), written into
+#                                                      kernel.json; default: $JMLC_JAVA_OPTS, as for ./jmlc
 #
 # Needs Java 25 (JAVA_HOME, else /usr/lib/jvm/temurin-25-jdk-amd64), Maven to build, and
 # jupyter-client's "jupyter kernelspec" (Debian: apt-get install jupyter-client jupyter-core).
@@ -11,12 +13,21 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REBUILD=0
-for arg in "$@"; do
-  case "$arg" in
+JAVA_OPTIONS="${JMLC_JAVA_OPTS:-}"
+while (($#)); do
+  case "$1" in
     --rebuild) REBUILD=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "install-kernel.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+    --java-options)
+      (($# >= 2)) || { echo "install-kernel.sh: --java-options needs a value, e.g. --java-options \"-Xmx24g\"" >&2; exit 2; }
+      JAVA_OPTIONS="$2"; shift ;;
+    --java-options=*) JAVA_OPTIONS="${1#--java-options=}" ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-kernel.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
+  shift
+done
+for opt in $JAVA_OPTIONS; do
+  [[ "$opt" == -* ]] || { echo "install-kernel.sh: --java-options: '$opt' is not a JVM option (they start with -, e.g. -Xmx24g)" >&2; exit 2; }
 done
 
 # Java 25: JAVA_HOME if it is 25 or newer, else the Temurin 25 package.
@@ -54,9 +65,9 @@ fi
 SPEC="$(mktemp -d)"
 trap 'rm -rf "$SPEC"' EXIT
 # interrupt_mode "message": Jupyter's interrupt button sends interrupt_request (a SIGINT would end the JVM).
-/usr/bin/python3 - "$SPEC/kernel.json" "$JAVA" "$KERNEL_JAR:$LIB/*" <<'PY'
+/usr/bin/python3 - "$SPEC/kernel.json" "$JAVA" "$KERNEL_JAR:$LIB/*" "$JAVA_OPTIONS" <<'PY'
 import json, sys
-path, java, classpath = sys.argv[1:4]
+path, java, classpath, options = sys.argv[1:5]
 # Java names files in the locale's charset: under LANG=C a model path such as 模型 cannot be opened.
 # The kernel starts through sh, which takes C.UTF-8 for characters when the locale's charset is not UTF-8.
 utf8 = ('if [ "$(locale charmap 2>/dev/null)" != UTF-8 ]; then '
@@ -64,7 +75,8 @@ utf8 = ('if [ "$(locale charmap 2>/dev/null)" != UTF-8 ]; then '
 spec = {
     "argv": ["/bin/sh", "-c", utf8, "jmlc-kernel", java,
              "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
-             "-Xss8m", "-Djava.awt.headless=true",
+             "--sun-misc-unsafe-memory-access=allow",  # classgraph (jjava) and LWJGL (Vulkan) call sun.misc.Unsafe: no warnings
+             "-Xss8m", "-Djava.awt.headless=true", *options.split(),
              "-cp", classpath, "jmlc.jupyter.Main", "{connection_file}"],
     "display_name": "Java (jmlc)",
     "language": "java",
@@ -81,4 +93,5 @@ if ! log="$(jupyter kernelspec install --user --replace --name jmlc "$SPEC" 2>&1
 fi
 echo "Installed kernel spec 'jmlc' in $(jupyter kernelspec list 2>/dev/null | awk '$1 == "jmlc" {print $2}')"
 echo "  java:      $JAVA"
+echo "  options:   ${JAVA_OPTIONS:-none} (--java-options to change)"
 echo "  classpath: $KERNEL_JAR:$LIB/*"

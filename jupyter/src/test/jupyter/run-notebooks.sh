@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every notebook in notebooks/, as users run them: installs the kernel spec (into a private Jupyter
 # data dir), runs the LLM magics' protocol tests (test_llm_magics.py: streaming, interrupt, errors),
-# checks the notebooks are saved without outputs, then executes each one headless with nbclient and
-# checks its outputs (notebook_checks.py). Exits non-zero, saying what failed, on any failure.
+# checks the notebooks are saved without outputs, then executes each one headless with nbclient,
+# checks its outputs (notebook_checks.py) and exports it to HTML with nbconvert, as a user shares
+# one. Exits non-zero, saying what failed, on any failure.
 #
 #   jupyter/src/test/jupyter/run-notebooks.sh                 every notebook
 #   jupyter/src/test/jupyter/run-notebooks.sh getting-started  only those named (with or without .ipynb)
@@ -11,7 +12,7 @@
 #   apt-get install -y jupyter-client jupyter-core jupyter-nbconvert python3-nbclient \
 #                      python3-jupyter-kernel-test python3-ipykernel
 # and Java 25 + Maven (install/install-kernel.sh builds the kernel if it is not built).
-# Set KEEP_OUTPUT=DIR to keep the executed notebooks there; NOTEBOOK_MAX_SECONDS (default 120) bounds each.
+# Set KEEP_OUTPUT=DIR to keep the executed notebooks and their HTML there; NOTEBOOK_MAX_SECONDS (default 120) bounds each.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,8 +92,18 @@ for nb in "${notebooks[@]}"; do
     failed+=("notebook $name")
   fi
   echo "   $name: $((SECONDS - start)) s with kernel start-up"
+  if [[ -f "$executed" ]]; then
+    if log="$(jupyter nbconvert --to html --output-dir "$WORK/html" "$executed" 2>&1)"; then
+      echo "ok   exported to HTML ($(du -k "$WORK/html/${name%.ipynb}.executed.html" | cut -f1) KiB)"
+      passed=$((passed + 1))
+    else
+      echo "$log" | tail -5
+      failed+=("HTML export of $name (jupyter nbconvert --to html)")
+    fi
+  fi
   if [[ -n "${KEEP_OUTPUT:-}" && -f "$executed" ]]; then
     mkdir -p "$KEEP_OUTPUT" && cp "$executed" "$KEEP_OUTPUT/"
+    [[ -f "$WORK/html/${name%.ipynb}.executed.html" ]] && cp "$WORK/html/${name%.ipynb}.executed.html" "$KEEP_OUTPUT/"
   fi
 done
 

@@ -40,6 +40,7 @@ def main():
 
     result = notebook_checks.Checker(nb)
     checks(result)
+    notebook_checks.prose(result)
     result.check("(notebook)", f"runs in {seconds:.1f} s, under {MAX_SECONDS:.0f} s", seconds < MAX_SECONDS)
     print(f"notebook {name}: {'FAILED' if result.failures else 'passed'} in {seconds:.1f} s"
           + (f" ({len(result.failures)} failed checks)" if result.failures else ""))

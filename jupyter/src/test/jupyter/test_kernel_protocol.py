@@ -185,6 +185,19 @@ class JmlcKernelTests(jkt.KernelTests):
                 self.assertTrue(reply["content"]["found"])
                 self.assertIn(expected, reply["content"]["data"]["text/plain"])
 
+    def test_exit_asks_the_front_end_to_leave(self):
+        # jupyter console sends "exit" as a cell; IPython's kernels answer with the ask_exit payload
+        self.run_cell("int keptAcrossExit = 7;")
+        for code in ("exit", "quit", "exit()"):
+            with self.subTest(code=code):
+                reply, outputs = self.run_cell(code)
+                self.assertEqual(reply["content"]["status"], "ok", outputs)
+                self.assertEqual(reply["content"].get("payload"), [{"source": "ask_exit", "keepkernel": False}])
+                self.assertFalse([m for _, m in outputs if m["msg_type"] == "error"], "not compiled as Java")
+        reply, outputs = self.run_cell("int exit = 1; keptAcrossExit + exit")
+        results = [m for _, m in outputs if m["msg_type"] == "execute_result"]
+        self.assertEqual(results[0]["content"]["data"]["text/plain"], "8", "Java that uses the word is Java")
+
     def test_system_exit_is_refused_and_the_kernel_lives(self):
         self.run_cell("int beforeExit = 20;")
         reply, _ = self.run_cell("System.exit(1);")

@@ -106,6 +106,22 @@ class LlmMagicsOverTheProtocol(unittest.TestCase):
                 self.assertNotIn("\tat ", "\n".join(errors[0]["content"]["traceback"]), "no stack trace")
         self.assertEqual(self.result("Jmlc.model().model().spec()"), '"synthetic:tiny"')
 
+    def test_5_a_model_too_large_for_the_host_is_refused_and_the_kernel_lives(self):
+        # synthetic:llama-2-13b in q0f32 needs about 59 GB; a smaller machine's kernel used to be killed by the OOM killer
+        with open("/proc/meminfo") as f:
+            available = next(int(l.split()[1]) * 1024 for l in f if l.startswith("MemAvailable:"))
+        if available >= 58e9:
+            self.skipTest(f"this machine has room for it: {available / 1e9:.0f} GB available")
+        started = time.time()
+        reply, outputs = self.run_cell("%load synthetic:llama-2-13b --quant q0f32 --device cpu")
+        self.assertLess(time.time() - started, 20, "refused before making any weights")
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertEqual(reply["content"]["ename"], "MagicError")
+        message = "\n".join(next(m for m in outputs if m["msg_type"] == "error")["content"]["traceback"])
+        self.assertIn("synthetic:llama-2-13b (q0f32) needs about 58.8 GB of memory on the host", message)
+        self.assertIn("The previously loaded model stays loaded.", message)
+        self.assertEqual(self.result("Jmlc.model().model().spec()"), '"synthetic:tiny"', "the kernel and its model are still there")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -101,6 +101,10 @@ public final class JmlcKernel extends BaseKernel {
 
         env.setBusyDeferIdle();
         env.publish(new PublishExecuteInput(request.getCode(), count));
+        if (isExit(request.getCode())) {
+            env.defer().reply(new ExitReply(count));
+            return;
+        }
         replaceOutputStreams(env);
         kernelIO.attach(env, request.isStdinEnabled());
         env.defer(() -> kernelIO.detach(env));
@@ -119,6 +123,26 @@ public final class JmlcKernel extends BaseKernel {
             var reply = new ErrorReply(e.name(), e.value(), traceback);
             reply.setExecutionCount(count);
             env.defer().replyError(ExecuteReply.MESSAGE_TYPE.error(), reply);
+        }
+    }
+
+    // ---- exit, as jupyter console's user types it ------------------------------------------
+
+    /** A cell that is only {@code exit} or {@code quit} (or {@code exit()} ...): no Java, a request to leave. */
+    static boolean isExit(String code) {
+        return code.strip().matches("(exit|quit)(\\(\\))?;?");
+    }
+
+    /**
+     * execute_reply asking the front end to leave, as IPython's kernel answers {@code exit}: the
+     * {@code ask_exit} payload, which jupyter console acts on (and shuts the kernel down with it).
+     */
+    static final class ExitReply extends ExecuteReply {
+        @SuppressWarnings("unused") // serialized by gson
+        private final List<Map<String, Object>> payload = List.of(Map.of("source", "ask_exit", "keepkernel", false));
+
+        ExitReply(int count) {
+            super(count, Map.of());
         }
     }
 

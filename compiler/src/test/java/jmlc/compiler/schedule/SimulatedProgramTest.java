@@ -17,12 +17,14 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import jmlc.compiler.build.Build;
 import jmlc.compiler.target.Target;
@@ -88,7 +90,11 @@ class SimulatedProgramTest {
         Build build = Build.compile(res.graph(), t, knobs, 8);
         Program prefill = build.prefill(), decode = build.decode();
         assertEquals(target.startsWith("rocm:gfx9") ? 64 : target.equals("vulkan:sg8") ? 8 : 32, t.caps().subgroupSize(), "subgroup width of " + target);
-        if (target.startsWith("rocm:") && disabled.isEmpty()) { // AMD: prefill GEMMs without mma.sync, not the GEMV fallback
+        if (mode == QuantMode.Q0F32) // f32 end to end: no rule that rounds operands to f16, on any target
+            for (Program p : List.of(prefill, decode))
+                for (Program.Step st : p.steps())
+                    assertFalse(Precision.F16_RULES.contains(st.rule()), "q0f32 on " + target + ": " + st.node().op().name() + " runs the f16 rule " + st.rule());
+        else if (target.startsWith("rocm:") && disabled.isEmpty()) { // AMD: prefill GEMMs without mma.sync, not the GEMV fallback
             assertTrue(launches(prefill, "gemm_tiled") > 0 && launches(prefill, "gemm") == 0, "prefill GEMMs of " + target);
             if (mode == QuantMode.Q4F16_1) assertTrue(decode.kernels().stream().anyMatch(k -> k.name().startsWith("gemvh") && k.name().endsWith("_dot2")), "dot2 GEMVs");
         }

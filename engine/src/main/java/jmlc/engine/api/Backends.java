@@ -5,6 +5,7 @@ import jmlc.engine.runtime.cuda.CudaPlatform;
 import jmlc.engine.runtime.gpu.GpuBackend;
 import jmlc.engine.runtime.rocm.RocmPlatform;
 import jmlc.engine.runtime.sim.SimulatorPlatform;
+import jmlc.engine.runtime.vulkan.VulkanPlatform;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,8 @@ import jmlc.engine.runtime.DeviceInfo;
 public final class Backends {
     private Backends() {}
 
-    private static final List<Backend> ALL = List.of(new GpuBackend(new RocmPlatform()), new GpuBackend(new CudaPlatform()), new CpuBackend(),
+    private static final List<Backend> ALL = List.of(new GpuBackend(new RocmPlatform()), new GpuBackend(new CudaPlatform()),
+            new GpuBackend(new VulkanPlatform()), new CpuBackend(),
             new GpuBackend(new SimulatorPlatform())); // only when named: sim:<target>
 
     public static List<Backend> all() {
@@ -45,7 +47,7 @@ public final class Backends {
         String prefix = id.contains(":") ? id.substring(0, id.indexOf(':')) : id;
         String why = "";
         for (Backend b : all()) {
-            if (!id.equals("auto") && !id.equals(b.name())) {
+            if (!id.equals("auto")) { // a backend's own name may name a device detection leaves out (Vulkan on the CPU)
                 var named = b.named(id);
                 if (named.isPresent()) return new Resolved(b, named.get());
             }

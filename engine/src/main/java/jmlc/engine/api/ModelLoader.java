@@ -21,8 +21,10 @@ import jmlc.engine.tokenizer.Tokenizers;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import jmlc.engine.model.CheckpointWeights;
 import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.MemoryCheck;
 import jmlc.engine.model.Progress;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.SyntheticModels;
@@ -42,6 +44,7 @@ public final class ModelLoader {
 
     public static LoadedModel load(String spec, LoadOptions opts, Progress progress) {
         Backends.Resolved dev = Backends.resolve(opts.device());
+        dev.backend().checkUsable(dev.device());
         if (SyntheticModels.isSynthetic(spec)) return synthetic(spec, opts, dev, progress);
         Path path = ModelPaths.of(spec);
         if (!Files.exists(path))
@@ -59,6 +62,7 @@ public final class ModelLoader {
             checkVocabulary(ckpt.path(), tok, ckpt.config()); // before anything is compiled or prepared
             QuantMode quant = opts.quant() != null ? opts.quant() : naturalQuant(ckpt);
             CompiledModel compiled = compile(ckpt.config(), quant, opts, progress);
+            checkHostMemory(spec, compiled, CheckpointWeights.packedBytes(ckpt, compiled.graph()), dev);
             CheckpointWeights weights = new CheckpointWeights(ckpt, compiled.graph()).loadAll(progress);
             return finish(spec, ckpt, ckpt.config(), quant, tok, opts, compiled, weights, dev, progress);
         } catch (RuntimeException e) {
@@ -74,9 +78,11 @@ public final class ModelLoader {
         ModelConfig config = SyntheticModels.require(spec);
         QuantMode quant = opts.quant() != null ? opts.quant() : QuantMode.Q4F16_1;
         CompiledModel compiled = compile(config, quant, opts, progress);
-        SyntheticWeights weights = new SyntheticWeights(compiled.graph(), 42, progress);
         // GPU backends make synthetic weights on the device; the CPU needs them in host memory
-        if (dev.device().backend().equals("cpu")) weights.makeAll();
+        boolean onHost = dev.device().backend().equals("cpu");
+        checkHostMemory(spec, compiled, onHost ? ModelWeights.bytesOf(compiled.graph()) : 0, dev);
+        SyntheticWeights weights = new SyntheticWeights(compiled.graph(), 42, progress);
+        if (onHost) weights.makeAll();
         return finish(spec, null, config, quant, new SyntheticTokenizer(config.vocabSize()), opts, compiled, weights, dev, progress);
     }
 
@@ -116,6 +122,20 @@ public final class ModelLoader {
     private static void checkVocabulary(Path model, Tokenizer tok, ModelConfig config) {
         if (tok.vocabSize() > config.vocabSize())
             throw new ModelFormatException(model, "the tokenizer has " + tok.vocabSize() + " ids but the model's vocabulary is " + config.vocabSize());
+    }
+
+    /**
+     * Refuses a model the host has no room for: {@code weightBytes} of weights made or converted in
+     * host memory, and on the CPU its KV cache and activations too (a GPU's own memory is checked by its runner).
+     */
+    private static void checkHostMemory(String spec, CompiledModel compiled, long weightBytes, Backends.Resolved dev) {
+        if (!MemoryCheck.enabled()) return;
+        Optional<MemoryCheck.Available> free = MemoryCheck.host();
+        if (free.isEmpty()) return;
+        boolean cpu = dev.device().backend().equals("cpu");
+        MemoryCheck.Need need = cpu ? MemoryCheck.need(compiled, weightBytes) : new MemoryCheck.Need(weightBytes, 0, 0);
+        MemoryCheck.require(spec + " (" + compiled.quant() + ")", "the host" + (cpu ? "" : " (its weights before they go to " + dev.device().id() + ")"),
+                need, free.get(), MemoryCheck.advice(compiled));
     }
 
     /** The quantization a checkpoint's matmul weights are stored in (GGUF), or q4f16_1. */

@@ -1,7 +1,7 @@
 package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
-import jmlc.engine.generate.GenerationStats;
+import jmlc.engine.bench.WarmUp;
 import jmlc.engine.runtime.DeviceInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,15 +10,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code jmlc bench MODEL}: prefill and decode speed, and % of the memory-bandwidth roofline. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, header = "Prefill and decode tokens/s, and %% of the memory-bandwidth roofline.",
-        description = {"Measure generation speed with the seed's protocol: batch 1, a one-token prompt, 512 greedy decoded tokens "
-                + "(stop tokens ignored). Prints prefill and decode tokens/s, and decode as a %% of the roofline: "
-                + "memory bandwidth / bytes a decode step reads (weights as stored, but the embedding table, plus the KV cache)."})
+        description = {"Measure generation speed: batch 1, a one-token prompt, 512 greedy decoded tokens (stop tokens ignored), "
+                + "the protocol of jmlc's benchmarks. Untimed warm-up runs first (the JIT compiles the CPU's loops, a GPU loads "
+                + "its kernels), then 3 timed runs. Prints prefill and decode tokens/s, the mean and standard deviation of the timed "
+                + "runs, and decode as a %% of the roofline: memory bandwidth / bytes a decode step reads (weights as stored, but "
+                + "the embedding table, plus the KV cache)."})
 final class BenchCommand implements Callable<Integer> {
     private final CliContext ctx;
     @Spec CommandSpec spec;
@@ -30,8 +31,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen", paramLabel = "N", defaultValue = "512", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int gen;
 
-    @Option(names = "--runs", paramLabel = "R", defaultValue = "1", description = "Repeat R times and report medians (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "R", defaultValue = "3", description = "Timed runs, reported as mean and standard deviation (default: ${DEFAULT-VALUE}).")
     int runs;
+
+    @Option(names = "--warmup", paramLabel = "W",
+            description = "Untimed warm-up runs before them, each the same as a timed run (default: one, then more until 3 s have passed: "
+                    + "the JIT goes on compiling for the first seconds).")
+    Integer warmup;
 
     @Option(names = "--bandwidth", paramLabel = "GB/s",
             description = "Memory bandwidth for the roofline (default: the device's figure; the CPU's is measured with a 1 GiB streaming read).")
@@ -49,6 +55,8 @@ final class BenchCommand implements Callable<Integer> {
         var opts = model.loadOptions(spec.commandLine());
         if (gen <= 0) throw new ParameterException(spec.commandLine(), "--gen must be a positive number of tokens, found " + gen);
         if (runs <= 0) throw new ParameterException(spec.commandLine(), "--runs must be positive, found " + runs);
+        if (warmup != null && warmup < 0) throw new ParameterException(spec.commandLine(), "--warmup must be 0 or more runs, found " + warmup);
+        WarmUp warmUp = new WarmUp(warmup);
         if (bandwidth != null && !(bandwidth > 0)) throw new ParameterException(spec.commandLine(), "--bandwidth must be a positive number of GB/s, found " + bandwidth);
         try (ChatModule cm = ModelOptions.load(ctx, model.model, opts)) {
             int[] ids = Benchmark.prompt(cm.model().tokenizer(), prompt);
@@ -56,12 +64,11 @@ final class BenchCommand implements Callable<Integer> {
             if (ids.length + gen > window)
                 throw new ParameterException(spec.commandLine(), "a " + ids.length + "-token prompt and --gen " + gen + " need " + (ids.length + gen)
                         + " positions, but the context holds " + window + " (raise --max-context or lower --gen)");
-            ctx.note(String.format("benchmark: %d-token prompt, %d decoded tokens, greedy, batch 1, %d run%s",
-                    ids.length, gen, runs, runs == 1 ? "" : "s"));
-            int[] n = {0};
-            List<GenerationStats> stats = Benchmark.run(cm, ids, gen, runs, s -> ctx.note(Benchmark.describeRun(++n[0], runs, s)));
+            ctx.note(String.format("benchmark: %d-token prompt, %d decoded tokens, greedy, batch 1, %s and %d timed run%s",
+                    ids.length, gen, warmUp.describe(), runs, runs == 1 ? "" : "s"));
+            Benchmark.Runs done = Benchmark.run(ctx, cm, ids, gen, warmUp, runs);
             Optional<Bandwidth> bw = bandwidth(ctx, cm.model().runner().device(), bandwidth);
-            var result = new Benchmark.Result(ids.length, gen, stats, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
+            var result = new Benchmark.Result(ids.length, gen, done.warmups(), done.timed(), Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
             if (json) ctx.out.println(ctx.json.writeValueAsString(Benchmark.json(result, cm)));
             else Benchmark.summary(result).forEach(ctx.out::println);
         }

@@ -1,38 +1,48 @@
 package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
+import jmlc.engine.bench.Spread;
+import jmlc.engine.bench.WarmUp;
 import jmlc.engine.generate.GenerationConfig;
 import jmlc.engine.generate.GenerationStats;
 import jmlc.engine.sampling.SamplingParams;
 import jmlc.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.ToDoubleFunction;
 
 /**
- * The seed's benchmark protocol (DESIGN.md): batch 1, a one-token prompt, a forced number of
- * greedy decoded tokens; prefill and decode tokens/s, and decode as a % of the memory-bandwidth
- * roofline. Used by {@code jmlc bench} and {@code jmlc demo}.
+ * The benchmark protocol (DESIGN.md): batch 1, a one-token prompt, a forced number of greedy
+ * decoded tokens; untimed warm-up runs first ({@link WarmUp}: the JIT compiles the CPU's loops, a
+ * GPU loads its kernels), then timed runs, reported as llama-bench does: the mean and standard deviation of
+ * prefill and decode tokens/s, and decode as a % of the memory-bandwidth roofline. Used by
+ * {@code jmlc bench} and {@code jmlc demo}.
  */
 final class Benchmark {
     private Benchmark() {}
 
-    /** What was measured, over {@code runs}; medians reported. */
-    record Result(int promptTokens, int genTokens, List<GenerationStats> runs, Roofline roofline, Optional<Bandwidth> bandwidth) {
+    /** What was measured: the timed runs (after {@code warmups} untimed ones), reported as mean ± standard deviation. */
+    record Result(int promptTokens, int genTokens, int warmups, List<GenerationStats> runs, Roofline roofline, Optional<Bandwidth> bandwidth) {
+
+        Spread prefillSpread() {
+            return Spread.of(runs.stream().map(GenerationStats::prefillTokensPerSecond).toList());
+        }
+
+        Spread decodeSpread() {
+            return Spread.of(runs.stream().map(GenerationStats::decodeTokensPerSecond).toList());
+        }
 
         double prefill() {
-            return median(GenerationStats::prefillTokensPerSecond);
+            return prefillSpread().mean();
         }
 
         double decode() {
-            return median(GenerationStats::decodeTokensPerSecond);
+            return decodeSpread().mean();
         }
 
         double bytesPerToken() {
@@ -43,13 +53,6 @@ final class Benchmark {
         Optional<Double> rooflineTokensPerSecond() {
             return bandwidth.map(b -> roofline.tokensPerSecond(b.bytesPerSecond(), Roofline.averagePosition(promptTokens, genTokens)));
         }
-
-        private double median(ToDoubleFunction<GenerationStats> f) {
-            List<Double> v = new ArrayList<>(runs.stream().map(f::applyAsDouble).toList());
-            v.sort(Comparator.naturalOrder());
-            int n = v.size();
-            return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
-        }
     }
 
     /** The protocol's prompt: one token (the BOS token, else the first token of "Hello"); or {@code text} encoded with BOS. */
@@ -59,29 +62,54 @@ final class Benchmark {
         return new int[] {tok.encode("Hello", false)[0]};
     }
 
-    /** Runs the protocol {@code runs} times; {@code onRun} sees each run's stats as it ends. */
-    static List<GenerationStats> run(ChatModule cm, int[] prompt, int gen, int runs, java.util.function.Consumer<GenerationStats> onRun) {
+    /** The timed runs' stats and how many warm-up runs came before them. */
+    record Runs(int warmups, List<GenerationStats> timed) {}
+
+    /**
+     * Runs the protocol: warm-up runs (untimed, as {@code warmUp} says), then {@code runs} timed
+     * ones. A run that takes more than a few seconds shows its decoding on stderr; each run's line
+     * (warm-up runs marked untimed) is printed when it ends.
+     */
+    static Runs run(CliContext ctx, ChatModule cm, int[] prompt, int gen, WarmUp warmUp, int runs) {
         GenerationConfig cfg = new GenerationConfig(gen, SamplingParams.GREEDY, Set.of(), true);
-        List<GenerationStats> all = new ArrayList<>();
-        for (int i = 0; i < runs; i++) {
-            cm.generateTokens(prompt, cfg);
-            all.add(cm.stats());
-            onRun.accept(cm.stats());
+        ProgressBar bar = ProgressBar.after(ctx, ProgressBar.QUIET_SECONDS);
+        int warmups = 0;
+        long t0 = System.nanoTime();
+        while (warmUp.another(warmups, System.nanoTime() - t0)) {
+            String name = "warm-up run " + (warmups + 1);
+            once(cm, prompt, cfg, bar, name);
+            bar.finish(describeRun(name, cm.stats()) + " (untimed)");
+            warmups++;
         }
-        return all;
+        List<GenerationStats> timed = new ArrayList<>();
+        for (int i = 1; i <= runs; i++) {
+            String name = "run " + i + "/" + runs;
+            once(cm, prompt, cfg, bar, name);
+            timed.add(cm.stats());
+            bar.finish(describeRun(name, cm.stats()));
+        }
+        return new Runs(warmups, timed);
     }
 
-    static String describeRun(int i, int runs, GenerationStats s) {
-        return String.format(Locale.ROOT, "run %d/%d: prefill %.1f tok/s (%d tokens, %.0f ms), decode %.1f tok/s (%d tokens, %.2f s)",
-                i, runs, s.prefillTokensPerSecond(), s.prefillTokens(), s.prefillNanos() / 1e6, s.decodeTokensPerSecond(), s.decodeTokens(), s.decodeNanos() / 1e9);
+    private static void once(ChatModule cm, int[] prompt, GenerationConfig cfg, ProgressBar bar, String name) {
+        int[] done = {0};
+        bar.update(name + ": decoding", 0, cfg.maxTokens());
+        cm.generateTokens(prompt, cfg, id -> bar.update(name + ": decoding", ++done[0], cfg.maxTokens()));
     }
 
-    /** The summary lines: prefill, decode, roofline. */
+    static String describeRun(String name, GenerationStats s) {
+        return String.format(Locale.ROOT, "%s: prefill %.1f tok/s (%d tokens, %.0f ms), decode %.1f tok/s (%d tokens, %.2f s)",
+                name, s.prefillTokensPerSecond(), s.prefillTokens(), s.prefillNanos() / 1e6, s.decodeTokensPerSecond(), s.decodeTokens(), s.decodeNanos() / 1e9);
+    }
+
+    /** The summary lines: prefill, decode (mean ± standard deviation of the timed runs), roofline. */
     static List<String> summary(Result r) {
         List<String> lines = new ArrayList<>();
-        String of = r.runs().size() > 1 ? String.format(Locale.ROOT, " (median of %d runs)", r.runs().size()) : "";
-        lines.add(String.format(Locale.ROOT, "prefill:  %.1f tok/s%s", r.prefill(), of));
-        lines.add(String.format(Locale.ROOT, "decode:   %.1f tok/s%s", r.decode(), of));
+        int n = r.runs().size();
+        String of = String.format(Locale.ROOT, " (%s%d timed run%s after %d warm-up run%s)", n > 1 ? "mean ± standard deviation of " : "",
+                n, n == 1 ? "" : "s", r.warmups(), r.warmups() == 1 ? "" : "s");
+        lines.add("prefill:  " + r.prefillSpread().format() + " tok/s" + of);
+        lines.add("decode:   " + r.decodeSpread().format() + " tok/s" + of);
         String perToken = decimalBytes(r.bytesPerToken()) + " read per token (weights " + decimalBytes(r.roofline().weightBytes() - r.roofline().embeddingBytes())
                 + " + KV cache at position " + Math.round(Roofline.averagePosition(r.promptTokens(), r.genTokens())) + ")";
         if (r.bandwidth().isPresent()) {
@@ -102,8 +130,11 @@ final class Benchmark {
         m.put("device", cm.model().runner().device().id());
         m.put("prompt_tokens", r.promptTokens());
         m.put("gen_tokens", r.genTokens());
+        m.put("warmup_runs", r.warmups());
         m.put("prefill_tok_s", r.prefill());
+        m.put("prefill_tok_s_stddev", r.prefillSpread().stddev());
         m.put("decode_tok_s", r.decode());
+        m.put("decode_tok_s_stddev", r.decodeSpread().stddev());
         m.put("runs", r.runs().stream().map(s -> Map.of("prefill_tok_s", s.prefillTokensPerSecond(), "decode_tok_s", s.decodeTokensPerSecond())).toList());
         m.put("bytes_per_token", r.bytesPerToken());
         r.bandwidth().ifPresent(b -> {

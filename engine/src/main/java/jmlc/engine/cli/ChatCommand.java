@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 /** {@code jmlc chat MODEL}: an interactive chat, or one message per line of piped input. */
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false, header = "Chat with a model (interactive, or one message per line of stdin).",
         description = {"Chat with a model. On a terminal: line editing and history; replies stream as they are generated; "
-                + "Ctrl-C stops a reply, Ctrl-D or /exit leaves. With piped input: one message per line, replies on stdout.",
+                + "Ctrl-C stops a reply, Ctrl-D or /exit leaves. With piped input: one message per line, replies on stdout; "
+                + "the exit code is 1 if any line failed.",
                 "Commands: /help /exit /stats /reset /system TEXT /reload [MODEL]."})
 final class ChatCommand implements Callable<Integer> {
     private final CliContext ctx;
@@ -30,8 +31,9 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--template", paramLabel = "NAME", description = "Chat template: llama2, llama3, chatml, mistral (default: detected from the model).")
     String template;
 
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "1024", description = "The longest reply, in tokens (default: ${DEFAULT-VALUE}).")
-    int maxTokens;
+    @Option(names = "--max-tokens", paramLabel = "N",
+            description = "The longest reply, in tokens (default: 1024; 64 for synthetic models, whose random weights seldom end a reply).")
+    Integer maxTokens;
 
     ChatCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -45,15 +47,24 @@ final class ChatCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--template " + template + ": expected one of " + String.join(", ", ChatTemplates.NAMES));
             opts = opts.chatTemplate(template.toLowerCase(Locale.ROOT));
         }
-        if (maxTokens <= 0) throw new ParameterException(spec.commandLine(), "--max-tokens must be positive, found " + maxTokens);
+        if (maxTokens != null && maxTokens <= 0) throw new ParameterException(spec.commandLine(), "--max-tokens must be positive, found " + maxTokens);
         var params = sampling.params(spec.commandLine());
         try (ChatModule cm = ModelOptions.load(ctx, model.model, opts)) {
             cm.setSampling(params);
-            cm.setMaxReplyTokens(maxTokens);
+            if (maxTokens != null) cm.setMaxReplyTokens(maxTokens);
             cm.setSystemPrompt(system);
             ctx.note("chat template " + cm.model().template().name() + " (" + cm.model().templateReason() + ")");
             if (ctx.terminal) ctx.note("type a message, or /help; Ctrl-C stops a reply, Ctrl-D leaves");
-            run(new ChatSession(ctx, cm));
+            ChatSession session = new ChatSession(ctx, cm);
+            run(session);
+            // piped input is a script: it fails when a line did (at a terminal the person saw each error)
+            String failures = session.failures();
+            if (failures != null && !ctx.terminal) {
+                ctx.out.flush();
+                ctx.err.println("jmlc: error: " + failures);
+                ctx.err.flush();
+                return Errors.FAILURE;
+            }
         }
         return 0;
     }

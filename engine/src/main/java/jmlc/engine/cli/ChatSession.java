@@ -1,6 +1,7 @@
 package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
+import jmlc.engine.generate.Generator;
 import jmlc.engine.generate.GenerationStats;
 
 import java.util.Locale;
@@ -24,6 +25,8 @@ final class ChatSession {
     private final ChatModule cm;
     private volatile boolean replying;
     private volatile boolean interrupted;
+    /** Lines handled, and those that failed (a message without a reply, a /reload that did not load). */
+    private int lines, failed;
 
     ChatSession(CliContext ctx, ChatModule cm) {
         this.ctx = ctx;
@@ -34,6 +37,7 @@ final class ChatSession {
     boolean handle(String line) {
         String text = line.strip();
         if (text.isEmpty()) return true;
+        lines++;
         if (!text.startsWith("/")) {
             reply(text);
             return true;
@@ -75,6 +79,7 @@ final class ChatSession {
                 ctx.out.flush();
             });
         } catch (RuntimeException e) {
+            failed++;
             ctx.out.println();
             ctx.out.flush();
             ctx.err.println("error: " + Errors.message(e));
@@ -84,7 +89,8 @@ final class ChatSession {
         } finally {
             replying = false;
         }
-        ctx.out.println(interrupted ? " [stopped]" : "");
+        boolean full = cm.stopReason() == Generator.StopReason.CONTEXT_FULL;
+        ctx.out.println(interrupted ? " [stopped]" : full ? " [the context window is full: /reset starts over]" : "");
         ctx.out.flush();
     }
 
@@ -98,6 +104,7 @@ final class ChatSession {
             bar.finish(ModelOptions.describe(cm.model(), System.nanoTime() - t0));
             ctx.out.println("(reloaded " + spec + "; conversation reset)");
         } catch (IllegalArgumentException | IllegalStateException | jmlc.engine.format.tensor.ModelFormatException e) {
+            failed++;
             ctx.err.println("error: " + Errors.message(e) + " (still chatting with " + cm.model().spec() + ")");
             ctx.err.flush();
         }
@@ -113,6 +120,11 @@ final class ChatSession {
 
     boolean replying() {
         return replying;
+    }
+
+    /** How many lines failed (messages without a reply, reloads that did not load), of how many handled; null when none failed. */
+    String failures() {
+        return failed == 0 ? null : failed + " of " + lines + (lines == 1 ? " line" : " lines") + " failed (the errors are above)";
     }
 
     static String stats(GenerationStats s) {

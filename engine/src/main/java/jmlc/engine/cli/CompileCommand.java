@@ -9,6 +9,8 @@ import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.build.Build;
 import jmlc.engine.runtime.gpu.TuningDatabase;
+import jmlc.engine.runtime.vulkan.ShaderCompiler;
+import jmlc.compiler.target.Platform;
 import jmlc.compiler.target.Target;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
@@ -43,7 +45,8 @@ import java.util.concurrent.Callable;
                 + "times, the memory plan, kernels and launches of the decode and prefill programs) and, with --emit DIR, write",
                 "  DIR/ir/NN-PHASE.txt      the graph after each phase of the pass pipeline",
                 "  DIR/memory.txt           the memory plan of intermediate values",
-                "  DIR/kernels/NAME.cu      every kernel of both programs and the sampling kernels, one self-contained file each (.hip for ROCm targets)",
+                "  DIR/kernels/NAME.cu      every kernel of both programs and the sampling kernels, one self-contained file each (.hip for ROCm targets,",
+                "                           .comp GLSL for Vulkan targets, with its SPIR-V as NAME.spv)",
                 "  DIR/kernels/NAME.hsaco   for ROCm targets, each kernel's AMDGPU code object, where a clang that knows the target is found",
                 "                           (clang 17+ with HIP headers, e.g. Debian 12's clang-19 and libamdhip64-dev, or ROCm's; JMLC_HIP_CLANG names one)",
                 "  DIR/index.tsv            kernel, rule, launches per decode step and per prefill step, summary",
@@ -57,7 +60,7 @@ final class CompileCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--target", paramLabel = "T", defaultValue = "cuda:sm_90",
-            description = "cuda:sm_80, cuda:sm_90, rocm:gfx90a, rocm:gfx1100 (hip: is the same as rocm:) ... (default: ${DEFAULT-VALUE}).")
+            description = "cuda:sm_80, cuda:sm_90, rocm:gfx90a, rocm:gfx1100 (hip: is the same as rocm:), vulkan, vulkan:sg64 ... (default: ${DEFAULT-VALUE}).")
     String target;
 
     @Option(names = "--quant", paramLabel = "Q", converter = Converters.Quant.class,
@@ -67,14 +70,14 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--emit", paramLabel = "DIR", description = "Write the IR, memory plan, kernels and index here.")
     Path emit;
 
-    @Option(names = "--no-code-objects", description = "For ROCm targets, write the .hip sources only, no .hsaco code objects.")
+    @Option(names = "--no-code-objects", description = "Write the kernel sources only: no .hsaco code objects for ROCm targets, no .spv for Vulkan targets.")
     boolean noCodeObjects;
 
     @Option(names = "--disable-pass", paramLabel = "NAME", description = "Switch a compiler pass off (repeatable), as for chat.")
     List<String> disabledPasses = new ArrayList<>();
 
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length (default: the model's window, at most 4096).")
-    int maxContext;
+    Integer maxContext;
 
     CompileCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -90,7 +93,9 @@ final class CompileCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--target " + target + ": " + e.getMessage());
         }
         ModelOptions.checkPasses(spec.commandLine(), disabledPasses, quant);
-        if (maxContext < 0) throw new ParameterException(spec.commandLine(), "--max-context must be positive, found " + maxContext);
+        ModelOptions.checkMaxContext(spec.commandLine(), maxContext);
+
+        if (emit != null) prepareEmitFolder();
 
         ModelConfig config;
         QuantMode q = quant;
@@ -103,7 +108,7 @@ final class CompileCommand implements Callable<Integer> {
             }
         }
         if (q == null) q = QuantMode.Q4F16_1;
-        int window = maxContext > 0 ? maxContext : Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
+        int window = maxContext != null ? maxContext : Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
         if (window > config.maxPositions())
             throw new ParameterException(spec.commandLine(), "--max-context " + window + " exceeds the model's context window of " + config.maxPositions());
 
@@ -141,6 +146,48 @@ final class CompileCommand implements Callable<Integer> {
         return lines;
     }
 
+    /** The files a compile writes into --emit DIR (and only these are removed when DIR holds an earlier compile's). */
+    static final List<String> OUTPUT_FILES = List.of("memory.txt", "index.tsv", "knobs.txt", "summary.txt");
+
+    /**
+     * Makes --emit DIR ready before any work: created if absent; an earlier compile's output there is
+     * removed first (else its kernels would stay among the new ones); a folder holding anything else is
+     * refused, so nothing of the user's is mixed with or overwritten by the output.
+     */
+    private void prepareEmitFolder() throws IOException {
+        if (Files.exists(emit) && !Files.isDirectory(emit))
+            throw new ParameterException(spec.commandLine(), "--emit " + emit + ": is a file; expected a folder (new, empty, or an earlier compile's output)");
+        try {
+            Files.createDirectories(emit);
+        } catch (IOException e) {
+            throw new ParameterException(spec.commandLine(), "--emit " + emit + ": cannot create the folder: " + Errors.reason(e));
+        }
+        if (!Files.isWritable(emit)) throw new ParameterException(spec.commandLine(), "--emit " + emit + ": the folder is not writable");
+        List<Path> entries;
+        try (var s = Files.list(emit)) {
+            entries = s.toList();
+        }
+        if (entries.isEmpty()) return;
+        boolean earlier = Files.isRegularFile(emit.resolve("index.tsv")) && Files.isRegularFile(emit.resolve("summary.txt"));
+        List<String> foreign = entries.stream().map(p -> p.getFileName().toString())
+                .filter(n -> !OUTPUT_FILES.contains(n) && !n.equals("ir") && !n.equals("kernels")).sorted().toList();
+        if (!earlier || !foreign.isEmpty())
+            throw new ParameterException(spec.commandLine(), "--emit " + emit + ": the folder is not empty and holds no earlier compile's output only"
+                    + (foreign.isEmpty() ? " (no index.tsv and summary.txt)" : " (also " + String.join(", ", foreign.subList(0, Math.min(3, foreign.size())))
+                    + (foreign.size() > 3 ? " ..." : "") + ")") + "; choose a new or empty folder");
+        int removed = 0;
+        for (String sub : List.of("ir", "kernels"))
+            if (Files.isDirectory(emit.resolve(sub)))
+                try (var s = Files.list(emit.resolve(sub))) {
+                    for (Path p : s.filter(p -> p.getFileName().toString().matches(".*\\.(txt|cu|hip)")).toList()) {
+                        Files.delete(p);
+                        removed++;
+                    }
+                }
+        for (String f : OUTPUT_FILES) if (Files.deleteIfExists(emit.resolve(f))) removed++;
+        ctx.note("--emit " + emit + ": replacing an earlier compile's output (" + removed + " files removed)");
+    }
+
     /** Writes the IR dumps, memory plan, kernels, index and summary; returns the line saying so. */
     private String write(Path dir, CompiledModel m, Build build, List<String> summary, ProgressBar bar) throws IOException {
         Path ir = Files.createDirectories(dir.resolve("ir"));
@@ -160,7 +207,9 @@ final class CompileCommand implements Callable<Integer> {
             files.put(e.getKey(), Files.writeString(kernels.resolve(e.getKey() + "." + ext), e.getValue()));
             bar.update("writing kernels", ++done, build.sources().size());
         }
-        String objects = build.target().platform() == jmlc.compiler.target.Platform.ROCM && !noCodeObjects ? codeObjects(build, files, kernels, bar) : "";
+        String objects = noCodeObjects ? ""
+                : build.target().platform() == Platform.ROCM ? codeObjects(build, files, kernels, bar)
+                : build.target().platform() == Platform.VULKAN ? spirv(kernels, build, bar) : "";
         Files.writeString(dir.resolve("index.tsv"), index(build, ext));
         Files.writeString(dir.resolve("knobs.txt"), knobs(build));
         String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d %s files%s), index.tsv, knobs.txt, summary.txt",
@@ -186,6 +235,23 @@ final class CompileCommand implements Callable<Integer> {
             throw new IllegalStateException(r.failures().size() + " of " + files.size() + " kernels did not compile with " + r.compiler() + ":\n"
                     + String.join("\n", r.failures().stream().limit(3).toList()));
         return " and " + r.compiled() + " .hsaco code objects by " + r.compiler();
+    }
+
+    /**
+     * Each GLSL kernel's SPIR-V beside it, compiled by the runtime's own shaderc (its disk cache too),
+     * where shaderc's natives load; what the summary line says about it.
+     */
+    private static String spirv(Path kernels, Build build, ProgressBar bar) throws IOException {
+        String why = ShaderCompiler.unavailable();
+        if (!why.isEmpty()) return "; no SPIR-V: " + why;
+        int done = 0;
+        try (ShaderCompiler sc = new ShaderCompiler()) {
+            for (var e : build.sources().entrySet()) {
+                Files.write(kernels.resolve(e.getKey() + ".spv"), sc.compile(e.getKey(), e.getValue()));
+                bar.update("compiling GLSL to SPIR-V", ++done, build.sources().size());
+            }
+        }
+        return " and their SPIR-V (.spv, shaderc for Vulkan 1.2)";
     }
 
     private static String memory(MemoryPlan p) {

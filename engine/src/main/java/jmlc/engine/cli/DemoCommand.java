@@ -2,7 +2,7 @@ package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.api.LoadOptions;
-import jmlc.engine.generate.GenerationStats;
+import jmlc.engine.bench.WarmUp;
 import jmlc.engine.sampling.SamplingParams;
 import jmlc.engine.model.SyntheticModels;
 import jmlc.engine.api.Backends;
@@ -86,18 +86,18 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("              (" + ChatSession.stats(cm.stats()) + ")");
             }
             out.println();
-            out.println("3. benchmark: 1-token prompt, " + gen + " greedy decoded tokens, batch 1");
+            out.println("3. benchmark: 1-token prompt, " + gen + " greedy decoded tokens, batch 1; untimed warm-up runs, then 3 timed runs");
             out.flush();
             int[] prompt = Benchmark.prompt(cm.model().tokenizer(), null);
-            List<GenerationStats> runs = Benchmark.run(cm, prompt, gen, 1, s -> { });
+            Benchmark.Runs runs = Benchmark.run(ctx, cm, prompt, gen, WarmUp.auto(), 3);
             Optional<Bandwidth> bw = BenchCommand.bandwidth(ctx, cm.model().runner().device(), null);
-            var result = new Benchmark.Result(prompt.length, gen, runs, Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
+            var result = new Benchmark.Result(prompt.length, gen, runs.warmups(), runs.timed(), Roofline.of(cm.model().compiled(), cm.model().runner().weightBytes()), bw);
             Benchmark.summary(result).forEach(l -> out.println("   " + l));
         }
         out.println();
         String next = "%-6s%-36s%s%n";
         out.printf(next, "next:", "jmlc chat " + model, "chat yourself (/help inside)");
-        out.printf(next, "", "jmlc bench synthetic:llama-2-7b", "the seed's benchmark on a 7B model's shapes");
+        out.printf(next, "", "jmlc bench synthetic:llama-2-7b", "the benchmark on a 7B model's shapes");
         out.printf(next, "", "jmlc compile synthetic:llama-2-7b --target cuda:sm_90 --emit out/", "");
         out.printf(next, "", "", "the IR after each pass, and every CUDA kernel's source");
         out.printf(next, "", "jmlc help", "every command");

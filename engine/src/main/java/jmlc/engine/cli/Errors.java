@@ -43,6 +43,16 @@ final class Errors {
         return FAILURE;
     }
 
+    /** What went wrong with a file, in words: "permission denied", "not a directory" ... (Java's own messages are often only the path). */
+    static String reason(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) return lowerFirst(f.getReason());
+        if (e instanceof java.nio.file.NoSuchFileException f)
+            return "no such file or directory" + (f.getFile() != null && f.getFile().equals(e.getMessage()) ? "" : ": " + e.getMessage());
+        if (e instanceof java.nio.file.FileAlreadyExistsException) return "a file of that name exists";
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     static String message(Throwable e) {
         if (e instanceof OutOfMemoryError)
             return "out of memory (" + e.getMessage() + "): give Java more with JMLC_JAVA_OPTS=-Xmx16g, or use a smaller model, --max-context or --quant";

@@ -2,6 +2,7 @@ package jmlc.engine.cli;
 
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.generate.GenerationConfig;
+import jmlc.engine.generate.Generator;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,7 +18,8 @@ import java.util.concurrent.Callable;
 /** {@code jmlc generate MODEL --tokens 1,450 | --prompt TEXT}: a completion, no chat template. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false, header = "Complete a prompt (text or token ids); print the text or the ids.",
         description = {"Complete a prompt (no chat template) and print the generated text, or with --json the generated token ids "
-                + "as {\"tokens\":[...]}. Generation stops at an end-of-sequence token (unless --ignore-eos) or after --max-tokens."})
+                + "as {\"tokens\":[...]}. Generation stops at an end-of-sequence token (unless --ignore-eos) or after --max-tokens; "
+                + "where the context window fills first, what was generated is printed and the exit code is 1."})
 final class GenerateCommand implements Callable<Integer> {
     private final CliContext ctx;
     @Spec CommandSpec spec;
@@ -61,10 +63,18 @@ final class GenerateCommand implements Callable<Integer> {
             checkIds(spec, "--tokens", ids, cm.model().config().vocabSize());
             if (ids.length == 0) throw new ParameterException(spec.commandLine(), "--prompt encodes to no tokens");
             Set<Integer> stop = ignoreEos ? Set.of() : tok.eosIds();
-            int[] out = cm.generateTokens(ids, new GenerationConfig(maxTokens, params, stop, ignoreEos));
+            ProgressBar bar = ProgressBar.after(ctx, ProgressBar.QUIET_SECONDS); // a slow model shows its progress
+            int[] made = {0};
+            int[] out = cm.generateTokens(ids, new GenerationConfig(maxTokens, params, stop, ignoreEos), id -> bar.update("generating", ++made[0], maxTokens));
+            bar.clear();
             if (json) ctx.out.println(ctx.json.writeValueAsString(Map.of("tokens", out)));
             else ctx.out.println(tok.decode(out, true));
             ctx.note(ChatSession.stats(cm.stats()));
+            if (cm.stopReason() == Generator.StopReason.CONTEXT_FULL) {
+                int window = cm.model().runner().maxContext(), most = cm.model().config().maxPositions();
+                throw new IllegalStateException("stopped after " + out.length + " of " + maxTokens + " tokens: the context window of " + window
+                        + " positions is full (" + (window < most ? "raise --max-context, at most " + most + ", or " : "") + "lower --max-tokens)");
+            }
         }
         ctx.out.flush();
         return 0;

@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.util.LinkedHashMap;
@@ -33,6 +34,10 @@ final class LogitsCommand implements Callable<Integer> {
         var opts = model.loadOptions(spec.commandLine()).allLogits(true);
         try (ChatModule cm = ModelOptions.load(ctx, model.model, opts)) {
             GenerateCommand.checkIds(spec, "--tokens", tokens.ids(), cm.model().config().vocabSize());
+            int window = cm.model().runner().maxContext(), most = cm.model().config().maxPositions();
+            if (tokens.ids().length > window)
+                throw new ParameterException(spec.commandLine(), "--tokens: " + tokens.ids().length + " ids need " + tokens.ids().length
+                        + " positions but the context window holds " + window + " (" + (window < most ? "raise --max-context, at most " + most + ", or " : "") + "pass fewer ids)");
             float[][] logits = cm.logits(tokens.ids());
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("tokens", tokens.ids());

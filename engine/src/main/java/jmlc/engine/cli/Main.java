@@ -11,10 +11,12 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        LauncherStderr.restore();
         CliContext ctx = CliContext.system();
         int code = run(ctx, args);
         ctx.out.flush();
         ctx.err.flush();
+        awaitStderrFilter();
         System.exit(code);
     }
 
@@ -24,6 +26,24 @@ public final class Main {
      */
     public static int run(java.io.InputStream in, java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         return run(CliContext.of(in, out, err), args);
+    }
+
+    /**
+     * The launcher pipes stderr through a filter (it drops the JVM's incubator notice), which is this
+     * process's child: closing stderr ends it, and waiting for it puts the last line out before the
+     * shell's next prompt (or a script's next command) instead of after.
+     */
+    private static void awaitStderrFilter() {
+        if (!Boolean.getBoolean("jmlc.stderr.filtered")) return;
+        System.err.flush();
+        System.err.close();
+        ProcessHandle.current().children().forEach(child -> {
+            try {
+                child.onExit().get(2, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // exit anyway: at worst the filter's last line comes after the prompt
+            }
+        });
     }
 
     /** Runs one command line and returns its exit code: 0 ok, 1 failure, 2 usage error. */
@@ -46,6 +66,7 @@ public final class Main {
         cl.addSubcommand(new TokenizeCommand(ctx));
         cl.addSubcommand(new CompileCommand(ctx));
         cl.addSubcommand(new DevicesCommand(ctx));
+        cl.getSubcommands().get("devices").getCommandSpec().usageMessage().description(DevicesCommand.description());
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(ctx.out);
         cl.setErr(ctx.err);

@@ -39,11 +39,11 @@ final class ModelOptions {
     QuantMode quant;
 
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto",
-            description = "auto (the first device found), cpu, cpu:ref, cuda:0, rocm:0 ... (see 'jmlc devices'). Default: ${DEFAULT-VALUE}.")
+            description = "auto (the first device found), cpu, cpu:ref, cuda:0, rocm:0, vulkan:0 ... (see 'jmlc devices'). Default: ${DEFAULT-VALUE}.")
     String device;
 
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length in positions (default: the model's window, at most 4096).")
-    int maxContext;
+    Integer maxContext;
 
     @Option(names = "--disable-pass", paramLabel = "NAME",
             description = "Switch a compiler pass off to see what it buys (repeatable): FuseParallelMatmuls, FuseDequantMatmul, "
@@ -59,9 +59,15 @@ final class ModelOptions {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cmd, "--device " + device + ": " + e.getMessage());
         }
-        if (maxContext < 0) throw new ParameterException(cmd, "--max-context must be a positive number of positions, found " + maxContext);
+        checkMaxContext(cmd, maxContext);
         checkPasses(cmd, disabledPasses, quant);
-        return LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext).disabledPasses(new HashSet<>(disabledPasses));
+        return LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext == null ? 0 : maxContext).disabledPasses(new HashSet<>(disabledPasses));
+    }
+
+    /** --max-context, when given, is a positive number of positions (0 would mean no cache at all, not the default). */
+    static void checkMaxContext(CommandLine cmd, Integer maxContext) {
+        if (maxContext != null && maxContext <= 0)
+            throw new ParameterException(cmd, "--max-context must be a positive number of positions, found " + maxContext + " (leave it out for the model's window, at most 4096)");
     }
 
     /** {@link #checkModel(String)}, failing as a usage error of {@code cmd}. */

@@ -5,29 +5,51 @@ import jmlc.engine.model.Progress;
 import java.util.Locale;
 
 /**
- * Shows long work (loading, quantizing, compiling) on stderr: on a terminal, one line redrawn
- * with \r (at most ten times a second); otherwise plain lines, one when a stage starts and one
- * per quarter of a long stage, so logs stay short.
+ * Shows long work (loading, quantizing, compiling, decoding) on stderr: on a terminal, one line
+ * redrawn with \r (at most ten times a second); otherwise plain lines, one when a stage starts and
+ * one per quarter of a long stage, so logs stay short. A bar made {@link #after} a delay shows a
+ * stage only once it has run that long, so quick work stays quiet and slow work never is.
  */
 final class ProgressBar implements Progress {
     private static final int WIDTH = 24;
+    /** Work shorter than this needs no progress (the delay of {@link #after} bars). */
+    static final double QUIET_SECONDS = 2;
     private final CliContext ctx;
+    private final long delayNanos;
     private String stage;
+    private long stageStart;
+    private boolean shown;
     private long lastDraw;
     private int lastQuarter;
     private int drawn; // characters on the current terminal line
 
     ProgressBar(CliContext ctx) {
+        this(ctx, 0);
+    }
+
+    private ProgressBar(CliContext ctx, long delayNanos) {
         this.ctx = ctx;
+        this.delayNanos = delayNanos;
+    }
+
+    /** A bar that shows a stage only after it has run {@code seconds}. */
+    static ProgressBar after(CliContext ctx, double seconds) {
+        return new ProgressBar(ctx, (long) (seconds * 1e9));
     }
 
     @Override
     public synchronized void update(String stage, long done, long total) {
         if (ctx.quiet) return;
-        boolean fresh = !stage.equals(this.stage);
-        this.stage = stage;
+        long now = System.nanoTime();
+        if (!stage.equals(this.stage)) {
+            this.stage = stage;
+            stageStart = now;
+            shown = false;
+        }
+        if (now - stageStart < delayNanos) return;
+        boolean fresh = !shown;
+        shown = true;
         if (ctx.errTerminal) {
-            long now = System.nanoTime();
             if (!fresh && done < total && now - lastDraw < 100_000_000L) return;
             lastDraw = now;
             draw(line(stage, done, total));
@@ -44,6 +66,18 @@ final class ProgressBar implements Progress {
         }
     }
 
+    /** Clears the bar (on a terminal), printing nothing: the stage ended and its result speaks for it. */
+    synchronized void clear() {
+        if (ctx.errTerminal && drawn > 0) {
+            draw("");
+            ctx.err.print("\r");
+            ctx.err.flush();
+        }
+        drawn = 0;
+        stage = null;
+        shown = false;
+    }
+
     /** Clears the bar (on a terminal) and prints {@code message} as a line of its own. */
     synchronized void finish(String message) {
         if (ctx.quiet) return;
@@ -53,6 +87,7 @@ final class ProgressBar implements Progress {
         ctx.err.flush();
         drawn = 0;
         stage = null;
+        shown = false;
     }
 
     private void draw(String text) {

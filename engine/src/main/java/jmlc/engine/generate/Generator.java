@@ -37,7 +37,10 @@ public final class Generator {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt has no tokens");
         int window = runner.maxContext();
         int needed = cachedLength + prompt.length;
-        if (needed > window) throw new ContextWindowException(needed, window);
+        if (needed > window) {
+            throw cachedLength > 0 ? ContextWindowException.conversation(needed, window)
+                    : ContextWindowException.tokens("the prompt", needed, window, runner.model().config().maxPositions());
+        }
 
         int[] context = Arrays.copyOf(cached, Math.max(cached.length, window) + 1);
         System.arraycopy(prompt, 0, context, cachedLength, prompt.length);
@@ -64,7 +67,7 @@ public final class Generator {
             int[] chunk = Arrays.copyOfRange(context, pos, pos + n);
             boolean last = pos + n == needed;
             if (last) next = runner.forwardAndSample(chunk, pos, sampler, context, len);
-            else runner.forward(chunk, pos);
+            else runner.prefill(chunk, pos); // no logits, no wait: the next chunk queues behind it
             pos += n;
         }
         long prefillNanos = System.nanoTime() - t0;

@@ -66,12 +66,27 @@ public final class CheckpointWeights extends PackedWeights {
         long srcElems = src.stream().mapToLong(TensorView::numel).sum();
         if (srcElems != rows * cols)
             throw new ModelFormatException(checkpoint.path(), "weight " + p.name() + " needs " + rows * cols + " values from " + graph.weightSource(p).tensors() + ", found " + srcElems);
-        if (src.size() == 1 && !t.dtype().isQuantized() && sameDtype(t.dtype(), src.getFirst().dtype()))
-            return new HostTensor.Dense(t.dtype(), shape(t), src.getFirst().data());
+        if (isView(t, src)) return new HostTensor.Dense(t.dtype(), shape(t), src.getFirst().data());
         Graph.WeightSource ws = graph.weightSource(p);
         if (t.dtype().isQuantized() && src.stream().allMatch(v -> losslessRepack(t.quant(), v.dtype())))
             return repack(t.quant(), rows, cols, src, ws, caller);
         return WeightPacker.pack(t, rowReader(src, rows, cols, ws, caller), arena);
+    }
+
+    /** A param stored as the file stores it: the mapped file region itself, no copy. */
+    private static boolean isView(TensorType t, List<TensorView> src) {
+        return src.size() == 1 && !t.dtype().isQuantized() && sameDtype(t.dtype(), src.getFirst().dtype());
+    }
+
+    /** Bytes of host memory {@link #loadAll} will take: every param but those that are views of the mapped file. */
+    public static long packedBytes(Checkpoint checkpoint, Graph graph) {
+        long b = 0;
+        for (Value p : graph.params()) {
+            List<TensorView> src = new ArrayList<>();
+            for (String name : graph.weightSource(p).tensors()) src.add(checkpoint.tensor(name));
+            if (!isView(p.type(), src)) b += ModelWeights.bytesOf(p.type());
+        }
+        return b;
     }
 
     private static long[] shape(TensorType t) {

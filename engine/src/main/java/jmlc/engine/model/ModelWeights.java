@@ -29,15 +29,14 @@ public interface ModelWeights extends AutoCloseable {
     /** Bytes of all params of {@code g} in their stored formats. */
     static long bytesOf(jmlc.compiler.ir.Graph g) {
         long b = 0;
-        for (Value p : g.params()) {
-            var t = p.type();
-            if (t.dtype().isQuantized()) {
-                long rows = t.shape().dim(0).size(), cols = t.shape().dim(1).size();
-                b += t.quant().dataBytes(rows, cols) + t.quant().scaleBytes(rows, cols);
-            } else {
-                b += t.shape().numel() * (t.dtype().bits() / 8);
-            }
-        }
+        for (Value p : g.params()) b += bytesOf(p.type());
         return b;
+    }
+
+    /** Bytes of a tensor of type {@code t} in its stored format (quantized: data and scales). */
+    static long bytesOf(jmlc.compiler.ir.TensorType t) {
+        if (!t.dtype().isQuantized()) return t.shape().numel() * (t.dtype().bits() / 8);
+        long rows = t.shape().dim(0).size(), cols = t.shape().dim(1).size();
+        return t.quant().dataBytes(rows, cols) + t.quant().scaleBytes(rows, cols);
     }
 }

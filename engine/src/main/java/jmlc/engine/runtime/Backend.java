@@ -27,6 +27,15 @@ public interface Backend {
     /** Why {@link #detect()} found no device (the library, the driver, no hardware), or "" when it found some. */
     default String unavailable() {
         return "";
+
+    }
+
+    /**
+     * Throws, saying what to do, when this JVM cannot run {@code device} (a module or library it
+     * needs is missing): called before a model is made or read for it, so a load fails at once, not
+     * at its first step.
+     */
+    default void checkUsable(DeviceInfo device) {
     }
 
     /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected), reporting progress. */

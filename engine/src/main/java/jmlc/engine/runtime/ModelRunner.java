@@ -33,11 +33,25 @@ public interface ModelRunner extends AutoCloseable {
     float[] forward(int[] tokens, int pos);
 
     /**
-     * Runs one step and picks the next token. Runtimes that sample on the device override this so
-     * only a token id crosses to the host; this default samples the returned logits on the host.
+     * Runs a step whose logits nobody reads: a long prompt's chunks before its last. Runtimes that
+     * queue work on a device override this to queue it and return, so the host launches the next
+     * chunk while the device runs this one (no logits copied back, no wait); this default runs
+     * {@link #forward} and drops its logits.
+     */
+    default void prefill(int[] tokens, int pos) {
+        forward(tokens, pos);
+    }
+
+    /**
+     * Runs one step and picks the token after its last one. Runtimes that sample on the device
+     * override this so only a token id crosses to the host; this default samples the last row of
+     * the returned logits on the host (a model compiled with all logits returns a row per token).
      */
     default int forwardAndSample(int[] tokens, int pos, Sampler sampler, int[] context, int contextLength) {
-        return sampler.sample(forward(tokens, pos), context, contextLength);
+        float[] logits = forward(tokens, pos);
+        int vocab = model().config().vocabSize();
+        if (logits.length > vocab) logits = java.util.Arrays.copyOfRange(logits, logits.length - vocab, logits.length);
+        return sampler.sample(logits, context, contextLength);
     }
 
     /**

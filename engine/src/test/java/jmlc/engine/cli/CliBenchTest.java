@@ -3,37 +3,79 @@ package jmlc.engine.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.quant.QuantMode;
+import jmlc.engine.generate.GenerationStats;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.SyntheticModels;
 import jmlc.engine.runtime.DeviceInfo;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code jmlc bench}, the roofline arithmetic, and where the bandwidth comes from. */
 class CliBenchTest {
 
+    /**
+     * By default untimed warm-up runs (one, then more until 3 s have passed: the JIT's time), then three
+     * timed runs reported as mean ± standard deviation, as llama-bench reports them.
+     */
     @Test
-    void benchPrintsSpeedsAndRoofline() {
+    void benchWarmsUpAndReportsMeanAndStandardDeviation() {
         CliRun r = CliRun.run("bench", "synthetic:tiny", "--gen", "8", "--bandwidth", "100");
         assertEquals(0, r.exit(), r.toString());
         var out = r.outLines();
         assertEquals(3, out.size(), r.toString());
-        assertTrue(out.get(0).matches("prefill: +[0-9.]+ tok/s"), out.get(0));
-        assertTrue(out.get(1).matches("decode: +[0-9.]+ tok/s"), out.get(1));
+        List<String> warmups = r.errLines().stream().filter(l -> l.matches("warm-up run \\d+: prefill .* \\(untimed\\)")).toList();
+        List<String> timed = r.errLines().stream().filter(l -> l.matches("run \\d/3: prefill .*")).toList();
+        assertTrue(warmups.size() >= 1, r.toString());
+        double warmSeconds = warmups.stream().mapToDouble(l -> Double.parseDouble(l.replaceAll(".*\\(1 tokens, ([0-9.]+) ms\\).*", "$1")) / 1e3
+                + Double.parseDouble(l.replaceAll(".*tokens, ([0-9.]+) s\\) \\(untimed\\)$", "$1"))).sum();
+        assertTrue(warmSeconds >= 2.5 || warmups.size() == 1, "warm-up runs go on for about 3 s: " + warmups.size() + " runs, " + warmSeconds + " s");
+        assertEquals(3, timed.size(), r.toString());
+        String of = " tok/s \\(mean ± standard deviation of 3 timed runs after " + warmups.size() + " warm-up runs?\\)";
+        assertTrue(out.get(0).matches("prefill: +[0-9.]+ ± [0-9.]+" + of), out.get(0));
+        assertTrue(out.get(1).matches("decode: +[0-9.]+ ± [0-9.]+" + of), out.get(1));
         assertTrue(out.get(2).matches("roofline: [0-9.]+ tok/s = 100.0 GB/s \\(--bandwidth\\) / [0-9.]+ MB read per token .*; decode reaches [0-9.]+% of it"), out.get(2));
-        assertTrue(r.err().contains("benchmark: 1-token prompt, 8 decoded tokens, greedy, batch 1, 1 run"), r.err());
-        assertTrue(r.err().contains("run 1/1: prefill"), r.err());
+        assertTrue(r.err().contains("benchmark: 1-token prompt, 8 decoded tokens, greedy, batch 1, warm-up runs for at least 3 s and 3 timed runs"), r.err());
+        assertFalse(r.err().contains("decoding"), "runs this short show no progress:\n" + r.err());
+    }
+
+    /** The mean and sample standard deviation are the timed runs', computed as the summary says. */
+    @Test
+    void summaryIsTheMeanAndStandardDeviationOfTheTimedRuns() {
+        var runs = List.of(new GenerationStats(1, 1_000_000, 10, 100_000_000), new GenerationStats(1, 2_000_000, 10, 200_000_000),
+                new GenerationStats(1, 4_000_000, 10, 50_000_000));
+        var result = new Benchmark.Result(1, 11, 1, runs, new Roofline(1000, 100, 10), java.util.Optional.empty());
+        // decode tok/s: 100, 50, 200 -> mean 116.67, sample standard deviation 76.38
+        assertEquals(116.67, result.decode(), 0.01);
+        assertEquals(76.38, result.decodeSpread().stddev(), 0.01);
+        assertTrue(Benchmark.summary(result).get(1).startsWith("decode:   116.7 ± 76.4 tok/s (mean ± standard deviation of 3 timed runs after 1 warm-up run)"),
+                Benchmark.summary(result).get(1));
+        var one = new Benchmark.Result(1, 11, 0, runs.subList(0, 1), new Roofline(1000, 100, 10), java.util.Optional.empty());
+        assertEquals("decode:   100.0 tok/s (1 timed run after 0 warm-up runs)", Benchmark.summary(one).get(1));
+    }
+
+    /** A run longer than a few seconds shows its decoding (here on the slow reference interpreter). */
+    @Test
+    void slowRunsShowTheirProgress() {
+        CliRun r = CliRun.run("bench", "synthetic:tiny", "--device", "cpu:ref", "--gen", "50", "--runs", "1", "--warmup", "0", "--bandwidth", "1");
+        assertEquals(0, r.exit(), r.toString());
+        double seconds = Double.parseDouble(r.errLines().stream().filter(l -> l.startsWith("run 1/1: prefill")).findFirst().orElseThrow()
+                .replaceAll(".*tokens, ([0-9.]+) s\\)$", "$1"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(seconds > 3, "the run took only " + seconds + " s here: too fast to need progress");
+        assertTrue(r.err().contains("run 1/1: decoding ..."), r.toString());
+        assertTrue(r.err().matches("(?s).*run 1/1: decoding \\[#+\\.*\\] +\\d+% \\d+ of 50.*"), r.toString());
     }
 
     @Test
     void jsonAndRunsAndPrompt() {
-        CliRun r = CliRun.run("bench", "synthetic:tiny", "--gen", "4", "--runs", "2", "--prompt", "Hello", "--bandwidth", "50", "--json", "-q");
+        CliRun r = CliRun.run("bench", "synthetic:tiny", "--gen", "4", "--runs", "2", "--warmup", "1", "--prompt", "Hello", "--bandwidth", "50", "--json", "-q");
         assertEquals(0, r.exit(), r.toString());
         JsonNode j = CliFixtures.json(r.out());
         assertEquals("synthetic:tiny", j.get("model").textValue());
@@ -42,6 +84,8 @@ class CliBenchTest {
         assertEquals(6, j.get("prompt_tokens").intValue(), "BOS and the five bytes of Hello");
         assertEquals(4, j.get("gen_tokens").intValue());
         assertEquals(2, j.get("runs").size());
+        assertEquals(1, j.get("warmup_runs").intValue());
+        assertTrue(j.get("decode_tok_s_stddev").doubleValue() >= 0);
         assertTrue(j.get("decode_tok_s").doubleValue() > 0);
         assertEquals(50, j.get("bandwidth_gb_s").doubleValue(), 1e-9);
         double roof = 50e9 / j.get("bytes_per_token").doubleValue();
@@ -51,11 +95,15 @@ class CliBenchTest {
     }
 
     @Test
-    void mediansOfSeveralRuns() {
-        CliRun r = CliRun.run("bench", "synthetic:tiny", "--gen", "3", "--runs", "3", "--bandwidth", "10");
+    void warmupRunsCanBeSetOrLeftOut() {
+        CliRun r = CliRun.run("bench", "synthetic:tiny", "--gen", "3", "--runs", "2", "--warmup", "0", "--bandwidth", "10");
         assertEquals(0, r.exit(), r.toString());
-        assertTrue(r.out().contains("decode:   ") && r.out().contains("(median of 3 runs)"), r.toString());
-        assertEquals(3, r.errLines().stream().filter(l -> l.startsWith("run ")).count(), r.toString());
+        assertTrue(r.out().contains("(mean ± standard deviation of 2 timed runs after 0 warm-up runs)"), r.toString());
+        assertTrue(r.err().contains("benchmark: 1-token prompt, 3 decoded tokens, greedy, batch 1, 0 warm-up runs and 2 timed runs"), r.toString());
+        assertEquals(0, r.errLines().stream().filter(l -> l.startsWith("warm-up")).count(), r.toString());
+        CliRun bad = CliRun.run("bench", "synthetic:tiny", "--warmup", "-1");
+        assertEquals(Errors.USAGE, bad.exit(), bad.toString());
+        CliErrorsTest.assertOneErrorLine(bad, "--warmup must be 0 or more runs, found -1");
     }
 
     /** DESIGN.md: Llama-2-7B q4f16_1 reads about 3.85 GB per token; at the H100's 3.01 TB/s, about 780 tok/s. */
@@ -109,7 +157,7 @@ class CliBenchTest {
 
     @Test
     void unknownBandwidthSaysHowToGiveOne() {
-        var result = new Benchmark.Result(1, 8, java.util.List.of(new jmlc.engine.generate.GenerationStats(1, 1000, 7, 7_000_000)),
+        var result = new Benchmark.Result(1, 8, 0, java.util.List.of(new jmlc.engine.generate.GenerationStats(1, 1000, 7, 7_000_000)),
                 new Roofline(1000, 100, 10), java.util.Optional.empty());
         String line = Benchmark.summary(result).getLast();
         assertTrue(line.startsWith("roofline: unknown: the device reports no memory bandwidth; pass --bandwidth GB/s"), line);

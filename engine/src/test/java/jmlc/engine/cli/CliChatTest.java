@@ -47,6 +47,18 @@ class CliChatTest {
         assertTrue(r.err().contains("chat template llama2"), r.err());
     }
 
+    /** Two messages with the default reply length: the second turn continues the first (it used to need 9339 positions of 2048). */
+    @Test
+    void aSecondMessageAfterADefaultLengthReply() {
+        CliRun r = CliRun.withInput("Hello\nTell me more\n/stats\n", "chat", "synthetic:tiny", "--seed", "4");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals(List.of(), r.errorLines(), r.toString());
+        assertFalse(r.err().contains("error"), r.toString());
+        List<String> out = r.outLines();
+        assertEquals(3, out.size(), r.toString());
+        assertTrue(out.get(2).endsWith("(63 tokens)"), "a synthetic model's reply stops at 64 tokens by default: " + out.get(2));
+    }
+
     @Test
     void endOfInputEndsTheChat() {
         CliRun r = CliRun.withInput("Hi\n", "chat", "synthetic:tiny", "--max-tokens", "3", "--greedy", "-q");
@@ -67,11 +79,12 @@ class CliChatTest {
         // a 40-position window: the long message cannot fit, the short one can
         CliRun r = CliRun.withInput("x".repeat(100) + "\nHi\n/reload synthetic:nope\n/stats\n",
                 "chat", "synthetic:tiny", "--max-context", "40", "--max-tokens", "3", "--greedy");
-        assertEquals(0, r.exit(), r.toString());
-        assertTrue(r.err().contains("error: the conversation needs"), r.toString());
+        assertEquals(Errors.FAILURE, r.exit(), "a message failed: " + r);
+        assertTrue(r.err().contains("error: the message needs 1"), r.toString());
         assertTrue(r.err().contains("error: unknown synthetic model 'synthetic:nope'"), r.toString());
         assertTrue(r.err().contains("(still chatting with synthetic:tiny)"), r.toString());
         assertTrue(r.out().contains("decode:"), "the short message got a reply:\n" + r);
+        assertEquals("jmlc: error: 2 of 4 lines failed (the errors are above)", r.errLines().getLast(), "piped input: the exit code and a last line say so");
     }
 
     @Test

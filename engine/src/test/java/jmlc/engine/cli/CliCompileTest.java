@@ -110,6 +110,24 @@ class CliCompileTest {
         }
     }
 
+    /** A Vulkan target: one GLSL compute shader a kernel, and beside it its SPIR-V from shaderc (a valid module: magic number 0x07230203). */
+    @Test
+    void vulkanTargetsWriteGlslAndSpirv() throws IOException {
+        Path out = tmp.resolve("vulkan");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "vulkan", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("GLSL compute files and their SPIR-V"), r.out());
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            List<Path> comp = k.filter(p -> p.toString().endsWith(".comp")).toList();
+            assertFalse(comp.isEmpty());
+            for (Path c : comp) {
+                assertTrue(Files.readString(c).contains("#version 450"), c.toString());
+                byte[] spv = Files.readAllBytes(Path.of(c.toString().replace(".comp", ".spv")));
+                assertEquals(0x07230203, java.nio.ByteBuffer.wrap(spv).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0), c + ": SPIR-V magic");
+            }
+        }
+    }
+
     @Test
     void disabledPassesLeaveTheirPhaseOut() {
         CliRun all = CliRun.run("compile", "synthetic:tiny", "-q");
@@ -130,5 +148,38 @@ class CliCompileTest {
         CliRun r = CliRun.run("compile", dir.toString(), "-q");
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.outLines().getFirst().contains("qwen2, 2 layers, hidden 64; q4f16_1, context 128; target cuda:sm_90"), r.toString());
+    }
+
+    /** --emit into the folder of an earlier compile replaces its output: no kernel of the earlier model stays. */
+    @Test
+    void emittingAgainReplacesTheEarlierOutput() throws IOException {
+        Path out = tmp.resolve("again");
+        assertEquals(0, CliRun.run("compile", "synthetic:tiny", "--quant", "q4f16_1", "--emit", out.toString(), "-q").exit());
+        long before = countKernels(out);
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--quant", "q0f32", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.err().contains("replacing an earlier compile's output"), r.toString());
+        List<String> index = Files.readAllLines(out.resolve("index.tsv"));
+        assertEquals(index.size() - 1, countKernels(out), "only the new compile's kernels (the first made " + before + ")");
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            assertTrue(k.noneMatch(p -> p.getFileName().toString().contains("q4")), "no q4 kernel of the first compile stays");
+        }
+    }
+
+    @Test
+    void emitRefusesAFolderOfOtherFiles() throws IOException {
+        Path mine = Files.createDirectories(tmp.resolve("mine"));
+        Files.writeString(mine.resolve("notes.txt"), "keep me");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--emit", mine.toString());
+        assertEquals(Errors.USAGE, r.exit(), r.toString());
+        CliErrorsTest.assertOneErrorLine(r, "--emit " + mine + ": the folder is not empty and holds no earlier compile's output only (also notes.txt); choose a new or empty folder");
+        assertEquals("keep me", Files.readString(mine.resolve("notes.txt")));
+        assertFalse(Files.exists(mine.resolve("kernels")));
+    }
+
+    private static long countKernels(Path out) throws IOException {
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            return k.count();
+        }
     }
 }

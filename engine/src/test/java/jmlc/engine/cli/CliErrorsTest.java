@@ -39,6 +39,11 @@ class CliErrorsTest {
                 Arguments.of("--gen 0", new String[] {"bench", "synthetic:tiny", "--gen", "0"}, "--gen must be a positive number of tokens, found 0"),
                 Arguments.of("--gen -3", new String[] {"bench", "synthetic:tiny", "--gen=-3"}, "found -3"),
                 Arguments.of("--gen beyond the context", new String[] {"bench", "synthetic:tiny", "--gen", "100", "--max-context", "64", "--bandwidth", "1"}, "need 101 positions, but the context holds 64"),
+                Arguments.of("--max-context 0", new String[] {"chat", "synthetic:tiny", "--max-context", "0"}, "--max-context must be a positive number of positions, found 0 (leave it out for the model's window, at most 4096)"),
+                Arguments.of("compile --max-context 0", new String[] {"compile", "synthetic:tiny", "--max-context", "0"}, "--max-context must be a positive number of positions, found 0"),
+                Arguments.of("compile --emit where no folder can be", new String[] {"compile", "synthetic:tiny", "--emit", "/proc/nope"}, "--emit /proc/nope: cannot create the folder: no such file or directory"),
+                Arguments.of("logits past the window", new String[] {"logits", "synthetic:tiny", "--tokens", String.join(",", java.util.Collections.nCopies(40, "5")), "--max-context", "32"},
+                        "--tokens: 40 ids need 40 positions but the context window holds 32 (raise --max-context, at most 2048, or pass fewer ids); see 'jmlc logits --help'"),
                 Arguments.of("--temperature negative", new String[] {"chat", "synthetic:tiny", "--temperature", "-1"}, "temperature must be >= 0, found -1.0"),
                 Arguments.of("--top-p above 1", new String[] {"generate", "synthetic:tiny", "--tokens", "1", "--top-p", "2"}, "top-p must be in (0, 1], found 2.0"),
                 Arguments.of("unknown synthetic model", new String[] {"chat", "synthetic:llama-9b"}, "unknown synthetic model 'synthetic:llama-9b': expected one of synthetic:tiny,"),
@@ -154,6 +159,24 @@ class CliErrorsTest {
         CliContext ctx = CliContext.of(java.io.InputStream.nullInputStream(), new java.io.PrintWriter(new java.io.StringWriter()), new java.io.PrintWriter(err, true));
         assertEquals(Errors.FAILURE, Errors.failure(ctx, new IllegalStateException("kernel failed to compile\nline 1\nline 2")));
         assertEquals("jmlc: error: kernel failed to compile (more with --debug)", err.toString().strip());
+    }
+
+    /**
+     * The issue's case: bench synthetic:llama-2-13b --quant q0f32 on a machine with less memory than its
+     * 59 GB was killed by the OOM killer after 80 s; it is refused at once, naming both figures.
+     */
+    @Test
+    void aModelLargerThanTheHostsMemoryIsRefusedAtOnce() {
+        var free = jmlc.engine.model.MemoryCheck.host();
+        org.junit.jupiter.api.Assumptions.assumeTrue(free.isPresent() && free.get().bytes() < 58e9,
+                "this machine has room for synthetic:llama-2-13b in q0f32: " + free);
+        long t0 = System.nanoTime();
+        CliRun r = CliRun.run("bench", "synthetic:llama-2-13b", "--quant", "q0f32", "--device", "cpu");
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(Errors.FAILURE, r.exit(), r.toString());
+        assertOneErrorLine(r, "synthetic:llama-2-13b (q0f32) needs about 58.8 GB of memory on the host (weights 52.1 GB, KV cache 6.7 GB, activations 0.1 GB) but ");
+        assertTrue(r.errorLines().getFirst().contains("use a 4-bit --quant (q4f16_1: about 7.3 GB of weights)"), r.toString());
+        assertTrue(seconds < 10, "refused before making any weights: " + seconds + " s");
     }
 
     static void assertOneErrorLine(CliRun r, String expected) {

@@ -32,12 +32,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * files; fetched by install/fetch-tokenizers.sh), as a Hugging Face directory with the tokenizer
  * files and as a GGUF file with the same vocabulary embedded as llama.cpp's converter writes it.
  */
-final class CliFixtures {
+public final class CliFixtures {
     private CliFixtures() {}
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    static Path repoRoot() {
+    public static Path repoRoot() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent())
             if (Files.isRegularFile(p.resolve("install/fetch-tokenizers.sh"))) return p;
         throw new IllegalStateException("no install/fetch-tokenizers.sh above " + Path.of("").toAbsolutePath());
@@ -59,7 +59,7 @@ final class CliFixtures {
     }
 
     /** A Hugging Face directory: config.json, model.safetensors (f16), tokenizer.json, tokenizer_config.json. */
-    static Path hfModel(Path dir) {
+    public static Path hfModel(Path dir) {
         FloatWeights w = TinyModels.random(config(), 11);
         HfModelWriter.write(dir, w, TensorDType.F16, 1);
         copy(llama2Tokenizer().resolve("tokenizer.json"), dir.resolve("tokenizer.json"));

@@ -12,6 +12,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code jmlc generate} and {@code jmlc logits}: what they print agrees with the API and with each other. */
@@ -74,11 +75,25 @@ class CliGenerateTest {
     }
 
     @Test
-    void tooManyTokensForTheContextIsAFailure() {
+    void tooManyTokensForTheContextIsAUsageError() {
         String ids = String.join(",", java.util.Collections.nCopies(40, "5"));
         CliRun r = CliRun.run("logits", "synthetic:tiny", "--tokens", ids, "--max-context", "32");
-        assertEquals(Errors.FAILURE, r.exit(), r.toString());
-        CliErrorsTest.assertOneErrorLine(r, "needs 40 positions but the context window holds 32");
+        assertEquals(Errors.USAGE, r.exit(), r.toString());
+        CliErrorsTest.assertOneErrorLine(r, "need 40 positions but the context window holds 32");
+        assertFalse(r.err().contains("/reset") || r.err().contains("resetChat"), "logits has no conversation to reset: " + r.err());
         assertEquals(Set.of(), Set.copyOf(r.outLines()), "nothing on stdout");
+        CliRun prompt = CliRun.run("generate", "synthetic:tiny", "--tokens", ids, "--max-context", "32");
+        CliErrorsTest.assertOneErrorLine(prompt, "the prompt needs 40 positions but the context window holds 32: use fewer tokens, or load the model with a longer context");
+    }
+
+    /** Generation that fills the context window before --max-tokens says so and fails, after printing what it made. */
+    @Test
+    void aFullContextWindowEndsGenerationWithAnError() {
+        CliRun r = CliRun.run("generate", "synthetic:tiny", "--tokens", "1,300", "--max-tokens", "100", "--max-context", "30", "--ignore-eos", "--json");
+        assertEquals(Errors.FAILURE, r.exit(), r.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("stopped after (\\d+) of 100 tokens: the context window of 30 positions is full "
+                + "\\(raise --max-context, at most 2048, or lower --max-tokens\\)").matcher(r.errorLines().getLast());
+        assertTrue(m.find(), r.toString());
+        assertEquals(Integer.parseInt(m.group(1)), CliFixtures.json(r.out()).get("tokens").size(), "what was generated is printed");
     }
 }

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** --version, help, every command's --help, devices; and the lists in the help text stay true. */
@@ -77,5 +78,22 @@ class CliHelpTest {
         var json = CliFixtures.json(CliRun.run("devices", "--json").out());
         assertEquals("cpu", json.get(0).get("id").textValue());
         assertEquals("cpu", json.get(0).get("backend").textValue());
+    }
+
+    /** A backend that finds no device says why (here, without an NVIDIA driver: CUDA); the help promises no backend jmlc lacks. */
+    @Test
+    void devicesSayWhyABackendFoundNoneAndPromiseOnlyRealBackends() {
+        CliRun r = CliRun.run("devices");
+        for (jmlc.engine.runtime.Backend b : jmlc.engine.api.Backends.all()) {
+            if (!b.detect().isEmpty()) continue;
+            String why = b.unavailable();
+            assertFalse(why.isEmpty(), b.name() + " finds no device and does not say why");
+            assertTrue(r.outLines().contains("no " + b.name() + " device: " + why), r.out());
+        }
+        String help = CliRun.run("devices", "--help").out().replaceAll("\\s+", " ");
+        var names = jmlc.engine.api.Backends.all().stream().map(jmlc.engine.runtime.Backend::name).toList();
+        java.util.Map<String, String> known = java.util.Map.of("cuda", "CUDA", "rocm", "ROCm", "vulkan", "Vulkan");
+        known.forEach((name, shown) -> assertEquals(names.contains(name), help.contains(shown), shown + " in the help: " + help));
+        assertTrue(help.contains("for a backend that finds none, why"), help);
     }
 }

@@ -27,7 +27,9 @@ public record MimeBundle(Map<String, Object> data, Map<String, Object> metadata)
 
     public MimeBundle {
         if (data.isEmpty()) throw new IllegalArgumentException("a MIME bundle needs at least one representation");
-        data = Collections.unmodifiableMap(new LinkedHashMap<>(data));
+        data = new LinkedHashMap<>(data);
+        if (data.get(SVG) instanceof String svg) data.put(SVG, svgElement(svg));
+        data = Collections.unmodifiableMap(data);
         metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
     }
 
@@ -49,6 +51,16 @@ public record MimeBundle(Map<String, Object> data, Map<String, Object> metadata)
 
     public static MimeBundle svg(String svg) {
         return of(SVG, svg);
+    }
+
+    /**
+     * An SVG as a notebook holds it: the {@code <svg>} element, without the XML declaration and
+     * DOCTYPE a standalone file starts with (nbconvert's HTML export rejects an
+     * {@code encoding="UTF-8"} declaration in a text string, and HTML needs neither).
+     */
+    static String svgElement(String svg) {
+        int start = svg.indexOf("<svg");
+        return start > 0 && svg.substring(0, start).strip().startsWith("<?xml") ? svg.substring(start) : svg;
     }
 
     /** A PNG image from its encoded bytes. */

@@ -1,5 +1,6 @@
 package jmlc.magics.llm;
 
+import jmlc.engine.bench.Spread;
 import jmlc.magics.core.Displayable;
 import jmlc.magics.core.MimeBundle;
 import org.knowm.xchart.BitmapEncoder;
@@ -24,10 +25,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Every benchmark run of the notebook, in order: {@code %bench} adds to it, cells too
+ * Every timed benchmark run of the notebook, in order: {@code %bench} adds to it, cells too
  * ({@code Jmlc.benchmarks().add(BenchRun.measure(cm, "Hi", 64))}). Shows as a table; {@link #chart()}
- * draws decode speed per device (categories) and model/quantization (series), the mean of the runs.
- * Thread-safe.
+ * draws decode speed per device (categories) and model/quantization (series): the mean of the runs,
+ * with their standard deviation. Thread-safe.
  */
 public final class BenchHistory implements Displayable {
 
@@ -91,33 +92,38 @@ public final class BenchHistory implements Displayable {
         return TableView.of(table());
     }
 
+    /** Each configuration's (model, quantization, disabled passes) decode tok/s per device, over its runs, in order of first run. */
+    private Map<String, Map<String, Spread>> decodeSpreads() {
+        Map<String, Map<String, List<Double>>> values = new LinkedHashMap<>(); // configuration -> device -> decode tok/s
+        for (BenchRun r : runs())
+            values.computeIfAbsent(r.configuration(), k -> new LinkedHashMap<>()).computeIfAbsent(r.device(), k -> new ArrayList<>()).add(r.decodeTokensPerSecond());
+        Map<String, Map<String, Spread>> spreads = new LinkedHashMap<>();
+        values.forEach((config, byDevice) -> byDevice.forEach((device, v) -> spreads.computeIfAbsent(config, k -> new LinkedHashMap<>()).put(device, Spread.of(v))));
+        return spreads;
+    }
+
     /**
-     * Decode tok/s per device and configuration (model, quantization, disabled passes), the mean of
-     * their runs, as an XChart bar chart.
+     * Decode tok/s per device (categories) and configuration (series): the mean of their runs as
+     * bars, the standard deviation as error bars, as an XChart bar chart. The legend lists one
+     * configuration a line below the plot, and the chart grows to hold it.
      */
     public CategoryChart categoryChart() {
         List<BenchRun> all = runs();
         var devices = new LinkedHashSet<String>();
-        Map<String, Map<String, double[]>> sums = new LinkedHashMap<>(); // configuration -> device -> (sum, count)
-        for (BenchRun r : all) {
-            devices.add(r.device());
-            sums.computeIfAbsent(r.configuration(), k -> new LinkedHashMap<>())
-                    .computeIfAbsent(r.device(), k -> new double[2]);
-            double[] s = sums.get(r.configuration()).get(r.device());
-            s[0] += r.decodeTokensPerSecond();
-            s[1]++;
-        }
-        CategoryChart chart = new CategoryChartBuilder().width(760).height(420)
-                .title("Decode speed (" + all.size() + (all.size() == 1 ? " run" : " runs") + ")")
-                .xAxisTitle("device").yAxisTitle("decode tok/s (mean)").build();
+        all.forEach(r -> devices.add(r.device()));
+        Map<String, Map<String, Spread>> spreads = decodeSpreads();
+        CategoryChart chart = new CategoryChartBuilder().width(760).height(400 + 22 * Math.max(1, spreads.size()))
+                .title("Decode speed (" + all.size() + (all.size() == 1 ? " run" : " runs") + "; bars: mean, whiskers: standard deviation)")
+                .xAxisTitle("device").yAxisTitle("decode tok/s").build();
         var st = chart.getStyler();
         st.setLegendPosition(Styler.LegendPosition.OutsideS);
-        st.setLegendLayout(Styler.LegendLayout.Horizontal);
+        st.setLegendLayout(Styler.LegendLayout.Vertical);
         st.setLabelsVisible(true);
         st.setDecimalPattern("#,##0.0");
         st.setAvailableSpaceFill(0.8);
         st.setPlotGridVerticalLinesVisible(false);
         st.setChartBackgroundColor(java.awt.Color.WHITE);
+        st.setErrorBarsColor(java.awt.Color.DARK_GRAY);
         st.setYAxisMin(0.0);
         st.setYAxisDecimalPattern("#,##0");
         List<String> categories = List.copyOf(devices);
@@ -126,18 +132,42 @@ public final class BenchHistory implements Displayable {
             return chart;
         }
         double max = 0;
-        for (var e : sums.entrySet()) {
-            List<Double> values = new ArrayList<>();
+        for (var e : spreads.entrySet()) {
+            List<Double> means = new ArrayList<>(), deviations = new ArrayList<>();
             for (String d : categories) {
-                double[] s = e.getValue().get(d);
-                values.add(s == null ? 0.0 : s[0] / s[1]);
-                if (s != null) max = Math.max(max, s[0] / s[1]);
+                Spread s = e.getValue().get(d);
+                means.add(s == null ? 0.0 : s.mean());
+                deviations.add(s == null ? 0.0 : s.stddev());
+                if (s != null) max = Math.max(max, s.mean() + s.stddev());
             }
-            chart.addSeries(e.getKey(), categories, values);
+            chart.addSeries(legendLabel(e.getKey()), categories, means, deviations);
         }
         if (max > 0) st.setYAxisMax(max * 1.15); // room above the tallest bar for its label
         return chart;
     }
+
+    /**
+     * A configuration as a legend entry: lines of at most {@value #LEGEND_LINE} characters, broken
+     * between words (XChart cuts a longer line short with an ellipsis at 45% of the chart's width).
+     */
+    static String legendLabel(String configuration) {
+        var label = new StringBuilder();
+        int line = 0;
+        for (String word : configuration.split(" ")) {
+            if (line > 0 && line + 1 + word.length() > LEGEND_LINE) {
+                label.append('\n');
+                line = 0;
+            } else if (line > 0) {
+                label.append(' ');
+                line++;
+            }
+            label.append(word);
+            line += word.length();
+        }
+        return label.toString();
+    }
+
+    static final int LEGEND_LINE = 40;
 
     /** {@link #categoryChart()} as PNG and SVG, with a text summary for front ends that show no images. */
     public MimeBundle chart() {
@@ -155,16 +185,13 @@ public final class BenchHistory implements Displayable {
                 .withText(summary());
     }
 
-    /** Per device and configuration, the mean decode speed: the chart in words. */
+    /** Per device and configuration, the decode speed's mean ± standard deviation: the chart in words. */
     public String summary() {
-        var lines = new StringBuilder("decode tok/s (mean of runs):");
-        var seen = new LinkedHashMap<String, double[]>();
-        for (BenchRun r : runs()) {
-            double[] s = seen.computeIfAbsent(r.device() + "  " + r.configuration(), k -> new double[2]);
-            s[0] += r.decodeTokensPerSecond();
-            s[1]++;
-        }
-        seen.forEach((k, s) -> lines.append(String.format("%n  %-48s %10.1f  (%d run%s)", k, s[0] / s[1], (int) s[1], s[1] == 1 ? "" : "s")));
+        var lines = new StringBuilder("decode tok/s (mean ± standard deviation of the runs):");
+        var byRow = new LinkedHashMap<String, Spread>();
+        for (BenchRun r : runs()) byRow.putIfAbsent(r.device() + "  " + r.configuration(), null);
+        decodeSpreads().forEach((config, byDevice) -> byDevice.forEach((device, s) -> byRow.put(device + "  " + config, s)));
+        byRow.forEach((k, s) -> lines.append(String.format("%n  %-48s %16s  (%d run%s)", k, s.format(), s.n(), s.n() == 1 ? "" : "s")));
         return lines.toString();
     }
 

@@ -53,7 +53,7 @@ public final class ChatMagic implements Magic {
         @Option(names = "--seed", paramLabel = "N", description = "seed of the sampler, so replies repeat")
         Long seed;
 
-        @Option(names = "--max-tokens", paramLabel = "N", description = "longest reply in tokens; default 1024")
+        @Option(names = "--max-tokens", paramLabel = "N", description = "longest reply in tokens; default 1024, or 64 for synthetic models (random weights seldom end a reply)")
         Integer maxTokens;
 
         boolean changesSettings() {

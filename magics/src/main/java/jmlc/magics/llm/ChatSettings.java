@@ -8,13 +8,14 @@ import jmlc.engine.sampling.SamplingParams;
  * {@code %chat --temperature 0 --max-tokens 64 ...}; kept in the session and applied to each
  * model {@code %load} loads.
  *
+ * @param maxTokens    the longest reply; 0 for the model's default (1024 tokens, 64 for synthetic models)
  * @param systemPrompt null for none
  */
 public record ChatSettings(SamplingParams sampling, int maxTokens, String systemPrompt) {
 
-    /** MLC chat's sampling defaults, replies of up to 1024 tokens, no system prompt. */
+    /** MLC chat's sampling defaults, the model's default reply length, no system prompt. */
     public static ChatSettings defaults() {
-        return new ChatSettings(SamplingParams.defaults(), 1024, null);
+        return new ChatSettings(SamplingParams.defaults(), 0, null);
     }
 
     public ChatSettings withSampling(SamplingParams s) {
@@ -43,7 +44,7 @@ public record ChatSettings(SamplingParams sampling, int maxTokens, String system
         return (s.greedy() ? "greedy (temperature 0)" : "temperature " + num(s.temperature()))
                 + ", top-p " + num(s.topP()) + ", top-k " + (s.topK() == 0 ? "off" : s.topK())
                 + ", repetition penalty " + num(s.repetitionPenalty()) + ", seed " + s.seed()
-                + ", at most " + maxTokens + " tokens"
+                + (maxTokens > 0 ? ", at most " + maxTokens + " tokens" : ", replies up to the model's default length (1024 tokens; 64 for synthetic models)")
                 + (systemPrompt == null ? ", no system prompt" : ", system prompt \"" + systemPrompt + "\"");
     }
 

@@ -23,7 +23,7 @@ public final class DeviceMagic implements Magic {
             "Lists the devices jmlc found (GPUs first, then the CPU), or chooses the one later %%load commands use.",
             "The model loaded now stays where it is: %%reload moves it."})
     static final class Args {
-        @Parameters(arity = "0..1", paramLabel = "ID", description = "a device id from the list (rocm:0, cuda:0, cpu, cpu:ref), or auto")
+        @Parameters(arity = "0..1", paramLabel = "ID", description = "a device id from the list (rocm:0, cuda:0, vulkan:0, cpu, cpu:ref), or auto")
         String id;
     }
 
@@ -73,7 +73,9 @@ public final class DeviceMagic implements Magic {
             text.append(String.format("%1s %-8s %-6s %s%n      %s%n", mark, d.id(), d.backend(), d.name(), props));
         }
         String note = "*: the device %load uses (" + (chosen.equals("auto") ? "auto: the first found" : "chosen with %device") + ")";
-        return MimeBundle.html(Html.table(List.of("", "id", "backend", "name", "properties"), rows) + "<p>" + Html.escape(note) + "</p>")
+        for (var b : Backends.all()) // why a backend found nothing: no driver, no device, a device only used when named
+            if (b.detect().isEmpty() && !b.unavailable().isEmpty()) note += "\nno " + b.name() + " device: " + b.unavailable();
+        return MimeBundle.html(Html.table(List.of("", "id", "backend", "name", "properties"), rows) + "<p>" + Html.escape(note).replace("\n", "<br>") + "</p>")
                 .withText(text.append(note).toString());
     }
 

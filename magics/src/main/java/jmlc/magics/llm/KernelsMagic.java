@@ -26,7 +26,7 @@ public final class KernelsMagic implements Magic {
             "%%source NAME shows one kernel's code."})
     static final class Args {
         @Option(names = "--target", paramLabel = "T",
-                description = "cuda:sm_90, cuda:sm_80, rocm:gfx90a, rocm:gfx1030 ... (default: what the model's GPU runs, else cuda:sm_90)")
+                description = "cuda:sm_90, cuda:sm_80, rocm:gfx90a, rocm:gfx1030, vulkan, vulkan:sg64 ... (default: what the model's GPU runs, else cuda:sm_90)")
         String target;
 
         @Option(names = "--prefill", description = "the prefill program (many tokens per step) instead of decode (one token)")

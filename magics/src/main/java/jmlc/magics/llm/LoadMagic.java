@@ -29,7 +29,7 @@ public final class LoadMagic implements Magic {
         String quant;
 
         @Option(names = "--device", paramLabel = "ID",
-                description = "cpu, cpu:ref, cuda:0, rocm:0 ... (default: the one %%device chose, else auto: the first found)")
+                description = "cpu, cpu:ref, cuda:0, rocm:0, vulkan:0 ... (default: the one %%device chose, else auto: the first found)")
         String device;
 
         @Option(names = "--max-context", paramLabel = "N",
@@ -47,6 +47,9 @@ public final class LoadMagic implements Magic {
         /** {@code base} with the options given here replacing its values. */
         LoadOptions over(LoadOptions base, String magic) {
             LoadOptions o = base;
+            if (maxContext != null && maxContext <= 0)
+                throw new MagicException("%" + magic + ": --max-context must be a positive number of positions, found " + maxContext
+                        + " (leave it out for the model's window, at most 4096)");
             try {
                 if (quant != null) o = o.quant(QuantMode.parse(quant));
                 if (device != null) o = o.device(device);

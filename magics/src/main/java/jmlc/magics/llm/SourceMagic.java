@@ -13,16 +13,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code %source KERNEL [--target T] [--prefill]}: one generated kernel's CUDA or HIP source. */
+/** {@code %source KERNEL [--target T] [--prefill]}: one generated kernel's CUDA, HIP or GLSL source. */
 public final class SourceMagic implements Magic {
 
-    @Command(name = "source", description = "One generated kernel's self-contained source (CUDA C or HIP C), syntax-highlighted.")
+    @Command(name = "source", description = "One generated kernel's self-contained source (CUDA C, HIP C or GLSL compute), syntax-highlighted.")
     static final class Args {
         @Parameters(paramLabel = "KERNEL", description = "the kernel's name, its number in %%kernels, or a unique part of its name (e.g. 256x256_res)")
         String kernel;
 
         @Option(names = "--target", paramLabel = "T",
-                description = "cuda:sm_90, rocm:gfx90a ... (default: what the model's GPU runs, else cuda:sm_90)")
+                description = "cuda:sm_90, rocm:gfx90a, vulkan ... (default: what the model's GPU runs, else cuda:sm_90)")
         String target;
 
         @Option(names = "--prefill", description = "a kernel of the prefill program instead of decode")
@@ -36,7 +36,7 @@ public final class SourceMagic implements Magic {
 
     @Override
     public String summary() {
-        return "One generated kernel's CUDA or HIP source: %source NAME [--target rocm:gfx90a]";
+        return "One generated kernel's CUDA, HIP or GLSL source: %source NAME [--target rocm:gfx90a]";
     }
 
     @Override

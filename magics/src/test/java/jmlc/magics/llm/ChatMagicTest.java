@@ -114,10 +114,13 @@ class ChatMagicTest {
         nb.run("%reload --max-context 32");
         nb.run("%chat --max-tokens 4");
         var e = assertThrows(MagicException.class, () -> nb.run("%%chat\n" + "word ".repeat(40)));
-        assertTrue(e.getMessage().startsWith("%chat: the conversation needs "), e.getMessage());
-        assertTrue(e.getMessage().contains("%reset"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("%chat: the message needs "), e.getMessage());
+        assertTrue(e.getMessage().contains("--max-context") && !e.getMessage().contains("%reset"), "a first message: resetting would not help: " + e.getMessage());
         nb.run("%%chat\nshort");
         assertEquals(2, Llm.model(nb.session).conversation().size(), "the session survives");
+        var full = assertThrows(MagicException.class, () -> nb.run("%%chat\nmore words"));
+        assertTrue(full.getMessage().startsWith("%chat: the conversation needs "), full.getMessage());
+        assertTrue(full.getMessage().contains("%reset"), full.getMessage());
     }
 
     /** The stop button ends the reply; the conversation keeps it and the model goes on working. */

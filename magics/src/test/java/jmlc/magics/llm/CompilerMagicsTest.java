@@ -123,7 +123,7 @@ class CompilerMagicsTest {
     }
 
     @Test
-    void sourceShowsOneKernelForCudaAndHip() throws Exception {
+    void sourceShowsOneKernelForCudaHipAndVulkan() throws Exception {
         MimeBundle cuda = nb.bundle("%source 256x256_res");
         assertTrue(cuda.text().startsWith("// gemv"), cuda.text());
         assertTrue(cuda.text().contains(".cu (cuda:sm_90, rule gemv"), cuda.text());
@@ -135,6 +135,11 @@ class CompilerMagicsTest {
         MimeBundle hip = nb.bundle("%source 256x256_res --target hip:gfx90a");
         assertTrue(hip.text().contains("#include <hip/hip_runtime.h>") && hip.text().contains("__global__"), hip.text());
         assertTrue(((String) hip.data().get(MimeBundle.HTML)).contains("#include &lt;hip/hip_runtime.h&gt;"));
+
+        MimeBundle glsl = nb.bundle("%source 256x256_res --target vulkan");
+        assertTrue(glsl.text().contains(".comp (vulkan:generic, rule gemv") && glsl.text().contains("#version 450")
+                && glsl.text().contains("layout(push_constant, std430) uniform Args"), glsl.text());
+        assertTrue(nb.bundle("%kernels --target vulkan:sg64").text().contains(" for vulkan:sg64: "));
 
         assertEquals(nb.bundle("%source 1").text(), nb.bundle("%source #1").text());
         assertTrue(nb.bundle("%source 1").text().startsWith("// embed_"));

@@ -43,6 +43,8 @@ class LoadMagicTest {
         assertTrue(list.text().matches("(?s)\\* cpu .*"), "auto marks the first device: " + list.text());
         String html = (String) list.data().get(MimeBundle.HTML);
         assertTrue(html.contains("<th style=\"text-align:left\">backend</th>") && html.contains("cores: "), html);
+        for (var b : jmlc.engine.api.Backends.all()) // a backend without devices says why (here: no NVIDIA driver)
+            if (b.detect().isEmpty()) assertTrue(list.text().contains("no " + b.name() + " device: " + b.unavailable()), list.text());
 
         nb.run("%device cpu:ref");
         assertEquals("cpu:ref", nb.session.get(Llm.DEVICE).orElseThrow());
@@ -116,7 +118,8 @@ class LoadMagicTest {
                 {"%load synthetic:tiny --template vicuna", "%load: unknown chat template 'vicuna': expected one of llama2, llama3, chatml, mistral"},
                 {"%load synthetic:tiny --max-context 99999", "%load: cannot load synthetic:tiny: max context 99999 exceeds the model's context window of 2048"},
                 {"%load synthetic:tiny --device cuda:3", "%load: cannot load synthetic:tiny: no device 'cuda:3' here: found cpu, cpu:ref"},
-                {"%load synthetic:tiny --max-context -1", "%load: max context must be >= 0, found -1"},
+                {"%load synthetic:tiny --max-context -1", "%load: --max-context must be a positive number of positions, found -1 (leave it out for the model's window, at most 4096)"},
+                {"%load synthetic:tiny --max-context 0", "%load: --max-context must be a positive number of positions, found 0 (leave it out for the model's window, at most 4096)"},
                 {"%load synthetic:tiny --max-context many", "%load: Invalid value for option '--max-context': 'many' is not an int"},
                 {"%load", "%load: Missing required parameter: 'MODEL'"},
                 {"%load " + broken, "%load: cannot load " + broken + ": " + broken.resolve("config.json")},

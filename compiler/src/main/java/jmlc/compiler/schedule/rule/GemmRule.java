@@ -35,7 +35,8 @@ import static jmlc.compiler.kernel.K.*;
  * each warp issues its {@code (bm/2/16) × (bn/2/8)} mma per 16 of K. The raw tiles of the next step
  * are loaded into registers before this step's mma ({@link GemmTiles}), hiding their latency. Knobs:
  * {@code bm}, {@code bn}.
- * Operands are rounded to f16, so results differ from f32 by about 1e-3 relative.
+ * Operands are rounded to f16, so results differ from f32 by about 1e-3 relative; f32 weights (q0f32,
+ * whose name promises f32 arithmetic) are left to {@link GemvRule}.
  *
  * <p>Split-K for short prompts: with one row tile ({@code seq ≤ bm}) the grid has only
  * {@code ceil(n / bn)} blocks (32 for a 4096-row matrix on a 132-SM H100), each walking all of K one
@@ -79,6 +80,9 @@ public final class GemmRule implements ScheduleRule {
         MatmulParts m = MatmulParts.of(node);
         if (m == null || ctx.decode() || ctx.caps().matrix() != Capabilities.MatrixUnit.MMA_M16N8K16) return Optional.empty();
         Value w = m.w();
+        // f32 weights (q0f32) promise f32 arithmetic end to end; f16 operands would round them to 11 bits
+        // (logits 5e-4 to 8e-4 off, relative): GemvRule, next in order, computes them in f32
+        if (w.type().dtype() == jmlc.compiler.ir.DType.F32) return Optional.empty();
         boolean q = w.type().dtype().isQuantized();
         if (w.kind() != Value.Kind.PARAM || !m.x().type().shape().dim(0).equals(jmlc.compiler.ir.Dim.SEQ)) return Optional.empty();
         int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();

@@ -41,7 +41,8 @@ import static jmlc.compiler.kernel.K.*;
  *     where the target has it, else by f32 FMAs of the converted halves.
  * </ul>
  * The epilogue adds bias and residual or applies silu·mul to (gate, up) column pairs. Operands are
- * rounded to f16 as in the tensor-core GEMM (about 1e-3 relative). Defaults are not tuned on AMD
+ * rounded to f16 as in the tensor-core GEMM (about 1e-3 relative); f32 weights (q0f32) are left to
+ * {@link GemvRule}, as there. Defaults are not tuned on AMD
  * hardware (none was reachable): the CUDA GEMM's 64 × 128 tile for the matrix units, 64 × 64 with
  * 4 × 4 a thread on the vector units.
  */
@@ -84,6 +85,8 @@ public final class GemmTiledRule implements ScheduleRule {
         MatmulParts m = MatmulParts.of(node);
         if (m == null || ctx.decode() || ctx.caps().matrix() == MatrixUnit.MMA_M16N8K16) return Optional.empty();
         Value w = m.w();
+        // f32 weights (q0f32) promise f32 arithmetic end to end, as in GemmRule: GemvRule computes them in f32
+        if (w.type().dtype() == jmlc.compiler.ir.DType.F32) return Optional.empty();
         boolean q = w.type().dtype().isQuantized();
         if (w.kind() != Value.Kind.PARAM || !m.x().type().shape().dim(0).equals(Dim.SEQ)) return Optional.empty();
         int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();

@@ -44,8 +44,18 @@ public final class CpuBackend implements Backend {
         return System.getProperty("os.arch");
     }
 
+    /** {@code cpu} runs Vector API kernels: without the incubator module they would fail at the first step (NoClassDefFoundError). */
+    @Override
+    public void checkUsable(DeviceInfo device) {
+        if (device.id().equals("cpu") && ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty())
+            throw new IllegalStateException("the cpu device runs Vector API kernels, and this JVM was started without them: add the JVM options "
+                    + "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED (the ./jmlc launcher and the Jupyter kernel do), "
+                    + "or use --device cpu:ref, the slow reference interpreter");
+    }
+
     @Override
     public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, RuntimeSettings settings, Progress progress) {
+        checkUsable(device);
         return device.id().equals("cpu:ref") ? new ReferenceRunner(model, weights, device) : new CpuRunner(model, weights, device);
     }
 }

@@ -70,7 +70,7 @@ public final class CudaDevice implements GpuDevice {
         this.programmaticLaunch = programmaticLaunch && target.caps().gridDependency();
     }
 
-    /** What detection found: the GPUs the driver reports, or why there are none. */
+    /** What detection found: the GPUs the driver reports, or why there are none, in words a user can act on. */
     record Detection(List<DeviceInfo> devices, String unavailable) {}
 
     /** GPUs the driver reports; none (never an exception) where there is no driver or GPU, with the reason. */
@@ -78,25 +78,31 @@ public final class CudaDevice implements GpuDevice {
         try {
             int status = cuInit(0);
             if (status != CUDA_SUCCESS)
-                return new Detection(List.of(), "the CUDA driver did not start: cuInit failed with " + Cuda.describe(status)
-                        + (status == CUDA_ERROR_NO_DEVICE ? "" : " (a driver older than CUDA 13's 580 series, or no access to /dev/nvidia*)"));
+                return new Detection(List.of(), switch (status) {
+                    case CUDA_ERROR_NO_DEVICE -> "the NVIDIA driver is installed but finds no GPU (cuInit: CUDA_ERROR_NO_DEVICE)";
+                    case CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE ->
+                            "the NVIDIA driver does not match the CUDA libraries jmlc uses (CUDA 13.1; " + Cuda.describe(status) + "): update the driver";
+                    case CUDA_ERROR_STUB_LIBRARY -> "only the CUDA toolkit's stub libcuda.so was found, not the NVIDIA driver's (cuInit: CUDA_ERROR_STUB_LIBRARY)";
+                    default -> "cuInit failed: " + Cuda.describe(status);
+                });
             int[] n = new int[1];
-            status = cuDeviceGetCount(n);
-            if (status != CUDA_SUCCESS) return new Detection(List.of(), "cuDeviceGetCount failed with " + Cuda.describe(status));
-            if (n[0] == 0) return new Detection(List.of(), "the CUDA driver reports no GPU");
+            int count = cuDeviceGetCount(n);
+            if (count != CUDA_SUCCESS || n[0] == 0)
+                return new Detection(List.of(), count != CUDA_SUCCESS ? "cuDeviceGetCount failed: " + Cuda.describe(count) : "the NVIDIA driver reports no GPU");
             List<DeviceInfo> out = new ArrayList<>();
             for (int i = 0; i < n[0]; i++) out.add(describe(i));
             return new Detection(out, "");
         } catch (Throwable t) { // no libcuda: the JNI library fails to link
-            String m = rootMessage(t);
-            return new Detection(List.of(), m.contains("libcuda.so") ? "no NVIDIA driver here (libcuda.so.1 could not be loaded)"
-                    : "the CUDA libraries could not be loaded: " + m);
+            return new Detection(List.of(), "no NVIDIA driver: its library libcuda.so.1 (CUDA 13.1 or newer) could not be loaded (" + firstLine(t) + ")");
         }
     }
-
-    private static String rootMessage(Throwable t) {
+    /** What the native loader said, short: the library it could not open, else the innermost message's first line. */
+    private static String firstLine(Throwable t) {
         while (t.getCause() != null) t = t.getCause();
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("").strip();
+        var missing = java.util.regex.Pattern.compile("([\\w.+-]+\\.so[.\\d]*: cannot open shared object file: [^)]*)").matcher(m);
+        if (missing.find()) return missing.group(1);
+        return m.length() > 160 ? m.substring(0, 157) + "..." : m;
     }
 
     private static int attr(int attribute, int dev) {

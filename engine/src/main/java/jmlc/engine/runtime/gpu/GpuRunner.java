@@ -6,6 +6,7 @@ import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.quant.GroupQuantizer;
+import jmlc.compiler.schedule.Arg;
 import jmlc.compiler.schedule.BufferLayout;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knob;
@@ -15,6 +16,7 @@ import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.target.Target;
 import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.MemoryCheck;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
 import jmlc.engine.runtime.DeviceInfo;
@@ -109,6 +111,7 @@ public final class GpuRunner implements ModelRunner {
         this.shortPrompt = Math.clamp(shortPrompt, 0, maxStep);
         this.memory = new DeviceMemory(dev);
         try {
+            checkDeviceMemory();
             compileKernels(progress);
             DeviceWeights w = new DeviceWeights(dev, memory, g, weights, progress);
             this.layout = new BufferLayout<>(g, model.pipeline().memory(), List.of(build.decode(), build.prefill()), maxStep, new BufferLayout.Memory<>() {
@@ -159,6 +162,24 @@ public final class GpuRunner implements ModelRunner {
             close();
             throw e;
         }
+    }
+
+    /** Refuses a model the device has no room for, before any kernel is compiled or byte allocated (MemoryCheck). */
+    private void checkDeviceMemory() {
+        if (!MemoryCheck.enabled()) return;
+        Map<String, Long> scratch = new HashMap<>();
+        long constants = 0;
+        for (Program p : List.of(build.decode(), build.prefill()))
+            for (KernelCall c : p.calls())
+                for (Arg a : c.args()) {
+                    if (a instanceof Arg.Scratch s) scratch.merge(s.name(), s.bytes(), Math::max);
+                    if (a instanceof Arg.Constant k) constants += 4L * k.values().length;
+                }
+        MemoryCheck.Need need = MemoryCheck.need(model, ModelWeights.bytesOf(model.graph()));
+        need = new MemoryCheck.Need(need.weights(), need.kvCache(), need.activations() + constants + scratch.values().stream().mapToLong(Long::longValue).sum());
+        MemoryCheck.require("this model (" + model.config().architecture().name().toLowerCase(java.util.Locale.ROOT) + ", "
+                        + model.config().parameterCount() / 1_000_000 + "M parameters, " + model.quant() + ")", dev.info().id(), need,
+                new MemoryCheck.Available(dev.freeBytes(), "free memory " + dev.info().id() + "'s driver reports"), MemoryCheck.advice(model));
     }
 
     // ---- kernels ----
@@ -257,6 +278,12 @@ public final class GpuRunner implements ModelRunner {
         float[] out = new float[(int) n];
         MemorySegment.copy(dst, GroupQuantizer.F32, 0, out, 0, (int) n);
         return out;
+    }
+
+    /** Queues the step and returns: no logits come back and the host does not wait (a long prompt's chunks before its last). */
+    @Override
+    public void prefill(int[] tokens, int pos) {
+        step(tokens, pos);
     }
 
     @Override

@@ -5,6 +5,7 @@ import jmlc.compiler.kernel.KernelSimulator;
 import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.gpu.GpuDevice;
+import jmlc.engine.runtime.gpu.GpuException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,6 +32,9 @@ public final class SimulatedDevice implements GpuDevice {
     private int launches;
     /** The source of every kernel loaded, by name: what a real runtime would have compiled. */
     private final Map<String, String> sources = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What {@link #freeBytes} reports, less what is allocated (16 GiB unless a test sets less). */
+    private long capacity = 1L << 34;
+    private long allocated;
 
     public SimulatedDevice(Target target) {
         this.target = target;
@@ -46,6 +50,11 @@ public final class SimulatedDevice implements GpuDevice {
     @Override
     public DeviceInfo info() {
         return describe(target);
+    }
+
+    /** Sets the memory this device pretends to have (tests of out-of-memory refusals). */
+    public void capacity(long bytes) {
+        capacity = bytes;
     }
 
     /** Kernel launches run so far. */
@@ -65,11 +74,13 @@ public final class SimulatedDevice implements GpuDevice {
 
     @Override
     public long freeBytes() {
-        return 1L << 34;
+        return capacity - allocated;
     }
 
     @Override
     public long alloc(long bytes, String what) {
+        if (bytes > freeBytes()) throw new GpuException("out of simulated device memory: " + bytes + " bytes for " + what + ", " + freeBytes() + " free");
+        allocated += Math.max(bytes, 16);
         long a = next;
         memory.put(a, arena.allocate(Math.max(bytes, 16), 256));
         next += (Math.max(bytes, 16) + 255) / 256 * 256 + 256;
@@ -78,7 +89,8 @@ public final class SimulatedDevice implements GpuDevice {
 
     @Override
     public void free(long address) {
-        memory.remove(address);
+        MemorySegment m = memory.remove(address);
+        if (m != null) allocated -= m.byteSize();
     }
 
     MemorySegment at(long address) {
@@ -172,8 +184,17 @@ public final class SimulatedDevice implements GpuDevice {
         else run.run();
     }
 
+    /** Host waits: each one a real device would make the host idle through (and the device, once it is done). */
+    private int synchronizations;
+
+    /** Host waits so far: each one a real device would make the host idle through. */
+    public int synchronizations() {
+        return synchronizations;
+    }
+
     @Override
     public void synchronize() {
+        synchronizations++;
     }
 
     @Override

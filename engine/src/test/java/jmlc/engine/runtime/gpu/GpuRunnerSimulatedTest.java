@@ -6,7 +6,9 @@ import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.ir.Value;
 import jmlc.compiler.schedule.Precision;
+import jmlc.compiler.schedule.Program;
 import jmlc.compiler.target.Target;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 
@@ -50,6 +53,12 @@ class GpuRunnerSimulatedTest {
     static GpuRunner load(String target, CompiledModel cm, ModelWeights w, Knobs knobs) {
         GpuBackend b = new GpuBackend(new SimulatorPlatform());
         return b.load(cm, w, b.named("sim:" + target).orElseThrow(), RuntimeSettings.defaults(), knobs, Progress.NONE);
+    }
+
+    /** The model run on {@code dev} (a simulated device the test holds), compiled as the generic backend compiles it. */
+    static GpuRunner runner(SimulatedDevice dev, CompiledModel cm, ModelWeights w, Knobs knobs) {
+        return new GpuRunner(dev, cm, w, jmlc.compiler.build.Build.compile(cm.graph(), dev.target(), knobs, cm.maxStepTokens()),
+                GpuRunner.shortPrompt(knobs, dev.target(), cm.maxStepTokens()), RuntimeSettings.defaults(), Progress.NONE);
     }
 
     /** Random weights for {@code c} written as a Hugging Face directory and opened as users open one. */
@@ -186,6 +195,76 @@ class GpuRunnerSimulatedTest {
                     sum += Math.abs(f);
                 }
                 assertTrue(sum > 0, m + ": all logits zero: weights were not made");
+            }
+        }
+    }
+
+    /** A model larger than the device's free memory is refused before anything is compiled or allocated, with both figures. */
+    @Test
+    void aModelTooLargeForTheDeviceIsRefusedUpFront() {
+        CompiledModel cm = CompiledModel.compile(config(), QuantMode.Q0F32, 32, false, Set.of(), 8);
+        SimulatedDevice dev = new SimulatedDevice(Target.parse("cuda:sm_90"));
+        dev.capacity(100_000); // the tiny model's f32 weights alone are about 0.3 MB
+        int launchesBefore = dev.launches();
+        try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE)) {
+            var e = assertThrows(jmlc.engine.model.MemoryCheck.NotEnoughMemoryException.class, () -> runner(dev, cm, w, Knobs.defaults()));
+            assertTrue(e.getMessage().matches("this model \\(llama, 0M parameters, q0f32\\) needs about 0\\.\\d GB of memory on sim:cuda:sm_90 \\(weights 0\\.\\d GB, "
+                    + "KV cache 0\\.0 GB, activations 0\\.0 GB\\) but 0\\.0 GB is free \\(free memory sim:cuda:sm_90's driver reports\\): use a 4-bit --quant .*"), e.getMessage());
+            assertEquals(100_000, dev.freeBytes(), "nothing was allocated");
+            assertEquals(launchesBefore, dev.launches(), "nothing was launched");
+        }
+        // with room (the other tests' 16 GiB device), the same model loads: syntheticWeightsAreMadeOnTheDevice...
+    }
+
+    /**
+     * q0f32 is f32 end to end on a GPU too: its programs have no f16 kernel (the tensor-core GEMM rounds
+     * operands to f16; on the H200 logits were 5e-4 to 8e-4 off), its KV cache is f32, and a prompt
+     * through the prefill program gives the CPU's logits to f32 rounding.
+     */
+    @Test
+    void q0f32IsFloat32EndToEnd(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q0F32, 32, true, Set.of(), 16);
+            Knobs noShortPath = Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 0));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner gpu = load("cuda:sm_90", cm, w, noShortPath);
+                 var ref = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                for (Program p : List.of(gpu.decodeProgram(), gpu.prefillProgram()))
+                    for (Program.Step s : p.steps())
+                        assertFalse(Precision.F16_RULES.contains(s.rule()), (p.decode() ? "decode" : "prefill") + " " + s.node().op().name() + " runs the f16 rule " + s.rule());
+                for (Value s : cm.graph().states()) assertEquals(jmlc.compiler.ir.DType.F32, s.type().dtype(), s.name());
+                int[] prompt = new Random(SEED).ints(12, 0, c.vocabSize()).toArray();
+                double err = relError(gpu.forward(prompt, 0), ref.forward(prompt, 0));
+                assertTrue(err < 1e-5, "prefill logits, all 12 positions, against the CPU reference: " + err + " (seed " + SEED + ")");
+                int[] next = {prompt[3]};
+                double step = relError(gpu.forward(next, 12), ref.forward(next, 12));
+                assertTrue(step < 1e-5, "a decode step after it: " + step + " (seed " + SEED + ")");
+            }
+        }
+    }
+
+    /**
+     * A prompt longer than one step (the CLI's --prompt; GpuSuite's prefill-512 is one step) runs in chunks:
+     * the chunks before the last are queued without copying logits back or waiting, so the host never
+     * idles the device between them; one wait, for the sampled token. The tokens are the CPU's.
+     */
+    @Test
+    void aLongPromptsChunksAreQueuedWithoutWaiting(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            SimulatedDevice dev = new SimulatedDevice(Target.parse("cuda:sm_90"));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner gpu = runner(dev, cm, w, Knobs.defaults());
+                 var ref = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                int[] prompt = new Random(SEED).ints(20, 0, c.vocabSize()).toArray(); // chunks of 8, 8, 4
+                GenerationConfig one = GenerationConfig.greedy(1, Set.of());
+                int before = dev.synchronizations();
+                int[] got = Generator.generate(gpu, new int[0], 0, prompt, one, t -> { }, () -> false).tokens();
+                assertEquals(1, dev.synchronizations() - before, "one wait for a 3-chunk prompt: the sampled token's");
+                assertArrayEquals(Generator.generate(ref, new int[0], 0, prompt, one, t -> { }, () -> false).tokens(), got, "seed " + SEED);
             }
         }
     }

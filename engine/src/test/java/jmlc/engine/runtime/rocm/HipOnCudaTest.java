@@ -68,7 +68,7 @@ class HipOnCudaTest {
     /** A JVM on the test class path running {@code main} with the library pointed at the mock. */
     static String java(Path dir, Path trace, String main, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xss8m",
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "--add-modules=jdk.incubator.vector", "-Xss8m",
                 "-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(List.of(args));
         Map<String, String> env = new HashMap<>(Map.of("JMLC_HIP_LIBRARY", shim.toString(), "JMLC_CUDA_LIBRARY", mock.toString(),

@@ -1,0 +1,147 @@
+package jmlc.engine.runtime.vulkan;
+
+import jmlc.engine.runtime.gpu.GpuException;
+import jmlc.engine.runtime.gpu.KernelCompileException;
+import org.lwjgl.system.MemoryStack;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.IntBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+import static org.lwjgl.util.shaderc.Shaderc.*;
+
+/**
+ * GLSL compute shaders to SPIR-V for Vulkan 1.2 with shaderc (LWJGL's build of Google's shaderc),
+ * cached on disk by the hash of source, options and shaderc's SPIR-V version
+ * ({@code $JMLC_CACHE/kernels/vulkan}, default {@code ~/.cache/jmlc/kernels/vulkan}), as {@code Nvrtc}
+ * caches cubins. Needs no device: {@code jmlc compile --target vulkan} writes SPIR-V with it too.
+ * Thread-safe (the runner compiles kernels in parallel): shaderc's compiler object may be shared,
+ * options are made per call.
+ */
+public final class ShaderCompiler implements AutoCloseable {
+    /** Optimization: shaderc's -O (spirv-opt's performance passes), which drivers' own compilers build on. */
+    private static final String OPTIONS = "vulkan1.2 spirv1.5 -O";
+    private final long compiler;
+    private final Path cacheDir;
+    private final String version;
+
+    public ShaderCompiler() {
+        long c;
+        try {
+            c = shaderc_compiler_initialize();
+        } catch (Throwable t) {
+            throw new GpuException("shaderc (LWJGL's lwjgl-shaderc natives for linux-x86_64) could not be loaded: " + t);
+        }
+        if (c == 0) throw new GpuException("shaderc_compiler_initialize failed");
+        this.compiler = c;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer v = stack.mallocInt(1), r = stack.mallocInt(1);
+            shaderc_get_spv_version(v, r);
+            this.version = "spv " + Integer.toHexString(v.get(0)) + " rev " + r.get(0);
+        }
+        String base = System.getenv("JMLC_CACHE");
+        this.cacheDir = (base != null ? Path.of(base) : Path.of(System.getProperty("user.home"), ".cache", "jmlc")).resolve("kernels").resolve("vulkan");
+    }
+
+    /** Whether shaderc's natives load on this machine (for {@code jmlc compile}, which writes SPIR-V only where they do). */
+    public static String unavailable() {
+        try {
+            long c = shaderc_compiler_initialize();
+            if (c == 0) return "shaderc_compiler_initialize failed";
+            shaderc_compiler_release(c);
+            return "";
+        } catch (Throwable t) {
+            return "shaderc could not be loaded: " + t;
+        }
+    }
+
+    /** The SPIR-V words of {@code source} (a GLSL compute shader), from the cache or freshly compiled. */
+    public byte[] compile(String kernelName, String source) {
+        String key = hash(source + "\n" + OPTIONS + "\nshaderc " + version).substring(0, 16);
+        Path cached = cacheDir.resolve(kernelName + "-" + key + ".spv");
+        try {
+            if (Files.exists(cached)) return Files.readAllBytes(cached);
+        } catch (IOException e) {
+            // unreadable cache entry: compile again
+        }
+        byte[] spv = compileNow(kernelName, source, key);
+        try {
+            Files.createDirectories(cacheDir);
+            Path tmp = Files.createTempFile(cacheDir, kernelName, ".tmp");
+            Files.write(tmp, spv);
+            Files.move(tmp, cached, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // a read-only home still runs, just without the cache
+        }
+        return spv;
+    }
+
+    private byte[] compileNow(String kernelName, String source, String key) {
+        long options = shaderc_compile_options_initialize();
+        try {
+            shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan, shaderc_env_version_vulkan_1_2);
+            shaderc_compile_options_set_target_spirv(options, shaderc_spirv_version_1_5);
+            shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
+            long result = shaderc_compile_into_spv(compiler, source, shaderc_glsl_compute_shader, kernelName + ".comp", "main", options);
+            if (result == 0) throw new GpuException("shaderc_compile_into_spv(" + kernelName + ") returned no result (out of memory?)");
+            try {
+                if (shaderc_result_get_compilation_status(result) != shaderc_compilation_status_success) {
+                    String log = shaderc_result_get_error_message(result);
+                    throw new KernelCompileException(kernelName, "shaderc (" + version + ", GLSL source written to " + writeSource(kernelName, key, source) + ")",
+                            log == null ? "(no log)" : log, source);
+                }
+                ByteBuffer bytes = shaderc_result_get_bytes(result);
+                byte[] spv = new byte[bytes.remaining()];
+                bytes.get(spv);
+                return spv;
+            } finally {
+                shaderc_result_release(result);
+            }
+        } finally {
+            shaderc_compile_options_release(options);
+        }
+    }
+
+    /** Writes a shader that failed to compile where the user can open it; the path, or why it could not be written. */
+    private Path writeSource(String kernelName, String key, String source) {
+        Path file = cacheDir.resolve("failed").resolve(kernelName + "-" + key + ".comp");
+        try {
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, source);
+            return file;
+        } catch (IOException e) {
+            try {
+                Path tmp = Files.createTempFile(kernelName + "-", ".comp");
+                Files.writeString(tmp, source);
+                return tmp;
+            } catch (IOException e2) {
+                return Path.of("(not written: " + e2.getMessage() + ")");
+            }
+        }
+    }
+
+    /** shaderc's SPIR-V version, part of the cache key. */
+    public String version() {
+        return version;
+    }
+
+    @Override
+    public void close() {
+        shaderc_compiler_release(compiler);
+    }
+
+    private static String hash(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

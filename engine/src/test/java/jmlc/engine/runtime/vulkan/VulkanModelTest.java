@@ -1,0 +1,201 @@
+package jmlc.engine.runtime.vulkan;
+
+import jmlc.compiler.interp.ReferenceInterpreter;
+import jmlc.compiler.ir.RopeSpec;
+import jmlc.compiler.model.Architecture;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Precision;
+import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.Checkpoints;
+import jmlc.engine.format.TinyModels;
+import jmlc.engine.format.gguf.GgufModelWriter;
+import jmlc.engine.format.hf.HfModelWriter;
+import jmlc.engine.format.tensor.TensorDType;
+import jmlc.engine.generate.GenerationConfig;
+import jmlc.engine.generate.Generator;
+import jmlc.engine.model.CheckpointWeights;
+import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelWeights;
+import jmlc.engine.model.Progress;
+import jmlc.engine.model.SyntheticWeights;
+import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.ModelRunner;
+import jmlc.engine.runtime.RuntimeSettings;
+import jmlc.engine.runtime.cpu.CpuBackend;
+import jmlc.engine.runtime.gpu.GpuBackend;
+import jmlc.engine.runtime.gpu.GpuDiagnostics;
+import jmlc.engine.runtime.gpu.GpuRunner;
+import jmlc.engine.api.ModelLoader;
+import jmlc.engine.sampling.Sampler;
+import jmlc.engine.sampling.SamplingParams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Whole tiny models through the Vulkan backend (lavapipe in CI), as GpuRunnerSimulatedTest runs
+ * them on the simulated device: every node of the prefill and decode programs against the reference
+ * interpreter (each kernel fed the reference's inputs), and greedy generation through the captured
+ * decode step, device argmax and steps queued ahead against the CPU reference, for Hugging Face
+ * checkpoints in every quantization and GGUF files (Q4_0, F32); every fusion off; synthetic weights
+ * made on the device; a model too large for the device's memory.
+ */
+class VulkanModelTest {
+    static final long SEED = System.nanoTime();
+
+    static ModelConfig config() {
+        return new ModelConfig(Architecture.LLAMA, 300, 64, 128, 2, 4, 2, 16, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, false, false);
+    }
+
+    static GpuRunner load(CompiledModel cm, ModelWeights w, VulkanPlatform platform) {
+        DeviceInfo d = VulkanTestDevice.require();
+        return new GpuBackend(platform).load(cm, w, d, RuntimeSettings.defaults(), Knobs.defaults(), Progress.NONE);
+    }
+
+    static ModelRunner cpuReference(CompiledModel cm, ModelWeights w) {
+        CpuBackend cpu = new CpuBackend();
+        return cpu.load(cm, w, cpu.detect().stream().filter(d -> d.id().equals("cpu:ref")).findFirst().orElseThrow(), Progress.NONE);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = QuantMode.class, names = {"Q4F16_1", "Q4F32_1", "Q8F16", "Q0F16", "Q0F32"})
+    void huggingFaceModelsMatchTheReferenceInEveryQuantization(QuantMode m, @TempDir Path dir) {
+        VulkanTestDevice.require();
+        ModelConfig c = config();
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            checkModel(ck, CompiledModel.compile(c, m, 32, false, Set.of(), 8), m == QuantMode.Q4F16_1);
+        }
+    }
+
+    /** A GGUF file of Q4_0 matrices runs as q4_0 (GGUF's own blocks); one of F32 tensors as q0f32, as stored. */
+    @ParameterizedTest
+    @EnumSource(value = TensorDType.class, names = {"Q4_0", "F32"})
+    void ggufModelsMatchTheReference(TensorDType stored, @TempDir Path dir) {
+        VulkanTestDevice.require();
+        ModelConfig c = config();
+        Path f = dir.resolve("model.gguf");
+        GgufModelWriter.write(f, TinyModels.random(c, SEED), GgufModelWriter.Options.of(stored));
+        try (Checkpoint ck = Checkpoints.open(f)) {
+            QuantMode q = ModelLoader.naturalQuant(ck);
+            assertEquals(stored == TensorDType.Q4_0 ? QuantMode.Q4_0 : QuantMode.Q0F32, q);
+            checkModel(ck, CompiledModel.compile(ck.config(), q, 32, false, Set.of(), 8), false);
+        }
+    }
+
+    /** Tied embeddings, q/k/v biases, one KV head, every fusion off: the kernels the fused graph never uses. */
+    @Test
+    void unfusedQwen2MatchesTheReference(@TempDir Path dir) {
+        VulkanTestDevice.require();
+        ModelConfig c = new ModelConfig(Architecture.QWEN2, 300, 64, 128, 1, 4, 1, 16, 1e-6, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, true, true);
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            checkModel(ck, CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false,
+                    Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm", "FuseParallelMatmuls"), 8), false);
+        }
+    }
+
+    /**
+     * Every node of a 5-token prefill and of 3 decode steps within its rule's tolerance; then greedy
+     * generation (captured steps, device argmax, steps queued ahead) gives the CPU reference's tokens,
+     * and with {@code turns}, a cancelled turn followed by another and a sampled token.
+     */
+    private static void checkModel(Checkpoint ck, CompiledModel cm, boolean turns) {
+        ModelConfig c = ck.config();
+        try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load(cm, w, VulkanTestDevice.PLATFORM);
+             ModelRunner cpu = cpuReference(cm, w)) {
+            String what = cm.quant() + " on " + r.device().id() + " (seed " + SEED + ")";
+            GpuDiagnostics d = new GpuDiagnostics(r);
+            var ref = new ReferenceInterpreter(cm.graph(), w::get);
+            Random rnd = new Random(SEED);
+            for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
+                assertTrue(nc.relError() < Precision.perNode(nc.rule()), "prefill " + nc + ", " + what);
+            var st = new ReferenceInterpreter.State();
+            for (int pos = 0; pos < 3; pos++)
+                for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
+                    assertTrue(nc.relError() < Precision.perNode(nc.rule()), "decode at " + pos + ": " + nc + ", " + what);
+            int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
+            GenerationConfig six = GenerationConfig.greedy(6, Set.of());
+            assertGreedyAgrees(r, cpu, new int[0], prompt, six, what);
+            if (!turns) return;
+            // a turn cancelled after 2 tokens leaves steps queued past its end: discarded, their cache rows rewritten by the next turn
+            int[] seen = {0};
+            var cancelled = Generator.generate(r, new int[0], 0, prompt, six, t -> seen[0]++, () -> seen[0] >= 2);
+            var full = Generator.generate(cpu, new int[0], 0, prompt, six, t -> { }, () -> false);
+            assertArrayEquals(Arrays.copyOf(full.tokens(), 2), cancelled.tokens(), "cancelled turn, " + what);
+            assertGreedyAgrees(r, cpu, cancelled.cacheTokens(), rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(3, Set.of()), "second turn, " + what);
+            int t = r.forwardAndSample(new int[] {prompt[0]}, 0, new Sampler(new SamplingParams(0.7, 0, 1, 1, SEED)), prompt, 1);
+            assertTrue(t >= 0 && t < c.vocabSize(), "sampled " + t);
+        }
+    }
+
+    /**
+     * Greedy tokens equal the CPU reference's, unless they part where the reference's own two best
+     * logits are within the program's stated tolerance (f16 arithmetic may then fall either way).
+     */
+    static void assertGreedyAgrees(GpuRunner gpu, ModelRunner cpu, int[] cached, int[] prompt, GenerationConfig cfg, String what) {
+        int[] a = Generator.generate(gpu, cached, cached.length, prompt, cfg, t -> { }, () -> false).tokens();
+        int[] b = Generator.generate(cpu, cached, cached.length, prompt, cfg, t -> { }, () -> false).tokens();
+        if (Arrays.equals(a, b)) return;
+        int i = 0;
+        while (i < Math.min(a.length, b.length) && a[i] == b[i]) i++;
+        int[] before = new int[cached.length + prompt.length + i];
+        System.arraycopy(cached, 0, before, 0, cached.length);
+        System.arraycopy(prompt, 0, before, cached.length, prompt.length);
+        System.arraycopy(b, 0, before, cached.length + prompt.length, i);
+        float[] l = cpu.forward(before, 0);
+        float scale = 0;
+        for (float v : l) scale = Math.max(scale, Math.abs(v));
+        double gap = Math.abs(l[a[i]] - l[b[i]]);
+        assertTrue(gap <= Precision.wholeModel(gpu.decodeProgram()) * scale,
+                "greedy tokens part at " + i + ": GPU " + Arrays.toString(a) + " vs CPU " + Arrays.toString(b) + ", CPU logits differ by " + gap + "; " + what);
+    }
+
+    @Test
+    void syntheticWeightsAreMadeOnTheDeviceAndGiveFiniteLogits() {
+        VulkanTestDevice.require();
+        CompiledModel cm = CompiledModel.compile(config(), QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+        try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE); GpuRunner r = load(cm, w, VulkanTestDevice.PLATFORM)) {
+            float[] logits = r.forward(new int[] {1, 5, 7}, 0);
+            double sum = 0;
+            for (float f : logits) {
+                assertTrue(Float.isFinite(f), "non-finite logit");
+                sum += Math.abs(f);
+            }
+            assertTrue(sum > 0, "all logits zero: weights were not made");
+        }
+    }
+
+    /**
+     * A device with less memory than the model (a heap limit of 24 MiB; q0f32 embeddings and output
+     * layer of a 32000-token vocabulary take 16 MiB): the error names the device and what is free, and
+     * the device serves the next load.
+     */
+    @Test
+    void aModelTooLargeForTheDeviceIsAClearErrorAndTheNextLoadWorks() {
+        VulkanTestDevice.require();
+        ModelConfig c = new ModelConfig(Architecture.LLAMA, 32000, 64, 128, 1, 4, 2, 16, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, false, false);
+        CompiledModel cm = CompiledModel.compile(c, QuantMode.Q0F32, 32, false, Set.of(), 8);
+        try (SyntheticWeights w = new SyntheticWeights(cm.graph(), 7, Progress.NONE)) {
+            VulkanPlatform small = new VulkanPlatform(new VulkanDevice.Options(24L << 20));
+            // refused before anything is allocated (MemoryCheck); a failed allocation naming its buffer is VulkanDeviceTest's
+            var e = assertThrows(jmlc.engine.model.MemoryCheck.NotEnoughMemoryException.class, () -> load(cm, w, small).close());
+            assertTrue(e.getMessage().contains("on vulkan:") && e.getMessage().contains("is free"), "names the device and its free memory: " + e.getMessage());
+            try (GpuRunner r = load(cm, w, VulkanTestDevice.PLATFORM)) {
+                float[] logits = r.forward(new int[] {1}, 0);
+                assertEquals(c.vocabSize(), logits.length);
+                assertTrue(Float.isFinite(logits[123]));
+            }
+        }
+    }
+}
