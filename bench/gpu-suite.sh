@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU machine's one script: correctness of every kernel against the reference interpreter,
-# the GEMV knob sweep, and the decode/prefill benchmarks (synthetic Llama-2-7B/13B, Llama-3-8B).
+# and the decode/prefill benchmarks (synthetic Llama-2-7B/13B, Llama-3-8B). Knob searches: bench/tune.sh.
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
-# On the GPU host: bash bench/gpu-suite.sh [check] [sweep] [bench]      (results in $OUT or .)
+# On the GPU host: bash bench/gpu-suite.sh [check] [bench]      (results in $OUT or .)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .device/setup.sh

@@ -14,6 +14,7 @@ import jmlc.magics.llm.ReloadMagic;
 import jmlc.magics.llm.ResetMagic;
 import jmlc.magics.llm.SourceMagic;
 import jmlc.magics.llm.StatsMagic;
+import jmlc.magics.llm.TuneMagic;
 
 import java.util.List;
 import jmlc.magics.core.Magic;
@@ -36,10 +37,11 @@ public final class Magics {
                 new ResetMagic(),
                 new StatsMagic(),
                 new BenchMagic(),
-                // the compiler's view of the loaded model
+                // the compiler's view of the loaded model, and tuning its kernels
                 new IrMagic(),
                 new KernelsMagic(),
                 new SourceMagic(),
+                new TuneMagic(),
                 // the notebook itself
                 new TimeMagic(),
                 new ClasspathMagic(),

@@ -30,7 +30,7 @@ class MagicRegistryTest {
     @Test
     void theStandardListHasHelpFirst() {
         assertEquals("help", Magics.all().getFirst().name());
-        assertEquals(List.of("help", "device", "load", "reload", "chat", "reset", "stats", "bench", "ir", "kernels", "source",
+        assertEquals(List.of("help", "device", "load", "reload", "chat", "reset", "stats", "bench", "ir", "kernels", "source", "tune",
                         "time", "classpath", "session", "upper"),
                 registry.all().stream().map(Magic::name).toList());
     }

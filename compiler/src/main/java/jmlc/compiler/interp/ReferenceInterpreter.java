@@ -20,7 +20,9 @@ import java.util.function.Function;
 /**
  * Runs a graph op by op in plain Java: the definition every backend and fused kernel is tested
  * against. Any phase of the pipeline runs here (unfused, quantized, fused). Activations are f32
- * arrays; dot products and softmax accumulate in double. Slow by design: no tiling, no threads.
+ * arrays; dot products and softmax accumulate in double. Slow by design: no tiling, no vectors, one
+ * thread, unless {@link #parallel} asks that a matmul's rows be spread over threads (each sum is
+ * then taken in the same order, so the results do not change).
  */
 public final class ReferenceInterpreter {
 
@@ -32,6 +34,18 @@ public final class ReferenceInterpreter {
             return buffers.computeIfAbsent(state.name(), k -> new float[Math.toIntExact(state.type().shape().numel())]);
         }
 
+        /** Starts {@code state} with {@code values} (all of its elements; an f16 cache should hold f16-representable values). */
+        public void set(Value state, float[] values) {
+            if (values.length != state.type().shape().numel())
+                throw new IllegalArgumentException(state + " holds " + state.type().shape().numel() + " values, given " + values.length);
+            buffers.put(state.name(), values.clone());
+        }
+
+        /** The current values of {@code state} (a copy). */
+        public float[] get(Value state) {
+            return buffer(state).clone();
+        }
+
         public void clear() {
             buffers.clear();
         }
@@ -39,11 +53,22 @@ public final class ReferenceInterpreter {
 
     private final Graph graph;
     private final Function<Value, HostTensor> weights;
+    private boolean parallel;
 
     /** @param weights the stored tensor of each param of {@code graph} */
     public ReferenceInterpreter(Graph graph, Function<Value, HostTensor> weights) {
         this.graph = graph;
         this.weights = weights;
+    }
+
+    /**
+     * Spreads each matmul's weight rows over the common pool's threads: the same results, to the
+     * bit, sooner (the tuner's checks of large kernels). The weights' memory must be readable from
+     * any thread (not a confined arena's).
+     */
+    public ReferenceInterpreter parallel(boolean on) {
+        this.parallel = on;
+        return this;
     }
 
     /**
@@ -62,10 +87,27 @@ public final class ReferenceInterpreter {
 
     /** {@link #run(int[], int, State)}, reporting every node's outputs to {@code observer}. */
     public float[] run(int[] tokens, int pos, State state, Observer observer) {
+        return run(tokens, pos, state, Map.of(), observer);
+    }
+
+    /**
+     * One step of a graph with inputs besides {@code tokens} and {@code pos} (a region cut out of
+     * a model, whose activations come from outside): {@code inputs} holds their values, row-major
+     * for {@code tokens.length} rows.
+     */
+    public float[] run(int[] tokens, int pos, State state, Map<Value, float[]> inputs, Observer observer) {
         Bindings b = Bindings.of(Dim.SEQ.name(), tokens.length);
         Map<Value, float[]> env = new IdentityHashMap<>();
         env.put(graph.input("tokens"), toFloats(tokens));
         env.put(graph.input("pos"), new float[] {pos});
+        for (Value in : graph.inputs()) {
+            if (in.name().equals("tokens") || in.name().equals("pos")) continue;
+            float[] v = inputs.get(in);
+            long want = in.type().shape().numel(b);
+            if (v == null || v.length != want)
+                throw new IllegalArgumentException("input " + in + " needs " + want + " values for " + tokens.length + " tokens, given " + (v == null ? "none" : v.length));
+            env.put(in, v);
+        }
         for (Value s : graph.states()) env.put(s, state.buffer(s));
         int seq = tokens.length;
         for (Node n : graph.nodes()) {
@@ -159,23 +201,31 @@ public final class ReferenceInterpreter {
         return matmul(env.get(node.input(0)), wv, env.get(wv), node.inputs().size() == 3 ? dense(env, node.input(2)) : null);
     }
 
-    /** {@code y[s, n] = Σ_k x[s, k] · w[n, k] + bias[n]}, accumulated in double; {@code w} a param or a dequantized temp. */
+    /**
+     * {@code y[s, n] = Σ_k x[s, k] · w[n, k] + bias[n]}, accumulated in double; {@code w} a param or
+     * a dequantized temp. Rows of w go in chunks, over threads if {@link #parallel}: every sum is
+     * taken in the same order whatever the chunks, so the result is the same to the bit.
+     */
     private float[] matmul(float[] x, Value wv, float[] wTemp, float[] bias) {
         long rows = wv.type().shape().dim(0).size();
         int k = (int) wv.type().shape().dim(1).size();
         int seq = x.length / k; // rows of x: seq, or 1 after last_row
         HostTensor wHost = wTemp == null ? weights.apply(wv) : null;
         float[] out = new float[Math.toIntExact(seq * rows)];
-        float[] wRow = new float[k];
-        for (int n = 0; n < rows; n++) {
-            if (wTemp != null) System.arraycopy(wTemp, n * k, wRow, 0, k);
-            else wHost.row(n, wRow);
-            for (int s = 0; s < seq; s++) {
-                double acc = 0;
-                for (int i = 0; i < k; i++) acc += (double) x[s * k + i] * wRow[i];
-                out[(int) (s * rows + n)] = (float) (acc + (bias == null ? 0 : bias[n]));
+        int chunks = (int) Math.min(rows, 256);
+        var each = java.util.stream.IntStream.range(0, chunks);
+        (parallel ? each.parallel() : each).forEach(c -> {
+            float[] wRow = new float[k];
+            for (long n = rows * c / chunks; n < rows * (c + 1) / chunks; n++) {
+                if (wTemp != null) System.arraycopy(wTemp, (int) (n * k), wRow, 0, k);
+                else wHost.row(n, wRow);
+                for (int s = 0; s < seq; s++) {
+                    double acc = 0;
+                    for (int i = 0; i < k; i++) acc += (double) x[s * k + i] * wRow[i];
+                    out[(int) (s * rows + n)] = (float) (acc + (bias == null ? 0 : bias[(int) n]));
+                }
             }
-        }
+        });
         return out;
     }
 

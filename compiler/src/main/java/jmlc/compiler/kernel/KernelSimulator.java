@@ -26,6 +26,11 @@ import java.util.Map;
  * another block, or by another warp of its block with no barrier between (and the same for a
  * read followed by another's write). Lanes of one warp may share words without a barrier
  * (warp-synchronous code). Any of these fails the launch.
+ *
+ * <p>Each launch also counts its work as a GPU issues it: per block, the statements executed times
+ * the warps with a lane running them (a loop's test and step count once an iteration). That
+ * count, not wall time, is what a simulated device reports as a kernel's cost ({@link Cost}):
+ * deterministic, so tests of the tuner can know which knobs are best.
  */
 public final class KernelSimulator {
     private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -38,8 +43,20 @@ public final class KernelSimulator {
         this.warpSize = warpSize;
     }
 
-    /** Launches {@code k} over its grid with the given buffers (by name) and scalar values (by name). */
-    public void launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars) {
+    /**
+     * The work of one launch: warp instructions issued by each block, in launch order (x fastest).
+     * Not a model of memory or latency: a count of what the kernel asks its warps to execute.
+     */
+    public record Cost(long[] blockIssues) {
+        public long total() {
+            long t = 0;
+            for (long b : blockIssues) t += b;
+            return t;
+        }
+    }
+
+    /** Launches {@code k} over its grid with the given buffers (by name) and scalar values (by name); returns its work. */
+    public Cost launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars) {
         for (Buffer b : k.buffers()) if (!buffers.containsKey(b.name())) throw new IllegalArgumentException("kernel " + k.name() + ": no memory for buffer " + b.name());
         Map<String, Object> globals = new HashMap<>();
         for (Expr.Var s : k.scalars()) {
@@ -51,6 +68,8 @@ public final class KernelSimulator {
         GlobalAccess global = new GlobalAccess();
         Block probe = new Block(k, buffers, globals, new int[3], new int[] {1, 1, 1}, 1, global);
         for (int i = 0; i < 3; i++) grid[i] = (Integer) probe.eval(k.grid()[i], probe.all)[0];
+        long[] issues = new long[Math.max(0, grid[0] * grid[1] * grid[2])];
+        int next = 0;
         for (int bz = 0; bz < grid[2]; bz++)
             for (int by = 0; by < grid[1]; by++)
                 for (int bx = 0; bx < grid[0]; bx++) {
@@ -61,7 +80,9 @@ public final class KernelSimulator {
                     } catch (RuntimeException e) {
                         throw new IllegalStateException("kernel " + k.name() + ", block " + Arrays.toString(bid) + ": " + e.getMessage(), e);
                     }
+                    issues[next++] = blk.issued;
                 }
+        return new Cost(issues);
     }
 
     /**
@@ -148,6 +169,19 @@ public final class KernelSimulator {
 
         /** Barriers passed so far: accesses in the same epoch are unordered across warps. */
         int epoch = 1;
+        /** Warp instructions issued: per statement executed, the warps with a lane running it. */
+        long issued;
+
+        /** Counts one instruction for each warp with a live lane in {@code mask}. */
+        void issue(boolean[] mask) {
+            for (int w = 0; w < n; w += warpSize) {
+                for (int t = w; t < Math.min(n, w + warpSize); t++)
+                    if (mask[t] && !exited[t]) {
+                        issued++;
+                        break;
+                    }
+            }
+        }
         final Map<String, SharedAccess> access = new HashMap<>();
 
         /** Per word of one shared array: the epoch and warp of its last write, and of its reads (warp -1: several). */
@@ -195,6 +229,7 @@ public final class KernelSimulator {
         }
 
         void exec(Stmt s, boolean[] mask) {
+            if (!(s instanceof Stmt.Block) && !(s instanceof Stmt.Comment)) issue(mask);
             switch (s) {
                 case Stmt.Let l -> set(l.var().name(), eval(l.init(), mask), mask);
                 case Stmt.Assign a -> set(a.var().name(), eval(a.value(), mask), mask);
@@ -221,6 +256,7 @@ public final class KernelSimulator {
                     set(i, eval(f.lo(), mask), mask);
                     boolean[] active = and(mask, eval(new Expr.Binary(Expr.BinOp.LT, f.index(), f.hi()), mask), false);
                     while (any(active)) {
+                        issue(active); // the test and the step
                         exec(f.body(), active);
                         Object[] step = eval(f.step(), active), cur = vars.get(i);
                         for (int t = 0; t < n; t++) if (live(active, t)) cur[t] = (Integer) cur[t] + (Integer) step[t];

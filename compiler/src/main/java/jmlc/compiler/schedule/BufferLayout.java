@@ -1,5 +1,7 @@
 package jmlc.compiler.schedule;
 
+import jmlc.compiler.ir.Bindings;
+import jmlc.compiler.ir.Dim;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.pass.MemoryPlan;
@@ -14,7 +16,8 @@ import java.util.Map;
  * Where every argument of a model's programs lives: the one memory layout that GPU runtimes and
  * the kernel simulator share. One buffer per memory-plan slot; one per state (a KV cache), which
  * its updated value shares (caches are updated in place); the weights' packed data and scales;
- * {@code tokens} (up to {@code maxSeq} i32) and {@code pos} (one i32); each constant once; each
+ * {@code tokens} (up to {@code maxSeq} i32) and {@code pos} (one i32); any other graph input (the
+ * activations a region cut out of a model reads) for {@code maxSeq} rows; each constant once; each
  * scratch buffer once, sized for its largest use in any of the programs, and zeroed so no kernel
  * reads garbage it did not write.
  *
@@ -43,6 +46,7 @@ public final class BufferLayout<B> {
     private final Map<Value, B> states = new IdentityHashMap<>();
     private final Map<String, B> constants = new LinkedHashMap<>();
     private final Map<String, B> scratch = new LinkedHashMap<>();
+    private final Map<Value, B> inputs = new IdentityHashMap<>();
     private final Value tokensValue, posValue;
     private final B tokens, pos;
 
@@ -56,6 +60,9 @@ public final class BufferLayout<B> {
         this.posValue = g.input("pos");
         this.tokens = memory.zeroed(4L * maxSeq, "tokens");
         this.pos = memory.zeroed(4, "pos");
+        for (Value in : g.inputs())
+            if (in != tokensValue && in != posValue)
+                inputs.put(in, memory.zeroed(Math.max(4, in.type().shape().numel(Bindings.of(Dim.SEQ.name(), maxSeq)) * Math.max(1, in.type().dtype().bits() / 8)), in.name()));
         Map<String, Long> scratchBytes = new LinkedHashMap<>();
         for (Program p : programs)
             for (KernelCall c : p.calls())
@@ -89,10 +96,12 @@ public final class BufferLayout<B> {
         return out;
     }
 
-    /** A graph value's buffer: tokens, pos, a state, a dense param's data, or its memory-plan slot. */
+    /** A graph value's buffer: tokens, pos, another input, a state, a dense param's data, or its memory-plan slot. */
     public B tensor(Value v) {
         if (v == tokensValue) return tokens;
         if (v == posValue) return pos;
+        B in = inputs.get(v);
+        if (in != null) return in;
         B s = states.get(v);
         if (s != null) return s;
         if (v.kind() == Value.Kind.PARAM) return memory.weightData(v);

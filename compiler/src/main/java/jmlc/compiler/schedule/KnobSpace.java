@@ -61,9 +61,9 @@ public final class KnobSpace {
         for (var e : overrides.entrySet()) {
             Knob k = knobs.get(e.getKey());
             if (k == null)
-                throw new InvalidKnobException("kernel " + signature + " has no knob '" + e.getKey() + "'; its knobs are " + String.join(", ", knobs.keySet()));
+                throw new InvalidKnobException(signature, "kernel " + signature + " has no knob '" + e.getKey() + "'; its knobs are " + String.join(", ", knobs.keySet()));
             if (!k.allows(e.getValue()))
-                throw new InvalidKnobException("kernel " + signature + ": knob " + k.name() + "=" + e.getValue() + " is not allowed; allowed: " + k.describeAllowed()
+                throw new InvalidKnobException(signature, "kernel " + signature + ": knob " + k.name() + "=" + e.getValue() + " is not allowed; allowed: " + k.describeAllowed()
                         + " (" + k.doc() + ")");
             v.put(e.getKey(), e.getValue());
         }
@@ -71,7 +71,7 @@ public final class KnobSpace {
             if (!c.holds().test(v)) {
                 String values = v.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
                 if (overrides.isEmpty()) throw new IllegalStateException(signature + ": the rule's own defaults (" + values + ") break '" + c.description() + "'");
-                throw new InvalidKnobException("kernel " + signature + ": knobs " + values + " break the rule '" + c.description() + "'");
+                throw new InvalidKnobException(signature, "kernel " + signature + ": knobs " + values + " break the rule '" + c.description() + "'");
             }
         return v;
     }

@@ -42,6 +42,20 @@ public final class Knobs {
         return m;
     }
 
+    /** A copy without the entries for {@code signature} (for every target and for its own). */
+    public Knobs without(KernelSignature signature) {
+        Knobs k = new Knobs();
+        entries.forEach((key, v) -> {
+            if (!key.equals(signature.key()) && !key.equals(signature.toString())) k.put(key, v);
+        });
+        return k;
+    }
+
+    /** Whether no entry is set. */
+    public boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
     /** A copy with {@code other}'s entries laid over this one's. */
     public Knobs with(Knobs other) {
         Knobs k = new Knobs();

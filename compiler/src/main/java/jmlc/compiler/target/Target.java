@@ -31,6 +31,7 @@ public record Target(Platform platform, String arch, Capabilities caps) {
             case CUDA -> cuda(p[1], DEFAULT_SMS);
             case ROCM -> rocm(p[1], DEFAULT_CUS);
             case VULKAN -> vulkanNamed(p[1]);
+            case CPU -> throw new IllegalArgumentException("target '" + s + "': the CPU runs the graph with Java kernels, no code is generated for it; name a GPU target such as cuda:sm_90 or rocm:gfx1100");
         };
     }
 
@@ -102,12 +103,24 @@ public record Target(Platform platform, String arch, Capabilities caps) {
         return arch.equals("gfx950") ? 160 * 1024 : 64 * 1024;
     }
 
+    /**
+     * The CPU as a target of the tuner (not of code generation): {@code arch} names the machine's
+     * instruction set and vector width ({@code amd64_512}), {@code lanes} the f32 lanes of a vector,
+     * {@code cores} the threads kernels split work over. Its kernels are the CPU runtime's Java ones.
+     */
+    public static Target cpu(String arch, int lanes, int cores) {
+        if (!arch.matches("[A-Za-z0-9_]+")) throw new IllegalArgumentException("CPU arch '" + arch + "' should be letters, digits and _");
+        return new Target(Platform.CPU, arch, new Capabilities(Integer.highestOneBit(Math.max(1, lanes)), Math.max(lanes, 1), 0, Math.max(1, cores), false,
+                MatrixUnit.NONE, false, false, false));
+    }
+
     /** The code generator that prints kernels for this target. */
     public CodeGenerator codegen() {
         return switch (platform) {
             case CUDA -> new CudaEmitter();
             case ROCM -> new HipEmitter(caps.subgroupSize());
             case VULKAN -> new GlslEmitter(caps);
+            case CPU -> throw new UnsupportedOperationException("the CPU runs the graph with Java Vector API kernels; no code is generated for " + this);
         };
     }
 

@@ -1,7 +1,6 @@
 package jmlc.engine.bench;
 
 import jmlc.compiler.interp.ReferenceInterpreter;
-import jmlc.compiler.ir.QuantScheme;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.model.Architecture;
 import jmlc.compiler.model.ModelConfig;
@@ -46,7 +45,8 @@ import java.util.TreeMap;
  * The GPU machine's one script (bench/gpu-suite.sh runs it): correctness of every kernel and
  * fused pattern against the reference interpreter, then benchmarks, printing a short table last.
  *
- * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [sweep] [--backend cuda|rocm|vulkan] [--models M,...] [--out DIR]</pre>
+ * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [--backend cuda|rocm|vulkan] [--models M,...] [--out DIR]</pre>
+ * Knob searches are the tuner's ({@code jmlc tune}, bench/tune.sh), which replaced the GEMV and GEMM sweeps.
  * The same checks and benchmarks for every GPU platform: {@code --backend} picks which (default cuda).
  */
 public final class GpuSuite {
@@ -82,7 +82,7 @@ public final class GpuSuite {
         }
         System.out.println("device: " + gpus.getFirst() + " " + gpus.getFirst().properties());
         if (parts.contains("check")) s.guard("check", () -> s.check(gpus.getFirst()));
-        if (parts.contains("sweep")) s.guard("sweep", () -> s.sweep(gpus.getFirst()));
+        if (parts.contains("sweep")) throw new IllegalArgumentException("the sweeps are the tuner now: bash bench/tune.sh (jmlc tune)");
         if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpus.getFirst()));
         System.out.println("\n==== summary ====");
         s.summary.forEach(System.out::println);
@@ -219,22 +219,6 @@ public final class GpuSuite {
     }
 
     // ---------------- benchmarks ----------------
-
-    void sweep(DeviceInfo gpu) {
-        var dev = backend.platform().open(gpu, RuntimeSettings.defaults());
-        try {
-            // {rows, cols, norm prologue}: the Llama-2-7B and -13B matrices as the model runs them
-            for (int[] shape : new int[][] {{12288, 4096, 1}, {4096, 4096, 0}, {22016, 4096, 1}, {4096, 11008, 0}, {32000, 4096, 1}, {27648, 5120, 1}, {5120, 13824, 0}}) {
-                var res = GemvSweep.sweep(dev, QuantScheme.Q4F16_1, shape[0], shape[1], shape[2] == 1, 64, 50);
-                for (int i = 0; i < Math.min(4, res.size()); i++) out.println("sweep gemv_f16 q4 " + res.get(i));
-                String line = String.format("sweep gemv_f16 q4f16_1 %s%s: best %s %.1f us %.0f GB/s; worst %.1f us", res.getFirst().shape(), shape[2] == 1 ? " +norm" : "",
-                        res.getFirst().knobs(), res.getFirst().us(), res.getFirst().gbps(), res.getLast().us());
-                record("sweep", line);
-            }
-        } finally {
-            dev.close();
-        }
-    }
 
     void bench(DeviceInfo gpu) {
         var dev = backend.platform().open(gpu, RuntimeSettings.defaults());

@@ -8,9 +8,10 @@ import jmlc.compiler.ir.GraphPrinter;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.build.Build;
-import jmlc.engine.runtime.gpu.TuningDatabase;
 import jmlc.engine.runtime.vulkan.ShaderCompiler;
 import jmlc.compiler.target.Platform;
+import jmlc.engine.tuning.TunedBuild;
+import jmlc.engine.tuning.TuningDatabase;
 import jmlc.compiler.target.Target;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
@@ -51,7 +52,8 @@ import java.util.concurrent.Callable;
                 "                           (clang 17+ with HIP headers, e.g. Debian 12's clang-19 and libamdhip64-dev, or ROCm's; JMLC_HIP_CLANG names one)",
                 "  DIR/index.tsv            kernel, rule, launches per decode step and per prefill step, summary",
                 "  DIR/knobs.txt            every kernel signature's knobs: the value used, default, allowed values, what a search tries",
-                "  DIR/summary.txt          the summary printed"})
+                "  DIR/summary.txt          the summary printed",
+                "The knob values come from the tuning database of the one device tuned for the target ('jmlc tune'), if there is one."})
 final class CompileCommand implements Callable<Integer> {
     private final CliContext ctx;
     @Spec CommandSpec spec;
@@ -78,6 +80,11 @@ final class CompileCommand implements Callable<Integer> {
 
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length (default: the model's window, at most 4096).")
     Integer maxContext;
+
+    @Option(names = "--tuning", paramLabel = "FILE",
+            description = "A tuning database to take knob values from, or 'none' for the rules' defaults (default: the database of the one device "
+                    + "tuned for the target in ~/.cache/jmlc/tuning, or $JMLC_TUNING).")
+    String tuning;
 
     CompileCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -117,14 +124,30 @@ final class CompileCommand implements Callable<Integer> {
         CompiledModel compiled = CompiledModel.compile(config, q, window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
         bar.update("scheduling for " + t, 0, 1);
         // the same compile path and tuning database as a model loaded onto a device of this target
-        Build build = Build.compile(compiled.graph(), t, TuningDatabase.load(), compiled.maxStepTokens());
+        TuningDatabase.Loaded db = database(t);
+        Build build = TunedBuild.compile(compiled.graph(), t, db, compiled.maxStepTokens(), w -> ctx.err.println("jmlc: warning: " + w));
         bar.finish("compiled " + model + " for " + t);
 
         List<String> summary = summary(config, compiled, t, build.decode(), build.prefill());
+        summary.add(db.file() == null ? "tuning: none (the rules' defaults)" : "tuning: " + db.file() + " (" + db.records().size() + " kernel signatures)");
         if (emit != null) summary.add(write(emit, compiled, build, summary, bar));
         summary.forEach(ctx.out::println);
         ctx.out.flush();
         return 0;
+    }
+
+    /** The database {@code --tuning} names, or the one for the target. */
+    private TuningDatabase.Loaded database(Target t) {
+        if ("none".equals(tuning)) return TuningDatabase.Loaded.none(null, List.of());
+        if (tuning == null) return TuningDatabase.forTarget(TuningDatabase.directory(), t.toString(), null);
+        Path f = Path.of(tuning);
+        if (!Files.isRegularFile(f)) throw new ParameterException(spec.commandLine(), "--tuning " + tuning + ": no such file (a tuning database, or 'none')");
+        TuningDatabase.Loaded db = TuningDatabase.read(f, null);
+        var id = TuningDatabase.identity(f);
+        if (id != null && !id.target().equals(t.toString()))
+            return new TuningDatabase.Loaded(db.knobs(), db.records(), f, java.util.stream.Stream.concat(db.warnings().stream(),
+                    java.util.stream.Stream.of(f + " was tuned on " + id + ", not for " + t + ": its entries for " + id.target() + " do not apply")).toList());
+        return db;
     }
 
     private List<String> summary(ModelConfig c, CompiledModel m, Target t, Program decode, Program prefill) {
@@ -266,11 +289,11 @@ final class CompileCommand implements Callable<Integer> {
     }
 
     /**
-     * Every knob space of both programs: the signature (what a JMLC_KNOBS line names), then per knob
+     * Every knob space of both programs: the signature (what a tuning database entry names), then per knob
      * the value chosen, the default, the allowed values and the candidates a search tries.
      */
     private static String knobs(Build build) {
-        StringBuilder sb = new StringBuilder("# <signature>.<knob>=<value> lines in JMLC_KNOBS set these (without @target: for every target)\n");
+        StringBuilder sb = new StringBuilder("# the tuning database's entries (\"kernels\": {\"<signature>\": {\"knobs\": {...}}}, written by 'jmlc tune') set these\n");
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (Program p : List.of(build.decode(), build.prefill()))
             for (var t : p.tunables()) {

@@ -20,6 +20,18 @@ final class Converters {
         }
     }
 
+    /** {@code --budget 5m}: 90s, 5m, 1h30m, or seconds. */
+    static final class Budget implements ITypeConverter<java.time.Duration> {
+        @Override
+        public java.time.Duration convert(String s) {
+            try {
+                return jmlc.engine.api.ModelTuning.parseBudget(s);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     /** {@code --tokens 1,450,4996}: token ids, comma-separated (spaces allowed), or a JSON array. */
     record TokenIds(int[] ids) {}
 

@@ -20,6 +20,7 @@ import java.util.concurrent.Callable;
                 "  jmlc chat ~/models/Llama-2-7b-chat-hf    a Hugging Face directory or a .gguf",
                 "  jmlc bench synthetic:llama-2-7b    decode tok/s and %% of the roofline",
                 "  jmlc compile synthetic:llama-2-7b --target cuda:sm_90 --emit out/",
+                "  jmlc tune synthetic:llama-2-7b --budget 5m    search each kernel's knobs here",
                 "",
                 "MODEL is a model directory (config.json, *.safetensors, tokenizer.json),",
                 "a .gguf file, or synthetic:NAME (real shapes, random weights; see",

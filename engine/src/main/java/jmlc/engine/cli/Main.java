@@ -3,8 +3,8 @@ package jmlc.engine.cli;
 import picocli.CommandLine;
 
 /**
- * The {@code jmlc} command-line tool: chat, bench, generate, logits, tokenize, compile, devices,
- * demo. The launcher script at the repository root runs this class with Java 25 and the flags
+ * The {@code jmlc} command-line tool: chat, bench, generate, logits, tokenize, compile, tune,
+ * devices, demo. The launcher script at the repository root runs this class with Java 25 and the flags
  * every jmlc process needs.
  */
 public final class Main {
@@ -65,6 +65,7 @@ public final class Main {
         cl.addSubcommand(new LogitsCommand(ctx));
         cl.addSubcommand(new TokenizeCommand(ctx));
         cl.addSubcommand(new CompileCommand(ctx));
+        cl.addSubcommand(new TuneCommand(ctx));
         cl.addSubcommand(new DevicesCommand(ctx));
         cl.getSubcommands().get("devices").getCommandSpec().usageMessage().description(DevicesCommand.description());
         cl.addSubcommand(new CommandLine.HelpCommand());

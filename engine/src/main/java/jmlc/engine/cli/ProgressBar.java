@@ -78,6 +78,17 @@ final class ProgressBar implements Progress {
         shown = false;
     }
 
+    /** A warning on a line of its own, {@code jmlc: warning: ...} (even with --quiet). */
+    @Override
+    public synchronized void warn(String message) {
+        if (ctx.errTerminal && drawn > 0) draw("");
+        ctx.err.print(ctx.errTerminal && drawn > 0 ? "\r" : "");
+        ctx.err.println("jmlc: warning: " + message);
+        ctx.err.flush();
+        drawn = 0;
+        stage = null;
+    }
+
     /** Clears the bar (on a terminal) and prints {@code message} as a line of its own. */
     synchronized void finish(String message) {
         if (ctx.quiet) return;

@@ -25,11 +25,23 @@ public final class SyntheticWeights extends PackedWeights {
 
     private final long seed;
     private final Progress progress;
+    private final boolean varied;
 
     public SyntheticWeights(Graph graph, long seed, Progress progress) {
+        this(graph, seed, progress, false);
+    }
+
+    /**
+     * @param varied every quantization group gets its own scale (0.5 to 1.5 times the usual) and
+     *               norm weights vary the same way around one, so a kernel that mixes up groups
+     *               or ignores a norm weight is caught when checked against the reference (the
+     *               tuner's checks); false: one scale per tensor and norms of ones, as on the device
+     */
+    public SyntheticWeights(Graph graph, long seed, Progress progress, boolean varied) {
         super(graph);
         this.seed = seed;
         this.progress = progress;
+        this.varied = varied;
     }
 
     /** Makes every param now, reporting progress. */
@@ -52,9 +64,11 @@ public final class SyntheticWeights extends PackedWeights {
             // scale so dequantized values have std ≈ STD
             float scale = s.bits() == 4 ? STD / 4.6f : STD / 73.9f;
             long n = scales.byteSize() / (s.scaleType() == DType.F16 ? 2 : 4);
+            SplittableRandom jitter = new SplittableRandom(salt ^ 0x5CA1E);
             for (long i = 0; i < n; i++) {
-                if (s.scaleType() == DType.F16) scales.setAtIndex(GroupQuantizer.F16, i, Half.fromFloat(scale));
-                else scales.setAtIndex(GroupQuantizer.F32, i, scale);
+                float v = varied ? scale * (float) (0.5 + jitter.nextDouble()) : scale;
+                if (s.scaleType() == DType.F16) scales.setAtIndex(GroupQuantizer.F16, i, Half.fromFloat(v));
+                else scales.setAtIndex(GroupQuantizer.F32, i, v);
             }
             return new HostTensor.Quantized(s, rows, cols, data, scales);
         }
@@ -65,7 +79,7 @@ public final class SyntheticWeights extends PackedWeights {
         boolean norm = shape.length == 1 && p.name().endsWith("norm.weight");
         SplittableRandom r = new SplittableRandom(salt);
         for (long i = 0; i < n; i++) {
-            float v = norm ? 1f : (float) ((r.nextDouble() * 2 - 1) * STD * Math.sqrt(3));
+            float v = norm ? (varied ? (float) (0.5 + r.nextDouble()) : 1f) : (float) ((r.nextDouble() * 2 - 1) * STD * Math.sqrt(3));
             switch (t.dtype()) {
                 case F32 -> data.setAtIndex(GroupQuantizer.F32, i, v);
                 case F16 -> data.setAtIndex(GroupQuantizer.F16, i, Half.fromFloat(v));

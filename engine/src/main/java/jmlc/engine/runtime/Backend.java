@@ -41,6 +41,15 @@ public interface Backend {
     /** Loads {@code model} with {@code weights} onto {@code device} (one this backend detected), reporting progress. */
     ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, RuntimeSettings settings, Progress progress);
 
+    /**
+     * How to tune {@code model}'s kernels on {@code device}: its tasks and a measurer for the device
+     * ({@link TuningSetup}); empty where there is nothing to tune (the reference interpreter).
+     * Warnings (a database that cannot be used) go to {@code progress}.
+     */
+    default java.util.Optional<TuningSetup> tuning(CompiledModel model, DeviceInfo device, TuningSetup.Options options, Progress progress) {
+        return java.util.Optional.empty();
+    }
+
     /** {@link #load} with the default runtime settings. */
     default ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, Progress progress) {
         return load(model, weights, device, RuntimeSettings.defaults(), progress);

@@ -29,14 +29,14 @@ class CliHelpTest {
         for (String[] args : new String[][] {{}, {"help"}, {"--help"}}) {
             CliRun r = CliRun.run(args);
             assertEquals(0, r.exit(), r.toString());
-            for (String c : new String[] {"demo", "chat", "bench", "generate", "logits", "tokenize", "compile", "devices", "help"})
+            for (String c : new String[] {"demo", "chat", "bench", "generate", "logits", "tokenize", "compile", "tune", "devices", "help"})
                 assertTrue(r.out().contains("\n  " + c + " "), c + " in:\n" + r.out());
             assertTrue(r.out().contains("Exit codes: 0 ok, 1 failure, 2 usage error."), r.out());
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "chat", "bench", "generate", "logits", "tokenize", "compile", "devices"})
+    @ValueSource(strings = {"demo", "chat", "bench", "generate", "logits", "tokenize", "compile", "tune", "devices"})
     void everyCommandHasHelp(String command) {
         CliRun r = CliRun.run(command, "--help");
         assertEquals(0, r.exit(), r.toString());

@@ -52,7 +52,7 @@ public final class KernelsMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Program program = Programs.build(cm.model(), args.target, name()).program(!args.prefill);
+        Program program = Programs.build(cm.model(), args.target, ctx).program(!args.prefill);
         Target target = program.target();
         List<Programs.Entry> entries = Programs.entries(program);
 

@@ -39,6 +39,7 @@ final class LoadProgress implements Progress {
     private final long start = System.nanoTime();
     private long lastShown;
     private volatile boolean cancelled;
+    private final List<String> warnings = new ArrayList<>();
     private String outcome;
     private long finished;
 
@@ -68,6 +69,15 @@ final class LoadProgress implements Progress {
             if (show) lastShown = now;
         }
         if (show) handle.update(render());
+    }
+
+    /** A warning (a tuning database that cannot be used): shown under the stages. */
+    @Override
+    public void warn(String message) {
+        synchronized (this) {
+            warnings.add(message);
+        }
+        handle.update(render());
     }
 
     /** Makes the next report stop the load. */
@@ -107,6 +117,10 @@ final class LoadProgress implements Progress {
                     .append("</td><td style=\"text-align:right\">").append(time).append("</td></tr>");
         }
         html.append("</table>");
+        for (String w : warnings) {
+            text.append("warning: ").append(w).append('\n');
+            html.append("<div style=\"color:#a05a00\">warning: ").append(Html.escape(w)).append("</div>");
+        }
         if (outcome != null) {
             String line = outcome + " (" + seconds(finished - start) + ")";
             text.append(line);

@@ -4,11 +4,14 @@ import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.build.Build;
-import jmlc.engine.runtime.gpu.TuningDatabase;
 import jmlc.compiler.target.Target;
 import jmlc.engine.api.LoadedModel;
+import jmlc.engine.runtime.DeviceIdentity;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.gpu.GpuRunner;
+import jmlc.engine.tuning.TunedBuild;
+import jmlc.engine.tuning.TuningDatabase;
+import jmlc.magics.core.MagicContext;
 import jmlc.magics.core.MagicException;
 
 import java.util.ArrayList;
@@ -31,14 +34,18 @@ final class Programs {
      * The loaded model compiled for a GPU: with {@code --target}, for that target; else the build
      * the model's GPU runner runs; else for the device's target (a GPU) or {@value #DEFAULT_TARGET}
      * (a CPU). Always through {@link Build#compile} with the tuning database, as the runner does,
-     * so what the magics show is what runs.
+     * so what the magics show is what runs: the loaded device's database for its own target, else the
+     * database of the one device tuned for the target; what it cannot use is a warning on stderr.
      */
-    static Build build(LoadedModel m, String target, String magic) {
+    static Build build(LoadedModel m, String target, MagicContext ctx) {
+        String magic = ctx.name();
         if (target == null && m.runner() instanceof GpuRunner gpu) return gpu.build();
         Target t = target(target, m.runner().device(), magic);
+        DeviceIdentity loaded = m.runner() instanceof GpuRunner gpu ? DeviceIdentity.of(gpu.device(), gpu.build().target().toString()) : null;
+        TuningDatabase.Loaded db = TuningDatabase.forTarget(TuningDatabase.directory(), t.toString(), loaded);
         try {
-            return Build.compile(m.compiled().graph(), t, TuningDatabase.load(), m.compiled().maxStepTokens());
-        } catch (IllegalArgumentException e) { // a bad tuning database or knob: the magic's error, the model stays
+            return TunedBuild.compile(m.compiled().graph(), t, db, m.compiled().maxStepTokens(), w -> ctx.printErr("%" + magic + ": warning: " + w));
+        } catch (IllegalArgumentException e) { // a knob the caller set that a rule refuses: the magic's error, the model stays
             throw new MagicException("%" + magic + ": " + e.getMessage());
         }
     }

@@ -48,7 +48,7 @@ public final class SourceMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Build build = Programs.build(cm.model(), args.target, name());
+        Build build = Programs.build(cm.model(), args.target, ctx);
         Program program = build.program(!args.prefill);
         Target target = build.target();
         Programs.Entry entry = Programs.find(Programs.entries(program), args.kernel, name());

@@ -44,7 +44,7 @@ import static jmlc.compiler.kernel.K.*;
  */
 public final class GemvHalfRule implements ScheduleRule {
     /**
-     * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep on the Llama-2-7B
+     * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep, now jmlc tune, on the Llama-2-7B
      * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), 2
      * chunks ahead; 4 rows per warp where that still gives two row tiles per SM, else 2 (on an H100,
      * 4 for 7B's 12288-row qkv took its decode step from 2.229 to 2.178 ms; 8 for the 22016-row

@@ -17,10 +17,10 @@ import jmlc.compiler.ir.Op;
 public final class MatMul {
     private MatMul() {}
 
-    /** Below this many rows per thread a GEMV splits the columns instead of the rows. */
+    /** Below this many rows per thread a GEMV splits the columns instead of the rows (the default of the {@code split_rows} knob). */
     static final int MIN_ROWS_PER_THREAD = 16;
 
-    /** Row tasks per thread for a GEMV: several, so a thread slowed by another process is covered by the other. */
+    /** Row tasks per thread for a GEMV: several, so a thread slowed by another process is covered by the other (the default of {@code tasks_per_thread}). */
     static final int TASKS_PER_THREAD = Integer.getInteger("jmlc.cpu.gemvTasksPerThread", 4);
 
     /** Rows {@code [r0, r1)} over column units {@code [u0, u1)} into {@code out[outOff + r]}. */
@@ -29,17 +29,22 @@ public final class MatMul {
     }
 
     public static void matmul(ThreadPool pool, float[] x, int seq, Weight w, float[] bias, float[] out) {
+        matmul(pool, x, seq, w, bias, out, CpuKnobs.Matmul.DEFAULTS);
+    }
+
+    /** With the knob values {@code k} ({@link CpuKnobs}: tuned, or the defaults). */
+    public static void matmul(ThreadPool pool, float[] x, int seq, Weight w, float[] bias, float[] out, CpuKnobs.Matmul k) {
         check(x, seq, w, bias, out);
         if (!Simd.ENABLED) {
             Reference.matmul(x, seq, w, bias, out);
         } else if (seq > 1) {
-            TileMatmul.run(pool, x, seq, w, bias, out);
+            TileMatmul.run(pool, x, seq, w, bias, out, k.tileRows());
         } else {
-            gemv(pool, x, w, bias, out);
+            gemv(pool, x, w, bias, out, k.tasksPerThread(), k.splitRows());
         }
     }
 
-    private static void gemv(ThreadPool pool, float[] x, Weight w, float[] bias, float[] out) {
+    private static void gemv(ThreadPool pool, float[] x, Weight w, float[] bias, float[] out, int tasksPerThread, int splitRows) {
         int k = w.cols();
         int units;
         RowKernel kernel;
@@ -71,10 +76,10 @@ public final class MatMul {
             }
         }
         int n = w.rows(), threads = pool.threads();
-        if (n >= threads * MIN_ROWS_PER_THREAD || units < 2 || threads == 1) {
+        if (n >= threads * splitRows || units < 2 || threads == 1) {
             // Rows in contiguous ranges; each task computes its range privately and the first to
             // finish publishes it (ThreadPool.runDuplicable: a descheduled worker is not waited for).
-            int tasks = Math.max(1, Math.min(threads * TASKS_PER_THREAD, n / MIN_ROWS_PER_THREAD));
+            int tasks = Math.max(1, Math.min(threads * tasksPerThread, n / splitRows));
             int u = units;
             pool.runDuplicable(tasks, new ThreadPool.Duplicable() {
                 public void compute(int t, int wk) {

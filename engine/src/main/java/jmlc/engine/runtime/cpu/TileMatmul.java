@@ -9,8 +9,8 @@ import static jmlc.engine.runtime.cpu.Simd.L;
 /**
  * Prefill matmul ({@code seq > 1}): {@code out[s, n] = Σ_k x[s, k] · w[n, k]}, compute-bound.
  *
- * <p>Each task dequantizes a tile of {@link #TILE_ROWS} weight rows once into floats (per-worker
- * scratch, {@code TILE_ROWS × stride} floats, L2-resident), then multiplies it with every token:
+ * <p>Each task dequantizes a tile of {@code tile_rows} weight rows ({@link CpuKnobs}, default
+ * {@link #TILE_ROWS}) once into floats (per-worker scratch, {@code tile_rows × stride} floats, L2-resident), then multiplies it with every token:
  * the weight is read from memory and decoded once per call, not once per token. The inner kernel
  * computes 4 rows × 4 tokens with 16 vector accumulators along {@code k} (8 loads per 16 FMAs).
  * A task's results go to private scratch and are published by the first finisher
@@ -24,6 +24,7 @@ import static jmlc.engine.runtime.cpu.Simd.L;
 final class TileMatmul {
     private TileMatmul() {}
 
+    /** Weight rows a tile (the default of the {@code tile_rows} knob, {@link CpuKnobs}). */
     static final int TILE_ROWS = 16;
 
     private static boolean permuted(Weight w) {
@@ -36,6 +37,11 @@ final class TileMatmul {
     }
 
     static void run(ThreadPool pool, float[] x, int seq, Weight w, float[] bias, float[] out) {
+        run(pool, x, seq, w, bias, out, TILE_ROWS);
+    }
+
+    /** With tiles of {@code tileRows} weight rows. */
+    static void run(ThreadPool pool, float[] x, int seq, Weight w, float[] bias, float[] out, int tileRows) {
         int k = w.cols(), n = w.rows(), stride = stride(w);
         boolean perm = permuted(w);
         float[] xs = pool.scratch(0, ThreadPool.X, seq * stride);
@@ -47,12 +53,12 @@ final class TileMatmul {
                 java.util.Arrays.fill(xs, s * stride + k, (s + 1) * stride, 0f);
             }
         }
-        int tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
+        int tiles = (n + tileRows - 1) / tileRows;
         pool.runDuplicable(tiles, new ThreadPool.Duplicable() {
-            /** Decodes tile {@code t} and multiplies it with every token into private {@code res[seq, TILE_ROWS]}. */
+            /** Decodes tile {@code t} and multiplies it with every token into private {@code res[seq, tileRows]}. */
             public void compute(int t, int worker) {
-                int r0 = t * TILE_ROWS, rows = Math.min(TILE_ROWS, n - r0);
-                float[] tile = pool.scratch(worker, ThreadPool.TILE, TILE_ROWS * stride);
+                int r0 = t * tileRows, rows = Math.min(tileRows, n - r0);
+                float[] tile = pool.scratch(worker, ThreadPool.TILE, tileRows * stride);
                 float[] scales = perm ? pool.scratch(worker, ThreadPool.SCALES, Q4Gemv.scaleScratch(k)) : null;
                 for (int i = 0; i < rows; i++) {
                     if (perm) {
@@ -62,14 +68,14 @@ final class TileMatmul {
                         java.util.Arrays.fill(tile, i * stride + k, (i + 1) * stride, 0f);
                     }
                 }
-                multiply(tile, rows, xs, seq, stride, pool.scratch(worker, ThreadPool.RESULT, seq * TILE_ROWS), TILE_ROWS, 0);
+                multiply(tile, rows, xs, seq, stride, pool.scratch(worker, ThreadPool.RESULT, seq * tileRows), tileRows, 0);
             }
 
             public void publish(int t, int worker) {
-                int r0 = t * TILE_ROWS, rows = Math.min(TILE_ROWS, n - r0);
-                float[] res = pool.scratch(worker, ThreadPool.RESULT, seq * TILE_ROWS);
+                int r0 = t * tileRows, rows = Math.min(tileRows, n - r0);
+                float[] res = pool.scratch(worker, ThreadPool.RESULT, seq * tileRows);
                 for (int s = 0; s < seq; s++)
-                    for (int i = 0; i < rows; i++) out[s * n + r0 + i] = res[s * TILE_ROWS + i] + (bias != null ? bias[r0 + i] : 0f);
+                    for (int i = 0; i < rows; i++) out[s * n + r0 + i] = res[s * tileRows + i] + (bias != null ? bias[r0 + i] : 0f);
             }
         });
     }

@@ -129,6 +129,9 @@ public final class CudaDevice implements GpuDevice {
         double memClockHz = attr(CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev) * 1e3, busBits = attr(CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev);
         p.put("peak memory bandwidth", String.format("%.0f GB/s", 2 * memClockHz * busBits / 8 / 1e9));
         p.put("max threads per block", Integer.toString(attr(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, dev)));
+        int[] driver = new int[1];
+        check(cuDriverGetVersion(driver), "cuDriverGetVersion");
+        p.put("driver", "CUDA " + driver[0] / 1000 + "." + driver[0] % 1000 / 10); // the tuning database is per device and driver
         return new DeviceInfo("cuda:" + dev, "cuda", n, p);
     }
 

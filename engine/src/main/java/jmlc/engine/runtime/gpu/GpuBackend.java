@@ -1,16 +1,24 @@
 package jmlc.engine.runtime.gpu;
 
 import jmlc.compiler.build.Build;
+import jmlc.compiler.schedule.InvalidKnobException;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
 import jmlc.engine.runtime.Backend;
+import jmlc.engine.runtime.DeviceIdentity;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.ModelRunner;
 import jmlc.engine.runtime.RuntimeSettings;
+import jmlc.engine.runtime.TuningSetup;
+import jmlc.compiler.tune.Tasks;
+import jmlc.compiler.tune.TuningTask;
+import jmlc.engine.tuning.TunedBuild;
+import jmlc.engine.tuning.TuningDatabase;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * GPUs of one platform as a backend: opens the device, compiles the model for the device's target
@@ -51,9 +59,48 @@ public final class GpuBackend implements Backend {
         return detect().isEmpty() ? platform.unavailable() : "";
     }
 
+    /** Loads with the device's tuning database ({@link TuningDatabase#forDevice}): what it cannot use is a warning on {@code progress}. */
     @Override
     public ModelRunner load(CompiledModel model, ModelWeights weights, DeviceInfo device, RuntimeSettings settings, Progress progress) {
-        return load(model, weights, device, settings, TuningDatabase.load(), progress);
+        GpuDevice dev = platform.open(device, settings);
+        try {
+            TuningDatabase.Loaded db = TuningDatabase.forDevice(DeviceIdentity.of(dev.info(), dev.target().toString()));
+            progress.update("compiling for " + dev.target(), 0, 1);
+            Build build = TunedBuild.compile(model.graph(), dev.target(), db, model.maxStepTokens(), progress::warn);
+            int shortPrompt;
+            try {
+                shortPrompt = GpuRunner.shortPrompt(db.knobs(), dev.target(), model.maxStepTokens());
+            } catch (InvalidKnobException e) {
+                progress.warn("the tuning database " + db.file() + ": " + e.getMessage() + "; the runner uses its default");
+                shortPrompt = GpuRunner.shortPrompt(Knobs.defaults(), dev.target(), model.maxStepTokens());
+            }
+            return new GpuRunner(dev, model, weights, build, shortPrompt, settings, progress);
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Tuning on a GPU of this platform: the model's tasks (one per kernel signature of its decode and
+     * prefill programs, cut out as regions of the defaults' build) and a {@link GpuMeasurer} on a
+     * device of its own, which the setup closes.
+     */
+    @Override
+    public Optional<TuningSetup> tuning(CompiledModel model, DeviceInfo device, TuningSetup.Options options, Progress progress) {
+        GpuDevice dev = platform.open(device, RuntimeSettings.defaults());
+        try {
+            DeviceIdentity id = DeviceIdentity.of(dev.info(), dev.target().toString());
+            TuningDatabase.Loaded db = TuningDatabase.forDevice(id);
+            db.warnings().forEach(progress::warn);
+            progress.update("compiling for " + dev.target(), 0, 1);
+            Build defaults = Build.compile(model.graph(), dev.target(), Knobs.defaults(), model.maxStepTokens());
+            List<TuningTask> tasks = Tasks.extract(defaults, db.knobs(), options.prefillTokens(), options.decodePosition(), options.include());
+            return Optional.of(new TuningSetup(id, tasks, new GpuMeasurer(dev, GpuMeasurer.Settings.of(dev)), dev));
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
     }
 
     /** {@link #load} with knob values from {@code knobs} instead of the tuning database. */

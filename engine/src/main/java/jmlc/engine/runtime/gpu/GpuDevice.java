@@ -95,6 +95,14 @@ public interface GpuDevice extends AutoCloseable {
     /** Milliseconds the device spent on what {@code body} queues, by device events. */
     float time(Runnable body);
 
+    /**
+     * Whether {@link #time} is a modeled clock that gives the same figure every time (the kernel
+     * simulator's), so a measurement needs no repeats; false for real devices.
+     */
+    default boolean modeledClock() {
+        return false;
+    }
+
     @Override
     void close();
 

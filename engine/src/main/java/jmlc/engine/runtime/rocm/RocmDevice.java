@@ -81,6 +81,7 @@ final class RocmDevice implements GpuDevice {
             if (memClockHz > 0 && busBits > 0) props.put("peak memory bandwidth", String.format(Locale.ROOT, "%.0f GB/s", 2 * memClockHz * busBits / 8 / 1e9));
             props.put("max threads per block", Integer.toString(p.get(JAVA_INT, l.maxThreadsPerBlock())));
             props.put("HIP runtime", hipVersion + " (" + hip.library + ")");
+            props.put("driver", "HIP " + hipVersion); // the tuning database is per device and driver
             props.put("hiprtc", hip.rtcMissing.isEmpty() ? hip.rtcLibrary : "missing: " + hip.rtcMissing);
             props.put("matrix unit", t.caps().matrix().toString().toLowerCase(Locale.ROOT) + (t.caps().dot2() ? ", dot2" : ""));
             return new Description(new DeviceInfo("rocm:" + dev, "rocm", name.isEmpty() ? gcn : name, props), t);

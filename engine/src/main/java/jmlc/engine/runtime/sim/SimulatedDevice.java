@@ -21,6 +21,13 @@ import java.util.TreeMap;
  * binding, capture and replay, and device sampling run in CI, where there is no GPU, on the very
  * kernels and sources a target's runtime would get. Addresses are fake but arithmetic on them works
  * (a pointer into the middle of a buffer resolves to a slice). Thousands of times slower than a GPU.
+ *
+ * <p>Its clock is modeled, not measured: {@link #time} reports what the launches in it would take on
+ * a device that issues one warp instruction a cycle per multiprocessor at 1 GHz, dealing each launch's
+ * blocks in order to the least busy of the target's multiprocessors, plus {@link #LAUNCH_CYCLES} a
+ * launch ({@link KernelSimulator.Cost}: the simulator counts the instructions). Deterministic, so a
+ * test of the tuner knows the best knobs; a model of the work a kernel asks for and how it spreads
+ * over the device, not of memory bandwidth or latency.
  */
 public final class SimulatedDevice implements GpuDevice {
     private final Arena arena = Arena.ofShared();
@@ -30,6 +37,10 @@ public final class SimulatedDevice implements GpuDevice {
     private long next = 1L << 20;
     private List<Runnable> recording;
     private int launches;
+    /** Modeled cycles of every launch so far. */
+    private long cycles;
+    /** A launch's fixed cost on the modeled clock (2 µs at 1 GHz: the order of a real launch's). */
+    public static final long LAUNCH_CYCLES = 2000;
     /** The source of every kernel loaded, by name: what a real runtime would have compiled. */
     private final Map<String, String> sources = new java.util.concurrent.ConcurrentHashMap<>();
     /** What {@link #freeBytes} reports, less what is allocated (16 GiB unless a test sets less). */
@@ -43,8 +54,13 @@ public final class SimulatedDevice implements GpuDevice {
 
     /** The device {@code sim:<target>} stands for. */
     public static DeviceInfo describe(Target target) {
-        return new DeviceInfo(SimulatorPlatform.NAME + ":" + target, SimulatorPlatform.NAME, "kernel simulator for " + target,
-                Map.of("target", target.toString(), "subgroup size", Integer.toString(target.warpSize()), "multiprocessors", Integer.toString(target.multiprocessors())));
+        Map<String, String> p = new java.util.LinkedHashMap<>();
+        p.put("target", target.toString());
+        p.put("subgroup size", Integer.toString(target.warpSize()));
+        p.put("multiprocessors", Integer.toString(target.multiprocessors()));
+        p.put("clock", "modeled: a warp instruction a multiprocessor a cycle at 1 GHz");
+        p.put("driver", "kernel simulator");
+        return new DeviceInfo(SimulatorPlatform.NAME + ":" + target, SimulatorPlatform.NAME, "kernel simulator for " + target, p);
     }
 
     @Override
@@ -177,7 +193,8 @@ public final class SimulatedDevice implements GpuDevice {
             for (int i = 0; i < buffers.length; i++) bufs.put(kernel.buffers().get(i).name(), at(buffers[i]));
             Map<String, Integer> sc = new HashMap<>();
             for (int i = 0; i < scalars.length; i++) sc.put(kernel.scalars().get(i).name(), scalars[i]);
-            sim.launch(kernel, bufs, sc);
+            KernelSimulator.Cost cost = sim.launch(kernel, bufs, sc);
+            cycles += LAUNCH_CYCLES + makespan(cost, target.multiprocessors());
             launches++;
         };
         if (recording != null) recording.add(run);
@@ -235,11 +252,30 @@ public final class SimulatedDevice implements GpuDevice {
         };
     }
 
+    /** Modeled milliseconds of what {@code body} launches (see the class comment), not wall time. */
     @Override
     public float time(Runnable body) {
-        long t = System.nanoTime();
+        long before = cycles;
         body.run();
-        return (System.nanoTime() - t) / 1e6f;
+        return (cycles - before) / 1e6f;
+    }
+
+    @Override
+    public boolean modeledClock() {
+        return true;
+    }
+
+    /** Cycles until the last block is done, blocks dealt in order to the least busy of {@code sms} multiprocessors. */
+    static long makespan(KernelSimulator.Cost cost, int sms) {
+        java.util.PriorityQueue<Long> busy = new java.util.PriorityQueue<>();
+        for (int i = 0; i < Math.min(sms, cost.blockIssues().length); i++) busy.add(0L);
+        long end = 0;
+        for (long b : cost.blockIssues()) {
+            long t = busy.poll() + b;
+            end = Math.max(end, t);
+            busy.add(t);
+        }
+        return end;
     }
 
     @Override

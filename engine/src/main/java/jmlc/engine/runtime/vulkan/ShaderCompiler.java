@@ -3,6 +3,7 @@ package jmlc.engine.runtime.vulkan;
 import jmlc.engine.runtime.gpu.GpuException;
 import jmlc.engine.runtime.gpu.KernelCompileException;
 import org.lwjgl.system.MemoryStack;
+import org.lwjgl.system.MemoryUtil;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -89,7 +90,15 @@ public final class ShaderCompiler implements AutoCloseable {
             shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan, shaderc_env_version_vulkan_1_2);
             shaderc_compile_options_set_target_spirv(options, shaderc_spirv_version_1_5);
             shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
-            long result = shaderc_compile_into_spv(compiler, source, shaderc_glsl_compute_shader, kernelName + ".comp", "main", options);
+            long result;
+            // the source on the heap: LWJGL encodes a CharSequence argument on its 64 KB thread stack,
+            // and an unrolled kernel's source can be larger
+            ByteBuffer text = MemoryUtil.memUTF8(source, false);
+            try (MemoryStack stack = MemoryStack.stackPush()) {
+                result = shaderc_compile_into_spv(compiler, text, shaderc_glsl_compute_shader, stack.UTF8(kernelName + ".comp"), stack.UTF8("main"), options);
+            } finally {
+                MemoryUtil.memFree(text);
+            }
             if (result == 0) throw new GpuException("shaderc_compile_into_spv(" + kernelName + ") returned no result (out of memory?)");
             try {
                 if (shaderc_result_get_compilation_status(result) != shaderc_compilation_status_success) {

@@ -27,9 +27,14 @@ record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes) im
                     + kernel.scalars().size() + " scalars); " + probe.info() + " allows " + probe.maxPushConstants() + " bytes of push constants");
         try (MemoryStack stack = MemoryStack.stackPush()) {
             LongBuffer p = stack.mallocLong(1);
-            ByteBuffer code = stack.malloc(spv.length).put(spv).flip();
-            Vk.check(vkCreateShaderModule(device, VkShaderModuleCreateInfo.calloc(stack).sType$Default().pCode(code), null, p),
-                    "vkCreateShaderModule(" + kernel.name() + ")");
+            // the SPIR-V on the heap: an unrolled candidate's passes LWJGL's 64 KB thread stack
+            ByteBuffer code = MemoryUtil.memAlloc(spv.length).put(spv).flip();
+            try {
+                Vk.check(vkCreateShaderModule(device, VkShaderModuleCreateInfo.calloc(stack).sType$Default().pCode(code), null, p),
+                        "vkCreateShaderModule(" + kernel.name() + ")");
+            } finally {
+                MemoryUtil.memFree(code);
+            }
             long module = p.get(0);
             try {
                 VkPipelineLayoutCreateInfo lci = VkPipelineLayoutCreateInfo.calloc(stack).sType$Default();

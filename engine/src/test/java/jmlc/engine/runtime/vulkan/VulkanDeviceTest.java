@@ -176,6 +176,35 @@ class VulkanDeviceTest {
         dev.free(a);
     }
 
+    /**
+     * A kernel whose SPIR-V is larger than LWJGL's 64 KB thread stack loads and runs (the tuner's
+     * unrolled candidates on the H200 failed with "Out of stack space" when the code was copied there):
+     * out[i] += 0 + 1 + ... + 2999, one f32 add a step, exact in f32.
+     */
+    @Test
+    void aKernelLargerThanLwjglsStackLoadsAndRuns() {
+        Buffer out = new Buffer("out", KType.F32, false);
+        K.Body body = new K.Body();
+        Expr.Var i = body.let("i", tid(0));
+        Expr v = body.let("v", loadF32(out, i));
+        for (int s = 0; s < 3000; s++) v = body.let("v" + s, fma(v, f(1f), f(s)));
+        Expr last = v;
+        body.store(out, i, last);
+        Kernel k = Kernel.checked("long_chain", List.of(out), List.of(), List.of(), body.build(), new int[] {64, 1, 1},
+                new Expr[] {c(1), c(1), c(1)}, Map.of(), "test: 3000 dependent adds", dev.target().caps());
+        String src = dev.target().codegen().emit(k);
+        try (ShaderCompiler sc = new ShaderCompiler()) {
+            assertTrue(sc.compile(k.name(), src).length > 64 * 1024, "the SPIR-V must outgrow the stack for this test to mean anything");
+        }
+        float[] x = new float[64];
+        for (int j = 0; j < 64; j++) x[j] = j;
+        long a = upload(x);
+        dev.launch(dev.load(k, src), new int[] {1, 1, 1}, new long[] {a}, new int[0]);
+        float[] y = read(a, 64);
+        for (int j = 0; j < 64; j++) assertEquals(j + 4498500f, y[j], "element " + j);
+        dev.free(a);
+    }
+
     @Test
     void aShaderThatDoesNotCompileNamesTheKernelItsSourceFileAndTheLog() throws Exception {
         Kernel k = axpb(3f, 0f);

@@ -48,6 +48,25 @@ class VulkanPlatformTest {
         assertEquals("vulkan:0", p.named("vulkan").orElseThrow().id());
     }
 
+    /**
+     * Probing takes little of the thread's LWJGL stack (64 KB): NVIDIA's driver lists about 250 device
+     * extensions (65 KB of VkExtensionProperties), which on that stack failed every probe on the H200
+     * ("Out of stack space"). Here probing must work in the 16 KB left (lavapipe lists about 100, 26 KB).
+     */
+    @Test
+    void probingNeedsLittleOfTheThreadsLwjglStack() {
+        VulkanTestDevice.require();
+        org.lwjgl.vulkan.VkInstance instance = Vk.createInstance();
+        try (org.lwjgl.system.MemoryStack stack = org.lwjgl.system.MemoryStack.stackPush()) {
+            var pd = Vk.physicalDevices(instance).getFirst();
+            stack.malloc(stack.getPointer() - 6 * 1024);
+            DeviceProbe p = DeviceProbe.probe(instance, pd, 0);
+            assertTrue(p.usable(), p.unusable());
+        } finally {
+            org.lwjgl.vulkan.VK10.vkDestroyInstance(instance, null);
+        }
+    }
+
     @Test
     void noLoaderOrDriverIsAReasonNotAnException() {
         VulkanPlatform p = new VulkanPlatform(new VulkanPlatform.Detection(List.of(), "the Vulkan loader (libvulkan.so.1) could not be loaded: x"));
