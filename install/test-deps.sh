@@ -2,8 +2,11 @@
 # Installs what install/test.sh needs beyond Java 25 (install/setup.sh sees to that), on Debian or
 # Ubuntu, with apt-get as root or through sudo: Maven, Node.js and npm (the tokenizer fixtures),
 # Jupyter (client, nbconvert, nbclient, jupyter_kernel_test, ipykernel, console, the classic
-# notebook), Selenium with Chromium and its driver (the browser test), hipcc (the HIP compile check),
-# Mesa's lavapipe and the Vulkan loader (the Vulkan backend on the CPU) and glslang (every shader checked).
+# notebook), Selenium with Chromium and its driver (the browser test), hipcc (the HIP compile check;
+# it pulls libamdhip64-dev, against which the HIP runtime's FFM bindings are tested), clang 19, lld 19
+# and llvm 19 (AMD code objects for gfx1100/gfx1033/gfx1030/gfx90a/gfx942 and their disassembly with
+# llvm-objdump), Mesa's lavapipe and the Vulkan loader (the Vulkan backend on the CPU) and glslang
+# (every shader checked).
 # Only what is missing; nothing when all is there.
 #
 #   install/test-deps.sh          install what is missing
@@ -28,7 +31,8 @@ say() { echo "test-deps: $*"; }
 PACKAGES=(jupyter-client jupyter-core jupyter-nbconvert jupyter-console jupyter-notebook
           python3-nbclient python3-jupyter-kernel-test python3-ipykernel
           python3-selenium chromium chromium-driver
-          mesa-vulkan-drivers libvulkan1 glslang-tools)
+          mesa-vulkan-drivers libvulkan1 glslang-tools
+          clang-19 lld-19 llvm-19)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 command -v mvn >/dev/null || missing+=(maven)

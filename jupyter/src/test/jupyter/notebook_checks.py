@@ -189,9 +189,10 @@ def explore_optimizations(c):
             "__global__" in c.plain("source-cuda") and "residual" in c.plain("source-cuda"))
     c.check("source-cuda", "the HTML is highlighted", '<pre class="jmlc-source"' in src and "<span style=" in src)
     hip = c.plain("source-hip")
-    c.check("source-hip", "the HIP source has __global__, hip_runtime.h and __shfl_xor",
-            "__global__" in hip and "hip/hip_runtime.h" in hip and "__shfl_xor(" in hip and "(rocm:gfx1030, rule " in hip)  # hip: is another spelling of rocm:, which targets print
-    c.check("kernels-hip", "the decode kernels for hip:gfx90a (printed rocm:gfx90a)", "for rocm:gfx90a:" in c.plain("kernels-hip"))
+    c.check("source-hip", "the HIP source has __global__, hip_runtime.h, __shfl_xor and dot2 (hip: is rocm:)",
+            "__global__" in hip and "hip/hip_runtime.h" in hip and "__shfl_xor(" in hip and "__builtin_amdgcn_fdot2(" in hip
+            and "(rocm:gfx1030, rule " in hip)
+    c.check("kernels-hip", "the prefill kernels for gfx90a run on MFMA", "for rocm:gfx90a:" in c.plain("kernels-hip") and "_mfma" in c.plain("kernels-hip"))
     for cell in ("bench-all", "bench-add-rms-norm", "bench-unfused"):
         bench_rows_positive(c, cell, 3)
         c.check(cell, "the chart is an image/png", c.has_png_chart(cell))

@@ -7,6 +7,7 @@ import jmlc.compiler.schedule.rule.AttentionDecodeRule;
 import jmlc.compiler.schedule.rule.AttentionPrefillRule;
 import jmlc.compiler.schedule.rule.ElementwiseRule;
 import jmlc.compiler.schedule.rule.GemmRule;
+import jmlc.compiler.schedule.rule.GemmTiledRule;
 import jmlc.compiler.schedule.rule.GemvHalfRule;
 import jmlc.compiler.schedule.rule.GemvRule;
 import jmlc.compiler.schedule.rule.NormRule;
@@ -29,6 +30,7 @@ public final class Scheduler {
     /** Tried in order; the first match wins; the elementwise fallback is last. */
     public static final List<ScheduleRule> RULES = List.of(
             new GemmRule(),            // matmul with several tokens on tensor cores (prefill)
+            new GemmTiledRule(),       // the same without mma.sync: AMD matrix units (WMMA, MFMA) or the vector units (dot2)
             new GemvHalfRule(),        // 4-bit f16-scale matmul in f16 arithmetic, prologue staged in shared memory (decode)
             new GemvRule(),            // any matmul in f32 arithmetic (decode; prefill fallback)
             new AttentionDecodeRule(), // one query per head: split-KV, flash-decoding

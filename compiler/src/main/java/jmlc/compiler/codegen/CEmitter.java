@@ -1,6 +1,7 @@
 package jmlc.compiler.codegen;
 
 import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Kernel;
@@ -53,6 +54,25 @@ public abstract class CEmitter implements CodeGenerator {
     /** A warp-wide {@code mma} step: {@code acc += a · b}. */
     protected String mma(List<String> acc, List<String> a, List<String> b) {
         throw new UnsupportedOperationException(language() + " has no mma.sync: the GEMM rule must not emit it for this target");
+    }
+
+    /** A subgroup-wide 16×16×16 matrix step of an AMD matrix unit (WMMA, MFMA): {@code acc += a · b}. */
+    protected String matrix16(Capabilities.MatrixUnit unit, List<String> acc, List<String> a, List<String> b) {
+        throw new UnsupportedOperationException(language() + " has no " + unit + ": the GEMM rule must not emit it for this target");
+    }
+
+    /** {@code c + a.lo · b.lo + a.hi · b.hi} of two f16 pairs (raw u32 words) into an f32. */
+    protected String dot2(String a, String b, String c) {
+        throw new UnsupportedOperationException(language() + " has no dot2: the rules must not emit it for this target");
+    }
+
+    /**
+     * The name under which the dialect calls a C math function the emitter prints ({@code fmaxf},
+     * {@code fminf}, {@code fmaf}, {@code fabsf}, {@code __expf}, {@code logf}, {@code sqrtf},
+     * {@code rsqrtf}): by default the same name.
+     */
+    protected String mathFunction(String name) {
+        return name;
     }
 
     /** A warp-wide {@code ldmatrix.x4} into {@code dst} from {@code array[index]}. */
@@ -130,8 +150,10 @@ public abstract class CEmitter implements CodeGenerator {
             case Stmt.Barrier b -> sb.append(ind).append(barrier()).append('\n');
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
-            case Stmt.Mma m -> sb.append(ind).append(mma(m.acc().stream().map(Expr.Var::name).toList(),
-                    m.a().stream().map(this::expr).toList(), m.b().stream().map(this::expr).toList())).append('\n');
+            case Stmt.Mma m -> {
+                List<String> acc = m.acc().stream().map(Expr.Var::name).toList(), a = m.a().stream().map(this::expr).toList(), b = m.b().stream().map(this::expr).toList();
+                sb.append(ind).append(m.unit() == Capabilities.MatrixUnit.MMA_M16N8K16 ? mma(acc, a, b) : matrix16(m.unit(), acc, a, b)).append('\n');
+            }
             case Stmt.LdMatrix l -> sb.append(ind).append(ldmatrix(l.dst().stream().map(Expr.Var::name).toList(), l.array().name(), expr(l.index()))).append('\n');
             case Stmt.GridDependency g -> {
                 String text = gridDependency(g.kind());
@@ -186,7 +208,8 @@ public abstract class CEmitter implements CodeGenerator {
             case Expr.Builtin b -> builtin(b.kind(), b.axis());
             case Expr.Binary b -> binary(b);
             case Expr.Unary u -> unary(u);
-            case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : "fmaf(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
+            case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : mathFunction("fmaf") + "(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
+            case Expr.Dot2 d -> dot2(expr(d.a()), expr(d.b()), expr(d.c()));
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> access(l.buffer(), l.index(), l.type(), true);
@@ -233,8 +256,8 @@ public abstract class CEmitter implements CodeGenerator {
         }
         boolean fl = b.a().type().isFloat();
         return switch (b.op()) {
-            case MIN -> (fl ? "fminf(" : "min(") + expr(b.a()) + ", " + expr(b.b()) + ")";
-            case MAX -> (fl ? "fmaxf(" : "max(") + expr(b.a()) + ", " + expr(b.b()) + ")";
+            case MIN -> (fl ? mathFunction("fminf") + "(" : "min(") + expr(b.a()) + ", " + expr(b.b()) + ")";
+            case MAX -> (fl ? mathFunction("fmaxf") + "(" : "max(") + expr(b.a()) + ", " + expr(b.b()) + ")";
             default -> "(" + expr(b.a()) + " " + b.op().symbol + " " + expr(b.b()) + ")";
         };
     }
@@ -244,11 +267,11 @@ public abstract class CEmitter implements CodeGenerator {
         return switch (u.op()) {
             case NEG -> "(-" + a + ")";
             case NOT -> u.a().type().scalar() == KType.Scalar.BOOL ? "(!" + a + ")" : "(~" + a + ")";
-            case EXP -> "__expf(" + a + ")"; // the fast hardware exp (2 ulp): softmax and silu need no more
-            case LOG -> "logf(" + a + ")";
-            case SQRT -> "sqrtf(" + a + ")";
-            case RSQRT -> "rsqrtf(" + a + ")";
-            case ABS -> u.a().type().isFloat() ? "fabsf(" + a + ")" : "abs(" + a + ")";
+            case EXP -> mathFunction("__expf") + "(" + a + ")"; // the fast hardware exp (2 ulp): softmax and silu need no more
+            case LOG -> mathFunction("logf") + "(" + a + ")";
+            case SQRT -> mathFunction("sqrtf") + "(" + a + ")";
+            case RSQRT -> mathFunction("rsqrtf") + "(" + a + ")";
+            case ABS -> u.a().type().isFloat() ? mathFunction("fabsf") + "(" + a + ")" : "abs(" + a + ")";
         };
     }
 

@@ -151,7 +151,7 @@ public final class GlslEmitter implements CodeGenerator {
             case Stmt.For f -> { collect(f.lo(), u); collect(f.hi(), u); collect(f.step(), u); collect(f.body(), u); }
             case Stmt.If f -> { collect(f.cond(), u); collect(f.then(), u); collect(f.otherwise(), u); }
             case Stmt.Block b -> b.body().forEach(x -> collect(x, u));
-            case Stmt.Mma m -> throw unsupported("mma.sync");
+            case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
@@ -172,6 +172,7 @@ public final class GlslEmitter implements CodeGenerator {
             case Expr.Binary b -> { collect(b.a(), u); collect(b.b(), u); }
             case Expr.Unary x -> collect(x.a(), u);
             case Expr.Fma f -> { collect(f.a(), u); collect(f.b(), u); collect(f.c(), u); }
+            case Expr.Dot2 d -> throw unsupported("dot2");
             case Expr.Cast c -> collect(c.a(), u);
             case Expr.Bitcast c -> collect(c.a(), u);
             case Expr.SharedLoad l -> collect(l.index(), u);
@@ -235,7 +236,7 @@ public final class GlslEmitter implements CodeGenerator {
             case Stmt.Barrier b -> sb.append(ind).append("memoryBarrierBuffer(); memoryBarrierShared(); barrier();\n");
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
-            case Stmt.Mma m -> throw unsupported("mma.sync");
+            case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
@@ -304,6 +305,7 @@ public final class GlslEmitter implements CodeGenerator {
             case Expr.Binary b -> binary(b);
             case Expr.Unary u -> unary(u);
             case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : "fma(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
+            case Expr.Dot2 d -> throw unsupported("dot2");
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> l.type().equals(KType.F16) ? "uint(" + ref(l.buffer(), l.type()) + ".v[" + expr(l.index()) + "])"

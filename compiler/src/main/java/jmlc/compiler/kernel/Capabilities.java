@@ -16,16 +16,93 @@ package jmlc.compiler.kernel;
  * @param ldmatrix           {@code ldmatrix.x4} fragment loads from shared memory (PTX, sm_75+)
  * @param gridDependency     programmatic dependent launch ({@code griddepcontrol}, sm_90+)
  * @param prefetchL2         {@code prefetch.global.L2}
+ * @param dot2               a dot product of two f16 pairs accumulated in f32 ({@code v_dot2_f32_f16}: AMD
+ *                           gfx906, gfx908, gfx90a, gfx94x, gfx1011/1012, gfx103x, gfx11, gfx12)
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                           boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2) {
+                           boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
+                           boolean dot2) {
 
-    /** Warp-level matrix instructions a rule can build a GEMM from. */
+    /**
+     * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
+     * operands and f32 accumulators, each lane holding parts of A, B and D in registers in the
+     * layout the instruction defines ({@link Stmt.Mma}).
+     */
     public enum MatrixUnit {
         /** none: GEMMs run on the vector units */
-        NONE,
-        /** PTX {@code mma.sync.m16n8k16} f16 operands, f32 accumulators (sm_80+), 32-lane warps */
-        MMA_M16N8K16
+        NONE(0, 0, 0, 0, 0, 0, 0, 0),
+        /**
+         * PTX {@code mma.sync.m16n8k16} (sm_80+), 32-lane warps: A 16×16 in 4 u32 registers a lane,
+         * B 16×8 in 2, D 16×8 in 4 f32 (PTX ISA, "Matrix fragments for mma.m16n8k16").
+         */
+        MMA_M16N8K16(32, 8, 4, 2, 4, 0, 0, 0),
+        /**
+         * AMD RDNA3 WMMA {@code v_wmma_f32_16x16x16_f16} (gfx11), 32-lane waves: A, B and D 16×16.
+         * Lane l holds row {@code l % 16} of A and column {@code l % 16} of B with all 16 k (8 u32
+         * registers of two halves each; lanes 16..31 repeat lanes 0..15), and D's column
+         * {@code l % 16} at rows {@code 2r + l / 16} in f32 register r (8 registers). (AMD RDNA3
+         * ISA, "Wave Matrix Multiply Accumulate"; GPUOpen, "How to accelerate AI applications on
+         * RDNA 3 using WMMA".)
+         */
+        WMMA_16X16X16(32, 16, 8, 8, 8, 0, 2, 1),
+        /**
+         * AMD CDNA MFMA {@code v_mfma_f32_16x16x16_f16} (gfx908, gfx90a, gfx94x), 64-lane waves: A,
+         * B and D 16×16. Lane l holds row {@code l % 16} of A and column {@code l % 16} of B at k
+         * {@code 4 (l / 16) .. + 3} (2 u32 registers), and D's column {@code l % 16} at rows
+         * {@code 4 (l / 16) + r} in f32 register r (4 registers). (AMD CDNA2 ISA, "Matrix
+         * Arithmetic Instructions"; AMD's matrix instruction calculator.)
+         */
+        MFMA_16X16X16(64, 16, 2, 2, 4, 4, 1, 4);
+
+        /** Lanes that execute one instruction together. */
+        public final int lanes;
+        /** Columns of D (and of B) one instruction computes: 8 for m16n8k16, else 16. Rows and K are 16. */
+        public final int n;
+        /** u32 registers (two f16 each) of A, of B, and f32 registers of D, a lane holds. */
+        public final int aRegs, bRegs, accRegs;
+        /**
+         * For the 16×16×16 units: lane l's k group {@code g = l / 16} holds A's and B's k starting at
+         * {@code kPerGroup · g + 2 w} in register w, and D's row {@code rowStride · r + rowsPerGroup · g}
+         * in accumulator r.
+         */
+        public final int kPerGroup, rowStride, rowsPerGroup;
+
+        MatrixUnit(int lanes, int n, int aRegs, int bRegs, int accRegs, int kPerGroup, int rowStride, int rowsPerGroup) {
+            this.lanes = lanes;
+            this.n = n;
+            this.aRegs = aRegs;
+            this.bRegs = bRegs;
+            this.accRegs = accRegs;
+            this.kPerGroup = kPerGroup;
+            this.rowStride = rowStride;
+            this.rowsPerGroup = rowsPerGroup;
+        }
+
+        /** A 16×16×16 unit of AMD's (WMMA or MFMA), whose layouts {@link #k}, {@link #row} and {@link #col} give. */
+        public boolean amd16() {
+            return this == WMMA_16X16X16 || this == MFMA_16X16X16;
+        }
+
+        /** The first of the two k a lane of k group {@code g} holds in A (or B) register {@code w}. */
+        public int k(int g, int w) {
+            return kPerGroup * g + 2 * w;
+        }
+
+        /** D's row in accumulator {@code r} of a lane of k group {@code g}. */
+        public int row(int g, int r) {
+            return rowStride * r + rowsPerGroup * g;
+        }
+
+        /** The row of A (and column of B and of D) lane {@code l} holds. */
+        public static int col(int lane) {
+            return lane % 16;
+        }
+    }
+
+    /** Without {@code dot2} (NVIDIA GPUs, and the targets made before it existed). */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, false);
     }
 
     public Capabilities {
@@ -33,16 +110,17 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
         if (maxThreadsPerBlock < subgroupSize) throw new IllegalArgumentException("a block must hold a subgroup: " + maxThreadsPerBlock + " < " + subgroupSize);
         if (maxSharedBytes < 0 || multiprocessors < 1) throw new IllegalArgumentException("shared bytes " + maxSharedBytes + ", multiprocessors " + multiprocessors);
-        if (matrix == MatrixUnit.MMA_M16N8K16 && subgroupSize != 32) throw new IllegalArgumentException("mma.sync needs 32-lane warps");
+        if (matrix != MatrixUnit.NONE && subgroupSize != matrix.lanes)
+            throw new IllegalArgumentException(matrix + " needs " + matrix.lanes + "-lane subgroups, not " + subgroupSize);
     }
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2);
     }
 }

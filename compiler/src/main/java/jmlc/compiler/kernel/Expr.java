@@ -88,6 +88,21 @@ public sealed interface Expr {
         }
     }
 
+    /**
+     * {@code c + a.lo · b.lo + a.hi · b.hi}: two f16 pairs multiplied and summed into an f32
+     * ({@code v_dot2_f32_f16}; where the target has it, {@link Capabilities#dot2()}).
+     */
+    record Dot2(Expr a, Expr b, Expr c) implements Expr {
+        public Dot2 {
+            if (!a.type().equals(KType.F16X2) || !b.type().equals(KType.F16X2) || !c.type().equals(KType.F32))
+                throw new IllegalArgumentException("dot2 takes two f16x2 and an f32: " + a.type() + ", " + b.type() + ", " + c.type());
+        }
+
+        public KType type() {
+            return KType.F32;
+        }
+    }
+
     /** Numeric conversion ({@code float(i)}, {@code f16 -> f32}). */
     record Cast(KType type, Expr a) implements Expr {}
 

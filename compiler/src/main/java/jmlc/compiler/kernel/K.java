@@ -70,6 +70,11 @@ public final class K {
         return new Expr.Fma(a, b, c);
     }
 
+    /** {@code c + a.lo · b.lo + a.hi · b.hi} over two f16 pairs, in f32 ({@link Expr.Dot2}). */
+    public static Expr dot2(Expr a, Expr b, Expr c) {
+        return new Expr.Dot2(a, b, c);
+    }
+
     public static Expr neg(Expr a) { return new Expr.Unary(Expr.UnOp.NEG, a); }
     public static Expr exp(Expr a) { return new Expr.Unary(Expr.UnOp.EXP, a); }
     public static Expr rsqrt(Expr a) { return new Expr.Unary(Expr.UnOp.RSQRT, a); }
@@ -164,6 +169,11 @@ public final class K {
 
         public void mma(List<Expr.Var> acc, List<Expr> a, List<Expr> b) {
             stmts.add(new Stmt.Mma(acc, a, b));
+        }
+
+        /** A matrix step of {@code unit} ({@link Stmt.Mma}). */
+        public void mma(Capabilities.MatrixUnit unit, List<Expr.Var> acc, List<Expr> a, List<Expr> b) {
+            stmts.add(new Stmt.Mma(unit, acc, a, b));
         }
 
         public void ldmatrix(List<Expr.Var> dst, Shared array, Expr index) {

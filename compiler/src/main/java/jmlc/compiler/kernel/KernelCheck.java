@@ -111,6 +111,7 @@ public final class KernelCheck {
             case Expr.Binary b -> { expr(k, b.a(), scopes); expr(k, b.b(), scopes); }
             case Expr.Unary u -> expr(k, u.a(), scopes);
             case Expr.Fma f -> { expr(k, f.a(), scopes); expr(k, f.b(), scopes); expr(k, f.c(), scopes); }
+            case Expr.Dot2 d -> { expr(k, d.a(), scopes); expr(k, d.b(), scopes); expr(k, d.c(), scopes); }
             case Expr.Cast c -> expr(k, c.a(), scopes);
             case Expr.Bitcast c -> expr(k, c.a(), scopes);
             case Expr.Load l -> expr(k, l.index(), scopes);
@@ -138,7 +139,7 @@ public final class KernelCheck {
                 case Stmt.If f -> { expr(f.cond()); stmt(f.then()); stmt(f.otherwise()); }
                 case Stmt.Block b -> b.body().forEach(this::stmt);
                 case Stmt.Mma m -> {
-                    need(caps.matrix() == Capabilities.MatrixUnit.MMA_M16N8K16, "mma.sync m16n8k16");
+                    need(caps.matrix() == m.unit(), m.unit() == Capabilities.MatrixUnit.MMA_M16N8K16 ? "mma.sync m16n8k16" : "the matrix unit " + m.unit());
                     m.a().forEach(this::expr);
                     m.b().forEach(this::expr);
                 }
@@ -163,6 +164,7 @@ public final class KernelCheck {
                 case Expr.Binary b -> { expr(b.a()); expr(b.b()); }
                 case Expr.Unary u -> expr(u.a());
                 case Expr.Fma f -> { expr(f.a()); expr(f.b()); expr(f.c()); }
+                case Expr.Dot2 d -> { need(caps.dot2(), "dot2 (v_dot2_f32_f16)"); expr(d.a()); expr(d.b()); expr(d.c()); }
                 case Expr.Cast c -> expr(c.a());
                 case Expr.Bitcast c -> expr(c.a());
                 case Expr.Load l -> expr(l.index());

@@ -286,6 +286,10 @@ public final class KernelSimulator {
 
         /** D += A·B per warp, gathering and scattering PTX's m16n8k16 fragments across the 32 lanes. */
         void mma(Stmt.Mma m, boolean[] mask) {
+            if (m.unit().amd16()) {
+                mma16(m, mask);
+                return;
+            }
             if (warpSize != 32) throw new IllegalStateException("mma.sync needs 32-lane warps");
             Object[][] a = new Object[4][], b = new Object[2][];
             for (int i = 0; i < 4; i++) a[i] = eval(m.a().get(i), mask);
@@ -320,6 +324,58 @@ public final class KernelSimulator {
                     }
                 }
             }
+        }
+
+        /**
+         * D += A·B per subgroup for AMD's 16×16×16 units (WMMA, MFMA), in their layouts: lane l
+         * holds row l%16 of A and column l%16 of B at the k its group l/16 has, and column l%16 of
+         * D ({@link Capabilities.MatrixUnit}). Where several lanes hold the same element (WMMA's
+         * two halves of the wave) they must agree, as the hardware requires.
+         */
+        void mma16(Stmt.Mma m, boolean[] mask) {
+            Capabilities.MatrixUnit u = m.unit();
+            if (warpSize != u.lanes) throw new IllegalStateException(u + " needs " + u.lanes + "-lane subgroups, not " + warpSize);
+            Object[][] a = new Object[u.aRegs][], b = new Object[u.bRegs][];
+            for (int i = 0; i < u.aRegs; i++) a[i] = eval(m.a().get(i), mask);
+            for (int i = 0; i < u.bRegs; i++) b[i] = eval(m.b().get(i), mask);
+            for (int w = 0; w < n / u.lanes; w++) {
+                boolean any = false;
+                for (int l = 0; l < u.lanes; l++) any |= live(mask, w * u.lanes + l);
+                if (!any) continue;
+                Float[][] A = new Float[16][16], B = new Float[16][16];
+                for (int l = 0; l < u.lanes; l++) {
+                    int t = w * u.lanes + l, g = l / 16, rc = Capabilities.MatrixUnit.col(l);
+                    if (!live(mask, t)) throw new IllegalStateException(u + " with lane " + l + " of subgroup " + w + " not running");
+                    for (int r = 0; r < u.aRegs; r++) {
+                        int word = (Integer) a[r][t], k0 = u.k(g, r);
+                        fragment(A, rc, k0, Half.toFloat((short) word), "A", l);
+                        fragment(A, rc, k0 + 1, Half.toFloat((short) (word >>> 16)), "A", l);
+                    }
+                    for (int r = 0; r < u.bRegs; r++) {
+                        int word = (Integer) b[r][t], k0 = u.k(g, r);
+                        fragment(B, k0, rc, Half.toFloat((short) word), "B", l);
+                        fragment(B, k0 + 1, rc, Half.toFloat((short) (word >>> 16)), "B", l);
+                    }
+                }
+                for (int l = 0; l < u.lanes; l++) {
+                    int t = w * u.lanes + l, g = l / 16, col = Capabilities.MatrixUnit.col(l);
+                    for (int r = 0; r < u.accRegs; r++) {
+                        int row = u.row(g, r);
+                        Object[] acc = vars.get(m.acc().get(r).name());
+                        double sum = (Float) acc[t];
+                        for (int kk = 0; kk < 16; kk++) sum += (double) A[row][kk] * B[kk][col];
+                        acc[t] = (float) sum;
+                    }
+                }
+            }
+        }
+
+        /** Sets element (i, j) of an operand from lane {@code lane}; a second lane holding it must hold the same value. */
+        private static void fragment(Float[][] m, int i, int j, float v, String which, int lane) {
+            if (m[i][j] != null && Float.floatToRawIntBits(m[i][j]) != Float.floatToRawIntBits(v))
+                throw new IllegalStateException("lanes disagree on " + which + "[" + i + "][" + j + "] (lane " + lane + " holds " + v + ", another " + m[i][j]
+                        + "): the matrix unit requires the lanes that share an element to hold the same value");
+            m[i][j] = v;
         }
 
         /** Records thread t's access to element {@code i} of {@code b} in 2-byte units (the smallest element, f16). */
@@ -414,6 +470,10 @@ public final class KernelSimulator {
                     Object[] a = eval(f.a(), mask), b = eval(f.b(), mask), c = eval(f.c(), mask);
                     boolean h2 = f.type().equals(KType.F16X2);
                     for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = h2 ? hfma2((Object[]) a[t], (Object[]) b[t], (Object[]) c[t]) : Math.fma((Float) a[t], (Float) b[t], (Float) c[t]);
+                }
+                case Expr.Dot2 d -> {
+                    Object[] a = eval(d.a(), mask), b = eval(d.b(), mask), c = eval(d.c(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = dot2((Object[]) a[t], (Object[]) b[t], (Float) c[t]);
                 }
                 case Expr.Cast c -> { Object[] x = eval(c.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = cast(c.a().type(), c.type(), x[t]); }
                 case Expr.Bitcast c -> { Object[] x = eval(c.a(), mask); for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = bitcast(c.a().type(), c.type(), x[t]); }
@@ -632,6 +692,13 @@ public final class KernelSimulator {
         for (int i = 0; i < 2; i++)
             r[i] = Half.fromFloat((float) ((double) Half.toFloat((Short) a[i]) * Half.toFloat((Short) b[i]) + Half.toFloat((Short) c[i])));
         return r;
+    }
+
+    /** Two f16 products summed into an f32, exact then rounded once. */
+    private static float dot2(Object[] a, Object[] b, float c) {
+        double sum = c;
+        for (int i = 0; i < 2; i++) sum += (double) Half.toFloat((Short) a[i]) * Half.toFloat((Short) b[i]);
+        return (float) sum;
     }
 
     private static Object bitcast(KType from, KType to, Object v) {

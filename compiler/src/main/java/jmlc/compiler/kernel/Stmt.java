@@ -55,19 +55,28 @@ public sealed interface Stmt {
     record Return() implements Stmt {}
 
     /**
-     * Warp-wide tensor-core step {@code D += A · B}, PTX {@code mma.sync.m16n8k16.row.col.f32.f16.f16.f32}:
-     * A is 16×16 f16 (four u32 registers of two halves per lane), B 16×8 f16 (two u32), D 16×8 f32
-     * (four f32 per lane), in PTX's fragment layouts. All 32 lanes of the warp must execute it.
+     * Subgroup-wide matrix step {@code D += A · B}, f16 operands, f32 accumulators, in the register
+     * layout of {@code unit} ({@link Capabilities.MatrixUnit}): PTX {@code mma.sync.m16n8k16.row.col.f32.f16.f16.f32}
+     * (A 16×16 in four u32 registers of two halves a lane, B 16×8 in two, D 16×8 in four f32), AMD
+     * RDNA3 WMMA 16×16×16 (8, 8, 8) or CDNA MFMA 16×16×16 (2, 2, 4). All lanes of the subgroup must
+     * execute it.
      */
-    record Mma(List<Expr.Var> acc, List<Expr> a, List<Expr> b) implements Stmt {
+    record Mma(Capabilities.MatrixUnit unit, List<Expr.Var> acc, List<Expr> a, List<Expr> b) implements Stmt {
         public Mma {
             acc = List.copyOf(acc);
             a = List.copyOf(a);
             b = List.copyOf(b);
-            if (acc.size() != 4 || a.size() != 4 || b.size() != 2) throw new IllegalArgumentException("mma m16n8k16 takes 4 accumulators, 4 A and 2 B registers");
+            if (unit == Capabilities.MatrixUnit.NONE) throw new IllegalArgumentException("an mma needs a matrix unit");
+            if (acc.size() != unit.accRegs || a.size() != unit.aRegs || b.size() != unit.bRegs)
+                throw new IllegalArgumentException(unit + " takes " + unit.accRegs + " accumulators, " + unit.aRegs + " A and " + unit.bRegs + " B registers");
             for (Expr.Var v : acc) if (!v.type().equals(KType.F32)) throw new IllegalArgumentException("mma accumulators are f32");
             for (Expr e : a) if (!e.type().equals(KType.U32)) throw new IllegalArgumentException("mma A registers are u32 (two f16)");
             for (Expr e : b) if (!e.type().equals(KType.U32)) throw new IllegalArgumentException("mma B registers are u32 (two f16)");
+        }
+
+        /** PTX's m16n8k16 step. */
+        public Mma(List<Expr.Var> acc, List<Expr> a, List<Expr> b) {
+            this(Capabilities.MatrixUnit.MMA_M16N8K16, acc, a, b);
         }
     }
 

@@ -5,14 +5,14 @@ import java.util.Set;
 /**
  * How far a schedule's kernels may stray from the reference interpreter (‖out − ref‖ / ‖ref‖), by
  * rule: kernels in f32 arithmetic round like the reference up to summation order; the f16
- * kernels (tensor-core GEMM with f16 operands, the f16 GEMV's packed half2 products and sums)
+ * kernels (GEMMs with f16 operands, the f16 GEMV's packed half2 products and sums)
  * round operands and partial sums to 11 bits, about 1e-3 relative.
  */
 public final class Precision {
     private Precision() {}
 
     /** Rules whose kernels compute in f16. */
-    public static final Set<String> F16_RULES = Set.of("gemm", "gemv_f16");
+    public static final Set<String> F16_RULES = Set.of("gemm", "gemm_tiled", "gemv_f16");
 
     /** Tolerance for one node's output given its inputs exactly. */
     public static double perNode(String rule) {

@@ -72,15 +72,35 @@ public record Target(Platform platform, String arch, Capabilities caps) {
     }
 
     /**
-     * An AMD GPU ({@code gfx90a}, {@code gfx942}, {@code gfx1030}, {@code gfx1100}) with {@code cus}
-     * compute units: wave64 on GCN/CDNA (gfx9), wave32 on RDNA (gfx10, gfx11, gfx12), 64 KiB of LDS,
-     * packed f16 arithmetic. Matrix cores (MFMA, WMMA) are not used by the rules yet.
+     * An AMD GPU ({@code gfx90a}, {@code gfx942}, {@code gfx1030}, {@code gfx1100} ...; a device's
+     * feature suffix such as {@code :sramecc+:xnack-} is dropped) with {@code cus} compute units.
+     * What each family offers (AMD's ISA guides; LLVM's AMDGPU processor table), in one place:
+     * <ul>
+     * <li>wavefronts of 64 lanes on GCN and CDNA (gfx9), 32 on RDNA (gfx10, gfx11, gfx12: HIP's default there);
+     * <li>LDS a workgroup may use: 64 KiB, 160 KiB on gfx950 ({@link #ldsBytes});
+     * <li>packed f16 arithmetic ({@code v_pk_fma_f16}) on gfx9 and later;
+     * <li>{@code v_dot2_f32_f16} ({@link Capabilities#dot2()}): gfx906, gfx908, gfx90a, gfx94x, gfx950,
+     *     gfx1011, gfx1012, gfx103x, gfx11, gfx12, not gfx900/902/904/909/90c, gfx1010, gfx1013;
+     * <li>matrix units: WMMA 16×16×16 on RDNA3 (gfx11), MFMA 16×16×16 on CDNA (gfx908, gfx90a, gfx94x,
+     *     gfx950); none on RDNA1/2, and gfx12's WMMA (another register layout) is not used yet.
+     * </ul>
      */
     public static Target rocm(String arch, int cus) {
+        arch = arch.contains(":") ? arch.substring(0, arch.indexOf(':')) : arch;
         if (!arch.matches("gfx[0-9a-f]+")) throw new IllegalArgumentException("AMD arch '" + arch + "' should look like gfx90a or gfx1100");
-        boolean wave32 = arch.startsWith("gfx10") || arch.startsWith("gfx11") || arch.startsWith("gfx12");
-        return new Target(Platform.ROCM, arch, new Capabilities(wave32 ? 32 : 64, 1024, 64 * 1024, cus, true,
-                MatrixUnit.NONE, false, false, false));
+        boolean rdna = arch.matches("gfx1[0-2][0-9a-f]{2}");
+        if (!rdna && !arch.matches("gfx9[0-9a-f]{1,2}"))
+            throw new IllegalArgumentException("AMD arch '" + arch + "' is not one jmlc knows: GCN5/CDNA gfx9xx or RDNA gfx10xx, gfx11xx, gfx12xx");
+        boolean dot2 = !arch.matches("gfx90[0249c]|gfx101[03]");
+        MatrixUnit matrix = arch.startsWith("gfx11") ? MatrixUnit.WMMA_16X16X16
+                : arch.matches("gfx908|gfx90a|gfx94[0-9a-f]|gfx950") ? MatrixUnit.MFMA_16X16X16 : MatrixUnit.NONE;
+        return new Target(Platform.ROCM, arch, new Capabilities(rdna ? 32 : 64, 1024, ldsBytes(arch), cus, true,
+                matrix, false, false, false, dot2));
+    }
+
+    /** LDS one workgroup may allocate on {@code arch}: 64 KiB, or 160 KiB on gfx950 (MI355X). */
+    static int ldsBytes(String arch) {
+        return arch.equals("gfx950") ? 160 * 1024 : 64 * 1024;
     }
 
     /**

@@ -70,6 +70,47 @@ class CapabilitiesTest {
             assertTrue(k.sharedBytes() <= 16 * 1024, k.name() + " fits 16 KiB of shared memory");
     }
 
+    /** Without mma.sync, f16 arithmetic or dot2, prefill matmuls are the tiled GEMM in f32 FMAs; the program still matches the reference. */
+    @Test
+    void theTiledGemmOnBareVectorUnitsMatchesTheReference() {
+        Pipeline.Result res = tiny(QuantMode.Q4F16_1);
+        Target bare = new Target(Platform.CUDA, "sm_70", caps(32, 48 * 1024, false, MatrixUnit.NONE, false, false, false));
+        Build b = Build.compile(res.graph(), bare, Knobs.defaults(), 8);
+        assertTrue(rules(b.prefill()).contains("gemm_tiled") && b.prefill().kernels().stream().anyMatch(k -> k.name().endsWith("_f32")), rules(b.prefill()).toString());
+        assertSimulatedPrefillMatches(res, b);
+    }
+
+    /** The AMD targets' table: wavefront, LDS, dot2 and matrix unit per family, feature suffixes dropped. */
+    @Test
+    void amdTargetsStateWhatTheirFamilyHas() {
+        record Row(String arch, int wave, int lds, boolean dot2, MatrixUnit matrix) {}
+        for (Row r : List.of(new Row("gfx1100", 32, 64 << 10, true, MatrixUnit.WMMA_16X16X16), new Row("gfx1033", 32, 64 << 10, true, MatrixUnit.NONE),
+                new Row("gfx1030", 32, 64 << 10, true, MatrixUnit.NONE), new Row("gfx90a", 64, 64 << 10, true, MatrixUnit.MFMA_16X16X16),
+                new Row("gfx942", 64, 64 << 10, true, MatrixUnit.MFMA_16X16X16), new Row("gfx950", 64, 160 << 10, true, MatrixUnit.MFMA_16X16X16),
+                new Row("gfx900", 64, 64 << 10, false, MatrixUnit.NONE), new Row("gfx1010", 32, 64 << 10, false, MatrixUnit.NONE),
+                new Row("gfx1200", 32, 64 << 10, true, MatrixUnit.NONE))) {
+            Capabilities c = Target.parse("rocm:" + r.arch()).caps();
+            assertEquals(List.of(r.wave(), r.lds(), r.dot2(), r.matrix()), List.of(c.subgroupSize(), c.maxSharedBytes(), c.dot2(), c.matrix()), r.arch());
+            assertTrue(c.f16Arithmetic() && !c.ldmatrix() && !c.gridDependency() && !c.prefetchL2(), r.arch());
+        }
+        assertEquals("rocm:gfx90a", Target.rocm("gfx90a:sramecc+:xnack-", 104).toString());
+        assertEquals(Target.parse("rocm:gfx1100"), Target.parse("hip:gfx1100"));
+        var e = assertThrows(IllegalArgumentException.class, () -> Target.parse("rocm:gfx803"));
+        assertTrue(e.getMessage().contains("gfx803"), e.getMessage());
+    }
+
+    /** Entries of the matrix units' register layouts as AMD documents them (RDNA3 WMMA, CDNA MFMA 16×16×16 f16). */
+    @Test
+    void matrixUnitLayoutsAreAmdsDocumentedOnes() {
+        MatrixUnit w = MatrixUnit.WMMA_16X16X16, m = MatrixUnit.MFMA_16X16X16;
+        // WMMA: lane 17 (group 1) holds row 1 of A with every k; its accumulator 3 is D[2·3 + 1][1]
+        assertEquals(List.of(0, 14, 7, 1), List.of(w.k(1, 0), w.k(1, 7), w.row(1, 3), MatrixUnit.col(17)));
+        // MFMA: lane 37 (group 2) holds row 5 of A at k 8..11; its accumulator 3 is D[4·2 + 3][5]
+        assertEquals(List.of(8, 10, 11, 5), List.of(m.k(2, 0), m.k(2, 1), m.row(2, 3), MatrixUnit.col(37)));
+        assertEquals(List.of(32, 8, 8, 8, 64, 2, 2, 4), List.of(w.lanes, w.aRegs, w.bRegs, w.accRegs, m.lanes, m.aRegs, m.bRegs, m.accRegs));
+        assertThrows(IllegalArgumentException.class, () -> caps(32, 64 << 10, true, MatrixUnit.MFMA_16X16X16, false, false, false));
+    }
+
     @Test
     void aKernelUsingWhatItsTargetLacksIsRejectedWhenBuilt() {
         Build b = Build.compile(tiny(QuantMode.Q4F16_1).graph(), Target.parse("cuda:sm_90"), Knobs.defaults(), 8);
@@ -82,6 +123,18 @@ class CapabilitiesTest {
         var s = assertThrows(IllegalStateException.class, () -> Kernel.checked(wide.name(), wide.buffers(), wide.scalars(), wide.shared(), wide.body(),
                 wide.block(), wide.grid(), wide.knobs(), wide.summary(), caps(16, 48 * 1024, true, MatrixUnit.NONE, false, true, true)));
         assertTrue(s.getMessage().contains("16 lanes"), s.getMessage());
+        // AMD: dot2 GEMVs on a target without dot2, MFMA steps on a WMMA target
+        Build amd = Build.compile(tiny(QuantMode.Q4F16_1).graph(), Target.parse("rocm:gfx942"), Knobs.defaults(), 8);
+        Kernel dot = amd.decode().kernels().stream().filter(k -> k.name().endsWith("_dot2")).findFirst().orElseThrow();
+        Capabilities noDot2 = new Capabilities(64, 1024, 64 << 10, 8, true, MatrixUnit.MFMA_16X16X16, false, false, false, false);
+        var d = assertThrows(IllegalStateException.class, () -> Kernel.checked(dot.name(), dot.buffers(), dot.scalars(), dot.shared(), dot.body(),
+                dot.block(), dot.grid(), dot.knobs(), dot.summary(), noDot2));
+        assertTrue(d.getMessage().contains("dot2"), d.getMessage());
+        Kernel mfma = amd.prefill().kernels().stream().filter(k -> k.name().endsWith("_mfma")).findFirst().orElseThrow();
+        Capabilities wmma = new Capabilities(32, 1024, 64 << 10, 8, true, MatrixUnit.WMMA_16X16X16, false, false, false, true);
+        var x = assertThrows(IllegalStateException.class, () -> Kernel.checked(mfma.name(), mfma.buffers(), mfma.scalars(), mfma.shared(), mfma.body(),
+                mfma.block(), mfma.grid(), mfma.knobs(), mfma.summary(), wmma));
+        assertTrue(x.getMessage().contains("MFMA_16X16X16"), x.getMessage());
     }
 
     /** The tensor-core GEMM without ldmatrix loads its fragments from shared memory one word at a time; the prefill program still matches the reference. */
@@ -92,6 +145,11 @@ class CapabilitiesTest {
         Build b = Build.compile(res.graph(), noLdmatrix, Knobs.defaults(), 8);
         assertTrue(rules(b.prefill()).contains("gemm"));
         assertTrue(b.sources().values().stream().anyMatch(s -> s.contains("mma.sync")) && b.sources().values().stream().noneMatch(s -> s.contains("ldmatrix")));
+        assertSimulatedPrefillMatches(res, b);
+    }
+
+    /** The build's prefill program on the simulator against the reference interpreter, for a prompt of 6 tokens. */
+    static void assertSimulatedPrefillMatches(Pipeline.Result res, Build b) {
         ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
         TinyModel m = new TinyModel(c, ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)), SEED);
         try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(List.of(b.prefill()), res.memory(), m.weights(res.graph(), a), 8)) {

@@ -40,7 +40,7 @@ final class GeneratedKernels {
         return new ModelConfig(Architecture.QWEN2, 151936, 896, 4864, 2, 14, 2, 64, 1e-6, 1000000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 4096, true, true);
     }
 
-    private record Case(ModelConfig c, QuantMode q, Set<String> disabled) {}
+    record Case(ModelConfig c, QuantMode q, Set<String> disabled) {}
 
     private static final Set<String> UNFUSED = Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm");
 
@@ -66,20 +66,81 @@ final class GeneratedKernels {
                 new Case(qwen2(), QuantMode.Q4F32_1, Set.of()), new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED)));
     }
 
+    /** Each case's graph after the pass pipeline: the same for every target, so made once. */
+    private static final Map<Case, jmlc.compiler.ir.Graph> GRAPHS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static jmlc.compiler.ir.Graph graph(Case k) {
+        return GRAPHS.computeIfAbsent(k, x -> {
+            int window = Math.min(4096, x.c().maxPositions());
+            return new Pipeline(Pipeline.standard(x.q()), x.disabled(), 512).run(ModelGraph.build(x.c().withMaxPositions(window),
+                    new ModelGraph.Options(window, x.q().kvCacheType(), false))).graph();
+        });
+    }
+
     /** The sources of every case's build, merged by kernel name (one name is one source across builds). */
     private static Map<String, String> sources(Target t, List<Case> cases) {
+        return sources(t, cases, Knobs.defaults());
+    }
+
+    /** The same with knob values from {@code knobs}. */
+    static Map<String, String> sources(Target t, List<Case> cases, Knobs knobs) {
         Map<String, String> all = new LinkedHashMap<>();
         for (Case k : cases) {
-            int window = Math.min(4096, k.c().maxPositions());
-            var g = new Pipeline(Pipeline.standard(k.q()), k.disabled(), 512).run(ModelGraph.build(k.c().withMaxPositions(window),
-                    new ModelGraph.Options(window, k.q().kvCacheType(), false))).graph();
-            Build b = Build.compile(g, t, Knobs.defaults(), 512);
+            Build b = Build.compile(graph(k), t, knobs, 512);
             b.sources().forEach((name, source) -> {
                 String seen = all.putIfAbsent(name, source);
                 if (seen != null && !seen.equals(source)) throw new IllegalStateException("kernel " + name + " has two different sources");
             });
         }
         return all;
+    }
+
+    /**
+     * The sources as one translation unit: the prelude they all share once, then every kernel (its
+     * comment lines and body). For compilers whose cost is mostly the headers the prelude includes.
+     * Fails if two kernels' preludes differ.
+     */
+    static String together(Map<String, String> sources, String kernelStart) {
+        String prelude = null;
+        StringBuilder body = new StringBuilder();
+        for (var e : sources.entrySet()) {
+            String src = e.getValue();
+            int at = src.indexOf(kernelStart);
+            if (at < 0) throw new IllegalStateException("kernel " + e.getKey() + " has no '" + kernelStart + "'");
+            String head = src.substring(0, at);
+            StringBuilder comments = new StringBuilder(), pre = new StringBuilder();
+            boolean inHeader = true;
+            for (String line : head.split("\n", -1)) {
+                if (inHeader && line.startsWith("// ")) comments.append(line).append('\n');
+                else {
+                    inHeader = false;
+                    pre.append(line).append('\n');
+                }
+            }
+            if (prelude == null) prelude = pre.toString();
+            else if (!prelude.equals(pre.toString())) throw new IllegalStateException("kernel " + e.getKey() + " has another prelude");
+            body.append(comments).append(src.substring(at)).append('\n');
+        }
+        return (prelude == null ? "" : prelude) + body;
+    }
+
+    /** The kernel whose text holds line {@code line} (1-based) of a {@link #together} unit: the last "// NAME: " header before it. */
+    static String kernelAtLine(String unit, int line) {
+        String[] lines = unit.split("\n", -1);
+        for (int i = Math.min(line, lines.length) - 1; i >= 0; i--)
+            if (lines[i].startsWith("// ") && lines[i].contains(": ") && !lines[i].startsWith("// knobs:") && !lines[i].startsWith("// launch:"))
+                return lines[i].substring(3, lines[i].indexOf(": "));
+        return "(the prelude)";
+    }
+
+    /** Runs {@code command} (output merged); returns its output, or throws with it when the exit status is not 0. */
+    static String run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) throw new IOException(String.join(" ", command) + " failed (" + p.exitValue() + "):\n" + out);
+        return out;
     }
 
     /** The first executable {@code name} in {@code dirs}, or null. */

@@ -17,12 +17,14 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import jmlc.compiler.build.Build;
 import jmlc.compiler.target.Target;
@@ -34,10 +36,14 @@ import jmlc.compiler.target.Target;
 class SimulatedProgramTest {
     static final long SEED = System.nanoTime();
 
-    /** Every quantization at subgroup widths 32 (CUDA: tensor cores; RDNA: f16 GEMVs) and 64 (CDNA). */
+    /**
+     * Every quantization at subgroup widths 32 and 64, on every kind of GEMM: CUDA (tensor cores,
+     * mma.sync), CDNA gfx90a and gfx942 (wave64, MFMA), RDNA3 gfx1100 (wave32, WMMA), RDNA2 gfx1030
+     * (wave32, dot2 on the vector units); the AMD targets' decode GEMVs sum by dot2.
+     */
     static Stream<Arguments> quantizationsAndWidths() {
         Stream.Builder<Arguments> b = Stream.builder();
-        for (String target : new String[] {"cuda:sm_90", "rocm:gfx90a", "rocm:gfx1030"})
+        for (String target : new String[] {"cuda:sm_90", "rocm:gfx90a", "rocm:gfx942", "rocm:gfx1100", "rocm:gfx1030"})
             for (QuantMode q : QuantMode.values())
                 b.add(Arguments.of(tiny(q == QuantMode.Q8F16 ? Architecture.QWEN2 : Architecture.LLAMA, 4, 2), q, target, Set.of(), Map.of()));
         return b.build();
@@ -83,7 +89,15 @@ class SimulatedProgramTest {
             if (n.op() instanceof Op.Attention) knobs.put(new KernelSignature(AttentionDecodeRule.KIND, AttentionDecodeRule.shape(n), t), attentionKnobs);
         Build build = Build.compile(res.graph(), t, knobs, 8);
         Program prefill = build.prefill(), decode = build.decode();
-        assertEquals(target.equals("rocm:gfx90a") ? 64 : target.equals("vulkan:sg8") ? 8 : 32, t.caps().subgroupSize(), "subgroup width of " + target);
+        assertEquals(target.startsWith("rocm:gfx9") ? 64 : target.equals("vulkan:sg8") ? 8 : 32, t.caps().subgroupSize(), "subgroup width of " + target);
+        if (mode == QuantMode.Q0F32) // f32 end to end: no rule that rounds operands to f16, on any target
+            for (Program p : List.of(prefill, decode))
+                for (Program.Step st : p.steps())
+                    assertFalse(Precision.F16_RULES.contains(st.rule()), "q0f32 on " + target + ": " + st.node().op().name() + " runs the f16 rule " + st.rule());
+        else if (target.startsWith("rocm:") && disabled.isEmpty()) { // AMD: prefill GEMMs without mma.sync, not the GEMV fallback
+            assertTrue(launches(prefill, "gemm_tiled") > 0 && launches(prefill, "gemm") == 0, "prefill GEMMs of " + target);
+            if (mode == QuantMode.Q4F16_1) assertTrue(decode.kernels().stream().anyMatch(k -> k.name().startsWith("gemvh") && k.name().endsWith("_dot2")), "dot2 GEMVs");
+        }
         // the decode attention absorbs rope_kv_append unless told not to; prefill keeps it
         if (!disabled.contains("FuseRopeKvAppend")) {
             boolean absorbed = attentionKnobs.getOrDefault("fuse_rope", 1) != 0;
@@ -112,26 +126,31 @@ class SimulatedProgramTest {
     }
 
     /**
-     * Split-K GEMMs: a prompt of one row tile (at most bm = 64 tokens) runs K in splits and the
-     * reduce kernels' epilogues; a longer one runs one split with the GEMM's own epilogue, the reduce
-     * kernels returning at once. Both against the reference interpreter.
+     * Prompts of one row tile and of two. On CUDA, split-K GEMMs: a prompt of at most bm = 64 tokens
+     * runs K in splits and the reduce kernels' epilogues, a longer one runs one split with the GEMM's
+     * own epilogue, the reduce kernels returning at once. On AMD targets, the tiled GEMM (MFMA at
+     * wave64, WMMA at wave32, dot2 on the vector units) over every row of its matrix tiles. Both
+     * against the reference interpreter.
      */
-    @org.junit.jupiter.api.Test
-    void shortPromptsSplitKAndLongOnesDoNot() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"cuda:sm_90", "rocm:gfx942", "rocm:gfx1100", "rocm:gfx1030"})
+    void promptsOfOneRowTileAndOfTwo(String target) {
         ModelConfig c = TinyModel.config(Architecture.QWEN2, 1, 4, 2, false).withMaxPositions(96);
         QuantMode mode = QuantMode.Q4F16_1;
         Graph unfused = ModelGraph.build(c, new ModelGraph.Options(96, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), Set.of(), 80).run(unfused);
-        Program prefill = Build.compile(res.graph(), Target.parse("cuda:sm_90"), Knobs.defaults(), 80).prefill();
-        assertTrue(launches(prefill, "gemm") > 0 && prefill.kernels().stream().anyMatch(k -> k.name().startsWith("gemm_split_reduce_")),
-                "the prefill program has split-K GEMMs and their reduce kernels");
+        Program prefill = Build.compile(res.graph(), Target.parse(target), Knobs.defaults(), 80).prefill();
+        if (target.startsWith("cuda"))
+            assertTrue(launches(prefill, "gemm") > 0 && prefill.kernels().stream().anyMatch(k -> k.name().startsWith("gemm_split_reduce_")),
+                    "the prefill program has split-K GEMMs and their reduce kernels");
+        else assertTrue(launches(prefill, "gemm_tiled") > 0, "the prefill program has tiled GEMMs");
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(prefill, res.memory(), m.weights(res.graph(), a), 80)) {
             var ref = new ReferenceInterpreter(res.graph(), m.weights(res.graph(), a));
             for (int n : new int[] {9, 70}) {
                 int[] prompt = r.ints(n, 0, c.vocabSize()).toArray();
-                check(ref.run(prompt, 0, new ReferenceInterpreter.State()), sim.run(prefill, prompt, 0), Precision.wholeModel(prefill), "prefill of " + n + " tokens");
+                check(ref.run(prompt, 0, new ReferenceInterpreter.State()), sim.run(prefill, prompt, 0), Precision.wholeModel(prefill), "prefill of " + n + " tokens on " + target);
             }
         }
     }

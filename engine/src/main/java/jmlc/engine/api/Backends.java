@@ -3,6 +3,7 @@ package jmlc.engine.api;
 import jmlc.engine.runtime.cpu.CpuBackend;
 import jmlc.engine.runtime.cuda.CudaPlatform;
 import jmlc.engine.runtime.gpu.GpuBackend;
+import jmlc.engine.runtime.rocm.RocmPlatform;
 import jmlc.engine.runtime.sim.SimulatorPlatform;
 import jmlc.engine.runtime.vulkan.VulkanPlatform;
 
@@ -18,7 +19,8 @@ import jmlc.engine.runtime.DeviceInfo;
 public final class Backends {
     private Backends() {}
 
-    private static final List<Backend> ALL = List.of(new GpuBackend(new CudaPlatform()), new GpuBackend(new VulkanPlatform()), new CpuBackend(),
+    private static final List<Backend> ALL = List.of(new GpuBackend(new RocmPlatform()), new GpuBackend(new CudaPlatform()),
+            new GpuBackend(new VulkanPlatform()), new CpuBackend(),
             new GpuBackend(new SimulatorPlatform())); // only when named: sim:<target>
 
     public static List<Backend> all() {

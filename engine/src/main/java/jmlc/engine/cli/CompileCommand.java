@@ -48,6 +48,8 @@ import java.util.concurrent.Callable;
                 "  DIR/memory.txt           the memory plan of intermediate values",
                 "  DIR/kernels/NAME.cu      every kernel of both programs and the sampling kernels, one self-contained file each (.hip for ROCm targets,",
                 "                           .comp GLSL for Vulkan targets, with its SPIR-V as NAME.spv)",
+                "  DIR/kernels/NAME.hsaco   for ROCm targets, each kernel's AMDGPU code object, where a clang that knows the target is found",
+                "                           (clang 17+ with HIP headers, e.g. Debian 12's clang-19 and libamdhip64-dev, or ROCm's; JMLC_HIP_CLANG names one)",
                 "  DIR/index.tsv            kernel, rule, launches per decode step and per prefill step, summary",
                 "  DIR/knobs.txt            every kernel signature's knobs: the value used, default, allowed values, what a search tries",
                 "  DIR/summary.txt          the summary printed",
@@ -69,6 +71,9 @@ final class CompileCommand implements Callable<Integer> {
 
     @Option(names = "--emit", paramLabel = "DIR", description = "Write the IR, memory plan, kernels and index here.")
     Path emit;
+
+    @Option(names = "--no-code-objects", description = "Write the kernel sources only: no .hsaco code objects for ROCm targets, no .spv for Vulkan targets.")
+    boolean noCodeObjects;
 
     @Option(names = "--disable-pass", paramLabel = "NAME", description = "Switch a compiler pass off (repeatable), as for chat.")
     List<String> disabledPasses = new ArrayList<>();
@@ -220,20 +225,39 @@ final class CompileCommand implements Callable<Integer> {
         // one file a kernel: the decode and prefill programs share the kernels they both launch
         String ext = build.codegen().fileExtension();
         int done = 0;
+        Map<String, Path> files = new LinkedHashMap<>();
         for (var e : build.sources().entrySet()) {
-            Files.writeString(kernels.resolve(e.getKey() + "." + ext), e.getValue());
+            files.put(e.getKey(), Files.writeString(kernels.resolve(e.getKey() + "." + ext), e.getValue()));
             bar.update("writing kernels", ++done, build.sources().size());
         }
-        String spirv = build.target().platform() == Platform.VULKAN ? spirv(kernels, build, bar) : "";
+        String objects = noCodeObjects ? ""
+                : build.target().platform() == Platform.ROCM ? codeObjects(build, files, kernels, bar)
+                : build.target().platform() == Platform.VULKAN ? spirv(kernels, build, bar) : "";
         Files.writeString(dir.resolve("index.tsv"), index(build, ext));
         Files.writeString(dir.resolve("knobs.txt"), knobs(build));
         String line = String.format(Locale.ROOT, "wrote %s: ir/ (%d phases), memory.txt, kernels/ (%d %s files%s), index.tsv, knobs.txt, summary.txt",
-                dir, phases.size(), build.sources().size(), build.codegen().language(), spirv);
+                dir, phases.size(), build.sources().size(), build.codegen().language(), objects);
         List<String> text = new ArrayList<>(summary);
         text.add(line);
         Files.writeString(dir.resolve("summary.txt"), String.join("\n", text) + "\n");
         bar.finish("kernels written");
         return line;
+    }
+
+    /** Each kernel's AMDGPU code object beside its source; what was made, for the summary line. */
+    private String codeObjects(Build build, Map<String, Path> files, Path kernels, ProgressBar bar) {
+        List<String> why = new ArrayList<>();
+        var result = jmlc.engine.runtime.rocm.CodeObjects.compile(build.target().arch(), files, kernels, System.getenv(), why,
+                n -> bar.update("compiling code objects for " + build.target(), n, files.size()));
+        if (result.isEmpty()) {
+            ctx.note("no .hsaco written: no compiler here takes " + build.target().arch() + ": " + String.join("; ", why));
+            return "; no .hsaco: no compiler for " + build.target().arch();
+        }
+        var r = result.get();
+        if (!r.failures().isEmpty())
+            throw new IllegalStateException(r.failures().size() + " of " + files.size() + " kernels did not compile with " + r.compiler() + ":\n"
+                    + String.join("\n", r.failures().stream().limit(3).toList()));
+        return " and " + r.compiled() + " .hsaco code objects by " + r.compiler();
     }
 
     /**

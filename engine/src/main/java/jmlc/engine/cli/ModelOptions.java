@@ -39,7 +39,7 @@ final class ModelOptions {
     QuantMode quant;
 
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto",
-            description = "auto (the first device found), cpu, cpu:ref, cuda:0 ... (see 'jmlc devices'). Default: ${DEFAULT-VALUE}.")
+            description = "auto (the first device found), cpu, cpu:ref, cuda:0, rocm:0, vulkan:0 ... (see 'jmlc devices'). Default: ${DEFAULT-VALUE}.")
     String device;
 
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length in positions (default: the model's window, at most 4096).")

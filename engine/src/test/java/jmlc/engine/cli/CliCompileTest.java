@@ -71,13 +71,42 @@ class CliCompileTest {
     @Test
     void hipTargetsWriteHipFiles() throws IOException {
         Path out = tmp.resolve("hip");
-        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "hip:gfx90a", "--quant", "q4f32_1", "--emit", out.toString(), "-q");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "hip:gfx90a", "--quant", "q4f32_1", "--no-code-objects", "--emit", out.toString(), "-q");
         assertEquals(0, r.exit(), r.toString());
         try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
             List<Path> files = k.toList();
             assertFalse(files.isEmpty());
-            assertTrue(files.stream().allMatch(p -> p.toString().endsWith(".hip")), files.toString());
+            assertTrue(files.stream().allMatch(p -> p.toString().endsWith(".hip")), "--no-code-objects: sources only " + files);
             assertTrue(Files.readString(files.getFirst()).contains("#include <hip/hip_runtime.h>"));
+        }
+    }
+
+    /**
+     * For an AMD target each kernel's .hip source gets its code object where a clang that knows the
+     * target is here (CI: Debian's clang-19); without one the summary says so.
+     */
+    @Test
+    void rocmTargetsWriteCodeObjectsWhereAClangIsFound() throws IOException {
+        Path out = tmp.resolve("gfx1100");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--target", "rocm:gfx1100", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        String wrote = r.outLines().getLast();
+        List<String> names;
+        try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
+            names = k.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        List<String> hip = names.stream().filter(n -> n.endsWith(".hip")).toList(), hsaco = names.stream().filter(n -> n.endsWith(".hsaco")).toList();
+        assertFalse(hip.isEmpty());
+        if (wrote.contains("no .hsaco")) {
+            assertTrue(hsaco.isEmpty() && r.err().contains("no .hsaco written: no compiler here takes gfx1100"), r.toString());
+            org.junit.jupiter.api.Assumptions.abort("no clang for gfx1100 here: the code objects of jmlc compile are not checked (" + r.err().strip() + ")");
+        }
+        assertTrue(wrote.matches(".*kernels/ \\(" + hip.size() + " HIP files and " + hip.size() + " \\.hsaco code objects by \\S*clang\\S* --offload-arch=gfx1100\\).*"), wrote);
+        assertEquals(hip.stream().map(n -> n.replace(".hip", ".hsaco")).toList(), hsaco);
+        for (String h : hsaco) {
+            byte[] elf = Files.readAllBytes(out.resolve("kernels").resolve(h));
+            assertTrue(elf[0] == 0x7f && elf[1] == 'E' && elf[2] == 'L' && elf[3] == 'F' && ((elf[18] & 0xff) | (elf[19] & 0xff) << 8) == 0xE0, h + " is an AMDGPU code object");
+            assertTrue(new String(elf, java.nio.charset.StandardCharsets.ISO_8859_1).contains(h.replace(".hsaco", ".kd")), h + " holds its kernel");
         }
     }
 

@@ -58,6 +58,16 @@ class CliHelpTest {
         for (QuantMode q : QuantMode.values()) assertTrue(help.contains(q.id()), q.id());
     }
 
+    /** Said plainly where users look: what has run where for AMD GPUs. */
+    @Test
+    void devicesHelpSaysWhatHasRunOnAmdHardware() {
+        CliRun r = CliRun.run("devices", "--help");
+        assertEquals(0, r.exit(), r.toString());
+        String help = r.out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("nothing has run on AMD hardware yet") && help.contains("gfx1100") && help.contains("gfx942")
+                && help.contains("bench/rocm-on-cuda.sh") && help.contains("bench/rocm-suite.sh"), help);
+    }
+
     @Test
     void devices() {
         CliRun r = CliRun.run("devices");

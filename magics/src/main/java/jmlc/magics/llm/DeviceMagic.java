@@ -23,7 +23,7 @@ public final class DeviceMagic implements Magic {
             "Lists the devices jmlc found (GPUs first, then the CPU), or chooses the one later %%load commands use.",
             "The model loaded now stays where it is: %%reload moves it."})
     static final class Args {
-        @Parameters(arity = "0..1", paramLabel = "ID", description = "a device id from the list (cuda:0, cpu, cpu:ref), or auto")
+        @Parameters(arity = "0..1", paramLabel = "ID", description = "a device id from the list (rocm:0, cuda:0, vulkan:0, cpu, cpu:ref), or auto")
         String id;
     }
 

@@ -29,7 +29,7 @@ public final class LoadMagic implements Magic {
         String quant;
 
         @Option(names = "--device", paramLabel = "ID",
-                description = "cpu, cpu:ref, cuda:0 ... (default: the one %%device chose, else auto: the first found)")
+                description = "cpu, cpu:ref, cuda:0, rocm:0, vulkan:0 ... (default: the one %%device chose, else auto: the first found)")
         String device;
 
         @Option(names = "--max-context", paramLabel = "N",

@@ -24,19 +24,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * What a user inspects is what runs: for one model, knobs and target, every kernel's source is the
  * same byte for byte in the files {@code jmlc compile --emit} writes, in what {@code %source} shows,
  * and in what the running model's device compiled (a model loaded onto the simulated device of that
- * target, through the generic GPU backend), for CUDA and for HIP.
+ * target, through the generic GPU backend), for CUDA, HIP and GLSL. {@code --no-code-objects}: the
+ * sources only (no .hsaco, no .spv), one file a kernel.
  */
 class SameSourcesTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"cuda:sm_90", "rocm:gfx1030", "rocm:gfx90a"})
+    @ValueSource(strings = {"cuda:sm_90", "rocm:gfx1030", "rocm:gfx90a", "vulkan"})
     void compileSourceMagicAndTheRunningModelShowTheSameKernels(String target, @TempDir Path dir) throws Exception {
         // jmlc compile
         StringWriter out = new StringWriter(), err = new StringWriter();
         int code = Main.run(new ByteArrayInputStream(new byte[0]), new PrintWriter(out), new PrintWriter(err),
-                "compile", "synthetic:tiny", "--target", target, "--max-context", "64", "--emit", dir.toString());
+                "compile", "synthetic:tiny", "--target", target, "--max-context", "64", "--no-code-objects", "--emit", dir.toString());
         assertEquals(0, code, err.toString());
-        String ext = target.startsWith("cuda") ? ".cu" : ".hip";
+        String ext = target.startsWith("cuda") ? ".cu" : target.startsWith("vulkan") ? ".comp" : ".hip";
         try (Notebook nb = new Notebook()) {
             // the running model: loaded onto a simulated device of the target
             nb.run("%load synthetic:tiny --device sim:" + target + " --max-context 64");

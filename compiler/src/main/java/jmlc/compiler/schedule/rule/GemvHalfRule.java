@@ -79,7 +79,7 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm, pairs = m.siluMulPairs();
         int vector = VECTOR;
         while (vector > 1 && words % vector != 0) vector /= 2;
-        return new KnobSpace(ctx.signature("gemvh", GemvRule.shape(m.w())))
+        KnobSpace space = new KnobSpace(ctx.signature("gemvh", GemvRule.shape(m.w())))
                 .add(Knob.oneOf("warps", WARPS, "subgroups per block", 1, 2, 4, 8, 16, 32).tryOnly(4, 8))
                 .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
                 .add(Knob.oneOf("vector", vector, "u32 words (8 weights each) a lane loads at once", 1, 2, 4).tryOnly(2, 4))
@@ -90,6 +90,8 @@ public final class GemvHalfRule implements ScheduleRule {
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub) <= maxShared)
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
+        if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
+        return space;
     }
 
     @Override
@@ -114,18 +116,19 @@ public final class GemvHalfRule implements ScheduleRule {
         int maxBlocks = 4 * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
-        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, rpw, vector, unroll, blocks)));
+        boolean dot2 = v.getOrDefault("dot2", 0) != 0;
+        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, rpw, vector, unroll, blocks, dot2)));
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
-                              int warps, int rpw, int vector, int unroll, int blocks) {
+                              int warps, int rpw, int vector, int unroll, int blocks, boolean dot2) {
         int sub = ctx.caps().subgroupSize();
         int threads = warps * sub, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll + "b" + blocks;
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll + "b" + blocks + (dot2 ? "_dot2" : "");
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
-                + (m.residual() != null ? " + r[s, n]" : "") + " in f16 arithmetic, w " + w(m));
+                + (m.residual() != null ? " + r[s, n]" : "") + (dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x()))
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks);
         Buffer x = lb.input("x", m.x());
@@ -200,13 +203,17 @@ public final class GemvHalfRule implements ScheduleRule {
         Expr.Var laneId = b.let("lane", mod(tid(0), c(sub)));
         Expr.Var tile = var("tile", KType.I32);
         b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, sub, n, k, rpw, blockRows, vector, unroll, chunks,
-                data, scales, xs, bias, res, y));
+                data, scales, xs, bias, res, y, dot2));
         return lb.build();
     }
 
-    /** One tile of {@code warps · rowsPerWarp} rows: the weight loop over K, then the reduction and the stores. */
+    /**
+     * One tile of {@code warps · rowsPerWarp} rows: the weight loop over K, then the reduction and the
+     * stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
+     * by {@code v_dot2_f32_f16} straight into f32 (same instruction count, f32 partial sums).
+     */
     private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int sub, int n, int k, int rpw, int blockRows,
-                                 int vector, int unroll, int chunks, Buffer data, Buffer scales, Shared xs, Buffer bias, Buffer res, Buffer y) {
+                                 int vector, int unroll, int chunks, Buffer data, Buffer scales, Shared xs, Buffer bias, Buffer res, Buffer y, boolean dot2) {
         Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(warp, c(rpw))));
         Expr.Var[] rowc = new Expr.Var[rpw];
         Expr.Var[] acc = new Expr.Var[rpw];
@@ -241,13 +248,16 @@ public final class GemvHalfRule implements ScheduleRule {
                                 Expr bits = kk == 0 ? and(word, u(0x000F000FL)) : and(shr(word, u(4L * kk)), u(0x000F000FL));
                                 Expr qv = sub(bitcast(KType.F16X2, or(bits, u(0x64006400L))), zero2);
                                 Expr xv = bitcast(KType.F16X2, lane(xq, kk));
-                                if (part[i] == null) part[i] = t.let(t.fresh("p"), mul(qv, xv));
+                                if (dot2) {
+                                    if (part[i] == null) part[i] = t.let(t.fresh("p"), dot2(qv, xv, f(0)));
+                                    else t.assign(part[i], dot2(qv, xv, part[i]));
+                                } else if (part[i] == null) part[i] = t.let(t.fresh("p"), mul(qv, xv));
                                 else t.assign(part[i], fma(qv, xv, part[i]));
                             }
                         }
                     }
                     for (int i = 0; i < rpw; i++) {
-                        Expr sum = add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
+                        Expr sum = dot2 ? part[i] : add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
                         t.assign(acc[i], fma(sum, sc[uu][i], acc[i]));
                     }
                 });

@@ -43,7 +43,8 @@ public final class CpuBackend implements Backend {
         p.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
         p.put("max heap", Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
         p.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
-        p.put("driver", "Java " + Runtime.version().feature() + ", " + Simd.F.vectorBitSize() + "-bit vectors");
+        // the Vector API only where this JVM has it: without it cpu:ref still runs, and cpu says why not (checkUsable)
+        p.put("driver", "Java " + Runtime.version().feature() + (vectorApi() ? ", " + Simd.F.vectorBitSize() + "-bit vectors" : ", no Vector API"));
         String name = cpuName();
         return List.of(new DeviceInfo("cpu", "cpu", name, p),
                 new DeviceInfo("cpu:ref", "cpu", name + " (reference interpreter)", Map.of("note", "op-by-op plain Java, for checking")));
@@ -59,10 +60,15 @@ public final class CpuBackend implements Backend {
         return System.getProperty("os.arch");
     }
 
+    /** Whether this JVM was started with the Vector API (--add-modules jdk.incubator.vector). */
+    static boolean vectorApi() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
     /** {@code cpu} runs Vector API kernels: without the incubator module they would fail at the first step (NoClassDefFoundError). */
     @Override
     public void checkUsable(DeviceInfo device) {
-        if (device.id().equals("cpu") && ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty())
+        if (device.id().equals("cpu") && !vectorApi())
             throw new IllegalStateException("the cpu device runs Vector API kernels, and this JVM was started without them: add the JVM options "
                     + "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED (the ./jmlc launcher and the Jupyter kernel do), "
                     + "or use --device cpu:ref, the slow reference interpreter");

@@ -129,6 +129,35 @@ class TuningSimulatedTest {
     }
 
     /**
+     * AMD targets tune through the same path: on the simulator at their wavefront, the tiled GEMM
+     * (WMMA on gfx1100, MFMA at wave64 on gfx90a, dot2 on gfx1030's vector units) and the dot2 f16
+     * GEMV pass their checks against the reference interpreter for the defaults and for other
+     * candidates of their spaces, and are timed.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"rocm:gfx1100", "rocm:gfx90a", "rocm:gfx1030"})
+    void amdTargetsTuneTheirGemmAndDot2Gemv(String target) {
+        Target t = Target.parse(target);
+        CompiledModel cm = tiny();
+        Build b = Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens());
+        List<TuningTask> tasks = Tasks.extract(b, Knobs.defaults(), cm.maxStepTokens(), 8, s -> true);
+        String gemmKind = t.caps().matrix() == jmlc.compiler.kernel.Capabilities.MatrixUnit.NONE ? "gemms" : "gemmx";
+        for (String kind : List.of(gemmKind, "gemvh")) {
+            TuningTask task = tasks.stream().filter(x -> x.signature().kind().equals(kind)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no " + kind + " task for " + target + " in " + tasks.stream().map(x -> x.signature().kind()).toList()));
+            List<Map<String, Integer>> all = task.space().combinations(), candidates = new ArrayList<>(List.of(task.space().defaults()));
+            for (int i = 0; i < all.size() && candidates.size() < 4; i += Math.max(1, all.size() / 3)) // others, spread over the space
+                if (!candidates.contains(all.get(i))) candidates.add(all.get(i));
+            assertTrue(candidates.size() > 1, task.signature() + ": a space of " + all.size());
+            try (var session = new GpuMeasurer(new SimulatedDevice(t), GpuMeasurer.Settings.modeled()).open(task)) {
+                List<Measurement> ms = session.measure(candidates, Double.POSITIVE_INFINITY);
+                assertEquals(candidates.size(), ms.size());
+                for (Measurement m : ms) assertInstanceOf(Measurement.Timed.class, m, task.signature() + ": " + m);
+            }
+        }
+    }
+
+    /**
      * A device that computes wrong results for every candidate with 2 warps a block: each is refused
      * by its check against the reference interpreter, and none of its kernels is ever timed.
      */

@@ -1,0 +1,272 @@
+package jmlc.compiler.schedule.rule;
+
+import jmlc.compiler.ir.Dim;
+import jmlc.compiler.ir.MatmulParts;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.ir.Value;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Capabilities.MatrixUnit;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.K;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.KernelSignature;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
+import jmlc.compiler.schedule.LaunchBuilder;
+import jmlc.compiler.schedule.ScheduleContext;
+import jmlc.compiler.schedule.ScheduleRule;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static jmlc.compiler.kernel.K.*;
+
+/**
+ * Matmul over several tokens (prefill) for GPUs without PTX's {@code mma.sync}: AMD's, and any
+ * other. {@code y[M, N] = x[M, K] · w[N, K]^T} a {@code bm × bn} tile of y a block. Per step of 32
+ * along K (one quantization group) the block converts its x tile to f16 pairs and dequantizes its w
+ * tile into shared memory ({@link GemmTiles}, the tensor-core GEMM's tiles, loaded a step ahead),
+ * then multiplies them in one of two ways, by what the target has:
+ * <ul>
+ * <li>a 16×16×16 matrix unit (RDNA3 WMMA at wave32, CDNA MFMA at wave64): four subgroups in 2×2,
+ *     each {@code (bm/2) × (bn/2)} of y in 16×16 tiles, fragments read from shared memory in the
+ *     unit's register layout ({@link MatrixUnit}); f32 accumulators;
+ * <li>the vector units: each thread a {@code tm × tn} tile of y (its columns in (gate, up) pairs,
+ *     strided across threads), each product of two f16 pairs by {@code v_dot2_f32_f16} into f32
+ *     where the target has it, else by f32 FMAs of the converted halves.
+ * </ul>
+ * The epilogue adds bias and residual or applies silu·mul to (gate, up) column pairs. Operands are
+ * rounded to f16 as in the tensor-core GEMM (about 1e-3 relative); f32 weights (q0f32) are left to
+ * {@link GemvRule}, as there. Defaults are not tuned on AMD
+ * hardware (none was reachable): the CUDA GEMM's 64 × 128 tile for the matrix units, 64 × 64 with
+ * 4 × 4 a thread on the vector units.
+ */
+public final class GemmTiledRule implements ScheduleRule {
+    static final int BK = GemmRule.BK, WAVES = 4;
+    /** Shared rows padded to 17 words: the 16 lanes reading 16 rows hit 16 distinct banks. */
+    static final int STRIDE = BK / 2 + 1;
+
+    @Override
+    public String name() {
+        return "gemm_tiled";
+    }
+
+    static int sharedBytes(int bm, int bn) {
+        return (bm + bn) * STRIDE * 4;
+    }
+
+    /** The knobs for weight {@code w}: the block's tile of y; on the vector units also each thread's. */
+    static KnobSpace space(ScheduleContext ctx, Value w, MatrixUnit unit, boolean pairs) {
+        int maxShared = ctx.caps().maxSharedBytes(), maxThreads = ctx.caps().maxThreadsPerBlock(), sub = ctx.caps().subgroupSize();
+        KnobSpace s = new KnobSpace(ctx.signature(unit == MatrixUnit.NONE ? "gemms" : "gemmx", GemvRule.shape(w)))
+                .add(Knob.oneOf("bm", 64, "rows of y a block computes", 32, 64, 128))
+                .add(Knob.oneOf("bn", unit == MatrixUnit.NONE ? 64 : 128, "columns of y a block computes", 32, 64, 128, 256))
+                .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn")) <= maxShared);
+        if (unit != MatrixUnit.NONE)
+            return s.require("at most 16 tiles of 16×16 a subgroup: (bm/32) x (bn/32) <= 16", v -> v.get("bm") / 32 * (v.get("bn") / 32) <= 16);
+        return s.add(Knob.oneOf("tm", 4, "rows of y a thread computes", 1, 2, 4, 8))
+                .add(Knob.oneOf("tn", 4, "columns of y a thread computes (in pairs)", 2, 4, 8))
+                .require("tm divides bm and tn divides bn", v -> v.get("bm") % v.get("tm") == 0 && v.get("bn") % v.get("tn") == 0)
+                .require("whole subgroups of threads, at most " + maxThreads, v -> threads(v) % sub == 0 && threads(v) <= maxThreads)
+                .require("at most 64 accumulators a thread", v -> v.get("tm") * v.get("tn") <= 64);
+    }
+
+    private static int threads(Map<String, Integer> v) {
+        return v.get("bm") / v.get("tm") * (v.get("bn") / v.get("tn"));
+    }
+
+    @Override
+    public Optional<List<KernelCall>> apply(Node node, ScheduleContext ctx) {
+        MatmulParts m = MatmulParts.of(node);
+        if (m == null || ctx.decode() || ctx.caps().matrix() == MatrixUnit.MMA_M16N8K16) return Optional.empty();
+        Value w = m.w();
+        // f32 weights (q0f32) promise f32 arithmetic end to end, as in GemmRule: GemvRule computes them in f32
+        if (w.type().dtype() == jmlc.compiler.ir.DType.F32) return Optional.empty();
+        boolean q = w.type().dtype().isQuantized();
+        if (w.kind() != Value.Kind.PARAM || !m.x().type().shape().dim(0).equals(Dim.SEQ)) return Optional.empty();
+        int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();
+        if (k % BK != 0 || (q && w.type().quant().groupSize() != BK)) return Optional.empty();
+        MatrixUnit unit = ctx.caps().matrix().amd16() ? ctx.caps().matrix() : MatrixUnit.NONE;
+        KnobSpace space = space(ctx, w, unit, m.siluMulPairs());
+        Map<String, Integer> v = ctx.choose(space);
+        List<KernelCall> calls = new ArrayList<>();
+        if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
+        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v));
+        return Optional.of(calls);
+    }
+
+    /** Where a thread's accumulator lies in y, and what it holds. */
+    private record Acc(Expr row, Expr col, Expr.Var value) {}
+
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, MatrixUnit unit, Map<String, Integer> v) {
+        Value w = m.w();
+        boolean quant = w.type().dtype().isQuantized();
+        QuantScheme qs = quant ? w.type().quant() : null;
+        int bm = v.get("bm"), bn = v.get("bn");
+        boolean simt = unit == MatrixUnit.NONE, dot2 = simt && ctx.caps().dot2();
+        int tm = simt ? v.get("tm") : 0, tn = simt ? v.get("tn") : 0;
+        int threads = simt ? bm / tm * (bn / tn) : WAVES * unit.lanes;
+        String how = simt ? "_t" + tm + "x" + tn + (dot2 ? "_dot2" : "_f32") : "_" + unit.name().substring(0, 4).toLowerCase();
+        LaunchBuilder lb = ctx.launch(sig.key() + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + how,
+                "y[m, n] = sum_k x[m, k] * w[n, k] with f16 operand tiles in shared memory, "
+                        + (simt ? (dot2 ? "v_dot2_f32_f16" : "f32 FMAs") + " on the vector units" : unit + " matrix steps") + ", w " + w.type());
+        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(lb.seq(), bm)).knob("bm", bm).knob("bn", bn);
+        if (simt) lb.knob("tm", tm).knob("tn", tn);
+        Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
+        Buffer data = lb.input("w", w);
+        Buffer scales = quant ? lb.weightScales("scales", w) : null;
+        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
+        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        Buffer y = lb.output("y", out);
+        Shared xs = lb.shared("xs", KType.U32, bm * STRIDE);
+        Shared ws = lb.shared("ws", KType.U32, bn * STRIDE);
+
+        K.Body b = lb.body;
+        Expr.Var n0 = b.let("n0", mul(bid(0), c(bn)));
+        Expr.Var m0 = b.let("m0", mul(bid(1), c(bm)));
+        GemmTiles tiles = new GemmTiles(lb, x, data, scales, w, qs, quant, k, n, GemvRule.perWord(w), bm, bn, threads, m0, n0, xs, ws, STRIDE);
+        List<Acc> accs = simt ? simtLoop(b, tiles, k, bm, bn, tm, tn, dot2) : matrixLoop(b, tiles, k, unit, bm, bn);
+        epilogue(b, m, accs, unit, lb.seq(), n, bias, res, y);
+        return lb.build();
+    }
+
+    /**
+     * The matrix units: subgroup s of four (2×2) owns rows {@code (s/2)·bm/2} and columns
+     * {@code (s%2)·bn/2} of the tile; lane l reads row {@code l%16} of each 16-row A slice and
+     * column {@code l%16} of each 16-column B slice at the k its group {@code l/16} holds.
+     */
+    private static List<Acc> matrixLoop(K.Body b, GemmTiles tiles, int k, MatrixUnit unit, int bm, int bn) {
+        int mt = bm / 2 / 16, nt = bn / 2 / 16;
+        Expr.Var wave = b.let("wave", div(tid(0), c(unit.lanes)));
+        Expr.Var lane = b.let("lane", mod(tid(0), c(unit.lanes)));
+        Expr.Var l16 = b.let("l16", mod(lane, c(16)));
+        Expr.Var grp = b.let("grp", div(lane, c(16)));
+        Expr.Var wRow = b.let("wm0", mul(div(wave, c(2)), c(bm / 2)));
+        Expr.Var wCol = b.let("wn0", mul(mod(wave, c(2)), c(bn / 2)));
+        // the word (k pair) lane's group starts at within a 16-wide k step
+        Expr.Var kWord = b.let("kword", mul(grp, c(unit.kPerGroup / 2)));
+        Expr.Var[][][] acc = new Expr.Var[mt][nt][unit.accRegs];
+        for (int i = 0; i < mt; i++)
+            for (int j = 0; j < nt; j++)
+                for (int r = 0; r < unit.accRegs; r++) acc[i][j][r] = b.let("acc" + i + "_" + j + "_" + r, f(0));
+        steps(b, tiles, k, s -> {
+            for (int ks = 0; ks < BK / 16; ks++) {
+                int kw = ks * 8;
+                List<List<Expr>> aFrag = new ArrayList<>(), bFrag = new ArrayList<>();
+                for (int i = 0; i < mt; i++) aFrag.add(fragment(s, tiles.xs, add(add(wRow, c(i * 16)), l16), kWord, kw, unit.aRegs, "a"));
+                for (int j = 0; j < nt; j++) bFrag.add(fragment(s, tiles.ws, add(add(wCol, c(j * 16)), l16), kWord, kw, unit.bRegs, "b"));
+                for (int i = 0; i < mt; i++)
+                    for (int j = 0; j < nt; j++) s.mma(unit, List.of(acc[i][j]), aFrag.get(i), bFrag.get(j));
+            }
+        });
+        List<Acc> out = new ArrayList<>();
+        for (int i = 0; i < mt; i++)
+            for (int j = 0; j < nt; j++)
+                for (int r = 0; r < unit.accRegs; r++) {
+                    Expr row = add(add(tiles.m0, add(wRow, c(i * 16 + unit.rowStride * r))), mul(grp, c(unit.rowsPerGroup)));
+                    Expr col = add(add(tiles.n0, add(wCol, c(j * 16))), l16);
+                    out.add(new Acc(row, col, acc[i][j][r]));
+                }
+        return out;
+    }
+
+    /** {@code regs} words of one shared row: the lane's k pairs of one 16-wide step. */
+    private static List<Expr> fragment(K.Body s, Shared tile, Expr row, Expr kWord, int kw, int regs, String prefix) {
+        Expr.Var base = s.let(s.fresh(prefix + "row"), add(add(mul(row, c(STRIDE)), kWord), c(kw)));
+        List<Expr> f = new ArrayList<>();
+        for (int r = 0; r < regs; r++) f.add(s.let(s.fresh(prefix), sload(tile, add(base, c(r)))));
+        return f;
+    }
+
+    /**
+     * The vector units: thread t owns rows {@code ty·tm ..} ({@code ty = t / (bn/tn)}) and the column
+     * pairs {@code 2(tx + p·bn/tn), +1} ({@code tx = t % (bn/tn)}), so (gate, up) pairs stay in one
+     * thread and neighbouring threads read neighbouring shared rows of w.
+     */
+    private static List<Acc> simtLoop(K.Body b, GemmTiles tiles, int k, int bm, int bn, int tm, int tn, boolean dot2) {
+        int across = bn / tn;
+        Expr.Var tx = b.let("tx", mod(tid(0), c(across)));
+        Expr.Var ty = b.let("ty", div(tid(0), c(across)));
+        Expr[] rows = new Expr[tm], cols = new Expr[tn];
+        for (int i = 0; i < tm; i++) rows[i] = b.let("r" + i, add(mul(ty, c(tm)), c(i)));
+        for (int j = 0; j < tn; j++) cols[j] = b.let("c" + j, add(mul(add(tx, c(j / 2 * across)), c(2)), c(j % 2)));
+        Expr.Var[][] acc = new Expr.Var[tm][tn];
+        for (int i = 0; i < tm; i++)
+            for (int j = 0; j < tn; j++) acc[i][j] = b.let("acc" + i + "_" + j, f(0));
+        steps(b, tiles, k, s -> {
+            Expr.Var kw = var("kw", KType.I32);
+            s.forRange(kw, c(0), c(BK / 2), c(1), 4, t -> {
+                Expr.Var[] a = new Expr.Var[tm], bb = new Expr.Var[tn];
+                for (int i = 0; i < tm; i++) a[i] = t.let(t.fresh("a"), sload(tiles.xs, add(mul(rows[i], c(STRIDE)), kw)));
+                for (int j = 0; j < tn; j++) bb[j] = t.let(t.fresh("b"), sload(tiles.ws, add(mul(cols[j], c(STRIDE)), kw)));
+                for (int i = 0; i < tm; i++)
+                    for (int j = 0; j < tn; j++) {
+                        if (dot2) {
+                            t.assign(acc[i][j], K.dot2(bitcast(KType.F16X2, a[i]), bitcast(KType.F16X2, bb[j]), acc[i][j]));
+                        } else {
+                            t.assign(acc[i][j], fma(cast(KType.F32, halfOf(a[i], false)), cast(KType.F32, halfOf(bb[j], false)), acc[i][j]));
+                            t.assign(acc[i][j], fma(cast(KType.F32, halfOf(a[i], true)), cast(KType.F32, halfOf(bb[j], true)), acc[i][j]));
+                        }
+                    }
+            });
+        });
+        List<Acc> out = new ArrayList<>();
+        for (int i = 0; i < tm; i++)
+            for (int j = 0; j < tn; j++) out.add(new Acc(add(tiles.m0, rows[i]), add(tiles.n0, cols[j]), acc[i][j]));
+        return out;
+    }
+
+    /** The K loop: each 32-wide step's tiles to shared memory, the next step's fetched, {@code body} on this one. */
+    private static void steps(K.Body b, GemmTiles tiles, int k, java.util.function.Consumer<K.Body> body) {
+        tiles.fetch(b, c(0), true);
+        Expr.Var k0 = var("k0", KType.I32);
+        b.forRange(k0, c(0), c(k), c(BK), 1, s -> {
+            tiles.toShared(s);
+            s.barrier();
+            tiles.fetch(s, min(add(k0, c(BK)), c(k - BK)), false); // the next step's (this one's again at the end)
+            body.accept(s);
+            s.barrier();
+        });
+    }
+
+    /**
+     * Bias and residual, or silu·mul of (gate, up) column pairs: on the vector units both are in the
+     * thread; with a matrix unit the up column is the neighbouring lane's, fetched by a shuffle that
+     * every lane takes part in.
+     */
+    private static void epilogue(K.Body b, MatmulParts m, List<Acc> accs, MatrixUnit unit, Expr seq, int n, Buffer bias, Buffer res, Buffer y) {
+        if (m.siluMulPairs()) {
+            int half = n / 2;
+            for (int i = 0; i < accs.size(); i++) {
+                Acc a = accs.get(i);
+                Expr gate = a.value(), up;
+                Expr ok = land(lt(a.row(), seq), lt(a.col(), c(n)));
+                if (unit == MatrixUnit.NONE) {
+                    if (i % 2 == 1) continue;
+                    up = accs.get(i + 1).value();
+                } else {
+                    up = b.let(b.fresh("up"), new Expr.ShuffleXor(a.value(), 1));
+                    ok = land(eq(mod(a.col(), c(2)), c(0)), ok);
+                }
+                Expr upF = up;
+                b.ifThen(ok, st -> {
+                    Expr gv = bias == null ? gate : add(gate, load(bias, a.col()));
+                    Expr uv = bias == null ? upF : add(upF, load(bias, add(a.col(), c(1))));
+                    st.store(y, add(mul(a.row(), c(half)), div(a.col(), c(2))), mul(ElementwiseRule.silu(gv), uv));
+                });
+            }
+            return;
+        }
+        for (Acc a : accs)
+            b.ifThen(land(lt(a.row(), seq), lt(a.col(), c(n))), st -> {
+                Expr.Var at = st.let(st.fresh("at"), add(mul(a.row(), c(n)), a.col()));
+                Expr v = bias == null ? a.value() : add(a.value(), load(bias, a.col()));
+                st.store(y, at, res == null ? v : add(v, load(res, at)));
+            });
+    }
+}
