@@ -133,11 +133,8 @@ public final class GemmRule implements ScheduleRule {
         Expr mTotal = lb.seq();
         lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(mTotal, bm), oneTileOnly(mTotal, bm, c(splits))).knob("bm", bm).knob("bn", bn);
         if (splits > 1) lb.knob("split_k", splits);
-        Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
-        Buffer data = lb.input("w", w);
-        Buffer scales = quant ? lb.weightScales("scales", w) : null;
-        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
-        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        MatmulPrologue.Operands ops = MatmulPrologue.bind(lb, m, ctx);
+        Buffer x = ops.x(), data = ops.w(), scales = ops.scales(), bias = ops.bias(), res = ops.residual();
         Buffer y = lb.output("y", out);
         Buffer partials = splits > 1 ? lb.scratch("partials", SPLIT_SCRATCH, KType.F32, (long) splits * bm * n) : null;
         Shared xs = lb.shared("xs", KType.U32, bm * stride);

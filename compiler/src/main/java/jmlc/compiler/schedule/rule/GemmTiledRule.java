@@ -117,11 +117,8 @@ public final class GemmTiledRule implements ScheduleRule {
                         + (simt ? (dot2 ? "v_dot2_f32_f16" : "f32 FMAs") + " on the vector units" : unit + " matrix steps") + ", w " + w.type());
         lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(lb.seq(), bm)).knob("bm", bm).knob("bn", bn);
         if (simt) lb.knob("tm", tm).knob("tn", tn);
-        Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
-        Buffer data = lb.input("w", w);
-        Buffer scales = quant ? lb.weightScales("scales", w) : null;
-        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
-        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        MatmulPrologue.Operands ops = MatmulPrologue.bind(lb, m, ctx);
+        Buffer x = ops.x(), data = ops.w(), scales = ops.scales(), bias = ops.bias(), res = ops.residual();
         Buffer y = lb.output("y", out);
         Shared xs = lb.shared("xs", KType.U32, bm * STRIDE);
         Shared ws = lb.shared("ws", KType.U32, bn * STRIDE);

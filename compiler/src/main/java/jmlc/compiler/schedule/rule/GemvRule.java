@@ -118,11 +118,8 @@ public final class GemvRule implements ScheduleRule {
                 + (m.residual() != null ? " + r[s, n]" : "") + (m.hasPrologue() ? ", x = prologue output in scratch" : "") + ", w " + w.type());
         lb.block(threads * rows).grid(c((n + rows - 1) / rows), lb.rows(m.x()))
                 .knob("threads", threads).knob("rows", rows).knob("vector", vector).knob("unroll", unroll);
-        Buffer x = m.hasPrologue() ? lb.scratch("x", MatmulPrologue.SCRATCH, KType.F32, MatmulPrologue.scratchElements(m, ctx)) : lb.input("x", m.x());
-        Buffer data = lb.input("w", w);
-        Buffer scales = quant ? lb.weightScales("scales", w) : null;
-        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
-        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        MatmulPrologue.Operands ops = MatmulPrologue.bind(lb, m, ctx);
+        Buffer x = ops.x(), data = ops.w(), scales = ops.scales(), bias = ops.bias(), res = ops.residual();
         // with a silu·mul epilogue the whole y goes to scratch and a second kernel pairs it up
         Buffer y = m.siluMulPairs() ? lb.scratch("y", MatmulPrologue.EPILOGUE_SCRATCH, KType.F32, MatmulPrologue.maxRows(m, ctx) * n) : lb.output("y", out);
         var red = threads > warp ? lb.shared("red", KType.F32, threads * rows / warp) : null;

@@ -2,6 +2,7 @@ package jmlc.compiler.schedule.rule;
 
 import jmlc.compiler.ir.MatmulParts;
 import jmlc.compiler.ir.Op;
+import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Buffer;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
@@ -56,6 +57,19 @@ final class MatmulPrologue {
         Expr.Var i = b.let("i", add(mul(bid(0), c(threads)), tid(0)));
         b.ifThen(lt(i, mul(lb.rows(p.x()), c(half))), x -> x.store(o, i, mul(ElementwiseRule.silu(load(y, mul(i, c(2)))), load(y, add(mul(i, c(2)), c(1))))));
         return lb.build();
+    }
+
+    /** The buffers every matmul kernel binds, in this order: x (the prologue's scratch if it has one), w, scales (quantized w), bias, residual. */
+    record Operands(Buffer x, Buffer w, Buffer scales, Buffer bias, Buffer residual) {}
+
+    static Operands bind(LaunchBuilder lb, MatmulParts m, ScheduleContext ctx) {
+        Value w = m.w();
+        Buffer x = m.hasPrologue() ? lb.scratch("x", SCRATCH, KType.F32, scratchElements(m, ctx)) : lb.input("x", m.x());
+        Buffer data = lb.input("w", w);
+        Buffer scales = w.type().dtype().isQuantized() ? lb.weightScales("scales", w) : null;
+        Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
+        Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
+        return new Operands(x, data, scales, bias, res);
     }
 
     /** Elements of scratch the transformed x needs: rows × K. */
