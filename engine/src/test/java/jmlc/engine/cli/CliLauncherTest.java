@@ -139,7 +139,11 @@ class CliLauncherTest {
     /** Ctrl-C sends SIGINT to the JVM (the launcher execs java): the reply stops, the chat goes on. */
     @Test
     void interruptStopsTheReplyNotTheChat() throws Exception {
-        Process p = launcher(LAUNCHER, tmp, Map.of(), "chat", "synthetic:tiny", "--max-tokens", "1500", "--seed", "1").start();
+        ProcessBuilder pb = launcher(LAUNCHER, tmp, Map.of(), "chat", "synthetic:tiny", "--max-tokens", "1500", "--seed", "1");
+        // SIGINT as a terminal's user has it: a build started in the background (nohup, '&') passes it on
+        // ignored, and a JVM that starts with SIGINT ignored installs no handler for it
+        pb.command().addAll(0, List.of("env", "--default-signal=INT"));
+        Process p = pb.start();
         var out = readAsync(p.getInputStream());
         var err = readAsync(p.getErrorStream());
         OutputStream in = p.getOutputStream();
