@@ -1,6 +1,5 @@
 package jmlc.engine.bench;
 
-import jmlc.engine.api.Backends;
 import jmlc.engine.api.ChatModule;
 import jmlc.engine.api.LoadOptions;
 import jmlc.engine.generate.GenerationConfig;
@@ -52,10 +51,8 @@ public final class BackendComparison {
         }
         Map<String, DeviceInfo> devices = new LinkedHashMap<>();
         for (String b : backends) {
-            GpuBackend backend = Backends.all().stream().filter(x -> x instanceof GpuBackend && x.name().equals(b)).map(x -> (GpuBackend) x).findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("no GPU backend '" + b + "'"));
-            // the first device found, else the one the backend's name names (Vulkan on the CPU, for trying this without a GPU)
-            var found = backend.detect().stream().findFirst().or(() -> backend.named(b));
+            GpuBackend backend = BenchDevices.backend(b);
+            var found = BenchDevices.device(backend);
             if (found.isEmpty()) {
                 System.out.println("no " + b + " device: " + backend.unavailable());
                 System.exit(2);

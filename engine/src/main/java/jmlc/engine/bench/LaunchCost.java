@@ -6,7 +6,6 @@ import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.quant.GroupQuantizer;
-import jmlc.engine.api.Backends;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.RuntimeSettings;
 import jmlc.engine.runtime.gpu.GpuBackend;
@@ -49,9 +48,8 @@ public final class LaunchCost {
         List<Row> rows = new ArrayList<>();
         boolean failed = false;
         for (String b : backends) {
-            GpuBackend backend = Backends.all().stream().filter(x -> x instanceof GpuBackend && x.name().equals(b)).map(x -> (GpuBackend) x).findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("no GPU backend '" + b + "'"));
-            var found = backend.detect().stream().findFirst().or(() -> backend.named(b));
+            GpuBackend backend = BenchDevices.backend(b);
+            var found = BenchDevices.device(backend);
             if (found.isEmpty()) {
                 System.out.println("no " + b + " device: " + backend.unavailable());
                 failed = true;
