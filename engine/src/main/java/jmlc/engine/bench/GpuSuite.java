@@ -20,7 +20,6 @@ import jmlc.engine.sampling.SamplingParams;
 import jmlc.engine.model.CheckpointWeights;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.Progress;
-import jmlc.engine.api.Backends;
 import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.ModelRunner;
 import jmlc.engine.runtime.cpu.CpuBackend;
@@ -71,19 +70,17 @@ public final class GpuSuite {
         if (parts.isEmpty()) parts.addAll(List.of("check", "bench"));
         GpuSuite s = new GpuSuite();
         s.models = models;
-        String name = platform;
-        s.backend = Backends.all().stream().filter(b -> b instanceof GpuBackend && b.name().equals(name)).map(b -> (GpuBackend) b).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no GPU backend '" + name + "'"));
-        // the devices found, else the one the backend's name names (Vulkan on the CPU: lavapipe, to try the suite without a GPU)
-        List<DeviceInfo> gpus = s.backend.detect().isEmpty() ? s.backend.named(platform).stream().toList() : s.backend.detect();
-        if (gpus.isEmpty()) {
+        s.backend = BenchDevices.backend(platform);
+        var found = BenchDevices.device(s.backend);
+        if (found.isEmpty()) {
             System.out.println("no " + platform + " device found: " + s.backend.unavailable());
             System.exit(2);
         }
-        System.out.println("device: " + gpus.getFirst() + " " + gpus.getFirst().properties());
-        if (parts.contains("check")) s.guard("check", () -> s.check(gpus.getFirst()));
+        DeviceInfo gpu = found.get();
+        System.out.println("device: " + gpu + " " + gpu.properties());
+        if (parts.contains("check")) s.guard("check", () -> s.check(gpu));
         if (parts.contains("sweep")) throw new IllegalArgumentException("the sweeps are the tuner now: bash bench/tune.sh (jmlc tune)");
-        if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpus.getFirst()));
+        if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpu));
         System.out.println("\n==== summary ====");
         s.summary.forEach(System.out::println);
         System.out.println(s.failures == 0 ? "ALL CHECKS PASSED" : s.failures + " CHECK(S) FAILED");
