@@ -254,12 +254,26 @@ public abstract class CEmitter implements CodeGenerator {
             };
             return fn + "(" + expr(b.a()) + ", " + expr(b.b()) + ")";
         }
+        if (b.op() == Expr.BinOp.OR && b.type().equals(KType.U32) && b.a() instanceof Expr.Binary m && m.op() == Expr.BinOp.AND
+                && m.b() instanceof Expr.Const && b.b() instanceof Expr.Const) {
+            String fused = andOr(expr(m.a()), expr(m.b()), expr(b.b()));
+            if (fused != null) return fused;
+        }
         boolean fl = b.a().type().isFloat();
         return switch (b.op()) {
             case MIN -> (fl ? mathFunction("fminf") + "(" : "min(") + expr(b.a()) + ", " + expr(b.b()) + ")";
             case MAX -> (fl ? mathFunction("fmaxf") + "(" : "max(") + expr(b.a()) + ", " + expr(b.b()) + ")";
             default -> "(" + expr(b.a()) + " " + b.op().symbol + " " + expr(b.b()) + ")";
         };
+    }
+
+    /**
+     * {@code (a & mask) | bits} of u32 constants as one instruction where the dialect has one (CUDA:
+     * lop3; ptxas splits the C form into two, for an instruction takes only one immediate), else
+     * null for the plain C. The 4-bit dequantization does this for every pair of weights.
+     */
+    protected String andOr(String a, String mask, String bits) {
+        return null;
     }
 
     private String unary(Expr.Unary u) {

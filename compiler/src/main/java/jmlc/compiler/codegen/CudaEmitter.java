@@ -22,6 +22,8 @@ public final class CudaEmitter extends CEmitter {
             __device__ __forceinline__ unsigned int jmlc_hsub2(unsigned int a, unsigned int b) { unsigned int d; asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
             __device__ __forceinline__ unsigned int jmlc_hmul2(unsigned int a, unsigned int b) { unsigned int d; asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b)); return d; }
             __device__ __forceinline__ unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
+            // (a & b) | c in one lop3 (0xEA = (0xF0 & 0xCC) | 0xAA)
+            __device__ __forceinline__ unsigned int jmlc_and_or(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
             """;
 
     @Override
@@ -37,6 +39,11 @@ public final class CudaEmitter extends CEmitter {
     @Override
     protected String prelude() {
         return F16_VIA_PTX;
+    }
+
+    @Override
+    protected String andOr(String a, String mask, String bits) {
+        return "jmlc_and_or(" + a + ", " + mask + ", " + bits + ")";
     }
 
     @Override

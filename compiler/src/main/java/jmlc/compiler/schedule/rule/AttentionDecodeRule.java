@@ -33,7 +33,7 @@ import static jmlc.compiler.kernel.K.*;
  * {@code warps}-th position: lanes hold slices of the head dimension, a shuffle reduction gives the
  * score, and a running max and sum keep the softmax stable (online softmax). Warps merge in shared
  * memory; the block writes {@code (max, sum, acc[hd])} per query head and split.
- * {@code combine}: one block per query head rescales and sums the splits.
+ * {@code combine}: one block per query head, a thread per dim, rescales and sums the splits.
  *
  * <p>The split count is fixed when the program is made, so a captured decode step replays at any
  * position; each split's share of the context is computed in the kernel from the current length
@@ -48,6 +48,8 @@ import static jmlc.compiler.kernel.K.*;
  */
 public final class AttentionDecodeRule implements ScheduleRule {
     static final int WARPS = 4, SPLITS = 32;
+    /** Splits the combine reads at once per group (three loads each in flight per thread). */
+    static final int COMBINE_GROUP = 32;
 
     @Override
     public String name() {
@@ -73,7 +75,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         int maxThreads = ctx.caps().maxThreadsPerBlock();
         return new KnobSpace(signature(n, ctx))
                 .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16).tryOnly(2, 4, 8))
-                .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the merge weighs them with a thread each)", 8, 16, 32, 64, 128))
+                .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the combine merges them 32 at a time)", 8, 16, 32, 64, 128))
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("the merge kernel's block (a thread a split) fits " + maxThreads + " threads", v -> Math.max(sub, v.get("splits")) <= maxThreads);
@@ -235,36 +237,54 @@ public final class AttentionDecodeRule implements ScheduleRule {
         });
         KernelCall partial = lb.build();
 
-        // ---- combine kernel: split weights in parallel (one thread per split), then each thread one dim ----
+        return Optional.of(List.of(partial, combine(ctx, n, sig, scratchId, partialFloats, splits, nH, hd, warp)));
+    }
+
+    /**
+     * The combine kernel: a thread per dim merges the splits itself, reading every split's max, sum
+     * and value at once (one round trip to memory, no barriers; it was three, with two block
+     * reductions): groups of up to {@link #COMBINE_GROUP} splits, merged online (the running sums
+     * rescaled when a group raises the max).
+     */
+    private static KernelCall combine(ScheduleContext ctx, Node n, String sig, String scratchId, long partialFloats, int splits, int nH, int hd, int warp) {
         LaunchBuilder cb = ctx.launch(sig + "_s" + splits + "_combine", "out[h] = merge of the " + splits + " split partials of query head h");
-        int cthreads = Math.max(warp, Math.max(splits, hd));
+        int cthreads = Math.max(warp, hd);
         cb.block(cthreads).grid(c(nH)).knob("splits", splits);
         Buffer part2 = cb.scratch("partial", scratchId, KType.F32, partialFloats);
         Buffer out = cb.output("out", n.output());
-        Shared sw = cb.shared("weight", KType.F32, splits);
-        Shared sredM = cb.shared("red_m", KType.F32, cthreads / warp);
         K.Body c2 = cb.body;
         Expr.Var h = c2.let("h", bid(0));
-        // every split's max, reduced over the block
-        Expr.Var ms = c2.let("ms", f(Float.NEGATIVE_INFINITY));
-        c2.ifThen(lt(tid(0), c(splits)), x -> x.assign(ms, load(part2, mul(add(mul(h, c(splits)), tid(0)), c(hd + 2)))));
-        Expr.Var mm = c2.let("mm", ms);
-        Expr.Var mAll = Reductions.blockReduce(c2, mm, cthreads, warp, sredM, true);
-        // each split's weight exp(m_s - M) (0 for an empty split), and the total l
-        c2.ifThen(lt(tid(0), c(splits)), x -> x.sstore(sw, tid(0), select(eq(ms, f(Float.NEGATIVE_INFINITY)), f(0), exp(sub(ms, mAll)))));
-        c2.barrier();
         Expr.Var dd = var("d", KType.I32);
+        Expr minusInf = f(Float.NEGATIVE_INFINITY);
         c2.forRange(dd, tid(0), c(hd), c(cthreads), 0, x -> {
+            Expr.Var mAll = x.let("m_all", minusInf);
             Expr.Var ll = x.let("ll", f(0));
             Expr.Var aa = x.let("aa", f(0));
-            for (int s2 = 0; s2 < splits; s2++) {
-                Expr.Var wgt = x.let(x.fresh("wg"), sload(sw, c(s2)));
-                Expr.Var base = x.let(x.fresh("base"), mul(add(mul(h, c(splits)), c(s2)), c(hd + 2)));
-                x.assign(ll, fma(load(part2, add(base, c(1))), wgt, ll));
-                x.assign(aa, fma(load(part2, add(base, add(dd, c(2)))), wgt, aa));
+            for (int g0 = 0; g0 < splits; g0 += COMBINE_GROUP) {
+                int g1 = Math.min(splits, g0 + COMBINE_GROUP);
+                Expr.Var[] sm = new Expr.Var[g1 - g0], sl = new Expr.Var[g1 - g0], sa = new Expr.Var[g1 - g0];
+                for (int s2 = g0; s2 < g1; s2++) {
+                    Expr.Var base = x.let(x.fresh("base"), mul(add(mul(h, c(splits)), c(s2)), c(hd + 2)));
+                    sm[s2 - g0] = x.let(x.fresh("m"), load(part2, base));
+                    sl[s2 - g0] = x.let(x.fresh("l"), load(part2, add(base, c(1))));
+                    sa[s2 - g0] = x.let(x.fresh("a"), load(part2, add(base, add(dd, c(2)))));
+                }
+                Expr.Var mNew = x.let(x.fresh("m_new"), mAll);
+                for (Expr.Var mv : sm) x.assign(mNew, max(mNew, mv));
+                if (g0 > 0) { // rescale what earlier groups summed (nothing yet while the max is -inf)
+                    Expr.Var r = x.let(x.fresh("rescale"), select(eq(mAll, minusInf), f(0), exp(sub(mAll, mNew))));
+                    x.assign(ll, mul(ll, r));
+                    x.assign(aa, mul(aa, r));
+                }
+                x.assign(mAll, mNew);
+                for (int i = 0; i < sm.length; i++) { // an empty split (max -inf) weighs 0
+                    Expr.Var wt = x.let(x.fresh("w"), select(eq(sm[i], minusInf), f(0), exp(sub(sm[i], mAll))));
+                    x.assign(ll, fma(sl[i], wt, ll));
+                    x.assign(aa, fma(sa[i], wt, aa));
+                }
             }
             x.store(out, add(mul(h, c(hd)), dd), div(aa, ll));
         });
-        return Optional.of(List.of(partial, cb.build()));
+        return cb.build();
     }
 }

@@ -32,14 +32,21 @@ import static jmlc.compiler.kernel.K.*;
  *
  * <p>Prologue: the block stages its input row once in shared memory as f16, applying the fused
  * prologue on the way (rms_norm: a block reduction of the row's squares first; silu·mul of the
- * gate and up halves), and permuted so each 16-byte entry pairs the values a word's nibbles pair.
+ * gate and up halves), and permuted so each 16-byte entry pairs the values a word's nibbles pair;
+ * entry {@code (v, c)} holds word {@code v} of chunk {@code c} at {@code v · chunks + c}, so the
+ * lanes of a subgroup, each on its own chunk, read consecutive entries (no shared-memory bank
+ * conflicts; chunk-major, 4 words a chunk, it was a 4-way conflict on every read).
  * Main loop: each warp owns {@code rowsPerWarp} rows; a lane reads {@code vector} consecutive
  * u32 words (8 weights each) of every row, {@code unroll} chunks ahead, so a warp's loads are
- * contiguous and many are in flight; the x chunk is read once from shared memory for all the
- * warp's rows. Dequantization is two weights per instruction: {@code (w >> 4k) & 0x000F000F |
- * 0x64006400} is the half2 {@code (1024 + q_k, 1024 + q_k+4)}; one packed subtract of
- * {@code 1024 + zero} gives the exact signed values, packed FMAs multiply them with x; each
- * chunk's f16 sum (one quantization group at most) is scaled and accumulated in f32.
+ * contiguous and many are in flight; with {@code pipeline} the next chunks' loads are issued
+ * before the current ones are used, so a warp never waits with nothing in flight. The x chunk is
+ * read once from shared memory for all the warp's rows. Dequantization is two weights per
+ * instruction: {@code (w >> 4k) & 0x000F000F | 0x64006400} is the half2 {@code (1024 + q_k,
+ * 1024 + q_k+4)}; one packed subtract of {@code 1024 + zero} gives the exact signed values
+ * ({@code nibbles = 1} takes the odd nibbles in place, {@code w & 0x00F000F0 | 0x64006400} =
+ * {@code 1024 + 16 q}, and one packed FMA by 1/16 less {@code 64 + zero} makes them exact: one
+ * shift a word instead of three); packed FMAs multiply them with x; each chunk's f16 sum (one
+ * quantization group at most) is scaled and accumulated in f32.
  * Epilogue: warp shuffles reduce, lane 0 adds bias and residual and writes.
  */
 public final class GemvHalfRule implements ScheduleRule {
@@ -53,6 +60,8 @@ public final class GemvHalfRule implements ScheduleRule {
      * evenly so no block runs an extra round.
      */
     static final int WARPS = 8, VECTOR = 4, UNROLL = 2;
+    /** Odd nibbles in place and loads a batch ahead: defaults once measured (bench/knob-compare.sh). */
+    static final int NIBBLES = 1, PIPELINE = 0;
 
     @Override
     public String name() {
@@ -90,6 +99,9 @@ public final class GemvHalfRule implements ScheduleRule {
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub) <= maxShared)
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
+        space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
+                .add(Knob.oneOf("pipeline", PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
+                        + "the first batch before the prologue", 0, 1, 2));
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
         return space;
     }
@@ -117,20 +129,38 @@ public final class GemvHalfRule implements ScheduleRule {
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
-        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, rpw, vector, unroll, blocks, dot2)));
+        MainLoop loop = new MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2);
+        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, loop)));
+    }
+
+    /**
+     * How a tile's weight loop runs: rows a subgroup owns, u32 words a lane loads at once, chunks a
+     * batch, odd nibbles in place, the next batch loaded before the current one is used, dot2 sums.
+     */
+    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2) {
+        String suffix() {
+            return "r" + rpw + "v" + vector + "u" + unroll;
+        }
+
+        String variant() {
+            return (inPlace ? "_n1" : "") + (pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "");
+        }
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
-                              int warps, int rpw, int vector, int unroll, int blocks, boolean dot2) {
+                              int warps, int blocks, MainLoop loop) {
+        int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
+        boolean dot2 = loop.dot2();
         int sub = ctx.caps().subgroupSize();
         int threads = warps * sub, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + "r" + rpw + "v" + vector + "u" + unroll + "b" + blocks + (dot2 ? "_dot2" : "");
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant();
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + (dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x()))
-                .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks);
+                .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
+                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline());
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
         Buffer data = lb.input("w", m.w());
@@ -141,16 +171,19 @@ public final class GemvHalfRule implements ScheduleRule {
         Shared xs = lb.shared("xs", KType.U32X4, words);
         K.Body b = lb.body;
 
-        // ---- before the previous kernel finishes (where the target launches dependents early): let
-        // the next one launch, and pull this block's first tile of weights into L2 (weights are never
-        // written, so this needs no wait) ----
-        if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
+        // ---- before the previous kernel finishes (where the target launches dependents early): pull
+        // this block's first tile of weights into L2 (weights are never written, so this needs no wait) ----
         if (ctx.caps().prefetchL2()) {
             int linesPerRow = Math.max(1, words / 32); // 128-byte lines of packed weights per row
             Expr.Var li = var("li", KType.I32);
             b.forRange(li, tid(0), c(blockRows * linesPerRow), c(threads), 0, s -> s.prefetch(data,
                     add(mul(min(add(mul(bid(0), c(blockRows)), div(li, c(linesPerRow))), c(n - 1)), c(words)), mul(mod(li, c(linesPerRow)), c(32)))));
         }
+        // with pipeline 2 the first tile's first batch of weights is loaded now, in flight while x is staged
+        Expr.Var warp = b.let("warp", div(tid(0), c(sub)));
+        Expr.Var laneId = b.let("lane", mod(tid(0), c(sub)));
+        Loads loads = new Loads(data, scales, chunks, k, sub, loop);
+        Batch ahead = loop.pipeline() == 2 ? loads.issue(b, tileRows(bid(0), warp, blockRows, rpw, n), laneId) : null;
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
@@ -193,17 +226,21 @@ public final class GemvHalfRule implements ScheduleRule {
             }
             List<Expr> vs = new ArrayList<>();
             for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
-            s.sstore(xs, j, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
+            // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
+            // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
+            Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
+            s.sstore(xs, at, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
                     halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7)))));
         });
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----
-        Expr.Var warp = b.let("warp", div(tid(0), c(sub)));
-        Expr.Var laneId = b.let("lane", mod(tid(0), c(sub)));
         Expr.Var tile = var("tile", KType.I32);
-        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, sub, n, k, rpw, blockRows, vector, unroll, chunks,
-                data, scales, xs, bias, res, y, dot2));
+        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, sub, n, blockRows, chunks, loop,
+                loads, ahead, xs, bias, res, y));
+        // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
+        // one's multiprocessors while they wait) and prefetch its weights while this grid drains
+        if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
         return lb.build();
     }
 
@@ -212,8 +249,9 @@ public final class GemvHalfRule implements ScheduleRule {
      * stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
      * by {@code v_dot2_f32_f16} straight into f32 (same instruction count, f32 partial sums).
      */
-    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int sub, int n, int k, int rpw, int blockRows,
-                                 int vector, int unroll, int chunks, Buffer data, Buffer scales, Shared xs, Buffer bias, Buffer res, Buffer y, boolean dot2) {
+    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int sub, int n, int blockRows,
+                                 int chunks, MainLoop loop, Loads loads, Batch ahead, Shared xs, Buffer bias, Buffer res, Buffer y) {
+        int rpw = loop.rpw(), unroll = loop.unroll();
         Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(warp, c(rpw))));
         Expr.Var[] rowc = new Expr.Var[rpw];
         Expr.Var[] acc = new Expr.Var[rpw];
@@ -221,48 +259,38 @@ public final class GemvHalfRule implements ScheduleRule {
             rowc[i] = b.let("rowc" + i, min(add(row0, c(i)), c(n - 1)));
             acc[i] = b.let("acc" + i, f(0));
         }
-        KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
-        Expr zero2 = bitcast(KType.F16X2, u((0x6400L + q.zero()) * 0x10001L));
         Expr.Var c0 = var("c0", KType.I32);
-        b.forRange(c0, laneId, c(chunks), c(sub * unroll), 1, s -> {
-            Expr.Var[][] wv = new Expr.Var[unroll][rpw];
-            Expr.Var[][] sc = new Expr.Var[unroll][rpw];
-            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
-            for (int u = 0; u < unroll; u++) {
-                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
-                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
-                for (int i = 0; i < rpw; i++) {
-                    wv[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), ci[u]), vt));
-                    sc[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(ci[u], c(vector)), c(4)))));
+        if (loop.pipeline() == 0) {
+            b.forRange(c0, laneId, c(chunks), c(sub * unroll), 1, s -> {
+                Batch cur = loads.issue(s, rowc, c0);
+                for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, cur, u, acc);
+            });
+        } else {
+            // the next batch's loads go out before the current one is used. Pipeline 1: the tile's
+            // first batch before its loop, and past its end chunk 0 again (the cache holds it);
+            // pipeline 2: the first batch came before the prologue, and past a tile's end the next
+            // tile's first batch, so a subgroup's loads never stop (past the last tile, the last row)
+            Batch cur = loop.pipeline() == 1 ? loads.issue(b, rowc, laneId) : ahead;
+            b.forRange(c0, laneId, c(chunks), c(sub * unroll), 1, s -> {
+                Expr.Var nc = s.let("nc", add(c0, c(sub * unroll)));
+                Batch next;
+                if (loop.pipeline() == 1) next = loads.issue(s, rowc, nc);
+                else {
+                    Expr.Var inTile = s.let("in_tile", lt(nc, c(chunks)));
+                    Expr[] nextTile = tileRows(add(tile, gdim(0)), warp, blockRows, rpw, n);
+                    Expr[] rows = new Expr[rpw];
+                    for (int i = 0; i < rpw; i++) rows[i] = s.let(s.fresh("nrow"), select(inTile, rowc[i], nextTile[i]));
+                    next = loads.issue(s, rows, s.let("nchunk", select(inTile, nc, laneId)));
                 }
-            }
-            for (int u = 0; u < unroll; u++) {
-                int uu = u;
-                s.ifThen(ok[u], t -> {
-                    Expr.Var[] part = new Expr.Var[rpw];
-                    for (int v = 0; v < vector; v++) {
-                        Expr.Var xq = t.let(t.fresh("xq"), sload(xs, add(mul(ci[uu], c(vector)), c(v))));
-                        for (int i = 0; i < rpw; i++) {
-                            Expr word = vector == 1 ? wv[uu][i] : lane(wv[uu][i], v);
-                            for (int kk = 0; kk < 4; kk++) {
-                                Expr bits = kk == 0 ? and(word, u(0x000F000FL)) : and(shr(word, u(4L * kk)), u(0x000F000FL));
-                                Expr qv = sub(bitcast(KType.F16X2, or(bits, u(0x64006400L))), zero2);
-                                Expr xv = bitcast(KType.F16X2, lane(xq, kk));
-                                if (dot2) {
-                                    if (part[i] == null) part[i] = t.let(t.fresh("p"), dot2(qv, xv, f(0)));
-                                    else t.assign(part[i], dot2(qv, xv, part[i]));
-                                } else if (part[i] == null) part[i] = t.let(t.fresh("p"), mul(qv, xv));
-                                else t.assign(part[i], fma(qv, xv, part[i]));
-                            }
-                        }
-                    }
+                Batch now = loads.at(s, c0, cur);
+                for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, now, u, acc);
+                for (int u = 0; u < unroll; u++)
                     for (int i = 0; i < rpw; i++) {
-                        Expr sum = dot2 ? part[i] : add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
-                        t.assign(acc[i], fma(sum, sc[uu][i], acc[i]));
+                        s.assign(cur.w[u][i], next.w[u][i]);
+                        s.assign(cur.scale[u][i], next.scale[u][i]);
                     }
-                });
-            }
-        });
+            });
+        }
         for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], sub, false);
         if (m.siluMulPairs()) { // rows 2j (gate) and 2j+1 (up) are this warp's: one output each
             for (int i = 0; i < rpw; i += 2) {
@@ -285,6 +313,94 @@ public final class GemvHalfRule implements ScheduleRule {
                 t.store(y, at, res == null ? v : add(v, load(res, at)));
             });
         }
+    }
+
+    /**
+     * One batch of a subgroup's loads: for each of {@code unroll} chunks (a lane's {@code vector}
+     * words at chunk {@code c0 + sub·u}) and each of its rows, the words and the group's scale;
+     * {@code ok[u]} whether the chunk exists (else chunk 0 was read and is not used).
+     */
+    private record Batch(Expr.Var[] ok, Expr.Var[] chunk, Expr.Var[][] w, Expr.Var[][] scale) {}
+
+    /** Issues the loads of a batch: a subgroup's rows {@code rowc}, {@code unroll} chunks from {@code c0}. */
+    private record Loads(Buffer data, Buffer scales, int chunks, int k, int sub, MainLoop loop) {
+        Batch issue(K.Body s, Expr[] rowc, Expr c0) {
+            int unroll = loop.unroll(), rpw = loop.rpw(), vector = loop.vector();
+            KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
+            Expr.Var[][] wv = new Expr.Var[unroll][rpw], sc = new Expr.Var[unroll][rpw];
+            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
+            for (int u = 0; u < unroll; u++) {
+                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
+                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
+                for (int i = 0; i < rpw; i++) {
+                    wv[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), ci[u]), vt));
+                    sc[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(ci[u], c(vector)), c(4)))));
+                }
+            }
+            return new Batch(ok, ci, wv, sc);
+        }
+
+        /** The batch loaded earlier into {@code held}, for chunks from {@code c0}. */
+        Batch at(K.Body s, Expr c0, Batch held) {
+            int unroll = loop.unroll();
+            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
+            for (int u = 0; u < unroll; u++) {
+                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
+                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
+            }
+            return new Batch(ok, ci, held.w(), held.scale());
+        }
+    }
+
+    /** The rows a subgroup owns in tile {@code tile}, clamped to the last row (loads past it read that row). */
+    private static Expr[] tileRows(Expr tile, Expr warp, int blockRows, int rpw, int n) {
+        Expr[] rows = new Expr[rpw];
+        for (int i = 0; i < rpw; i++) rows[i] = min(add(add(mul(tile, c(blockRows)), mul(warp, c(rpw))), c(i)), c(n - 1));
+        return rows;
+    }
+
+    /**
+     * Chunk {@code u} of a batch into the rows' f32 sums: per u32 word, four half2 pairs of signed
+     * 4-bit values against the staged x pairs, summed in f16 (or by dot2 into f32), then scaled.
+     */
+    private static void accumulate(K.Body s, QuantScheme q, MainLoop loop, Shared xs, int chunks, Batch batch, int u, Expr.Var[] acc) {
+        int rpw = loop.rpw(), vector = loop.vector();
+        boolean dot2 = loop.dot2();
+        // f16 bit patterns: 1024 + z is 0x6400 + z; 1/16 is 0x2C00; -(64 + z) is 0xD400 + 16 z (64 .. 128 in steps of 1/16)
+        Expr zero2 = bitcast(KType.F16X2, u((0x6400L + q.zero()) * 0x10001L));
+        Expr sixteenth = bitcast(KType.F16X2, u(0x2C002C00L));
+        Expr minusZero64 = bitcast(KType.F16X2, u((0xD400L + 16L * q.zero()) * 0x10001L));
+        s.ifThen(batch.ok()[u], t -> {
+            Expr.Var[] part = new Expr.Var[rpw];
+            for (int v = 0; v < vector; v++) {
+                Expr.Var xq = t.let(t.fresh("xq"), sload(xs, add(c(v * chunks), batch.chunk()[u])));
+                for (int i = 0; i < rpw; i++) {
+                    Expr word = vector == 1 ? batch.w()[u][i] : lane(batch.w()[u][i], v);
+                    Expr.Var high = loop.inPlace() ? t.let(t.fresh("wh"), shr(word, u(8))) : null;
+                    for (int kk = 0; kk < 4; kk++) {
+                        Expr qv;
+                        if (loop.inPlace()) { // pairs (q0,q4) (16q1,16q5) from w; (q2,q6) (16q3,16q7) from w >> 8
+                            Expr src = kk < 2 ? word : high;
+                            Expr bits = or(and(src, u(kk % 2 == 0 ? 0x000F000FL : 0x00F000F0L)), u(0x64006400L));
+                            qv = kk % 2 == 0 ? sub(bitcast(KType.F16X2, bits), zero2) : fma(bitcast(KType.F16X2, bits), sixteenth, minusZero64);
+                        } else {
+                            Expr bits = kk == 0 ? and(word, u(0x000F000FL)) : and(shr(word, u(4L * kk)), u(0x000F000FL));
+                            qv = sub(bitcast(KType.F16X2, or(bits, u(0x64006400L))), zero2);
+                        }
+                        Expr xv = bitcast(KType.F16X2, lane(xq, kk));
+                        if (dot2) {
+                            if (part[i] == null) part[i] = t.let(t.fresh("p"), dot2(qv, xv, f(0)));
+                            else t.assign(part[i], dot2(qv, xv, part[i]));
+                        } else if (part[i] == null) part[i] = t.let(t.fresh("p"), mul(qv, xv));
+                        else t.assign(part[i], fma(qv, xv, part[i]));
+                    }
+                }
+            }
+            for (int i = 0; i < rpw; i++) {
+                Expr sum = dot2 ? part[i] : add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
+                t.assign(acc[i], fma(sum, batch.scale()[u][i], acc[i]));
+            }
+        });
     }
 
     private static String w(MatmulParts m) {

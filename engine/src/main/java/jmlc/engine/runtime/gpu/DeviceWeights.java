@@ -63,9 +63,7 @@ final class DeviceWeights {
 
     /** Bytes a param takes as stored: packed values and scales, or dense values. */
     static long bytes(TensorType t) {
-        if (!t.dtype().isQuantized()) return t.shape().numel() * (t.dtype().bits() / 8);
-        long r = t.shape().dim(0).size(), c = t.shape().dim(1).size();
-        return t.quant().dataBytes(r, c) + t.quant().scaleBytes(r, c);
+        return t.storedBytes();
     }
 
     /** Random weights made on the device with the fill kernels; norms are ones. */
