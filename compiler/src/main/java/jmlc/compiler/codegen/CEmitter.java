@@ -85,6 +85,11 @@ public abstract class CEmitter implements CodeGenerator {
         return "";
     }
 
+    /** A prefetch of {@code bytes} from {@code address} into L2 in one instruction; "" where the target has none. */
+    protected String prefetchL2Range(String address, String bytes) {
+        return "";
+    }
+
     /** A prefetch of the line at {@code address} into L2; "" where the target has none. */
     protected String prefetchL2(String address) {
         return "";
@@ -160,7 +165,8 @@ public abstract class CEmitter implements CodeGenerator {
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
             case Stmt.Prefetch p -> {
-                String text = prefetchL2("(" + p.buffer().name() + " + " + expr(p.index()) + ")");
+                String address = "(" + p.buffer().name() + " + " + expr(p.index()) + ")";
+                String text = p.bytes() == null ? prefetchL2(address) : prefetchL2Range(address, expr(p.bytes()));
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
         }

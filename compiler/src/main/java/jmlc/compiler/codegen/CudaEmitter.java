@@ -75,6 +75,11 @@ public final class CudaEmitter extends CEmitter {
     }
 
     @Override
+    protected String prefetchL2Range(String address, String bytes) {
+        return "asm volatile(\"cp.async.bulk.prefetch.L2.global [%0], %1;\" :: \"l\"(" + address + "), \"r\"(" + bytes + "));";
+    }
+
+    @Override
     protected String prefetchL2(String address) {
         return "asm volatile(\"prefetch.global.L2 [%0];\" :: \"l\"(" + address + "));";
     }

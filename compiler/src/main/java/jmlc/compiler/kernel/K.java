@@ -188,6 +188,11 @@ public final class K {
             stmts.add(new Stmt.Prefetch(b, index));
         }
 
+        /** Prefetches {@code bytes} (a multiple of 16, from a 16-byte aligned element) of {@code b} from {@code index} into L2. */
+        public void prefetchRange(Buffer b, Expr index, Expr bytes) {
+            stmts.add(new Stmt.Prefetch(b, index, bytes));
+        }
+
         /** Statements collected so far (for rules that wrap what they wrote). */
         public List<Stmt> statements() {
             return stmts;

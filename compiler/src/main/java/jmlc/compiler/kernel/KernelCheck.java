@@ -81,7 +81,10 @@ public final class KernelCheck {
             }
             case Stmt.Barrier b -> { }
             case Stmt.GridDependency g -> { }
-            case Stmt.Prefetch p -> expr(k, p.index(), scopes);
+            case Stmt.Prefetch p -> {
+                expr(k, p.index(), scopes);
+                if (p.bytes() != null) expr(k, p.bytes(), scopes);
+            }
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
         }
@@ -145,7 +148,14 @@ public final class KernelCheck {
                 }
                 case Stmt.LdMatrix l -> { need(caps.ldmatrix(), "ldmatrix"); expr(l.index()); }
                 case Stmt.GridDependency g -> need(caps.gridDependency(), "programmatic dependent launch (grid dependency)");
-                case Stmt.Prefetch p -> { need(caps.prefetchL2(), "L2 prefetch"); expr(p.index()); }
+                case Stmt.Prefetch p -> {
+                    need(caps.prefetchL2(), "L2 prefetch");
+                    if (p.bytes() != null) {
+                        need(caps.bulkPrefetch(), "bulk L2 prefetch (cp.async.bulk.prefetch)");
+                        expr(p.bytes());
+                    }
+                    expr(p.index());
+                }
                 case Stmt.Barrier b -> { }
                 case Stmt.Return r -> { }
                 case Stmt.Comment c -> { }

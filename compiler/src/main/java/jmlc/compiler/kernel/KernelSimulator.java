@@ -280,7 +280,10 @@ public final class KernelSimulator {
                 case Stmt.Mma m -> mma(m, mask);
                 case Stmt.LdMatrix l -> ldmatrix(l, mask);
                 case Stmt.GridDependency g -> { } // kernels run one after another here
-                case Stmt.Prefetch p -> eval(p.index(), mask);
+                case Stmt.Prefetch p -> { // a hint: nothing to model but its operands
+                    eval(p.index(), mask);
+                    if (p.bytes() != null) eval(p.bytes(), mask);
+                }
             }
         }
 

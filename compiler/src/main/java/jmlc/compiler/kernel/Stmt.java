@@ -108,7 +108,12 @@ public sealed interface Stmt {
     }
 
     /** Asks the memory system to bring {@code buffer[index]} (a 16-byte line's worth) into L2, without waiting. */
-    record Prefetch(Buffer buffer, Expr index) implements Stmt {}
+    /** A prefetch into L2 of the line at {@code buffer[index]}, or with {@code bytes} (an I32, 16-byte multiple) of the range from it. */
+    record Prefetch(Buffer buffer, Expr index, Expr bytes) implements Stmt {
+        public Prefetch(Buffer buffer, Expr index) {
+            this(buffer, index, null);
+        }
+    }
 
     /** A comment carried into the generated source. */
     record Comment(String text) implements Stmt {}

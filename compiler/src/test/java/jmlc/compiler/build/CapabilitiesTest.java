@@ -123,6 +123,18 @@ class CapabilitiesTest {
         var s = assertThrows(IllegalStateException.class, () -> Kernel.checked(wide.name(), wide.buffers(), wide.scalars(), wide.shared(), wide.body(),
                 wide.block(), wide.grid(), wide.knobs(), wide.summary(), caps(16, 48 * 1024, true, MatrixUnit.NONE, false, true, true)));
         assertTrue(s.getMessage().contains("16 lanes"), s.getMessage());
+        // bulk L2 prefetches (sm_90) on a GPU that prefetches only by line
+        ModelConfig wider = new ModelConfig(Architecture.LLAMA, 96, 256, 512, 1, 4, 2, 64, 1e-5, 10000, new jmlc.compiler.ir.RopeSpec.Scaling.None(),
+                jmlc.compiler.ir.RopeSpec.Style.HALF, 16, false, false); // K of 256 and 512: bulk ranges of the scales are 16-byte aligned
+        var wideGraph = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(wider, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Knobs bulk = Knobs.defaults();
+        for (var t : Build.compile(wideGraph, Target.parse("cuda:sm_90"), Knobs.defaults(), 8).decode().tunables())
+            if (t.space().signature().kind().equals("gemvh")) bulk.put(t.space().signature(), java.util.Map.of("prefetch", 2));
+        Kernel pf = Build.compile(wideGraph, Target.parse("cuda:sm_90"), bulk, 8).decode().kernels().stream()
+                .filter(k -> k.name().endsWith("_pf2")).findFirst().orElseThrow();
+        var p = assertThrows(IllegalStateException.class, () -> Kernel.checked(pf.name(), pf.buffers(), pf.scalars(), pf.shared(), pf.body(),
+                pf.block(), pf.grid(), pf.knobs(), pf.summary(), caps(32, 48 * 1024, true, MatrixUnit.MMA_M16N8K16, true, true, true)));
+        assertTrue(p.getMessage().contains("bulk L2 prefetch"), p.getMessage());
         // AMD: dot2 GEMVs on a target without dot2, MFMA steps on a WMMA target
         Build amd = Build.compile(tiny(QuantMode.Q4F16_1).graph(), Target.parse("rocm:gfx942"), Knobs.defaults(), 8);
         Kernel dot = amd.decode().kernels().stream().filter(k -> k.name().endsWith("_dot2")).findFirst().orElseThrow();

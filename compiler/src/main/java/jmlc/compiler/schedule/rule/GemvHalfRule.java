@@ -52,16 +52,23 @@ import static jmlc.compiler.kernel.K.*;
 public final class GemvHalfRule implements ScheduleRule {
     /**
      * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep, now jmlc tune, on the Llama-2-7B
-     * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), 2
-     * chunks ahead; 4 rows per warp where that still gives two row tiles per SM, else 2 (on an H100,
+     * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), one
+     * chunk a batch with the next one in flight (2026-12-03, below; it was 2 chunks a batch); 4 rows per warp where that still gives two row tiles per SM, else 2 (on an H100,
      * 4 for 7B's 12288-row qkv took its decode step from 2.229 to 2.178 ms; 8 for the 22016-row
      * gate/up and 1 for the 4096-row matrices were slower); up to 4 blocks per SM
      * (2 per SM slowed the 5120-row matrices of 13B by a quarter on an H100), with the tiles dealt
      * evenly so no block runs an extra round.
      */
-    static final int WARPS = 8, VECTOR = 4, UNROLL = 2;
-    /** Odd nibbles in place and loads a batch ahead: defaults once measured (bench/knob-compare.sh). */
-    static final int NIBBLES = 1, PIPELINE = 0;
+    static final int WARPS = 8, VECTOR = 4, UNROLL = 1;
+    /**
+     * Measured with bench/knob-compare.sh on the H200 (2026-12-03, Llama-2-7B q4f16_1, decode tok/s in
+     * one run each): odd nibbles in place 491.2 -> 511.5; no L2 prefetch: prefetching the first tile
+     * line by line, which the GEMV did since the H100 (2026-11), cost 8% (529.7 against 575.3), a bulk
+     * prefetch of every tile 7% (535.0); then one chunk a batch with the next batch's loads issued
+     * before the current one is used (pipeline 1, unroll 1): 576.4 -> 587.6 (two chunks a batch without
+     * it had been the default; across tiles, pipeline 2, 568.5).
+     */
+    static final int NIBBLES = 1, PIPELINE = 1, PREFETCH = 0;
 
     @Override
     public String name() {
@@ -102,6 +109,12 @@ public final class GemvHalfRule implements ScheduleRule {
         space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
                 .add(Knob.oneOf("pipeline", PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
                         + "the first batch before the prologue", 0, 1, 2));
+        if (ctx.caps().prefetchL2()) {
+            // a bulk range starts and ends on 16 bytes: rows of the scales (2 bytes a group of 32) are, where K is a multiple of 256
+            int[] values = ctx.caps().bulkPrefetch() && k % 256 == 0 ? new int[] {0, 1, 2} : new int[] {0, 1};
+            space.add(Knob.oneOf("prefetch", PREFETCH, "weights into L2 at the start: 0 none; 1 the first tile, line by line; "
+                    + "2 every tile of the block, a bulk prefetch each (sm_90, K a multiple of 256)", values));
+        }
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
         return space;
     }
@@ -130,7 +143,8 @@ public final class GemvHalfRule implements ScheduleRule {
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
         MainLoop loop = new MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2);
-        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, loop)));
+        int prefetch = v.getOrDefault("prefetch", 0);
+        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
 
     /**
@@ -148,19 +162,19 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
-                              int warps, int blocks, MainLoop loop) {
+                              int warps, int blocks, int prefetch, MainLoop loop) {
         int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
         boolean dot2 = loop.dot2();
         int sub = ctx.caps().subgroupSize();
         int threads = warps * sub, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant();
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "");
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + (dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x()))
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
-                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline());
+                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch);
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
         Buffer data = lb.input("w", m.w());
@@ -172,8 +186,22 @@ public final class GemvHalfRule implements ScheduleRule {
         K.Body b = lb.body;
 
         // ---- before the previous kernel finishes (where the target launches dependents early): pull
-        // this block's first tile of weights into L2 (weights are never written, so this needs no wait) ----
-        if (ctx.caps().prefetchL2()) {
+        // this block's weights into L2 (weights are never written, so this needs no wait): prefetch 1,
+        // its first tile line by line; 2, every tile it will take, a bulk prefetch per tile for the
+        // packed words and one for the scales (a thread per tile) ----
+        if (prefetch == 2) {
+            int mine = (tiles + blocks - 1) / blocks, rowBytes = 4 * words, scaleRowBytes = 2 * (k / 32);
+            Expr.Var j = var("pj", KType.I32);
+            b.forRange(j, tid(0), c(mine), c(threads), 0, s -> {
+                Expr.Var t = s.let("pt", add(bid(0), mul(j, gdim(0))));
+                s.ifThen(lt(t, c(tiles)), pb -> {
+                    Expr.Var r0 = pb.let("pr0", mul(t, c(blockRows)));
+                    Expr.Var rows = pb.let("prows", min(c(blockRows), sub(c(n), r0)));
+                    pb.prefetchRange(data, mul(r0, c(words)), mul(rows, c(rowBytes)));
+                    pb.prefetchRange(scales, mul(r0, c(k / 32)), mul(rows, c(scaleRowBytes)));
+                });
+            });
+        } else if (prefetch == 1) {
             int linesPerRow = Math.max(1, words / 32); // 128-byte lines of packed weights per row
             Expr.Var li = var("li", KType.I32);
             b.forRange(li, tid(0), c(blockRows * linesPerRow), c(threads), 0, s -> s.prefetch(data,
