@@ -39,7 +39,10 @@ import static jmlc.compiler.kernel.K.*;
  * Main loop: each warp owns {@code rowsPerWarp} rows; a lane reads {@code vector} consecutive
  * u32 words (8 weights each) of every row, {@code unroll} chunks ahead, so a warp's loads are
  * contiguous and many are in flight; with {@code pipeline} the next chunks' loads are issued
- * before the current ones are used, so a warp never waits with nothing in flight. The x chunk is
+ * before the current ones are used, so a warp never waits with nothing in flight (2: across tiles
+ * too, the first batch before the prologue). {@code prefetch} pulls the block's weights into L2
+ * first (line by line, or a bulk range per tile on sm_90); off by default, it cost 8% on an H200.
+ * The x chunk is
  * read once from shared memory for all the warp's rows. Dequantization is two weights per
  * instruction: {@code (w >> 4k) & 0x000F000F | 0x64006400} is the half2 {@code (1024 + q_k,
  * 1024 + q_k+4)}; one packed subtract of {@code 1024 + zero} gives the exact signed values
@@ -53,7 +56,8 @@ public final class GemvHalfRule implements ScheduleRule {
     /**
      * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep, now jmlc tune, on the Llama-2-7B
      * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), one
-     * chunk a batch with the next one in flight (2026-12-03, below; it was 2 chunks a batch); 4 rows per warp where that still gives two row tiles per SM, else 2 (on an H100,
+     * chunk a batch with the next one in flight (2026-12-03, below; it was 2 chunks a batch); 4 rows
+     * per warp where that still gives two row tiles per SM, else 2 (on an H100,
      * 4 for 7B's 12288-row qkv took its decode step from 2.229 to 2.178 ms; 8 for the 22016-row
      * gate/up and 1 for the 4096-row matrices were slower); up to 4 blocks per SM
      * (2 per SM slowed the 5120-row matrices of 13B by a quarter on an H100), with the tiles dealt
