@@ -42,13 +42,6 @@ public record TensorType(DType dtype, Shape shape, QuantScheme quant) {
         return new TensorType(dtype, s, quant);
     }
 
-    /** Bytes a tensor of static shape takes as stored: packed values and scales, or dense values. */
-    public long storedBytes() {
-        if (!dtype.isQuantized()) return shape.numel() * (dtype.bits() / 8);
-        long r = shape.dim(0).size(), c = shape.dim(1).size();
-        return quant.dataBytes(r, c) + quant.scaleBytes(r, c);
-    }
-
     @Override
     public String toString() {
         return (quant != null ? quant.toString() : dtype.shortName()) + shape;

@@ -10,6 +10,7 @@ import jmlc.engine.api.Backends;
 import jmlc.engine.api.LoadOptions;
 import jmlc.engine.api.ModelLoader;
 import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelWeights;
 import jmlc.engine.model.Progress;
 import jmlc.engine.model.SyntheticModels;
 import jmlc.engine.runtime.TuningSetup;
@@ -107,7 +108,7 @@ public final class KnobCompare {
                 try (Measurer.Session s = measurer.open(task)) {
                     ms = s.measure(cands, Double.POSITIVE_INFINITY);
                 }
-                long bytes = task.region().params().stream().mapToLong(p -> p.type().storedBytes()).sum();
+                long bytes = ModelWeights.bytesOf(task.region());
                 out.printf(Locale.ROOT, "%-62s %4d", task.signature().key() + (task.decode() ? "" : " (prefill)"), task.uses());
                 for (int i = 0; i < variants.size(); i++) {
                     Measurement m = ms.get(i);

@@ -2,9 +2,9 @@ package jmlc.engine.cli;
 
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Op;
-import jmlc.compiler.ir.TensorType;
 import jmlc.compiler.ir.Value;
 import jmlc.engine.model.CompiledModel;
+import jmlc.engine.model.ModelWeights;
 
 /**
  * The memory-bandwidth roofline of decoding (DESIGN.md, Benchmarks): a decode step reads every
@@ -22,10 +22,10 @@ record Roofline(long weightBytes, long embeddingBytes, long kvBytesPerPosition) 
         long embedding = 0;
         for (Value p : g.params()) {
             var users = g.users(p);
-            if (!users.isEmpty() && users.stream().allMatch(n -> n.op() instanceof Op.Embed)) embedding += bytes(p.type());
+            if (!users.isEmpty() && users.stream().allMatch(n -> n.op() instanceof Op.Embed)) embedding += ModelWeights.bytesOf(p.type());
         }
         long kv = 0;
-        for (Value s : g.states()) kv += bytes(s.type()) / model.maxContext(); // (kv_heads, ctx, head_dim) per layer, K and V
+        for (Value s : g.states()) kv += ModelWeights.bytesOf(s.type()) / model.maxContext(); // (kv_heads, ctx, head_dim) per layer, K and V
         return new Roofline(weightBytes, embedding, kv);
     }
 
@@ -47,11 +47,4 @@ record Roofline(long weightBytes, long embeddingBytes, long kvBytesPerPosition) 
         return prompt + gen / 2.0;
     }
 
-    private static long bytes(TensorType t) {
-        if (t.dtype().isQuantized()) {
-            long rows = t.shape().dim(0).size(), cols = t.shape().dim(1).size();
-            return t.quant().dataBytes(rows, cols) + t.quant().scaleBytes(rows, cols);
-        }
-        return t.shape().numel() * Math.max(1, t.dtype().bits() / 8);
-    }
 }

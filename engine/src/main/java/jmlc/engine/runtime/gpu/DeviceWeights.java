@@ -38,7 +38,7 @@ final class DeviceWeights {
                             memory.upload(q.scales(), q.scheme().scaleBytes(q.rows(), q.cols()), p.name() + " scales")};
                 });
             }
-            done += bytes(t);
+            done += ModelWeights.bytesOf(t);
             progress.update((weights.synthetic() ? "making random weights on " : "uploading weights to ") + dev.info().id(), done, total);
         }
     }
@@ -61,11 +61,6 @@ final class DeviceWeights {
         return a;
     }
 
-    /** Bytes a param takes as stored: packed values and scales, or dense values. */
-    static long bytes(TensorType t) {
-        return t.storedBytes();
-    }
-
     /** Random weights made on the device with the fill kernels; norms are ones. */
     private static long[] synthetic(GpuDevice dev, DeviceMemory memory, Map<String, GpuDevice.LoadedKernel> fills, Value p, TensorType t, int salt) {
         final float std = 0.02f;
@@ -78,7 +73,7 @@ final class DeviceWeights {
             return new long[] {data, scales};
         }
         boolean norm = t.shape().rank() == 1 && p.name().endsWith("norm.weight");
-        long bytes = bytes(t);
+        long bytes = ModelWeights.bytesOf(t);
         float amp = (float) (std * Math.sqrt(3));
         if (t.dtype() == DType.F16)
             return new long[] {norm ? fill(dev, memory, fills, bytes, p.name(), SyntheticFill.Kind.CONSTANT, 0, 0x3C003C00, salt)

@@ -6,6 +6,7 @@ import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.TensorType;
+import jmlc.engine.model.ModelWeights;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.quant.GroupQuantizer;
@@ -169,7 +170,7 @@ public final class GpuDiagnostics {
     private static long bytesRead(KernelCall c) {
         long b = 0;
         for (Arg a : c.args()) {
-            if (a instanceof Arg.WeightData w) b += DeviceWeights.bytes(w.param().type()) - (w.param().type().dtype().isQuantized() ? scaleBytes(w.param().type()) : 0);
+            if (a instanceof Arg.WeightData w) b += ModelWeights.bytesOf(w.param().type()) - (w.param().type().dtype().isQuantized() ? scaleBytes(w.param().type()) : 0);
             if (a instanceof Arg.WeightScales w) b += scaleBytes(w.param().type());
         }
         return b;
