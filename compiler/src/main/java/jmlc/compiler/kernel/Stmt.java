@@ -107,8 +107,10 @@ public sealed interface Stmt {
         public enum Kind { WAIT, TRIGGER }
     }
 
-    /** Asks the memory system to bring {@code buffer[index]} (a 16-byte line's worth) into L2, without waiting. */
-    /** A prefetch into L2 of the line at {@code buffer[index]}, or with {@code bytes} (an I32, 16-byte multiple) of the range from it. */
+    /**
+     * Asks the memory system to bring the line at {@code buffer[index]} into L2, without waiting; with
+     * {@code bytes} (an I32, a multiple of 16, from a 16-byte aligned element) the whole range from it.
+     */
     record Prefetch(Buffer buffer, Expr index, Expr bytes) implements Stmt {
         public Prefetch(Buffer buffer, Expr index) {
             this(buffer, index, null);

@@ -78,7 +78,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the combine merges them 32 at a time)", 8, 16, 32, 64, 128))
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
-                .require("the merge kernel's block (a thread a split) fits " + maxThreads + " threads", v -> Math.max(sub, v.get("splits")) <= maxThreads);
+                .require("splits at most " + maxThreads + " (a block's threads: the merge once had a thread a split; the combine now has one a dim)",
+                        v -> Math.max(sub, v.get("splits")) <= maxThreads);
     }
 
     /**

@@ -42,8 +42,7 @@ import static jmlc.compiler.kernel.K.*;
  * before the current ones are used, so a warp never waits with nothing in flight (2: across tiles
  * too, the first batch before the prologue). {@code prefetch} pulls the block's weights into L2
  * first (line by line, or a bulk range per tile on sm_90); off by default, it cost 8% on an H200.
- * The x chunk is
- * read once from shared memory for all the warp's rows. Dequantization is two weights per
+ * The x chunk is read once from shared memory for all the warp's rows. Dequantization is two weights per
  * instruction: {@code (w >> 4k) & 0x000F000F | 0x64006400} is the half2 {@code (1024 + q_k,
  * 1024 + q_k+4)}; one packed subtract of {@code 1024 + zero} gives the exact signed values
  * ({@code nibbles = 1} takes the odd nibbles in place, {@code w & 0x00F000F0 | 0x64006400} =
@@ -314,7 +313,7 @@ public final class GemvHalfRule implements ScheduleRule {
                     for (int i = 0; i < rpw; i++) rows[i] = s.let(s.fresh("nrow"), select(inTile, rowc[i], nextTile[i]));
                     next = loads.issue(s, rows, s.let("nchunk", select(inTile, nc, laneId)));
                 }
-                Batch now = loads.at(s, c0, cur);
+                Batch now = loads.at(s, c0, cur.w(), cur.scale());
                 for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, now, u, acc);
                 for (int u = 0; u < unroll; u++)
                     for (int i = 0; i < rpw; i++) {
@@ -359,28 +358,27 @@ public final class GemvHalfRule implements ScheduleRule {
         Batch issue(K.Body s, Expr[] rowc, Expr c0) {
             int unroll = loop.unroll(), rpw = loop.rpw(), vector = loop.vector();
             KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
-            Expr.Var[][] wv = new Expr.Var[unroll][rpw], sc = new Expr.Var[unroll][rpw];
-            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
-            for (int u = 0; u < unroll; u++) {
-                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
-                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
+            Batch batch = at(s, c0, new Expr.Var[unroll][rpw], new Expr.Var[unroll][rpw]);
+            for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) {
-                    wv[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), ci[u]), vt));
-                    sc[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(ci[u], c(vector)), c(4)))));
+                    batch.w()[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), batch.chunk()[u]), vt));
+                    batch.scale()[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(batch.chunk()[u], c(vector)), c(4)))));
                 }
-            }
-            return new Batch(ok, ci, wv, sc);
+            return batch;
         }
 
-        /** The batch loaded earlier into {@code held}, for chunks from {@code c0}. */
-        Batch at(K.Body s, Expr c0, Batch held) {
+        /**
+         * The chunks from {@code c0} ({@code ok[u]}: chunk {@code c0 + sub·u} exists, else chunk 0 stands
+         * in), with the words and scales {@code w} and {@code scale} hold or will hold.
+         */
+        Batch at(K.Body s, Expr c0, Expr.Var[][] w, Expr.Var[][] scale) {
             int unroll = loop.unroll();
             Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
             for (int u = 0; u < unroll; u++) {
                 ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
                 ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
             }
-            return new Batch(ok, ci, held.w(), held.scale());
+            return new Batch(ok, ci, w, scale);
         }
     }
 

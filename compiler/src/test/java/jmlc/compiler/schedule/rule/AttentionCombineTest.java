@@ -53,12 +53,7 @@ class AttentionCombineTest {
             for (int pos = 0; pos < 41; pos++) {
                 int[] tok = {r.nextInt(c.vocabSize())};
                 float[] want = ref.run(tok, pos, st), got = sim.run(decode, tok, pos);
-                double num = 0, den = 0;
-                for (int j = 0; j < want.length; j++) {
-                    num += (got[j] - want[j]) * (double) (got[j] - want[j]);
-                    den += want[j] * (double) want[j];
-                }
-                double rel = Math.sqrt(num / den), tol = Precision.wholeModel(decode);
+                double rel = TinyModel.relError(got, want), tol = Precision.wholeModel(decode);
                 assertTrue(rel <= tol, String.format("position %d: logits rel. error %.2e > %.1e (seed %d)", pos, rel, tol, SEED));
             }
         }
