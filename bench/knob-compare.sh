@@ -4,7 +4,8 @@
 # end (decode and prefill-512 tok/s, every matching kernel compiled with the variant).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
-# On the GPU host: bash bench/knob-compare.sh [--model M] [--kernels REGEX] [--decode] --variant NAME:knob=v,... --variant ...
+# On the GPU host: bash bench/knob-compare.sh [--model M] [--kernels REGEX] [--decode | --decode-only NAME,best] --variant NAME:knob=v,... --variant ...
+#   ("best" end to end: each kernel compiled as its fastest variant was)
 #   e.g. bash bench/knob-compare.sh --decode --variant shifted:nibbles=0 --variant in-place:nibbles=1
 # Results in $OUT (or .)/knob-compare-<time>: the log, and a tuning database per variant (knob-compare-NAME/).
 set -euo pipefail

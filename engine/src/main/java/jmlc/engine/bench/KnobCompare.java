@@ -33,11 +33,13 @@ import java.util.regex.Pattern;
  * variant (a few knob values laid over what every matching kernel compiles with now) timed per
  * kernel by the tuner's measurer (reference check, device events, weights rotated past the cache,
  * median of repeats), then, with {@code --decode}, the whole model's decode and prefill-512 tok/s
- * with every matching kernel compiled that way (a tuning database per variant). The question it
+ * with every matching kernel compiled that way (a tuning database per variant), and last with each
+ * kernel compiled as its fastest variant was ("best"). The question it
  * answers: what does a design choice a rule exposes as a knob do, kernel by kernel and end to end.
  *
- * <pre>java ... jmlc.engine.bench.KnobCompare [--model synthetic:llama-2-7b] [--device cuda:0] [--kernels REGEX] [--decode]
- *     --variant NAME:knob=value,knob=value ... [--out DIR]</pre>
+ * <pre>java ... jmlc.engine.bench.KnobCompare [--model synthetic:llama-2-7b] [--device cuda:0] [--kernels REGEX]
+ *     [--decode | --decode-only NAME,NAME] --variant NAME:knob=value,knob=value ... [--out DIR]</pre>
+ * {@code --decode-only} runs only the named variants end to end ("best" among them).
  * A variant sets only the knobs a kernel's space has; {@code NAME:} alone is what the kernels compile with now.
  */
 public final class KnobCompare {
@@ -62,6 +64,7 @@ public final class KnobCompare {
         String model = "synthetic:llama-2-7b", device = "cuda:0", kernels = "gemvh";
         QuantMode quant = QuantMode.Q4F16_1;
         boolean decode = false;
+        List<String> decodeOnly = null;
         Path dir = Path.of(".");
         List<Variant> variants = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -71,9 +74,13 @@ public final class KnobCompare {
                 case "--kernels" -> kernels = args[++i];
                 case "--quant" -> quant = QuantMode.parse(args[++i]);
                 case "--decode" -> decode = true;
+                case "--decode-only" -> {
+                    decode = true;
+                    decodeOnly = List.of(args[++i].split(","));
+                }
                 case "--variant" -> variants.add(Variant.parse(args[++i]));
                 case "--out" -> dir = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --model, --device, --kernels, --quant, --decode, --variant, --out");
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --model, --device, --kernels, --quant, --decode, --decode-only, --variant, --out");
             }
         }
         if (variants.size() < 2) throw new IllegalArgumentException("give at least two --variant NAME:knob=value,...");
@@ -84,7 +91,11 @@ public final class KnobCompare {
         var include = Pattern.compile(kernels).asPredicate();
         Map<Variant, List<TuningRecord>> records = new LinkedHashMap<>();
         variants.forEach(v -> records.put(v, new ArrayList<>()));
+        // per kernel, the fastest variant's record: end to end as the variant "best" (each kernel its own)
+        List<TuningRecord> best = new ArrayList<>();
+        List<String> bestNames = new ArrayList<>();
         double[] stepMs = new double[variants.size()];
+        double bestMs = 0;
         String how;
         jmlc.engine.runtime.DeviceIdentity identity;
         out.printf(Locale.ROOT, "== per kernel on %s (%s), %s %s%n", dev.device().name(), device, model, quant);
@@ -110,36 +121,55 @@ public final class KnobCompare {
                 }
                 long bytes = ModelWeights.bytesOf(task.region());
                 out.printf(Locale.ROOT, "%-62s %4d", task.signature().key() + (task.decode() ? "" : " (prefill)"), task.uses());
+                TuningRecord fastest = null;
+                String fastestName = null;
                 for (int i = 0; i < variants.size(); i++) {
                     Measurement m = ms.get(i);
                     if (m instanceof Measurement.Timed t) {
                         stepMs[i] += t.ms() * task.uses();
                         out.printf(Locale.ROOT, " %7.1f us %5.0f GB/s", 1000 * t.ms(), bytes / (t.ms() * 1e-3) / 1e9);
-                        records.get(variants.get(i)).add(new TuningRecord(task.signature().toString(), m.knobs(), t.ms(), t.ms(), 1, 0, false,
-                                task.timedAs(), task.uses(), Instant.now().toString(), how));
+                        TuningRecord r = new TuningRecord(task.signature().toString(), m.knobs(), t.ms(), t.ms(), 1, 0, false,
+                                task.timedAs(), task.uses(), Instant.now().toString(), how);
+                        records.get(variants.get(i)).add(r);
+                        if (fastest == null || r.bestMs() < fastest.bestMs()) {
+                            fastest = r;
+                            fastestName = variants.get(i).name();
+                        }
                     } else {
                         out.printf(Locale.ROOT, " %18s", "refused");
                         out.println("\n    " + variants.get(i).name() + " refused: " + ((Measurement.Rejected) m).reason());
                     }
                 }
                 out.println();
+                if (fastest != null) {
+                    best.add(fastest);
+                    bestNames.add(task.signature().key() + ": " + fastestName);
+                    bestMs += fastest.bestMs() * task.uses();
+                }
             }
             out.printf(Locale.ROOT, "%-67s", "sum over a step (time x uses)");
             for (double s : stepMs) out.printf(Locale.ROOT, " %7.3f ms %8s", s, "");
-            out.println();
+            out.printf(Locale.ROOT, "%n%-67s %7.3f ms%n", "the fastest variant per kernel", bestMs);
+            bestNames.forEach(l -> out.println("  " + l));
         }
         if (!decode) return;
         out.println("\n== end to end, every matching kernel compiled with each variant");
         LoadOptions load = LoadOptions.defaults().device(device).quant(quant);
         List<String> lines = new ArrayList<>();
-        for (Variant v : variants) {
+        List<Variant> all = new ArrayList<>(variants);
+        Variant fastestEach = new Variant("best", Map.of());
+        all.add(fastestEach);
+        records.put(fastestEach, best);
+        for (Variant v : all) {
+            if (decodeOnly != null && !decodeOnly.contains(v.name())) continue;
             Path db = dir.resolve("knob-compare-" + v.name());
             if (Files.exists(db)) throw new IllegalArgumentException(db + " exists: use an empty --out");
             TuningDatabase.save(db, identity, records.get(v));
             System.setProperty("jmlc.tuning", db.toString());
             out.println("-- " + v.name() + " " + v.knobs());
             TuneBench.Speeds s = TuneBench.bench(model, load);
-            lines.add(String.format(Locale.ROOT, "%-14s decode %7.1f tok/s   prefill-512 %7.0f tok/s   %s", v.name(), s.decode(), s.prefill(), v.knobs()));
+            lines.add(String.format(Locale.ROOT, "%-14s decode %7.1f tok/s   prefill-512 %7.0f tok/s   %s", v.name(), s.decode(), s.prefill(),
+                    v == fastestEach ? "each kernel its fastest variant (above)" : v.knobs()));
         }
         out.println("\n==== summary: " + model + " " + quant + " on " + dev.device().name());
         lines.forEach(out::println);

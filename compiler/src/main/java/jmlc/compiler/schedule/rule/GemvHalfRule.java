@@ -71,7 +71,7 @@ public final class GemvHalfRule implements ScheduleRule {
      * before the current one is used (pipeline 1, unroll 1): 576.4 -> 587.6 (two chunks a batch without
      * it had been the default; across tiles, pipeline 2, 568.5).
      */
-    static final int NIBBLES = 1, PIPELINE = 1, PREFETCH = 0;
+    static final int NIBBLES = 1, PIPELINE = 1, PREFETCH = 0, KSPLIT = 1;
 
     @Override
     public String name() {
@@ -80,10 +80,11 @@ public final class GemvHalfRule implements ScheduleRule {
 
     /**
      * Shared memory the kernel stages: the x row as f16 (2 bytes a column), with a norm prologue
-     * also x·g as f32 (4 more) and one f32 a subgroup for the block reduction.
+     * also x·g as f32 (4 more) and one f32 a subgroup for the block reduction; with {@code ksplit}
+     * above 1, an f32 partial sum per subgroup and row it owns (at most 8).
      */
-    static int sharedBytes(int k, boolean norm, int threads, int subgroup) {
-        return 2 * k + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0);
+    static int sharedBytes(int k, boolean norm, int threads, int subgroup, int ksplit) {
+        return 2 * k + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0) + (ksplit > 1 ? 4 * 8 * Math.max(1, threads / subgroup) : 0);
     }
 
     /**
@@ -103,11 +104,14 @@ public final class GemvHalfRule implements ScheduleRule {
                 .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
                 .add(Knob.oneOf("vector", vector, "u32 words (8 weights each) a lane loads at once", 1, 2, 4).tryOnly(2, 4))
                 .add(Knob.range("unroll", UNROLL, 1, 8, "chunks of loads in flight", 1, 2, 4))
+                .add(Knob.oneOf("ksplit", KSPLIT, "subgroups sharing a row tile, each over every ksplit-th stretch of a row's chunks "
+                        + "(their partial sums met in shared memory): more subgroups on a short matrix", 1, 2, 4))
                 .add(Knob.range("blocks", 0, 0, 1 << 20, "persistent blocks (0: tiles dealt evenly over 4 per multiprocessor)", 0,
                         ctx.caps().multiprocessors(), 2 * ctx.caps().multiprocessors(), 4 * ctx.caps().multiprocessors()))
                 .require("vector divides the row's " + words + " words", v -> words % v.get("vector") == 0)
+                .require("ksplit divides warps", v -> v.get("warps") % v.get("ksplit") == 0)
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
-                .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub) <= maxShared)
+                .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub, v.get("ksplit")) <= maxShared)
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
         space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
                 .add(Knob.oneOf("pipeline", PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
@@ -133,34 +137,43 @@ public final class GemvHalfRule implements ScheduleRule {
         int sub = ctx.caps().subgroupSize();
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
         // the row must fit shared memory with the smallest block; longer rows go to the f32 GEMV
-        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub) > ctx.caps().maxSharedBytes()) return Optional.empty();
+        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1) > ctx.caps().maxSharedBytes()) return Optional.empty();
         KnobSpace space = space(ctx, m);
         Map<String, Integer> v = ctx.choose(space);
-        int warps = v.get("warps"), vector = v.get("vector"), unroll = v.get("unroll");
-        int rpw = v.get("rows_per_warp") != 0 ? v.get("rows_per_warp") : n >= 2 * ctx.caps().multiprocessors() * warps * 4 ? 4 : 2;
+        int warps = v.get("warps"), vector = v.get("vector"), unroll = v.get("unroll"), ksplit = v.get("ksplit");
+        int groups = warps / ksplit;
+        int rpw = v.get("rows_per_warp") != 0 ? v.get("rows_per_warp") : n >= 2 * ctx.caps().multiprocessors() * groups * 4 ? 4 : 2;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
-        int tiles = (n + warps * rpw - 1) / (warps * rpw);
+        int tiles = (n + groups * rpw - 1) / (groups * rpw);
         int maxBlocks = 4 * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
-        MainLoop loop = new MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2);
+        MainLoop loop = new MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
 
     /**
      * How a tile's weight loop runs: rows a subgroup owns, u32 words a lane loads at once, chunks a
-     * batch, odd nibbles in place, the next batch loaded before the current one is used, dot2 sums.
+     * batch, odd nibbles in place, the next batch loaded before the current one is used, dot2 sums,
+     * subgroups sharing a tile's rows ({@code ksplit}: subgroup {@code part} of a group of ksplit
+     * reads chunk stretches {@code part, part + ksplit, ...}, each a subgroup wide, so the group's
+     * lanes together read consecutive chunks).
      */
-    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2) {
+    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
-            return (inPlace ? "_n1" : "") + (pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "");
+            return (inPlace ? "_n1" : "") + (pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
+        }
+
+        /** Chunks between a lane's consecutive chunks in a batch: its group's lanes in all. */
+        int stride(int sub) {
+            return sub * ksplit;
         }
     }
 
@@ -169,7 +182,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
         boolean dot2 = loop.dot2();
         int sub = ctx.caps().subgroupSize();
-        int threads = warps * sub, blockRows = warps * rpw, tiles = (n + blockRows - 1) / blockRows;
+        int ksplit = loop.ksplit(), threads = warps * sub, blockRows = warps / ksplit * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
         String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "");
@@ -177,7 +190,7 @@ public final class GemvHalfRule implements ScheduleRule {
                 + (m.residual() != null ? " + r[s, n]" : "") + (dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x()))
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
-                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch);
+                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit);
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
         Buffer data = lb.input("w", m.w());
@@ -213,8 +226,13 @@ public final class GemvHalfRule implements ScheduleRule {
         // with pipeline 2 the first tile's first batch of weights is loaded now, in flight while x is staged
         Expr.Var warp = b.let("warp", div(tid(0), c(sub)));
         Expr.Var laneId = b.let("lane", mod(tid(0), c(sub)));
-        Loads loads = new Loads(data, scales, chunks, k, sub, loop);
-        Batch ahead = loop.pipeline() == 2 ? loads.issue(b, tileRows(bid(0), warp, blockRows, rpw, n), laneId) : null;
+        // with ksplit, subgroups warp / ksplit share rows; part warp % ksplit starts part subgroups in
+        Expr.Var group = ksplit == 1 ? warp : b.let("group", div(warp, c(ksplit)));
+        Expr part = ksplit == 1 ? c(0) : b.let("part", mod(warp, c(ksplit)));
+        Expr.Var start = ksplit == 1 ? laneId : b.let("start", add(mul(part, c(sub)), laneId));
+        Slice slice = new Slice(warp, group, part, laneId, start, ksplit == 1 ? null : lb.shared("partial", KType.F32, warps * rpw));
+        Loads loads = new Loads(data, scales, chunks, k, loop.stride(sub), loop);
+        Batch ahead = loop.pipeline() == 2 ? loads.issue(b, tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
@@ -267,7 +285,7 @@ public final class GemvHalfRule implements ScheduleRule {
 
         // ---- row tiles: main loop and epilogue ----
         Expr.Var tile = var("tile", KType.I32);
-        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, warp, laneId, sub, n, blockRows, chunks, loop,
+        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
                 loads, ahead, xs, bias, res, y));
         // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
         // one's multiprocessors while they wait) and prefetch its weights while this grid drains
@@ -280,10 +298,11 @@ public final class GemvHalfRule implements ScheduleRule {
      * stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
      * by {@code v_dot2_f32_f16} straight into f32 (same instruction count, f32 partial sums).
      */
-    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Expr warp, Expr laneId, int sub, int n, int blockRows,
+    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Slice slice, int sub, int n, int blockRows,
                                  int chunks, MainLoop loop, Loads loads, Batch ahead, Shared xs, Buffer bias, Buffer res, Buffer y) {
-        int rpw = loop.rpw(), unroll = loop.unroll();
-        Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(warp, c(rpw))));
+        int rpw = loop.rpw(), unroll = loop.unroll(), stride = loop.stride(sub);
+        Expr group = slice.group(), start = slice.start();
+        Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(group, c(rpw))));
         Expr.Var[] rowc = new Expr.Var[rpw];
         Expr.Var[] acc = new Expr.Var[rpw];
         for (int i = 0; i < rpw; i++) {
@@ -292,7 +311,7 @@ public final class GemvHalfRule implements ScheduleRule {
         }
         Expr.Var c0 = var("c0", KType.I32);
         if (loop.pipeline() == 0) {
-            b.forRange(c0, laneId, c(chunks), c(sub * unroll), 1, s -> {
+            b.forRange(c0, start, c(chunks), c(stride * unroll), 1, s -> {
                 Batch cur = loads.issue(s, rowc, c0);
                 for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, cur, u, acc);
             });
@@ -301,17 +320,17 @@ public final class GemvHalfRule implements ScheduleRule {
             // first batch before its loop, and past its end chunk 0 again (the cache holds it);
             // pipeline 2: the first batch came before the prologue, and past a tile's end the next
             // tile's first batch, so a subgroup's loads never stop (past the last tile, the last row)
-            Batch cur = loop.pipeline() == 1 ? loads.issue(b, rowc, laneId) : ahead;
-            b.forRange(c0, laneId, c(chunks), c(sub * unroll), 1, s -> {
-                Expr.Var nc = s.let("nc", add(c0, c(sub * unroll)));
+            Batch cur = loop.pipeline() == 1 ? loads.issue(b, rowc, start) : ahead;
+            b.forRange(c0, start, c(chunks), c(stride * unroll), 1, s -> {
+                Expr.Var nc = s.let("nc", add(c0, c(stride * unroll)));
                 Batch next;
                 if (loop.pipeline() == 1) next = loads.issue(s, rowc, nc);
                 else {
                     Expr.Var inTile = s.let("in_tile", lt(nc, c(chunks)));
-                    Expr[] nextTile = tileRows(add(tile, gdim(0)), warp, blockRows, rpw, n);
+                    Expr[] nextTile = tileRows(add(tile, gdim(0)), group, blockRows, rpw, n);
                     Expr[] rows = new Expr[rpw];
                     for (int i = 0; i < rpw; i++) rows[i] = s.let(s.fresh("nrow"), select(inTile, rowc[i], nextTile[i]));
-                    next = loads.issue(s, rows, s.let("nchunk", select(inTile, nc, laneId)));
+                    next = loads.issue(s, rows, s.let("nchunk", select(inTile, nc, start)));
                 }
                 Batch now = loads.at(s, c0, cur.w(), cur.scale());
                 for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, now, u, acc);
@@ -323,6 +342,8 @@ public final class GemvHalfRule implements ScheduleRule {
             });
         }
         for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], sub, false);
+        Expr laneId = slice.lane();
+        if (slice.partial() != null) laneId = meetPartials(b, slice, loop, acc);
         if (m.siluMulPairs()) { // rows 2j (gate) and 2j+1 (up) are this warp's: one output each
             for (int i = 0; i < rpw; i += 2) {
                 Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
@@ -382,11 +403,40 @@ public final class GemvHalfRule implements ScheduleRule {
         }
     }
 
-    /** The rows a subgroup owns in tile {@code tile}, clamped to the last row (loads past it read that row). */
-    private static Expr[] tileRows(Expr tile, Expr warp, int blockRows, int rpw, int n) {
+    /** The rows group {@code group} of subgroups owns in tile {@code tile}, clamped to the last row (loads past it read that row). */
+    private static Expr[] tileRows(Expr tile, Expr group, int blockRows, int rpw, int n) {
         Expr[] rows = new Expr[rpw];
-        for (int i = 0; i < rpw; i++) rows[i] = min(add(add(mul(tile, c(blockRows)), mul(warp, c(rpw))), c(i)), c(n - 1));
+        for (int i = 0; i < rpw; i++) rows[i] = min(add(add(mul(tile, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1));
         return rows;
+    }
+
+    /**
+     * Where a thread works: its subgroup, its group of subgroups (the rows it owns) and part in it,
+     * its lane, its first chunk, and with ksplit above 1 the shared f32 partial sums, one per subgroup and row.
+     */
+    private record Slice(Expr warp, Expr group, Expr part, Expr lane, Expr start, Shared partial) {}
+
+    /**
+     * The ksplit subgroups of a group met: lane 0 of each writes its rows' sums to shared memory
+     * (subgroup {@code w}'s row {@code i} at {@code w · rpw + i}); after a barrier, lane 0 of the
+     * group's first subgroup adds the others' (in part order) into its own; a second barrier keeps
+     * the next tile's writes after these reads. Returns what stands for the lane in the epilogue's
+     * "lane 0 writes": the lane in a group's first subgroup, else 1.
+     */
+    private static Expr meetPartials(K.Body b, Slice slice, MainLoop loop, Expr.Var[] acc) {
+        int rpw = loop.rpw(), ksplit = loop.ksplit();
+        Shared partial = slice.partial();
+        Expr.Var slot = b.let("slot", mul(slice.warp(), c(rpw)));
+        b.ifThen(eq(slice.lane(), c(0)), t -> {
+            for (int i = 0; i < rpw; i++) t.sstore(partial, add(slot, c(i)), acc[i]);
+        });
+        b.barrier();
+        b.ifThen(land(eq(slice.lane(), c(0)), eq(slice.part(), c(0))), t -> {
+            for (int i = 0; i < rpw; i++)
+                for (int p = 1; p < ksplit; p++) t.assign(acc[i], add(acc[i], sload(partial, add(slot, c(p * rpw + i)))));
+        });
+        b.barrier();
+        return b.let("writer", select(eq(slice.part(), c(0)), slice.lane(), c(1)));
     }
 
     /**
