@@ -17,6 +17,7 @@ class RuntimeSettingsTest {
         assertEquals(new RuntimeSettings(0, false), o.runtime());
         assertEquals(new RuntimeSettings(0, false), o.runtime().withEnvironment(Map.of()), "nothing set: the options stand");
         assertEquals(new RuntimeSettings(5, true), o.runtime().withEnvironment(Map.of("JMLC_DECODE_AHEAD", "5", "JMLC_PDL", "1")));
+        assertEquals(new RuntimeSettings(0, false), o.runtime().programmaticLaunch(true).withEnvironment(Map.of("JMLC_PDL", "0")));
         assertEquals(RuntimeSettings.DEFAULT_DECODE_AHEAD, LoadOptions.defaults().runtime().decodeAhead());
         var e = assertThrows(IllegalArgumentException.class, () -> LoadOptions.defaults().decodeAhead(9));
         assertTrue(e.getMessage().contains("0 to 8") && e.getMessage().contains("9"), e.getMessage());

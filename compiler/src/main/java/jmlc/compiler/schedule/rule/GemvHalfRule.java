@@ -62,7 +62,15 @@ public final class GemvHalfRule implements ScheduleRule {
      * (2 per SM slowed the 5120-row matrices of 13B by a quarter on an H100), with the tiles dealt
      * evenly so no block runs an extra round.
      */
-    static final int WARPS = 8, VECTOR = 4, UNROLL = 1;
+    static final int WARPS = 8, VECTOR = 4, UNROLL = 0;
+    /**
+     * Unroll 0 takes this many row-chunks a batch: one chunk of 4 rows, two of 2 (the 4096-row o and
+     * down matrices of 7B and 8B, 5120 of 13B), registers as for 4 rows. Measured with
+     * bench/knob-compare.sh on the H200 (2026-12-03): down 11.8 -> 10.4 us (7B), 14.4 -> 12.5 (8B),
+     * 16.3 -> 15.2 (13B); o 5.6 -> 5.4 (7B, 8B), 7.3 -> 7.5 (13B); 2 chunks of 4 rows were 29% slower
+     * on gate/up (the registers cost occupancy).
+     */
+    static final int LOADS_A_BATCH = 4;
     /**
      * Measured with bench/knob-compare.sh on the H200 (2026-12-03, Llama-2-7B q4f16_1, decode tok/s in
      * one run each): odd nibbles in place 491.2 -> 511.5; no L2 prefetch: prefetching the first tile
@@ -103,7 +111,7 @@ public final class GemvHalfRule implements ScheduleRule {
                 .add(Knob.oneOf("warps", WARPS, "subgroups per block", 1, 2, 4, 8, 16, 32).tryOnly(4, 8))
                 .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
                 .add(Knob.oneOf("vector", vector, "u32 words (8 weights each) a lane loads at once", 1, 2, 4).tryOnly(2, 4))
-                .add(Knob.range("unroll", UNROLL, 1, 8, "chunks of loads in flight", 1, 2, 4))
+                .add(Knob.range("unroll", UNROLL, 0, 8, "chunks a batch (0: 4 / rows_per_warp, at least 1: four loads a batch)", 1, 2, 4))
                 .add(Knob.oneOf("ksplit", KSPLIT, "subgroups sharing a row tile, each over every ksplit-th stretch of a row's chunks "
                         + "(their partial sums met in shared memory): more subgroups on a short matrix", 1, 2, 4))
                 .add(Knob.range("blocks", 0, 0, 1 << 20, "persistent blocks (0: tiles dealt evenly over 4 per multiprocessor)", 0,
@@ -140,9 +148,10 @@ public final class GemvHalfRule implements ScheduleRule {
         if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1) > ctx.caps().maxSharedBytes()) return Optional.empty();
         KnobSpace space = space(ctx, m);
         Map<String, Integer> v = ctx.choose(space);
-        int warps = v.get("warps"), vector = v.get("vector"), unroll = v.get("unroll"), ksplit = v.get("ksplit");
+        int warps = v.get("warps"), vector = v.get("vector"), ksplit = v.get("ksplit");
         int groups = warps / ksplit;
         int rpw = v.get("rows_per_warp") != 0 ? v.get("rows_per_warp") : n >= 2 * ctx.caps().multiprocessors() * groups * 4 ? 4 : 2;
+        int unroll = v.get("unroll") != 0 ? v.get("unroll") : Math.max(1, LOADS_A_BATCH / rpw);
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + groups * rpw - 1) / (groups * rpw);

@@ -43,7 +43,7 @@ public final class CudaDevice implements GpuDevice {
     private final CUstream_st stream = new CUstream_st();
     private final Nvrtc nvrtc;
     private final List<CUmod_st> modules = new ArrayList<>();
-    /** Launch kernels as programmatic dependents (Hopper and later; an experiment: RuntimeSettings.programmaticLaunch). */
+    /** Launch the decode step's kernels as programmatic dependents (Hopper and later; RuntimeSettings.programmaticLaunch). */
     private final boolean programmaticLaunch;
 
     /**
@@ -65,8 +65,8 @@ public final class CudaDevice implements GpuDevice {
         int cc = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal) * 10 + attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal);
         this.target = Target.cuda("sm_" + cc, attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
         this.nvrtc = new Nvrtc(target.arch());
-        // measured on an H200 (2026-11-26): the decode step ran 2.85 ms with programmatic launches and 2.23 ms
-        // without, and one greedy check diverged with them; off unless the settings ask for the experiment
+        // the decode launches only (prepare(..., dependent)), where the settings ask (off by default: RuntimeSettings);
+        // the GEMVs let the next kernel launch when their rows are done (at their start it was 17% slower, H200)
         this.programmaticLaunch = programmaticLaunch && target.caps().gridDependency();
     }
 
@@ -235,9 +235,9 @@ public final class CudaDevice implements GpuDevice {
         private final CUlaunchConfig config;
         private final CUlaunchAttribute attr;
 
-        CudaLaunch(Loaded kernel, long[] buffers) {
+        CudaLaunch(Loaded kernel, long[] buffers, boolean dependent) {
             this.kernel = kernel;
-            if (programmaticLaunch) {
+            if (programmaticLaunch && dependent) {
                 attr = new CUlaunchAttribute();
                 attr.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
                 attr.value().programmaticStreamSerializationAllowed(1);
@@ -295,7 +295,12 @@ public final class CudaDevice implements GpuDevice {
 
     @Override
     public Launch prepare(LoadedKernel k, long[] buffers) {
-        return new CudaLaunch((Loaded) k, buffers);
+        return new CudaLaunch((Loaded) k, buffers, false);
+    }
+
+    @Override
+    public Launch prepare(LoadedKernel k, long[] buffers, boolean dependent) {
+        return new CudaLaunch((Loaded) k, buffers, dependent);
     }
 
     @Override

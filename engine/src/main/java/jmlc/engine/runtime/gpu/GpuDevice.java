@@ -62,6 +62,15 @@ public interface GpuDevice extends AutoCloseable {
     /** A launch with its buffer arguments bound once, for launching again and again (parameter memory reused). */
     Launch prepare(LoadedKernel k, long[] buffers);
 
+    /**
+     * As {@link #prepare(LoadedKernel, long[])}; {@code dependent}: a launch of the decode step, which
+     * the device may start while the launch before it drains where it can and its settings allow
+     * (programmatic dependent launch on CUDA sm_90+); elsewhere the same as a plain launch.
+     */
+    default Launch prepare(LoadedKernel k, long[] buffers, boolean dependent) {
+        return prepare(k, buffers);
+    }
+
     interface Launch extends AutoCloseable {
         LoadedKernel kernel();
 
