@@ -42,6 +42,8 @@ import static jmlc.compiler.kernel.K.*;
  * before the current ones are used, so a warp never waits with nothing in flight (2: across tiles
  * too, the first batch before the prologue). {@code prefetch} pulls the block's weights into L2
  * first (line by line, or a bulk range per tile on sm_90); off by default, it cost 8% on an H200.
+ * With {@code ksplit} above 1, that many subgroups share a tile's rows, each over every ksplit-th
+ * stretch of chunks, and meet their partial sums in shared memory (more subgroups on a short matrix).
  * The x chunk is read once from shared memory for all the warp's rows. Dequantization is two weights per
  * instruction: {@code (w >> 4k) & 0x000F000F | 0x64006400} is the half2 {@code (1024 + q_k,
  * 1024 + q_k+4)}; one packed subtract of {@code 1024 + zero} gives the exact signed values
@@ -54,8 +56,8 @@ import static jmlc.compiler.kernel.K.*;
 public final class GemvHalfRule implements ScheduleRule {
     /**
      * Defaults from the sweeps on an H200 and an H100 (bench/gpu-suite.sh sweep, now jmlc tune, on the Llama-2-7B
-     * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), one
-     * chunk a batch with the next one in flight (2026-12-03, below; it was 2 chunks a batch); 4 rows
+     * and 13B matrices, 2026-11-26, see bench/RESULTS.md): 8 warps, 16-byte loads (vector 4), four
+     * row-chunks a batch with the next batch in flight (2026-12-03, below and LOADS_A_BATCH); 4 rows
      * per warp where that still gives two row tiles per SM, else 2 (on an H100,
      * 4 for 7B's 12288-row qkv took its decode step from 2.229 to 2.178 ms; 8 for the 22016-row
      * gate/up and 1 for the 4096-row matrices were slower); up to 4 blocks per SM
@@ -79,7 +81,13 @@ public final class GemvHalfRule implements ScheduleRule {
      * before the current one is used (pipeline 1, unroll 1): 576.4 -> 587.6 (two chunks a batch without
      * it had been the default; across tiles, pipeline 2, 568.5).
      */
-    static final int NIBBLES = 1, PIPELINE = 1, PREFETCH = 0, KSPLIT = 1;
+    static final int NIBBLES = 1, PIPELINE = 1, PREFETCH = 0;
+    /**
+     * Subgroups a row tile: 1. Two (with 16 warps) took the 4096-row o and down matrices of 7B from 5.6
+     * and 11.8 us to 5.2 and 10.6 and slowed the tall ones (H200, 2026-12-03); two chunks a batch
+     * (LOADS_A_BATCH) does as well on down without the shared-memory meeting, so it is left to the tuner.
+     */
+    static final int KSPLIT = 1;
 
     @Override
     public String name() {
