@@ -29,9 +29,10 @@ import static jmlc.compiler.kernel.K.*;
  * measured slower on an H100: the merge then runs on one block per KV head at the kernel's tail.)
  *
  * <p>{@code partial}: grid (KV head, split); a block reads the positions of its split of the cache
- * once for all {@code group = H / nKv} query heads that share the KV head. Each warp takes every
- * {@code warps}-th position: lanes hold slices of the head dimension, a shuffle reduction gives the
- * score, and a running max and sum keep the softmax stable (online softmax). Warps merge in shared
+ * once for all {@code group = H / nKv} query heads that share the KV head. Each warp takes
+ * {@code keys} consecutive positions a step, the warps' steps interleaved: lanes hold slices of the
+ * head dimension, shuffle reductions give the scores (the keys' loads and reductions in flight
+ * together), and a running max and sum keep the softmax stable (online softmax, one rescale a step). Warps merge in shared
  * memory; the block writes {@code (max, sum, acc[hd])} per query head and split.
  * {@code combine}: one block per query head, a thread per dim, rescales and sums the splits.
  *
@@ -48,6 +49,12 @@ import static jmlc.compiler.kernel.K.*;
  */
 public final class AttentionDecodeRule implements ScheduleRule {
     static final int WARPS = 4, SPLITS = 32;
+    /**
+     * Positions a warp scores a step. H200, Llama-2-7B q4f16_1, 2026-12-03 (bench/knob-compare.sh, one run):
+     * the attention at position 256 6.6 -> 5.9 us with 2 (6.1 with 4); decode 605.9 -> 614.3 tok/s by the
+     * seed protocol, 508.5 -> 544.5 generating 3000 tokens (mean position 1500; 4 keys the same).
+     */
+    static final int KEYS = 2;
     /** Splits the combine reads at once per group (three loads each in flight per thread). */
     static final int COMBINE_GROUP = 32;
 
@@ -62,7 +69,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         return "h" + a.nHeads() + "_kv" + a.nKvHeads() + "_d" + a.headDim() + "_c" + n.input(1).type().shape().dim(1).size() + "_" + n.input(1).type().dtype();
     }
 
-    /** The signature of the decode attention node {@code n}'s knobs ({@code warps}, {@code splits}, {@code fuse_rope}). */
+    /** The signature of the decode attention node {@code n}'s knobs ({@code warps}, {@code splits}, {@code keys}, {@code fuse_rope}). */
     public static KernelSignature signature(Node n, ScheduleContext ctx) {
         return ctx.signature(KIND, shape(n));
     }
@@ -76,6 +83,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         return new KnobSpace(signature(n, ctx))
                 .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16).tryOnly(2, 4, 8))
                 .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the combine merges them 32 at a time)", 8, 16, 32, 64, 128))
+                .add(Knob.range("keys", KEYS, 1, 8, "positions a subgroup scores a loop step (loads and reductions in flight together)", 1, 2, 4))
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("splits at most " + maxThreads + " (a block's threads: the merge once had a thread a split; the combine now has one a dim)",
@@ -115,17 +123,17 @@ public final class AttentionDecodeRule implements ScheduleRule {
         String sig = space.signature().key();
         Node rope = absorbedRope(n, ctx);
         RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
-        int warps = v.get("warps"), splits = v.get("splits");
+        int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys");
 
         String scratchId = sig + "_partials";
         long partialFloats = (long) nH * splits * (hd + 2);
 
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
-        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + ropeTag + "_partial",
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + ropeTag + "_partial",
                 "per (kv head, split): online-softmax partial attention of its " + group + " query heads"
                         + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
-        lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits);
+        lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits).knob("keys", keys);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
         Buffer q = lb.input(spec == null ? "q" : "qkv", spec == null ? n.input(0) : rope.input(0));
         Buffer kc = spec == null ? lb.input("k_cache", n.input(1)) : lb.output("k_cache", n.input(1));
@@ -175,25 +183,57 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 acc[h][i] = b.let("acc" + h + "_" + i, f(0));
             }
         }
+        // warp w scores positions start + w·keys .. + keys-1, then warps·keys further on: the keys' loads and
+        // reductions in flight together, one rescale of the running sums a step; a key past the split's end
+        // reads the split's last position and weighs 0
         Expr.Var t = var("t", KType.I32);
-        b.forRange(t, add(start, w), end, c(warps), 1, x -> {
-            Expr.Var kvBase = x.let("kv_base", mul(add(mul(g, c(ctxLen)), t), c(hd)));
-            List<Expr.Var> ks = new ArrayList<>(), vs = new ArrayList<>();
-            for (int i = 0; i < dpl; i++) {
-                Expr d = min(add(lane, c(i * warp)), c(hd - 1));
-                ks.add(x.let(x.fresh("k"), loadF32(kc, add(kvBase, d))));
-                vs.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
+        b.forRange(t, add(start, mul(w, c(keys))), end, c(warps * keys), 1, x -> {
+            List<Expr.Var> ok = new ArrayList<>(), sc = new ArrayList<>();
+            List<List<Expr.Var>> vs = new ArrayList<>();
+            for (int kk = 0; kk < keys; kk++) {
+                Expr at = add(t, c(kk));
+                if (keys > 1) ok.add(x.let(x.fresh("ok"), lt(at, end)));
+                Expr.Var kvBase = x.let(x.fresh("kv_base"), mul(add(mul(g, c(ctxLen)), keys == 1 ? t : min(at, sub(end, c(1)))), c(hd)));
+                List<Expr.Var> ks = new ArrayList<>(), vk = new ArrayList<>();
+                for (int i = 0; i < dpl; i++) {
+                    Expr d = min(add(lane, c(i * warp)), c(hd - 1));
+                    ks.add(x.let(x.fresh("k"), loadF32(kc, add(kvBase, d))));
+                    vk.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
+                }
+                vs.add(vk);
+                for (int h = 0; h < group; h++) {
+                    Expr.Var sv = x.let(x.fresh("s"), f(0));
+                    for (int i = 0; i < dpl; i++) x.assign(sv, fma(qv[h][i], ks.get(i), sv));
+                    sc.add(sv);
+                }
             }
+            for (Expr.Var sv : sc) Reductions.warpReduce(x, sv, warp, false);
             for (int h = 0; h < group; h++) {
-                Expr.Var s = x.let(x.fresh("s"), f(0));
-                for (int i = 0; i < dpl; i++) x.assign(s, fma(qv[h][i], ks.get(i), s));
-                Reductions.warpReduce(x, s, warp, false);
-                x.assign(s, mul(s, f(a.scale())));
-                Expr.Var mNew = x.let(x.fresh("mn"), K.max(m[h], s));
+                // scores of query head h: sc[kk · group + h]; a key past the end scores -inf (weight 0)
+                Expr mNewE = m[h];
+                List<Expr.Var> sh = new ArrayList<>();
+                for (int kk = 0; kk < keys; kk++) {
+                    Expr scaled = mul(sc.get(kk * group + h), f(a.scale()));
+                    Expr.Var sv = x.let(x.fresh("sk"), keys == 1 ? scaled : select(ok.get(kk), scaled, f(Float.NEGATIVE_INFINITY)));
+                    sh.add(sv);
+                    mNewE = K.max(mNewE, sv);
+                }
+                Expr.Var mNew = x.let(x.fresh("mn"), mNewE);
                 Expr.Var corr = x.let(x.fresh("corr"), exp(sub(m[h], mNew)));
-                Expr.Var p = x.let(x.fresh("p"), exp(sub(s, mNew)));
-                x.assign(l[h], fma(l[h], corr, p));
-                for (int i = 0; i < dpl; i++) x.assign(acc[h][i], fma(acc[h][i], corr, mul(p, vs.get(i))));
+                if (keys == 1) { // one key: rescale and add in one FMA each
+                    Expr.Var p = x.let(x.fresh("p"), exp(sub(sh.get(0), mNew)));
+                    x.assign(l[h], fma(l[h], corr, p));
+                    for (int i = 0; i < dpl; i++) x.assign(acc[h][i], fma(acc[h][i], corr, mul(p, vs.get(0).get(i))));
+                    x.assign(m[h], mNew);
+                    continue;
+                }
+                x.assign(l[h], mul(l[h], corr));
+                for (int i = 0; i < dpl; i++) x.assign(acc[h][i], mul(acc[h][i], corr));
+                for (int kk = 0; kk < keys; kk++) {
+                    Expr.Var p = x.let(x.fresh("p"), exp(sub(sh.get(kk), mNew)));
+                    x.assign(l[h], add(l[h], p));
+                    for (int i = 0; i < dpl; i++) x.assign(acc[h][i], fma(p, vs.get(kk).get(i), acc[h][i]));
+                }
                 x.assign(m[h], mNew);
             }
         });
