@@ -243,7 +243,8 @@ public final class GemvHalfRule implements ScheduleRule {
         // with pipeline 2 the first tile's first batch of weights is loaded now, in flight while x is staged
         Expr.Var warp = b.let("warp", div(tid(0), c(sub)));
         Expr.Var laneId = b.let("lane", mod(tid(0), c(sub)));
-        // with ksplit, subgroups warp / ksplit share rows; part warp % ksplit starts part subgroups in
+        // with ksplit, the subgroups of group warp / ksplit share rows; the group's part warp % ksplit starts
+        // part · sub chunks in, so the group's lanes together read consecutive chunks
         Expr.Var group = ksplit == 1 ? warp : b.let("group", div(warp, c(ksplit)));
         Expr part = ksplit == 1 ? c(0) : b.let("part", mod(warp, c(ksplit)));
         Expr.Var start = ksplit == 1 ? laneId : b.let("start", add(mul(part, c(sub)), laneId));
@@ -386,13 +387,14 @@ public final class GemvHalfRule implements ScheduleRule {
 
     /**
      * One batch of a subgroup's loads: for each of {@code unroll} chunks (a lane's {@code vector}
-     * words at chunk {@code c0 + sub·u}) and each of its rows, the words and the group's scale;
+     * words at chunk {@code c0 + stride·u}, stride the lanes of the subgroups sharing the rows) and
+     * each of its rows, the words and their quantization group's scale;
      * {@code ok[u]} whether the chunk exists (else chunk 0 was read and is not used).
      */
     private record Batch(Expr.Var[] ok, Expr.Var[] chunk, Expr.Var[][] w, Expr.Var[][] scale) {}
 
     /** Issues the loads of a batch: a subgroup's rows {@code rowc}, {@code unroll} chunks from {@code c0}. */
-    private record Loads(Buffer data, Buffer scales, int chunks, int k, int sub, MainLoop loop) {
+    private record Loads(Buffer data, Buffer scales, int chunks, int k, int stride, MainLoop loop) {
         Batch issue(K.Body s, Expr[] rowc, Expr c0) {
             int unroll = loop.unroll(), rpw = loop.rpw(), vector = loop.vector();
             KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
@@ -406,15 +408,15 @@ public final class GemvHalfRule implements ScheduleRule {
         }
 
         /**
-         * The chunks from {@code c0} ({@code ok[u]}: chunk {@code c0 + sub·u} exists, else chunk 0 stands
+         * The chunks from {@code c0} ({@code ok[u]}: chunk {@code c0 + stride·u} exists, else chunk 0 stands
          * in), with the words and scales {@code w} and {@code scale} hold or will hold.
          */
         Batch at(K.Body s, Expr c0, Expr.Var[][] w, Expr.Var[][] scale) {
             int unroll = loop.unroll();
             Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
             for (int u = 0; u < unroll; u++) {
-                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(sub * u)), c(chunks)));
-                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(sub * u)), c(0)));
+                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(stride * u)), c(chunks)));
+                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(stride * u)), c(0)));
             }
             return new Batch(ok, ci, w, scale);
         }
