@@ -21,7 +21,7 @@ import jmlc.compiler.kernel.Shared;
  * some GPUs have ({@code mma}, {@code ldmatrix}, grid dependencies, prefetch) print through hooks
  * that a dialect without them leaves failing, since {@code KernelCheck} keeps them out of its kernels.
  */
-public abstract class CEmitter implements CodeGenerator {
+public abstract class CEmitter extends StructuredCode implements CodeGenerator {
 
     // ---- the dialect's hooks ----
 
@@ -117,41 +117,13 @@ public abstract class CEmitter implements CodeGenerator {
         return sb.append("}\n").toString();
     }
 
-    private void stmts(StringBuilder sb, List<Stmt> list, int depth) {
-        for (Stmt s : list) stmt(sb, s, depth);
-    }
-
-    private void stmt(StringBuilder sb, Stmt s, int depth) {
-        String ind = "  ".repeat(depth);
+    @Override
+    void leaf(StringBuilder sb, Stmt s, String ind) {
         switch (s) {
             case Stmt.Let l -> sb.append(ind).append(type(l.var().type())).append(' ').append(l.var().name()).append(" = ").append(expr(l.init())).append(";\n");
             case Stmt.Assign a -> sb.append(ind).append(a.var().name()).append(" = ").append(expr(a.value())).append(";\n");
             case Stmt.Store st -> sb.append(ind).append(access(st.buffer(), st.index(), st.value().type(), false)).append(" = ").append(expr(st.value())).append(";\n");
             case Stmt.SharedStore st -> sb.append(ind).append(st.array().name()).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
-            case Stmt.For f -> {
-                if (f.unroll() > 1) sb.append(ind).append("#pragma unroll ").append(f.unroll()).append('\n');
-                else if (f.unroll() == 1) sb.append(ind).append("#pragma unroll 1\n");
-                String i = f.index().name();
-                sb.append(ind).append("for (").append(type(f.index().type())).append(' ').append(i).append(" = ").append(expr(f.lo())).append("; ")
-                        .append(i).append(" < ").append(expr(f.hi())).append("; ").append(i).append(" += ").append(expr(f.step())).append(") {\n");
-                stmts(sb, body(f.body()), depth + 1);
-                sb.append(ind).append("}\n");
-            }
-            case Stmt.If f -> {
-                sb.append(ind).append("if (").append(expr(f.cond())).append(") {\n");
-                stmts(sb, body(f.then()), depth + 1);
-                List<Stmt> other = body(f.otherwise());
-                if (!other.isEmpty()) {
-                    sb.append(ind).append("} else {\n");
-                    stmts(sb, other, depth + 1);
-                }
-                sb.append(ind).append("}\n");
-            }
-            case Stmt.Block b -> {
-                sb.append(ind).append("{\n");
-                stmts(sb, b.body(), depth + 1);
-                sb.append(ind).append("}\n");
-            }
             case Stmt.Barrier b -> sb.append(ind).append(barrier()).append('\n');
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
@@ -169,11 +141,23 @@ public abstract class CEmitter implements CodeGenerator {
                 String text = p.bytes() == null ? prefetchL2(address) : prefetchL2Range(address, expr(p.bytes()));
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
+            case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");
         }
     }
 
-    private static List<Stmt> body(Stmt s) {
-        return s instanceof Stmt.Block b ? b.body() : List.of(s);
+    @Override
+    String varName(Expr.Var v) {
+        return v.name();
+    }
+
+    @Override
+    String varType(Expr.Var v) {
+        return type(v.type());
+    }
+
+    @Override
+    String unrollHint(Stmt.For f) {
+        return f.unroll() > 1 ? "#pragma unroll " + f.unroll() : f.unroll() == 1 ? "#pragma unroll 1" : "";
     }
 
     public String type(KType t) {

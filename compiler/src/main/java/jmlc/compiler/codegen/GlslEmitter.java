@@ -36,7 +36,7 @@ import java.util.stream.Collectors;
  * subgroup shuffles, and {@code shaderFloat16} where the target has f16 arithmetic. Knob values are
  * literals in the code, as on every target (the kernel IR is made per knob value).
  */
-public final class GlslEmitter implements CodeGenerator {
+public final class GlslEmitter extends StructuredCode implements CodeGenerator {
     private final Capabilities caps;
 
     public GlslEmitter(Capabilities caps) {
@@ -190,16 +190,8 @@ public final class GlslEmitter implements CodeGenerator {
 
     // ---- statements ----
 
-    private void stmts(StringBuilder sb, List<Stmt> list, int depth) {
-        for (Stmt s : list) stmt(sb, s, depth);
-    }
-
-    private static List<Stmt> body(Stmt s) {
-        return s instanceof Stmt.Block b ? b.body() : List.of(s);
-    }
-
-    private void stmt(StringBuilder sb, Stmt s, int depth) {
-        String ind = "  ".repeat(depth);
+    @Override
+    void leaf(StringBuilder sb, Stmt s, String ind) {
         switch (s) {
             case Stmt.Let l -> sb.append(ind).append(type(l.var().type(), false)).append(' ').append(name(l.var().name())).append(" = ").append(expr(l.init())).append(";\n");
             case Stmt.Assign a -> sb.append(ind).append(name(a.var().name())).append(" = ").append(expr(a.value())).append(";\n");
@@ -209,29 +201,6 @@ public final class GlslEmitter implements CodeGenerator {
                 sb.append(ind).append(ref(st.buffer(), st.value().type())).append(".v[").append(expr(st.index())).append("] = ").append(v).append(";\n");
             }
             case Stmt.SharedStore st -> sb.append(ind).append(name(st.array().name())).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
-            case Stmt.For f -> {
-                if (f.unroll() == 1) sb.append(ind).append("[[dont_unroll]]\n");
-                String i = name(f.index().name());
-                sb.append(ind).append("for (").append(type(f.index().type(), false)).append(' ').append(i).append(" = ").append(expr(f.lo())).append("; ")
-                        .append(i).append(" < ").append(expr(f.hi())).append("; ").append(i).append(" += ").append(expr(f.step())).append(") {\n");
-                stmts(sb, body(f.body()), depth + 1);
-                sb.append(ind).append("}\n");
-            }
-            case Stmt.If f -> {
-                sb.append(ind).append("if (").append(expr(f.cond())).append(") {\n");
-                stmts(sb, body(f.then()), depth + 1);
-                List<Stmt> other = body(f.otherwise());
-                if (!other.isEmpty()) {
-                    sb.append(ind).append("} else {\n");
-                    stmts(sb, other, depth + 1);
-                }
-                sb.append(ind).append("}\n");
-            }
-            case Stmt.Block b -> {
-                sb.append(ind).append("{\n");
-                stmts(sb, b.body(), depth + 1);
-                sb.append(ind).append("}\n");
-            }
             // writes to shared and (coherent) buffer memory before the barrier are visible to the workgroup after it
             case Stmt.Barrier b -> sb.append(ind).append("memoryBarrierBuffer(); memoryBarrierShared(); barrier();\n");
             case Stmt.Return r -> sb.append(ind).append("return;\n");
@@ -240,7 +209,23 @@ public final class GlslEmitter implements CodeGenerator {
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
+            case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");
         }
+    }
+
+    @Override
+    String varName(Expr.Var v) {
+        return name(v.name());
+    }
+
+    @Override
+    String varType(Expr.Var v) {
+        return type(v.type(), false);
+    }
+
+    @Override
+    String unrollHint(Stmt.For f) {
+        return f.unroll() == 1 ? "[[dont_unroll]]" : "";
     }
 
     // ---- names and types ----
