@@ -151,11 +151,11 @@ public final class GpuSuite {
             var ref = new ReferenceInterpreter(cm.graph(), w::get);
             for (int n : new int[] {9, 70})
                 for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
-                    judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule()));
+                    judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule(), r.target()));
             // decode program from position 0, one token a step
             var st = new ReferenceInterpreter.State();
             for (int pos = 0; pos < 6; pos++)
-                for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule()));
+                for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule(), r.target()));
             String line = String.format("check %-42s worst rel. error per rule: %s", what, worst);
             out.println(line);
             record("check", line);

@@ -401,6 +401,11 @@ public final class GpuRunner implements ModelRunner {
         return dev.info();
     }
 
+    /** The target this runner's kernels were compiled for. */
+    public Target target() {
+        return dev.target();
+    }
+
     @Override
     public CompiledModel model() {
         return model;

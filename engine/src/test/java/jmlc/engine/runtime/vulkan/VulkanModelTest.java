@@ -106,17 +106,6 @@ class VulkanModelTest {
     }
 
     /**
-     * A rule's tolerance through Vulkan: twice the stated one for the f32 rules. Vulkan lets exp()
-     * be off by 3 + 2|x| ULP and division by 2.5 ULP (the SPIR-V precision tables), where CUDA's are
-     * within 2; lavapipe's softmax reached 1.02e-4 against the 1e-4 stated for attention once in
-     * several runs of random seeds.
-     */
-    static double perNode(String rule) {
-        double stated = Precision.perNode(rule);
-        return stated < 1e-3 ? 2 * stated : stated;
-    }
-
-    /**
      * Every node of a 5-token prefill and of 3 decode steps within its rule's tolerance; then greedy
      * generation (captured steps, device argmax, steps queued ahead) gives the CPU reference's tokens,
      * and with {@code turns}, a cancelled turn followed by another and a sampled token.
@@ -130,11 +119,11 @@ class VulkanModelTest {
             var ref = new ReferenceInterpreter(cm.graph(), w::get);
             Random rnd = new Random(SEED);
             for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
-                assertTrue(nc.relError() < perNode(nc.rule()), "prefill " + nc + ", " + what);
+                assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "prefill " + nc + ", " + what);
             var st = new ReferenceInterpreter.State();
             for (int pos = 0; pos < 3; pos++)
                 for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                    assertTrue(nc.relError() < perNode(nc.rule()), "decode at " + pos + ": " + nc + ", " + what);
+                    assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + ": " + nc + ", " + what);
             int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
             GenerationConfig six = GenerationConfig.greedy(6, Set.of());
             assertGreedyAgrees(r, cpu, new int[0], prompt, six, what);
