@@ -52,6 +52,8 @@ import static jmlc.compiler.kernel.K.*;
  * shift a word instead of three); packed FMAs multiply them with x; each chunk's f16 sum (one
  * quantization group at most) is scaled and accumulated in f32.
  * Epilogue: warp shuffles reduce, lane 0 adds bias and residual and writes.
+ * This class makes the knobs, the launch and the prologue; {@link GemvHalfTile} a row tile's main
+ * loop and epilogue.
  */
 public final class GemvHalfRule implements ScheduleRule {
     /**
@@ -167,35 +169,13 @@ public final class GemvHalfRule implements ScheduleRule {
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
-        MainLoop loop = new MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit);
+        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
 
-    /**
-     * How a tile's weight loop runs: rows a subgroup owns, u32 words a lane loads at once, chunks a
-     * batch, odd nibbles in place, the next batch loaded before the current one is used, dot2 sums,
-     * subgroups sharing a tile's rows ({@code ksplit}: subgroup {@code part} of a group of ksplit
-     * reads chunk stretches {@code part, part + ksplit, ...}, each a subgroup wide, so the group's
-     * lanes together read consecutive chunks).
-     */
-    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit) {
-        String suffix() {
-            return "r" + rpw + "v" + vector + "u" + unroll;
-        }
-
-        String variant() {
-            return (inPlace ? "_n1" : "") + (pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
-        }
-
-        /** Chunks between a lane's consecutive chunks in a batch: its group's lanes in all. */
-        int stride(int sub) {
-            return sub * ksplit;
-        }
-    }
-
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
-                              int warps, int blocks, int prefetch, MainLoop loop) {
+                              int warps, int blocks, int prefetch, GemvHalfTile.MainLoop loop) {
         int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
         boolean dot2 = loop.dot2();
         int sub = ctx.caps().subgroupSize();
@@ -248,9 +228,9 @@ public final class GemvHalfRule implements ScheduleRule {
         Expr.Var group = ksplit == 1 ? warp : b.let("group", div(warp, c(ksplit)));
         Expr part = ksplit == 1 ? c(0) : b.let("part", mod(warp, c(ksplit)));
         Expr.Var start = ksplit == 1 ? laneId : b.let("start", add(mul(part, c(sub)), laneId));
-        Slice slice = new Slice(warp, group, part, laneId, start, ksplit == 1 ? null : lb.shared("partial", KType.F32, warps * rpw));
-        Loads loads = new Loads(data, scales, chunks, k, loop.stride(sub), loop);
-        Batch ahead = loop.pipeline() == 2 ? loads.issue(b, tileRows(bid(0), group, blockRows, rpw, n), start) : null;
+        GemvHalfTile.Slice slice = new GemvHalfTile.Slice(warp, group, part, laneId, start, ksplit == 1 ? null : lb.shared("partial", KType.F32, warps * rpw));
+        GemvHalfTile.Loads loads = new GemvHalfTile.Loads(data, scales, chunks, k, loop.stride(sub), loop);
+        GemvHalfTile.Batch ahead = loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
@@ -303,203 +283,12 @@ public final class GemvHalfRule implements ScheduleRule {
 
         // ---- row tiles: main loop and epilogue ----
         Expr.Var tile = var("tile", KType.I32);
-        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
+        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
                 loads, ahead, xs, bias, res, y));
         // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
         // one's multiprocessors while they wait) and prefetch its weights while this grid drains
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
         return lb.build();
-    }
-
-    /**
-     * One tile of {@code warps · rowsPerWarp} rows: the weight loop over K, then the reduction and the
-     * stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
-     * by {@code v_dot2_f32_f16} straight into f32 (same instruction count, f32 partial sums).
-     */
-    private static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Slice slice, int sub, int n, int blockRows,
-                                 int chunks, MainLoop loop, Loads loads, Batch ahead, Shared xs, Buffer bias, Buffer res, Buffer y) {
-        int rpw = loop.rpw(), unroll = loop.unroll(), stride = loop.stride(sub);
-        Expr group = slice.group(), start = slice.start();
-        Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(group, c(rpw))));
-        Expr.Var[] rowc = new Expr.Var[rpw];
-        Expr.Var[] acc = new Expr.Var[rpw];
-        for (int i = 0; i < rpw; i++) {
-            rowc[i] = b.let("rowc" + i, min(add(row0, c(i)), c(n - 1)));
-            acc[i] = b.let("acc" + i, f(0));
-        }
-        Expr.Var c0 = var("c0", KType.I32);
-        if (loop.pipeline() == 0) {
-            b.forRange(c0, start, c(chunks), c(stride * unroll), 1, s -> {
-                Batch cur = loads.issue(s, rowc, c0);
-                for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, cur, u, acc);
-            });
-        } else {
-            // the next batch's loads go out before the current one is used. Pipeline 1: the tile's
-            // first batch before its loop, and past its end chunk 0 again (the cache holds it);
-            // pipeline 2: the first batch came before the prologue, and past a tile's end the next
-            // tile's first batch, so a subgroup's loads never stop (past the last tile, the last row)
-            Batch cur = loop.pipeline() == 1 ? loads.issue(b, rowc, start) : ahead;
-            b.forRange(c0, start, c(chunks), c(stride * unroll), 1, s -> {
-                Expr.Var nc = s.let("nc", add(c0, c(stride * unroll)));
-                Batch next;
-                if (loop.pipeline() == 1) next = loads.issue(s, rowc, nc);
-                else {
-                    Expr.Var inTile = s.let("in_tile", lt(nc, c(chunks)));
-                    Expr[] nextTile = tileRows(add(tile, gdim(0)), group, blockRows, rpw, n);
-                    Expr[] rows = new Expr[rpw];
-                    for (int i = 0; i < rpw; i++) rows[i] = s.let(s.fresh("nrow"), select(inTile, rowc[i], nextTile[i]));
-                    next = loads.issue(s, rows, s.let("nchunk", select(inTile, nc, start)));
-                }
-                Batch now = loads.at(s, c0, cur.w(), cur.scale());
-                for (int u = 0; u < unroll; u++) accumulate(s, q, loop, xs, chunks, now, u, acc);
-                for (int u = 0; u < unroll; u++)
-                    for (int i = 0; i < rpw; i++) {
-                        s.assign(cur.w[u][i], next.w[u][i]);
-                        s.assign(cur.scale[u][i], next.scale[u][i]);
-                    }
-            });
-        }
-        for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], sub, false);
-        Expr laneId = slice.lane();
-        if (slice.partial() != null) laneId = meetPartials(b, slice, loop, acc);
-        if (m.siluMulPairs()) { // rows 2j (gate) and 2j+1 (up) are this warp's: one output each
-            for (int i = 0; i < rpw; i += 2) {
-                Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
-                Expr.Var gate = acc[i], upv = acc[i + 1];
-                b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
-                    Expr gv = bias == null ? gate : add(gate, load(bias, rowI));
-                    Expr uv = bias == null ? upv : add(upv, load(bias, add(rowI, c(1))));
-                    t.store(y, add(mul(bid(1), c(n / 2)), div(rowI, c(2))), mul(ElementwiseRule.silu(gv), uv));
-                });
-            }
-            return;
-        }
-        for (int i = 0; i < rpw; i++) {
-            Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
-            Expr.Var accI = acc[i];
-            b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
-                Expr.Var at = t.let(t.fresh("at"), add(mul(bid(1), c(n)), rowI));
-                Expr v = bias == null ? accI : add(accI, load(bias, rowI));
-                t.store(y, at, res == null ? v : add(v, load(res, at)));
-            });
-        }
-    }
-
-    /**
-     * One batch of a subgroup's loads: for each of {@code unroll} chunks (a lane's {@code vector}
-     * words at chunk {@code c0 + stride·u}, stride the lanes of the subgroups sharing the rows) and
-     * each of its rows, the words and their quantization group's scale;
-     * {@code ok[u]} whether the chunk exists (else chunk 0 was read and is not used).
-     */
-    private record Batch(Expr.Var[] ok, Expr.Var[] chunk, Expr.Var[][] w, Expr.Var[][] scale) {}
-
-    /** Issues the loads of a batch: a subgroup's rows {@code rowc}, {@code unroll} chunks from {@code c0}. */
-    private record Loads(Buffer data, Buffer scales, int chunks, int k, int stride, MainLoop loop) {
-        Batch issue(K.Body s, Expr[] rowc, Expr c0) {
-            int unroll = loop.unroll(), rpw = loop.rpw(), vector = loop.vector();
-            KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
-            Batch batch = at(s, c0, new Expr.Var[unroll][rpw], new Expr.Var[unroll][rpw]);
-            for (int u = 0; u < unroll; u++)
-                for (int i = 0; i < rpw; i++) {
-                    batch.w()[u][i] = s.let(s.fresh("wv"), load(data, add(mul(rowc[i], c(chunks)), batch.chunk()[u]), vt));
-                    batch.scale()[u][i] = s.let(s.fresh("sc"), loadF32(scales, add(mul(rowc[i], c(k / 32)), div(mul(batch.chunk()[u], c(vector)), c(4)))));
-                }
-            return batch;
-        }
-
-        /**
-         * The chunks from {@code c0} ({@code ok[u]}: chunk {@code c0 + stride·u} exists, else chunk 0 stands
-         * in), with the words and scales {@code w} and {@code scale} hold or will hold.
-         */
-        Batch at(K.Body s, Expr c0, Expr.Var[][] w, Expr.Var[][] scale) {
-            int unroll = loop.unroll();
-            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
-            for (int u = 0; u < unroll; u++) {
-                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(stride * u)), c(chunks)));
-                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(stride * u)), c(0)));
-            }
-            return new Batch(ok, ci, w, scale);
-        }
-    }
-
-    /** The rows group {@code group} of subgroups owns in tile {@code tile}, clamped to the last row (loads past it read that row). */
-    private static Expr[] tileRows(Expr tile, Expr group, int blockRows, int rpw, int n) {
-        Expr[] rows = new Expr[rpw];
-        for (int i = 0; i < rpw; i++) rows[i] = min(add(add(mul(tile, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1));
-        return rows;
-    }
-
-    /**
-     * Where a thread works: its subgroup, its group of subgroups (the rows it owns) and part in it,
-     * its lane, its first chunk, and with ksplit above 1 the shared f32 partial sums, one per subgroup and row.
-     */
-    private record Slice(Expr warp, Expr group, Expr part, Expr lane, Expr start, Shared partial) {}
-
-    /**
-     * The ksplit subgroups of a group met: lane 0 of each writes its rows' sums to shared memory
-     * (subgroup {@code w}'s row {@code i} at {@code w · rpw + i}); after a barrier, lane 0 of the
-     * group's first subgroup adds the others' (in part order) into its own; a second barrier keeps
-     * the next tile's writes after these reads. Returns what stands for the lane in the epilogue's
-     * "lane 0 writes": the lane in a group's first subgroup, else 1.
-     */
-    private static Expr meetPartials(K.Body b, Slice slice, MainLoop loop, Expr.Var[] acc) {
-        int rpw = loop.rpw(), ksplit = loop.ksplit();
-        Shared partial = slice.partial();
-        Expr.Var slot = b.let("slot", mul(slice.warp(), c(rpw)));
-        b.ifThen(eq(slice.lane(), c(0)), t -> {
-            for (int i = 0; i < rpw; i++) t.sstore(partial, add(slot, c(i)), acc[i]);
-        });
-        b.barrier();
-        b.ifThen(land(eq(slice.lane(), c(0)), eq(slice.part(), c(0))), t -> {
-            for (int i = 0; i < rpw; i++)
-                for (int p = 1; p < ksplit; p++) t.assign(acc[i], add(acc[i], sload(partial, add(slot, c(p * rpw + i)))));
-        });
-        b.barrier();
-        return b.let("writer", select(eq(slice.part(), c(0)), slice.lane(), c(1)));
-    }
-
-    /**
-     * Chunk {@code u} of a batch into the rows' f32 sums: per u32 word, four half2 pairs of signed
-     * 4-bit values against the staged x pairs, summed in f16 (or by dot2 into f32), then scaled.
-     */
-    private static void accumulate(K.Body s, QuantScheme q, MainLoop loop, Shared xs, int chunks, Batch batch, int u, Expr.Var[] acc) {
-        int rpw = loop.rpw(), vector = loop.vector();
-        boolean dot2 = loop.dot2();
-        // f16 bit patterns: 1024 + z is 0x6400 + z; 1/16 is 0x2C00; -(64 + z) is 0xD400 + 16 z (64 .. 128 in steps of 1/16)
-        Expr zero2 = bitcast(KType.F16X2, u((0x6400L + q.zero()) * 0x10001L));
-        Expr sixteenth = bitcast(KType.F16X2, u(0x2C002C00L));
-        Expr minusZero64 = bitcast(KType.F16X2, u((0xD400L + 16L * q.zero()) * 0x10001L));
-        s.ifThen(batch.ok()[u], t -> {
-            Expr.Var[] part = new Expr.Var[rpw];
-            for (int v = 0; v < vector; v++) {
-                Expr.Var xq = t.let(t.fresh("xq"), sload(xs, add(c(v * chunks), batch.chunk()[u])));
-                for (int i = 0; i < rpw; i++) {
-                    Expr word = vector == 1 ? batch.w()[u][i] : lane(batch.w()[u][i], v);
-                    Expr.Var high = loop.inPlace() ? t.let(t.fresh("wh"), shr(word, u(8))) : null;
-                    for (int kk = 0; kk < 4; kk++) {
-                        Expr qv;
-                        if (loop.inPlace()) { // pairs (q0,q4) (16q1,16q5) from w; (q2,q6) (16q3,16q7) from w >> 8
-                            Expr src = kk < 2 ? word : high;
-                            Expr bits = or(and(src, u(kk % 2 == 0 ? 0x000F000FL : 0x00F000F0L)), u(0x64006400L));
-                            qv = kk % 2 == 0 ? sub(bitcast(KType.F16X2, bits), zero2) : fma(bitcast(KType.F16X2, bits), sixteenth, minusZero64);
-                        } else {
-                            Expr bits = kk == 0 ? and(word, u(0x000F000FL)) : and(shr(word, u(4L * kk)), u(0x000F000FL));
-                            qv = sub(bitcast(KType.F16X2, or(bits, u(0x64006400L))), zero2);
-                        }
-                        Expr xv = bitcast(KType.F16X2, lane(xq, kk));
-                        if (dot2) {
-                            if (part[i] == null) part[i] = t.let(t.fresh("p"), dot2(qv, xv, f(0)));
-                            else t.assign(part[i], dot2(qv, xv, part[i]));
-                        } else if (part[i] == null) part[i] = t.let(t.fresh("p"), mul(qv, xv));
-                        else t.assign(part[i], fma(qv, xv, part[i]));
-                    }
-                }
-            }
-            for (int i = 0; i < rpw; i++) {
-                Expr sum = dot2 ? part[i] : add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
-                t.assign(acc[i], fma(sum, batch.scale()[u][i], acc[i]));
-            }
-        });
     }
 
     private static String w(MatmulParts m) {
