@@ -50,7 +50,13 @@ class AttentionTest {
                         }
     }
 
-    /** Scores far apart (scale 30): exp would overflow without subtracting the maximum. */
+    /**
+     * Scores far apart (scale 30): exp would overflow without subtracting the maximum. Tolerance 1e-4,
+     * not 1e-5: a score here is about 30 · 50 = 1500, and its f32 dot product of 32 products of about 9
+     * carries about 3e-6 of rounding, 1e-4 after the scale; that moves the softmax weights by up to
+     * 1e-4 relative. Over 3000 seeds the output's error reached 4.2e-5, and 1.8% of seeds passed 1e-5 (so
+     * 1e-5 failed CI now and then). An overflow gives inf or NaN, which fails outright.
+     */
     @Test
     void largeScoresStayFinite() {
         SplittableRandom r = Check.random("attn-large");
@@ -62,7 +68,7 @@ class AttentionTest {
             float[] q = Check.gaussian(r, seq * nHeads * hd, 3), ref = new float[seq * nHeads * hd], out = Check.poisoned(seq * nHeads * hd);
             Reference.attention(q, seq, k, v, pos, nHeads, 30f, ref);
             Attention.attention(POOLS[1], q, seq, k, v, pos, nHeads, 30f, out);
-            Check.close("attention, large scores", out, ref, seq * nHeads * hd, 1e-5);
+            Check.close("attention, large scores", out, ref, seq * nHeads * hd, 1e-4);
         }
     }
 
