@@ -51,11 +51,12 @@ class GemvMainLoopTest {
     static final double SLACK = 2;
     /**
      * Subgroups sharing rows add f32 partial sums in another order than one subgroup does, so the
-     * logits differ from the plain loop's by rounding: where an f32 sum moves by an ulp, the next
-     * GEMV's x staged in f16 may round the other way (2^-11 relative); seen up to 6e-4 over a layer.
-     * A part left out or counted twice moves them by tens of percent.
+     * logits differ from the plain loop's by rounding: where an f32 sum moves by an ulp, a value the
+     * next kernel rounds to f16 (a staged x, the f16 KV cache) may round the other way. Over 5 seeds
+     * and 2 positions the difference ranged from 9e-8 (no such flip: f32 reassociation alone) to
+     * 3.5e-4, and reached 5.9e-4 in another run. A part left out moved the logits by 0.28 to 1.2.
      */
-    static final double SPLIT_TOLERANCE = 2e-3;
+    static final double SPLIT_TOLERANCE = 5e-3;
 
     static Stream<Arguments> variants() {
         Stream.Builder<Arguments> b = Stream.builder();
