@@ -210,31 +210,12 @@ public final class AttentionDecodeRule implements ScheduleRule {
             for (Expr.Var sv : sc) Reductions.warpReduce(x, sv, warp, false);
             for (int h = 0; h < group; h++) {
                 // scores of query head h: sc[kk · group + h]; a key past the end scores -inf (weight 0)
-                Expr mNewE = m[h];
                 List<Expr.Var> sh = new ArrayList<>();
                 for (int kk = 0; kk < keys; kk++) {
                     Expr scaled = mul(sc.get(kk * group + h), f(a.scale()));
-                    Expr.Var sv = x.let(x.fresh("sk"), keys == 1 ? scaled : select(ok.get(kk), scaled, f(Float.NEGATIVE_INFINITY)));
-                    sh.add(sv);
-                    mNewE = K.max(mNewE, sv);
+                    sh.add(x.let(x.fresh("sk"), keys == 1 ? scaled : select(ok.get(kk), scaled, f(Float.NEGATIVE_INFINITY))));
                 }
-                Expr.Var mNew = x.let(x.fresh("mn"), mNewE);
-                Expr.Var corr = x.let(x.fresh("corr"), exp(sub(m[h], mNew)));
-                if (keys == 1) { // one key: rescale and add in one FMA each
-                    Expr.Var p = x.let(x.fresh("p"), exp(sub(sh.get(0), mNew)));
-                    x.assign(l[h], fma(l[h], corr, p));
-                    for (int i = 0; i < dpl; i++) x.assign(acc[h][i], fma(acc[h][i], corr, mul(p, vs.get(0).get(i))));
-                    x.assign(m[h], mNew);
-                    continue;
-                }
-                x.assign(l[h], mul(l[h], corr));
-                for (int i = 0; i < dpl; i++) x.assign(acc[h][i], mul(acc[h][i], corr));
-                for (int kk = 0; kk < keys; kk++) {
-                    Expr.Var p = x.let(x.fresh("p"), exp(sub(sh.get(kk), mNew)));
-                    x.assign(l[h], add(l[h], p));
-                    for (int i = 0; i < dpl; i++) x.assign(acc[h][i], fma(p, vs.get(kk).get(i), acc[h][i]));
-                }
-                x.assign(m[h], mNew);
+                OnlineSoftmax.fold(x, m[h], l[h], List.of(acc[h]), sh, vs);
             }
         });
         // merge the warps through shared memory

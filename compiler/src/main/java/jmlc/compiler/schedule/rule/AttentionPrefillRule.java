@@ -108,18 +108,7 @@ public final class AttentionPrefillRule implements ScheduleRule {
                 Reductions.warpReduce(x, s, warp, false);
                 x.assign(s, mul(s, f(scale)));
             }
-            Expr mNewE = m;
-            for (Expr.Var s : sc) mNewE = K.max(mNewE, s);
-            Expr.Var mNew = x.let(x.fresh("mn"), mNewE);
-            Expr.Var corr = x.let(x.fresh("corr"), exp(sub(m, mNew)));
-            x.assign(l, mul(l, corr));
-            for (int i = 0; i < dpl; i++) x.assign(acc.get(i), mul(acc.get(i), corr));
-            for (int j = 0; j < n; j++) {
-                Expr.Var p = x.let(x.fresh("p"), exp(sub(sc.get(j), mNew)));
-                x.assign(l, add(l, p));
-                for (int i = 0; i < dpl; i++) x.assign(acc.get(i), fma(p, vs.get(j).get(i), acc.get(i)));
-            }
-            x.assign(m, mNew);
+            OnlineSoftmax.fold(x, m, l, acc, sc, vs);
         }
     }
 }

@@ -48,16 +48,16 @@ class AttentionDecodeTest {
     }
 
     /**
-     * Several positions a warp a loop step ({@code keys}): a split's positions rarely divide into
+     * One position a warp a loop step, and several ({@code keys}): a split's positions rarely divide into
      * warps x keys, so a warp's last step holds keys past the split's end (they must weigh nothing),
      * some warps get no step at all, and the running sums are rescaled once a step; with the
      * attention absorbing rope_kv_append and without.
      */
     @ParameterizedTest
-    @CsvSource({"2, 2, 1, 1", "3, 4, 4, 1", "4, 1, 2, 0", "4, 4, 32, 1", "8, 2, 3, 0"})
+    @CsvSource({"1, 4, 32, 1", "2, 2, 1, 1", "3, 4, 4, 1", "4, 1, 2, 0", "4, 4, 32, 1", "8, 2, 3, 0"})
     void keysAStep(int keys, int warps, int splits, int fuseRope) {
         decodeMatchesInterpreter(Map.of("keys", keys, "warps", warps, "splits", splits, "fuse_rope", fuseRope),
-                "_w" + warps + "s" + splits + "k" + keys, String.format("keys %d, warps %d, splits %d, fuse_rope %d", keys, warps, splits, fuseRope));
+                "_w" + warps + "s" + splits + (keys == 1 ? "_" : "k" + keys), String.format("keys %d, warps %d, splits %d, fuse_rope %d", keys, warps, splits, fuseRope));
     }
 
     /** Compiles the decode program with {@code attention} as every attention's knobs (a kernel named with {@code tag} must come of it) and runs it beside the interpreter. */
