@@ -46,5 +46,4 @@ record Roofline(long weightBytes, long embeddingBytes, long kvBytesPerPosition) 
     static double averagePosition(int prompt, int gen) {
         return prompt + gen / 2.0;
     }
-
 }

@@ -6,7 +6,6 @@ import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.TensorType;
-import jmlc.engine.model.ModelWeights;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.quant.GroupQuantizer;
@@ -14,6 +13,7 @@ import jmlc.compiler.quant.Half;
 import jmlc.compiler.schedule.Arg;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Program;
+import jmlc.engine.model.ModelWeights;
 import jmlc.engine.sampling.Sampler;
 import jmlc.engine.sampling.SamplingParams;
 
