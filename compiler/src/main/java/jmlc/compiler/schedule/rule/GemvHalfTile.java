@@ -42,12 +42,12 @@ final class GemvHalfTile {
     }
 
     /**
-     * One tile of {@code warps · rowsPerWarp} rows: the weight loop over K, then the reduction and the
-     * stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
+     * One tile of {@code warps / ksplit · rowsPerWarp} rows: the weight loop over K, then the reductions
+     * and the stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
      * by {@code v_dot2_f32_f16} straight into f32 (same instruction count, f32 partial sums).
      */
     static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Slice slice, int sub, int n, int blockRows,
-                                 int chunks, MainLoop loop, Loads loads, Batch ahead, Shared xs, Buffer bias, Buffer res, Buffer y) {
+                         int chunks, MainLoop loop, Loads loads, Batch ahead, Shared xs, Buffer bias, Buffer res, Buffer y) {
         int rpw = loop.rpw(), unroll = loop.unroll(), stride = loop.stride(sub);
         Expr group = slice.group(), start = slice.start();
         Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(group, c(rpw))));
