@@ -40,6 +40,8 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
 
+import static jmlc.engine.runtime.gpu.GreedyAgreement.assertGreedyAgrees;
+import static jmlc.engine.runtime.gpu.GreedyAgreement.assertTokensAgree;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -126,39 +128,17 @@ class VulkanModelTest {
                     assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + ": " + nc + ", " + what);
             int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
             GenerationConfig six = GenerationConfig.greedy(6, Set.of());
-            assertGreedyAgrees(r, cpu, new int[0], prompt, six, what);
+            boolean same = assertGreedyAgrees(r, cpu, new int[0], prompt, six, what);
             if (!turns) return;
             // a turn cancelled after 2 tokens leaves steps queued past its end: discarded, their cache rows rewritten by the next turn
             int[] seen = {0};
             var cancelled = Generator.generate(r, new int[0], 0, prompt, six, t -> seen[0]++, () -> seen[0] >= 2);
             var full = Generator.generate(cpu, new int[0], 0, prompt, six, t -> { }, () -> false);
-            assertArrayEquals(Arrays.copyOf(full.tokens(), 2), cancelled.tokens(), "cancelled turn, " + what);
-            assertGreedyAgrees(r, cpu, cancelled.cacheTokens(), rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(3, Set.of()), "second turn, " + what);
+            same &= assertTokensAgree(cancelled.tokens(), Arrays.copyOf(full.tokens(), 2), r, cpu, new int[0], prompt, "cancelled turn, " + what);
+            if (same) assertGreedyAgrees(r, cpu, cancelled.cacheTokens(), rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(3, Set.of()), "second turn, " + what);
             int t = r.forwardAndSample(new int[] {prompt[0]}, 0, new Sampler(new SamplingParams(0.7, 0, 1, 1, SEED)), prompt, 1);
             assertTrue(t >= 0 && t < c.vocabSize(), "sampled " + t);
         }
-    }
-
-    /**
-     * Greedy tokens equal the CPU reference's, unless they part where the reference's own two best
-     * logits are within the program's stated tolerance (f16 arithmetic may then fall either way).
-     */
-    static void assertGreedyAgrees(GpuRunner gpu, ModelRunner cpu, int[] cached, int[] prompt, GenerationConfig cfg, String what) {
-        int[] a = Generator.generate(gpu, cached, cached.length, prompt, cfg, t -> { }, () -> false).tokens();
-        int[] b = Generator.generate(cpu, cached, cached.length, prompt, cfg, t -> { }, () -> false).tokens();
-        if (Arrays.equals(a, b)) return;
-        int i = 0;
-        while (i < Math.min(a.length, b.length) && a[i] == b[i]) i++;
-        int[] before = new int[cached.length + prompt.length + i];
-        System.arraycopy(cached, 0, before, 0, cached.length);
-        System.arraycopy(prompt, 0, before, cached.length, prompt.length);
-        System.arraycopy(b, 0, before, cached.length + prompt.length, i);
-        float[] l = cpu.forward(before, 0);
-        float scale = 0;
-        for (float v : l) scale = Math.max(scale, Math.abs(v));
-        double gap = Math.abs(l[a[i]] - l[b[i]]);
-        assertTrue(gap <= Precision.wholeModel(gpu.decodeProgram()) * scale,
-                "greedy tokens part at " + i + ": GPU " + Arrays.toString(a) + " vs CPU " + Arrays.toString(b) + ", CPU logits differ by " + gap + "; " + what);
     }
 
     @Test
