@@ -104,7 +104,8 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         if (!k.knobs().isEmpty())
             sb.append("// knobs: ").append(new java.util.TreeMap<>(k.knobs()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "))).append('\n');
         sb.append("// launch: block ").append(k.block()[0]).append('x').append(k.block()[1]).append('x').append(k.block()[2])
-                .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1])).append(", ").append(expr(k.grid()[2])).append(")\n");
+                .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1])).append(", ").append(expr(k.grid()[2])).append(")")
+                .append(k.tiles() > 0 ? "; x blocks persistent over " + k.tiles() + " tiles" : "").append('\n');
         sb.append(prelude()).append('\n');
         List<String> params = new ArrayList<>();
         for (Buffer b : k.buffers())

@@ -83,7 +83,8 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             sb.append("// knobs: ").append(new TreeMap<>(k.knobs()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "))).append('\n');
         sb.append("// launch: block ").append(k.block()[0]).append('x').append(k.block()[1]).append('x').append(k.block()[2])
                 .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1]))
-                .append(", ").append(expr(k.grid()[2])).append("); full subgroups of ").append(caps.subgroupSize()).append(" invocations\n");
+                .append(", ").append(expr(k.grid()[2])).append(")").append(k.tiles() > 0 ? "; x blocks persistent over " + k.tiles() + " tiles" : "")
+                .append("; full subgroups of ").append(caps.subgroupSize()).append(" invocations\n");
         sb.append("// push constants: ");
         List<String> abi = new ArrayList<>();
         for (int i = 0; i < k.buffers().size(); i++) abi.add(k.buffers().get(i).name() + " @" + 8 * i);

@@ -16,9 +16,19 @@ import java.util.Map;
  * @param grid    blocks per grid (x, y, z), expressions over {@code scalars}
  * @param knobs   the schedule's choices, for display and tuning
  * @param summary one line saying what the kernel computes
+ * @param tiles   above 0, the grid's x blocks are persistent: they take tiles {@code 0 .. tiles-1} in a
+ *                grid-stride loop, so any number of them computes the same, and a runtime may launch
+ *                fewer than {@code grid[0]} where fewer fit the device at once ({@code LaunchGrid});
+ *                0 for every other kernel
  */
 public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
-                     int[] block, Expr[] grid, Map<String, Integer> knobs, String summary) {
+                     int[] block, Expr[] grid, Map<String, Integer> knobs, String summary, int tiles) {
+
+    /** A kernel whose grid is what it says (no persistent tiles). */
+    public Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
+                  int[] block, Expr[] grid, Map<String, Integer> knobs, String summary) {
+        this(name, buffers, scalars, shared, body, block, grid, knobs, summary, 0);
+    }
 
     public Kernel {
         buffers = List.copyOf(buffers);
@@ -26,6 +36,7 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         shared = List.copyOf(shared);
         knobs = Map.copyOf(knobs);
         if (block.length != 3 || grid.length != 3) throw new IllegalArgumentException("block and grid have three dimensions");
+        if (tiles < 0) throw new IllegalArgumentException("kernel " + name + ": persistent tiles must be 0 (none) or more, found " + tiles);
         for (Expr.Var s : scalars) if (!s.type().equals(KType.I32)) throw new IllegalArgumentException("scalar parameters are i32: " + s);
     }
 
@@ -37,6 +48,12 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
      */
     public static Kernel checked(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
                                  int[] block, Expr[] grid, Map<String, Integer> knobs, String summary, Capabilities caps) {
+        return checked(name, buffers, scalars, shared, body, block, grid, knobs, summary, 0, caps);
+    }
+
+    /** As above, for a kernel whose x blocks take {@code tiles} persistent tiles (see {@link #tiles()}). */
+    public static Kernel checked(String name, List<Buffer> buffers, List<Expr.Var> scalars, List<Shared> shared, Stmt body,
+                                 int[] block, Expr[] grid, Map<String, Integer> knobs, String summary, int tiles, Capabilities caps) {
         if (caps.gridDependency() && !waits(body)) {
             List<Stmt> b = new java.util.ArrayList<>();
             b.add(new Stmt.GridDependency(Stmt.GridDependency.Kind.TRIGGER));
@@ -44,7 +61,7 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
             b.addAll(((Stmt.Block) body).body());
             body = new Stmt.Block(b);
         }
-        Kernel k = new Kernel(name, buffers, scalars, shared, body, block, grid, knobs, summary);
+        Kernel k = new Kernel(name, buffers, scalars, shared, body, block, grid, knobs, summary, tiles);
         KernelCheck.verify(k, caps);
         return k;
     }

@@ -57,6 +57,14 @@ public final class KernelSimulator {
 
     /** Launches {@code k} over its grid with the given buffers (by name) and scalar values (by name); returns its work. */
     public Cost launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars) {
+        return launch(k, buffers, scalars, null);
+    }
+
+    /**
+     * As above over {@code launchGrid} where not null: what a runtime launched, which may be fewer
+     * persistent blocks than the kernel's grid ({@link Kernel#tiles()}).
+     */
+    public Cost launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars, int[] launchGrid) {
         for (Buffer b : k.buffers()) if (!buffers.containsKey(b.name())) throw new IllegalArgumentException("kernel " + k.name() + ": no memory for buffer " + b.name());
         Map<String, Object> globals = new HashMap<>();
         for (Expr.Var s : k.scalars()) {
@@ -67,7 +75,7 @@ public final class KernelSimulator {
         int[] grid = new int[3];
         GlobalAccess global = new GlobalAccess();
         Block probe = new Block(k, buffers, globals, new int[3], new int[] {1, 1, 1}, 1, global);
-        for (int i = 0; i < 3; i++) grid[i] = (Integer) probe.eval(k.grid()[i], probe.all)[0];
+        for (int i = 0; i < 3; i++) grid[i] = launchGrid != null ? launchGrid[i] : (Integer) probe.eval(k.grid()[i], probe.all)[0];
         long[] issues = new long[Math.max(0, grid[0] * grid[1] * grid[2])];
         int next = 0;
         for (int bz = 0; bz < grid[2]; bz++)

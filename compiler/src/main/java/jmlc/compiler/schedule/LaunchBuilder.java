@@ -134,9 +134,20 @@ public final class LaunchBuilder {
         return grid(x, K.c(1));
     }
 
+    /**
+     * The grid's x blocks take {@code tiles} tiles in a grid-stride loop (persistent blocks): any number
+     * of them computes the same, so a runtime may launch fewer where fewer fit at once ({@link Kernel#tiles()}).
+     */
+    public LaunchBuilder persistent(int tiles) {
+        this.tiles = tiles;
+        return this;
+    }
+
+    private int tiles;
+
     public KernelCall build() {
         String n = fixedRows > 0 ? name + "_row" + fixedRows : name;
-        return new KernelCall(Kernel.checked(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary, caps), args);
+        return new KernelCall(Kernel.checked(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary, tiles, caps), args);
     }
 
     /** {@code ceil(a / b)} for a positive constant b. */

@@ -15,11 +15,17 @@ public sealed interface Measurement {
      * @param ms       the median of the timed samples: device milliseconds for one run of the region
      * @param samples  every timed sample, in order (fewer when a candidate far slower than the best was cut short)
      * @param relError ‖out − ref‖ / ‖ref‖ of its check against the reference interpreter (the worst output)
+     * @param resources what the device's compiler made of its kernels, where the driver says
+     *                  ({@code 64 registers, 4 blocks an SM}); empty where it does not
      */
-    record Timed(Map<String, Integer> knobs, double ms, double[] samples, double relError) implements Measurement {
+    record Timed(Map<String, Integer> knobs, double ms, double[] samples, double relError, String resources) implements Measurement {
         public Timed {
             knobs = Map.copyOf(knobs);
             samples = samples.clone();
+        }
+
+        public Timed(Map<String, Integer> knobs, double ms, double[] samples, double relError) {
+            this(knobs, ms, samples, relError, "");
         }
 
         @Override

@@ -298,7 +298,9 @@ public final class GpuSuite {
             record("bench", line);
             // kernels by total time, with achieved bandwidth
             Map<String, double[]> agg = new TreeMap<>();
+            Map<String, Map<String, String>> stats = new TreeMap<>();
             for (var k : kt) {
+                stats.put(k.rule() + " " + k.kernel(), k.statistics());
                 double[] v = agg.computeIfAbsent(k.rule() + " " + k.kernel(), x -> new double[3]);
                 v[0] += k.ms();
                 v[1] += k.weightBytes();
@@ -308,8 +310,9 @@ public final class GpuSuite {
             agg.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[0], x.getValue()[0])).limit(12).forEach(e -> {
                 double[] v = e.getValue();
                 String l = String.format("  kernel %-70s x%-3d %7.1f us total (%4.1f%%) %6.0f GB/s", e.getKey(), (int) v[2], v[0] * 1000, 100 * v[0] / total, v[1] / (v[0] * 1e-3) / 1e9);
-                out.println(l);
-                record("kernel", model + " " + l.trim());
+                String st = statistics(stats.get(e.getKey()));
+                out.println(l + st);
+                record("kernel", model + " " + l.trim() + st);
             });
             record("bench", String.format("  sum of per-kernel times %.3f ms vs captured step %.3f ms", total, stepMs));
         } catch (RuntimeException e) {
@@ -317,5 +320,13 @@ public final class GpuSuite {
             e.printStackTrace(out);
             record("fail", "bench " + model + " failed: " + e);
         }
+    }
+
+    /** A kernel's driver statistics on one line ({@code ; registers 64, local bytes 0, ...}), or nothing where the driver gives none. */
+    static String statistics(Map<String, String> stats) {
+        if (stats == null || stats.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder(";");
+        stats.forEach((name, value) -> sb.append(sb.length() > 1 ? ", " : " ").append(name).append(' ').append(value));
+        return sb.toString();
     }
 }

@@ -144,6 +144,10 @@ public final class KnobCompare {
                     }
                 }
                 out.println();
+                StringBuilder res = new StringBuilder();
+                for (int i = 0; i < variants.size(); i++)
+                    if (ms.get(i) instanceof Measurement.Timed t && !t.resources().isEmpty()) res.append(res.isEmpty() ? "" : " | ").append(variants.get(i).name()).append(": ").append(t.resources());
+                if (!res.isEmpty()) out.println("    " + res);
                 if (fastest != null) {
                     best.add(fastest);
                     bestNames.add(task.signature().key() + ": " + fastestName);

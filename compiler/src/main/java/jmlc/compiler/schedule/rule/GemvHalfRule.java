@@ -124,7 +124,8 @@ public final class GemvHalfRule implements ScheduleRule {
                 .add(Knob.range("unroll", UNROLL, 0, 8, "chunks a batch (0: 4 / rows_per_warp, at least 1: four loads a batch)", 1, 2, 4))
                 .add(Knob.oneOf("ksplit", KSPLIT, "subgroups sharing a row tile, each over every ksplit-th stretch of a row's chunks "
                         + "(their partial sums met in shared memory): more subgroups on a short matrix", 1, 2, 4))
-                .add(Knob.range("blocks", 0, 0, 1 << 20, "persistent blocks (0: tiles dealt evenly over 4 per multiprocessor)", 0,
+                .add(Knob.range("blocks", 0, 0, 1 << 20, "persistent blocks (0: tiles dealt evenly over at most 4 per multiprocessor; the runtime deals them again "
+                        + "over fewer where fewer fit the device at once)", 0,
                         ctx.caps().multiprocessors(), 2 * ctx.caps().multiprocessors(), 4 * ctx.caps().multiprocessors()))
                 .require("vector divides the row's " + words + " words", v -> words % v.get("vector") == 0)
                 .require("ksplit divides warps", v -> v.get("warps") % v.get("ksplit") == 0)
@@ -185,7 +186,7 @@ public final class GemvHalfRule implements ScheduleRule {
         String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "");
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + (dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
-        lb.block(threads).grid(c(blocks), lb.rows(m.x()))
+        lb.block(threads).grid(c(blocks), lb.rows(m.x())).persistent(tiles)
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
                 .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit);
         Buffer x = lb.input("x", m.x());
@@ -203,9 +204,11 @@ public final class GemvHalfRule implements ScheduleRule {
         // its first tile line by line; 2, every tile it will take, a bulk prefetch per tile for the
         // packed words and one for the scales (a thread per tile) ----
         if (prefetch == 2) {
-            int mine = (tiles + blocks - 1) / blocks, rowBytes = 4 * words, scaleRowBytes = 2 * (k / 32);
+            int rowBytes = 4 * words, scaleRowBytes = 2 * (k / 32);
+            // the tiles this block takes: the grid may be smaller than blocks (persistent, see LaunchBuilder.persistent)
+            Expr.Var mine = b.let("mine", div(add(c(tiles), sub(gdim(0), c(1))), gdim(0)));
             Expr.Var j = var("pj", KType.I32);
-            b.forRange(j, tid(0), c(mine), c(threads), 0, s -> {
+            b.forRange(j, tid(0), mine, c(threads), 0, s -> {
                 Expr.Var t = s.let("pt", add(bid(0), mul(j, gdim(0))));
                 s.ifThen(lt(t, c(tiles)), pb -> {
                     Expr.Var r0 = pb.let("pr0", mul(t, c(blockRows)));

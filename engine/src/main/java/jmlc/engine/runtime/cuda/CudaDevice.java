@@ -203,7 +203,21 @@ public final class CudaDevice implements GpuDevice {
         check(cuMemcpyDtoH(Cuda.host(dst.address(), bytes), src, bytes), "cuMemcpyDtoH(" + bytes + " bytes)");
     }
 
-    private record Loaded(Kernel kernel, CUfunc_st function) implements LoadedKernel {}
+    private record Loaded(Kernel kernel, CUfunc_st function, Map<String, String> statistics, int residentBlocks) implements LoadedKernel {}
+
+    /** What the driver says of a loaded kernel: registers a thread, spill and stack bytes, static shared memory, and the blocks an SM holds. */
+    private static Map<String, String> statistics(Kernel kernel, CUfunc_st fn, int blocksPerSm) {
+        int[] v = new int[1];
+        Map<String, String> out = new LinkedHashMap<>();
+        check(cuFuncGetAttribute(v, CU_FUNC_ATTRIBUTE_NUM_REGS, fn), "cuFuncGetAttribute(" + kernel.name() + ")");
+        out.put("registers", Integer.toString(v[0]));
+        check(cuFuncGetAttribute(v, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, fn), "cuFuncGetAttribute(" + kernel.name() + ")");
+        out.put("local bytes", Integer.toString(v[0]));
+        check(cuFuncGetAttribute(v, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, fn), "cuFuncGetAttribute(" + kernel.name() + ")");
+        out.put("shared bytes", Integer.toString(v[0]));
+        out.put("blocks an SM", Integer.toString(blocksPerSm));
+        return out;
+    }
 
     @Override
     public LoadedKernel load(Kernel kernel, String source) {
@@ -218,7 +232,10 @@ public final class CudaDevice implements GpuDevice {
         }
         CUfunc_st fn = new CUfunc_st();
         check(cuModuleGetFunction(fn, module, kernel.name()), "cuModuleGetFunction(" + kernel.name() + ")");
-        return new Loaded(kernel, fn);
+        int[] perSm = new int[1];
+        int[] b = kernel.block();
+        check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, b[0] * b[1] * b[2], 0), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel.name() + ")");
+        return new Loaded(kernel, fn, statistics(kernel, fn, perSm[0]), perSm[0] * target.caps().multiprocessors());
     }
 
     /**

@@ -5,6 +5,7 @@ import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
 
 /**
  * The contract every GPU runtime implements (CUDA now; HIP and Vulkan next): memory, kernels
@@ -118,6 +119,25 @@ public interface GpuDevice extends AutoCloseable {
     /** A kernel ready to launch on this device. */
     interface LoadedKernel {
         Kernel kernel();
+
+        /**
+         * What the driver reports of the kernel as it compiled it, by name, in the driver's words
+         * (CUDA: registers a thread, local memory, blocks a multiprocessor holds; Vulkan: the pipeline
+         * executable's statistics where the driver has VK_KHR_pipeline_executable_properties); empty
+         * where it reports nothing.
+         */
+        default Map<String, String> statistics() {
+            return Map.of();
+        }
+
+        /**
+         * Blocks of this kernel the whole device keeps resident at once, as it was compiled (its
+         * registers and shared memory against a multiprocessor's, times the multiprocessors); 0 where
+         * unknown. {@link LaunchGrid} fits persistent grids to it.
+         */
+        default int residentBlocks() {
+            return 0;
+        }
     }
 
     /** A captured sequence of launches. */

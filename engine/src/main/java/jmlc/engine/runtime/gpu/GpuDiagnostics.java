@@ -7,7 +7,6 @@ import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.TensorType;
 import jmlc.compiler.ir.Value;
-import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.quant.GroupQuantizer;
 import jmlc.compiler.quant.Half;
 import jmlc.compiler.schedule.Arg;
@@ -128,8 +127,11 @@ public final class GpuDiagnostics {
         return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
-    /** A kernel's device time and the bytes it must read (weights, and the KV cache for attention at the current position). */
-    public record KernelTime(String kernel, String rule, String op, float ms, long weightBytes) {}
+    /**
+     * A kernel's device time and the bytes it must read (weights, and the KV cache for attention at the
+     * current position), with what the driver reports of it ({@link GpuDevice.LoadedKernel#statistics()}).
+     */
+    public record KernelTime(String kernel, String rule, String op, float ms, long weightBytes, Map<String, String> statistics) {}
 
     /**
      * Device milliseconds of each call of the decode program, from {@code reps} launches captured
@@ -149,7 +151,7 @@ public final class GpuDiagnostics {
         for (Program.Step s : prog.steps()) {
             for (KernelCall c : s.calls()) {
                 GpuRunner.Bound bd = bound.get(i++);
-                int[] grid = GridEval.grid(c.kernel(), Map.of("seq", seq));
+                int[] grid = LaunchGrid.of(bd.kernel(), Map.of("seq", seq));
                 int[] sc = new int[c.kernel().scalars().size()];
                 Arrays.fill(sc, seq);
                 try (GpuDevice.Captured g = dev.capture(() -> {
@@ -160,7 +162,7 @@ public final class GpuDiagnostics {
                     long read = bytesRead(c);
                     // the embedding kernel reads one row of its table, not all of it
                     if (s.node().op() instanceof Op.Embed) read /= s.node().input(0).type().shape().dim(0).size();
-                    out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read));
+                    out.add(new KernelTime(c.kernel().name(), s.rule(), s.node().op().name(), ms, read, bd.kernel().statistics()));
                 }
             }
         }

@@ -5,7 +5,6 @@ import jmlc.compiler.ir.Bindings;
 import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
-import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.pass.MemoryPlan;
 import jmlc.compiler.quant.GroupQuantizer;
@@ -196,7 +195,7 @@ public final class GpuMeasurer implements Measurer {
         /** {@code m} for a candidate whose kernels are the same as the one it measured. */
         private static Measurement with(Measurement m, Map<String, Integer> knobs) {
             return switch (m) {
-                case Measurement.Timed t -> new Measurement.Timed(knobs, t.ms(), t.samples(), t.relError());
+                case Measurement.Timed t -> new Measurement.Timed(knobs, t.ms(), t.samples(), t.relError(), t.resources());
                 case Measurement.Rejected r -> new Measurement.Rejected(knobs, r.reason());
             };
         }
@@ -250,7 +249,7 @@ public final class GpuMeasurer implements Measurer {
                         samples.add((double) dev.time(g::replay) / runs);
                         if (i == 0 && samples.getFirst() > CUT_SHORT * bestMs) break;
                     }
-                    return measurementOf(c.knobs(), samples, worst);
+                    return measurementOf(c.knobs(), samples, worst, resources(c.loaded().values()));
                 }
             } catch (RuntimeException e) {
                 return new Measurement.Rejected(c.knobs(), "fails on the device: " + firstLine(e));
@@ -259,13 +258,21 @@ public final class GpuMeasurer implements Measurer {
             }
         }
 
-        private static Measurement measurementOf(Map<String, Integer> knobs, List<Double> samples, double relError) {
+        private static Measurement measurementOf(Map<String, Integer> knobs, List<Double> samples, double relError, String resources) {
             double[] s = samples.stream().mapToDouble(Double::doubleValue).toArray();
             double[] sorted = s.clone();
             Arrays.sort(sorted);
             int n = sorted.length;
             double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-            return new Measurement.Timed(knobs, median, s, relError);
+            return new Measurement.Timed(knobs, median, s, relError, resources);
+        }
+
+        /** Registers a thread and blocks an SM of each kernel, as the driver reports them ({@code 64 registers, 4 blocks an SM; ...}). */
+        static String resources(java.util.Collection<GpuDevice.LoadedKernel> kernels) {
+            return kernels.stream().map(GpuDevice.LoadedKernel::statistics).filter(st -> !st.isEmpty()).map(st -> {
+                String regs = st.getOrDefault("registers", st.get("Register Count")), perSm = st.get("blocks an SM");
+                return (regs != null ? regs + " registers" : "") + (regs != null && perSm != null ? ", " : "") + (perSm != null ? perSm + " blocks an SM" : "");
+            }).filter(x -> !x.isEmpty()).collect(java.util.stream.Collectors.joining("; "));
         }
 
         /** Device memory laid out for the candidate's program, with weight copy {@code w}; the rest fresh from {@code memory}. */
@@ -328,7 +335,7 @@ public final class GpuMeasurer implements Measurer {
             for (Bound b : calls) {
                 int[] sc = new int[b.kernel().scalars().size()];
                 for (int i = 0; i < sc.length; i++) sc[i] = scalars.get(b.kernel().scalars().get(i).name());
-                b.launch().launch(GridEval.grid(b.kernel(), scalars), sc);
+                b.launch().launch(LaunchGrid.of(b.launch().kernel(), scalars), sc);
             }
         }
 

@@ -3,7 +3,6 @@ package jmlc.engine.runtime.gpu;
 import jmlc.compiler.build.Build;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
-import jmlc.compiler.kernel.GridEval;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.quant.GroupQuantizer;
 import jmlc.compiler.schedule.Arg;
@@ -223,7 +222,7 @@ public final class GpuRunner implements ModelRunner {
             Kernel k = b.kernel().kernel();
             int[] sc = new int[k.scalars().size()];
             for (int i = 0; i < sc.length; i++) sc[i] = scalars.get(k.scalars().get(i).name());
-            b.launch().launch(GridEval.grid(k, scalars), sc);
+            b.launch().launch(LaunchGrid.of(b.kernel(), scalars), sc);
         }
     }
 

@@ -37,6 +37,7 @@ public final class SimulatedDevice implements GpuDevice {
     private long next = 1L << 20;
     private List<Runnable> recording;
     private int launches;
+    private long blocks;
     /** Modeled cycles of every launch so far. */
     private long cycles;
     /** A launch's fixed cost on the modeled clock (2 µs at 1 GHz: the order of a real launch's). */
@@ -76,6 +77,11 @@ public final class SimulatedDevice implements GpuDevice {
     /** Kernel launches run so far. */
     public int launches() {
         return launches;
+    }
+
+    /** Thread blocks launched so far, over every launch's grid. */
+    public long blocks() {
+        return blocks;
     }
 
     /** The source of every kernel loaded, by name: what a real runtime would have compiled. */
@@ -135,7 +141,17 @@ public final class SimulatedDevice implements GpuDevice {
         MemorySegment.copy(at(src), 0, dst, 0, bytes);
     }
 
-    private record Loaded(Kernel kernel) implements LoadedKernel {}
+    private record Loaded(Kernel kernel, int residentBlocks) implements LoadedKernel {}
+
+    private int residentBlocks;
+
+    /**
+     * Blocks of every kernel loaded from now on that the simulated device keeps resident at once
+     * (0, the default: unknown), so tests can run persistent grids dealt over fewer blocks ({@code LaunchGrid}).
+     */
+    public void residentBlocks(int blocks) {
+        this.residentBlocks = blocks;
+    }
 
     @Override
     public MemorySegment pinned(long bytes) {
@@ -182,18 +198,20 @@ public final class SimulatedDevice implements GpuDevice {
     public LoadedKernel load(Kernel kernel, String source) {
         if (!source.contains(kernel.name())) throw new IllegalStateException("source of " + kernel.name() + " does not name it");
         sources.put(kernel.name(), source);
-        return new Loaded(kernel);
+        return new Loaded(kernel, residentBlocks);
     }
 
     @Override
     public void launch(LoadedKernel k, int[] grid, long[] buffers, int[] scalars) { // direct, not through prepare
         Kernel kernel = k.kernel();
+        int[] g = grid.clone();
         Runnable run = () -> {
             Map<String, MemorySegment> bufs = new HashMap<>();
             for (int i = 0; i < buffers.length; i++) bufs.put(kernel.buffers().get(i).name(), at(buffers[i]));
             Map<String, Integer> sc = new HashMap<>();
             for (int i = 0; i < scalars.length; i++) sc.put(kernel.scalars().get(i).name(), scalars[i]);
-            KernelSimulator.Cost cost = sim.launch(kernel, bufs, sc);
+            KernelSimulator.Cost cost = sim.launch(kernel, bufs, sc, g);
+            blocks += (long) g[0] * g[1] * g[2];
             cycles += LAUNCH_CYCLES + makespan(cost, target.multiprocessors());
             launches++;
         };

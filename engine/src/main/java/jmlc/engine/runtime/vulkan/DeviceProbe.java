@@ -32,9 +32,9 @@ import static org.lwjgl.vulkan.VK13.*;
  * with subgroup size control (Vulkan 1.3 or VK_EXT_subgroup_size_control) where the device has it.
  */
 record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software, Target target, int apiVersion,
-                   SizeControl sizeControl, boolean f16, boolean int16, boolean memoryBudget, int queueFamily,
+                   SizeControl sizeControl, boolean f16, boolean int16, boolean memoryBudget, boolean executableStatistics, int queueFamily,
                    float timestampPeriod, int timestampBits, long maxBufferBytes, long maxAllocationBytes, int maxPushConstants,
-                   int[] maxGroups, byte[] pipelineCacheUuid) {
+                   int[] maxGroups, byte[] pipelineCacheUuid, int warpsPerMultiprocessor, int registersPerMultiprocessor) {
 
     /** How the subgroup size of a pipeline is pinned. */
     enum SizeControl {
@@ -48,6 +48,7 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
 
     static final String EXT_SUBGROUP_SIZE_CONTROL = "VK_EXT_subgroup_size_control";
     static final String EXT_MEMORY_BUDGET = "VK_EXT_memory_budget";
+    static final String EXT_EXECUTABLE_PROPERTIES = "VK_KHR_pipeline_executable_properties";
 
     boolean usable() {
         return unusable.isEmpty();
@@ -97,10 +98,14 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             VkPhysicalDeviceVulkan12Features f12 = VkPhysicalDeviceVulkan12Features.calloc(stack).sType$Default();
             VkPhysicalDeviceVulkan13Features f13 = VkPhysicalDeviceVulkan13Features.calloc(stack).sType$Default();
             VkPhysicalDeviceSubgroupSizeControlFeaturesEXT fSize = VkPhysicalDeviceSubgroupSizeControlFeaturesEXT.calloc(stack).sType$Default();
-            link(v13 ? List.of(f2.address(), f11.address(), f12.address(), f13.address())
-                    : ext.contains(EXT_SUBGROUP_SIZE_CONTROL) ? List.of(f2.address(), f11.address(), f12.address(), fSize.address())
-                    : List.of(f2.address(), f11.address(), f12.address()));
+            VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fExec = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR.calloc(stack).sType$Default();
+            List<Long> features = new ArrayList<>(List.of(f2.address(), f11.address(), f12.address()));
+            if (v13) features.add(f13.address());
+            else if (ext.contains(EXT_SUBGROUP_SIZE_CONTROL)) features.add(fSize.address());
+            if (ext.contains(EXT_EXECUTABLE_PROPERTIES)) features.add(fExec.address());
+            link(features);
             vkGetPhysicalDeviceFeatures2(pd, f2);
+            boolean statistics = ext.contains(EXT_EXECUTABLE_PROPERTIES) && fExec.pipelineExecutableInfo();
 
             int minSg, maxSg, sizeStages, maxSubgroupsPerGroup;
             boolean sizeControl, fullSubgroups;
@@ -145,6 +150,7 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             p.put("integer dot product", yes(dot));
             p.put("cooperative matrix", coopMatrix ? "VK_KHR_cooperative_matrix (not used yet)" : "no");
             p.put("buffer device address", yes(f12.bufferDeviceAddress()));
+            p.put("kernel statistics", statistics ? "yes (" + EXT_EXECUTABLE_PROPERTIES + ")" : "no");
             p.put("shared memory", limits.maxComputeSharedMemorySize() / 1024 + " KiB");
             p.put("max workgroup", Integer.toString(limits.maxComputeWorkGroupInvocations()));
             p.put("push constants", limits.maxPushConstantsSize() + " bytes");
@@ -157,6 +163,9 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             p.put("memory heaps", String.join(", ", heaps));
 
             int smCount = ext.contains("VK_NV_shader_sm_builtins") ? pSm.shaderSMCount() : 0;
+            int warpsPerSm = ext.contains("VK_NV_shader_sm_builtins") ? pSm.shaderWarpsPerSM() : 0;
+            // NVIDIA's multiprocessors have had 64K 32-bit registers since Kepler; no Vulkan query gives the figure
+            int registersPerSm = p12.driverID() == VK_DRIVER_ID_NVIDIA_PROPRIETARY && warpsPerSm > 0 ? 65536 : 0;
             if (smCount == 0 && ext.contains("VK_AMD_shader_core_properties"))
                 smCount = pAmd.shaderEngineCount() * pAmd.shaderArraysPerEngineCount() * pAmd.computeUnitsPerShaderArray();
             // no portable count of compute units: grids are sized for an estimate (a CPU device: its cores)
@@ -186,8 +195,8 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             byte[] uuid = new byte[VK_UUID_SIZE];
             props2.properties().pipelineCacheUUID().get(uuid);
             return new DeviceProbe(index, info, "", software, Target.vulkan(arch(name), caps), api, control, f16,
-                    f2.features().shaderInt16(), ext.contains(EXT_MEMORY_BUDGET), queueFamily, limits.timestampPeriod(), tsBits,
-                    maxBuffer, maxAlloc, limits.maxPushConstantsSize(), groups, uuid);
+                    f2.features().shaderInt16(), ext.contains(EXT_MEMORY_BUDGET), statistics, queueFamily, limits.timestampPeriod(), tsBits,
+                    maxBuffer, maxAlloc, limits.maxPushConstantsSize(), groups, uuid, warpsPerSm, registersPerSm);
         }
     }
 
@@ -198,7 +207,7 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
     }
 
     private static DeviceProbe unusable(int index, DeviceInfo info, boolean software, String why) {
-        return new DeviceProbe(index, info, why, software, null, 0, SizeControl.NONE, false, false, false, -1, 0, 0, 0, 0, 0, null, null);
+        return new DeviceProbe(index, info, why, software, null, 0, SizeControl.NONE, false, false, false, false, -1, 0, 0, 0, 0, 0, null, null, 0, 0);
     }
 
     /** A target name from the device's: lowercase words and digits ({@code NVIDIA H200} -> {@code nvidia_h200}). */

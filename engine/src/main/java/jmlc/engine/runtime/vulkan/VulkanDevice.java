@@ -115,6 +115,10 @@ public final class VulkanDevice implements GpuDevice {
                 case NONE -> { }
             }
             if (probe.memoryBudget()) extensions.add(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+            if (probe.executableStatistics()) {
+                chain.add(VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR.calloc(stack).sType$Default().pipelineExecutableInfo(true).address());
+                extensions.add(DeviceProbe.EXT_EXECUTABLE_PROPERTIES);
+            }
             DeviceProbe.link(chain);
             PointerBuffer ext = stack.mallocPointer(extensions.size());
             for (String e : extensions) ext.put(stack.UTF8(e));

@@ -8,8 +8,12 @@ import org.lwjgl.system.MemoryUtil;
 import org.lwjgl.vulkan.*;
 
 import java.nio.ByteBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
+import static org.lwjgl.vulkan.KHRPipelineExecutableProperties.*;
 import static org.lwjgl.vulkan.VK13.*;
 
 /**
@@ -17,8 +21,12 @@ import static org.lwjgl.vulkan.VK13.*;
  * range (8 bytes per buffer address, 4 per scalar: GlslEmitter's ABI) and no descriptor sets, and
  * the pipeline, made with the target's subgroup size required and, where the workgroup's x size
  * is a multiple of it, full subgroups (so subgroup shuffles see the lanes the kernel IR means).
+ * Where the driver has VK_KHR_pipeline_executable_properties, the pipeline keeps the compiler's
+ * statistics (NVIDIA's: registers, binary size, stack, shared memory), and on NVIDIA's driver the
+ * blocks a multiprocessor holds follow from its registers ({@link #residentBlocks()}).
  */
-record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes) implements GpuDevice.LoadedKernel {
+record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes, Map<String, String> statistics, int residentBlocks)
+        implements GpuDevice.LoadedKernel {
 
     static VulkanKernel create(VkDevice device, long pipelineCache, Kernel kernel, byte[] spv, DeviceProbe probe) {
         int push = 8 * kernel.buffers().size() + 4 * kernel.scalars().size();
@@ -51,17 +59,77 @@ record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes) im
                     stage.pNext(required.address());
                     if (kernel.block()[0] % sg == 0) stage.flags(VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT);
                 }
-                VkComputePipelineCreateInfo.Buffer ci = VkComputePipelineCreateInfo.calloc(1, stack).sType$Default().stage(stage).layout(layout);
+                VkComputePipelineCreateInfo.Buffer ci = VkComputePipelineCreateInfo.calloc(1, stack).sType$Default().stage(stage).layout(layout)
+                        .flags(probe.executableStatistics() ? VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR : 0);
                 int r = vkCreateComputePipelines(device, pipelineCache, ci, null, p);
                 if (r != VK_SUCCESS) {
                     vkDestroyPipelineLayout(device, layout, null);
                     throw new GpuException("kernel " + kernel.name() + ": the driver could not make its compute pipeline (vkCreateComputePipelines: " + Vk.name(r) + ")");
                 }
-                return new VulkanKernel(kernel, layout, p.get(0), push);
+                long pipeline = p.get(0);
+                Map<String, String> stats = probe.executableStatistics() ? statistics(device, pipeline) : new LinkedHashMap<>();
+                int perSm = blocksPerMultiprocessor(registers(stats), kernel.threadsPerBlock(), sg, probe.warpsPerMultiprocessor(), probe.registersPerMultiprocessor());
+                if (perSm > 0) stats.put("blocks an SM", Integer.toString(perSm));
+                return new VulkanKernel(kernel, layout, pipeline, push, java.util.Collections.unmodifiableMap(stats), perSm * probe.target().caps().multiprocessors());
             } finally {
                 vkDestroyShaderModule(device, module, null);
             }
         }
+    }
+
+    /**
+     * The compute executable's statistics as the driver names them (registers, instructions, spills,
+     * ... : each driver has its own set), in its order; empty if the driver reports none.
+     */
+    private static Map<String, String> statistics(VkDevice device, long pipeline) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer n = stack.mallocInt(1);
+            VkPipelineExecutableInfoKHR exe = VkPipelineExecutableInfoKHR.calloc(stack).sType$Default().pipeline(pipeline).executableIndex(0);
+            if (vkGetPipelineExecutableStatisticsKHR(device, exe, n, null) != VK_SUCCESS || n.get(0) == 0) return new LinkedHashMap<>();
+            // on the heap: each statistic carries two fixed strings (over 500 bytes)
+            try (VkPipelineExecutableStatisticKHR.Buffer stats = VkPipelineExecutableStatisticKHR.calloc(n.get(0))) {
+                for (int i = 0; i < stats.capacity(); i++) stats.get(i).sType$Default();
+                int r = vkGetPipelineExecutableStatisticsKHR(device, exe, n, stats);
+                if (r != VK_SUCCESS && r != VK_INCOMPLETE) return new LinkedHashMap<>();
+                Map<String, String> out = new LinkedHashMap<>();
+                for (int i = 0; i < n.get(0); i++) {
+                    VkPipelineExecutableStatisticKHR st = stats.get(i);
+                    VkPipelineExecutableStatisticValueKHR v = st.value();
+                    out.put(st.nameString(), switch (st.format()) {
+                        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR -> Boolean.toString(v.b32());
+                        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR -> Long.toString(v.i64());
+                        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR -> Long.toUnsignedString(v.u64());
+                        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_FLOAT64_KHR -> Double.toString(v.f64());
+                        default -> "?";
+                    });
+                }
+                return out;
+            }
+        }
+    }
+
+    /** Registers a thread as NVIDIA's driver reports them ("Register Count"); 0 where the driver names none. */
+    static int registers(Map<String, String> stats) {
+        String r = stats.get("Register Count");
+        try {
+            return r == null ? 0 : Integer.parseInt(r);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Blocks of {@code threads} threads with {@code registers} registers each that one NVIDIA multiprocessor
+     * holds: its register file split over four schedulers, each warp's registers allocated 8 a thread and
+     * 256 a warp at a time, and at most {@code warpsPerSm} warps (the CUDA occupancy calculator's rules;
+     * shared memory is not counted, as Vulkan does not say a multiprocessor's). 0 where a figure is unknown.
+     */
+    static int blocksPerMultiprocessor(int registers, int threads, int subgroup, int warpsPerSm, int registersPerSm) {
+        if (registers <= 0 || threads <= 0 || warpsPerSm <= 0 || registersPerSm <= 0) return 0;
+        int warps = (threads + subgroup - 1) / subgroup;
+        int perWarp = ((registers + 7) / 8 * 8 * 32 + 255) / 256 * 256;
+        int warpsByRegisters = 4 * (registersPerSm / 4 / perWarp);
+        return Math.min(warpsByRegisters, warpsPerSm) / warps;
     }
 
     void destroy(VkDevice device) {

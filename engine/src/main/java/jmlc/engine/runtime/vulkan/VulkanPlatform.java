@@ -77,7 +77,7 @@ public final class VulkanPlatform implements GpuPlatform {
                     out.add(DeviceProbe.probe(instance, pds.get(i), i));
                 } catch (Throwable t) {
                     out.add(new DeviceProbe(i, new DeviceInfo("vulkan:" + i, NAME, "Vulkan device " + i, java.util.Map.of()), "probing it failed: " + t,
-                            false, null, 0, DeviceProbe.SizeControl.NONE, false, false, false, -1, 0, 0, 0, 0, 0, null, null));
+                            false, null, 0, DeviceProbe.SizeControl.NONE, false, false, false, false, -1, 0, 0, 0, 0, 0, null, null, 0, 0));
                 }
             }
             return new Detection(out, "");

@@ -19,9 +19,9 @@ class VulkanPlatformTest {
     static DeviceProbe probe(int i, String name, boolean software, String unusable) {
         DeviceInfo info = new DeviceInfo("vulkan:" + i, "vulkan", name, Map.of("driver", "test driver"));
         if (!unusable.isEmpty())
-            return new DeviceProbe(i, info, unusable, software, null, 0, DeviceProbe.SizeControl.NONE, false, false, false, -1, 0, 0, 0, 0, 0, null, null);
+            return new DeviceProbe(i, info, unusable, software, null, 0, DeviceProbe.SizeControl.NONE, false, false, false, false, -1, 0, 0, 0, 0, 0, null, null, 0, 0);
         Target t = Target.vulkan(DeviceProbe.arch(name), new Capabilities(32, 1024, 32768, 8, true, Capabilities.MatrixUnit.NONE, false, false, false));
-        return new DeviceProbe(i, info, "", software, t, 0, DeviceProbe.SizeControl.CORE, true, true, false, 0, 1, 64, 1L << 40, 1L << 40, 256, new int[] {65535, 65535, 65535}, new byte[16]);
+        return new DeviceProbe(i, info, "", software, t, 0, DeviceProbe.SizeControl.CORE, true, true, false, false, 0, 1, 64, 1L << 40, 1L << 40, 256, new int[] {65535, 65535, 65535}, new byte[16], 0, 0);
     }
 
     @Test
