@@ -142,6 +142,8 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                 String text = p.bytes() == null ? prefetchL2(address) : prefetchL2Range(address, expr(p.bytes()));
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
+            case Stmt.TileFill _, Stmt.TileLoad _, Stmt.TileMma _, Stmt.TileStore _ ->
+                    throw new UnsupportedOperationException("CUDA and HIP kernels have no cooperative matrix tiles: the rules must not emit them for these targets");
             case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");
         }
     }

@@ -5,6 +5,7 @@ import jmlc.compiler.kernel.Capabilities;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.kernel.MatrixTile;
 import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.kernel.Stmt;
 
@@ -64,6 +65,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
     private final class Uses {
         final Set<View> views = new LinkedHashSet<>();
         final java.util.Map<String, Set<View>> perBuffer = new java.util.LinkedHashMap<>();
+        final Set<MatrixTile> tiles = new LinkedHashSet<>();
         boolean f16x2;
 
         void view(Buffer b, KType t) {
@@ -97,7 +99,10 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         sb.append("#extension GL_KHR_shader_subgroup_basic : require\n");
         sb.append("#extension GL_KHR_shader_subgroup_shuffle : require\n");
         sb.append("#extension GL_EXT_control_flow_attributes : require\n");
-        if (uses.f16x2) sb.append("#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require\n");
+        sb.append("#extension GL_KHR_memory_scope_semantics : require\n");
+        boolean tiles = !uses.tiles.isEmpty();
+        if (uses.f16x2 || tiles) sb.append("#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require\n");
+        if (tiles) sb.append("#extension GL_KHR_cooperative_matrix : require\n");
         sb.append('\n');
         sb.append("layout(local_size_x = ").append(k.block()[0]).append(", local_size_y = ").append(k.block()[1])
                 .append(", local_size_z = ").append(k.block()[2]).append(") in;\n\n");
@@ -118,6 +123,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             for (View v : uses.perBuffer.getOrDefault(b.name(), Set.of()))
                 sb.append("  ").append(v.refType()).append(' ').append(ref(b, v.type())).append(" = ").append(v.refType()).append("(args.").append(param(b.name())).append(");\n");
         for (Expr.Var s : k.scalars()) sb.append("  int ").append(name(s.name())).append(" = args.").append(param(s.name())).append(";\n");
+        for (MatrixTile t : uses.tiles) sb.append("  ").append(tileType(t)).append(' ').append(tileName(t)).append(";\n");
         stmts(sb, ((Stmt.Block) k.body()).body(), 1);
         return sb.append("}\n").toString();
     }
@@ -156,6 +162,10 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
+            case Stmt.TileFill t -> u.tiles.add(t.acc());
+            case Stmt.TileLoad t -> { u.tiles.add(t.tile()); collect(t.index(), u); }
+            case Stmt.TileMma t -> { u.tiles.add(t.acc()); u.tiles.add(t.a()); u.tiles.add(t.b()); }
+            case Stmt.TileStore t -> { u.tiles.add(t.acc()); collect(t.index(), u); }
             case Stmt.Barrier b -> { }
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
@@ -202,16 +212,44 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
                 sb.append(ind).append(ref(st.buffer(), st.value().type())).append(".v[").append(expr(st.index())).append("] = ").append(v).append(";\n");
             }
             case Stmt.SharedStore st -> sb.append(ind).append(name(st.array().name())).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
-            // writes to shared and (coherent) buffer memory before the barrier are visible to the workgroup after it
-            case Stmt.Barrier b -> sb.append(ind).append("memoryBarrierBuffer(); memoryBarrierShared(); barrier();\n");
+            // writes to shared and (coherent) buffer memory before the barrier are visible to the workgroup after it: one
+            // barrier at workgroup scope. GLSL's memoryBarrierBuffer() and memoryBarrierShared() are device-scope fences,
+            // which NVIDIA's driver compiles to MEMBAR.SC.GPU: a wait of microseconds for every block at every barrier
+            case Stmt.Barrier b -> sb.append(ind).append("controlBarrier(gl_ScopeWorkgroup, gl_ScopeWorkgroup, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);\n");
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
+            case Stmt.TileFill t -> sb.append(ind).append(tileName(t.acc())).append(" = ").append(tileType(t.acc())).append('(').append(floatLiteral(t.value())).append(");\n");
+            // the shared array is u32 words of f16 pairs: index and stride count words (the array's elements)
+            case Stmt.TileLoad t -> sb.append(ind).append("coopMatLoad(").append(tileName(t.tile())).append(", ").append(name(t.array().name())).append(", uint(")
+                    .append(expr(t.index())).append("), ").append(t.stride()).append("u, ")
+                    .append(t.columnMajor() ? "gl_CooperativeMatrixLayoutColumnMajor" : "gl_CooperativeMatrixLayoutRowMajor").append(");\n");
+            case Stmt.TileMma t -> sb.append(ind).append(tileName(t.acc())).append(" = coopMatMulAdd(").append(tileName(t.a())).append(", ")
+                    .append(tileName(t.b())).append(", ").append(tileName(t.acc())).append(");\n");
+            // the subgroup's lanes read the stored tile after it and may still be reading the last one before it
+            case Stmt.TileStore t -> sb.append(ind).append("subgroupMemoryBarrierShared(); subgroupBarrier();\n")
+                    .append(ind).append("coopMatStore(").append(tileName(t.acc())).append(", ").append(name(t.array().name())).append(", uint(")
+                    .append(expr(t.index())).append("), ").append(t.stride()).append("u, gl_CooperativeMatrixLayoutRowMajor);\n")
+                    .append(ind).append("subgroupMemoryBarrierShared(); subgroupBarrier();\n");
             case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");
         }
+    }
+
+    /** A tile's GLSL type: {@code coopmat<float16_t | float, gl_ScopeSubgroup, 16, 16, use>}. */
+    private static String tileType(MatrixTile t) {
+        String use = switch (t.use()) {
+            case A -> "gl_MatrixUseA";
+            case B -> "gl_MatrixUseB";
+            case ACC -> "gl_MatrixUseAccumulator";
+        };
+        return "coopmat<" + (t.use() == MatrixTile.Use.ACC ? "float" : "float16_t") + ", gl_ScopeSubgroup, " + MatrixTile.SIZE + ", " + MatrixTile.SIZE + ", " + use + ">";
+    }
+
+    private static String tileName(MatrixTile t) {
+        return "tile_" + t.name();
     }
 
     @Override

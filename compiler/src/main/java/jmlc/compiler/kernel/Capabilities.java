@@ -53,9 +53,16 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
          * {@code 4 (l / 16) + r} in f32 register r (4 registers). (AMD CDNA2 ISA, "Matrix
          * Arithmetic Instructions"; AMD's matrix instruction calculator.)
          */
-        MFMA_16X16X16(64, 16, 2, 2, 4, 4, 1, 4);
+        MFMA_16X16X16(64, 16, 2, 2, 4, 4, 1, 4),
+        /**
+         * Vulkan's cooperative matrices at subgroup scope ({@code VK_KHR_cooperative_matrix}, GLSL
+         * {@code coopmat}): A and B 16×16 f16, D 16×16 f32, held by the whole subgroup in a layout
+         * the driver chooses, at any subgroup size. No lane registers: kernels use them through
+         * {@link MatrixTile} and its statements (loaded from and stored to shared memory), not {@link Stmt.Mma}.
+         */
+        COOPERATIVE_16X16X16(0, 16, 0, 0, 0, 0, 0, 0);
 
-        /** Lanes that execute one instruction together. */
+        /** Lanes that execute one instruction together (0: the subgroup, whatever its size). */
         public final int lanes;
         /** Columns of D (and of B) one instruction computes: 8 for m16n8k16, else 16. Rows and K are 16. */
         public final int n;
@@ -77,6 +84,11 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
             this.kPerGroup = kPerGroup;
             this.rowStride = rowStride;
             this.rowsPerGroup = rowsPerGroup;
+        }
+
+        /** Tiles without a lane layout ({@link MatrixTile}): the cooperative matrices. */
+        public boolean opaque() {
+            return this == COOPERATIVE_16X16X16;
         }
 
         /** A 16×16×16 unit of AMD's (WMMA or MFMA), whose layouts {@link #k}, {@link #row} and {@link #col} give. */
@@ -117,13 +129,18 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
         if (maxThreadsPerBlock < subgroupSize) throw new IllegalArgumentException("a block must hold a subgroup: " + maxThreadsPerBlock + " < " + subgroupSize);
         if (maxSharedBytes < 0 || multiprocessors < 1) throw new IllegalArgumentException("shared bytes " + maxSharedBytes + ", multiprocessors " + multiprocessors);
-        if (matrix != MatrixUnit.NONE && subgroupSize != matrix.lanes)
+        if (matrix != MatrixUnit.NONE && matrix.lanes != 0 && subgroupSize != matrix.lanes)
             throw new IllegalArgumentException(matrix + " needs " + matrix.lanes + "-lane subgroups, not " + subgroupSize);
     }
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
         return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch);
+    }
+
+    /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
+    public Capabilities withMatrix(MatrixUnit unit) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */

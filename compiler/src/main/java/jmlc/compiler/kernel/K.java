@@ -176,6 +176,26 @@ public final class K {
             stmts.add(new Stmt.Mma(unit, acc, a, b));
         }
 
+        /** {@link Stmt.TileFill}. */
+        public void tileFill(MatrixTile acc, float value) {
+            stmts.add(new Stmt.TileFill(acc, value));
+        }
+
+        /** {@link Stmt.TileLoad}. */
+        public void tileLoad(MatrixTile tile, Shared array, Expr index, int stride, boolean columnMajor) {
+            stmts.add(new Stmt.TileLoad(tile, array, index, stride, columnMajor));
+        }
+
+        /** {@link Stmt.TileMma}. */
+        public void tileMma(MatrixTile acc, MatrixTile a, MatrixTile b) {
+            stmts.add(new Stmt.TileMma(acc, a, b));
+        }
+
+        /** {@link Stmt.TileStore}. */
+        public void tileStore(MatrixTile acc, Shared array, Expr index, int stride) {
+            stmts.add(new Stmt.TileStore(acc, array, index, stride));
+        }
+
         public void ldmatrix(List<Expr.Var> dst, Shared array, Expr index) {
             stmts.add(new Stmt.LdMatrix(dst, array, index));
         }

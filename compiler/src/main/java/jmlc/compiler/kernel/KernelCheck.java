@@ -79,6 +79,10 @@ public final class KernelCheck {
                 for (Expr.Var v : l.dst()) use(k, v.name(), scopes);
                 expr(k, l.index(), scopes);
             }
+            case Stmt.TileLoad t -> expr(k, t.index(), scopes);
+            case Stmt.TileStore t -> expr(k, t.index(), scopes);
+            case Stmt.TileFill t -> { }
+            case Stmt.TileMma t -> { }
             case Stmt.Barrier b -> { }
             case Stmt.GridDependency g -> { }
             case Stmt.Prefetch p -> {
@@ -147,6 +151,10 @@ public final class KernelCheck {
                     m.b().forEach(this::expr);
                 }
                 case Stmt.LdMatrix l -> { need(caps.ldmatrix(), "ldmatrix"); expr(l.index()); }
+                case Stmt.TileLoad t -> { tiles(); expr(t.index()); }
+                case Stmt.TileStore t -> { tiles(); expr(t.index()); }
+                case Stmt.TileFill t -> tiles();
+                case Stmt.TileMma t -> tiles();
                 case Stmt.GridDependency g -> need(caps.gridDependency(), "programmatic dependent launch (grid dependency)");
                 case Stmt.Prefetch p -> {
                     need(caps.prefetchL2(), "L2 prefetch");
@@ -188,6 +196,10 @@ public final class KernelCheck {
                 case Expr.Var v -> { }
                 case Expr.Builtin b -> { }
             }
+        }
+
+        void tiles() {
+            need(caps.matrix().opaque(), "cooperative matrix tiles");
         }
 
         void need(boolean present, String what) {

@@ -287,6 +287,10 @@ public final class KernelSimulator {
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
                 case Stmt.LdMatrix l -> ldmatrix(l, mask);
+                case Stmt.TileFill t -> { for (float[] tile : tile(t.acc(), mask, "fill")) if (tile != null) Arrays.fill(tile, t.value()); }
+                case Stmt.TileLoad t -> tileLoad(t, mask);
+                case Stmt.TileMma t -> tileMma(t, mask);
+                case Stmt.TileStore t -> tileStore(t, mask);
                 case Stmt.GridDependency g -> { } // kernels run one after another here
                 case Stmt.Prefetch p -> { // a hint: nothing to model but its operands
                     eval(p.index(), mask);
@@ -387,6 +391,93 @@ public final class KernelSimulator {
                 throw new IllegalStateException("lanes disagree on " + which + "[" + i + "][" + j + "] (lane " + lane + " holds " + v + ", another " + m[i][j]
                         + "): the matrix unit requires the lanes that share an element to hold the same value");
             m[i][j] = v;
+        }
+
+        /** Per matrix tile, each subgroup's 16×16 values, row-major (a subgroup's own, as a local variable is a thread's). */
+        final Map<String, float[][]> tiles = new HashMap<>();
+
+        /**
+         * Each subgroup's values of {@code t} (null for a subgroup with no lane in {@code mask}); a subgroup
+         * must run it with all its lanes, as the hardware requires.
+         */
+        float[][] tile(MatrixTile t, boolean[] mask, String what) {
+            float[][] per = tiles.computeIfAbsent(t.name(), x -> new float[(n + warpSize - 1) / warpSize][]);
+            float[][] out = new float[per.length][];
+            for (int w = 0; w < per.length; w++) {
+                int live = 0;
+                for (int l = w * warpSize; l < Math.min(n, (w + 1) * warpSize); l++) if (live(mask, l)) live++;
+                if (live == 0) continue;
+                if (live != Math.min(n, (w + 1) * warpSize) - w * warpSize)
+                    throw new IllegalStateException("tile " + what + " of " + t.name() + " with only " + live + " lanes of subgroup " + w + " running");
+                if (per[w] == null) per[w] = new float[MatrixTile.SIZE * MatrixTile.SIZE];
+                out[w] = per[w];
+            }
+            return out;
+        }
+
+        /** The subgroup's index into a shared array: the same in every lane, as the hardware requires. */
+        int uniformIndex(Object[] idx, int w, String what) {
+            Integer at = null;
+            for (int l = w * warpSize; l < Math.min(n, (w + 1) * warpSize); l++) {
+                if (at == null) at = (Integer) idx[l];
+                else if (!at.equals(idx[l])) throw new IllegalStateException("tile " + what + ": lanes of subgroup " + w + " give indices " + at + " and " + idx[l]);
+            }
+            return at;
+        }
+
+        void tileLoad(Stmt.TileLoad t, boolean[] mask) {
+            Object[] idx = eval(t.index(), mask), arr = shared.get(t.array().name());
+            SharedAccess acc = access.get(t.array().name());
+            float[][] per = tile(t.tile(), mask, "load");
+            int size = MatrixTile.SIZE;
+            for (int w = 0; w < per.length; w++) {
+                if (per[w] == null) continue;
+                int base = uniformIndex(idx, w, "load of " + t.tile().name());
+                if (base % 4 != 0) throw new IllegalStateException("tile load of " + t.tile().name() + " at word " + base + ", not 16-byte aligned");
+                for (int r = 0; r < size; r++)
+                    for (int c = 0; c < size; c++) {
+                        int word = t.columnMajor() ? base + c * t.stride() + r / 2 : base + r * t.stride() + c / 2;
+                        boolean high = ((t.columnMajor() ? r : c) & 1) == 1;
+                        int i = checkShared(t.array(), word);
+                        acc.read(t.array(), i, w * warpSize);
+                        if (arr[i] == null) throw new IllegalStateException("tile load of " + t.tile().name() + " reads " + t.array().name() + "[" + i + "] before any write");
+                        int bits = (Integer) arr[i];
+                        per[w][r * size + c] = Half.toFloat((short) (high ? bits >>> 16 : bits));
+                    }
+            }
+        }
+
+        void tileMma(Stmt.TileMma t, boolean[] mask) {
+            float[][] d = tile(t.acc(), mask, "mma"), a = tile(t.a(), mask, "mma"), b = tile(t.b(), mask, "mma");
+            int size = MatrixTile.SIZE;
+            for (int w = 0; w < d.length; w++) {
+                if (d[w] == null) continue;
+                float[] out = new float[size * size];
+                for (int r = 0; r < size; r++)
+                    for (int c = 0; c < size; c++) {
+                        double sum = d[w][r * size + c];
+                        for (int kk = 0; kk < size; kk++) sum += (double) a[w][r * size + kk] * b[w][kk * size + c];
+                        out[r * size + c] = (float) sum;
+                    }
+                System.arraycopy(out, 0, d[w], 0, out.length);
+            }
+        }
+
+        void tileStore(Stmt.TileStore t, boolean[] mask) {
+            Object[] idx = eval(t.index(), mask), arr = shared.get(t.array().name());
+            SharedAccess acc = access.get(t.array().name());
+            float[][] per = tile(t.acc(), mask, "store");
+            int size = MatrixTile.SIZE;
+            for (int w = 0; w < per.length; w++) {
+                if (per[w] == null) continue;
+                int base = uniformIndex(idx, w, "store of " + t.acc().name());
+                for (int r = 0; r < size; r++)
+                    for (int c = 0; c < size; c++) {
+                        int i = checkShared(t.array(), base + r * t.stride() + c);
+                        acc.write(t.array(), i, w * warpSize);
+                        arr[i] = per[w][r * size + c];
+                    }
+            }
         }
 
         /** Records thread t's access to element {@code i} of {@code b} in 2-byte units (the smallest element, f16). */

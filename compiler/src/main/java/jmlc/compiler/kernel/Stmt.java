@@ -81,6 +81,55 @@ public sealed interface Stmt {
     }
 
     /**
+     * Sets every element of the subgroup's accumulator tile {@code acc} to {@code value}
+     * ({@link MatrixTile}; all lanes of the subgroup execute it).
+     */
+    record TileFill(MatrixTile acc, float value) implements Stmt {
+        public TileFill {
+            if (acc.use() != MatrixTile.Use.ACC) throw new IllegalArgumentException("only an accumulator tile is filled, not " + acc);
+        }
+    }
+
+    /**
+     * Loads the subgroup's operand tile {@code tile} (16×16 f16) from the u32 shared array {@code array}
+     * of f16 pairs (low half first): element (r, c) is half {@code c % 2} of word {@code index + r·stride + c/2}
+     * row-major, or half {@code r % 2} of word {@code index + c·stride + r/2} column-major. {@code index}
+     * (i32) is the same in every lane and a multiple of 4 words, as is {@code stride} (16-byte rows); all
+     * lanes of the subgroup execute it.
+     */
+    record TileLoad(MatrixTile tile, Shared array, Expr index, int stride, boolean columnMajor) implements Stmt {
+        public TileLoad {
+            if (tile.use() == MatrixTile.Use.ACC) throw new IllegalArgumentException("an accumulator tile is filled, not loaded: " + tile);
+            if (!array.element().equals(KType.U32)) throw new IllegalArgumentException("operand tiles load from a u32 array of f16 pairs, not " + array);
+            if (!index.type().equals(KType.I32)) throw new IllegalArgumentException("tile index is i32");
+            if (stride < MatrixTile.SIZE / 2 || stride % 4 != 0) throw new IllegalArgumentException("tile row stride " + stride + " words: at least 8 and a multiple of 4");
+        }
+    }
+
+    /** {@code acc += a · b} on the subgroup's tiles (f16 products summed in f32); all lanes of the subgroup execute it. */
+    record TileMma(MatrixTile acc, MatrixTile a, MatrixTile b) implements Stmt {
+        public TileMma {
+            if (acc.use() != MatrixTile.Use.ACC || a.use() != MatrixTile.Use.A || b.use() != MatrixTile.Use.B)
+                throw new IllegalArgumentException("tile mma takes an accumulator, an A and a B tile: " + acc + ", " + a + ", " + b);
+        }
+    }
+
+    /**
+     * Stores the subgroup's accumulator tile into the f32 shared array {@code array}, row-major: element
+     * (r, c) at {@code index + r·stride + c} ({@code index} the same in every lane, {@code stride} a
+     * multiple of 4). The subgroup's lanes read what it stored after it, and it waits for their reads
+     * of the region before (a subgroup barrier each side); all lanes of the subgroup execute it.
+     */
+    record TileStore(MatrixTile acc, Shared array, Expr index, int stride) implements Stmt {
+        public TileStore {
+            if (acc.use() != MatrixTile.Use.ACC) throw new IllegalArgumentException("only an accumulator tile is stored, not " + acc);
+            if (!array.element().equals(KType.F32)) throw new IllegalArgumentException("accumulator tiles store into an f32 array, not " + array);
+            if (!index.type().equals(KType.I32)) throw new IllegalArgumentException("tile index is i32");
+            if (stride < MatrixTile.SIZE || stride % 4 != 0) throw new IllegalArgumentException("tile row stride " + stride + ": at least 16 and a multiple of 4");
+        }
+    }
+
+    /**
      * Warp-wide load of four 8×8 f16 matrices from shared memory, PTX
      * {@code ldmatrix.sync.aligned.m8n8.x4.shared.b16}: lane l gives, in {@code index}, the word
      * index of row {@code l % 8} of matrix {@code l / 8} (four words, 16-byte aligned); lane l then

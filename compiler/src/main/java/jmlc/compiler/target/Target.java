@@ -20,8 +20,8 @@ public record Target(Platform platform, String arch, Capabilities caps) {
 
     /**
      * Parses {@code cuda:sm_90}, {@code cuda:sm_80}, {@code rocm:gfx90a}, {@code rocm:gfx1100} ({@code hip:}
-     * is the same as {@code rocm:}), {@code vulkan} (a generic Vulkan GPU) or {@code vulkan:sg64} (one with
-     * subgroups of 64).
+     * is the same as {@code rocm:}), {@code vulkan} (a generic Vulkan GPU), {@code vulkan:sg64} (one with
+     * subgroups of 64) or {@code vulkan:coopmat} (one with cooperative matrices).
      */
     public static Target parse(String s) {
         if (s.equals("vulkan")) return vulkan("generic", VULKAN_GENERIC);
@@ -41,11 +41,15 @@ public record Target(Platform platform, String arch, Capabilities caps) {
      */
     static final Capabilities VULKAN_GENERIC = new Capabilities(32, 1024, 32 * 1024, 64, true, MatrixUnit.NONE, false, false, false);
 
-    /** {@code generic}, or {@code sgN}: the generic Vulkan GPU with subgroups of N. */
+    /**
+     * {@code generic}; {@code sgN}: the generic Vulkan GPU with subgroups of N; {@code coopmat}: with
+     * cooperative matrices (16×16×16, f16 into f32, at subgroup scope: NVIDIA's driver has them).
+     */
     private static Target vulkanNamed(String arch) {
         if (arch.equals("generic")) return vulkan(arch, VULKAN_GENERIC);
+        if (arch.equals("coopmat")) return vulkan(arch, VULKAN_GENERIC.withMatrix(MatrixUnit.COOPERATIVE_16X16X16));
         if (arch.matches("sg\\d+")) return vulkan(arch, VULKAN_GENERIC.withSubgroupSize(Integer.parseInt(arch.substring(2))));
-        throw new IllegalArgumentException("Vulkan target 'vulkan:" + arch + "' should be vulkan, vulkan:generic or vulkan:sgN (subgroups of N); "
+        throw new IllegalArgumentException("Vulkan target 'vulkan:" + arch + "' should be vulkan, vulkan:generic, vulkan:sgN (subgroups of N) or vulkan:coopmat; "
                 + "a device's own target comes from its runtime");
     }
 

@@ -39,11 +39,11 @@ class SimulatedProgramTest {
     /**
      * Every quantization at subgroup widths 32 and 64, on every kind of GEMM: CUDA (tensor cores,
      * mma.sync), CDNA gfx90a and gfx942 (wave64, MFMA), RDNA3 gfx1100 (wave32, WMMA), RDNA2 gfx1030
-     * (wave32, dot2 on the vector units); the AMD targets' decode GEMVs sum by dot2.
+     * (wave32, dot2 on the vector units), Vulkan with cooperative matrices; the AMD targets' decode GEMVs sum by dot2.
      */
     static Stream<Arguments> quantizationsAndWidths() {
         Stream.Builder<Arguments> b = Stream.builder();
-        for (String target : new String[] {"cuda:sm_90", "rocm:gfx90a", "rocm:gfx942", "rocm:gfx1100", "rocm:gfx1030"})
+        for (String target : new String[] {"cuda:sm_90", "rocm:gfx90a", "rocm:gfx942", "rocm:gfx1100", "rocm:gfx1030", "vulkan:coopmat"})
             for (QuantMode q : QuantMode.values())
                 b.add(Arguments.of(tiny(q == QuantMode.Q8F16 ? Architecture.QWEN2 : Architecture.LLAMA, 4, 2), q, target, Set.of(), Map.of()));
         return b.build();
@@ -129,11 +129,12 @@ class SimulatedProgramTest {
      * Prompts of one row tile and of two. On CUDA, split-K GEMMs: a prompt of at most bm = 64 tokens
      * runs K in splits and the reduce kernels' epilogues, a longer one runs one split with the GEMM's
      * own epilogue, the reduce kernels returning at once. On AMD targets, the tiled GEMM (MFMA at
-     * wave64, WMMA at wave32, dot2 on the vector units) over every row of its matrix tiles. Both
+     * wave64, WMMA at wave32, dot2 on the vector units) over every row of its matrix tiles, and on
+     * Vulkan with cooperative matrices the same GEMM through them. Both
      * against the reference interpreter.
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"cuda:sm_90", "rocm:gfx942", "rocm:gfx1100", "rocm:gfx1030"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"cuda:sm_90", "rocm:gfx942", "rocm:gfx1100", "rocm:gfx1030", "vulkan:coopmat"})
     void promptsOfOneRowTileAndOfTwo(String target) {
         ModelConfig c = TinyModel.config(Architecture.QWEN2, 1, 4, 2, false).withMaxPositions(96);
         QuantMode mode = QuantMode.Q4F16_1;

@@ -10,6 +10,7 @@ import jmlc.compiler.kernel.Capabilities.MatrixUnit;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.MatrixTile;
 import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.KernelSignature;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 import static jmlc.compiler.kernel.K.*;
 
@@ -36,6 +38,11 @@ import static jmlc.compiler.kernel.K.*;
  * <li>a 16×16×16 matrix unit (RDNA3 WMMA at wave32, CDNA MFMA at wave64): four subgroups in 2×2,
  *     each {@code (bm/2) × (bn/2)} of y in 16×16 tiles, fragments read from shared memory in the
  *     unit's register layout ({@link MatrixUnit}); f32 accumulators;
+ * <li>cooperative matrices (Vulkan's {@code VK_KHR_cooperative_matrix}, 16×16×16 at subgroup
+ *     scope, in a layout the driver keeps to itself): the same four subgroups in 2×2, their
+ *     operand tiles loaded from the shared tiles ({@link MatrixTile}), each 16×16 of y stored
+ *     through a small shared scratch for the epilogue; shared rows padded to 20 words, since a
+ *     cooperative load wants 16-byte aligned rows;
  * <li>the vector units: each thread a {@code tm × tn} tile of y (its columns in (gate, up) pairs,
  *     strided across threads), each product of two f16 pairs by {@code v_dot2_f32_f16} into f32
  *     where the target has it, else by f32 FMAs of the converted halves.
@@ -50,23 +57,31 @@ public final class GemmTiledRule implements ScheduleRule {
     static final int BK = GemmRule.BK, WAVES = 4;
     /** Shared rows padded to 17 words: the 16 lanes reading 16 rows hit 16 distinct banks. */
     static final int STRIDE = BK / 2 + 1;
+    /**
+     * Shared rows for cooperative matrices: 20 words, a multiple of 16 bytes as their loads need; 8 rows
+     * of a 16-byte read start at 8 distinct groups of 4 banks (20r mod 32), so they do not conflict.
+     */
+    static final int COOP_STRIDE = BK / 2 + 4;
 
     @Override
     public String name() {
         return "gemm_tiled";
     }
 
-    static int sharedBytes(int bm, int bn) {
-        return (bm + bn) * STRIDE * 4;
+    /** The operand tiles' bytes (and with cooperative matrices, each subgroup's 16×16 f32 scratch for the epilogue). */
+    static int sharedBytes(int bm, int bn, MatrixUnit unit) {
+        return unit.opaque() ? (bm + bn) * COOP_STRIDE * 4 + WAVES * MatrixTile.SIZE * MatrixTile.SIZE * 4 : (bm + bn) * STRIDE * 4;
     }
 
     /** The knobs for weight {@code w}: the block's tile of y; on the vector units also each thread's. */
     static KnobSpace space(ScheduleContext ctx, Value w, MatrixUnit unit, boolean pairs) {
         int maxShared = ctx.caps().maxSharedBytes(), maxThreads = ctx.caps().maxThreadsPerBlock(), sub = ctx.caps().subgroupSize();
         KnobSpace s = new KnobSpace(ctx.signature(unit == MatrixUnit.NONE ? "gemms" : "gemmx", GemvRule.shape(w)))
-                .add(Knob.oneOf("bm", 64, "rows of y a block computes", 32, 64, 128))
+                // cooperative matrices, H200 through NVIDIA's Vulkan driver (bench/knob-compare.sh, 2026-12-04): 7B prefill-512
+                // 4829 tok/s at 64 x 128, 6257 at 128 x 128, 4841 at 128 x 64, 3860 at 64 x 64
+                .add(Knob.oneOf("bm", unit.opaque() ? 128 : 64, "rows of y a block computes", 32, 64, 128))
                 .add(Knob.oneOf("bn", unit == MatrixUnit.NONE ? 64 : 128, "columns of y a block computes", 32, 64, 128, 256))
-                .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn")) <= maxShared);
+                .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn"), unit) <= maxShared);
         if (unit != MatrixUnit.NONE)
             return s.require("at most 16 tiles of 16×16 a subgroup: (bm/32) x (bn/32) <= 16", v -> v.get("bm") / 32 * (v.get("bn") / 32) <= 16);
         return s.add(Knob.oneOf("tm", 4, "rows of y a thread computes", 1, 2, 4, 8))
@@ -91,7 +106,7 @@ public final class GemmTiledRule implements ScheduleRule {
         if (w.kind() != Value.Kind.PARAM || !m.x().type().shape().dim(0).equals(Dim.SEQ)) return Optional.empty();
         int k = (int) w.type().shape().dim(1).size(), n = (int) w.type().shape().dim(0).size();
         if (k % BK != 0 || (q && w.type().quant().groupSize() != BK)) return Optional.empty();
-        MatrixUnit unit = ctx.caps().matrix().amd16() ? ctx.caps().matrix() : MatrixUnit.NONE;
+        MatrixUnit unit = ctx.caps().matrix().amd16() || ctx.caps().matrix().opaque() ? ctx.caps().matrix() : MatrixUnit.NONE;
         KnobSpace space = space(ctx, w, unit, m.siluMulPairs());
         Map<String, Integer> v = ctx.choose(space);
         List<KernelCall> calls = new ArrayList<>();
@@ -110,7 +125,9 @@ public final class GemmTiledRule implements ScheduleRule {
         int bm = v.get("bm"), bn = v.get("bn");
         boolean simt = unit == MatrixUnit.NONE, dot2 = simt && ctx.caps().dot2();
         int tm = simt ? v.get("tm") : 0, tn = simt ? v.get("tn") : 0;
-        int threads = simt ? bm / tm * (bn / tn) : WAVES * unit.lanes;
+        boolean coop = unit.opaque();
+        int sub = ctx.caps().subgroupSize(), stride = coop ? COOP_STRIDE : STRIDE;
+        int threads = simt ? bm / tm * (bn / tn) : WAVES * (coop ? sub : unit.lanes);
         String how = simt ? "_t" + tm + "x" + tn + (dot2 ? "_dot2" : "_f32") : "_" + unit.name().substring(0, 4).toLowerCase();
         LaunchBuilder lb = ctx.launch(sig.key() + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + how,
                 "y[m, n] = sum_k x[m, k] * w[n, k] with f16 operand tiles in shared memory, "
@@ -120,13 +137,18 @@ public final class GemmTiledRule implements ScheduleRule {
         MatmulPrologue.Operands ops = MatmulPrologue.bind(lb, m, ctx);
         Buffer x = ops.x(), data = ops.w(), scales = ops.scales(), bias = ops.bias(), res = ops.residual();
         Buffer y = lb.output("y", out);
-        Shared xs = lb.shared("xs", KType.U32, bm * STRIDE);
-        Shared ws = lb.shared("ws", KType.U32, bn * STRIDE);
+        Shared xs = lb.shared("xs", KType.U32, bm * stride);
+        Shared ws = lb.shared("ws", KType.U32, bn * stride);
 
         K.Body b = lb.body;
         Expr.Var n0 = b.let("n0", mul(bid(0), c(bn)));
         Expr.Var m0 = b.let("m0", mul(bid(1), c(bm)));
-        GemmTiles tiles = new GemmTiles(lb, x, data, scales, w, qs, quant, k, n, GemvRule.perWord(w), bm, bn, threads, m0, n0, xs, ws, STRIDE);
+        GemmTiles tiles = new GemmTiles(lb, x, data, scales, w, qs, quant, k, n, GemvRule.perWord(w), bm, bn, threads, m0, n0, xs, ws, stride);
+        if (coop) {
+            cooperative(b, tiles, k, bm, bn, sub, lb.shared("ys", KType.F32, WAVES * MatrixTile.SIZE * MatrixTile.SIZE),
+                    accs -> epilogue(b, m, accs, MatrixUnit.NONE, lb.seq(), n, bias, res, y));
+            return lb.build();
+        }
         List<Acc> accs = simt ? simtLoop(b, tiles, k, bm, bn, tm, tn, dot2) : matrixLoop(b, tiles, k, unit, bm, bn);
         epilogue(b, m, accs, unit, lb.seq(), n, bias, res, y);
         return lb.build();
@@ -170,6 +192,55 @@ public final class GemmTiledRule implements ScheduleRule {
                     out.add(new Acc(row, col, acc[i][j][r]));
                 }
         return out;
+    }
+
+    /**
+     * Cooperative matrices: subgroup s of four (2×2) owns rows {@code (s/2)·bm/2} and columns
+     * {@code (s%2)·bn/2} of the tile as 16×16 accumulator tiles; per 16-wide k step it loads its A
+     * tiles from the x rows (row-major) and its B tiles from the w rows (a w row is a column of B:
+     * column-major) and multiplies every pair. Then, one accumulator tile at a time, it stores the
+     * tile into its 16×16 of {@code ys} and its lanes take the tile's elements, consecutive pairs in
+     * one lane (so silu·mul finds (gate, up) together), for {@code epilogue}.
+     */
+    private static void cooperative(K.Body b, GemmTiles tiles, int k, int bm, int bn, int sub, Shared ys, Consumer<List<Acc>> epilogue) {
+        int mt = bm / 2 / 16, nt = bn / 2 / 16, size = MatrixTile.SIZE;
+        Expr.Var wave = b.let("wave", div(tid(0), c(sub)));
+        Expr.Var lane = b.let("lane", mod(tid(0), c(sub)));
+        Expr.Var wRow = b.let("wm0", mul(div(wave, c(2)), c(bm / 2)));
+        Expr.Var wCol = b.let("wn0", mul(mod(wave, c(2)), c(bn / 2)));
+        MatrixTile[][] acc = new MatrixTile[mt][nt];
+        MatrixTile[] ta = new MatrixTile[mt], tb = new MatrixTile[nt];
+        for (int i = 0; i < mt; i++) ta[i] = new MatrixTile("a" + i, MatrixTile.Use.A);
+        for (int j = 0; j < nt; j++) tb[j] = new MatrixTile("b" + j, MatrixTile.Use.B);
+        for (int i = 0; i < mt; i++)
+            for (int j = 0; j < nt; j++) {
+                acc[i][j] = new MatrixTile("acc" + i + "_" + j, MatrixTile.Use.ACC);
+                b.tileFill(acc[i][j], 0f);
+            }
+        steps(b, tiles, k, s -> {
+            for (int kw = 0; kw < BK / 2; kw += size / 2) {
+                for (int i = 0; i < mt; i++) s.tileLoad(ta[i], tiles.xs, add(mul(add(wRow, c(i * size)), c(COOP_STRIDE)), c(kw)), COOP_STRIDE, false);
+                for (int j = 0; j < nt; j++) s.tileLoad(tb[j], tiles.ws, add(mul(add(wCol, c(j * size)), c(COOP_STRIDE)), c(kw)), COOP_STRIDE, true);
+                for (int i = 0; i < mt; i++)
+                    for (int j = 0; j < nt; j++) s.tileMma(acc[i][j], ta[i], tb[j]);
+            }
+        });
+        Expr.Var mine = b.let("ys0", mul(wave, c(size * size)));
+        for (int i = 0; i < mt; i++)
+            for (int j = 0; j < nt; j++) {
+                b.tileStore(acc[i][j], ys, mine, size);
+                List<Acc> out = new ArrayList<>();
+                for (int p = 0; p < size * size / 2; p += sub) { // element pair lane + p: (2q, 2q+1) of the tile, row-major
+                    Expr.Var q = b.let(b.fresh("pair"), add(lane, c(p)));
+                    Expr row = add(tiles.m0, add(wRow, add(c(i * size), div(q, c(size / 2)))));
+                    Expr col = add(tiles.n0, add(wCol, add(c(j * size), mul(mod(q, c(size / 2)), c(2)))));
+                    Expr.Var lo = b.let(b.fresh("y"), sload(ys, add(mine, mul(q, c(2)))));
+                    Expr.Var hi = b.let(b.fresh("y"), sload(ys, add(mine, add(mul(q, c(2)), c(1)))));
+                    out.add(new Acc(row, col, lo));
+                    out.add(new Acc(row, add(col, c(1)), hi));
+                }
+                epilogue.accept(out);
+            }
     }
 
     /** {@code regs} words of one shared row: the lane's k pairs of one 16-wide step. */
@@ -219,7 +290,7 @@ public final class GemmTiledRule implements ScheduleRule {
     }
 
     /** The K loop: each 32-wide step's tiles to shared memory, the next step's fetched, {@code body} on this one. */
-    private static void steps(K.Body b, GemmTiles tiles, int k, java.util.function.Consumer<K.Body> body) {
+    private static void steps(K.Body b, GemmTiles tiles, int k, Consumer<K.Body> body) {
         tiles.fetch(b, c(0), true);
         Expr.Var k0 = var("k0", KType.I32);
         b.forRange(k0, c(0), c(k), c(BK), 1, s -> {

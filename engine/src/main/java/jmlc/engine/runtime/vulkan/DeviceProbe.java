@@ -99,10 +99,12 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             VkPhysicalDeviceVulkan13Features f13 = VkPhysicalDeviceVulkan13Features.calloc(stack).sType$Default();
             VkPhysicalDeviceSubgroupSizeControlFeaturesEXT fSize = VkPhysicalDeviceSubgroupSizeControlFeaturesEXT.calloc(stack).sType$Default();
             VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fExec = VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR.calloc(stack).sType$Default();
+            VkPhysicalDeviceCooperativeMatrixFeaturesKHR fCoop = VkPhysicalDeviceCooperativeMatrixFeaturesKHR.calloc(stack).sType$Default();
             List<Long> features = new ArrayList<>(List.of(f2.address(), f11.address(), f12.address()));
             if (v13) features.add(f13.address());
             else if (ext.contains(EXT_SUBGROUP_SIZE_CONTROL)) features.add(fSize.address());
             if (ext.contains(EXT_EXECUTABLE_PROPERTIES)) features.add(fExec.address());
+            if (ext.contains(EXT_COOPERATIVE_MATRIX)) features.add(fCoop.address());
             link(features);
             vkGetPhysicalDeviceFeatures2(pd, f2);
             boolean statistics = ext.contains(EXT_EXECUTABLE_PROPERTIES) && fExec.pipelineExecutableInfo();
@@ -138,7 +140,10 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             int ops = p11.subgroupSupportedOperations();
             boolean shuffles = (p11.subgroupSupportedStages() & VK_SHADER_STAGE_COMPUTE_BIT) != 0
                     && (ops & VK_SUBGROUP_FEATURE_BASIC_BIT) != 0 && (ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
-            boolean coopMatrix = ext.contains("VK_KHR_cooperative_matrix");
+            List<String> coopShapes = ext.contains(EXT_COOPERATIVE_MATRIX) && fCoop.cooperativeMatrix() ? cooperativeShapes(pd, stack) : List.of();
+            // the prefill GEMM's tiles: 16×16×16, f16 operands into f32, subgroup scope, in compute shaders (which needs f16 arithmetic)
+            boolean coopOffered = coopShapes.contains(COOP_16X16X16) && f16 && cooperativeInCompute(pd, stack);
+            boolean coopMatrix = coopOffered && !"0".equals(System.getenv("JMLC_VULKAN_COOPMAT"));
             boolean dot = v13 ? f13.shaderIntegerDotProduct() : ext.contains("VK_KHR_shader_integer_dot_product");
 
             p.put("driver", p12.driverNameString() + " " + p12.driverInfoString());
@@ -148,7 +153,9 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             p.put("16-bit storage", yes(f11.storageBuffer16BitAccess()));
             p.put("8-bit storage", yes(f12.storageBuffer8BitAccess()));
             p.put("integer dot product", yes(dot));
-            p.put("cooperative matrix", coopMatrix ? "VK_KHR_cooperative_matrix (not used yet)" : "no");
+            p.put("cooperative matrix", coopShapes.isEmpty() ? "no"
+                    : String.join(", ", coopShapes) + (coopMatrix ? "; " + COOP_16X16X16 + " used for prefill GEMMs"
+                    : coopOffered ? "; not used (JMLC_VULKAN_COOPMAT=0)" : "; not used (jmlc's GEMM needs " + COOP_16X16X16 + " in compute shaders and f16 arithmetic)"));
             p.put("buffer device address", yes(f12.bufferDeviceAddress()));
             p.put("kernel statistics", statistics ? "yes (" + EXT_EXECUTABLE_PROPERTIES + ")" : "no");
             p.put("shared memory", limits.maxComputeSharedMemorySize() / 1024 + " KiB");
@@ -188,7 +195,7 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
 
             int maxThreads = Math.min(limits.maxComputeWorkGroupInvocations(), limits.maxComputeWorkGroupSize(0));
             if (control != SizeControl.NONE) maxThreads = (int) Math.min(maxThreads, (long) maxSubgroupsPerGroup * sg);
-            Capabilities caps = new Capabilities(sg, maxThreads, limits.maxComputeSharedMemorySize(), smCount, f16, MatrixUnit.NONE, false, false, false);
+            Capabilities caps = new Capabilities(sg, maxThreads, limits.maxComputeSharedMemorySize(), smCount, f16, coopMatrix ? MatrixUnit.COOPERATIVE_16X16X16 : MatrixUnit.NONE, false, false, false);
             long maxBuffer = v13 ? p13.maxBufferSize() : Long.MAX_VALUE;
             long maxAlloc = p11.maxMemoryAllocationSize();
             int[] groups = {limits.maxComputeWorkGroupCount(0), limits.maxComputeWorkGroupCount(1), limits.maxComputeWorkGroupCount(2)};
@@ -198,6 +205,51 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
                     f2.features().shaderInt16(), ext.contains(EXT_MEMORY_BUDGET), statistics, queueFamily, limits.timestampPeriod(), tsBits,
                     maxBuffer, maxAlloc, limits.maxPushConstantsSize(), groups, uuid, warpsPerSm, registersPerSm);
         }
+    }
+
+    static final String EXT_COOPERATIVE_MATRIX = "VK_KHR_cooperative_matrix";
+    /** The one shape jmlc's GEMM uses, as {@link #cooperativeShapes} names shapes. */
+    static final String COOP_16X16X16 = "16x16x16 f16*f16+f32";
+
+    /**
+     * The subgroup-scope shapes the device's cooperative matrices offer ({@code MxNxK A*B+C}, as
+     * {@code vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR} lists them, result type C's).
+     */
+    private static List<String> cooperativeShapes(VkPhysicalDevice pd, MemoryStack stack) {
+        IntBuffer n = stack.mallocInt(1);
+        if (KHRCooperativeMatrix.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(pd, n, null) != VK_SUCCESS || n.get(0) == 0) return List.of();
+        try (VkCooperativeMatrixPropertiesKHR.Buffer list = VkCooperativeMatrixPropertiesKHR.calloc(n.get(0))) {
+            for (int i = 0; i < list.capacity(); i++) list.get(i).sType$Default();
+            if (KHRCooperativeMatrix.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(pd, n, list) != VK_SUCCESS) return List.of();
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < n.get(0); i++) {
+                VkCooperativeMatrixPropertiesKHR m = list.get(i);
+                if (m.scope() != KHRCooperativeMatrix.VK_SCOPE_SUBGROUP_KHR || m.CType() != m.ResultType()) continue;
+                String shape = m.MSize() + "x" + m.NSize() + "x" + m.KSize() + " " + component(m.AType()) + "*" + component(m.BType()) + "+" + component(m.CType());
+                if (!out.contains(shape)) out.add(shape);
+            }
+            return out;
+        }
+    }
+
+    /** Whether the device's cooperative matrices work in compute shaders. */
+    private static boolean cooperativeInCompute(VkPhysicalDevice pd, MemoryStack stack) {
+        VkPhysicalDeviceCooperativeMatrixPropertiesKHR p = VkPhysicalDeviceCooperativeMatrixPropertiesKHR.calloc(stack).sType$Default();
+        VkPhysicalDeviceProperties2 props = VkPhysicalDeviceProperties2.calloc(stack).sType$Default().pNext(p.address());
+        vkGetPhysicalDeviceProperties2(pd, props);
+        return (p.cooperativeMatrixSupportedStages() & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+    }
+
+    private static String component(int type) {
+        return switch (type) {
+            case KHRCooperativeMatrix.VK_COMPONENT_TYPE_FLOAT16_KHR -> "f16";
+            case KHRCooperativeMatrix.VK_COMPONENT_TYPE_FLOAT32_KHR -> "f32";
+            case KHRCooperativeMatrix.VK_COMPONENT_TYPE_SINT8_KHR -> "s8";
+            case KHRCooperativeMatrix.VK_COMPONENT_TYPE_UINT8_KHR -> "u8";
+            case KHRCooperativeMatrix.VK_COMPONENT_TYPE_SINT32_KHR -> "s32";
+            case KHRCooperativeMatrix.VK_COMPONENT_TYPE_UINT32_KHR -> "u32";
+            default -> "type" + type;
+        };
     }
 
     /** Chains Vulkan structs through their pNext fields (every one starts with sType, then pNext at offset 8). */

@@ -115,6 +115,10 @@ public final class VulkanDevice implements GpuDevice {
                 case NONE -> { }
             }
             if (probe.memoryBudget()) extensions.add(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+            if (probe.target().caps().matrix().opaque()) { // the prefill GEMMs' cooperative matrices
+                chain.add(VkPhysicalDeviceCooperativeMatrixFeaturesKHR.calloc(stack).sType$Default().cooperativeMatrix(true).address());
+                extensions.add(DeviceProbe.EXT_COOPERATIVE_MATRIX);
+            }
             if (probe.executableStatistics()) {
                 chain.add(VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR.calloc(stack).sType$Default().pipelineExecutableInfo(true).address());
                 extensions.add(DeviceProbe.EXT_EXECUTABLE_PROPERTIES);
