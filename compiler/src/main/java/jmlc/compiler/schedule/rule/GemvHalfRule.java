@@ -18,6 +18,7 @@ import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
 import jmlc.compiler.schedule.ScheduleRule;
+import jmlc.compiler.target.Platform;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -85,6 +86,16 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static final int NIBBLES = 1, PIPELINE = 1, PREFETCH = 0;
     /**
+     * Vulkan's defaults: 16 subgroups a block, the first batch of weights loaded before the prologue
+     * (pipeline 2). A Vulkan compiler takes no register bound (CUDA's launch bounds), and NVIDIA's gives
+     * these kernels about 120 registers a thread where NVRTC keeps 64, so two blocks of 8 share a
+     * multiprocessor where CUDA's has four; one block of 16 keeps as many warps resident and stages x
+     * (and the norm) once a multiprocessor instead of twice. H200 through NVIDIA's Vulkan driver
+     * (bench/knob-compare.sh, Llama-2-7B q4f16_1, one run, 2026-12-04): decode 450.1 tok/s with 8 warps,
+     * 503.7 with 16, 510.8 with 16 and pipeline 2, 447.9 with 32; CUDA's 612 in the same session.
+     */
+    static final int VULKAN_WARPS = 16, VULKAN_PIPELINE = 2;
+    /**
      * Subgroups a row tile: 1. Two (with 16 warps) took the 4096-row o and down matrices of 7B from 5.6
      * and 11.8 us to 5.2 and 10.6 and slowed the tall ones (H200, 2026-12-03); two chunks a batch
      * (LOADS_A_BATCH) does as well on down without the shared-memory meeting, so it is left to the tuner.
@@ -117,8 +128,10 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm, pairs = m.siluMulPairs();
         int vector = VECTOR;
         while (vector > 1 && words % vector != 0) vector /= 2;
+        boolean vulkan = ctx.target().platform() == Platform.VULKAN;
+        int warps = vulkan ? Math.max(1, Math.min(VULKAN_WARPS, maxThreads / sub)) : WARPS;
         KnobSpace space = new KnobSpace(ctx.signature("gemvh", GemvRule.shape(m.w())))
-                .add(Knob.oneOf("warps", WARPS, "subgroups per block", 1, 2, 4, 8, 16, 32).tryOnly(4, 8))
+                .add(Knob.oneOf("warps", Integer.highestOneBit(warps), "subgroups per block", 1, 2, 4, 8, 16, 32).tryOnly(4, 8, 16))
                 .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
                 .add(Knob.oneOf("vector", vector, "u32 words (8 weights each) a lane loads at once", 1, 2, 4).tryOnly(2, 4))
                 .add(Knob.range("unroll", UNROLL, 0, 8, "chunks a batch (0: 4 / rows_per_warp, at least 1: four loads a batch)", 1, 2, 4))
@@ -133,7 +146,7 @@ public final class GemvHalfRule implements ScheduleRule {
                 .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub, v.get("ksplit")) <= maxShared)
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
         space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
-                .add(Knob.oneOf("pipeline", PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
+                .add(Knob.oneOf("pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
                         + "the first batch before the prologue", 0, 1, 2));
         if (ctx.caps().prefetchL2()) {
             // a bulk range starts and ends on 16 bytes: rows of the scales (2 bytes a group of 32) are, where K is a multiple of 256

@@ -203,7 +203,7 @@ public final class CudaDevice implements GpuDevice {
         check(cuMemcpyDtoH(Cuda.host(dst.address(), bytes), src, bytes), "cuMemcpyDtoH(" + bytes + " bytes)");
     }
 
-    private record Loaded(Kernel kernel, CUfunc_st function, Map<String, String> statistics, int residentBlocks) implements LoadedKernel {}
+    private record Loaded(Kernel kernel, CUfunc_st function, Map<String, String> statistics, int blocksPerMultiprocessor, int multiprocessors) implements LoadedKernel {}
 
     /** What the driver says of a loaded kernel: registers a thread, spill and stack bytes, static shared memory, and the blocks an SM holds. */
     private static Map<String, String> statistics(Kernel kernel, CUfunc_st fn, int blocksPerSm) {
@@ -235,7 +235,7 @@ public final class CudaDevice implements GpuDevice {
         int[] perSm = new int[1];
         int[] b = kernel.block();
         check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, b[0] * b[1] * b[2], 0), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel.name() + ")");
-        return new Loaded(kernel, fn, statistics(kernel, fn, perSm[0]), perSm[0] * target.caps().multiprocessors());
+        return new Loaded(kernel, fn, statistics(kernel, fn, perSm[0]), perSm[0], target.caps().multiprocessors());
     }
 
     /**

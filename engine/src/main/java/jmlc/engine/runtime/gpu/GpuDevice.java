@@ -131,12 +131,22 @@ public interface GpuDevice extends AutoCloseable {
         }
 
         /**
-         * Blocks of this kernel the whole device keeps resident at once, as it was compiled (its
-         * registers and shared memory against a multiprocessor's, times the multiprocessors); 0 where
-         * unknown. {@link LaunchGrid} fits persistent grids to it.
+         * Blocks of this kernel one multiprocessor keeps resident at once, as it was compiled (its
+         * registers and shared memory against a multiprocessor's); 0 where unknown. With
+         * {@link #multiprocessors()}, what {@link LaunchGrid} fits persistent grids to.
          */
-        default int residentBlocks() {
+        default int blocksPerMultiprocessor() {
             return 0;
+        }
+
+        /** The multiprocessors of the device the kernel was loaded on; 0 where unknown. */
+        default int multiprocessors() {
+            return 0;
+        }
+
+        /** Blocks of this kernel the whole device keeps resident at once; 0 where unknown. */
+        default int residentBlocks() {
+            return blocksPerMultiprocessor() * multiprocessors();
         }
     }
 

@@ -141,16 +141,17 @@ public final class SimulatedDevice implements GpuDevice {
         MemorySegment.copy(at(src), 0, dst, 0, bytes);
     }
 
-    private record Loaded(Kernel kernel, int residentBlocks) implements LoadedKernel {}
+    private record Loaded(Kernel kernel, int blocksPerMultiprocessor, int multiprocessors) implements LoadedKernel {}
 
-    private int residentBlocks;
+    private int blocksPerMultiprocessor, multiprocessors;
 
     /**
-     * Blocks of every kernel loaded from now on that the simulated device keeps resident at once
-     * (0, the default: unknown), so tests can run persistent grids dealt over fewer blocks ({@code LaunchGrid}).
+     * Blocks of every kernel loaded from now on that each of {@code multiprocessors} keeps resident at
+     * once (0, the default: unknown), so tests can run persistent grids dealt over fewer blocks ({@code LaunchGrid}).
      */
-    public void residentBlocks(int blocks) {
-        this.residentBlocks = blocks;
+    public void residency(int blocksPerMultiprocessor, int multiprocessors) {
+        this.blocksPerMultiprocessor = blocksPerMultiprocessor;
+        this.multiprocessors = multiprocessors;
     }
 
     @Override
@@ -198,7 +199,7 @@ public final class SimulatedDevice implements GpuDevice {
     public LoadedKernel load(Kernel kernel, String source) {
         if (!source.contains(kernel.name())) throw new IllegalStateException("source of " + kernel.name() + " does not name it");
         sources.put(kernel.name(), source);
-        return new Loaded(kernel, residentBlocks);
+        return new Loaded(kernel, blocksPerMultiprocessor, multiprocessors);
     }
 
     @Override

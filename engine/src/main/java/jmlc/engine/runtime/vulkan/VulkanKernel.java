@@ -23,9 +23,10 @@ import static org.lwjgl.vulkan.VK13.*;
  * is a multiple of it, full subgroups (so subgroup shuffles see the lanes the kernel IR means).
  * Where the driver has VK_KHR_pipeline_executable_properties, the pipeline keeps the compiler's
  * statistics (NVIDIA's: registers, binary size, stack, shared memory), and on NVIDIA's driver the
- * blocks a multiprocessor holds follow from its registers ({@link #residentBlocks()}).
+ * blocks a multiprocessor holds follow from its registers ({@link #blocksPerMultiprocessor()}).
  */
-record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes, Map<String, String> statistics, int residentBlocks)
+record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes, Map<String, String> statistics, int blocksPerMultiprocessor,
+                    int multiprocessors)
         implements GpuDevice.LoadedKernel {
 
     static VulkanKernel create(VkDevice device, long pipelineCache, Kernel kernel, byte[] spv, DeviceProbe probe) {
@@ -70,7 +71,7 @@ record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes, Ma
                 Map<String, String> stats = probe.executableStatistics() ? statistics(device, pipeline) : new LinkedHashMap<>();
                 int perSm = blocksPerMultiprocessor(registers(stats), kernel.threadsPerBlock(), sg, probe.warpsPerMultiprocessor(), probe.registersPerMultiprocessor());
                 if (perSm > 0) stats.put("blocks an SM", Integer.toString(perSm));
-                return new VulkanKernel(kernel, layout, pipeline, push, java.util.Collections.unmodifiableMap(stats), perSm * probe.target().caps().multiprocessors());
+                return new VulkanKernel(kernel, layout, pipeline, push, java.util.Collections.unmodifiableMap(stats), perSm, probe.target().caps().multiprocessors());
             } finally {
                 vkDestroyShaderModule(device, module, null);
             }

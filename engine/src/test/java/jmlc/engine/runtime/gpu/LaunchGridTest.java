@@ -21,24 +21,33 @@ import static org.junit.jupiter.api.Assertions.*;
 class LaunchGridTest {
 
     @Test
-    void aPersistentGridPastTheResidentBlocksIsDealtAgainEvenly() {
-        // the 7B gate/up GEMV through NVIDIA's Vulkan driver: 688 tiles, 344 blocks planned, 2 of 256 threads an SM on 132 SMs
-        assertArrayEquals(new int[] {230, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 688, 264), "3 tiles a block, one wave");
-        assertArrayEquals(new int[] {192, 1, 1}, LaunchGrid.dealt(new int[] {384, 1, 1}, 384, 264), "qkv: 2 tiles a block");
-        assertArrayEquals(new int[] {344, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 688, 528), "fits: unchanged");
-        assertArrayEquals(new int[] {344, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 688, 0), "residency unknown: unchanged");
-        assertArrayEquals(new int[] {344, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 0, 264), "not persistent: unchanged");
+    void aPersistentGridPastTheResidentBlocksIsDealtOverTheFewestTilesAMultiprocessor() {
+        // the 7B GEMVs through NVIDIA's Vulkan driver: 2 blocks of 256 threads an SM on 132 SMs
+        assertArrayEquals(new int[] {132, 1, 1}, LaunchGrid.dealt(new int[] {384, 1, 1}, 384, 2, 132), "qkv: 3 tiles an SM, not 192 blocks with 4 on 60 SMs");
+        assertArrayEquals(new int[] {132, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 344, 2, 132), "gate/up: 3 an SM at most");
+        assertArrayEquals(new int[] {264, 1, 1}, LaunchGrid.dealt(new int[] {500, 1, 1}, 500, 2, 132), "LM head: 4 an SM either way, the more blocks");
+        assertArrayEquals(new int[] {344, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 688, 4, 132), "fits: unchanged");
+        assertArrayEquals(new int[] {344, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 688, 0, 132), "residency unknown: unchanged");
+        assertArrayEquals(new int[] {344, 1, 1}, LaunchGrid.dealt(new int[] {344, 1, 1}, 0, 2, 132), "not persistent: unchanged");
         // rows of the grid share the resident blocks: 2 rows of 100 each get 50
-        assertArrayEquals(new int[] {50, 2, 1}, LaunchGrid.dealt(new int[] {100, 2, 1}, 100, 100));
+        assertArrayEquals(new int[] {50, 2, 1}, LaunchGrid.dealt(new int[] {100, 2, 1}, 100, 1, 100));
         // never fewer than one block a row
-        assertArrayEquals(new int[] {1, 8, 1}, LaunchGrid.dealt(new int[] {10, 8, 1}, 10, 4));
+        assertArrayEquals(new int[] {1, 8, 1}, LaunchGrid.dealt(new int[] {10, 8, 1}, 10, 1, 4));
         for (int tiles = 1; tiles < 300; tiles++)
-            for (int resident = 1; resident < 40; resident++) {
-                int[] g = LaunchGrid.dealt(new int[] {tiles, 1, 1}, tiles, resident);
-                int rounds = (tiles + g[0] - 1) / g[0];
-                assertTrue(g[0] <= resident, tiles + " tiles over " + resident);
-                assertEquals((tiles + resident - 1) / resident, rounds, "no more rounds than the resident blocks need: " + tiles + " over " + resident);
-            }
+            for (int perSm = 1; perSm <= 4; perSm++)
+                for (int sms = 1; sms < 20; sms++) {
+                    int[] g = LaunchGrid.dealt(new int[] {tiles, 1, 1}, tiles, perSm, sms);
+                    String what = tiles + " tiles on " + sms + " SMs of " + perSm + " blocks";
+                    assertTrue(g[0] >= 1 && g[0] <= Math.max(tiles <= perSm * sms ? tiles : 0, perSm * sms), what + ": " + g[0] + " blocks");
+                    // no grid that fits would leave its busiest multiprocessor fewer tiles
+                    long busiest = busiest(g[0], tiles, sms);
+                    for (int b = 1; b <= Math.min(tiles, perSm * sms); b++)
+                        assertTrue(busiest <= busiest(b, tiles, sms), what + ": " + g[0] + " blocks against " + b);
+                }
+    }
+
+    private static long busiest(int blocks, int tiles, int sms) {
+        return (long) ((blocks + sms - 1) / sms) * ((tiles + blocks - 1) / blocks);
     }
 
     @Test
@@ -48,7 +57,7 @@ class LaunchGridTest {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             SimulatedDevice planned = new SimulatedDevice(Target.parse("cuda:sm_90"));
             SimulatedDevice fitted = new SimulatedDevice(Target.parse("cuda:sm_90"));
-            fitted.residentBlocks(2);
+            fitted.residency(1, 2);
             int[] prompt = new Random(GpuRunnerSimulatedTest.SEED).ints(3, 0, c.vocabSize()).toArray();
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
                  GpuRunner a = GpuRunnerSimulatedTest.runner(planned, cm, w, Knobs.defaults());
