@@ -34,7 +34,10 @@ import java.util.stream.Collectors;
  * subgroup size, laid out in invocation order.
  *
  * <p>Needs {@code bufferDeviceAddress}, {@code storageBuffer16BitAccess},
- * subgroup shuffles, and {@code shaderFloat16} where the target has f16 arithmetic. Knob values are
+ * subgroup shuffles, {@code shaderFloat16} where the target has f16 arithmetic, and
+ * {@code cooperativeMatrix} (VK_KHR_cooperative_matrix) where it has cooperative matrices: a
+ * {@link MatrixTile} is a {@code coopmat} at subgroup scope. Barriers are workgroup-scope
+ * {@code controlBarrier}s (GL_KHR_memory_scope_semantics). Knob values are
  * literals in the code, as on every target (the kernel IR is made per knob value).
  */
 public final class GlslEmitter extends StructuredCode implements CodeGenerator {

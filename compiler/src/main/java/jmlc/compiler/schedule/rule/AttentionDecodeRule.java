@@ -26,7 +26,9 @@ import static jmlc.compiler.kernel.K.*;
 /**
  * Decode attention (one query per head), flash-decoding style, in two kernels. (Merging the
  * splits in the last block of the first kernel instead, with a fence and an atomic count, was
- * measured slower on an H100: the merge then runs on one block per KV head at the kernel's tail.)
+ * measured slower on an H100: the merge then runs on one block per KV head at the kernel's tail;
+ * on the H200, 2026-12-04, CUDA 612.5 -> 592.2 tok/s and Vulkan, where a dispatch boundary costs
+ * twice a CUDA graph's, 510.7 -> 511.3: no gain either, so it was not kept.)
  *
  * <p>{@code partial}: grid (KV head, split); a block reads the positions of its split of the cache
  * once for all {@code group = H / nKv} query heads that share the KV head. Each warp takes
