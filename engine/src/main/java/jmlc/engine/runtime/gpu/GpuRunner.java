@@ -13,6 +13,7 @@ import jmlc.compiler.schedule.KnobSpace;
 import jmlc.compiler.schedule.KernelSignature;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Program;
+import jmlc.compiler.target.Platform;
 import jmlc.compiler.target.Target;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.MemoryCheck;
@@ -74,11 +75,18 @@ public final class GpuRunner implements ModelRunner {
     public static final String RUNNER_KNOBS = "runner";
     /** H100, commit 55cd085: 2 tokens 4.3 ms as decode steps vs 7.7 with the split-K prefill; 4 tokens 8.4 vs 7.8 (7B q4f16_1). */
     public static final int DEFAULT_SHORT_PROMPT = 3;
+    /**
+     * Vulkan's: its prefill GEMMs have no split-K, so a prompt of one row tile costs a whole tile. H200
+     * through NVIDIA's driver, 2026-12-04 (GPU suite, 7B q4f16_1): the prefill program 26 ms for 2 to 64
+     * tokens, decode steps 5.0 ms for 2, 9.5 for 4, 18.8 for 8, 37.2 for 16.
+     */
+    public static final int VULKAN_SHORT_PROMPT = 8;
 
     /** The runner's knob space: {@code short_prompt}, the longest prompt run as decode steps (0: none). */
     public static KnobSpace space(Target target, int maxStepTokens) {
+        int shortPrompt = target.platform() == Platform.VULKAN ? VULKAN_SHORT_PROMPT : DEFAULT_SHORT_PROMPT;
         return new KnobSpace(new KernelSignature(RUNNER_KNOBS, "", target))
-                .add(Knob.range("short_prompt", Math.min(DEFAULT_SHORT_PROMPT, maxStepTokens), 0, maxStepTokens,
+                .add(Knob.range("short_prompt", Math.min(shortPrompt, maxStepTokens), 0, maxStepTokens,
                         "prompts of at most this many tokens run as captured decode steps, not the prefill program", 0, 2, 3, 4, 6, 8));
     }
 

@@ -108,6 +108,16 @@ class GpuRunnerSimulatedTest {
         }
     }
 
+    /** The short-prompt threshold by platform (Vulkan's prefill GEMMs have no split-K), within the step's tokens; a database entry wins. */
+    @Test
+    void shortPromptDefaultsByPlatform() {
+        Target cuda = Target.parse("cuda:sm_90"), vulkan = Target.parse("vulkan");
+        assertEquals(GpuRunner.DEFAULT_SHORT_PROMPT, GpuRunner.shortPrompt(Knobs.defaults(), cuda, 512));
+        assertEquals(GpuRunner.VULKAN_SHORT_PROMPT, GpuRunner.shortPrompt(Knobs.defaults(), vulkan, 512));
+        assertEquals(4, GpuRunner.shortPrompt(Knobs.defaults(), vulkan, 4));
+        assertEquals(2, GpuRunner.shortPrompt(Knobs.defaults().put(GpuRunner.RUNNER_KNOBS, java.util.Map.of("short_prompt", 2)), vulkan, 512));
+    }
+
     /**
      * A prompt of at most {@code runner.short_prompt} tokens runs as that many captured decode steps;
      * its logits and the cache it leaves agree with the prefill program's and the CPU's.
