@@ -47,7 +47,13 @@ import static jmlc.compiler.kernel.K.*;
  *     strided across threads), each product of two f16 pairs by {@code v_dot2_f32_f16} into f32
  *     where the target has it, else by f32 FMAs of the converted halves.
  * </ul>
- * The epilogue adds bias and residual or applies silu·mul to (gate, up) column pairs. Operands are
+ * The epilogue adds bias and residual or applies silu·mul to (gate, up) column pairs.
+ *
+ * <p>Short prompts: a prompt of one row tile still costs a whole tile of {@code bm} rows (this rule
+ * has no split-K), so by default the rule makes the GEMM twice, one with 32 × 32 tiles that runs prompts of
+ * at most 32 tokens (many blocks, as a weight-streaming kernel wants) and the {@code bm}-row one for
+ * longer prompts; each returns at once (a grid of one block) for the prompts that are the other's (knob
+ * {@code short_rows}). Operands are
  * rounded to f16 as in the tensor-core GEMM (about 1e-3 relative); f32 weights (q0f32) are left to
  * {@link GemvRule}, as there. Defaults are not tuned on AMD
  * hardware (none was reachable): the CUDA GEMM's 64 × 128 tile for the matrix units, 64 × 64 with
@@ -81,18 +87,39 @@ public final class GemmTiledRule implements ScheduleRule {
                 // 4829 tok/s at 64 x 128, 6257 at 128 x 128, 4841 at 128 x 64, 3860 at 64 x 64
                 .add(Knob.oneOf("bm", unit.opaque() ? 128 : 64, "rows of y a block computes", 32, 64, 128))
                 .add(Knob.oneOf("bn", unit == MatrixUnit.NONE ? 64 : 128, "columns of y a block computes", 32, 64, 128, 256))
-                .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn"), unit) <= maxShared);
+                .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn"), unit) <= maxShared)
+                .add(Knob.oneOf("short_rows", SHORT_ROWS, "prompts of at most this many tokens run a GEMM with tiles of this many rows (0: the bm-row GEMM runs every prompt)", 0, 16, 32, 64))
+                .require("short_rows 0 or fewer than bm", v -> v.get("short_rows") == 0 || v.get("short_rows") < v.get("bm"));
         if (unit != MatrixUnit.NONE)
-            return s.require("at most 16 tiles of 16×16 a subgroup: (bm/32) x (bn/32) <= 16", v -> v.get("bm") / 32 * (v.get("bn") / 32) <= 16);
+            return s.require("at most 16 tiles of 16×16 a subgroup: (bm/32) x (bn/32) <= 16", v -> v.get("bm") / 32 * (v.get("bn") / 32) <= 16)
+                    .require("short_rows 0 or at least 32 (2x2 subgroups of 16-row tiles)", v -> v.get("short_rows") == 0 || v.get("short_rows") >= 32);
         return s.add(Knob.oneOf("tm", 4, "rows of y a thread computes", 1, 2, 4, 8))
                 .add(Knob.oneOf("tn", 4, "columns of y a thread computes (in pairs)", 2, 4, 8))
-                .require("tm divides bm and tn divides bn", v -> v.get("bm") % v.get("tm") == 0 && v.get("bn") % v.get("tn") == 0)
-                .require("whole subgroups of threads, at most " + maxThreads, v -> threads(v) % sub == 0 && threads(v) <= maxThreads)
+                .require("tm divides bm (and short_rows) and tn divides bn (and " + SHORT_COLUMNS + ")", v -> v.get("bm") % v.get("tm") == 0
+                        && v.get("short_rows") % v.get("tm") == 0 && v.get("bn") % v.get("tn") == 0 && shortColumns(v) % v.get("tn") == 0)
+                .require("whole subgroups of threads, at most " + maxThreads, v -> fits(threads(v, v.get("bm"), v.get("bn")), sub, maxThreads)
+                        && (v.get("short_rows") == 0 || fits(threads(v, v.get("short_rows"), shortColumns(v)), sub, maxThreads)))
                 .require("at most 64 accumulators a thread", v -> v.get("tm") * v.get("tn") <= 64);
     }
 
-    private static int threads(Map<String, Integer> v) {
-        return v.get("bm") / v.get("tm") * (v.get("bn") / v.get("tn"));
+    /**
+     * Rows of the short prompts' GEMM tile by default, and at most its columns (see the class comment).
+     * H200 through NVIDIA's Vulkan driver, 7B q4f16_1, a prompt of 2 to 32 tokens (GPU suite, 2026-12-04):
+     * the prefill program 26 ms with the 128 x 128 GEMM alone, 19 ms with a 32 x 128 one for them, 18.3 with
+     * 32 x 32. What is left is the K loop: each block takes every 32-wide step of K in turn (split-K would not).
+     */
+    static final int SHORT_ROWS = 32, SHORT_COLUMNS = 32;
+
+    private static int shortColumns(Map<String, Integer> v) {
+        return Math.min(v.get("bn"), SHORT_COLUMNS);
+    }
+
+    private static int threads(Map<String, Integer> v, int rows, int cols) {
+        return rows / v.get("tm") * (cols / v.get("tn"));
+    }
+
+    private static boolean fits(int threads, int sub, int maxThreads) {
+        return threads > 0 && threads % sub == 0 && threads <= maxThreads;
     }
 
     @Override
@@ -111,28 +138,44 @@ public final class GemmTiledRule implements ScheduleRule {
         Map<String, Integer> v = ctx.choose(space);
         List<KernelCall> calls = new ArrayList<>();
         if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
-        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v));
+        int shortRows = v.get("short_rows");
+        if (shortRows > 0) calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v, shortRows, shortRows, true));
+        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v, v.get("bm"), shortRows, false));
         return Optional.of(calls);
+    }
+
+    /** A grid size that is 1 for a prompt of at most {@code rows} tokens and {@code whenLong} for a longer one (grid arithmetic has no conditional). */
+    static Expr longOnly(Expr seq, int rows, Expr whenLong) {
+        return add(c(1), mul(sub(whenLong, c(1)), min(c(1), div(sub(seq, c(1)), c(rows)))));
     }
 
     /** Where a thread's accumulator lies in y, and what it holds. */
     private record Acc(Expr row, Expr col, Expr.Var value) {}
 
-    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, MatrixUnit unit, Map<String, Integer> v) {
+    /**
+     * The GEMM with tiles of {@code bm} rows; where {@code shortRows} is not 0, only for prompts of at
+     * most that many tokens ({@code isShort}) or only for longer ones, returning at once for the others.
+     */
+    private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, MatrixUnit unit, Map<String, Integer> v,
+                              int bm, int shortRows, boolean isShort) {
         Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
-        int bm = v.get("bm"), bn = v.get("bn");
+        int bn = isShort ? shortColumns(v) : v.get("bn");
         boolean simt = unit == MatrixUnit.NONE, dot2 = simt && ctx.caps().dot2();
         int tm = simt ? v.get("tm") : 0, tn = simt ? v.get("tn") : 0;
         boolean coop = unit.opaque();
         int sub = ctx.caps().subgroupSize(), stride = coop ? COOP_STRIDE : STRIDE;
         int threads = simt ? bm / tm * (bn / tn) : WAVES * (coop ? sub : unit.lanes);
         String how = simt ? "_t" + tm + "x" + tn + (dot2 ? "_dot2" : "_f32") : "_" + unit.name().substring(0, 4).toLowerCase();
-        LaunchBuilder lb = ctx.launch(sig.key() + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + how,
+        String part = shortRows == 0 ? "" : (isShort ? "_upto" : "_over") + shortRows;
+        LaunchBuilder lb = ctx.launch(sig.key() + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + part + how,
                 "y[m, n] = sum_k x[m, k] * w[n, k] with f16 operand tiles in shared memory, "
-                        + (simt ? (dot2 ? "v_dot2_f32_f16" : "f32 FMAs") + " on the vector units" : unit + " matrix steps") + ", w " + w.type());
-        lb.block(threads).grid(c((n + bn - 1) / bn), LaunchBuilder.ceilDiv(lb.seq(), bm)).knob("bm", bm).knob("bn", bn);
+                        + (simt ? (dot2 ? "v_dot2_f32_f16" : "f32 FMAs") + " on the vector units" : unit + " matrix steps") + ", w " + w.type()
+                        + (shortRows == 0 ? "" : isShort ? "; prompts of at most " + shortRows + " tokens" : "; prompts of more than " + shortRows + " tokens"));
+        Expr seq = lb.seq(), tilesN = c((n + bn - 1) / bn);
+        Expr gridX = shortRows == 0 ? tilesN : isShort ? GemmRule.oneTileOnly(seq, shortRows, tilesN) : longOnly(seq, shortRows, tilesN);
+        lb.block(threads).grid(gridX, isShort ? c(1) : LaunchBuilder.ceilDiv(seq, bm)).knob("bm", bm).knob("bn", bn).knob("short_rows", shortRows);
         if (simt) lb.knob("tm", tm).knob("tn", tn);
         MatmulPrologue.Operands ops = MatmulPrologue.bind(lb, m, ctx);
         Buffer x = ops.x(), data = ops.w(), scales = ops.scales(), bias = ops.bias(), res = ops.residual();
@@ -141,6 +184,8 @@ public final class GemmTiledRule implements ScheduleRule {
         Shared ws = lb.shared("ws", KType.U32, bn * stride);
 
         K.Body b = lb.body;
+        // the other kernel's prompts: return at once (a grid of one block)
+        if (shortRows > 0) b.ifThen(isShort ? gt(seq, c(shortRows)) : le(seq, c(shortRows)), K.Body::ret);
         Expr.Var n0 = b.let("n0", mul(bid(0), c(bn)));
         Expr.Var m0 = b.let("m0", mul(bid(1), c(bm)));
         GemmTiles tiles = new GemmTiles(lb, x, data, scales, w, qs, quant, k, n, GemvRule.perWord(w), bm, bn, threads, m0, n0, xs, ws, stride);
