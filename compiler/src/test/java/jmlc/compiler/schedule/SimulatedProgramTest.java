@@ -130,7 +130,8 @@ class SimulatedProgramTest {
      * runs K in splits and the reduce kernels' epilogues, a longer one runs one split with the GEMM's
      * own epilogue, the reduce kernels returning at once. On AMD targets, the tiled GEMM (MFMA at
      * wave64, WMMA at wave32, dot2 on the vector units) over every row of its matrix tiles, and on
-     * Vulkan with cooperative matrices the same GEMM through them. Both
+     * Vulkan with cooperative matrices the same GEMM through them; the 9-token prompt through the
+     * tiled rule's short-prompt GEMM, K split and reduced. Both
      * against the reference interpreter.
      */
     @ParameterizedTest
@@ -144,7 +145,9 @@ class SimulatedProgramTest {
         if (target.startsWith("cuda"))
             assertTrue(launches(prefill, "gemm") > 0 && prefill.kernels().stream().anyMatch(k -> k.name().startsWith("gemm_split_reduce_")),
                     "the prefill program has split-K GEMMs and their reduce kernels");
-        else assertTrue(launches(prefill, "gemm_tiled") > 0, "the prefill program has tiled GEMMs");
+        else assertTrue(launches(prefill, "gemm_tiled") > 0 && prefill.kernels().stream().anyMatch(k -> k.name().contains("_upto32k"))
+                        && prefill.kernels().stream().anyMatch(k -> k.name().startsWith("gemm_split_reduce_")),
+                "the prefill program has tiled GEMMs, the short prompts' one with K split, and its reduce kernels");
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(prefill, res.memory(), m.weights(res.graph(), a), 80)) {

@@ -268,7 +268,7 @@ public final class GemmRule implements ScheduleRule {
      * output element ({@code n}, or {@code n/2} silu·mul pairs). Returns at once for longer prompts,
      * whose GEMM wrote y itself.
      */
-    private KernelCall reduceKernel(MatmulParts m, Value out, ScheduleContext ctx, int n, int bm, int splits) {
+    static KernelCall reduceKernel(MatmulParts m, Value out, ScheduleContext ctx, int n, int bm, int splits) {
         boolean pairs = m.siluMulPairs();
         int cols = pairs ? n / 2 : n, threads = 256;
         LaunchBuilder lb = ctx.launch("gemm_split_reduce_" + n + "_m" + bm + "_k" + splits + (m.bias() != null ? "_bias" : "") + (m.residual() != null ? "_res" : "") + (pairs ? "_silupairs" : ""),

@@ -53,7 +53,9 @@ import static jmlc.compiler.kernel.K.*;
  * has no split-K), so by default the rule makes the GEMM twice, one with 32 × 32 tiles that runs prompts of
  * at most 32 tokens (many blocks, as a weight-streaming kernel wants) and the {@code bm}-row one for
  * longer prompts; each returns at once (a grid of one block) for the prompts that are the other's (knob
- * {@code short_rows}). Operands are
+ * {@code short_rows}). The short prompts' GEMM splits K over {@code split_k} blocks (grid z) where its
+ * tiles alone leave multiprocessors idle, as the CUDA GEMM does ({@link GemmRule}): each writes its
+ * partial tile and GemmRule's reduce kernel sums them and applies the epilogue. Operands are
  * rounded to f16 as in the tensor-core GEMM (about 1e-3 relative); f32 weights (q0f32) are left to
  * {@link GemvRule}, as there. Defaults are not tuned on AMD
  * hardware (none was reachable): the CUDA GEMM's 64 × 128 tile for the matrix units, 64 × 64 with
@@ -89,7 +91,9 @@ public final class GemmTiledRule implements ScheduleRule {
                 .add(Knob.oneOf("bn", unit == MatrixUnit.NONE ? 64 : 128, "columns of y a block computes", 32, 64, 128, 256))
                 .require("the operand tiles fit " + maxShared + " bytes of shared memory", v -> sharedBytes(v.get("bm"), v.get("bn"), unit) <= maxShared)
                 .add(Knob.oneOf("short_rows", SHORT_ROWS, "prompts of at most this many tokens run a GEMM with tiles of this many rows (0: the bm-row GEMM runs every prompt)", 0, 16, 32, 64))
-                .require("short_rows 0 or fewer than bm", v -> v.get("short_rows") == 0 || v.get("short_rows") < v.get("bm"));
+                .require("short_rows 0 or fewer than bm", v -> v.get("short_rows") == 0 || v.get("short_rows") < v.get("bm"))
+                .add(Knob.range("split_k", 0, 0, (int) w.type().shape().dim(1).size() / BK,
+                        "blocks sharing a tile's K in the short prompts' GEMM (0: the fewest that give four blocks a multiprocessor)", 0, 1, 2, 4, 8, 16));
         if (unit != MatrixUnit.NONE)
             return s.require("at most 16 tiles of 16×16 a subgroup: (bm/32) x (bn/32) <= 16", v -> v.get("bm") / 32 * (v.get("bn") / 32) <= 16)
                     .require("short_rows 0 or at least 32 (2x2 subgroups of 16-row tiles)", v -> v.get("short_rows") == 0 || v.get("short_rows") >= 32);
@@ -106,7 +110,7 @@ public final class GemmTiledRule implements ScheduleRule {
      * Rows of the short prompts' GEMM tile by default, and at most its columns (see the class comment).
      * H200 through NVIDIA's Vulkan driver, 7B q4f16_1, a prompt of 2 to 32 tokens (GPU suite, 2026-12-04):
      * the prefill program 26 ms with the 128 x 128 GEMM alone, 19 ms with a 32 x 128 one for them, 18.3 with
-     * 32 x 32. What is left is the K loop: each block takes every 32-wide step of K in turn (split-K would not).
+     * 32 x 32, 14.3 to 15.0 with K split as well.
      */
     static final int SHORT_ROWS = 32, SHORT_COLUMNS = 32;
 
@@ -139,8 +143,12 @@ public final class GemmTiledRule implements ScheduleRule {
         List<KernelCall> calls = new ArrayList<>();
         if (m.hasPrologue()) calls.add(MatmulPrologue.kernel(m, ctx));
         int shortRows = v.get("short_rows");
-        if (shortRows > 0) calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v, shortRows, shortRows, true));
-        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v, v.get("bm"), shortRows, false));
+        if (shortRows > 0) {
+            int splits = v.get("split_k") != 0 ? v.get("split_k") : GemmRule.defaultSplits(n, k, shortColumns(v), ctx);
+            calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v, shortRows, shortRows, true, splits));
+            if (splits > 1) calls.add(GemmRule.reduceKernel(m, node.output(), ctx, n, shortRows, splits));
+        }
+        calls.add(kernel(m, node.output(), ctx, space.signature(), n, k, unit, v, v.get("bm"), shortRows, false, 1));
         return Optional.of(calls);
     }
 
@@ -152,12 +160,15 @@ public final class GemmTiledRule implements ScheduleRule {
     /** Where a thread's accumulator lies in y, and what it holds. */
     private record Acc(Expr row, Expr col, Expr.Var value) {}
 
+    /** The K a block takes: {@code [lo, hi)} in 32-wide steps, {@code last} the start of its last step. */
+    private record KRange(Expr lo, Expr hi, Expr last) {}
+
     /**
      * The GEMM with tiles of {@code bm} rows; where {@code shortRows} is not 0, only for prompts of at
      * most that many tokens ({@code isShort}) or only for longer ones, returning at once for the others.
      */
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, MatrixUnit unit, Map<String, Integer> v,
-                              int bm, int shortRows, boolean isShort) {
+                              int bm, int shortRows, boolean isShort, int splits) {
         Value w = m.w();
         boolean quant = w.type().dtype().isQuantized();
         QuantScheme qs = quant ? w.type().quant() : null;
@@ -168,18 +179,22 @@ public final class GemmTiledRule implements ScheduleRule {
         int sub = ctx.caps().subgroupSize(), stride = coop ? COOP_STRIDE : STRIDE;
         int threads = simt ? bm / tm * (bn / tn) : WAVES * (coop ? sub : unit.lanes);
         String how = simt ? "_t" + tm + "x" + tn + (dot2 ? "_dot2" : "_f32") : "_" + unit.name().substring(0, 4).toLowerCase();
-        String part = shortRows == 0 ? "" : (isShort ? "_upto" : "_over") + shortRows;
+        String part = shortRows == 0 ? "" : (isShort ? "_upto" : "_over") + shortRows + (splits > 1 ? "k" + splits : "");
         LaunchBuilder lb = ctx.launch(sig.key() + MatmulPrologue.suffix(m) + "_m" + bm + "n" + bn + part + how,
                 "y[m, n] = sum_k x[m, k] * w[n, k] with f16 operand tiles in shared memory, "
                         + (simt ? (dot2 ? "v_dot2_f32_f16" : "f32 FMAs") + " on the vector units" : unit + " matrix steps") + ", w " + w.type()
-                        + (shortRows == 0 ? "" : isShort ? "; prompts of at most " + shortRows + " tokens" : "; prompts of more than " + shortRows + " tokens"));
+                        + (shortRows == 0 ? "" : isShort ? "; prompts of at most " + shortRows + " tokens" : "; prompts of more than " + shortRows + " tokens")
+                        + (splits > 1 ? ", K in " + splits + " splits" : ""));
         Expr seq = lb.seq(), tilesN = c((n + bn - 1) / bn);
         Expr gridX = shortRows == 0 ? tilesN : isShort ? GemmRule.oneTileOnly(seq, shortRows, tilesN) : longOnly(seq, shortRows, tilesN);
-        lb.block(threads).grid(gridX, isShort ? c(1) : LaunchBuilder.ceilDiv(seq, bm)).knob("bm", bm).knob("bn", bn).knob("short_rows", shortRows);
+        lb.block(threads).grid(gridX, isShort ? c(1) : LaunchBuilder.ceilDiv(seq, bm), splits > 1 ? GemmRule.oneTileOnly(seq, shortRows, c(splits)) : c(1))
+                .knob("bm", bm).knob("bn", bn).knob("short_rows", shortRows);
+        if (splits > 1) lb.knob("split_k", splits);
         if (simt) lb.knob("tm", tm).knob("tn", tn);
         MatmulPrologue.Operands ops = MatmulPrologue.bind(lb, m, ctx);
         Buffer x = ops.x(), data = ops.w(), scales = ops.scales(), bias = ops.bias(), res = ops.residual();
         Buffer y = lb.output("y", out);
+        Buffer partials = splits > 1 ? lb.scratch("partials", GemmRule.SPLIT_SCRATCH, KType.F32, (long) splits * bm * n) : null;
         Shared xs = lb.shared("xs", KType.U32, bm * stride);
         Shared ws = lb.shared("ws", KType.U32, bn * stride);
 
@@ -189,14 +204,28 @@ public final class GemmTiledRule implements ScheduleRule {
         Expr.Var n0 = b.let("n0", mul(bid(0), c(bn)));
         Expr.Var m0 = b.let("m0", mul(bid(1), c(bm)));
         GemmTiles tiles = new GemmTiles(lb, x, data, scales, w, qs, quant, k, n, GemvRule.perWord(w), bm, bn, threads, m0, n0, xs, ws, stride);
+        KRange range = new KRange(c(0), c(k), c(k - BK));
+        if (splits > 1) { // this block's share of K: whole 32-wide steps, split z of gridDim.z
+            Expr.Var kPer = b.let("k_per", mul(div(add(c(k / BK), sub(gdim(2), c(1))), gdim(2)), c(BK)));
+            Expr.Var kLo = b.let("k_lo", mul(bid(2), kPer));
+            Expr.Var kHi = b.let("k_hi", min(c(k), add(kLo, kPer)));
+            range = new KRange(kLo, kHi, sub(kHi, c(BK)));
+        }
+        // split: each block's partial tile to scratch [split, seq, n] for the reduce kernel; else the epilogue
+        Consumer<List<Acc>> store = partials != null ? accs -> partials(b, accs, seq, n, partials)
+                : coop ? accs -> epilogue(b, m, accs, MatrixUnit.NONE, seq, n, bias, res, y) : accs -> epilogue(b, m, accs, unit, seq, n, bias, res, y);
         if (coop) {
-            cooperative(b, tiles, k, bm, bn, sub, lb.shared("ys", KType.F32, WAVES * MatrixTile.SIZE * MatrixTile.SIZE),
-                    accs -> epilogue(b, m, accs, MatrixUnit.NONE, lb.seq(), n, bias, res, y));
+            cooperative(b, tiles, range, bm, bn, sub, lb.shared("ys", KType.F32, WAVES * MatrixTile.SIZE * MatrixTile.SIZE), store);
             return lb.build();
         }
-        List<Acc> accs = simt ? simtLoop(b, tiles, k, bm, bn, tm, tn, dot2) : matrixLoop(b, tiles, k, unit, bm, bn);
-        epilogue(b, m, accs, unit, lb.seq(), n, bias, res, y);
+        store.accept(simt ? simtLoop(b, tiles, range, bm, bn, tm, tn, dot2) : matrixLoop(b, tiles, range, unit, bm, bn));
         return lb.build();
+    }
+
+    /** Each accumulator inside y to its split's partial tile, {@code [split, seq, n]} f32 (grid z is the split). */
+    private static void partials(K.Body b, List<Acc> accs, Expr seq, int n, Buffer partials) {
+        for (Acc a : accs)
+            b.ifThen(land(lt(a.row(), seq), lt(a.col(), c(n))), st -> st.store(partials, add(mul(add(mul(bid(2), seq), a.row()), c(n)), a.col()), a.value()));
     }
 
     /**
@@ -204,7 +233,7 @@ public final class GemmTiledRule implements ScheduleRule {
      * {@code (s%2)·bn/2} of the tile; lane l reads row {@code l%16} of each 16-row A slice and
      * column {@code l%16} of each 16-column B slice at the k its group {@code l/16} holds.
      */
-    private static List<Acc> matrixLoop(K.Body b, GemmTiles tiles, int k, MatrixUnit unit, int bm, int bn) {
+    private static List<Acc> matrixLoop(K.Body b, GemmTiles tiles, KRange k, MatrixUnit unit, int bm, int bn) {
         int mt = bm / 2 / 16, nt = bn / 2 / 16;
         Expr.Var wave = b.let("wave", div(tid(0), c(unit.lanes)));
         Expr.Var lane = b.let("lane", mod(tid(0), c(unit.lanes)));
@@ -247,7 +276,7 @@ public final class GemmTiledRule implements ScheduleRule {
      * tile into its 16×16 of {@code ys} and its lanes take the tile's elements, consecutive pairs in
      * one lane (so silu·mul finds (gate, up) together), for {@code epilogue}.
      */
-    private static void cooperative(K.Body b, GemmTiles tiles, int k, int bm, int bn, int sub, Shared ys, Consumer<List<Acc>> epilogue) {
+    private static void cooperative(K.Body b, GemmTiles tiles, KRange k, int bm, int bn, int sub, Shared ys, Consumer<List<Acc>> epilogue) {
         int mt = bm / 2 / 16, nt = bn / 2 / 16, size = MatrixTile.SIZE;
         Expr.Var wave = b.let("wave", div(tid(0), c(sub)));
         Expr.Var lane = b.let("lane", mod(tid(0), c(sub)));
@@ -301,7 +330,7 @@ public final class GemmTiledRule implements ScheduleRule {
      * pairs {@code 2(tx + p·bn/tn), +1} ({@code tx = t % (bn/tn)}), so (gate, up) pairs stay in one
      * thread and neighbouring threads read neighbouring shared rows of w.
      */
-    private static List<Acc> simtLoop(K.Body b, GemmTiles tiles, int k, int bm, int bn, int tm, int tn, boolean dot2) {
+    private static List<Acc> simtLoop(K.Body b, GemmTiles tiles, KRange k, int bm, int bn, int tm, int tn, boolean dot2) {
         int across = bn / tn;
         Expr.Var tx = b.let("tx", mod(tid(0), c(across)));
         Expr.Var ty = b.let("ty", div(tid(0), c(across)));
@@ -334,14 +363,15 @@ public final class GemmTiledRule implements ScheduleRule {
         return out;
     }
 
-    /** The K loop: each 32-wide step's tiles to shared memory, the next step's fetched, {@code body} on this one. */
-    private static void steps(K.Body b, GemmTiles tiles, int k, Consumer<K.Body> body) {
-        tiles.fetch(b, c(0), true);
+    /** The K loop over {@code k}: each 32-wide step's tiles to shared memory, the next step's fetched, {@code body} on this one. */
+    private static void steps(K.Body b, GemmTiles tiles, KRange k, Consumer<K.Body> body) {
+        // a split with no steps (K's steps fewer than the splits) fetches a step in bounds and sums nothing
+        tiles.fetch(b, k.lo() instanceof Expr.Const ? k.lo() : min(k.lo(), c(tiles.k - BK)), true);
         Expr.Var k0 = var("k0", KType.I32);
-        b.forRange(k0, c(0), c(k), c(BK), 1, s -> {
+        b.forRange(k0, k.lo(), k.hi(), c(BK), 1, s -> {
             tiles.toShared(s);
             s.barrier();
-            tiles.fetch(s, min(add(k0, c(BK)), c(k - BK)), false); // the next step's (this one's again at the end)
+            tiles.fetch(s, min(add(k0, c(BK)), k.last()), false); // the next step's (this one's again at the end)
             body.accept(s);
             s.barrier();
         });
