@@ -26,9 +26,13 @@ import java.util.stream.Collectors;
  * addresses are plain 64-bit numbers, as on CUDA, and an address into the middle of a buffer works.
  * The workgroup size is the kernel's block, written into the shader. A buffer is read through
  * {@code buffer_reference} types, one per element type the kernel reads or writes it as (a vector
- * load of 16 bytes is a {@code uvec4} reference): read-only buffers through {@code readonly}
- * references, written ones through {@code coherent} references, so a workgroup sees what its own
- * invocations wrote after a barrier. f16 values travel as 16-bit patterns in {@code uint}
+ * load of 16 bytes is a {@code uvec4} reference): buffers the kernel only reads (inputs, and the
+ * scratch an earlier kernel wrote) through {@code readonly} references, those it stores to through
+ * plain ones. Not {@code coherent}: no kernel talks to another workgroup of its own dispatch (the
+ * kernel IR has no atomics; dispatches are ordered by pipeline barriers), and the workgroup-scope
+ * barrier makes a workgroup's own buffer writes visible to it, as in CUDA. A coherent reference is a
+ * device-scope access: every load of it a load the driver may not cache in the SM (the decode
+ * attention read its KV cache and the combine its partials that way while they were coherent). f16 values travel as 16-bit patterns in {@code uint}
  * ({@code uint16_t} in buffers); packed f16x2 arithmetic runs on {@code f16vec2}. Shuffles are
  * subgroup shuffles: the runtime must run the pipeline with full subgroups of the target's
  * subgroup size, laid out in invocation order.
@@ -66,15 +70,33 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
 
     /** What one kernel's body uses, collected before printing. */
     private final class Uses {
-        final Set<View> views = new LinkedHashSet<>();
-        final java.util.Map<String, Set<View>> perBuffer = new java.util.LinkedHashMap<>();
+        /** The element types each buffer is read or written as, by buffer name, in first use. */
+        private final java.util.Map<String, Set<KType>> typesPerBuffer = new java.util.LinkedHashMap<>();
+        /** The buffers this kernel stores to (a scratch or output buffer another kernel only reads stays out). */
+        private final Set<String> stored = new java.util.HashSet<>();
         final Set<MatrixTile> tiles = new LinkedHashSet<>();
         boolean f16x2;
 
-        void view(Buffer b, KType t) {
-            View v = new View(t, b.readOnly());
-            views.add(v);
-            perBuffer.computeIfAbsent(b.name(), k -> new LinkedHashSet<>()).add(v);
+        void load(Buffer b, KType t) {
+            typesPerBuffer.computeIfAbsent(b.name(), k -> new LinkedHashSet<>()).add(t);
+        }
+
+        void store(Buffer b, KType t) {
+            load(b, t);
+            stored.add(b.name());
+        }
+
+        /** The views of one buffer: read-only where this kernel never stores to it. */
+        Set<View> views(String buffer) {
+            Set<View> out = new LinkedHashSet<>();
+            for (KType t : typesPerBuffer.getOrDefault(buffer, Set.of())) out.add(new View(t, !stored.contains(buffer)));
+            return out;
+        }
+
+        Set<View> views() {
+            Set<View> out = new LinkedHashSet<>();
+            for (String b : typesPerBuffer.keySet()) out.addAll(views(b));
+            return out;
         }
     }
 
@@ -109,9 +131,9 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         sb.append('\n');
         sb.append("layout(local_size_x = ").append(k.block()[0]).append(", local_size_y = ").append(k.block()[1])
                 .append(", local_size_z = ").append(k.block()[2]).append(") in;\n\n");
-        for (View v : uses.views)
+        for (View v : uses.views())
             sb.append("layout(buffer_reference, std430, buffer_reference_align = ").append(Math.min(16, v.type().bytes())).append(") ")
-                    .append(v.readOnly() ? "readonly" : "coherent").append(" buffer ").append(v.refType()).append(" { ").append(type(v.type(), true)).append(" v[]; };\n");
+                    .append(v.readOnly() ? "readonly " : "").append("buffer ").append(v.refType()).append(" { ").append(type(v.type(), true)).append(" v[]; };\n");
         if (!k.buffers().isEmpty() || !k.scalars().isEmpty()) {
             sb.append("layout(push_constant, std430) uniform Args {");
             for (Buffer b : k.buffers()) sb.append(" uvec2 ").append(param(b.name())).append(';');
@@ -123,7 +145,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         if (uses.f16x2) sb.append(F16X2);
         sb.append("\nvoid main() {\n");
         for (Buffer b : k.buffers())
-            for (View v : uses.perBuffer.getOrDefault(b.name(), Set.of()))
+            for (View v : uses.views(b.name()))
                 sb.append("  ").append(v.refType()).append(' ').append(ref(b, v.type())).append(" = ").append(v.refType()).append("(args.").append(param(b.name())).append(");\n");
         for (Expr.Var s : k.scalars()) sb.append("  int ").append(name(s.name())).append(" = args.").append(param(s.name())).append(";\n");
         for (MatrixTile t : uses.tiles) sb.append("  ").append(tileType(t)).append(' ').append(tileName(t)).append(";\n");
@@ -153,7 +175,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.Let l -> collect(l.init(), u);
             case Stmt.Assign a -> collect(a.value(), u);
             case Stmt.Store st -> {
-                u.view(st.buffer(), st.value().type());
+                u.store(st.buffer(), st.value().type());
                 collect(st.index(), u);
                 collect(st.value(), u);
             }
@@ -182,7 +204,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
     private void collect(Expr e, Uses u) {
         if (e.type().equals(KType.F16X2) && (e instanceof Expr.Binary || e instanceof Expr.Fma)) u.f16x2 = true;
         switch (e) {
-            case Expr.Load l -> { u.view(l.buffer(), l.type()); collect(l.index(), u); }
+            case Expr.Load l -> { u.load(l.buffer(), l.type()); collect(l.index(), u); }
             case Expr.Binary b -> { collect(b.a(), u); collect(b.b(), u); }
             case Expr.Unary x -> collect(x.a(), u);
             case Expr.Fma f -> { collect(f.a(), u); collect(f.b(), u); collect(f.c(), u); }
@@ -215,7 +237,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
                 sb.append(ind).append(ref(st.buffer(), st.value().type())).append(".v[").append(expr(st.index())).append("] = ").append(v).append(";\n");
             }
             case Stmt.SharedStore st -> sb.append(ind).append(name(st.array().name())).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
-            // writes to shared and (coherent) buffer memory before the barrier are visible to the workgroup after it: one
+            // writes to shared and buffer memory before the barrier are visible to the workgroup after it: one
             // barrier at workgroup scope. GLSL's memoryBarrierBuffer() and memoryBarrierShared() are device-scope fences,
             // which NVIDIA's driver compiles to MEMBAR.SC.GPU: a wait of microseconds for every block at every barrier
             case Stmt.Barrier b -> sb.append(ind).append("controlBarrier(gl_ScopeWorkgroup, gl_ScopeWorkgroup, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);\n");
