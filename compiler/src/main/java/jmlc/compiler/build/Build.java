@@ -19,16 +19,16 @@ import java.util.Map;
  * GPU runner runs exactly these kernels, and {@code jmlc compile}, {@code %kernels} and
  * {@code %source} show them, so what a user inspects is what runs.
  *
- * @param sampling the runtime's kernels: greedy argmax and sampling over the logits row, and the
- *                 step that feeds the chosen token back as the next input
+ * @param sampling the runtime's kernels: greedy argmax and sampling over the logits row, and their
+ *                 forms that also feed the chosen token back as the next step's input
  * @param sources  every kernel's source by kernel name, decode kernels first, then prefill, then sampling
  */
 public record Build(Target target, Program decode, Program prefill, Sampling sampling, Map<String, String> sources) {
 
     /** Kernels the runtime launches around the programs. */
-    public record Sampling(Kernel argmax, Kernel sample, Kernel advance) {
+    public record Sampling(Kernel argmax, Kernel sample, Kernel argmaxAndAdvance, Kernel sampleAndAdvance) {
         public List<Kernel> all() {
-            return List.of(argmax, sample, advance);
+            return List.of(argmax, sample, argmaxAndAdvance, sampleAndAdvance);
         }
     }
 
@@ -48,7 +48,7 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
         Program prefill = Scheduler.schedule(graph, target, false, maxSeq, knobs);
         int vocab = (int) graph.outputs().getFirst().type().shape().cols();
         Sampling sampling = new Sampling(SamplingKernels.argmax(vocab, target.caps()), SamplingKernels.sample(vocab, target.caps()),
-                SamplingKernels.advance(target.caps()));
+                SamplingKernels.argmaxAndAdvance(vocab, target.caps()), SamplingKernels.sampleAndAdvance(vocab, target.caps()));
         Map<String, Kernel> all = new LinkedHashMap<>();
         for (Kernel k : decode.kernels()) Program.sameOrNew(all, k);
         for (Kernel k : prefill.kernels()) Program.sameOrNew(all, k);

@@ -15,7 +15,9 @@ import static jmlc.compiler.kernel.K.*;
 /**
  * Choosing the next token on the device, so one int, not a row of logits, crosses to the host.
  * Both kernels run as one block over a {@code vocab}-long logits row and write the token id to
- * {@code out[0]}.
+ * {@code out[0]}. Their {@code advance} forms, the last launch of a captured decode-and-choose step,
+ * also feed the choice back ({@code tokens[0] = out[0]; pos[0] += 1}), so the next step needs no
+ * copy in and no launch of its own (a kernel boundary is 1 to 2 µs of a ~2 ms step).
  * <ul>
  *   <li>{@link #argmax}: greedy; ties go to the smaller id (as the host sampler does).</li>
  *   <li>{@link #sample}: a draw from {@code softmax(logits / T)}; {@code params = [1/T, u]} with u uniform
@@ -39,9 +41,20 @@ public final class SamplingKernels {
     /** Logits a thread of {@link #argmax} loads before comparing them. */
     static final int BATCH = 8;
 
+    /** Greedy choice: {@code out[0] = argmax(logits)}. */
     public static Kernel argmax(int vocab, Capabilities caps) {
+        return argmax(vocab, caps, false);
+    }
+
+    /** {@link #argmax}, then the choice fed back: {@code tokens[0] = out[0]; pos[0] += 1}. */
+    public static Kernel argmaxAndAdvance(int vocab, Capabilities caps) {
+        return argmax(vocab, caps, true);
+    }
+
+    private static Kernel argmax(int vocab, Capabilities caps, boolean advance) {
         int warpSize = caps.subgroupSize(), threads = threads(caps);
         Buffer logits = new Buffer("logits", KType.F32, true), out = new Buffer("out", KType.I32, false);
+        Feedback feed = advance ? new Feedback() : null;
         Shared sv = new Shared("best_v", KType.F32, threads / warpSize), si = new Shared("best_i", KType.I32, threads / warpSize);
         K.Body b = new K.Body();
         Expr.Var bv = b.let("bv", f(Float.NEGATIVE_INFINITY));
@@ -79,9 +92,30 @@ public final class SamplingKernels {
                 });
             }
             x.store(out, c(0), bi);
+            if (feed != null) feed.store(x, bi);
         });
-        return Kernel.checked("argmax_" + vocab, java.util.List.of(logits, out), java.util.List.of(), java.util.List.of(sv, si), b.build(),
-                new int[] {threads, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", threads), "out[0] = argmax(logits[0 .. " + vocab + "))", caps);
+        return Kernel.checked("argmax_" + vocab + (feed != null ? "_advance" : ""), feed != null ? feed.buffers(logits, out) : java.util.List.of(logits, out),
+                java.util.List.of(), java.util.List.of(sv, si), b.build(), new int[] {threads, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", threads),
+                "out[0] = argmax(logits[0 .. " + vocab + "))" + (feed != null ? Feedback.SUMMARY : ""), caps);
+    }
+
+    /** The buffers and store of the {@code advance} forms: the chosen token becomes the next step's input. */
+    private static final class Feedback {
+        static final String SUMMARY = "; tokens[0] = out[0]; pos[0] += 1";
+        final Buffer tokens = new Buffer("tokens", KType.I32, false), pos = new Buffer("pos", KType.I32, false);
+
+        java.util.List<Buffer> buffers(Buffer... first) {
+            java.util.List<Buffer> all = new java.util.ArrayList<>(java.util.List.of(first));
+            all.add(tokens);
+            all.add(pos);
+            return all;
+        }
+
+        /** By the one invocation that wrote {@code out[0]}. */
+        void store(K.Body x, Expr token) {
+            x.store(tokens, c(0), token);
+            x.store(pos, c(0), add(load(pos, c(0)), c(1)));
+        }
     }
 
     /** Warp butterfly on (value, index) pairs: larger value wins, then smaller index. */
@@ -94,24 +128,20 @@ public final class SamplingKernels {
         }
     }
 
-    /**
-     * Feeds the sampled token back on the device: {@code tokens[0] = out[0]; pos[0] += 1}, the last
-     * launch of a captured decode-and-sample step, so the next step needs no host copy in.
-     */
-    public static Kernel advance(Capabilities caps) {
-        Buffer out = new Buffer("out", KType.I32, true), tokens = new Buffer("tokens", KType.I32, false), pos = new Buffer("pos", KType.I32, false);
-        K.Body b = new K.Body();
-        b.ifThen(eq(tid(0), c(0)), x -> {
-            x.store(tokens, c(0), load(out, c(0)));
-            x.store(pos, c(0), add(load(pos, c(0)), c(1)));
-        });
-        return Kernel.checked("advance_token", java.util.List.of(out, tokens, pos), java.util.List.of(), java.util.List.of(), b.build(),
-                new int[] {32, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of(), "tokens[0] = out[0]; pos[0] += 1", caps);
+    /** A draw from {@code softmax(logits / T)}: {@code out[0]}. */
+    public static Kernel sample(int vocab, Capabilities caps) {
+        return sample(vocab, caps, false);
     }
 
-    public static Kernel sample(int vocab, Capabilities caps) {
+    /** {@link #sample}, then the choice fed back: {@code tokens[0] = out[0]; pos[0] += 1}. */
+    public static Kernel sampleAndAdvance(int vocab, Capabilities caps) {
+        return sample(vocab, caps, true);
+    }
+
+    private static Kernel sample(int vocab, Capabilities caps, boolean advance) {
         int warpSize = caps.subgroupSize(), threads = threads(caps);
         Buffer logits = new Buffer("logits", KType.F32, true), params = new Buffer("params", KType.F32, true), out = new Buffer("out", KType.I32, false);
+        Feedback feed = advance ? new Feedback() : null;
         int warps = threads / warpSize;
         int chunk = (vocab + threads - 1) / threads;
         Shared red = new Shared("red", KType.F32, warps), sums = new Shared("sums", KType.F32, threads);
@@ -174,9 +204,12 @@ public final class SamplingKernels {
                 y.ifThen(K.land(lt(tok, c(0)), gt(p, r)), z -> z.assign(tok, k));
                 y.assign(r, sub(r, p));
             });
-            x.store(out, c(0), select(lt(tok, c(0)), lastPos, tok));
+            Expr.Var chosen = x.let("chosen", select(lt(tok, c(0)), lastPos, tok));
+            x.store(out, c(0), chosen);
+            if (feed != null) feed.store(x, chosen);
         });
-        return Kernel.checked("sample_" + vocab, java.util.List.of(logits, params, out), java.util.List.of(), java.util.List.of(red, sums, pick, rest), b.build(),
-                new int[] {threads, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", threads), "out[0] = a draw from softmax(logits / T) with u = params[1]", caps);
+        return Kernel.checked("sample_" + vocab + (feed != null ? "_advance" : ""), feed != null ? feed.buffers(logits, params, out) : java.util.List.of(logits, params, out),
+                java.util.List.of(), java.util.List.of(red, sums, pick, rest), b.build(), new int[] {threads, 1, 1}, new Expr[] {c(1), c(1), c(1)}, Map.of("threads", threads),
+                "out[0] = a draw from softmax(logits / T) with u = params[1]" + (feed != null ? Feedback.SUMMARY : ""), caps);
     }
 }

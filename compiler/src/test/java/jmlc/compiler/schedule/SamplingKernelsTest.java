@@ -50,8 +50,25 @@ class SamplingKernelsTest {
                 MemorySegment out = a.allocate(4);
                 new KernelSimulator(caps.subgroupSize()).launch(SamplingKernels.argmax(vocab, caps), Map.of("logits", floats(a, logits), "out", out), Map.of());
                 assertEquals(best, out.get(GroupQuantizer.U32, 0), "seed " + SEED);
+                assertFedBack(a, caps, SamplingKernels.argmaxAndAdvance(vocab, caps), Map.of("logits", floats(a, logits)), best, trial);
             }
         }
+    }
+
+    /**
+     * The advance form of a sampling kernel chooses the same token and feeds it back: out[0] and
+     * tokens[0] the choice, pos[0] one past what it was (a stale token in tokens[0] before).
+     */
+    static void assertFedBack(Arena a, Capabilities caps, jmlc.compiler.kernel.Kernel k, Map<String, MemorySegment> inputs, int expected, int position) {
+        MemorySegment out = a.allocate(4), tokens = a.allocate(4), pos = a.allocate(4);
+        tokens.set(GroupQuantizer.U32, 0, 12345);
+        pos.set(GroupQuantizer.U32, 0, position);
+        Map<String, MemorySegment> buffers = new java.util.HashMap<>(inputs);
+        buffers.putAll(Map.of("out", out, "tokens", tokens, "pos", pos));
+        new KernelSimulator(caps.subgroupSize()).launch(k, buffers, Map.of());
+        assertEquals(expected, out.get(GroupQuantizer.U32, 0), k.name() + ": out[0], seed " + SEED);
+        assertEquals(expected, tokens.get(GroupQuantizer.U32, 0), k.name() + ": tokens[0], the next step's input, seed " + SEED);
+        assertEquals(position + 1, pos.get(GroupQuantizer.U32, 0), k.name() + ": pos[0], seed " + SEED);
     }
 
     @ParameterizedTest
@@ -83,9 +100,11 @@ class SamplingKernelsTest {
                 double lo = acc - p[expected] / total;
                 if (u - lo < 1e-4 || acc - u < 1e-4) continue;
                 MemorySegment out = a.allocate(4);
+                MemorySegment params = floats(a, new float[] {1 / temperature, (float) u});
                 new KernelSimulator(caps.subgroupSize()).launch(SamplingKernels.sample(vocab, caps),
-                        Map.of("logits", floats(a, logits), "params", floats(a, new float[] {1 / temperature, (float) u}), "out", out), Map.of());
+                        Map.of("logits", floats(a, logits), "params", params, "out", out), Map.of());
                 assertEquals(expected, out.get(GroupQuantizer.U32, 0), "u = " + u + ", seed " + SEED);
+                assertFedBack(a, caps, SamplingKernels.sampleAndAdvance(vocab, caps), Map.of("logits", floats(a, logits), "params", params), expected, trial);
             }
         }
     }

@@ -151,19 +151,21 @@ public final class GpuRunner implements ModelRunner {
             this.decodeCalls = bind(build.decode(), true);
             this.prefillCalls = bind(build.prefill(), false);
             this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
-            // decode, choose, and feed the choice back as the next step's token and position: one replay and one
-            // 4-byte copy out per generated token
-            GpuDevice.Launch advance = dev.prepare(kernel(build.sampling().advance().name()), new long[] {sampleOutAddr, layout.tokens(), layout.pos()});
-            samplers.put("advance", advance);
+            // decode, choose, and feed the choice back as the next step's token and position (one kernel): one
+            // replay and one 4-byte copy out per generated token
+            long logits = layout.tensor(outputValue);
+            GpuDevice.Launch greedy = dev.prepare(kernel(build.sampling().argmaxAndAdvance().name()), new long[] {logits, sampleOutAddr, layout.tokens(), layout.pos()});
+            GpuDevice.Launch draw = dev.prepare(kernel(build.sampling().sampleAndAdvance().name()),
+                    new long[] {logits, sampleParamsAddr, sampleOutAddr, layout.tokens(), layout.pos()});
+            samplers.put("argmax and advance", greedy);
+            samplers.put("sample and advance", draw);
             this.greedyStep = dev.capture(() -> {
                 launchAll(decodeCalls, 1);
-                argmax(1).launch(ONE, NO_SCALARS);
-                advance.launch(ONE, NO_SCALARS);
+                greedy.launch(ONE, NO_SCALARS);
             });
             this.sampleStep = dev.capture(() -> {
                 launchAll(decodeCalls, 1);
-                sample(1).launch(ONE, NO_SCALARS);
-                advance.launch(ONE, NO_SCALARS);
+                draw.launch(ONE, NO_SCALARS);
             });
             // steps in flight: while the host takes one token, the device computes the next
             this.ahead = new DecodeAhead(dev, greedyStep, sampleOutAddr, settings.decodeAhead());
