@@ -78,9 +78,15 @@ public final class GpuSuite {
         }
         DeviceInfo gpu = found.get();
         System.out.println("device: " + gpu + " " + gpu.properties());
-        if (parts.contains("check")) s.guard("check", () -> s.check(gpu));
-        if (parts.contains("sweep")) throw new IllegalArgumentException("the sweeps are the tuner now: bash bench/tune.sh (jmlc tune)");
-        if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpu));
+        // one device held open from start to end: the suite opens dozens more, one after another, and NVIDIA's Vulkan
+        // driver refuses new instances after a few dozen were made and destroyed in a process (the held device keeps
+        // one alive for all of them; see Vk.acquire)
+        try (var held = s.backend.platform().open(gpu, RuntimeSettings.defaults())) {
+            if (parts.contains("check")) s.guard("check", () -> s.check(gpu));
+            if (parts.contains("check") || parts.contains("reopen")) s.guard("reopen", () -> s.checkReopen(gpu));
+            if (parts.contains("sweep")) throw new IllegalArgumentException("the sweeps are the tuner now: bash bench/tune.sh (jmlc tune)");
+            if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpu));
+        }
         System.out.println("\n==== summary ====");
         s.summary.forEach(System.out::println);
         System.out.println(s.failures == 0 ? "ALL CHECKS PASSED" : s.failures + " CHECK(S) FAILED");
@@ -212,6 +218,49 @@ public final class GpuSuite {
             String l2 = "check device argmax: " + device + (host == device ? " == " : " != ") + "host " + host;
             out.println(l2);
             record("check", l2);
+        }
+    }
+
+    /**
+     * Opens and closes the device again and again, beside the one the suite holds, as a notebook
+     * reloading models does: no open may fail, no file may stay open.
+     */
+    void checkReopen(DeviceInfo gpu) throws IOException {
+        int cycles = 60;
+        long before = openFiles();
+        List<Long> trail = new ArrayList<>();
+        for (int i = 0; i < cycles; i++) {
+            try (var dev = open(gpu, "open " + (i + 1) + " of " + cycles)) {
+                long a = dev.alloc(1 << 20, "reopen check");
+                dev.zero(a, 1 << 20);
+                dev.synchronize();
+                dev.free(a);
+            }
+            if (i % 10 == 9) trail.add(openFiles());
+        }
+        long after = openFiles();
+        boolean ok = after - before < cycles;
+        if (!ok) failures++;
+        String line = String.format("check reopen: %d opens and closes of %s; open files %d -> %d (after every 10: %s)%s",
+                cycles, gpu.id(), before, after, trail, ok ? "" : ": FAIL, files left open");
+        out.println(line);
+        record("check", line);
+    }
+
+    private jmlc.engine.runtime.gpu.GpuDevice open(DeviceInfo gpu, String which) {
+        try {
+            return backend.platform().open(gpu, RuntimeSettings.defaults());
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(which + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Files this process holds open (Linux), or -1. */
+    static long openFiles() throws IOException {
+        Path fd = Path.of("/proc/self/fd");
+        if (!Files.isDirectory(fd)) return -1;
+        try (var s = Files.list(fd)) {
+            return s.count();
         }
     }
 

@@ -50,11 +50,50 @@ final class Vk {
         if (LOADER_ERROR != null) throw new GpuException(LOADER_ERROR);
     }
 
+    private static VkInstance shared;
+    /** Probes and devices holding {@link #shared}; it is destroyed when the last lets go. */
+    private static int holders;
+    /** Instances made in this process so far. */
+    private static int made;
+
+    /**
+     * The process's Vulkan instance, shared by every probe and device that holds it, made by the
+     * first and destroyed when the last lets go ({@link #release}). Not kept until the process
+     * ends: NVIDIA's driver (580.159.04, H200, 2026-12-04) crashes the process in its exit handlers
+     * (SIGSEGV in a driver thread) when an instance is alive at exit, even one destroyed in a shutdown
+     * hook. The same driver refuses vkCreateInstance (VK_ERROR_INCOMPATIBLE_DRIVER) after a few dozen
+     * instances were made and destroyed in one process: a long run that opens devices again and again
+     * keeps one held between them (the GPU suite does).
+     */
+    static synchronized VkInstance acquire() {
+        if (shared == null) {
+            try {
+                shared = createInstance();
+            } catch (GpuException e) {
+                if (made == 0) throw e;
+                throw new GpuException(e.getMessage() + " (this process made and destroyed " + made + " Vulkan instances before:"
+                        + " NVIDIA's driver refuses new ones after a few dozen; restart the process, or keep a device open between loads)");
+            }
+            made++;
+        }
+        holders++;
+        return shared;
+    }
+
+    /** Lets go of the instance {@link #acquire} gave; the last holder destroys it. */
+    static synchronized void release() {
+        if (holders <= 0) throw new IllegalStateException("the Vulkan instance was released more often than acquired");
+        if (--holders == 0) {
+            vkDestroyInstance(shared, null);
+            shared = null;
+        }
+    }
+
     /**
      * A Vulkan instance for Vulkan 1.3 where the loader has it (1.2 otherwise: every device jmlc
      * can use has 1.2; a device's own version still limits what it offers).
      */
-    static VkInstance createInstance() {
+    private static VkInstance createInstance() {
         requireLoader();
         try (MemoryStack stack = MemoryStack.stackPush()) {
             int api = VK.getInstanceVersionSupported() >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : VK_API_VERSION_1_2;

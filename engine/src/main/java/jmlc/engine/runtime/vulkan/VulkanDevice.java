@@ -61,7 +61,7 @@ public final class VulkanDevice implements GpuDevice {
 
     private VulkanDevice(DeviceProbe probe, Options options) {
         this.probe = probe;
-        this.instance = Vk.createInstance();
+        this.instance = Vk.acquire();
         VkDevice dev = null;
         VulkanMemory mem = null;
         CommandQueue q = null;
@@ -89,7 +89,7 @@ public final class VulkanDevice implements GpuDevice {
             if (q != null) q.close();
             if (mem != null) mem.close();
             if (dev != null) vkDestroyDevice(dev, null);
-            vkDestroyInstance(instance, null);
+            Vk.release();
             throw e;
         }
     }
@@ -418,7 +418,7 @@ public final class VulkanDevice implements GpuDevice {
         pipelineCache.close();
         compiler.close();
         vkDestroyDevice(device, null);
-        vkDestroyInstance(instance, null);
+        Vk.release();
     }
 
     @Override

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import static org.lwjgl.vulkan.VK10.vkDestroyInstance;
 
 /**
  * GPUs through Vulkan (LWJGL over the system's Vulkan loader): devices {@code vulkan:0},
@@ -61,7 +60,7 @@ public final class VulkanPlatform implements GpuPlatform {
         if (!loader.isEmpty()) return new Detection(List.of(), loader);
         VkInstance instance;
         try {
-            instance = Vk.createInstance();
+            instance = Vk.acquire();
         } catch (Throwable t) {
             return new Detection(List.of(), "the Vulkan loader could not create an instance: " + t.getMessage()
                     + " (no Vulkan driver installed, or VK_DRIVER_FILES/VK_ICD_FILENAMES names none that loads)");
@@ -84,7 +83,7 @@ public final class VulkanPlatform implements GpuPlatform {
         } catch (Throwable t) {
             return new Detection(List.of(), "listing Vulkan devices failed: " + t.getMessage());
         } finally {
-            vkDestroyInstance(instance, null);
+            Vk.release();
         }
     }
 

@@ -72,6 +72,26 @@ class VulkanDeviceTest {
         return a;
     }
 
+    /**
+     * Devices opened and closed again and again, beside one that stays open, as a notebook reloading
+     * models does: they share the process's instance (closing one must not end it), and each runs.
+     */
+    @Test
+    void devicesOpenAndCloseManyTimesBesideAnOpenOne() {
+        Kernel k = axpb(2f, 1f);
+        for (int i = 0; i < 30; i++) {
+            try (VulkanDevice other = VulkanTestDevice.open()) {
+                long a = other.alloc(4L * 64, "reopened device's floats");
+                other.zero(a, 4L * 64);
+                other.launch(other.load(k, other.target().codegen().emit(k)), new int[] {1, 1, 1}, new long[] {a}, new int[] {64});
+                MemorySegment m = arena.allocate(4L * 64, 16);
+                other.download(m, a, 4L * 64);
+                assertEquals(1f, m.getAtIndex(GroupQuantizer.F32, 63), "open " + (i + 1) + ": 0 * 2 + 1");
+            }
+        }
+        assertEquals(1f, read(upload(new float[] {0.5f}), 1)[0] * 2, "the device open all along still works");
+    }
+
     @Test
     void uploadsAndDownloadsLargerThanTheStagingBlocksRoundTrip() {
         long bytes = (9L << 20) + 12; // three staging blocks, the last partly

@@ -56,14 +56,14 @@ class VulkanPlatformTest {
     @Test
     void probingNeedsLittleOfTheThreadsLwjglStack() {
         VulkanTestDevice.require();
-        org.lwjgl.vulkan.VkInstance instance = Vk.createInstance();
+        org.lwjgl.vulkan.VkInstance instance = Vk.acquire();
         try (org.lwjgl.system.MemoryStack stack = org.lwjgl.system.MemoryStack.stackPush()) {
             var pd = Vk.physicalDevices(instance).getFirst();
             stack.malloc(stack.getPointer() - 6 * 1024);
             DeviceProbe p = DeviceProbe.probe(instance, pd, 0);
             assertTrue(p.usable(), p.unusable());
         } finally {
-            org.lwjgl.vulkan.VK10.vkDestroyInstance(instance, null);
+            Vk.release();
         }
     }
 
