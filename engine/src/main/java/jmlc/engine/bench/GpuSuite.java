@@ -44,7 +44,8 @@ import java.util.TreeMap;
  * The GPU machine's one script (bench/gpu-suite.sh runs it): correctness of every kernel and
  * fused pattern against the reference interpreter, then benchmarks, printing a short table last.
  *
- * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [--backend cuda|rocm|vulkan] [--models M,...] [--out DIR]</pre>
+ * <pre>java ... jmlc.engine.bench.GpuSuite [check] [bench] [reopen] [--backend cuda|rocm|vulkan] [--models M,...] [--out DIR]</pre>
+ * {@code check} includes {@code reopen}: the device opened and closed again and again beside the one the suite holds.
  * Knob searches are the tuner's ({@code jmlc tune}, bench/tune.sh), which replaced the GEMV and GEMM sweeps.
  * The same checks and benchmarks for every GPU platform: {@code --backend} picks which (default cuda).
  */
