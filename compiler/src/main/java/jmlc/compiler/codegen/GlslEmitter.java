@@ -32,8 +32,8 @@ import java.util.stream.Collectors;
  * kernel IR has no atomics; dispatches are ordered by pipeline barriers), and the workgroup-scope
  * barrier makes a workgroup's own buffer writes visible to it, as in CUDA. A coherent reference is a
  * device-scope access: every load of it a load the driver may not cache in the SM (the decode
- * attention read its KV cache and the combine its partials that way while they were coherent). f16 values travel as 16-bit patterns in {@code uint}
- * ({@code uint16_t} in buffers); packed f16x2 arithmetic runs on {@code f16vec2}. Shuffles are
+ * attention read its KV cache and the combine its partials that way while they were coherent).
+ * f16 values travel as 16-bit patterns in {@code uint} ({@code uint16_t} in buffers); packed f16x2 arithmetic runs on {@code f16vec2}. Shuffles are
  * subgroup shuffles: the runtime must run the pipeline with full subgroups of the target's
  * subgroup size, laid out in invocation order.
  *

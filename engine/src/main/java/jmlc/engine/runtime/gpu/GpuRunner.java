@@ -153,7 +153,7 @@ public final class GpuRunner implements ModelRunner {
             this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
             // decode, choose, and feed the choice back as the next step's token and position (one kernel): one
             // replay and one 4-byte copy out per generated token
-            long logits = layout.tensor(outputValue);
+            long logits = lastLogitsRow(1);
             GpuDevice.Launch greedy = dev.prepare(kernel(build.sampling().argmaxAndAdvance().name()), new long[] {logits, sampleOutAddr, layout.tokens(), layout.pos()});
             GpuDevice.Launch draw = dev.prepare(kernel(build.sampling().sampleAndAdvance().name()),
                     new long[] {logits, sampleParamsAddr, sampleOutAddr, layout.tokens(), layout.pos()});
@@ -358,14 +358,19 @@ public final class GpuRunner implements ModelRunner {
     static final int[] ONE = {1, 1, 1}, NO_SCALARS = {};
     private final Map<String, GpuDevice.Launch> samplers = new HashMap<>();
 
+    /** The device address of the last logits row of a step of {@code rows} output rows. */
+    private long lastLogitsRow(int rows) {
+        return layout.tensor(outputValue) + 4L * (rows - 1) * vocab;
+    }
+
     /** The argmax launch over the last logits row of a step of {@code rows} output rows (prepared once per row count). */
     private GpuDevice.Launch argmax(int rows) {
-        long lastRow = layout.tensor(outputValue) + 4L * (rows - 1) * vocab;
+        long lastRow = lastLogitsRow(rows);
         return samplers.computeIfAbsent("argmax" + rows, k -> dev.prepare(kernel(build.sampling().argmax().name()), new long[] {lastRow, sampleOutAddr}));
     }
 
     private GpuDevice.Launch sample(int rows) {
-        long lastRow = layout.tensor(outputValue) + 4L * (rows - 1) * vocab;
+        long lastRow = lastLogitsRow(rows);
         return samplers.computeIfAbsent("sample" + rows, k -> dev.prepare(kernel(build.sampling().sample().name()), new long[] {lastRow, sampleParamsAddr, sampleOutAddr}));
     }
 

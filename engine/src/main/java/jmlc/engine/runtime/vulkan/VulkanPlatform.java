@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-
 /**
  * GPUs through Vulkan (LWJGL over the system's Vulkan loader): devices {@code vulkan:0},
  * {@code vulkan:1} ... in the loader's order. {@link #detect()} lists the GPUs jmlc's kernels can
