@@ -24,6 +24,20 @@ class VulkanPlatformTest {
         return new DeviceProbe(i, info, "", software, t, 0, DeviceProbe.SizeControl.CORE, true, true, false, false, 0, 1, 64, 1L << 40, 1L << 40, 256, new int[] {65535, 65535, 65535}, new byte[16], 0, 0);
     }
 
+    /** VkQueueFlags bits: graphics 1, compute 2, transfer 4. */
+    @Test
+    void aComputeOnlyQueueIsPreferredWhenItWritesTimestamps() {
+        // NVIDIA's families: 0 graphics+compute+transfer, 1 transfer, 2 compute+transfer (all timed)
+        assertEquals(2, DeviceProbe.chooseQueue(new int[] {7, 4, 6}, new int[] {64, 64, 64}));
+        // a compute-only family without timestamps loses to a timed graphics+compute one
+        assertEquals(0, DeviceProbe.chooseQueue(new int[] {7, 6}, new int[] {64, 0}));
+        // lavapipe: one family for everything
+        assertEquals(0, DeviceProbe.chooseQueue(new int[] {7}, new int[] {64}));
+        // no timestamps anywhere: the first compute family; none runs compute: -1
+        assertEquals(1, DeviceProbe.chooseQueue(new int[] {4, 3, 2}, new int[] {0, 0, 0}));
+        assertEquals(-1, DeviceProbe.chooseQueue(new int[] {4, 1}, new int[] {64, 64}));
+    }
+
     @Test
     void gpusAreListedCpuImplementationsOnlyNamedAndUnusableDevicesExplained() {
         VulkanPlatform p = new VulkanPlatform(new VulkanPlatform.Detection(List.of(
