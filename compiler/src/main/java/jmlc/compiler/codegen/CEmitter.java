@@ -197,6 +197,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
     public String expr(Expr e) {
         return switch (e) {
             case Expr.Const c -> constant(c);
+            case Expr.Knob n -> Integer.toString(n.value()); // NVRTC and hiprtc compile each kernel for its values
             case Expr.Var v -> v.name();
             case Expr.Builtin b -> builtin(b.kind(), b.axis());
             case Expr.Binary b -> binary(b);

@@ -42,7 +42,10 @@ import java.util.stream.Collectors;
  * {@code cooperativeMatrix} (VK_KHR_cooperative_matrix) where it has cooperative matrices: a
  * {@link MatrixTile} is a {@code coopmat} at subgroup scope. Barriers are workgroup-scope
  * {@code controlBarrier}s (GL_KHR_memory_scope_semantics). Knob values are
- * literals in the code, as on every target (the kernel IR is made per knob value).
+ * literals in the code where they shape it (unrolled loops, array sizes, the workgroup size); a knob
+ * the kernel only computes with ({@link Expr.Knob}) is a specialization constant {@code knob_NAME},
+ * ids in name order ({@link #specializationConstants}), its value the default: kernels that differ
+ * only in such knobs compile to one SPIR-V module, and the runtime specializes each pipeline.
  */
 public final class GlslEmitter extends StructuredCode implements CodeGenerator {
     private final Capabilities caps;
@@ -75,7 +78,15 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         /** The buffers this kernel stores to (a scratch or output buffer another kernel only reads stays out). */
         private final Set<String> stored = new java.util.HashSet<>();
         final Set<MatrixTile> tiles = new LinkedHashSet<>();
+        /** Knob values left open ({@link Expr.Knob}), by name: the specialization constants, ids in name order. */
+        final java.util.SortedMap<String, Integer> knobs = new TreeMap<>();
         boolean f16x2;
+
+        void knob(Expr.Knob n) {
+            Integer was = knobs.putIfAbsent(n.name(), n.value());
+            if (was != null && was != n.value())
+                throw new IllegalArgumentException("knob " + n.name() + " has two values in one kernel: " + was + " and " + n.value());
+        }
 
         void load(Buffer b, KType t) {
             typesPerBuffer.computeIfAbsent(b.name(), k -> new LinkedHashSet<>()).add(t);
@@ -131,6 +142,10 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         sb.append('\n');
         sb.append("layout(local_size_x = ").append(k.block()[0]).append(", local_size_y = ").append(k.block()[1])
                 .append(", local_size_z = ").append(k.block()[2]).append(") in;\n\n");
+        int id = 0;
+        for (var e : uses.knobs.entrySet())
+            sb.append("layout(constant_id = ").append(id++).append(") const int knob_").append(e.getKey()).append(" = ").append(e.getValue()).append(";\n");
+        if (!uses.knobs.isEmpty()) sb.append('\n');
         for (View v : uses.views())
             sb.append("layout(buffer_reference, std430, buffer_reference_align = ").append(Math.min(16, v.type().bytes())).append(") ")
                     .append(v.readOnly() ? "readonly " : "").append("buffer ").append(v.refType()).append(" { ").append(type(v.type(), true)).append(" v[]; };\n");
@@ -219,9 +234,21 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Select s -> { collect(s.cond(), u); collect(s.a(), u); collect(s.b(), u); }
             case Expr.ShuffleXor s -> collect(s.value(), u);
             case Expr.Const c -> { }
+            case Expr.Knob n -> u.knob(n);
             case Expr.Var v -> { }
             case Expr.Builtin b -> { }
         }
+    }
+
+    /**
+     * The kernel's open knob values ({@link Expr.Knob}) in specialization-constant order: the id of
+     * each is its index here. The shader declares each as {@code layout(constant_id = i) const int
+     * knob_NAME = value;}, and the runtime passes the same values when it makes the pipeline.
+     */
+    public java.util.SortedMap<String, Integer> specializationConstants(Kernel k) {
+        Uses uses = new Uses();
+        collect(k.body(), uses);
+        return java.util.Collections.unmodifiableSortedMap(uses.knobs);
     }
 
     // ---- statements ----
@@ -349,6 +376,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
     String expr(Expr e) {
         return switch (e) {
             case Expr.Const c -> constant(c);
+            case Expr.Knob n -> "knob_" + n.name();
             case Expr.Var v -> name(v.name());
             case Expr.Builtin b -> builtin(b);
             case Expr.Binary b -> binary(b);

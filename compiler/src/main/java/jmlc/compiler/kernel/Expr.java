@@ -15,6 +15,23 @@ public sealed interface Expr {
         }
     }
 
+    /**
+     * A knob's value (i32) where the kernel only computes with it, so a target may leave it open until
+     * the kernel is loaded: GLSL declares it a specialization constant ({@code knob_NAME}, its value the
+     * default), so kernels that differ in it share one SPIR-V module and each pipeline gets its value;
+     * C targets print the value. A knob that shapes the code (unrolled loops, array sizes, the
+     * workgroup size) stays a literal.
+     */
+    record Knob(String name, int value) implements Expr {
+        public Knob {
+            if (!name.matches("[a-z][a-z0-9_]*")) throw new IllegalArgumentException("knob name '" + name + "' must be lower-case letters, digits and _");
+        }
+
+        public KType type() {
+            return KType.I32;
+        }
+    }
+
     /** A local variable, loop index or scalar kernel parameter. */
     record Var(String name, KType type) implements Expr {}
 

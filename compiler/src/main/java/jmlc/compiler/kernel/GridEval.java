@@ -18,6 +18,7 @@ public final class GridEval {
     public static int eval(Expr e, Map<String, Integer> scalars) {
         return switch (e) {
             case Expr.Const c -> (int) c.value();
+            case Expr.Knob n -> n.value();
             case Expr.Var v -> {
                 Integer x = scalars.get(v.name());
                 if (x == null) throw new IllegalArgumentException("grid expression needs scalar '" + v.name() + "'");

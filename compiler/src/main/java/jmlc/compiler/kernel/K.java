@@ -22,6 +22,11 @@ public final class K {
         return new Expr.Const(KType.F32, v);
     }
 
+    /** Knob {@code name}'s value {@code v} in arithmetic: a specialization constant where the target has them ({@link Expr.Knob}). */
+    public static Expr.Knob knob(String name, int v) {
+        return new Expr.Knob(name, v);
+    }
+
     public static Expr.Var var(String name, KType t) {
         return new Expr.Var(name, t);
     }

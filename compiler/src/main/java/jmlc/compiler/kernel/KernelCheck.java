@@ -130,6 +130,7 @@ public final class KernelCheck {
             case Expr.Select s -> { expr(k, s.cond(), scopes); expr(k, s.a(), scopes); expr(k, s.b(), scopes); }
             case Expr.ShuffleXor s -> expr(k, s.value(), scopes);
             case Expr.Const c -> { }
+            case Expr.Knob n -> { }
             case Expr.Builtin b -> { }
         }
     }
@@ -193,6 +194,7 @@ public final class KernelCheck {
                 case Expr.HalvesToWord h -> { expr(h.lo()); expr(h.hi()); }
                 case Expr.Select s -> { expr(s.cond()); expr(s.a()); expr(s.b()); }
                 case Expr.Const c -> { }
+                case Expr.Knob n -> { }
                 case Expr.Var v -> { }
                 case Expr.Builtin b -> { }
             }

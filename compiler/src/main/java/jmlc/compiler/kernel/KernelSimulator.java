@@ -538,6 +538,7 @@ public final class KernelSimulator {
             Object[] r = new Object[n];
             switch (e) {
                 case Expr.Const c -> { Object v = constant(c.type(), c.value()); for (int t = 0; t < n; t++) r[t] = v; }
+                case Expr.Knob c -> { Object v = c.value(); for (int t = 0; t < n; t++) r[t] = v; }
                 case Expr.Var v -> {
                     Object[] cur = vars.get(v.name());
                     if (cur == null) throw new IllegalStateException("variable " + v.name() + " read before it is set");

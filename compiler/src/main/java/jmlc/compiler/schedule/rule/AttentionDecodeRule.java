@@ -38,8 +38,9 @@ import static jmlc.compiler.kernel.K.*;
  * memory; the block writes {@code (max, sum, acc[hd])} per query head and split.
  * {@code combine}: one block per query head, a thread per dim, rescales and sums the splits.
  *
- * <p>The split count is fixed when the program is made, so a captured decode step replays at any
- * position; each split's share of the context is computed in the kernel from the current length
+ * <p>The split count is fixed when the program is made (in the partial kernel an open knob,
+ * {@link Expr.Knob}: a Vulkan specialization constant, so the tuner's split counts share a
+ * shader module), so a captured decode step replays at any position; each split's share of the context is computed in the kernel from the current length
  * ({@code ceil(len / splits)} positions), so every split has work at any position. Splits left
  * without positions (when len < splits) write an empty partial.
  *
@@ -152,7 +153,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr.Var w = b.let("w", div(tid(0), c(warp)));
         Expr.Var lane = b.let("lane", mod(tid(0), c(warp)));
         Expr.Var len = b.let("len", add(load(pos, c(0)), c(1)));
-        Expr.Var chunk = b.let("chunk", div(add(len, c(splits - 1)), c(splits)));
+        // splits only enters arithmetic here (never a loop's shape): a specialization constant on Vulkan
+        Expr.Knob nSplits = knob("splits", splits);
+        Expr.Var chunk = b.let("chunk", div(add(len, sub(nSplits, c(1))), nSplits));
         Expr.Var start = b.let("start", mul(sp, chunk));
         Expr.Var end = b.let("end", min(len, add(start, chunk)));
         Expr.Var newPos = spec == null ? null : b.let("new_pos", sub(len, c(1)));
@@ -252,7 +255,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 x.assign(aa, fma(sload(sacc, add(mul(add(c(ww * group), h), c(hd)), d)), sc, aa));
             }
             Expr.Var qh = x.let("qh", add(mul(g, c(group)), h));
-            Expr.Var base = x.let("pbase", mul(add(mul(qh, c(splits)), sp), c(hd + 2)));
+            Expr.Var base = x.let("pbase", mul(add(mul(qh, nSplits), sp), c(hd + 2)));
             x.store(part, add(base, add(d, c(2))), aa);
             x.ifThen(eq(d, c(0)), y -> {
                 y.store(part, base, mm);

@@ -34,6 +34,11 @@ public final class ShaderCompiler implements AutoCloseable {
     private final String version;
 
     public ShaderCompiler() {
+        this(System.getenv("JMLC_CACHE") != null ? Path.of(System.getenv("JMLC_CACHE")) : Path.of(System.getProperty("user.home"), ".cache", "jmlc"));
+    }
+
+    /** A compiler whose SPIR-V cache lies under {@code cacheBase/kernels/vulkan}. */
+    ShaderCompiler(Path cacheBase) {
         long c;
         try {
             c = shaderc_compiler_initialize();
@@ -47,8 +52,7 @@ public final class ShaderCompiler implements AutoCloseable {
             shaderc_get_spv_version(v, r);
             this.version = "spv " + Integer.toHexString(v.get(0)) + " rev " + r.get(0);
         }
-        String base = System.getenv("JMLC_CACHE");
-        this.cacheDir = (base != null ? Path.of(base) : Path.of(System.getProperty("user.home"), ".cache", "jmlc")).resolve("kernels").resolve("vulkan");
+        this.cacheDir = cacheBase.resolve("kernels").resolve("vulkan");
     }
 
     /** Whether shaderc's natives load on this machine (for {@code jmlc compile}, which writes SPIR-V only where they do). */
@@ -63,10 +67,53 @@ public final class ShaderCompiler implements AutoCloseable {
         }
     }
 
-    /** The SPIR-V words of {@code source} (a GLSL compute shader), from the cache or freshly compiled. */
+    /**
+     * The SPIR-V words of {@code source} (a GLSL compute shader), from the cache or freshly compiled:
+     * exactly this source's module, its specialization constants' defaults included (what
+     * {@code jmlc compile --emit} writes).
+     */
     public byte[] compile(String kernelName, String source) {
-        String key = hash(source + "\n" + OPTIONS + "\nshaderc " + version).substring(0, 16);
-        Path cached = cacheDir.resolve(kernelName + "-" + key + ".spv");
+        return cached(kernelName, source, kernelName + "-" + key(source));
+    }
+
+    /**
+     * The SPIR-V of {@code source} for a runtime that specializes every pipeline it makes
+     * (GlslEmitter's open knobs): shaders that differ only in their comments and in the defaults
+     * of their specialization constants share one module, compiled once (a tuner's candidates
+     * that differ in such knobs), so the module's defaults may be another kernel's.
+     */
+    public byte[] compileSpecialized(String kernelName, String source) {
+        String generic = generic(source);
+        if (generic.equals(withoutComments(source))) return compile(kernelName, source);
+        return cached(kernelName, source, "specialized-" + key(generic));
+    }
+
+    /** The source without its comment lines and with every specialization constant's default as {@code _}. */
+    static String generic(String source) {
+        return SPEC_DEFAULT.matcher(withoutComments(source)).replaceAll("$1_;");
+    }
+
+    private static final java.util.regex.Pattern SPEC_DEFAULT =
+            java.util.regex.Pattern.compile("(layout\\(constant_id = \\d+\\) const int \\w+ = )-?\\d+;");
+
+    private static String withoutComments(String source) {
+        return source.lines().filter(l -> !l.startsWith("//")).collect(java.util.stream.Collectors.joining("\n"));
+    }
+
+    /** Shaders shaderc compiled in this process (not found in the cache). */
+    int compilations() {
+        return compilations.get();
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger compilations = new java.util.concurrent.atomic.AtomicInteger();
+
+    private String key(String text) {
+        return hash(text + "\n" + OPTIONS + "\nshaderc " + version).substring(0, 16);
+    }
+
+    private byte[] cached(String kernelName, String source, String file) {
+        String key = file.substring(file.lastIndexOf('-') + 1);
+        Path cached = cacheDir.resolve(file + ".spv");
         try {
             if (Files.exists(cached)) return Files.readAllBytes(cached);
         } catch (IOException e) {
@@ -85,6 +132,7 @@ public final class ShaderCompiler implements AutoCloseable {
     }
 
     private byte[] compileNow(String kernelName, String source, String key) {
+        compilations.incrementAndGet();
         long options = shaderc_compile_options_initialize();
         try {
             shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan, shaderc_env_version_vulkan_1_2);

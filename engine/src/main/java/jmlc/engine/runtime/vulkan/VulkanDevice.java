@@ -263,7 +263,7 @@ public final class VulkanDevice implements GpuDevice {
 
     @Override
     public LoadedKernel load(Kernel kernel, String source) {
-        byte[] spv = compiler.compile(kernel.name(), source);
+        byte[] spv = compiler.compileSpecialized(kernel.name(), source); // VulkanKernel specializes the open knobs
         VulkanKernel k = VulkanKernel.create(device, pipelineCache.handle(), kernel, spv, probe);
         synchronized (kernels) {
             kernels.add(k);

@@ -1,5 +1,6 @@
 package jmlc.engine.runtime.vulkan;
 
+import jmlc.compiler.codegen.GlslEmitter;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.engine.runtime.gpu.GpuDevice;
 import jmlc.engine.runtime.gpu.GpuException;
@@ -21,6 +22,7 @@ import static org.lwjgl.vulkan.VK13.*;
  * range (8 bytes per buffer address, 4 per scalar: GlslEmitter's ABI) and no descriptor sets, and
  * the pipeline, made with the target's subgroup size required and, where the workgroup's x size
  * is a multiple of it, full subgroups (so subgroup shuffles see the lanes the kernel IR means).
+ * The kernel's open knobs ({@code Expr.Knob}) are the pipeline's specialization constants.
  * Where the driver has VK_KHR_pipeline_executable_properties, the pipeline keeps the compiler's
  * statistics (NVIDIA's: registers, binary size, stack, shared memory), and on NVIDIA's driver the
  * blocks a multiprocessor holds follow from its registers ({@link #blocksPerMultiprocessor()}).
@@ -28,6 +30,25 @@ import static org.lwjgl.vulkan.VK13.*;
 record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes, Map<String, String> statistics, int blocksPerMultiprocessor,
                     int multiprocessors)
         implements GpuDevice.LoadedKernel {
+
+    /**
+     * The kernel's open knob values ({@code GlslEmitter.specializationConstants}) as the pipeline's
+     * specialization: constant {@code i} is the i-th, 4 bytes at offset 4i; null if it has none.
+     * Every pipeline is specialized, since its SPIR-V may have been compiled from a kernel with other values.
+     */
+    static VkSpecializationInfo specialization(Kernel kernel, DeviceProbe probe, MemoryStack stack) {
+        var knobs = new GlslEmitter(probe.target().caps()).specializationConstants(kernel);
+        if (knobs.isEmpty()) return null;
+        VkSpecializationMapEntry.Buffer entries = VkSpecializationMapEntry.calloc(knobs.size(), stack);
+        ByteBuffer data = stack.malloc(4 * knobs.size());
+        int i = 0;
+        for (int v : knobs.values()) {
+            entries.get(i).constantID(i).offset(4 * i).size(4);
+            data.putInt(4 * i, v);
+            i++;
+        }
+        return VkSpecializationInfo.calloc(stack).pMapEntries(entries).pData(data);
+    }
 
     static VulkanKernel create(VkDevice device, long pipelineCache, Kernel kernel, byte[] spv, DeviceProbe probe) {
         int push = 8 * kernel.buffers().size() + 4 * kernel.scalars().size();
@@ -52,6 +73,8 @@ record VulkanKernel(Kernel kernel, long layout, long pipeline, int pushBytes, Ma
                 long layout = p.get(0);
                 VkPipelineShaderStageCreateInfo stage = VkPipelineShaderStageCreateInfo.calloc(stack).sType$Default()
                         .stage(VK_SHADER_STAGE_COMPUTE_BIT).module(module).pName(stack.UTF8("main"));
+                VkSpecializationInfo special = specialization(kernel, probe, stack);
+                if (special != null) stage.pSpecializationInfo(special);
                 int sg = probe.target().warpSize();
                 if (probe.sizeControl() != DeviceProbe.SizeControl.NONE) {
                     // LWJGL 3.3.6 generates no setter for requiredSubgroupSize (it marks the member as returned): written at its offset

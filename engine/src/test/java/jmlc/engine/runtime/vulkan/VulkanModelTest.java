@@ -141,6 +141,41 @@ class VulkanModelTest {
         }
     }
 
+    /**
+     * The decode attention's split count is a specialization constant: a model loaded with 5 splits
+     * after one with the default 32 gets the shader module compiled for 32 (the same generic source)
+     * specialized to 5, and every node still matches the reference at positions below, at and past
+     * the split count. Without the specialization the partial kernel would share the context out
+     * over 32 splits while 5 run, and attention would miss most positions.
+     */
+    @Test
+    void aSplitCountOtherThanTheCompiledModulesIsSpecializedAtLoad(@TempDir Path dir) {
+        VulkanTestDevice.require();
+        ModelConfig c = config();
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph())) {
+                jmlc.compiler.target.Target target;
+                try (GpuRunner defaults = load(cm, w, VulkanTestDevice.PLATFORM)) {
+                    target = defaults.target();
+                    assertTrue(defaults.decodeProgram().kernels().stream().anyMatch(k -> k.name().contains("s32") && k.name().endsWith("_partial")));
+                }
+                Knobs five = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature("attention_decode", "h4_kv2_d16_c32_f16", target), java.util.Map.of("splits", 5));
+                try (GpuRunner r = new GpuBackend(VulkanTestDevice.PLATFORM).load(cm, w, VulkanTestDevice.require(), RuntimeSettings.defaults(), five, Progress.NONE)) {
+                    assertTrue(r.decodeProgram().kernels().stream().anyMatch(k -> k.name().contains("s5") && k.name().endsWith("_partial")), "the knob reached the attention");
+                    GpuDiagnostics d = new GpuDiagnostics(r);
+                    var ref = new ReferenceInterpreter(cm.graph(), w::get);
+                    var st = new ReferenceInterpreter.State();
+                    Random rnd = new Random(SEED);
+                    for (int pos = 0; pos < 9; pos++)
+                        for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
+                            assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + " with 5 splits: " + nc + " (seed " + SEED + ")");
+                }
+            }
+        }
+    }
+
     @Test
     void syntheticWeightsAreMadeOnTheDeviceAndGiveFiniteLogits() {
         VulkanTestDevice.require();
