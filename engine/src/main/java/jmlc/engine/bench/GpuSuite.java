@@ -91,7 +91,7 @@ public final class GpuSuite {
         System.out.println("\n==== summary ====");
         s.summary.forEach(System.out::println);
         System.out.println(s.failures == 0 ? "ALL CHECKS PASSED" : s.failures + " CHECK(S) FAILED");
-        if (outDir != null) Files.writeString(outDir.resolve("gpu-suite.json"), "[" + s.json + "]\n");
+        if (outDir != null) Files.writeString(Files.createDirectories(outDir).resolve("gpu-suite.json"), "[" + s.json + "]\n");
         System.exit(s.failures == 0 ? 0 : 1);
     }
 

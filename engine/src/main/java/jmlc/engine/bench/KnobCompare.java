@@ -88,6 +88,7 @@ public final class KnobCompare {
             }
         }
         if (variants.size() < 2) throw new IllegalArgumentException("give at least two --variant NAME:knob=value,...");
+        Files.createDirectories(dir);
         Backends.Resolved dev = Backends.resolve(device);
         ModelConfig config = SyntheticModels.require(model);
         int ctx = Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);

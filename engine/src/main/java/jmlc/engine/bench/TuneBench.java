@@ -58,7 +58,7 @@ public final class TuneBench {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --model, --quant, --device, --budget, --out");
             }
         }
-        Path tuning = dir.resolve("tuning");
+        Path tuning = Files.createDirectories(dir).resolve("tuning");
         if (Files.exists(tuning)) throw new IllegalArgumentException(tuning + " exists: the defaults must be measured without a database; use an empty --out");
         System.setProperty("jmlc.tuning", tuning.toString());
         LoadOptions load = LoadOptions.defaults().device(device).quant(quant);
