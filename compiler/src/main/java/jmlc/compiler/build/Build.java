@@ -19,11 +19,16 @@ import java.util.Map;
  * GPU runner runs exactly these kernels, and {@code jmlc compile}, {@code %kernels} and
  * {@code %source} show them, so what a user inspects is what runs.
  *
- * @param sampling the runtime's kernels: greedy argmax and sampling over the logits row, and their
- *                 forms that also feed the chosen token back as the next step's input
- * @param sources  every kernel's source by kernel name, decode kernels first, then prefill, then sampling
+ * @param sampling     the runtime's kernels: greedy argmax and sampling over the logits row, and their
+ *                     forms that also feed the chosen token back as the next step's input
+ * @param sources      every kernel's source by kernel name, decode kernels first, then prefill, then
+ *                     the short-context decode program's own, then sampling
+ * @param shortDecode  the decode program for positions below {@code shortContext} ({@link ShortContextDecode}),
+ *                     or null when there is none
+ * @param shortContext decode steps at positions below this run {@code shortDecode}; 0 when it is null
  */
-public record Build(Target target, Program decode, Program prefill, Sampling sampling, Map<String, String> sources) {
+public record Build(Target target, Program decode, Program prefill, Sampling sampling, Map<String, String> sources,
+                    Program shortDecode, int shortContext) {
 
     /** Kernels the runtime launches around the programs. */
     public record Sampling(Kernel argmax, Kernel sample, Kernel argmaxAndAdvance, Kernel sampleAndAdvance) {
@@ -34,6 +39,8 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
 
     public Build {
         sources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(sources));
+        if ((shortDecode == null) != (shortContext == 0))
+            throw new IllegalArgumentException("a short-context decode program needs a threshold above 0, and only it: " + shortContext);
     }
 
     /**
@@ -46,17 +53,26 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
     public static Build compile(Graph graph, Target target, Knobs knobs, int maxSeq) {
         Program decode = Scheduler.schedule(graph, target, true, maxSeq, knobs);
         Program prefill = Scheduler.schedule(graph, target, false, maxSeq, knobs);
+        int positions = ShortContextDecode.positions(knobs, target, graph);
+        Program shortDecode = positions > 0
+                ? Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, knobs)) : null;
         int vocab = (int) graph.outputs().getFirst().type().shape().cols();
         Sampling sampling = new Sampling(SamplingKernels.argmax(vocab, target.caps()), SamplingKernels.sample(vocab, target.caps()),
                 SamplingKernels.argmaxAndAdvance(vocab, target.caps()), SamplingKernels.sampleAndAdvance(vocab, target.caps()));
         Map<String, Kernel> all = new LinkedHashMap<>();
         for (Kernel k : decode.kernels()) Program.sameOrNew(all, k);
         for (Kernel k : prefill.kernels()) Program.sameOrNew(all, k);
+        if (shortDecode != null) for (Kernel k : shortDecode.kernels()) Program.sameOrNew(all, k);
         for (Kernel k : sampling.all()) Program.sameOrNew(all, k);
         CodeGenerator codegen = target.codegen();
         Map<String, String> sources = new LinkedHashMap<>();
         for (Kernel k : all.values()) sources.put(k.name(), codegen.emit(k));
-        return new Build(target, decode, prefill, sampling, sources);
+        return new Build(target, decode, prefill, sampling, sources, shortDecode, positions);
+    }
+
+    /** The decode program a step at {@code pos} runs: the short-context one below {@link #shortContext}. */
+    public Program decodeAt(int pos) {
+        return pos < shortContext ? shortDecode : decode;
     }
 
     /** The decode or prefill program. */
@@ -69,6 +85,7 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
         Map<String, Kernel> all = new LinkedHashMap<>();
         for (Kernel k : decode.kernels()) all.putIfAbsent(k.name(), k);
         for (Kernel k : prefill.kernels()) all.putIfAbsent(k.name(), k);
+        if (shortDecode != null) for (Kernel k : shortDecode.kernels()) all.putIfAbsent(k.name(), k);
         for (Kernel k : sampling.all()) all.putIfAbsent(k.name(), k);
         return List.copyOf(all.values());
     }

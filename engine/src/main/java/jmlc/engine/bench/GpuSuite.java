@@ -159,10 +159,15 @@ public final class GpuSuite {
             for (int n : new int[] {9, 70})
                 for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
                     judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule(), r.target()));
-            // decode program from position 0, one token a step
+            // decode program from position 0, one token a step; each position also through the short-context
+            // program where the build has one (Vulkan's, below position 512: the whole of this context)
             var st = new ReferenceInterpreter.State();
-            for (int pos = 0; pos < 6; pos++)
-                for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule(), r.target()));
+            for (int pos = 0; pos < 6; pos++) {
+                int[] tok = {rnd.nextInt(c.vocabSize())};
+                if (r.build().shortDecode() != null)
+                    for (var nc : d.checkStep(ref, st, tok, pos, true)) judge(worst, what + " decode (short context)", nc, Precision.perNode(nc.rule(), r.target()));
+                for (var nc : d.checkStep(ref, st, tok, pos, false)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule(), r.target()));
+            }
             String line = String.format("check %-42s worst rel. error per rule: %s", what, worst);
             out.println(line);
             record("check", line);

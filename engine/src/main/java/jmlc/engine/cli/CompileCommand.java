@@ -128,7 +128,7 @@ final class CompileCommand implements Callable<Integer> {
         Build build = TunedBuild.compile(compiled.graph(), t, db, compiled.maxStepTokens(), w -> ctx.err.println("jmlc: warning: " + w));
         bar.finish("compiled " + model + " for " + t);
 
-        List<String> summary = summary(config, compiled, t, build.decode(), build.prefill());
+        List<String> summary = summary(config, compiled, t, build);
         summary.add(db.file() == null ? "tuning: none (the rules' defaults)" : "tuning: " + db.file() + " (" + db.records().size() + " kernel signatures)");
         if (emit != null) summary.add(write(emit, compiled, build, summary, bar));
         summary.forEach(ctx.out::println);
@@ -150,7 +150,8 @@ final class CompileCommand implements Callable<Integer> {
         return db;
     }
 
-    private List<String> summary(ModelConfig c, CompiledModel m, Target t, Program decode, Program prefill) {
+    private List<String> summary(ModelConfig c, CompiledModel m, Target t, Build build) {
+        Program decode = build.decode(), prefill = build.prefill();
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "%s: %s, %d layers, hidden %d; %s, context %d; target %s",
                 model, c.architecture().name().toLowerCase(Locale.ROOT), c.numLayers(), c.hiddenSize(), m.quant(), m.maxContext(), t));
@@ -164,6 +165,9 @@ final class CompileCommand implements Callable<Integer> {
         lines.add(String.format(Locale.ROOT, "memory plan: %d values in %d buffers, %s (%s if each had its own)",
                 mem.slotOf().size(), mem.slotBytes().size(), ProgressBar.bytes(mem.totalBytes()), ProgressBar.bytes(mem.naiveBytes())));
         lines.add(String.format(Locale.ROOT, "decode program:  %d kernels, %d launches per token", decode.kernels().size(), decode.launches()));
+        if (build.shortDecode() != null)
+            lines.add(String.format(Locale.ROOT, "  below position %d: %d kernels, %d launches per token (the attention in one block per KV head, no combine)",
+                    build.shortContext(), build.shortDecode().kernels().size(), build.shortDecode().launches()));
         lines.add(String.format(Locale.ROOT, "prefill program: %d kernels, %d launches per step of up to %d tokens",
                 prefill.kernels().size(), prefill.launches(), prefill.maxSeq()));
         return lines;

@@ -81,14 +81,22 @@ public final class AttentionDecodeRule implements ScheduleRule {
 
     /** The knobs of the decode attention {@code n}: warps a block, splits of the context, whether it absorbs rope_kv_append. */
     static KnobSpace space(Node n, ScheduleContext ctx) {
-        int ctxLen = (int) n.input(1).type().shape().dim(1).size(), sub = ctx.caps().subgroupSize();
-        int maxThreads = ctx.caps().maxThreadsPerBlock();
-        return new KnobSpace(signature(n, ctx))
-                .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16).tryOnly(2, 4, 8))
+        return space(n, ctx.target());
+    }
+
+    static KnobSpace space(Node n, jmlc.compiler.target.Target target) {
+        int ctxLen = (int) n.input(1).type().shape().dim(1).size(), sub = target.caps().subgroupSize();
+        Op.Attention a = (Op.Attention) n.op();
+        int hd = a.headDim(), group = a.nHeads() / a.nKvHeads();
+        int maxThreads = target.caps().maxThreadsPerBlock();
+        return new KnobSpace(new KernelSignature(KIND, shape(n), target))
+                .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16, 32).tryOnly(2, 4, 8))
                 .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the combine merges them 32 at a time)", 8, 16, 32, 64, 128))
                 .add(Knob.range("keys", KEYS, 1, 8, "positions a subgroup scores a loop step (loads and reductions in flight together)", 1, 2, 4))
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
+                .require("the warps' partial sums in shared memory (warps x group x head dim floats) within " + target.caps().maxSharedBytes() + " bytes",
+                        v -> 4L * v.get("warps") * (2 + hd) * group <= target.caps().maxSharedBytes())
                 .require("splits at most " + maxThreads + " (a block's threads: the merge once had a thread a split; the combine now has one a dim)",
                         v -> Math.max(sub, v.get("splits")) <= maxThreads);
     }
@@ -113,6 +121,23 @@ public final class AttentionDecodeRule implements ScheduleRule {
         return false;
     }
 
+    /**
+     * The knobs of the decode attention {@code n} for short contexts ({@code ShortContextDecode}): its
+     * {@code tuned} knobs with one split and as many warps as the target's block and shared memory
+     * allow (32 on most GPUs), so one block per KV head scores every position and writes the output,
+     * and the program needs no combine kernel.
+     */
+    public static Map<String, Integer> oneSplit(Node n, jmlc.compiler.target.Target target, Map<String, Integer> tuned) {
+        KnobSpace space = space(n, target);
+        Map<String, Integer> base = new java.util.LinkedHashMap<>(space.resolve(tuned));
+        base.put("splits", 1);
+        for (int warps = 32; warps >= 1; warps /= 2) {
+            base.put("warps", warps);
+            if (space.valid(base)) return base;
+        }
+        throw new IllegalStateException(space.signature() + ": no warp count is valid with one split");
+    }
+
     @Override
     public Optional<List<KernelCall>> apply(Node n, ScheduleContext ctx) {
         if (!(n.op() instanceof Op.Attention a) || !ctx.decode()) return Optional.empty();
@@ -133,8 +158,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
 
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
-        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + ropeTag + "_partial",
-                "per (kv head, split): online-softmax partial attention of its " + group + " query heads"
+        boolean single = splits == 1; // one block per KV head: it writes the output itself, no combine
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + ropeTag + (single ? "_single" : "_partial"),
+                (single ? "per kv head: online-softmax attention of its " : "per (kv head, split): online-softmax partial attention of its ") + group + " query heads"
                         + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits).knob("keys", keys);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
@@ -143,7 +169,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Buffer vc = spec == null ? lb.input("v_cache", n.input(2)) : lb.output("v_cache", n.input(2));
         Buffer pos = lb.input("pos", n.input(3));
         Buffer table = spec == null ? null : lb.constant("cossin", ElementwiseRule.ropeTableId(spec, ctxLen), ElementwiseRule.ropeTable(spec, ctxLen));
-        Buffer part = lb.scratch("partial", scratchId, KType.F32, partialFloats);
+        Buffer part = single ? lb.output("out", n.output()) : lb.scratch("partial", scratchId, KType.F32, partialFloats);
         Shared sm = lb.shared("warp_m", KType.F32, warps * group);
         Shared sl = lb.shared("warp_l", KType.F32, warps * group);
         Shared sacc = lb.shared("warp_acc", KType.F32, warps * group * hd);
@@ -255,6 +281,10 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 x.assign(aa, fma(sload(sacc, add(mul(add(c(ww * group), h), c(hd)), d)), sc, aa));
             }
             Expr.Var qh = x.let("qh", add(mul(g, c(group)), h));
+            if (single) {
+                x.store(part, add(mul(qh, c(hd)), d), div(aa, ll));
+                return;
+            }
             Expr.Var base = x.let("pbase", mul(add(mul(qh, nSplits), sp), c(hd + 2)));
             x.store(part, add(base, add(d, c(2))), aa);
             x.ifThen(eq(d, c(0)), y -> {
@@ -263,7 +293,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
             });
         });
         KernelCall partial = lb.build();
-
+        if (single) return Optional.of(List.of(partial));
         return Optional.of(List.of(partial, combine(ctx, n, sig, scratchId, partialFloats, splits, nH, hd, warp)));
     }
 

@@ -48,6 +48,20 @@ class AttentionDecodeTest {
     }
 
     /**
+     * One split: a block per KV head scores every position with its warps (32 here, most of them
+     * idle early on) and writes the output itself; the program has no combine kernel.
+     */
+    @ParameterizedTest
+    @CsvSource({"2, 32, 1", "1, 8, 0"})
+    void oneSplitWritesTheOutputWithoutACombine(int keys, int warps, int fuseRope) {
+        decodeMatchesInterpreter(Map.of("keys", keys, "warps", warps, "splits", 1, "fuse_rope", fuseRope),
+                "_w" + warps + "s1" + (keys == 1 ? "" : "k" + keys), "one split, " + warps + " warps");
+        Program decode = decodeProgram(Map.of("keys", keys, "warps", warps, "splits", 1, "fuse_rope", fuseRope));
+        assertTrue(decode.kernels().stream().noneMatch(k -> k.name().contains("combine")), decode.kernels().toString());
+        assertTrue(decode.kernels().stream().anyMatch(k -> k.name().endsWith("_single")), decode.kernels().toString());
+    }
+
+    /**
      * One position a warp a loop step, and several ({@code keys}): a split's positions rarely divide into
      * warps x keys, so a warp's last step holds keys past the split's end (they must weigh nothing),
      * some warps get no step at all, and the running sums are rescaled once a step; with the
@@ -60,16 +74,37 @@ class AttentionDecodeTest {
                 "_w" + warps + "s" + splits + (keys == 1 ? "_" : "k" + keys), String.format("keys %d, warps %d, splits %d, fuse_rope %d", keys, warps, splits, fuseRope));
     }
 
-    /** Compiles the decode program with {@code attention} as every attention's knobs (a kernel named with {@code tag} must come of it) and runs it beside the interpreter. */
-    private static void decodeMatchesInterpreter(Map<String, Integer> attention, String tag, String what) {
-        ModelConfig c = TinyModel.config(Architecture.LLAMA, 1, 4, 2, false);
-        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(CONTEXT, QuantMode.Q4F16_1.kvCacheType(), false));
-        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(unfused);
+    /** The tiny model's decode program with {@code attention} as every attention's knobs. */
+    private static Program decodeProgram(Map<String, Integer> attention) {
+        return decodeProgram(attention, passes(unfused(config())));
+    }
+
+    private static ModelConfig config() {
+        return TinyModel.config(Architecture.LLAMA, 1, 4, 2, false);
+    }
+
+    private static Graph unfused(ModelConfig c) {
+        return ModelGraph.build(c, new ModelGraph.Options(CONTEXT, QuantMode.Q4F16_1.kvCacheType(), false));
+    }
+
+    private static Pipeline.Result passes(Graph unfused) {
+        return new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(unfused);
+    }
+
+    private static Program decodeProgram(Map<String, Integer> attention, Pipeline.Result res) {
         Target t = Target.parse("cuda:sm_90");
         Knobs knobs = Knobs.defaults();
         for (Node n : res.graph().nodes())
             if (n.op() instanceof Op.Attention) knobs.put(new KernelSignature(AttentionDecodeRule.KIND, AttentionDecodeRule.shape(n), t), attention);
-        Program decode = Build.compile(res.graph(), t, knobs, CONTEXT).decode();
+        return Build.compile(res.graph(), t, knobs, CONTEXT).decode();
+    }
+
+    /** Compiles the decode program with {@code attention} as every attention's knobs (a kernel named with {@code tag} must come of it) and runs it beside the interpreter. */
+    private static void decodeMatchesInterpreter(Map<String, Integer> attention, String tag, String what) {
+        ModelConfig c = config();
+        Graph unfused = unfused(c);
+        Pipeline.Result res = passes(unfused);
+        Program decode = decodeProgram(attention, res);
         assertTrue(decode.kernels().stream().anyMatch(k -> k.name().contains(tag)), what + ": a kernel named *" + tag + "*: " + decode.kernels());
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);

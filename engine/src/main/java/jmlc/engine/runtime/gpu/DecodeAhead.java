@@ -25,7 +25,8 @@ final class DecodeAhead implements AutoCloseable {
     private record InFlight(int pos, Slot slot) {}
 
     private final GpuDevice dev;
-    private final GpuDevice.Captured greedyStep;
+    /** The captured greedy step for a position (a runner may capture one program for short contexts, another beyond). */
+    private final java.util.function.IntFunction<GpuDevice.Captured> greedyStepAt;
     private final long sampleOut;
     private final ArrayDeque<Slot> free = new ArrayDeque<>();
     private final ArrayDeque<InFlight> queued = new ArrayDeque<>();
@@ -34,9 +35,9 @@ final class DecodeAhead implements AutoCloseable {
     /** No step is queued past this position (the caller's token budget and the cache's end). */
     private int limit = -1;
 
-    DecodeAhead(GpuDevice dev, GpuDevice.Captured greedyStep, long sampleOut, int depth) {
+    DecodeAhead(GpuDevice dev, java.util.function.IntFunction<GpuDevice.Captured> greedyStepAt, long sampleOut, int depth) {
         this.dev = dev;
-        this.greedyStep = greedyStep;
+        this.greedyStepAt = greedyStepAt;
         this.sampleOut = sampleOut;
         MemorySegment results = dev.pinned(4L * Math.max(1, depth));
         for (int i = 0; i < depth; i++) free.add(new Slot(results.asSlice(4L * i, 4), dev.event()));
@@ -73,7 +74,7 @@ final class DecodeAhead implements AutoCloseable {
     private void fill(int pos) {
         for (int p = pos; !free.isEmpty() && p <= limit; p++) {
             Slot s = free.removeFirst();
-            greedyStep.replay();
+            greedyStepAt.apply(p).replay();
             dev.downloadAsync(s.result(), sampleOut, 4);
             s.done().record();
             queued.addLast(new InFlight(p, s));

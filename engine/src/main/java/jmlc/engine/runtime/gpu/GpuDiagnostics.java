@@ -48,6 +48,17 @@ public final class GpuDiagnostics {
      * the same earlier steps as the runner.
      */
     public List<NodeCheck> checkStep(ReferenceInterpreter ref, ReferenceInterpreter.State state, int[] tokens, int pos) {
+        return checkStep(ref, state, tokens, pos, pos < runner.build().shortContext());
+    }
+
+    /**
+     * {@link #checkStep(ReferenceInterpreter, ReferenceInterpreter.State, int[], int)} through the
+     * short-context decode program ({@code shortContext}, where the build has one) or the decode
+     * program, whatever the position; a prefill step ignores it. Checking a position through both,
+     * one after the other with the same token, is sound: a step writes the same cache rows again.
+     */
+    public List<NodeCheck> checkStep(ReferenceInterpreter ref, ReferenceInterpreter.State state, int[] tokens, int pos, boolean shortContext) {
+        if (shortContext && runner.build().shortDecode() == null) throw new IllegalArgumentException("the build has no short-context decode program");
         runner.discardQueued();
         var layout = runner.layout();
         var graph = runner.model().graph();
@@ -62,8 +73,9 @@ public final class GpuDiagnostics {
         runner.io.set(GroupQuantizer.U32, 0, pos);
         dev.upload(layout.pos(), runner.io, 4);
         boolean decode = tokens.length == 1;
-        Program p = decode ? runner.decodeProgram() : runner.prefillProgram();
-        List<GpuRunner.Bound> bound = runner.calls(decode);
+        // a decode step checks the program its position runs (the short-context one below the threshold)
+        Program p = !decode ? runner.prefillProgram() : shortContext ? runner.build().shortDecode() : runner.decodeProgram();
+        List<GpuRunner.Bound> bound = !decode ? runner.calls(false) : runner.decodeStep(shortContext).calls();
         List<NodeCheck> out = new ArrayList<>();
         int next = 0;
         Bindings b = Bindings.of("seq", tokens.length);
@@ -203,6 +215,23 @@ public final class GpuDiagnostics {
         return dev.time(() -> {
             for (int i = 0; i < steps; i++) runner.decodeGraph().replay();
         });
+    }
+
+    /**
+     * Device milliseconds of one replay of the captured step of the decode program ({@code shortContext}
+     * false) or of the short-context program (true), at position {@code pos} (the cache's contents do
+     * not matter to the time), over {@code steps} replays; NaN when the build has no short-context program.
+     */
+    public double decodeStepMillisAt(int pos, boolean shortContext, int steps) {
+        if (shortContext && runner.build().shortDecode() == null) return Double.NaN;
+        runner.discardQueued();
+        runner.io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(runner.layout().pos(), runner.io, 4);
+        GpuDevice.Captured g = runner.decodeStep(shortContext).decode();
+        g.replay(); // warm
+        return dev.time(() -> {
+            for (int i = 0; i < steps; i++) g.replay();
+        }) / steps;
     }
 
     /**

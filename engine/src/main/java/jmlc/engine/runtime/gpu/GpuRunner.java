@@ -51,8 +51,17 @@ public final class GpuRunner implements ModelRunner {
     private final BufferLayout<Long> layout;
     private final long sampleParamsAddr, sampleOutAddr;
     private final Value outputValue;
-    private final List<Bound> decodeCalls, prefillCalls;
-    private final GpuDevice.Captured decodeGraph, greedyStep, sampleStep;
+    private final List<Bound> prefillCalls;
+    /** The decode program captured: alone, with argmax and advance, with sampling and advance. */
+    record DecodeStep(List<Bound> calls, GpuDevice.Captured decode, GpuDevice.Captured greedy, GpuDevice.Captured sample) implements AutoCloseable {
+        @Override
+        public void close() {
+            for (GpuDevice.Captured g : java.util.Arrays.asList(decode, greedy, sample)) if (g != null) g.close();
+            for (Bound b : calls) b.launch().close();
+        }
+    }
+    /** The decode program's step, and the short-context program's (null when the build has none): {@link #stepAt}. */
+    private DecodeStep longStep, shortStep;
     /** The device's tokens[0] and pos after a captured decode-and-sample step, or -1 when the host must copy them in. */
     private int chainedToken = -1, chainedPos = -1;
     /** Greedy steps queued ahead of the host, up to {@link #decodeEnd}, the caller's last decode position (-1: none). */
@@ -121,7 +130,7 @@ public final class GpuRunner implements ModelRunner {
             checkDeviceMemory();
             compileKernels(progress);
             DeviceWeights w = new DeviceWeights(dev, memory, g, weights, progress);
-            this.layout = new BufferLayout<>(g, model.pipeline().memory(), List.of(build.decode(), build.prefill()), maxStep, new BufferLayout.Memory<>() {
+            this.layout = new BufferLayout<>(g, model.pipeline().memory(), programs(), maxStep, new BufferLayout.Memory<>() {
                 @Override
                 public Long zeroed(long bytes, String what) {
                     return memory.zeroed(bytes, what);
@@ -148,9 +157,7 @@ public final class GpuRunner implements ModelRunner {
             this.sampleOutAddr = memory.alloc(4, "sampled token");
             // decode launches may overlap the drain of the one before (RuntimeSettings.programmaticLaunch); prefill's do
             // not: its GEMMs were 11% slower so (H200, 2026-12-03)
-            this.decodeCalls = bind(build.decode(), true);
             this.prefillCalls = bind(build.prefill(), false);
-            this.decodeGraph = dev.capture(() -> launchAll(decodeCalls, 1));
             // decode, choose, and feed the choice back as the next step's token and position (one kernel): one
             // replay and one 4-byte copy out per generated token
             long logits = lastLogitsRow(1);
@@ -159,20 +166,43 @@ public final class GpuRunner implements ModelRunner {
                     new long[] {logits, sampleParamsAddr, sampleOutAddr, layout.tokens(), layout.pos()});
             samplers.put("argmax and advance", greedy);
             samplers.put("sample and advance", draw);
-            this.greedyStep = dev.capture(() -> {
-                launchAll(decodeCalls, 1);
-                greedy.launch(ONE, NO_SCALARS);
-            });
-            this.sampleStep = dev.capture(() -> {
-                launchAll(decodeCalls, 1);
-                draw.launch(ONE, NO_SCALARS);
-            });
+            this.longStep = capture(build.decode(), greedy, draw);
+            if (build.shortDecode() != null) this.shortStep = capture(build.shortDecode(), greedy, draw);
             // steps in flight: while the host takes one token, the device computes the next
-            this.ahead = new DecodeAhead(dev, greedyStep, sampleOutAddr, settings.decodeAhead());
+            this.ahead = new DecodeAhead(dev, pos -> stepAt(pos).greedy(), sampleOutAddr, settings.decodeAhead());
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /** {@code program} bound and captured three ways: alone, then argmax and advance, then sampling and advance. */
+    private DecodeStep capture(Program program, GpuDevice.Launch greedy, GpuDevice.Launch draw) {
+        List<Bound> calls = bind(program, true);
+        return new DecodeStep(calls, dev.capture(() -> launchAll(calls, 1)),
+                dev.capture(() -> {
+                    launchAll(calls, 1);
+                    greedy.launch(ONE, NO_SCALARS);
+                }),
+                dev.capture(() -> {
+                    launchAll(calls, 1);
+                    draw.launch(ONE, NO_SCALARS);
+                }));
+    }
+
+    /** The captured decode step a step at {@code pos} replays: the short-context program's below the build's threshold. */
+    DecodeStep stepAt(int pos) {
+        return shortStep != null && pos < build.shortContext() ? shortStep : longStep;
+    }
+
+    /** The captured step of the short-context program ({@code shortContext}; the decode program's where there is none) or of the decode program. */
+    DecodeStep decodeStep(boolean shortContext) {
+        return shortContext && shortStep != null ? shortStep : longStep;
+    }
+
+    /** The programs whose buffers the layout holds: decode, prefill, and the short-context decode where there is one. */
+    private List<Program> programs() {
+        return build.shortDecode() == null ? List.of(build.decode(), build.prefill()) : List.of(build.decode(), build.prefill(), build.shortDecode());
     }
 
     /** Refuses a model the device has no room for, before any kernel is compiled or byte allocated (MemoryCheck). */
@@ -180,7 +210,7 @@ public final class GpuRunner implements ModelRunner {
         if (!MemoryCheck.enabled()) return;
         Map<String, Long> scratch = new HashMap<>();
         long constants = 0;
-        for (Program p : List.of(build.decode(), build.prefill()))
+        for (Program p : programs())
             for (KernelCall c : p.calls())
                 for (Arg a : c.args()) {
                     if (a instanceof Arg.Scratch s) scratch.merge(s.name(), s.bytes(), Math::max);
@@ -253,14 +283,14 @@ public final class GpuRunner implements ModelRunner {
                 io.set(GroupQuantizer.U32, at, pos + i);
                 dev.uploadAsync(layout.tokens(), io.asSlice(4L * i), 4);
                 dev.uploadAsync(layout.pos(), io.asSlice(at), 4);
-                decodeGraph.replay();
+                stepAt(pos + i).decode().replay();
             }
             return 1;
         }
         io.set(GroupQuantizer.U32, posAt, pos);
         dev.uploadAsync(layout.tokens(), io, 4L * tokens.length);
         dev.uploadAsync(layout.pos(), io.asSlice(posAt), 4);
-        if (tokens.length == 1) decodeGraph.replay();
+        if (tokens.length == 1) stepAt(pos).decode().replay();
         else launchAll(prefillCalls, tokens.length);
         return outputRows(tokens.length);
     }
@@ -315,7 +345,8 @@ public final class GpuRunner implements ModelRunner {
         if (tokens.length == 1) {
             if (pos + 1 > maxContext()) throw new IllegalArgumentException("position " + pos + " exceeds the KV cache of " + maxContext());
             chain(tokens[0], pos);
-            (greedy ? greedyStep : sampleStep).replay();
+            DecodeStep step = stepAt(pos);
+            (greedy ? step.greedy() : step.sample()).replay();
         } else {
             int rows = step(tokens, pos);
             (greedy ? argmax(rows) : sample(rows)).launch(ONE, NO_SCALARS);
@@ -399,15 +430,21 @@ public final class GpuRunner implements ModelRunner {
 
     /** The bound launches of the decode program, or of the prefill program. */
     List<Bound> calls(boolean decodeProgram) {
-        return decodeProgram ? decodeCalls : prefillCalls;
+        return decodeProgram ? longStep.calls() : prefillCalls;
     }
 
+    /** The decode program a step at {@code pos} runs (the short-context one below the build's threshold). */
+    public Program decodeProgram(int pos) {
+        return build.decodeAt(pos);
+    }
+
+    /** The captured decode step of the decode program (beyond the short-context threshold). */
     GpuDevice.Captured decodeGraph() {
-        return decodeGraph;
+        return longStep.decode();
     }
 
     GpuDevice.Captured greedyStep() {
-        return greedyStep;
+        return longStep.greedy();
     }
 
     @Override
@@ -429,12 +466,11 @@ public final class GpuRunner implements ModelRunner {
     public void close() {
         try {
             if (ahead != null) ahead.close();
-            for (GpuDevice.Captured g : java.util.Arrays.asList(decodeGraph, greedyStep, sampleStep)) if (g != null) g.close();
+            for (DecodeStep st : java.util.Arrays.asList(longStep, shortStep)) if (st != null) st.close();
         } catch (RuntimeException e) {
             // closing anyway
         }
-        for (List<Bound> calls : java.util.Arrays.asList(decodeCalls, prefillCalls))
-            if (calls != null) for (Bound b : calls) b.launch().close();
+        if (prefillCalls != null) for (Bound b : prefillCalls) b.launch().close();
         samplers.values().forEach(GpuDevice.Launch::close);
         memory.close();
         host.close();

@@ -108,6 +108,58 @@ class GpuRunnerSimulatedTest {
         }
     }
 
+    /**
+     * With a short-context program below position 4: each decode step runs the program its position
+     * names (one attention block per KV head, no combine, below 4; the split attention with its
+     * combine from 4 on), every node of both matches the reference, and greedy decoding that crosses
+     * the threshold with steps queued ahead gives the CPU's tokens. The threshold defaults by platform.
+     */
+    @Test
+    void decodeStepsBelowTheShortContextThresholdRunTheirOwnProgram(@TempDir Path dir) {
+        ModelConfig c = config();
+        Target cuda = Target.parse("cuda:sm_90");
+        // the default: a platform's positions per KV head times the KV heads, within the context
+        assertEquals(192, jmlc.compiler.build.ShortContextDecode.defaultPositions(cuda, 32, 4096));
+        assertEquals(320, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("vulkan"), 32, 4096));
+        assertEquals(80, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("vulkan"), 8, 4096));
+        assertEquals(64, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("vulkan"), 8, 64));
+        assertEquals(0, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("rocm:gfx1100"), 32, 4096), "not measured on AMD: off");
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            Knobs four = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", cuda), java.util.Map.of("positions", 4));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner r = load("cuda:sm_90", cm, w, four);
+                 var cpu = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                assertEquals(4, r.build().shortContext());
+                var shortKernels = r.decodeProgram(3).kernels().stream().map(k -> k.name()).toList();
+                var longKernels = r.decodeProgram(4).kernels().stream().map(k -> k.name()).toList();
+                assertTrue(shortKernels.stream().anyMatch(n -> n.endsWith("_single")) && shortKernels.stream().noneMatch(n -> n.endsWith("_combine")), shortKernels.toString());
+                assertTrue(longKernels.stream().anyMatch(n -> n.endsWith("_combine")), longKernels.toString());
+                GpuDiagnostics d = new GpuDiagnostics(r);
+                var ref = new jmlc.compiler.interp.ReferenceInterpreter(cm.graph(), w::get);
+                var st = new jmlc.compiler.interp.ReferenceInterpreter.State();
+                Random rnd = new Random(SEED);
+                for (int pos = 0; pos < 7; pos++)
+                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
+                        assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
+                GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
+                        "greedy across the short-context threshold, seed " + SEED);
+                // the step at position 3 launches the short program (a combine fewer a layer), the one at 4 the other
+                SimulatedDevice sim = (SimulatedDevice) r.gpu();
+                int before = sim.launches();
+                r.forward(new int[] {1}, 3);
+                int at3 = sim.launches() - before;
+                before = sim.launches();
+                r.forward(new int[] {1}, 4);
+                int at4 = sim.launches() - before;
+                assertEquals(r.decodeProgram(3).launches(), at3);
+                assertEquals(r.decodeProgram(4).launches(), at4);
+                assertEquals(c.numLayers(), at4 - at3, "one combine a layer fewer below the threshold");
+            }
+        }
+    }
+
     /** The short-prompt threshold by platform (Vulkan's prefill GEMMs have no split-K), within the step's tokens; a database entry wins. */
     @Test
     void shortPromptDefaultsByPlatform() {

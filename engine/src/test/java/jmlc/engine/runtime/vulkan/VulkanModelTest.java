@@ -176,6 +176,41 @@ class VulkanModelTest {
         }
     }
 
+    /**
+     * Vulkan's default runs the short-context program below position 20 for this model (2 KV heads),
+     * past every position the other tests check: here a threshold of 4 hands over to the split
+     * attention, and every node of both programs matches the reference, greedy decoding across it the CPU's tokens.
+     */
+    @Test
+    void theShortContextProgramHandsOverToTheSplitAttention(@TempDir Path dir) {
+        DeviceInfo dev = VulkanTestDevice.require();
+        ModelConfig c = config();
+        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph())) {
+                jmlc.compiler.target.Target target;
+                try (GpuRunner probe = load(cm, w, VulkanTestDevice.PLATFORM)) {
+                    target = probe.target();
+                    assertEquals(20, probe.build().shortContext(), "the default: 10 positions a KV head, 2 KV heads");
+                }
+                Knobs four = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", target), java.util.Map.of("positions", 4));
+                try (GpuRunner r = new GpuBackend(VulkanTestDevice.PLATFORM).load(cm, w, dev, RuntimeSettings.defaults(), four, Progress.NONE);
+                     ModelRunner cpu = cpuReference(cm, w)) {
+                    GpuDiagnostics d = new GpuDiagnostics(r);
+                    var ref = new ReferenceInterpreter(cm.graph(), w::get);
+                    var st = new ReferenceInterpreter.State();
+                    Random rnd = new Random(SEED);
+                    for (int pos = 0; pos < 7; pos++)
+                        for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
+                            assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
+                    assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
+                            "greedy across the short-context threshold on " + r.device().id() + ", seed " + SEED);
+                }
+            }
+        }
+    }
+
     @Test
     void syntheticWeightsAreMadeOnTheDeviceAndGiveFiniteLogits() {
         VulkanTestDevice.require();

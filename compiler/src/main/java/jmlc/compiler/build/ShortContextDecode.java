@@ -1,0 +1,78 @@
+package jmlc.compiler.build;
+
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.ir.Op;
+import jmlc.compiler.schedule.KernelSignature;
+import jmlc.compiler.schedule.Knob;
+import jmlc.compiler.schedule.KnobSpace;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.rule.AttentionDecodeRule;
+import jmlc.compiler.target.Target;
+
+/**
+ * A second decode program for the first positions of a sequence, where the context is short: the
+ * same kernels but the decode attention in one block per KV head that scores every position and
+ * writes the output itself ({@link AttentionDecodeRule#oneSplit}), so a layer has no combine kernel.
+ * The runtime captures both programs and replays this one while the step's position is below the
+ * threshold (the knob {@code positions}), the split attention (flash-decoding) beyond it, where one
+ * block per head would read too long a context alone.
+ *
+ * <p>Where it stops paying: one block per KV head reads the context alone, so its time grows with the
+ * position over the KV heads, while the split attention's barely grows; what one step saves is a
+ * kernel boundary and the combine a layer, dearer through Vulkan than in a CUDA graph. So the default
+ * threshold is a platform's positions per KV head times the model's KV heads. Measured on the H200,
+ * 2026-12-04 ({@code ShortContextSweep}: one captured decode step of each program at positions 0 to
+ * 4000, q4f16_1), the position where the split attention became the faster, through Vulkan / CUDA:
+ * Llama-2-7B (32 KV heads) about 340 / 240, Llama-2-13B (40) 450 / 185, Llama-3-8B (8 KV heads of 4
+ * query heads each) 100 / 70; at position 0 one block was 4.0 to 4.6% / 2.3 to 3.5% faster, at 4000
+ * 41% / 48% slower. Hence 10 positions a KV head through Vulkan and 6 through CUDA (7B: 320 and 192);
+ * other platforms have not been measured and default to 0 (off).
+ */
+public final class ShortContextDecode {
+    private ShortContextDecode() {}
+
+    public static final String KIND = "decode_short_context";
+
+    /** The default threshold a KV head through Vulkan, and through CUDA (see the class comment). */
+    public static final int VULKAN_POSITIONS_PER_KV_HEAD = 10, CUDA_POSITIONS_PER_KV_HEAD = 6;
+
+    /** The default threshold for a model of {@code kvHeads} KV heads on {@code target}, within {@code maxPositions}. */
+    public static int defaultPositions(Target target, int kvHeads, int maxPositions) {
+        int perHead = switch (target.platform()) {
+            case VULKAN -> VULKAN_POSITIONS_PER_KV_HEAD;
+            case CUDA -> CUDA_POSITIONS_PER_KV_HEAD;
+            default -> 0;
+        };
+        return Math.min(perHead * kvHeads, maxPositions);
+    }
+
+    /** The knob: positions below which the short-context program runs (0: never). */
+    public static KnobSpace space(Target target, int kvHeads, int maxPositions) {
+        int def = defaultPositions(target, kvHeads, maxPositions);
+        return new KnobSpace(new KernelSignature(KIND, "", target))
+                .add(Knob.range("positions", def, 0, maxPositions,
+                        "decode steps at positions below this run the short-context program (one attention block per KV head, no combine); 0: never",
+                        0, 128, 256, 512, 1024));
+    }
+
+    /** The threshold {@code knobs} give for {@code graph} on {@code target}, or its default; 0 for a graph without attention. */
+    public static int positions(Knobs knobs, Target target, Graph graph) {
+        Node att = graph.nodes().stream().filter(n -> n.op() instanceof Op.Attention).findFirst().orElse(null);
+        if (att == null) return 0;
+        KnobSpace s = space(target, ((Op.Attention) att.op()).nKvHeads(), (int) att.input(1).type().shape().dim(1).size());
+        return s.resolve(knobs.values(s.signature())).get("positions");
+    }
+
+    /** {@code knobs} with every decode attention of {@code graph} set to one split ({@link AttentionDecodeRule#oneSplit}). */
+    static Knobs attentionInOneSplit(Graph graph, Target target, Knobs knobs) {
+        Knobs out = Knobs.defaults().with(knobs);
+        for (Node n : graph.nodes())
+            if (n.op() instanceof Op.Attention) {
+                KernelSignature sig = new KernelSignature(AttentionDecodeRule.KIND, AttentionDecodeRule.shape(n), target);
+                out.put(sig, AttentionDecodeRule.oneSplit(n, target, knobs.values(sig)));
+            }
+        return out;
+    }
+
+}
