@@ -64,6 +64,20 @@ class VulkanModelTest {
         return new GpuBackend(platform).load(cm, w, d, RuntimeSettings.defaults(), Knobs.defaults(), Progress.NONE);
     }
 
+    static GpuRunner load(CompiledModel cm, ModelWeights w, Knobs knobs) {
+        return new GpuBackend(VulkanTestDevice.PLATFORM).load(cm, w, VulkanTestDevice.require(), RuntimeSettings.defaults(), knobs, Progress.NONE);
+    }
+
+    /** Decode steps at positions 0 .. {@code positions - 1}, every node within its rule's tolerance of the reference interpreter's. */
+    static void decodeNodesMatch(GpuRunner r, CompiledModel cm, ModelWeights w, int positions, Random rnd, String what) {
+        GpuDiagnostics d = new GpuDiagnostics(r);
+        var ref = new ReferenceInterpreter(cm.graph(), w::get);
+        var st = new ReferenceInterpreter.State();
+        for (int pos = 0; pos < positions; pos++)
+            for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(cm.config().vocabSize())}, pos))
+                assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + " " + what + ": " + nc + " (seed " + SEED + ")");
+    }
+
     static ModelRunner cpuReference(CompiledModel cm, ModelWeights w) {
         CpuBackend cpu = new CpuBackend();
         return cpu.load(cm, w, cpu.detect().stream().filter(d -> d.id().equals("cpu:ref")).findFirst().orElseThrow(), Progress.NONE);
@@ -150,30 +164,16 @@ class VulkanModelTest {
      */
     @Test
     void aSplitCountOtherThanTheCompiledModulesIsSpecializedAtLoad(@TempDir Path dir) {
-        VulkanTestDevice.require();
-        ModelConfig c = config();
-        HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
-        try (Checkpoint ck = Checkpoints.open(dir)) {
-            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
-            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph())) {
-                jmlc.compiler.target.Target target;
-                try (GpuRunner defaults = load(cm, w, VulkanTestDevice.PLATFORM)) {
-                    target = defaults.target();
-                    assertTrue(defaults.decodeProgram().kernels().stream().anyMatch(k -> k.name().contains("s32") && k.name().endsWith("_partial")));
-                }
-                Knobs five = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature("attention_decode", "h4_kv2_d16_c32_f16", target), java.util.Map.of("splits", 5));
-                try (GpuRunner r = new GpuBackend(VulkanTestDevice.PLATFORM).load(cm, w, VulkanTestDevice.require(), RuntimeSettings.defaults(), five, Progress.NONE)) {
-                    assertTrue(r.decodeProgram().kernels().stream().anyMatch(k -> k.name().contains("s5") && k.name().endsWith("_partial")), "the knob reached the attention");
-                    GpuDiagnostics d = new GpuDiagnostics(r);
-                    var ref = new ReferenceInterpreter(cm.graph(), w::get);
-                    var st = new ReferenceInterpreter.State();
-                    Random rnd = new Random(SEED);
-                    for (int pos = 0; pos < 9; pos++)
-                        for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                            assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + " with 5 splits: " + nc + " (seed " + SEED + ")");
-                }
+        withTinyModel(dir, (cm, w, target) -> {
+            // 5 splits, and no short-context program, whose attention has one split
+            Knobs five = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature("attention_decode", "h4_kv2_d16_c32_f16", target), java.util.Map.of("splits", 5))
+                    .put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", target), java.util.Map.of("positions", 0));
+            try (GpuRunner r = load(cm, w, five)) {
+                assertTrue(r.decodeProgram().kernels().stream().anyMatch(k -> k.name().contains("s5") && k.name().endsWith("_partial")), "the knob reached the attention");
+                assertNull(r.build().shortDecode());
+                decodeNodesMatch(r, cm, w, 9, new Random(SEED), "with 5 splits");
             }
-        }
+        }, defaults -> assertTrue(defaults.decodeProgram().kernels().stream().anyMatch(k -> k.name().contains("s32") && k.name().endsWith("_partial"))));
     }
 
     /**
@@ -183,30 +183,38 @@ class VulkanModelTest {
      */
     @Test
     void theShortContextProgramHandsOverToTheSplitAttention(@TempDir Path dir) {
-        DeviceInfo dev = VulkanTestDevice.require();
+        withTinyModel(dir, (cm, w, target) -> {
+            Knobs four = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", target), java.util.Map.of("positions", 4));
+            try (GpuRunner r = load(cm, w, four); ModelRunner cpu = cpuReference(cm, w)) {
+                Random rnd = new Random(SEED);
+                decodeNodesMatch(r, cm, w, 7, rnd, "across the short-context threshold");
+                assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, cm.config().vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
+                        "greedy across the short-context threshold on " + r.device().id() + ", seed " + SEED);
+            }
+        }, defaults -> assertEquals(20, defaults.build().shortContext(), "the default: 10 positions a KV head, 2 KV heads"));
+    }
+
+    interface TinyModelUse {
+        void run(CompiledModel cm, ModelWeights w, jmlc.compiler.target.Target target);
+    }
+
+    /**
+     * The tiny q4f16_1 model from a checkpoint in {@code dir}: loaded once with the defaults (checked
+     * by {@code defaults}, which also gives the device's target), then handed to {@code use}.
+     */
+    static void withTinyModel(Path dir, TinyModelUse use, java.util.function.Consumer<GpuRunner> defaults) {
+        VulkanTestDevice.require();
         ModelConfig c = config();
         HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
         try (Checkpoint ck = Checkpoints.open(dir)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph())) {
                 jmlc.compiler.target.Target target;
-                try (GpuRunner probe = load(cm, w, VulkanTestDevice.PLATFORM)) {
-                    target = probe.target();
-                    assertEquals(20, probe.build().shortContext(), "the default: 10 positions a KV head, 2 KV heads");
+                try (GpuRunner r = load(cm, w, VulkanTestDevice.PLATFORM)) {
+                    target = r.target();
+                    defaults.accept(r);
                 }
-                Knobs four = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", target), java.util.Map.of("positions", 4));
-                try (GpuRunner r = new GpuBackend(VulkanTestDevice.PLATFORM).load(cm, w, dev, RuntimeSettings.defaults(), four, Progress.NONE);
-                     ModelRunner cpu = cpuReference(cm, w)) {
-                    GpuDiagnostics d = new GpuDiagnostics(r);
-                    var ref = new ReferenceInterpreter(cm.graph(), w::get);
-                    var st = new ReferenceInterpreter.State();
-                    Random rnd = new Random(SEED);
-                    for (int pos = 0; pos < 7; pos++)
-                        for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                            assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
-                    assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
-                            "greedy across the short-context threshold on " + r.device().id() + ", seed " + SEED);
-                }
+                use.run(cm, w, target);
             }
         }
     }
