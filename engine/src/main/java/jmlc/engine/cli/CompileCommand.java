@@ -303,27 +303,40 @@ final class CompileCommand implements Callable<Integer> {
             for (var t : p.tunables()) {
                 if (!seen.add(t.space().signature().toString())) continue;
                 sb.append(t.space().signature()).append('\n');
-                for (var k : t.space().knobs())
-                    sb.append(String.format(Locale.ROOT, "  %-14s = %-6d default %-6d allowed %-22s tried %s  (%s)%n", k.name(), t.chosen().get(k.name()),
-                            k.defaultValue(), k.describeAllowed(), k.candidates(), k.doc()));
+                knobLines(sb, t.space(), t.chosen());
             }
+        // the build's own: where the short-context decode program hands over to the decode program
+        var graph = build.decode().graph();
+        graph.nodes().stream().filter(n -> n.op() instanceof jmlc.compiler.ir.Op.Attention).findFirst().ifPresent(att -> {
+            var space = jmlc.compiler.build.ShortContextDecode.space(build.target(), ((jmlc.compiler.ir.Op.Attention) att.op()).nKvHeads(),
+                    (int) att.input(1).type().shape().dim(1).size());
+            sb.append(space.signature()).append('\n');
+            knobLines(sb, space, Map.of("positions", build.shortContext()));
+        });
         return sb.toString();
+    }
+
+    private static void knobLines(StringBuilder sb, jmlc.compiler.schedule.KnobSpace space, Map<String, Integer> chosen) {
+        for (var k : space.knobs())
+            sb.append(String.format(Locale.ROOT, "  %-14s = %-6d default %-6d allowed %-22s tried %s  (%s)%n", k.name(), chosen.get(k.name()),
+                    k.defaultValue(), k.describeAllowed(), k.candidates(), k.doc()));
     }
 
     /** One row per kernel: name, the rule that made it, its launches per decode step and per prefill step, file, summary. */
     private static String index(Build build, String ext) {
         Map<String, String> rule = new LinkedHashMap<>();
         Map<String, int[]> launches = new LinkedHashMap<>();
-        for (Program p : List.of(build.decode(), build.prefill()))
-            for (Program.Step s : p.steps())
+        List<Program> programs = build.shortDecode() == null ? List.of(build.decode(), build.prefill()) : List.of(build.decode(), build.prefill(), build.shortDecode());
+        for (int i = 0; i < programs.size(); i++)
+            for (Program.Step s : programs.get(i).steps())
                 for (KernelCall c : s.calls()) {
                     rule.putIfAbsent(c.kernel().name(), s.rule());
-                    launches.computeIfAbsent(c.kernel().name(), k -> new int[2])[p.decode() ? 0 : 1]++;
+                    launches.computeIfAbsent(c.kernel().name(), k -> new int[3])[i]++;
                 }
-        StringBuilder sb = new StringBuilder("kernel\trule\tdecode_launches\tprefill_launches\tfile\tsummary\n");
+        StringBuilder sb = new StringBuilder("kernel\trule\tdecode_launches\tprefill_launches\tshort_context_decode_launches\tfile\tsummary\n");
         for (Kernel k : build.kernels()) {
-            int[] n = launches.getOrDefault(k.name(), new int[2]);
-            sb.append(k.name()).append('\t').append(rule.getOrDefault(k.name(), "sampling")).append('\t').append(n[0]).append('\t').append(n[1]).append('\t')
+            int[] n = launches.getOrDefault(k.name(), new int[3]);
+            sb.append(k.name()).append('\t').append(rule.getOrDefault(k.name(), "sampling")).append('\t').append(n[0]).append('\t').append(n[1]).append('\t').append(n[2]).append('\t')
                     .append("kernels/").append(k.name()).append('.').append(ext).append('\t').append(k.summary().replace('\t', ' ')).append('\n');
         }
         return sb.toString();

@@ -44,17 +44,21 @@ class CliCompileTest {
         assertTrue(Files.readString(out.resolve("memory.txt")).contains("intermediate values in"));
 
         List<String> index = Files.readAllLines(out.resolve("index.tsv"));
-        assertEquals("kernel\trule\tdecode_launches\tprefill_launches\tfile\tsummary", index.getFirst());
-        int decodeLaunches = 0, prefillLaunches = 0;
+        assertEquals("kernel\trule\tdecode_launches\tprefill_launches\tshort_context_decode_launches\tfile\tsummary", index.getFirst());
+        int decodeLaunches = 0, prefillLaunches = 0, shortLaunches = 0;
         for (String row : index.subList(1, index.size())) {
             String[] f = row.split("\t");
-            assertEquals(6, f.length, row);
-            String source = Files.readString(out.resolve(f[4]));
-            assertTrue(source.contains("extern \"C\" __global__ void"), f[4]);
+            assertEquals(7, f.length, row);
+            String source = Files.readString(out.resolve(f[5]));
+            assertTrue(source.contains("extern \"C\" __global__ void"), f[5]);
             assertTrue(source.contains(f[0] + "("), "the file holds kernel " + f[0]);
             decodeLaunches += Integer.parseInt(f[2]);
             prefillLaunches += Integer.parseInt(f[3]);
+            shortLaunches += Integer.parseInt(f[4]);
+            if (f[0].endsWith("_single")) assertEquals("attention_decode", f[1], "the short-context attention is the decode attention rule's: " + row);
         }
+        // a CUDA target has a short-context decode program (6 positions a KV head): the attention without its combine
+        assertTrue(r.out().matches("(?s).*below position \\d+: \\d+ kernels, " + shortLaunches + " launches per token.*"), "short-context launches add up:\n" + r.out());
         try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
             assertEquals(index.size() - 1, k.count(), "one file per kernel");
         }
@@ -66,6 +70,7 @@ class CliCompileTest {
         String knobs = Files.readString(out.resolve("knobs.txt"));
         assertTrue(knobs.matches("(?s).*\\ngemvh_q4f16g32z7\\w+@cuda:sm_90\\n  warps += 8 +default 8 +allowed 1, 2, 4, 8, 16, 32 +tried \\[4, 8, 16\\].*"), knobs);
         assertTrue(knobs.contains("attention_decode_") && knobs.contains("fuse_rope") && knobs.contains("gemm_"), knobs);
+        assertTrue(knobs.matches("(?s).*\ndecode_short_context@cuda:sm_90\n  positions += \\d+ +default \\d+ .*"), knobs);
     }
 
     @Test
