@@ -8,6 +8,7 @@ import jmlc.compiler.schedule.rule.AttentionPrefillRule;
 import jmlc.compiler.schedule.rule.ElementwiseRule;
 import jmlc.compiler.schedule.rule.GemmRule;
 import jmlc.compiler.schedule.rule.GemmTiledRule;
+import jmlc.compiler.schedule.rule.GemvDot4Rule;
 import jmlc.compiler.schedule.rule.GemvHalfRule;
 import jmlc.compiler.schedule.rule.GemvRule;
 import jmlc.compiler.schedule.rule.NormRule;
@@ -32,6 +33,7 @@ public final class Scheduler {
             new GemmRule(),            // matmul with several tokens on tensor cores (prefill)
             new GemmTiledRule(),       // the same without mma.sync: AMD matrix units (WMMA, MFMA) or the vector units (dot2)
             new GemvHalfRule(),        // 4-bit f16-scale matmul in f16 arithmetic, prologue staged in shared memory (decode)
+            new GemvDot4Rule(),        // 8-bit weights by integer dot products against x in bytes, where the target has them
             new GemvRule(),            // any matmul in f32 arithmetic (decode; prefill fallback)
             new AttentionDecodeRule(), // one query per head: split-KV, flash-decoding
             new AttentionPrefillRule(),// causal, online softmax per query

@@ -61,6 +61,11 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         throw new UnsupportedOperationException(language() + " has no " + unit + ": the GEMM rule must not emit it for this target");
     }
 
+    /** {@code c + Σ a.byte[i] · b.byte[i]}, signed bytes of two u32 words, into an i32. */
+    protected String dot4(String a, String b, String c) {
+        throw new UnsupportedOperationException(language() + " has no dot4: the rules must not emit it for this target");
+    }
+
     /** {@code c + a.lo · b.lo + a.hi · b.hi} of two f16 pairs (raw u32 words) into an f32. */
     protected String dot2(String a, String b, String c) {
         throw new UnsupportedOperationException(language() + " has no dot2: the rules must not emit it for this target");
@@ -204,6 +209,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Unary u -> unary(u);
             case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : mathFunction("fmaf") + "(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
             case Expr.Dot2 d -> dot2(expr(d.a()), expr(d.b()), expr(d.c()));
+            case Expr.Dot4 d -> dot4(expr(d.a()), expr(d.b()), expr(d.c()));
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> access(l.buffer(), l.index(), l.type(), true);

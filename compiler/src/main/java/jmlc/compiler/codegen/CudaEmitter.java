@@ -24,6 +24,8 @@ public final class CudaEmitter extends CEmitter {
             __device__ __forceinline__ unsigned int jmlc_hfma2(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
             // (a & b) | c in one lop3 (0xEA = (0xF0 & 0xCC) | 0xAA)
             __device__ __forceinline__ unsigned int jmlc_and_or(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
+            // c + the dot product of a's and b's four signed bytes (sm_61+)
+            __device__ __forceinline__ int jmlc_dot4(unsigned int a, unsigned int b, int c) { int d; asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
             """;
 
     @Override
@@ -39,6 +41,11 @@ public final class CudaEmitter extends CEmitter {
     @Override
     protected String prelude() {
         return F16_VIA_PTX;
+    }
+
+    @Override
+    protected String dot4(String a, String b, String c) {
+        return "jmlc_dot4(" + a + ", " + b + ", " + c + ")";
     }
 
     @Override

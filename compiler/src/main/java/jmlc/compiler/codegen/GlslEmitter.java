@@ -80,7 +80,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         final Set<MatrixTile> tiles = new LinkedHashSet<>();
         /** Knob values left open ({@link Expr.Knob}), by name: the specialization constants, ids in name order. */
         final java.util.SortedMap<String, Integer> knobs = new TreeMap<>();
-        boolean f16x2;
+        boolean f16x2, dot4;
 
         void knob(Expr.Knob n) {
             Integer was = knobs.putIfAbsent(n.name(), n.value());
@@ -111,6 +111,18 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         }
     }
 
+    /**
+     * SPIR-V's OpSDot (SPV_KHR_integer_dot_product, opcode 4450) on two 32-bit words of packed signed
+     * bytes (PackedVectorFormat4x8Bit, the literal 0), through GL_EXT_spirv_intrinsics: the GLSL
+     * extension that names it (GL_EXT_integer_dot_product) is newer than the shaderc jmlc runs and
+     * the glslang CI has. Capabilities DotProduct (6019) and DotProductInput4x8BitPacked (6018).
+     */
+    private static final String DOT4 = """
+            // c + the dot product of two words' signed bytes: OpSDot, PackedVectorFormat4x8Bit
+            spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+            int jmlc_sdot4(uint a, uint b, spirv_literal int packedVectorFormat);
+            """;
+
     @Override
     public String emit(Kernel k) {
         Uses uses = new Uses();
@@ -139,6 +151,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         boolean tiles = !uses.tiles.isEmpty();
         if (uses.f16x2 || tiles) sb.append("#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require\n");
         if (tiles) sb.append("#extension GL_KHR_cooperative_matrix : require\n");
+        if (uses.dot4) sb.append("#extension GL_EXT_spirv_intrinsics : require\n");
         sb.append('\n');
         sb.append("layout(local_size_x = ").append(k.block()[0]).append(", local_size_y = ").append(k.block()[1])
                 .append(", local_size_z = ").append(k.block()[2]).append(") in;\n\n");
@@ -158,6 +171,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         for (Shared s : k.shared()) sb.append("shared ").append(type(s.element(), false)).append(' ').append(name(s.name())).append('[').append(s.size()).append("];\n");
         sb.append(PRELUDE);
         if (uses.f16x2) sb.append(F16X2);
+        if (uses.dot4) sb.append(DOT4);
         sb.append("\nvoid main() {\n");
         for (Buffer b : k.buffers())
             for (View v : uses.views(b.name()))
@@ -224,6 +238,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Unary x -> collect(x.a(), u);
             case Expr.Fma f -> { collect(f.a(), u); collect(f.b(), u); collect(f.c(), u); }
             case Expr.Dot2 d -> throw unsupported("dot2");
+            case Expr.Dot4 d -> { u.dot4 = true; collect(d.a(), u); collect(d.b(), u); collect(d.c(), u); }
             case Expr.Cast c -> collect(c.a(), u);
             case Expr.Bitcast c -> collect(c.a(), u);
             case Expr.SharedLoad l -> collect(l.index(), u);
@@ -383,6 +398,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Unary u -> unary(u);
             case Expr.Fma f -> (f.type().equals(KType.F16X2) ? "jmlc_hfma2(" : "fma(") + expr(f.a()) + ", " + expr(f.b()) + ", " + expr(f.c()) + ")";
             case Expr.Dot2 d -> throw unsupported("dot2");
+            case Expr.Dot4 d -> "(" + expr(d.c()) + " + jmlc_sdot4(" + expr(d.a()) + ", " + expr(d.b()) + ", 0))";
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> l.type().equals(KType.F16) ? "uint(" + ref(l.buffer(), l.type()) + ".v[" + expr(l.index()) + "])"

@@ -19,10 +19,12 @@ package jmlc.compiler.kernel;
  * @param dot2               a dot product of two f16 pairs accumulated in f32 ({@code v_dot2_f32_f16}: AMD
  *                           gfx906, gfx908, gfx90a, gfx94x, gfx1011/1012, gfx103x, gfx11, gfx12)
  * @param bulkPrefetch       one instruction prefetches a whole range into L2 ({@code cp.async.bulk.prefetch.L2}, sm_90+)
+ * @param dot4               a dot product of two packed quadruples of signed bytes added to an i32 ({@code dp4a.s32.s32},
+ *                           sm_61+; Vulkan's {@code shaderIntegerDotProduct}, GLSL {@code dotPacked4x8EXT})
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                           boolean dot2, boolean bulkPrefetch) {
+                           boolean dot2, boolean bulkPrefetch, boolean dot4) {
 
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
@@ -124,6 +126,12 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, false);
     }
 
+    /** Without integer dot products. */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, false);
+    }
+
     public Capabilities {
         if (subgroupSize < 1 || (subgroupSize & (subgroupSize - 1)) != 0 || subgroupSize > 128)
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
@@ -135,16 +143,21 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4);
+    }
+
+    /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
+    public Capabilities withDot4(boolean d) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4);
     }
 }

@@ -120,6 +120,22 @@ public sealed interface Expr {
         }
     }
 
+    /**
+     * {@code c + Σ_i a.byte[i] · b.byte[i]} over the four bytes of two u32 words, each a signed byte,
+     * into an i32 ({@code dp4a.s32.s32}; GLSL {@code dotPacked4x8EXT}; where the target has it,
+     * {@link Capabilities#dot4()}).
+     */
+    record Dot4(Expr a, Expr b, Expr c) implements Expr {
+        public Dot4 {
+            if (!a.type().equals(KType.U32) || !b.type().equals(KType.U32) || !c.type().equals(KType.I32))
+                throw new IllegalArgumentException("dot4 takes two u32 and an i32: " + a.type() + ", " + b.type() + ", " + c.type());
+        }
+
+        public KType type() {
+            return KType.I32;
+        }
+    }
+
     /** Numeric conversion ({@code float(i)}, {@code f16 -> f32}). */
     record Cast(KType type, Expr a) implements Expr {}
 

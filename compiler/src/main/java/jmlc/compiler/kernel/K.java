@@ -80,6 +80,11 @@ public final class K {
         return new Expr.Dot2(a, b, c);
     }
 
+    /** {@code c + Σ a.byte[i] · b.byte[i]}, signed bytes into i32 ({@link Expr.Dot4}). */
+    public static Expr dot4(Expr a, Expr b, Expr c) {
+        return new Expr.Dot4(a, b, c);
+    }
+
     public static Expr neg(Expr a) { return new Expr.Unary(Expr.UnOp.NEG, a); }
     public static Expr exp(Expr a) { return new Expr.Unary(Expr.UnOp.EXP, a); }
     public static Expr rsqrt(Expr a) { return new Expr.Unary(Expr.UnOp.RSQRT, a); }

@@ -119,6 +119,7 @@ public final class KernelCheck {
             case Expr.Unary u -> expr(k, u.a(), scopes);
             case Expr.Fma f -> { expr(k, f.a(), scopes); expr(k, f.b(), scopes); expr(k, f.c(), scopes); }
             case Expr.Dot2 d -> { expr(k, d.a(), scopes); expr(k, d.b(), scopes); expr(k, d.c(), scopes); }
+            case Expr.Dot4 d -> { expr(k, d.a(), scopes); expr(k, d.b(), scopes); expr(k, d.c(), scopes); }
             case Expr.Cast c -> expr(k, c.a(), scopes);
             case Expr.Bitcast c -> expr(k, c.a(), scopes);
             case Expr.Load l -> expr(k, l.index(), scopes);
@@ -184,6 +185,7 @@ public final class KernelCheck {
                 case Expr.Unary u -> expr(u.a());
                 case Expr.Fma f -> { expr(f.a()); expr(f.b()); expr(f.c()); }
                 case Expr.Dot2 d -> { need(caps.dot2(), "dot2 (v_dot2_f32_f16)"); expr(d.a()); expr(d.b()); expr(d.c()); }
+                case Expr.Dot4 d -> { need(caps.dot4(), "dot4 (a signed 4 x 8-bit integer dot product)"); expr(d.a()); expr(d.b()); expr(d.c()); }
                 case Expr.Cast c -> expr(c.a());
                 case Expr.Bitcast c -> expr(c.a());
                 case Expr.Load l -> expr(l.index());

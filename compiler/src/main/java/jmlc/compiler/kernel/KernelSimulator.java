@@ -574,6 +574,14 @@ public final class KernelSimulator {
                     boolean h2 = f.type().equals(KType.F16X2);
                     for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = h2 ? hfma2((Object[]) a[t], (Object[]) b[t], (Object[]) c[t]) : Math.fma((Float) a[t], (Float) b[t], (Float) c[t]);
                 }
+                case Expr.Dot4 d -> {
+                    Object[] a = eval(d.a(), mask), b = eval(d.b(), mask), c = eval(d.c(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) {
+                        int x = (Integer) a[t], y = (Integer) b[t], s = (Integer) c[t];
+                        for (int i = 0; i < 4; i++) s += (byte) (x >>> (8 * i)) * (byte) (y >>> (8 * i));
+                        r[t] = s;
+                    }
+                }
                 case Expr.Dot2 d -> {
                     Object[] a = eval(d.a(), mask), b = eval(d.b(), mask), c = eval(d.c(), mask);
                     for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = dot2((Object[]) a[t], (Object[]) b[t], (Float) c[t]);

@@ -78,7 +78,7 @@ final class GeneratedKernels {
     }
 
     /** The sources of every case's build, merged by kernel name (one name is one source across builds). */
-    private static Map<String, String> sources(Target t, List<Case> cases) {
+    static Map<String, String> sources(Target t, List<Case> cases) {
         return sources(t, cases, Knobs.defaults());
     }
 

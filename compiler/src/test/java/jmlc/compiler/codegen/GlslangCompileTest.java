@@ -2,6 +2,7 @@ package jmlc.compiler.codegen;
 
 import jmlc.compiler.target.Target;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -29,5 +30,24 @@ class GlslangCompileTest {
                 f -> List.of(glslang.toString(), "--target-env", "vulkan1.2", "-o", f.toString().replace(".comp", ".spv"), f.toString()));
         assertTrue(failures.isEmpty(), failures.size() + " of " + shaders.size() + " shaders failed for " + target + ":\n" + String.join("\n", failures));
         System.out.println("glslangValidator --target-env vulkan1.2 (" + target + "): " + shaders.size() + " generated shaders compiled");
+    }
+
+    /**
+     * A Vulkan device with integer dot products: the 8-bit GEMVs call OpSDot through
+     * GL_EXT_spirv_intrinsics, and the SPIR-V has the DotProduct capabilities.
+     */
+    @Test
+    void eightBitGemvsWithIntegerDotProductsCompile() throws Exception {
+        Path glslang = GeneratedKernels.tool("glslangValidator", "/usr/bin", "/usr/local/bin");
+        Assumptions.assumeTrue(glslang != null, "glslangValidator not found: the GLSL check is SKIPPED (apt-get install glslang-tools)");
+        Target dot4 = Target.vulkan("dot4", Target.parse("vulkan").caps().withDot4(true));
+        Map<String, String> shaders = new java.util.TreeMap<>();
+        GeneratedKernels.sources(dot4, List.of(new GeneratedKernels.Case(GeneratedKernels.llama2_7b(), jmlc.compiler.quant.QuantMode.Q8F16, java.util.Set.of())))
+                .forEach((name, src) -> { if (src.contains("jmlc_sdot4(")) shaders.put(name, src); });
+        assertTrue(shaders.size() >= 4, "the 7B's q8 GEMVs use dot4: " + shaders.keySet());
+        List<String> failures = GeneratedKernels.compileEach(shaders, "comp", Map.of(),
+                f -> List.of(glslang.toString(), "--target-env", "vulkan1.2", "-o", f.toString().replace(".comp", ".spv"), f.toString()));
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        System.out.println("glslangValidator --target-env vulkan1.2 (dot4): " + shaders.size() + " 8-bit GEMV shaders compiled");
     }
 }

@@ -152,7 +152,8 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             p.put("f16 arithmetic", yes(f16));
             p.put("16-bit storage", yes(f11.storageBuffer16BitAccess()));
             p.put("8-bit storage", yes(f12.storageBuffer8BitAccess()));
-            p.put("integer dot product", yes(dot));
+            boolean dotUsed = v13 && f13.shaderIntegerDotProduct() && control == SizeControl.CORE;
+            p.put("integer dot product", !dot ? "no" : dotUsed ? "yes (the 8-bit GEMV's OpSDot)" : "yes; not used (jmlc enables it as a Vulkan 1.3 core feature)");
             p.put("cooperative matrix", coopShapes.isEmpty() ? "no"
                     : String.join(", ", coopShapes) + (coopMatrix ? "; " + COOP_16X16X16 + " used for prefill GEMMs"
                     : coopOffered ? "; not used (JMLC_VULKAN_COOPMAT=0)" : "; not used (jmlc's GEMM needs " + COOP_16X16X16 + " in compute shaders and f16 arithmetic)"));
@@ -196,7 +197,10 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
 
             int maxThreads = Math.min(limits.maxComputeWorkGroupInvocations(), limits.maxComputeWorkGroupSize(0));
             if (control != SizeControl.NONE) maxThreads = (int) Math.min(maxThreads, (long) maxSubgroupsPerGroup * sg);
-            Capabilities caps = new Capabilities(sg, maxThreads, limits.maxComputeSharedMemorySize(), smCount, f16, coopMatrix ? MatrixUnit.COOPERATIVE_16X16X16 : MatrixUnit.NONE, false, false, false);
+            // integer dot products where Vulkan 1.3 has them as a core feature (the device then enables it with subgroup size control)
+            boolean dot4 = dotUsed;
+            Capabilities caps = new Capabilities(sg, maxThreads, limits.maxComputeSharedMemorySize(), smCount, f16, coopMatrix ? MatrixUnit.COOPERATIVE_16X16X16 : MatrixUnit.NONE, false, false, false)
+                    .withDot4(dot4);
             long maxBuffer = v13 ? p13.maxBufferSize() : Long.MAX_VALUE;
             long maxAlloc = p11.maxMemoryAllocationSize();
             int[] groups = {limits.maxComputeWorkGroupCount(0), limits.maxComputeWorkGroupCount(1), limits.maxComputeWorkGroupCount(2)};

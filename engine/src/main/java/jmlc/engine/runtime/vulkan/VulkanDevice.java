@@ -107,7 +107,8 @@ public final class VulkanDevice implements GpuDevice {
             List<Long> chain = new ArrayList<>(List.of(f2.address(), f11.address(), f12.address()));
             List<String> extensions = new ArrayList<>();
             switch (probe.sizeControl()) {
-                case CORE -> chain.add(VkPhysicalDeviceVulkan13Features.calloc(stack).sType$Default().subgroupSizeControl(true).computeFullSubgroups(true).address());
+                case CORE -> chain.add(VkPhysicalDeviceVulkan13Features.calloc(stack).sType$Default().subgroupSizeControl(true).computeFullSubgroups(true)
+                        .shaderIntegerDotProduct(probe.target().caps().dot4()).address());
                 case EXTENSION -> {
                     chain.add(VkPhysicalDeviceSubgroupSizeControlFeaturesEXT.calloc(stack).sType$Default().subgroupSizeControl(true).computeFullSubgroups(true).address());
                     extensions.add(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
