@@ -138,16 +138,10 @@ public final class GemvDot4Rule implements ScheduleRule {
         KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
         Expr.Var c0 = var("c0", KType.I32);
         b.forRange(c0, lane, c(chunks), c(threads * unroll), 1, body -> {
-            List<Expr.Var> ws = new ArrayList<>(), ss = new ArrayList<>();
-            List<Expr> valid = new ArrayList<>();
-            for (int u = 0; u < unroll; u++) {
-                Expr cu = add(c0, c(u * threads));
-                Expr ok = lt(cu, c(chunks));
-                valid.add(ok);
-                Expr cIdx = select(ok, cu, c(0));
-                ws.add(body.let(body.fresh("wv"), load(data, add(mul(rowc, c(chunks)), cIdx), vt)));
-                ss.add(body.let(body.fresh("sc"), loadF32(scales, add(mul(rowc, c(groups)), div(mul(cIdx, c(4 * chunkWords)), c(gs))))));
-            }
+            GemvRule.Batch batch = GemvRule.loads(body, c0, threads, unroll, chunks, data, rowc, vt,
+                    cIdx -> loadF32(scales, add(mul(rowc, c(groups)), div(mul(cIdx, c(4 * chunkWords)), c(gs)))));
+            List<Expr.Var> ws = batch.words(), ss = batch.scales();
+            List<Expr> valid = batch.valid();
             for (int u = 0; u < unroll; u++) {
                 int uu = u;
                 body.ifThen(valid.get(u), cb -> {
@@ -162,24 +156,7 @@ public final class GemvDot4Rule implements ScheduleRule {
                 });
             }
         });
-        if (threads <= warp) {
-            Reductions.warpReduce(b, acc, threads, false);
-        } else {
-            Reductions.warpReduce(b, acc, warp, false);
-            int wpr = threads / warp;
-            b.ifThen(eq(mod(tid(0), c(warp)), c(0)), x1 -> x1.sstore(red, div(tid(0), c(warp)), acc));
-            b.barrier();
-            b.ifThen(eq(lane, c(0)), x1 -> {
-                Expr.Var first = x1.let("first", mul(div(tid(0), c(threads)), c(wpr)));
-                x1.assign(acc, sload(red, first));
-                for (int i = 1; i < wpr; i++) x1.assign(acc, add(acc, sload(red, add(first, c(i)))));
-            });
-        }
-        b.ifThen(land(eq(lane, c(0)), lt(row, c(n))), x1 -> {
-            Expr.Var at = x1.let("at", add(mul(bid(1), c(n)), row));
-            Expr v = bias == null ? acc : add(acc, load(bias, row));
-            x1.store(y, at, res == null ? v : add(v, load(res, at)));
-        });
+        GemvRule.reduceAndStore(b, acc, lane, row, threads, warp, red, n, y, bias, res);
         return lb.build();
     }
 }

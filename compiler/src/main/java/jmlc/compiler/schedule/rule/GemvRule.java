@@ -9,6 +9,7 @@ import jmlc.compiler.kernel.Buffer;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.KernelSignature;
 import jmlc.compiler.schedule.Knob;
@@ -133,17 +134,10 @@ public final class GemvRule implements ScheduleRule {
         KType vt = vector == 1 ? KType.U32 : new KType(KType.Scalar.U32, vector);
         Expr.Var c0 = var("c0", KType.I32);
         b.forRange(c0, lane, c(chunks), c(threads * unroll), 1, body -> {
-            // issue every load of this iteration before using any
-            List<Expr.Var> ws = new ArrayList<>(), ss = new ArrayList<>();
-            List<Expr> valid = new ArrayList<>();
-            for (int u = 0; u < unroll; u++) {
-                Expr cu = add(c0, c(u * threads));
-                Expr ok = lt(cu, c(chunks));
-                valid.add(ok);
-                Expr cIdx = select(ok, cu, c(0));
-                ws.add(body.let(body.fresh("wv"), load(data, add(mul(rowc, c(chunks)), cIdx), vt)));
-                if (quant) ss.add(body.let(body.fresh("sc"), loadF32(scales, div(add(mul(rowc, c(k)), mul(cIdx, c(chunkValues))), c(qs.groupSize())))));
-            }
+            Batch batch = loads(body, c0, threads, unroll, chunks, data, rowc, vt,
+                    quant ? cIdx -> loadF32(scales, div(add(mul(rowc, c(k)), mul(cIdx, c(chunkValues))), c(qs.groupSize()))) : null);
+            List<Expr.Var> ws = batch.words(), ss = batch.scales();
+            List<Expr> valid = batch.valid();
             for (int u = 0; u < unroll; u++) {
                 int uu = u;
                 Expr.Var wv = ws.get(u);
@@ -159,6 +153,16 @@ public final class GemvRule implements ScheduleRule {
                 });
             }
         });
+        reduceAndStore(b, acc, lane, row, threads, warp, red, n, y, bias, res);
+        return lb.build();
+    }
+
+    /**
+     * The end of a GEMV whose {@code threads} lanes a row each hold a partial sum {@code acc}: summed
+     * by shuffles (and through {@code red} in shared memory when a row spans subgroups), then lane 0
+     * of each row below {@code n} stores {@code acc (+ bias[row]) (+ residual)} to row s = block y of {@code y}.
+     */
+    static void reduceAndStore(K.Body b, Expr.Var acc, Expr.Var lane, Expr.Var row, int threads, int warp, Shared red, int n, Buffer y, Buffer bias, Buffer res) {
         if (threads <= warp) {
             Reductions.warpReduce(b, acc, threads, false);
         } else {
@@ -177,7 +181,29 @@ public final class GemvRule implements ScheduleRule {
             Expr v = bias == null ? acc : add(acc, load(bias, row));
             x1.store(y, at, res == null ? v : add(v, load(res, at)));
         });
-        return lb.build();
+    }
+
+    /** One loop step's weight loads: the words of chunks {@code c0 + u · threads}, their group scales, and whether each chunk is in the row. */
+    record Batch(List<Expr.Var> words, List<Expr.Var> scales, List<Expr> valid) {}
+
+    /**
+     * Issues every load of a loop step before any is used ({@code unroll} chunks of row {@code rowc},
+     * a chunk past the row's end reading chunk 0), and each chunk's scale by {@code scale} of its
+     * chunk index where the weights are quantized (null: none).
+     */
+    static Batch loads(K.Body body, Expr.Var c0, int threads, int unroll, int chunks, Buffer data, Expr.Var rowc, KType vt,
+                       java.util.function.Function<Expr, Expr> scale) {
+        List<Expr.Var> ws = new ArrayList<>(), ss = new ArrayList<>();
+        List<Expr> valid = new ArrayList<>();
+        for (int u = 0; u < unroll; u++) {
+            Expr cu = add(c0, c(u * threads));
+            Expr ok = lt(cu, c(chunks));
+            valid.add(ok);
+            Expr cIdx = select(ok, cu, c(0));
+            ws.add(body.let(body.fresh("wv"), load(data, add(mul(rowc, c(chunks)), cIdx), vt)));
+            if (scale != null) ss.add(body.let(body.fresh("sc"), scale.apply(cIdx)));
+        }
+        return new Batch(ws, ss, valid);
     }
 
     /** The {@code count} activations starting at {@code col}, loaded as float4 where aligned. */
