@@ -75,6 +75,11 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
         return pos < shortContext ? shortDecode : decode;
     }
 
+    /** The programs, in this order: decode, prefill, and the short-context decode where there is one. */
+    public List<Program> programs() {
+        return shortDecode == null ? List.of(decode, prefill) : List.of(decode, prefill, shortDecode);
+    }
+
     /** The decode or prefill program. */
     public Program program(boolean decodeProgram) {
         return decodeProgram ? decode : prefill;
@@ -83,9 +88,8 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
     /** Every distinct kernel (by name): the decode program's, the prefill program's, then the sampling kernels. */
     public List<Kernel> kernels() {
         Map<String, Kernel> all = new LinkedHashMap<>();
-        for (Kernel k : decode.kernels()) all.putIfAbsent(k.name(), k);
-        for (Kernel k : prefill.kernels()) all.putIfAbsent(k.name(), k);
-        if (shortDecode != null) for (Kernel k : shortDecode.kernels()) all.putIfAbsent(k.name(), k);
+        for (Program p : programs())
+            for (Kernel k : p.kernels()) all.putIfAbsent(k.name(), k);
         for (Kernel k : sampling.all()) all.putIfAbsent(k.name(), k);
         return List.copyOf(all.values());
     }

@@ -56,12 +56,15 @@ public final class ShortContextDecode {
                         0, 128, 256, 512, 1024));
     }
 
+    /** The knob for {@code graph}: its attention's KV heads and cache length; empty for a graph without attention. */
+    public static java.util.Optional<KnobSpace> space(Target target, Graph graph) {
+        return graph.nodes().stream().filter(n -> n.op() instanceof Op.Attention).findFirst()
+                .map(att -> space(target, ((Op.Attention) att.op()).nKvHeads(), (int) att.input(1).type().shape().dim(1).size()));
+    }
+
     /** The threshold {@code knobs} give for {@code graph} on {@code target}, or its default; 0 for a graph without attention. */
     public static int positions(Knobs knobs, Target target, Graph graph) {
-        Node att = graph.nodes().stream().filter(n -> n.op() instanceof Op.Attention).findFirst().orElse(null);
-        if (att == null) return 0;
-        KnobSpace s = space(target, ((Op.Attention) att.op()).nKvHeads(), (int) att.input(1).type().shape().dim(1).size());
-        return s.resolve(knobs.values(s.signature())).get("positions");
+        return space(target, graph).map(s -> s.resolve(knobs.values(s.signature())).get("positions")).orElse(0);
     }
 
     /** {@code knobs} with every decode attention of {@code graph} set to one split ({@link AttentionDecodeRule#oneSplit}). */
@@ -74,5 +77,4 @@ public final class ShortContextDecode {
             }
         return out;
     }
-
 }

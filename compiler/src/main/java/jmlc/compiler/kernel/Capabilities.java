@@ -20,7 +20,7 @@ package jmlc.compiler.kernel;
  *                           gfx906, gfx908, gfx90a, gfx94x, gfx1011/1012, gfx103x, gfx11, gfx12)
  * @param bulkPrefetch       one instruction prefetches a whole range into L2 ({@code cp.async.bulk.prefetch.L2}, sm_90+)
  * @param dot4               a dot product of two packed quadruples of signed bytes added to an i32 ({@code dp4a.s32.s32},
- *                           sm_61+; Vulkan's {@code shaderIntegerDotProduct}, GLSL {@code dotPacked4x8EXT})
+ *                           sm_61+; Vulkan's {@code shaderIntegerDotProduct}, SPIR-V's {@code OpSDot})
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,

@@ -122,7 +122,7 @@ public sealed interface Expr {
 
     /**
      * {@code c + Σ_i a.byte[i] · b.byte[i]} over the four bytes of two u32 words, each a signed byte,
-     * into an i32 ({@code dp4a.s32.s32}; GLSL {@code dotPacked4x8EXT}; where the target has it,
+     * into an i32 ({@code dp4a.s32.s32}; SPIR-V's {@code OpSDot} on packed bytes; where the target has it,
      * {@link Capabilities#dot4()}).
      */
     record Dot4(Expr a, Expr b, Expr c) implements Expr {

@@ -169,7 +169,8 @@ public final class GpuSuite {
                 for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
                     judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule(), r.target()));
             // decode program from position 0, one token a step; each position also through the short-context
-            // program where the build has one (Vulkan's, below position 512: the whole of this context)
+            // program where the build has one (by default below 10 positions a KV head through Vulkan, 6 through
+            // CUDA: 6 to 20 for these models, so every position checked here would otherwise run it alone)
             var st = new ReferenceInterpreter.State();
             for (int pos = 0; pos < 6; pos++) {
                 int[] tok = {rnd.nextInt(c.vocabSize())};
@@ -262,7 +263,7 @@ public final class GpuSuite {
         record("check", line);
     }
 
-    private jmlc.engine.runtime.gpu.GpuDevice open(DeviceInfo gpu, String which) {
+    private GpuDevice open(DeviceInfo gpu, String which) {
         try {
             return backend.platform().open(gpu, RuntimeSettings.defaults());
         } catch (RuntimeException e) {

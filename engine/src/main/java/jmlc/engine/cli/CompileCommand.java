@@ -306,10 +306,7 @@ final class CompileCommand implements Callable<Integer> {
                 knobLines(sb, t.space(), t.chosen());
             }
         // the build's own: where the short-context decode program hands over to the decode program
-        var graph = build.decode().graph();
-        graph.nodes().stream().filter(n -> n.op() instanceof jmlc.compiler.ir.Op.Attention).findFirst().ifPresent(att -> {
-            var space = jmlc.compiler.build.ShortContextDecode.space(build.target(), ((jmlc.compiler.ir.Op.Attention) att.op()).nKvHeads(),
-                    (int) att.input(1).type().shape().dim(1).size());
+        jmlc.compiler.build.ShortContextDecode.space(build.target(), build.decode().graph()).ifPresent(space -> {
             sb.append(space.signature()).append('\n');
             knobLines(sb, space, Map.of("positions", build.shortContext()));
         });
@@ -326,7 +323,7 @@ final class CompileCommand implements Callable<Integer> {
     private static String index(Build build, String ext) {
         Map<String, String> rule = new LinkedHashMap<>();
         Map<String, int[]> launches = new LinkedHashMap<>();
-        List<Program> programs = build.shortDecode() == null ? List.of(build.decode(), build.prefill()) : List.of(build.decode(), build.prefill(), build.shortDecode());
+        List<Program> programs = build.programs();
         for (int i = 0; i < programs.size(); i++)
             for (Program.Step s : programs.get(i).steps())
                 for (KernelCall c : s.calls()) {

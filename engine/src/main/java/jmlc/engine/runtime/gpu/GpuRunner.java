@@ -130,7 +130,7 @@ public final class GpuRunner implements ModelRunner {
             checkDeviceMemory();
             compileKernels(progress);
             DeviceWeights w = new DeviceWeights(dev, memory, g, weights, progress);
-            this.layout = new BufferLayout<>(g, model.pipeline().memory(), programs(), maxStep, new BufferLayout.Memory<>() {
+            this.layout = new BufferLayout<>(g, model.pipeline().memory(), build.programs(), maxStep, new BufferLayout.Memory<>() {
                 @Override
                 public Long zeroed(long bytes, String what) {
                     return memory.zeroed(bytes, what);
@@ -200,17 +200,12 @@ public final class GpuRunner implements ModelRunner {
         return shortContext && shortStep != null ? shortStep : longStep;
     }
 
-    /** The programs whose buffers the layout holds: decode, prefill, and the short-context decode where there is one. */
-    private List<Program> programs() {
-        return build.shortDecode() == null ? List.of(build.decode(), build.prefill()) : List.of(build.decode(), build.prefill(), build.shortDecode());
-    }
-
     /** Refuses a model the device has no room for, before any kernel is compiled or byte allocated (MemoryCheck). */
     private void checkDeviceMemory() {
         if (!MemoryCheck.enabled()) return;
         Map<String, Long> scratch = new HashMap<>();
         long constants = 0;
-        for (Program p : programs())
+        for (Program p : build.programs())
             for (KernelCall c : p.calls())
                 for (Arg a : c.args()) {
                     if (a instanceof Arg.Scratch s) scratch.merge(s.name(), s.bytes(), Math::max);

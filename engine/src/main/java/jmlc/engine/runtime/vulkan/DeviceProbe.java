@@ -181,9 +181,10 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             if (estimated) smCount = software ? Runtime.getRuntime().availableProcessors() : 16;
             p.put("multiprocessors", smCount + (estimated ? " (estimated)" : ""));
 
-            int queueFamily = computeQueue(pd, stack);
-            int tsBits = queueFamily < 0 ? 0 : queueBits(pd, queueFamily, stack);
-            if (queueFamily >= 0) p.put("queue", describeQueue(pd, queueFamily, stack));
+            VkQueueFamilyProperties.Buffer fams = queueFamilies(pd, stack);
+            int queueFamily = computeQueue(fams);
+            int tsBits = queueFamily < 0 ? 0 : fams.get(queueFamily).timestampValidBits();
+            if (queueFamily >= 0) p.put("queue", describeQueue(queueFamily, fams.get(queueFamily).queueFlags()));
             DeviceInfo info = new DeviceInfo(id, "vulkan", name, p);
 
             List<String> missing = new ArrayList<>();
@@ -198,9 +199,8 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             int maxThreads = Math.min(limits.maxComputeWorkGroupInvocations(), limits.maxComputeWorkGroupSize(0));
             if (control != SizeControl.NONE) maxThreads = (int) Math.min(maxThreads, (long) maxSubgroupsPerGroup * sg);
             // integer dot products where Vulkan 1.3 has them as a core feature (the device then enables it with subgroup size control)
-            boolean dot4 = dotUsed;
             Capabilities caps = new Capabilities(sg, maxThreads, limits.maxComputeSharedMemorySize(), smCount, f16, coopMatrix ? MatrixUnit.COOPERATIVE_16X16X16 : MatrixUnit.NONE, false, false, false)
-                    .withDot4(dot4);
+                    .withDot4(dotUsed);
             long maxBuffer = v13 ? p13.maxBufferSize() : Long.MAX_VALUE;
             long maxAlloc = p11.maxMemoryAllocationSize();
             int[] groups = {limits.maxComputeWorkGroupCount(0), limits.maxComputeWorkGroupCount(1), limits.maxComputeWorkGroupCount(2)};
@@ -285,12 +285,17 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
         }
     }
 
-    /** The queue family jmlc submits to ({@link #chooseQueue}); -1 if none runs compute. */
-    private static int computeQueue(VkPhysicalDevice pd, MemoryStack stack) {
+    /** The device's queue families, as the driver lists them. */
+    private static VkQueueFamilyProperties.Buffer queueFamilies(VkPhysicalDevice pd, MemoryStack stack) {
         IntBuffer n = stack.mallocInt(1);
         vkGetPhysicalDeviceQueueFamilyProperties(pd, n, null);
         VkQueueFamilyProperties.Buffer fams = VkQueueFamilyProperties.malloc(n.get(0), stack);
         vkGetPhysicalDeviceQueueFamilyProperties(pd, n, fams);
+        return fams;
+    }
+
+    /** The queue family jmlc submits to ({@link #chooseQueue}); -1 if none runs compute. */
+    private static int computeQueue(VkQueueFamilyProperties.Buffer fams) {
         int[] flags = new int[fams.capacity()], timestampBits = new int[fams.capacity()];
         for (int i = 0; i < flags.length; i++) {
             flags[i] = fams.get(i).queueFlags();
@@ -318,26 +323,13 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
         return timed >= 0 ? timed : any;
     }
 
-    /** "family N (compute, transfer)": which queue family, and what else it runs. */
-    private static String describeQueue(VkPhysicalDevice pd, int family, MemoryStack stack) {
-        IntBuffer n = stack.mallocInt(1);
-        vkGetPhysicalDeviceQueueFamilyProperties(pd, n, null);
-        VkQueueFamilyProperties.Buffer fams = VkQueueFamilyProperties.malloc(n.get(0), stack);
-        vkGetPhysicalDeviceQueueFamilyProperties(pd, n, fams);
-        int f = fams.get(family).queueFlags();
+    /** "family N (compute, transfer)": which queue family, and what else it runs ({@code VkQueueFlags} {@code f}). */
+    private static String describeQueue(int family, int f) {
         List<String> runs = new ArrayList<>();
         if ((f & VK_QUEUE_GRAPHICS_BIT) != 0) runs.add("graphics");
         if ((f & VK_QUEUE_COMPUTE_BIT) != 0) runs.add("compute");
         if ((f & VK_QUEUE_TRANSFER_BIT) != 0) runs.add("transfer");
         return "family " + family + " (" + String.join(", ", runs) + ")" + ((f & VK_QUEUE_GRAPHICS_BIT) == 0 ? ", compute-only" : "");
-    }
-
-    private static int queueBits(VkPhysicalDevice pd, int family, MemoryStack stack) {
-        IntBuffer n = stack.mallocInt(1);
-        vkGetPhysicalDeviceQueueFamilyProperties(pd, n, null);
-        VkQueueFamilyProperties.Buffer fams = VkQueueFamilyProperties.malloc(n.get(0), stack);
-        vkGetPhysicalDeviceQueueFamilyProperties(pd, n, fams);
-        return fams.get(family).timestampValidBits();
     }
 
     private static String deviceType(int t) {

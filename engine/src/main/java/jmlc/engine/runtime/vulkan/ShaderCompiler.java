@@ -73,7 +73,8 @@ public final class ShaderCompiler implements AutoCloseable {
      * {@code jmlc compile --emit} writes).
      */
     public byte[] compile(String kernelName, String source) {
-        return cached(kernelName, source, kernelName + "-" + key(source));
+        String key = key(source);
+        return cached(kernelName, source, kernelName + "-" + key, key);
     }
 
     /**
@@ -85,7 +86,8 @@ public final class ShaderCompiler implements AutoCloseable {
     public byte[] compileSpecialized(String kernelName, String source) {
         String generic = generic(source);
         if (generic.equals(withoutComments(source))) return compile(kernelName, source);
-        return cached(kernelName, source, "specialized-" + key(generic));
+        String key = key(generic);
+        return cached(kernelName, source, "specialized-" + key, key);
     }
 
     /** The source without its comment lines and with every specialization constant's default as {@code _}. */
@@ -111,8 +113,8 @@ public final class ShaderCompiler implements AutoCloseable {
         return hash(text + "\n" + OPTIONS + "\nshaderc " + version).substring(0, 16);
     }
 
-    private byte[] cached(String kernelName, String source, String file) {
-        String key = file.substring(file.lastIndexOf('-') + 1);
+    /** The SPIR-V in the cache as {@code file}.spv, else compiled from {@code source} and put there. */
+    private byte[] cached(String kernelName, String source, String file, String key) {
         Path cached = cacheDir.resolve(file + ".spv");
         try {
             if (Files.exists(cached)) return Files.readAllBytes(cached);
