@@ -175,6 +175,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             case U32 -> "unsigned int";
             case F32 -> "float";
             case F16 -> "unsigned short";
+            case I8 -> "signed char";
         };
         if (t.lanes() == 1) return base;
         return switch (t.scalar()) {
@@ -185,7 +186,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                 if (t.lanes() != 2) throw new IllegalArgumentException("f16 vectors are f16x2 (one 32-bit register), not " + t);
                 yield "unsigned int"; // a half2 register as raw bits; the prelude's jmlc_h*2 helpers do the arithmetic
             }
-            case BOOL -> throw new IllegalArgumentException("no bool vectors");
+            case BOOL, I8 -> throw new IllegalArgumentException("no " + t.scalar().name().toLowerCase() + " vectors");
         };
     }
 
@@ -229,7 +230,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
 
     private String constant(Expr.Const c) {
         return switch (c.type().scalar()) {
-            case I32 -> Long.toString((long) c.value());
+            case I32, I8 -> Long.toString((long) c.value());
             case U32 -> Long.toString((long) c.value()) + "u";
             case BOOL -> c.value() != 0 ? "true" : "false";
             case F32 -> floatLiteral((float) c.value());

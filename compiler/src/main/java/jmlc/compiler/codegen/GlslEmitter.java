@@ -152,6 +152,8 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         if (uses.f16x2 || tiles) sb.append("#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require\n");
         if (tiles) sb.append("#extension GL_KHR_cooperative_matrix : require\n");
         if (uses.dot4) sb.append("#extension GL_EXT_spirv_intrinsics : require\n");
+        boolean bytes = uses.views().stream().anyMatch(v -> v.type().equals(KType.I8));
+        if (bytes && caps.storage8()) sb.append("#extension GL_EXT_shader_8bit_storage : require\n");
         sb.append('\n');
         sb.append("layout(local_size_x = ").append(k.block()[0]).append(", local_size_y = ").append(k.block()[1])
                 .append(", local_size_z = ").append(k.block()[2]).append(") in;\n\n");
@@ -160,8 +162,8 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             sb.append("layout(constant_id = ").append(id++).append(") const int knob_").append(e.getKey()).append(" = ").append(e.getValue()).append(";\n");
         if (!uses.knobs.isEmpty()) sb.append('\n');
         for (View v : uses.views())
-            sb.append("layout(buffer_reference, std430, buffer_reference_align = ").append(Math.min(16, v.type().bytes())).append(") ")
-                    .append(v.readOnly() ? "readonly " : "").append("buffer ").append(v.refType()).append(" { ").append(type(v.type(), true)).append(" v[]; };\n");
+            sb.append("layout(buffer_reference, std430, buffer_reference_align = ").append(elementAlign(v.type())).append(") ")
+                    .append(v.readOnly() ? "readonly " : "").append("buffer ").append(v.refType()).append(" { ").append(elementType(v.type())).append(" v[]; };\n");
         if (!k.buffers().isEmpty() || !k.scalars().isEmpty()) {
             sb.append("layout(push_constant, std430) uniform Args {");
             for (Buffer b : k.buffers()) sb.append(" uvec2 ").append(param(b.name())).append(';');
@@ -273,9 +275,17 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         switch (s) {
             case Stmt.Let l -> sb.append(ind).append(type(l.var().type(), false)).append(' ').append(name(l.var().name())).append(" = ").append(expr(l.init())).append(";\n");
             case Stmt.Assign a -> sb.append(ind).append(name(a.var().name())).append(" = ").append(expr(a.value())).append(";\n");
+            case Stmt.Store st when st.value().type().equals(KType.I8) && !caps.storage8() -> {
+                // no 8-bit storage: clear the byte in its word, then set it (atomics: the word's other bytes may be another invocation's)
+                String w = ref(st.buffer(), KType.I8) + ".v[jmlc_i >> 2]";
+                sb.append(ind).append("{ int jmlc_i = ").append(expr(st.index())).append("; uint jmlc_s = uint(jmlc_i & 3) * 8u;\n")
+                        .append(ind).append("  atomicAnd(").append(w).append(", ~(0xffu << jmlc_s));\n")
+                        .append(ind).append("  atomicOr(").append(w).append(", (uint(").append(expr(st.value())).append(") & 0xffu) << jmlc_s); }\n");
+            }
             case Stmt.Store st -> {
                 String v = expr(st.value());
                 if (st.value().type().equals(KType.F16)) v = "uint16_t(" + v + ")";
+                if (st.value().type().equals(KType.I8)) v = "int8_t(" + v + ")";
                 sb.append(ind).append(ref(st.buffer(), st.value().type())).append(".v[").append(expr(st.index())).append("] = ").append(v).append(";\n");
             }
             case Stmt.SharedStore st -> sb.append(ind).append(name(st.array().name())).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
@@ -364,6 +374,15 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         return t.scalar().name().toLowerCase() + (t.lanes() > 1 ? "x" + t.lanes() : "");
     }
 
+    /** A buffer view's element type: {@code int8_t} for i8 with 8-bit storage, else its 32-bit word. */
+    private String elementType(KType t) {
+        return t.equals(KType.I8) && !caps.storage8() ? "uint" : type(t, true);
+    }
+
+    private int elementAlign(KType t) {
+        return t.equals(KType.I8) && !caps.storage8() ? 4 : Math.min(16, t.bytes());
+    }
+
     /** The GLSL type of a value ({@code inBuffer}: as a buffer element, where f16 is {@code uint16_t}). */
     static String type(KType t, boolean inBuffer) {
         String base = switch (t.scalar()) {
@@ -372,6 +391,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case U32 -> "uint";
             case F32 -> "float";
             case F16 -> inBuffer ? "uint16_t" : "uint";
+            case I8 -> inBuffer ? "int8_t" : "int";
         };
         if (t.lanes() == 1) return base;
         return switch (t.scalar()) {
@@ -382,7 +402,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
                 if (t.lanes() != 2 || inBuffer) throw new IllegalArgumentException("f16 vectors are f16x2 in a register, not " + t + (inBuffer ? " in a buffer" : ""));
                 yield "uint";
             }
-            case BOOL -> throw new IllegalArgumentException("no bool vectors");
+            case BOOL, I8 -> throw new IllegalArgumentException("no " + t.scalar().name().toLowerCase() + " vectors");
         };
     }
 
@@ -401,8 +421,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Dot4 d -> "(" + expr(d.c()) + " + jmlc_sdot4(" + expr(d.a()) + ", " + expr(d.b()) + ", 0))";
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
-            case Expr.Load l -> l.type().equals(KType.F16) ? "uint(" + ref(l.buffer(), l.type()) + ".v[" + expr(l.index()) + "])"
-                    : ref(l.buffer(), l.type()) + ".v[" + expr(l.index()) + "]";
+            case Expr.Load l -> load(l);
             case Expr.SharedLoad l -> name(l.array().name()) + "[" + expr(l.index()) + "]";
             case Expr.Lane l -> l.vector().type().equals(KType.F16X2)
                     ? "(" + expr(l.vector()) + (l.lane() == 1 ? " >> 16" : " & 0xffffu") + ")"
@@ -417,6 +436,15 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
         };
     }
 
+    /** A load: f16 and i8 widened to their 32-bit registers; without 8-bit storage, a byte cut from its word (sign-extended). */
+    private String load(Expr.Load l) {
+        String r = ref(l.buffer(), l.type()), i = expr(l.index());
+        if (l.type().equals(KType.F16)) return "uint(" + r + ".v[" + i + "])";
+        if (l.type().equals(KType.I8))
+            return caps.storage8() ? "int(" + r + ".v[" + i + "])" : "bitfieldExtract(int(" + r + ".v[(" + i + ") >> 2]), ((" + i + ") & 3) * 8, 8)";
+        return r + ".v[" + i + "]";
+    }
+
     private static String builtin(Expr.Builtin b) {
         String v = switch (b.kind()) {
             case THREAD -> "gl_LocalInvocationID";
@@ -429,7 +457,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
 
     private String constant(Expr.Const c) {
         return switch (c.type().scalar()) {
-            case I32 -> Long.toString((long) c.value());
+            case I32, I8 -> Long.toString((long) c.value());
             case U32 -> Long.toString((long) c.value()) + "u";
             case BOOL -> c.value() != 0 ? "true" : "false";
             case F32 -> floatLiteral((float) c.value());

@@ -9,6 +9,7 @@ import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.quant.Half;
+import jmlc.compiler.quant.Int8KvCache;
 import jmlc.compiler.tensor.HostTensor;
 
 import java.util.HashMap;
@@ -26,7 +27,7 @@ import java.util.function.Function;
  */
 public final class ReferenceInterpreter {
 
-    /** KV caches across steps of one sequence, by state name; f16 caches store f16-rounded values. */
+    /** KV caches across steps of one sequence, by state name; f16 and i8 caches store the values they give back (rounded, quantized). */
     public static final class State {
         private final Map<String, float[]> buffers = new HashMap<>();
 
@@ -309,13 +310,16 @@ public final class ReferenceInterpreter {
         long[] shape = cacheValue.type().shape().dims().stream().mapToLong(Dim::size).toArray();
         int nKv = (int) shape[0], ctx = (int) shape[1], hd = (int) shape[2];
         if (pos + seq > ctx) throw new IllegalStateException("KV cache of " + ctx + " positions cannot hold positions " + pos + ".." + (pos + seq - 1));
-        boolean f16 = cacheValue.type().dtype() == DType.F16;
+        DType t = cacheValue.type().dtype();
         for (int s = 0; s < seq; s++)
-            for (int h = 0; h < nKv; h++)
+            for (int h = 0; h < nKv; h++) {
+                int row = (h * ctx + pos + s) * hd;
                 for (int d = 0; d < hd; d++) {
                     float v = x[s * nKv * hd + h * hd + d];
-                    cache[(h * ctx + pos + s) * hd + d] = f16 ? Half.roundToHalf(v) : v;
+                    cache[row + d] = t == DType.F16 ? Half.roundToHalf(v) : v;
                 }
+                if (t == DType.I8) Int8KvCache.roundTrip(cache, row, hd);
+            }
         return cache;
     }
 

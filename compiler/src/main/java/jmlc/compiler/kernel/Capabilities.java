@@ -21,10 +21,13 @@ package jmlc.compiler.kernel;
  * @param bulkPrefetch       one instruction prefetches a whole range into L2 ({@code cp.async.bulk.prefetch.L2}, sm_90+)
  * @param dot4               a dot product of two packed quadruples of signed bytes added to an i32 ({@code dp4a.s32.s32},
  *                           sm_61+; Vulkan's {@code shaderIntegerDotProduct}, SPIR-V's {@code OpSDot})
+ * @param storage8           single bytes loaded from and stored to buffers ({@code i8} buffers): native in CUDA, HIP
+ *                           and C; Vulkan's {@code storageBuffer8BitAccess}. Without it the GLSL emitter reaches a
+ *                           byte through its 32-bit word (a bit-field extract to load, two atomics to store)
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                           boolean dot2, boolean bulkPrefetch, boolean dot4) {
+                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8) {
 
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
@@ -132,6 +135,12 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, false);
     }
 
+    /** With byte-addressed buffers (every target but a Vulkan device without {@code storageBuffer8BitAccess}). */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch, boolean dot4) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, true);
+    }
+
     public Capabilities {
         if (subgroupSize < 1 || (subgroupSize & (subgroupSize - 1)) != 0 || subgroupSize > 128)
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
@@ -143,21 +152,26 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8);
     }
 
     /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
     public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8);
+    }
+
+    /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
+    public Capabilities withStorage8(boolean s) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s);
     }
 }

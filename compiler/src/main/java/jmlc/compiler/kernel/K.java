@@ -89,6 +89,7 @@ public final class K {
     public static Expr exp(Expr a) { return new Expr.Unary(Expr.UnOp.EXP, a); }
     public static Expr rsqrt(Expr a) { return new Expr.Unary(Expr.UnOp.RSQRT, a); }
     public static Expr sqrt(Expr a) { return new Expr.Unary(Expr.UnOp.SQRT, a); }
+    public static Expr abs(Expr a) { return new Expr.Unary(Expr.UnOp.ABS, a); }
 
     public static Expr cast(KType t, Expr a) {
         return a.type().equals(t) ? a : new Expr.Cast(t, a);

@@ -657,6 +657,7 @@ public final class KernelSimulator {
             case I32, U32 -> m.get(I, off);
             case F32 -> m.get(F, off);
             case F16 -> m.get(S, off);
+            case I8 -> (int) m.get(ValueLayout.JAVA_BYTE, off);
             case BOOL -> m.get(ValueLayout.JAVA_BYTE, off) != 0;
         };
     }
@@ -673,6 +674,7 @@ public final class KernelSimulator {
             case I32, U32 -> m.set(I, off, (Integer) v);
             case F32 -> m.set(F, off, (Float) v);
             case F16 -> m.set(S, off, (Short) v);
+            case I8 -> m.set(ValueLayout.JAVA_BYTE, off, (byte) (int) (Integer) v);
             case BOOL -> m.set(ValueLayout.JAVA_BYTE, off, (byte) ((Boolean) v ? 1 : 0));
         }
     }
@@ -680,6 +682,7 @@ public final class KernelSimulator {
     private static Object constant(KType t, double v) {
         return switch (t.scalar()) {
             case I32, U32 -> (int) (long) v;
+            case I8 -> (int) (byte) (long) v;
             case F32 -> (float) v;
             case F16 -> Half.fromFloat((float) v);
             case BOOL -> v != 0;
@@ -780,11 +783,11 @@ public final class KernelSimulator {
 
     private static Object cast(KType from, KType to, Object v) {
         if (from.equals(to)) return v;
-        if (from.isInt() && to.isInt()) return v;
+        if (from.isInt() && to.isInt()) return to.scalar() == KType.Scalar.I8 ? (int) (byte) (int) (Integer) v : v; // i8 keeps the low byte
         float asFloat = switch (from.scalar()) {
             case F32 -> (Float) v;
             case F16 -> Half.toFloat((Short) v);
-            case I32 -> (float) (Integer) v;
+            case I32, I8 -> (float) (Integer) v;
             case U32 -> (float) Integer.toUnsignedLong((Integer) v);
             case BOOL -> (Boolean) v ? 1 : 0;
         };
@@ -792,6 +795,7 @@ public final class KernelSimulator {
             case F32 -> asFloat;
             case F16 -> Half.fromFloat(asFloat);
             case I32 -> (int) asFloat;
+            case I8 -> (int) (byte) (int) asFloat;
             case U32 -> (int) (long) asFloat;
             case BOOL -> asFloat != 0;
         };

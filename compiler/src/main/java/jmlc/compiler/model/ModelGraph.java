@@ -13,13 +13,14 @@ public final class ModelGraph {
 
     /**
      * @param maxContext KV cache length in positions (at most the model's context window)
-     * @param kvDtype    element type of the KV cache (F32 or F16)
+     * @param kvDtype    element type of the KV cache: F32, F16, or I8 (bytes with a scale per group, {@code Int8KvCache})
      * @param allLogits  return logits for every position (for {@code jmlc logits}); otherwise the last only
      */
     public record Options(int maxContext, DType kvDtype, boolean allLogits) {
         public Options {
             if (maxContext <= 0) throw new IllegalArgumentException("KV cache length must be positive, found " + maxContext);
-            if (kvDtype != DType.F32 && kvDtype != DType.F16) throw new IllegalArgumentException("KV cache is f32 or f16, not " + kvDtype);
+            if (kvDtype != DType.F32 && kvDtype != DType.F16 && kvDtype != DType.I8)
+                throw new IllegalArgumentException("KV cache is f32, f16 or i8, not " + kvDtype);
         }
     }
 

@@ -14,6 +14,9 @@ public sealed interface Arg {
     /** The group scales of a quantized param. */
     record WeightScales(Value param) implements Arg {}
 
+    /** The f16 scales of an int8 KV cache, in the state's own buffer ({@code Int8KvCache}). */
+    record StateScales(Value state) implements Arg {}
+
     /** A table the compiler computed (rope cos/sin), uploaded once. {@code name} is unique per content. */
     record Constant(String name, float[] values) implements Arg {}
 

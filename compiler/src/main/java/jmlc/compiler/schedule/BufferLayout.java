@@ -5,6 +5,7 @@ import jmlc.compiler.ir.Dim;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.pass.MemoryPlan;
+import jmlc.compiler.quant.Int8KvCache;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -38,6 +39,9 @@ public final class BufferLayout<B> {
 
         /** The group scales of a quantized param. */
         B weightScales(Value param);
+
+        /** The memory {@code bytes} into {@code buffer} (an int8 KV cache's scales). */
+        B offset(B buffer, long bytes);
     }
 
     private final MemoryPlan plan;
@@ -73,8 +77,9 @@ public final class BufferLayout<B> {
         scratchBytes.forEach((name, bytes) -> scratch.put(name, memory.zeroed(bytes, "scratch " + name)));
     }
 
-    /** Bytes of a state's buffer: all of its elements in its stored type. */
+    /** Bytes of a state's buffer: all of its elements in its stored type (an int8 cache: its values and scales). */
     public static long stateBytes(Value s) {
+        if (Int8KvCache.is(s.type())) return Int8KvCache.bytes(s.type());
         return s.type().shape().numel() * Math.max(1, s.type().dtype().bits() / 8);
     }
 
@@ -84,6 +89,7 @@ public final class BufferLayout<B> {
             case Arg.Tensor t -> tensor(t.value());
             case Arg.WeightData w -> memory.weightData(w.param());
             case Arg.WeightScales w -> memory.weightScales(w.param());
+            case Arg.StateScales s -> memory.offset(require(states.get(s.state()), "state " + s.state().name()), Int8KvCache.scaleOffset(s.state().type()));
             case Arg.Constant c -> require(constants.get(c.name()), "constant " + c.name());
             case Arg.Scratch s -> require(scratch.get(s.name()), "scratch " + s.name());
         };

@@ -46,6 +46,7 @@ public final class LaunchBuilder {
             case F32 -> KType.F32;
             case F16 -> KType.F16;
             case I32 -> KType.I32;
+            case I8 -> KType.I8;
             case U32, Q4, Q8 -> KType.U32;
             default -> throw new IllegalArgumentException("no kernel buffer type for " + d);
         };
@@ -74,6 +75,11 @@ public final class LaunchBuilder {
 
     public Buffer weightScales(String n, Value param) {
         return add(new Buffer(n, elementOf(param.type().quant().scaleType()), true), new Arg.WeightScales(param));
+    }
+
+    /** The f16 scales of the int8 KV cache {@code cache} (read, or written where {@code written}). */
+    public Buffer kvScales(String n, Value cache, boolean written) {
+        return add(new Buffer(n, KType.F16, !written), new Arg.StateScales(cache));
     }
 
     public Buffer constant(String n, String id, float[] values) {

@@ -1,5 +1,7 @@
 package jmlc.compiler.schedule;
 
+import jmlc.compiler.ir.Node;
+import jmlc.compiler.quant.Int8KvCache;
 import jmlc.compiler.target.Platform;
 import jmlc.compiler.target.Target;
 
@@ -41,9 +43,29 @@ public final class Precision {
         return target.platform() == Platform.VULKAN && !F16_RULES.contains(rule) && !INT8_RULES.contains(rule) ? 2 * stated : stated;
     }
 
+    /**
+     * Nodes that write or read an int8 KV cache ({@link Int8KvCache}): a value a rounding apart from
+     * the reference's may land on the next step of its group, an error of 1/254 of the group's
+     * largest magnitude in that element, so a cache or an attention output is up to about 1e-3 off
+     * where the f16 and f32 caches agree to 1e-4. Whole models compound these through the layers.
+     */
+    public static final double INT8_CACHE_NODE = 1e-2, INT8_CACHE_MODEL = 0.1;
+
+    /** True when {@code n} reads or writes an int8 KV cache. */
+    public static boolean touchesInt8Cache(Node n) {
+        return n.inputs().stream().anyMatch(v -> Int8KvCache.is(v.type())) || n.outputs().stream().anyMatch(v -> Int8KvCache.is(v.type()));
+    }
+
+    /** {@link #perNode(String, Target)}, at least {@link #INT8_CACHE_NODE} for a node touching an int8 KV cache. */
+    public static double perNode(String rule, Target target, boolean int8Cache) {
+        double stated = perNode(rule, target);
+        return int8Cache ? Math.max(stated, INT8_CACHE_NODE) : stated;
+    }
+
     /** Tolerance for a whole model's logits from a program (errors add up over layers). */
     public static double wholeModel(Program p) {
-        if (p.steps().stream().anyMatch(s -> INT8_RULES.contains(s.rule()))) return 0.15;
-        return p.steps().stream().anyMatch(s -> F16_RULES.contains(s.rule())) ? 1e-2 : 5e-4;
+        double stated = p.steps().stream().anyMatch(s -> INT8_RULES.contains(s.rule())) ? 0.15
+                : p.steps().stream().anyMatch(s -> F16_RULES.contains(s.rule())) ? 1e-2 : 5e-4;
+        return p.graph().states().stream().anyMatch(v -> Int8KvCache.is(v.type())) ? Math.max(stated, INT8_CACHE_MODEL) : stated;
     }
 }

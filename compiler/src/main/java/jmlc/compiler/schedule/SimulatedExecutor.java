@@ -53,6 +53,11 @@ public final class SimulatedExecutor implements AutoCloseable {
             public MemorySegment weightScales(Value param) {
                 return ((HostTensor.Quantized) weights.apply(param)).scales();
             }
+
+            @Override
+            public MemorySegment offset(MemorySegment buffer, long bytes) {
+                return buffer.asSlice(bytes);
+            }
         });
     }
 

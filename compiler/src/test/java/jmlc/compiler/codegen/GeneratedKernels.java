@@ -40,7 +40,18 @@ final class GeneratedKernels {
         return new ModelConfig(Architecture.QWEN2, 151936, 896, 4864, 2, 14, 2, 64, 1e-6, 1000000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 4096, true, true);
     }
 
-    record Case(ModelConfig c, QuantMode q, Set<String> disabled) {}
+    /** A model, its quantization and KV cache type, and the passes switched off. */
+    record Case(ModelConfig c, QuantMode q, Set<String> disabled, jmlc.compiler.ir.DType kv) {
+        Case(ModelConfig c, QuantMode q, Set<String> disabled) {
+            this(c, q, disabled, q.kvCacheType());
+        }
+    }
+
+    /** The int8 KV cache's kernels: fused (the decode attention appends) and unfused (kv_append). */
+    static List<Case> int8Caches() {
+        return List.of(new Case(llama2_7b(), QuantMode.Q4F16_1, Set.of(), jmlc.compiler.ir.DType.I8),
+                new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED, jmlc.compiler.ir.DType.I8));
+    }
 
     private static final Set<String> UNFUSED = Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm");
 
@@ -54,7 +65,9 @@ final class GeneratedKernels {
                 // Llama with attention_bias: biased q/k/v and a biased o GEMV with the residual epilogue
                 new Case(llama2_7b().withAttentionBias(true), QuantMode.Q4F16_1, Set.of()),
                 // unfused: the elementwise kernels every pass removes
-                new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED)));
+                new Case(llama2_7b(), QuantMode.Q4F16_1, UNFUSED),
+                // the int8 KV cache
+                int8Caches().get(0), int8Caches().get(1)));
     }
 
     /**
@@ -73,7 +86,7 @@ final class GeneratedKernels {
         return GRAPHS.computeIfAbsent(k, x -> {
             int window = Math.min(4096, x.c().maxPositions());
             return new Pipeline(Pipeline.standard(x.q()), x.disabled(), 512).run(ModelGraph.build(x.c().withMaxPositions(window),
-                    new ModelGraph.Options(window, x.q().kvCacheType(), false))).graph();
+                    new ModelGraph.Options(window, x.kv(), false))).graph();
         });
     }
 

@@ -33,6 +33,29 @@ class GlslangCompileTest {
     }
 
     /**
+     * The int8 KV cache's shaders with 8-bit storage ({@code int8_t} buffers) and without it (bytes
+     * through 32-bit words: bit-field extracts, atomic stores), both valid Vulkan GLSL.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void int8KvCacheShadersCompileWithAndWithout8BitStorage(boolean storage8) throws Exception {
+        Path glslang = GeneratedKernels.tool("glslangValidator", "/usr/bin", "/usr/local/bin");
+        Assumptions.assumeTrue(glslang != null, "glslangValidator not found: the GLSL check is SKIPPED (apt-get install glslang-tools)");
+        Target t = Target.vulkan("generic", Target.parse("vulkan").caps().withStorage8(storage8));
+        Map<String, String> shaders = new java.util.TreeMap<>();
+        GeneratedKernels.sources(t, GeneratedKernels.int8Caches()).forEach((name, src) -> { if (src.contains("cache_scales @")) shaders.put(name, src); });
+        assertTrue(shaders.size() >= 4, "attention and cache appends of an int8 cache: " + shaders.keySet());
+        for (String src : shaders.values())
+            assertTrue(src.contains("GL_EXT_shader_8bit_storage") == storage8 && src.contains("int8_t") == storage8 && (storage8 || !src.contains("int8_t(")),
+                    "bytes through " + (storage8 ? "8-bit storage" : "words") + ":\n" + src);
+        assertTrue(shaders.values().stream().anyMatch(src -> src.contains("atomicOr(")) != storage8, "byte stores through atomics on words only without 8-bit storage");
+        List<String> failures = GeneratedKernels.compileEach(shaders, "comp", Map.of(),
+                f -> List.of(glslang.toString(), "--target-env", "vulkan1.2", "-o", f.toString().replace(".comp", ".spv"), f.toString()));
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        System.out.println("glslangValidator --target-env vulkan1.2 (i8 KV cache, " + (storage8 ? "8-bit storage" : "no 8-bit storage") + "): " + shaders.size() + " shaders compiled");
+    }
+
+    /**
      * A Vulkan device with integer dot products: the 8-bit GEMVs call OpSDot through
      * GL_EXT_spirv_intrinsics, and the SPIR-V has the DotProduct capabilities.
      */

@@ -81,7 +81,33 @@ class SimulatedProgramTest {
     @ParameterizedTest
     @MethodSource({"quantizationsAndWidths", "cases"})
     void generatedKernelsMatchReference(ModelConfig c, QuantMode mode, String target, Set<String> disabled, Map<String, Integer> attentionKnobs) {
-        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, mode.kvCacheType(), false));
+        matchesReference(c, mode, mode.kvCacheType(), target, disabled, attentionKnobs);
+    }
+
+    /**
+     * The int8 KV cache ({@code Int8KvCache}): one scale a row (head size 16) and one per 32 (head size
+     * 64); the decode attention appending itself, rope_kv_append as its own kernel, the unfused
+     * kv_append; split and single-block decode attention; subgroups of 8, 32 and 64.
+     */
+    static Stream<Arguments> int8Caches() {
+        ModelConfig hd64 = new ModelConfig(Architecture.LLAMA, 96, 128, 128, 1, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
+        Set<String> unfused = Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm");
+        return Stream.of(
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(hd64, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
+                Arguments.of(hd64, "vulkan:sg8", Set.of(), Map.of("splits", 1, "warps", 4)),
+                Arguments.of(tiny(Architecture.QWEN2, 4, 2), "rocm:gfx90a", Set.of(), Map.of("fuse_rope", 0)),
+                Arguments.of(hd64, "cuda:sm_90", unfused, Map.of()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("int8Caches")
+    void int8KvCacheMatchesReference(ModelConfig c, String target, Set<String> disabled, Map<String, Integer> attentionKnobs) {
+        matchesReference(c, QuantMode.Q4F16_1, jmlc.compiler.ir.DType.I8, target, disabled, attentionKnobs);
+    }
+
+    private static void matchesReference(ModelConfig c, QuantMode mode, jmlc.compiler.ir.DType kv, String target, Set<String> disabled, Map<String, Integer> attentionKnobs) {
+        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, kv, false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), disabled, 8).run(unfused);
         Target t = Target.parse(target);
         Knobs knobs = Knobs.defaults();

@@ -91,7 +91,7 @@ public final class ModelLoader {
         int ctx = opts.maxContext() > 0 ? opts.maxContext() : Math.min(config.maxPositions(), DEFAULT_MAX_CONTEXT);
         if (ctx > config.maxPositions())
             throw new IllegalArgumentException("max context " + ctx + " exceeds the model's context window of " + config.maxPositions());
-        CompiledModel c = CompiledModel.compile(config, quant, ctx, opts.allLogits(), opts.disabledPasses(), MAX_STEP_TOKENS);
+        CompiledModel c = CompiledModel.compile(config, quant, opts.kvCacheFor(quant), ctx, opts.allLogits(), opts.disabledPasses(), MAX_STEP_TOKENS);
         progress.update("compiling graph (" + quant + ")", 1, 1);
         return c;
     }

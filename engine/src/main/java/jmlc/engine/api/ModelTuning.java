@@ -99,7 +99,7 @@ public final class ModelTuning {
         int ctx = load.maxContext() > 0 ? load.maxContext() : Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
         if (ctx > config.maxPositions()) throw new IllegalArgumentException("max context " + ctx + " exceeds the model's context window of " + config.maxPositions());
         progress.update("compiling graph (" + quant + ")", 0, 1);
-        CompiledModel compiled = CompiledModel.compile(config, quant, ctx, false, load.disabledPasses(), ModelLoader.MAX_STEP_TOKENS);
+        CompiledModel compiled = CompiledModel.compile(config, quant, load.kvCacheFor(quant), ctx, false, load.disabledPasses(), ModelLoader.MAX_STEP_TOKENS);
         return tune(compiled, dev, options, listener, progress);
     }
 

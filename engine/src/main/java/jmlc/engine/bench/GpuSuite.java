@@ -167,7 +167,7 @@ public final class GpuSuite {
             var ref = new ReferenceInterpreter(cm.graph(), w::get);
             for (int n : new int[] {9, 70})
                 for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(n, 0, c.vocabSize()).toArray(), 0))
-                    judge(worst, what + " prefill " + n, nc, Precision.perNode(nc.rule(), r.target()));
+                    judge(worst, what + " prefill " + n, nc, nc.tolerance());
             // decode program from position 0, one token a step; each position also through the short-context
             // program where the build has one (by default below 10 positions a KV head through Vulkan, 6 through
             // CUDA: 6 to 20 for these models, so every position checked here would otherwise run it alone)
@@ -175,8 +175,8 @@ public final class GpuSuite {
             for (int pos = 0; pos < 6; pos++) {
                 int[] tok = {rnd.nextInt(c.vocabSize())};
                 if (r.build().shortDecode() != null)
-                    for (var nc : d.checkStep(ref, st, tok, pos, true)) judge(worst, what + " decode (short context)", nc, Precision.perNode(nc.rule(), r.target()));
-                for (var nc : d.checkStep(ref, st, tok, pos, false)) judge(worst, what + " decode", nc, Precision.perNode(nc.rule(), r.target()));
+                    for (var nc : d.checkStep(ref, st, tok, pos, true)) judge(worst, what + " decode (short context)", nc, nc.tolerance());
+                for (var nc : d.checkStep(ref, st, tok, pos, false)) judge(worst, what + " decode", nc, nc.tolerance());
             }
             String line = String.format("check %-42s worst rel. error per rule: %s", what, worst);
             out.println(line);

@@ -20,6 +20,18 @@ final class Converters {
         }
     }
 
+    /** {@code --kv-cache i8}: f32, f16 or i8. */
+    static final class KvCache implements ITypeConverter<jmlc.compiler.ir.DType> {
+        @Override
+        public jmlc.compiler.ir.DType convert(String s) {
+            try {
+                return jmlc.engine.api.LoadOptions.parseKvCache(s);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("expected f32, f16 or i8, found '" + s + "'");
+            }
+        }
+    }
+
     /** {@code --budget 5m}: 90s, 5m, 1h30m, or seconds. */
     static final class Budget implements ITypeConverter<java.time.Duration> {
         @Override

@@ -45,6 +45,11 @@ final class ModelOptions {
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length in positions (default: the model's window, at most 4096).")
     Integer maxContext;
 
+    @Option(names = "--kv-cache", paramLabel = "T", converter = Converters.KvCache.class,
+            description = "KV cache type: f16, f32, or i8 (bytes with a scale per 32 values: half the memory of f16, as llama.cpp's q8_0 cache). "
+                    + "Default: f32 for q4f32_1 and q0f32, else f16.")
+    jmlc.compiler.ir.DType kvCache;
+
     @Option(names = "--disable-pass", paramLabel = "NAME",
             description = "Switch a compiler pass off to see what it buys (repeatable): FuseParallelMatmuls, FuseDequantMatmul, "
                     + "FuseRopeKvAppend, FuseSiluMul, MoveLastRowBeforeNorm, FuseSiluMulEpilogue, FuseMatmulPrologue, "
@@ -61,7 +66,7 @@ final class ModelOptions {
         }
         checkMaxContext(cmd, maxContext);
         checkPasses(cmd, disabledPasses, quant);
-        return LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext == null ? 0 : maxContext).disabledPasses(new HashSet<>(disabledPasses));
+        return LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext == null ? 0 : maxContext).disabledPasses(new HashSet<>(disabledPasses)).kvCache(kvCache);
     }
 
     /** --max-context, when given, is a positive number of positions (0 would mean no cache at all, not the default). */

@@ -3,6 +3,7 @@ package jmlc.engine.cli;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.Value;
+import jmlc.compiler.schedule.BufferLayout;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.ModelWeights;
 
@@ -25,7 +26,7 @@ record Roofline(long weightBytes, long embeddingBytes, long kvBytesPerPosition) 
             if (!users.isEmpty() && users.stream().allMatch(n -> n.op() instanceof Op.Embed)) embedding += ModelWeights.bytesOf(p.type());
         }
         long kv = 0;
-        for (Value s : g.states()) kv += ModelWeights.bytesOf(s.type()) / model.maxContext(); // (kv_heads, ctx, head_dim) per layer, K and V
+        for (Value s : g.states()) kv += BufferLayout.stateBytes(s) / model.maxContext(); // (kv_heads, ctx, head_dim) per layer, K and V; an int8 cache's scales too
         return new Roofline(weightBytes, embedding, kv);
     }
 

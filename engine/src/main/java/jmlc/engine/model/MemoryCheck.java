@@ -1,6 +1,7 @@
 package jmlc.engine.model;
 
 import jmlc.compiler.ir.Value;
+import jmlc.compiler.schedule.BufferLayout;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ public final class MemoryCheck {
     /** What {@code model} needs where it runs: {@code weightBytes} of weights there (0 where they are made elsewhere), its KV caches, its activations. */
     public static Need need(CompiledModel model, long weightBytes) {
         long kv = 0;
-        for (Value s : model.graph().states()) kv += s.type().shape().numel() * (s.type().dtype().bits() / 8);
+        for (Value s : model.graph().states()) kv += BufferLayout.stateBytes(s);
         return new Need(weightBytes, kv, model.pipeline().memory().totalBytes());
     }
 

@@ -16,7 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
- * {@code %load MODEL [--quant Q] [--device D] [--max-context N] [--disable-pass NAME]... [--template NAME]}:
+ * {@code %load MODEL [--quant Q] [--device D] [--max-context N] [--kv-cache T] [--disable-pass NAME]... [--template NAME]}:
  * loads, quantizes and compiles a model with a live progress display, then shows a summary. The model
  * replaces the previous one; cells reach it as {@code Jmlc.model()}.
  */
@@ -36,6 +36,10 @@ public final class LoadMagic implements Magic {
                 description = "KV cache length in tokens (default: the model's window, at most 4096)")
         Integer maxContext;
 
+        @Option(names = "--kv-cache", paramLabel = "T",
+                description = "KV cache type: f16, f32, or i8 (a byte a value and a scale per 32: half the memory of f16; default: f16, f32 for q*f32)")
+        String kvCache;
+
         @Option(names = "--disable-pass", paramLabel = "PASS",
                 description = "switch a compiler pass off, e.g. FuseAddRmsNorm (repeatable; %%ir lists them; 'none' clears the list)")
         List<String> disabledPasses;
@@ -54,6 +58,7 @@ public final class LoadMagic implements Magic {
                 if (quant != null) o = o.quant(QuantMode.parse(quant));
                 if (device != null) o = o.device(device);
                 if (maxContext != null) o = o.maxContext(maxContext);
+                if (kvCache != null) o = o.kvCache(kvCache);
             } catch (IllegalArgumentException e) {
                 throw new MagicException("%" + magic + ": " + e.getMessage());
             }

@@ -75,6 +75,7 @@ final class Loading {
         var sb = new StringBuilder("device ").append(o.device());
         sb.append(", quant ").append(o.quant() == null ? "the model's own" : o.quant().id());
         if (o.maxContext() > 0) sb.append(", max context ").append(o.maxContext());
+        if (o.kvCache() != null) sb.append(", KV cache ").append(o.kvCache());
         if (!o.disabledPasses().isEmpty()) sb.append(", without ").append(String.join(", ", o.disabledPasses().stream().sorted().toList()));
         if (o.chatTemplate() != null) sb.append(", template ").append(o.chatTemplate());
         return sb.toString();

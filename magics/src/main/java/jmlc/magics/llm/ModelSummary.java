@@ -26,6 +26,9 @@ final class ModelSummary {
                 + c.hiddenSize() + ", MLP " + c.intermediateSize() + ", " + c.numHeads() + " heads (" + c.numKvHeads()
                 + " kv) of " + c.headDim() + ", vocabulary " + c.vocabSize()));
         rows.add(Map.entry("context", m.compiled().maxContext() + " tokens (the model's window: " + c.maxPositions() + ")"));
+        var states = m.compiled().graph().states();
+        long kvBytes = states.stream().mapToLong(jmlc.compiler.schedule.BufferLayout::stateBytes).sum();
+        rows.add(Map.entry("KV cache", (states.isEmpty() ? "none" : states.getFirst().type().dtype() + ", " + bytes(kvBytes))));
         rows.add(Map.entry("quantization", m.quant().id()));
         rows.add(Map.entry("device", d.id() + " (" + d.name() + ")"));
         rows.add(Map.entry("weights", bytes(m.runner().weightBytes()) + " read per decode step"));

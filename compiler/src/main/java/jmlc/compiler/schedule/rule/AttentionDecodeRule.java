@@ -165,8 +165,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits).knob("keys", keys);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
         Buffer q = lb.input(spec == null ? "q" : "qkv", spec == null ? n.input(0) : rope.input(0));
-        Buffer kc = spec == null ? lb.input("k_cache", n.input(1)) : lb.output("k_cache", n.input(1));
-        Buffer vc = spec == null ? lb.input("v_cache", n.input(2)) : lb.output("v_cache", n.input(2));
+        KvCacheAccess kc = KvCacheAccess.of(lb, "k_cache", n.input(1), spec != null), vc = KvCacheAccess.of(lb, "v_cache", n.input(2), spec != null);
         Buffer pos = lb.input("pos", n.input(3));
         Buffer table = spec == null ? null : lb.constant("cossin", ElementwiseRule.ropeTableId(spec, ctxLen), ElementwiseRule.ropeTable(spec, ctxLen));
         Buffer part = single ? lb.output("out", n.output()) : lb.scratch("partial", scratchId, KType.F32, partialFloats);
@@ -187,13 +186,26 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr.Var newPos = spec == null ? null : b.let("new_pos", sub(len, c(1)));
         if (spec != null) {
             // the split holding the new position appends its k (rotated) and v, then all threads meet
+            Expr kIn = mul(add(c(nH), g), c(hd)), vIn = mul(add(c(nH + nKv), g), c(hd));
             b.ifThen(land(ge(newPos, start), lt(newPos, end)), x -> {
-                Expr.Var e = var("e", KType.I32);
-                x.forRange(e, tid(0), c(hd), c(warps * warp), 0, y -> {
-                    Expr.Var slot = y.let("slot", add(mul(add(mul(g, c(ctxLen)), newPos), c(hd)), e));
-                    y.storeF(kc, slot, RopeKvAppendRule.rotatedElement(y, spec, q, mul(add(c(nH), g), c(hd)), e, newPos, table));
-                    y.storeF(vc, slot, load(q, add(mul(add(c(nH + nKv), g), c(hd)), e)));
-                });
+                Expr.Var row = x.let("row", mul(add(mul(g, c(ctxLen)), newPos), c(hd)));
+                if (!kc.int8()) {
+                    Expr.Var e = var("e", KType.I32);
+                    x.forRange(e, tid(0), c(hd), c(warps * warp), 0, y -> {
+                        Expr.Var slot = y.let("slot", add(row, e));
+                        kc.store(y, slot, RopeKvAppendRule.rotatedElement(y, spec, q, kIn, e, newPos, table));
+                        vc.store(y, slot, load(q, add(vIn, e)));
+                    });
+                } else { // a thread per quantization group of the new k row, then of the v row
+                    int groups = hd / kc.group();
+                    Expr.Var gi = var("gi", KType.I32);
+                    x.forRange(gi, tid(0), c(2 * groups), c(warps * warp), 0, y -> {
+                        Expr.Var first = y.let("first", mul(mod(gi, c(groups)), c(kc.group())));
+                        y.ifThen(lt(gi, c(groups)), z -> kc.storeGroup(z, add(row, first),
+                                j -> RopeKvAppendRule.rotatedElement(z, spec, q, kIn, add(first, c(j)), newPos, table)));
+                        y.ifThen(ge(gi, c(groups)), z -> vc.storeGroup(z, add(row, first), j -> load(q, add(vIn, add(first, c(j))))));
+                    });
+                }
             });
             b.barrier();
         }
@@ -228,8 +240,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 List<Expr.Var> ks = new ArrayList<>(), vk = new ArrayList<>();
                 for (int i = 0; i < dpl; i++) {
                     Expr d = min(add(lane, c(i * warp)), c(hd - 1));
-                    ks.add(x.let(x.fresh("k"), loadF32(kc, add(kvBase, d))));
-                    vk.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
+                    ks.add(x.let(x.fresh("k"), kc.load(add(kvBase, d))));
+                    vk.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
                 }
                 vs.add(vk);
                 for (int h = 0; h < group; h++) {

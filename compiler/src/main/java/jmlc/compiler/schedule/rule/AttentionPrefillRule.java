@@ -52,7 +52,9 @@ public final class AttentionPrefillRule implements ScheduleRule {
         int dpl = (hd + warp - 1) / warp;
         LaunchBuilder lb = ctx.launch(sig + "_w" + warps + (keys == 1 ? "" : "k" + keys), "causal attention, one warp per (query, head), online softmax");
         lb.block(warps * warp).grid(LaunchBuilder.ceilDiv(lb.seq(), warps), c(nH)).knob("warps", warps).knob("keys", keys);
-        Buffer q = lb.input("q", n.input(0)), kc = lb.input("k_cache", n.input(1)), vc = lb.input("v_cache", n.input(2)), pos = lb.input("pos", n.input(3));
+        Buffer q = lb.input("q", n.input(0));
+        KvCacheAccess kc = KvCacheAccess.of(lb, "k_cache", n.input(1), false), vc = KvCacheAccess.of(lb, "v_cache", n.input(2), false);
+        Buffer pos = lb.input("pos", n.input(3));
         Buffer out = lb.output("out", n.output());
         K.Body b = lb.body;
         Expr.Var h = b.let("h", bid(1));
@@ -85,7 +87,7 @@ public final class AttentionPrefillRule implements ScheduleRule {
     }
 
     /** A warp's running online softmax over the keys: max m, sum l, and the weighted sum of values in acc. */
-    private record State(List<Expr.Var> qv, List<Expr.Var> acc, Expr.Var m, Expr.Var l, Expr.Var lane, Expr.Var g, Buffer kc, Buffer vc,
+    private record State(List<Expr.Var> qv, List<Expr.Var> acc, Expr.Var m, Expr.Var l, Expr.Var lane, Expr.Var g, KvCacheAccess kc, KvCacheAccess vc,
                          int hd, int warp, int dpl, int ctxLen, double scale) {
 
         /** Folds keys t .. t+n-1 in: n scores (dot products reduced over the warp), one rescale of the running sums. */
@@ -98,8 +100,8 @@ public final class AttentionPrefillRule implements ScheduleRule {
                 List<Expr.Var> v = new ArrayList<>();
                 for (int i = 0; i < dpl; i++) {
                     Expr d = min(add(lane, c(i * warp)), c(hd - 1));
-                    x.assign(s, fma(qv.get(i), loadF32(kc, add(kvBase, d)), s));
-                    v.add(x.let(x.fresh("v"), loadF32(vc, add(kvBase, d))));
+                    x.assign(s, fma(qv.get(i), kc.load(add(kvBase, d)), s));
+                    v.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
                 }
                 sc.add(s);
                 vs.add(v);

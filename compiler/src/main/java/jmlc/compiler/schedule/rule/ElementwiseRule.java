@@ -201,14 +201,19 @@ public final class ElementwiseRule implements ScheduleRule {
         Value cache = n.input(0);
         long[] sh = cache.type().shape().dims().stream().mapToLong(d -> d.size()).toArray();
         int nKv = (int) sh[0], ctxLen = (int) sh[1], hd = (int) sh[2];
-        LaunchBuilder lb = perElement(ctx, "kv_append_" + nKv + "x" + ctxLen + "x" + hd + "_" + cache.type().dtype(), "cache[h, pos + s, :] = x[s, h*hd : (h+1)*hd]", n.input(1), (long) nKv * hd);
-        Buffer x = lb.input("x", n.input(1)), pos = lb.input("pos", n.input(2)), out = lb.output("cache", n.output());
-        Expr.Var i = guardedIndex(lb, n.input(1), (long) nKv * hd);
-        Expr.Var s = lb.body.let("s", div(i, c(nKv * hd)));
-        Expr.Var h = lb.body.let("h", div(mod(i, c(nKv * hd)), c(hd)));
-        Expr.Var dd = lb.body.let("d", mod(i, c(hd)));
+        int group = jmlc.compiler.quant.Int8KvCache.is(cache.type()) ? jmlc.compiler.quant.Int8KvCache.group(hd) : 1;
+        int perRow = nKv * hd / group; // a thread per element, or per quantization group of an int8 cache
+        LaunchBuilder lb = perElement(ctx, "kv_append_" + nKv + "x" + ctxLen + "x" + hd + "_" + cache.type().dtype(), "cache[h, pos + s, :] = x[s, h*hd : (h+1)*hd]", n.input(1), perRow);
+        Buffer x = lb.input("x", n.input(1)), pos = lb.input("pos", n.input(2));
+        KvCacheAccess out = KvCacheAccess.of(lb, "cache", n.output(), true);
+        Expr.Var i = guardedIndex(lb, n.input(1), perRow);
+        Expr.Var s = lb.body.let("s", div(i, c(perRow)));
+        Expr.Var e = lb.body.let("e", mul(mod(i, c(perRow)), c(group))); // first element of the thread's group in the row
+        Expr.Var h = lb.body.let("h", div(e, c(hd)));
+        Expr.Var dd = lb.body.let("d", mod(e, c(hd)));
         Expr at = add(mul(add(mul(h, c(ctxLen)), add(load(pos, c(0)), s)), c(hd)), dd);
-        lb.body.storeF(out, at, load(x, i));
+        Expr.Var src = lb.body.let("src", add(mul(s, c(nKv * hd)), e));
+        out.storeGroup(lb.body, at, j -> load(x, add(src, c(j))));
         return lb.build();
     }
 }

@@ -92,7 +92,8 @@ public final class RopeKvAppendRule implements ScheduleRule {
                 "q = rope(qkv[:, q]); kCache[h, pos+s] = rope(qkv[:, k]); vCache[h, pos+s] = qkv[:, v]");
         lb.block(THREADS).grid(LaunchBuilder.ceilDiv(mul(lb.seq(), c(perToken)), THREADS)).knob("threads", THREADS);
         Buffer qkv = lb.input("qkv", n.input(0)), pos = lb.input("pos", n.input(3));
-        Buffer q = lb.output("q", n.output(0)), kc = lb.output("k_cache", n.output(1)), vc = lb.output("v_cache", n.output(2));
+        Buffer q = lb.output("q", n.output(0));
+        KvCacheAccess kc = KvCacheAccess.of(lb, "k_cache", n.output(1), true), vc = KvCacheAccess.of(lb, "v_cache", n.output(2), true);
         Buffer table = lb.constant("cossin", ElementwiseRule.ropeTableId(spec, ctxLen), ElementwiseRule.ropeTable(spec, ctxLen));
         K.Body b = lb.body;
         Expr.Var i = b.let("i", add(mul(bid(0), c(THREADS)), tid(0)));
@@ -104,15 +105,27 @@ public final class RopeKvAppendRule implements ScheduleRule {
         Expr.Var inBase = b.let("in_base", add(mul(s, c(row)), mul(head, c(hd))));
         b.ifThen(lt(head, c(nH)), x -> rotateTo(x, spec, qkv, inBase, add(mul(s, c(nH * hd)), mul(head, c(hd))), k, p, table,
                 (bb, idx, v) -> bb.store(q, idx, v)));
-        b.ifThen(land(ge(head, c(nH)), lt(head, c(nH + nKv))), x -> {
-            Expr.Var out = x.let("k_base", mul(add(mul(sub(head, c(nH)), c(ctxLen)), p), c(hd)));
-            rotateTo(x, spec, qkv, inBase, out, k, p, table, (bb, idx, v) -> bb.storeF(kc, idx, v));
-        });
-        b.ifThen(ge(head, c(nH + nKv)), x -> {
-            Expr.Var out = x.let("v_base", mul(add(mul(sub(head, c(nH + nKv)), c(ctxLen)), p), c(hd)));
-            x.storeF(vc, add(out, k), load(qkv, add(inBase, k)));
-            x.storeF(vc, add(out, add(k, c(half))), load(qkv, add(inBase, add(k, c(half)))));
-        });
+        if (!kc.int8()) {
+            b.ifThen(land(ge(head, c(nH)), lt(head, c(nH + nKv))), x -> {
+                Expr.Var out = x.let("k_base", mul(add(mul(sub(head, c(nH)), c(ctxLen)), p), c(hd)));
+                rotateTo(x, spec, qkv, inBase, out, k, p, table, (bb, idx, v) -> kc.store(bb, idx, v));
+            });
+            b.ifThen(ge(head, c(nH + nKv)), x -> {
+                Expr.Var out = x.let("v_base", mul(add(mul(sub(head, c(nH + nKv)), c(ctxLen)), p), c(hd)));
+                vc.store(x, add(out, k), load(qkv, add(inBase, k)));
+                vc.store(x, add(out, add(k, c(half))), load(qkv, add(inBase, add(k, c(half)))));
+            });
+        } else {
+            // an int8 cache is written a quantization group at a time: pair threads k < hd / group of each k and v head
+            int groups = hd / kc.group();
+            b.ifThen(land(ge(head, c(nH)), lt(k, c(groups))), x -> {
+                Expr.Var kvHead = x.let("kv_head", mod(sub(head, c(nH)), c(nKv)));
+                Expr.Var first = x.let("first", mul(k, c(kc.group())));
+                Expr.Var out = x.let("row", mul(add(mul(kvHead, c(ctxLen)), p), c(hd)));
+                x.ifThen(lt(head, c(nH + nKv)), y -> kc.storeGroup(y, add(out, first), j -> rotatedElement(y, spec, qkv, inBase, add(first, c(j)), p, table)));
+                x.ifThen(ge(head, c(nH + nKv)), y -> vc.storeGroup(y, add(out, first), j -> load(qkv, add(inBase, add(first, c(j))))));
+            });
+        }
         return Optional.of(List.of(lb.build()));
     }
 }

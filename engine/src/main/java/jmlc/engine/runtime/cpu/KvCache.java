@@ -4,42 +4,54 @@ import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.quant.GroupQuantizer;
 import jmlc.compiler.quant.Half;
+import jmlc.compiler.quant.Int8KvCache;
+import jmlc.compiler.ir.TensorType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One cache tensor of a layer, keys or values: {@code [nKv, maxCtx, headDim]} f32 or f16,
- * off-heap, little-endian. Position {@code p} of head {@code h} starts at element
+ * One cache tensor of a layer, keys or values: {@code [nKv, maxCtx, headDim]} f32, f16 or int8
+ * (bytes and a scale per group, {@link Int8KvCache}), off-heap, little-endian. Position {@code p} of head {@code h} starts at element
  * {@code (h·maxCtx + p)·headDim}, so one head's positions are contiguous for attention to stream.
  * Attention reads it from pool threads: the segment must not be thread-confined.
  */
 public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int headDim) {
 
     public KvCache {
-        if (dtype != DType.F32 && dtype != DType.F16) throw new IllegalArgumentException("a KV cache is f32 or f16, not " + dtype);
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.I8) throw new IllegalArgumentException("a KV cache is f32, f16 or i8, not " + dtype);
         if (nKv <= 0 || maxCtx <= 0 || headDim <= 0)
             throw new IllegalArgumentException("KV cache shape [" + nKv + ", " + maxCtx + ", " + headDim + "] must be positive");
-        long need = (long) nKv * maxCtx * headDim * (dtype.bits() / 8);
+        long need = bytes(dtype, nKv, maxCtx, headDim);
         if (data.byteSize() < need)
             throw new IllegalArgumentException("KV cache [" + nKv + ", " + maxCtx + ", " + headDim + "] " + dtype + " needs " + need + " bytes, segment has " + data.byteSize());
     }
 
     /** A zeroed cache in {@code arena}. */
     public static KvCache allocate(Arena arena, DType dtype, int nKv, int maxCtx, int headDim) {
-        long bytes = (long) nKv * maxCtx * headDim * (dtype == DType.F16 ? 2 : 4);
-        return new KvCache(arena.allocate(bytes, 64), dtype, nKv, maxCtx, headDim);
+        return new KvCache(arena.allocate(bytes(dtype, nKv, maxCtx, headDim), 64), dtype, nKv, maxCtx, headDim);
+    }
+
+    private static long bytes(DType dtype, int nKv, int maxCtx, int headDim) {
+        if (dtype == DType.I8) return Int8KvCache.bytes(TensorType.of(DType.I8, nKv, maxCtx, headDim));
+        return (long) nKv * maxCtx * headDim * (dtype == DType.F16 ? 2 : 4);
+    }
+
+    private TensorType type() {
+        return TensorType.of(dtype, nKv, maxCtx, headDim);
     }
 
     /** Byte offset of element 0 of head {@code h} at position {@code p}. */
     long offset(int h, int p) {
-        return ((long) h * maxCtx + p) * headDim * (dtype == DType.F16 ? 2 : 4);
+        return ((long) h * maxCtx + p) * headDim * (dtype.bits() / 8);
     }
 
     /** Stores {@code src[off .. off+headDim)} as head {@code h} at position {@code p}. */
     void put(int h, int p, float[] src, int off) {
         long o = offset(h, p);
-        if (dtype == DType.F16) {
+        if (dtype == DType.I8) {
+            Int8KvCache.put(data, type(), h, p, src, off);
+        } else if (dtype == DType.F16) {
             for (int i = 0; i < headDim; i++) data.set(GroupQuantizer.F16, o + 2L * i, Half.fromFloat(src[off + i]));
         } else {
             MemorySegment.copy(src, off, data, GroupQuantizer.F32, o, headDim);
@@ -49,12 +61,18 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
     /** Head {@code h} at position {@code p} as floats into {@code dst[off .. off+headDim)}. */
     void load(int h, int p, float[] dst, int off) {
         if (dtype == DType.F32) Simd.f32ToFloat(data, offset(h, p), dst, off, headDim);
-        else Simd.halfToFloat(data, offset(h, p), dst, off, headDim);
+        else if (dtype == DType.F16) Simd.halfToFloat(data, offset(h, p), dst, off, headDim);
+        else Int8KvCache.get(data, type(), h, p, dst, off);
     }
 
     /** Element {@code i} of head {@code h} at position {@code p}, as a float. */
     public float get(int h, int p, int i) {
         long o = offset(h, p);
+        if (dtype == DType.I8) {
+            int g = Int8KvCache.group(headDim);
+            long scale = Int8KvCache.scaleOffset(type()) + 2 * ((o + i) / g);
+            return data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o + i) * Half.toFloat(data.get(GroupQuantizer.F16, scale));
+        }
         return dtype == DType.F16 ? Half.toFloat(data.get(GroupQuantizer.F16, o + 2L * i)) : data.get(GroupQuantizer.F32, o + 4L * i);
     }
 

@@ -97,17 +97,10 @@ public final class Reference {
             }
     }
 
-    /** {@code cache[h, pos+s, :] = x[s, h·hd : (h+1)·hd]}, one element at a time. */
+    /** {@code cache[h, pos+s, :] = x[s, h·hd : (h+1)·hd]}, a row at a time (an int8 cache quantizes it). */
     public static void kvAppend(KvCache cache, float[] x, int seq, int pos) {
-        int hd = cache.headDim();
         for (int s = 0; s < seq; s++)
-            for (int h = 0; h < cache.nKv(); h++)
-                for (int i = 0; i < hd; i++) {
-                    long o = cache.offset(h, pos + s);
-                    float v = x[(s * cache.nKv() + h) * hd + i];
-                    if (cache.dtype() == DType.F16) cache.data().set(GroupQuantizer.F16, o + 2L * i, Half.fromFloat(v));
-                    else cache.data().set(GroupQuantizer.F32, o + 4L * i, v);
-                }
+            for (int h = 0; h < cache.nKv(); h++) cache.put(h, pos + s, x, (s * cache.nKv() + h) * cache.headDim());
     }
 
     /** Rope of q and k heads of {@code qkv [seq, (H + 2·nKv)·hd]}, q to {@code qOut}, k and v appended to the caches. */

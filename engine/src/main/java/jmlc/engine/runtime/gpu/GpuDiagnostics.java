@@ -7,6 +7,8 @@ import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.TensorType;
 import jmlc.compiler.ir.Value;
+import jmlc.compiler.schedule.BufferLayout;
+import jmlc.compiler.schedule.Precision;
 import jmlc.compiler.quant.GroupQuantizer;
 import jmlc.compiler.quant.Half;
 import jmlc.compiler.schedule.Arg;
@@ -38,7 +40,12 @@ public final class GpuDiagnostics {
     }
 
     /** One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements} values. */
-    public record NodeCheck(String node, String rule, String kernels, double relError, long elements) {}
+    /** One node's output against the reference; {@code tolerance} is what {@link Precision} allows it. */
+    public record NodeCheck(String node, String rule, String kernels, double relError, long elements, double tolerance) {
+        public boolean passed() {
+            return relError < tolerance;
+        }
+    }
 
     /**
      * Runs one step node by node, comparing every node's outputs (activations, and KV caches after
@@ -63,7 +70,7 @@ public final class GpuDiagnostics {
         var layout = runner.layout();
         var graph = runner.model().graph();
         if (pos == 0) // a new sequence: the reference's caches start at zero, so must ours for whole-cache comparisons
-            for (Value st : graph.states()) dev.zero(layout.state(st), st.type().shape().numel() * (st.type().dtype().bits() / 8));
+            for (Value st : graph.states()) dev.zero(layout.state(st), BufferLayout.stateBytes(st));
         Map<Value, float[]> expected = new IdentityHashMap<>();
         ref.run(tokens, pos, state, (node, outs) -> {
             for (int i = 0; i < outs.length; i++) expected.put(node.output(i), outs[i].clone());
@@ -107,7 +114,8 @@ public final class GpuDiagnostics {
     private NodeCheck check(Node node, int output, String rule, String kernels, Bindings b, Map<Value, float[]> expected) {
         Value v = node.output(output);
         float[] got = readValue(v, b);
-        return new NodeCheck(v.ref() + " = " + node.op().name() + (node.outputs().size() > 1 ? "." + output : ""), rule, kernels, relError(got, expected.get(v)), got.length);
+        return new NodeCheck(v.ref() + " = " + node.op().name() + (node.outputs().size() > 1 ? "." + output : ""), rule, kernels, relError(got, expected.get(v)), got.length,
+                Precision.perNode(rule, runner.target(), Precision.touchesInt8Cache(node)));
     }
 
     private void writeValue(Value v, float[] values) {
@@ -116,16 +124,11 @@ public final class GpuDiagnostics {
         dev.upload(runner.layout().tensor(v), buf, 4L * values.length);
     }
 
-    /** A value's device buffer as floats: an activation (f32) or a KV cache (f16/f32). */
+    /** A value's device buffer as floats: an activation (f32) or a KV cache (f32, f16, i8). */
     private float[] readValue(Value v, Bindings b) {
         Long state = runner.layout().state(v);
         long n = state != null ? v.type().shape().numel() : v.type().shape().numel(b);
-        int size = v.type().dtype() == DType.F16 ? 2 : 4;
-        MemorySegment buf = runner.host.allocate(n * size, 16);
-        dev.download(buf, runner.layout().tensor(v), n * size);
-        float[] f = new float[(int) n];
-        for (int i = 0; i < n; i++) f[i] = size == 2 ? Half.toFloat(buf.getAtIndex(GroupQuantizer.F16, i)) : buf.getAtIndex(GroupQuantizer.F32, i);
-        return f;
+        return HostBytes.download(dev, runner.host, runner.layout().tensor(v), n, v.type());
     }
 
     static double relError(float[] got, float[] want) {

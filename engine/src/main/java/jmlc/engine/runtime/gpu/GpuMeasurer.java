@@ -4,6 +4,7 @@ import jmlc.compiler.build.Build;
 import jmlc.compiler.ir.Bindings;
 import jmlc.compiler.ir.DType;
 import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.TensorType;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.pass.MemoryPlan;
@@ -128,7 +129,7 @@ public final class GpuMeasurer implements Measurer {
             for (Value s : graph.states()) perCopy += BufferLayout.stateBytes(s);
             this.copies = settings.rotationBytes() <= 0 ? 1 : (int) Math.clamp((settings.rotationBytes() + perCopy - 1) / perCopy, 2, 64);
             try {
-                for (Value s : graph.states()) initialStates.put(s, bytes(host, region.initialState(s), s.type().dtype()));
+                for (Value s : graph.states()) initialStates.put(s, HostBytes.encode(host, region.initialState(s), s.type()));
                 Map<Value, long[]> first = new IdentityHashMap<>();
                 for (Value p : graph.params()) {
                     HostTensor h = region.weights().get(p);
@@ -285,7 +286,7 @@ public final class GpuMeasurer implements Measurer {
 
                 @Override
                 public Long constant(float[] values, String what) {
-                    return memory.upload(bytes(arena, values, DType.F32), 4L * values.length, what);
+                    return memory.upload(HostBytes.encode(arena, values, TensorType.of(DType.F32, values.length)), 4L * values.length, what);
                 }
 
                 @Override
@@ -296,6 +297,11 @@ public final class GpuMeasurer implements Measurer {
                 @Override
                 public Long weightScales(Value param) {
                     return w.get(param)[1];
+                }
+
+                @Override
+                public Long offset(Long buffer, long bytes) {
+                    return buffer + bytes;
                 }
             });
         }
@@ -309,8 +315,8 @@ public final class GpuMeasurer implements Measurer {
             t.set(GroupQuantizer.U32, 0, task.position());
             dev.upload(l.pos(), t, 4);
             for (Value in : region.activations()) {
-                MemorySegment v = inputs.computeIfAbsent(in, k -> new HashMap<>()).computeIfAbsent(seq, s -> bytes(host, region.input(in, s), in.type().dtype()));
-                dev.upload(l.tensor(in), v, in.type().shape().numel(Bindings.of("seq", seq)) * size(in.type().dtype()));
+                MemorySegment v = inputs.computeIfAbsent(in, k -> new HashMap<>()).computeIfAbsent(seq, s -> HostBytes.encode(host, region.input(in, s), in.type()));
+                dev.upload(l.tensor(in), v, HostBytes.size(in.type(), in.type().shape().numel(Bindings.of("seq", seq))));
             }
             for (Value s : graph.states()) dev.upload(l.state(s), initialStates.get(s), BufferLayout.stateBytes(s));
         }
@@ -351,7 +357,7 @@ public final class GpuMeasurer implements Measurer {
                 Value v = e.getKey();
                 boolean state = l.state(v) != null;
                 long n = state ? v.type().shape().numel() : v.type().shape().numel(Bindings.of("seq", seq));
-                float[] got = download(arena, state ? l.state(v) : l.tensor(v), n, v.type().dtype());
+                float[] got = HostBytes.download(dev, arena, state ? l.state(v) : l.tensor(v), n, v.type());
                 double err = RegionCase.relError(got, e.getValue());
                 if (!(err <= tolerance))
                     return "!differs from the reference interpreter: " + (state ? "cache " : "output ") + v.name() + " rel. error " + String.format("%.2e", err)
@@ -359,31 +365,6 @@ public final class GpuMeasurer implements Measurer {
                 worst = Math.max(worst, err);
             }
             return Double.toString(worst);
-        }
-
-        private float[] download(Arena arena, long addr, long n, DType t) {
-            MemorySegment buf = arena.allocate(n * size(t), 16);
-            dev.download(buf, addr, n * size(t));
-            float[] f = new float[Math.toIntExact(n)];
-            for (int i = 0; i < f.length; i++) f[i] = t == DType.F16 ? Half.toFloat(buf.getAtIndex(GroupQuantizer.F16, i)) : buf.getAtIndex(GroupQuantizer.F32, i);
-            return f;
-        }
-
-        private static MemorySegment bytes(Arena arena, float[] v, DType t) {
-            MemorySegment s = arena.allocate(Math.max(4, (long) v.length * size(t)), 16);
-            for (int i = 0; i < v.length; i++) {
-                if (t == DType.F16) s.setAtIndex(GroupQuantizer.F16, i, Half.fromFloat(v[i]));
-                else s.setAtIndex(GroupQuantizer.F32, i, v[i]);
-            }
-            return s;
-        }
-
-        private static int size(DType t) {
-            return switch (t) {
-                case F16 -> 2;
-                case F32, I32 -> 4;
-                default -> throw new IllegalArgumentException("a region's activations and caches are f32 or f16, not " + t);
-            };
         }
 
         @Override

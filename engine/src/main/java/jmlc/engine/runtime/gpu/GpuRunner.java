@@ -152,6 +152,11 @@ public final class GpuRunner implements ModelRunner {
                 public Long weightScales(Value param) {
                     return w.scales(param);
                 }
+
+                @Override
+                public Long offset(Long buffer, long bytes) {
+                    return buffer + bytes;
+                }
             });
             this.sampleParamsAddr = memory.alloc(8, "sampling parameters");
             this.sampleOutAddr = memory.alloc(4, "sampled token");

@@ -151,7 +151,7 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
                     + (control == SizeControl.NONE && minSg != maxSg ? ", not pinned: the device lacks subgroup size control for compute" : ""));
             p.put("f16 arithmetic", yes(f16));
             p.put("16-bit storage", yes(f11.storageBuffer16BitAccess()));
-            p.put("8-bit storage", yes(f12.storageBuffer8BitAccess()));
+            p.put("8-bit storage", f12.storageBuffer8BitAccess() ? "yes (int8 KV caches' bytes)" : "no (int8 KV caches reach bytes through 32-bit words)");
             boolean dotUsed = v13 && f13.shaderIntegerDotProduct() && control == SizeControl.CORE;
             p.put("integer dot product", !dot ? "no" : dotUsed ? "yes (the 8-bit GEMV's OpSDot)" : "yes; not used (jmlc enables it as a Vulkan 1.3 core feature)");
             p.put("cooperative matrix", coopShapes.isEmpty() ? "no"
@@ -200,7 +200,7 @@ record DeviceProbe(int index, DeviceInfo info, String unusable, boolean software
             if (control != SizeControl.NONE) maxThreads = (int) Math.min(maxThreads, (long) maxSubgroupsPerGroup * sg);
             // integer dot products where Vulkan 1.3 has them as a core feature (the device then enables it with subgroup size control)
             Capabilities caps = new Capabilities(sg, maxThreads, limits.maxComputeSharedMemorySize(), smCount, f16, coopMatrix ? MatrixUnit.COOPERATIVE_16X16X16 : MatrixUnit.NONE, false, false, false)
-                    .withDot4(dotUsed);
+                    .withDot4(dotUsed).withStorage8(f12.storageBuffer8BitAccess());
             long maxBuffer = v13 ? p13.maxBufferSize() : Long.MAX_VALUE;
             long maxAlloc = p11.maxMemoryAllocationSize();
             int[] groups = {limits.maxComputeWorkGroupCount(0), limits.maxComputeWorkGroupCount(1), limits.maxComputeWorkGroupCount(2)};

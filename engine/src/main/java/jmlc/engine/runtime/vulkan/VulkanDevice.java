@@ -33,14 +33,26 @@ public final class VulkanDevice implements GpuDevice {
     /** Staging for copies from and to host memory that is not pinned (weights, diagnostics): two blocks, filled and copied in turn. */
     private static final long STAGING = 4L << 20;
 
-    /** How a device is opened. @param heapLimit bytes each memory heap may hold (0: all it has) */
-    public record Options(long heapLimit) {
+    /**
+     * How a device is opened.
+     *
+     * @param heapLimit bytes each memory heap may hold (0: all it has)
+     * @param storage8  use 8-bit storage where the device has it; false reaches bytes through 32-bit
+     *                  words, as on a device without it (the fallback, run on any device)
+     */
+    public record Options(long heapLimit, boolean storage8) {
+        public Options(long heapLimit) {
+            this(heapLimit, true);
+        }
+
         public static Options defaults() {
-            return new Options(0);
+            return new Options(0, true);
         }
     }
 
     private final DeviceProbe probe;
+    /** The probe's target, less 8-bit storage where the options turn it off. */
+    private final Target target;
     private final VkInstance instance;
     private final VkDevice device;
     private final VulkanMemory memory;
@@ -61,6 +73,7 @@ public final class VulkanDevice implements GpuDevice {
 
     private VulkanDevice(DeviceProbe probe, Options options) {
         this.probe = probe;
+        this.target = options.storage8() ? probe.target() : new Target(probe.target().platform(), probe.target().arch(), probe.target().caps().withStorage8(false));
         this.instance = Vk.acquire();
         VkDevice dev = null;
         VulkanMemory mem = null;
@@ -103,7 +116,8 @@ public final class VulkanDevice implements GpuDevice {
             f2.features().shaderInt16(probe.int16());
             VkPhysicalDeviceVulkan11Features f11 = VkPhysicalDeviceVulkan11Features.calloc(stack).sType$Default().storageBuffer16BitAccess(true);
             VkPhysicalDeviceVulkan12Features f12 = VkPhysicalDeviceVulkan12Features.calloc(stack).sType$Default()
-                    .bufferDeviceAddress(true).timelineSemaphore(true).shaderFloat16(probe.f16());
+                    .bufferDeviceAddress(true).timelineSemaphore(true).shaderFloat16(probe.f16())
+                    .storageBuffer8BitAccess(target.caps().storage8());
             List<Long> chain = new ArrayList<>(List.of(f2.address(), f11.address(), f12.address()));
             List<String> extensions = new ArrayList<>();
             switch (probe.sizeControl()) {
@@ -151,7 +165,7 @@ public final class VulkanDevice implements GpuDevice {
 
     @Override
     public Target target() {
-        return probe.target();
+        return target;
     }
 
     @Override

@@ -15,7 +15,7 @@ class KvCacheTest {
 
     @Test
     void appendWritesExactlyTheNewPositions() {
-        for (DType t : new DType[] {DType.F32, DType.F16})
+        for (DType t : new DType[] {DType.F32, DType.F16, DType.I8})
             for (int[] shape : new int[][] {{1, 64}, {4, 64}, {8, 128}, {3, 6}})
                 for (int seq : new int[] {1, 3, 17}) {
                     int nKv = shape[0], hd = shape[1], ctx = 32, pos = 32 - seq - 2;
@@ -28,10 +28,42 @@ class KvCacheTest {
                         c.append(x, seq, pos);
                         Reference.kvAppend(ref, x, seq, pos);
                         assertEquals(-1, c.data().mismatch(ref.data()), t + " nKv " + nKv + " hd " + hd + " seq " + seq + " [seed " + Check.SEED + "]");
-                        float expect = t == DType.F16 ? jmlc.compiler.quant.Half.roundToHalf(x[0]) : x[0];
+                        float[] row = java.util.Arrays.copyOf(x, hd);
+                        if (t == DType.I8) jmlc.compiler.quant.Int8KvCache.roundTrip(row, 0, hd);
+                        float expect = t == DType.F16 ? jmlc.compiler.quant.Half.roundToHalf(x[0]) : row[0];
                         assertEquals(expect, c.get(0, pos, 0));
+                        float[] back = new float[hd];
+                        c.load(0, pos, back, 0);
+                        if (t != DType.F16) assertEquals(-1, java.util.Arrays.mismatch(row, back), t + ": a row read back whole as element by element");
                     }
                 }
+    }
+
+    /**
+     * An int8 cache gives every value back within half a step of its group ({@code max|x| / 254},
+     * plus the f16 rounding of the scale), zeros as zeros, and a group's largest magnitude as ±127 steps.
+     */
+    @Test
+    void int8RowsComeBackWithinHalfAStep() {
+        SplittableRandom r = Check.random("kv-int8");
+        for (int hd : new int[] {6, 32, 64, 128}) {
+            float[] x = Check.gaussian(r, hd, 3);
+            x[1] = 0;
+            try (Arena arena = Arena.ofShared()) {
+                KvCache c = KvCache.allocate(arena, DType.I8, 2, 4, hd);
+                c.append(java.util.Arrays.copyOf(x, 2 * hd), 1, 3);
+                int g = jmlc.compiler.quant.Int8KvCache.group(hd);
+                for (int g0 = 0; g0 < hd; g0 += g) {
+                    float amax = 0;
+                    for (int i = g0; i < g0 + g; i++) amax = Math.max(amax, Math.abs(x[i]));
+                    float step = jmlc.compiler.quant.Int8KvCache.scale(amax);
+                    for (int i = g0; i < g0 + g; i++)
+                        assertTrue(Math.abs(c.get(0, 3, i) - x[i]) <= 0.5f * step * 1.002f + 1e-6f, "hd " + hd + " element " + i + ": " + x[i] + " came back " + c.get(0, 3, i));
+                }
+                assertEquals(0f, c.get(0, 3, 1));
+                assertEquals(0f, c.get(1, 0, 0), "a position never written reads 0");
+            }
+        }
     }
 
     @Test

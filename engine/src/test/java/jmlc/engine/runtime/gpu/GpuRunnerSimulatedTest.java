@@ -78,11 +78,11 @@ class GpuRunnerSimulatedTest {
                 var ref = new ReferenceInterpreter(cm.graph(), w::get);
                 Random rnd = new Random(SEED);
                 for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
-                    assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
+                    assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
                 var st = new ReferenceInterpreter.State();
                 for (int pos = 0; pos < 3; pos++)
                     for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                        assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
+                        assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
                 // the captured decode step and device argmax give the reference's greedy tokens
                 int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
                 var refRunner = new jmlc.engine.runtime.cpu.CpuBackend().load(cm, w, new jmlc.engine.runtime.cpu.CpuBackend().detect().get(1), Progress.NONE);
@@ -142,7 +142,7 @@ class GpuRunnerSimulatedTest {
                 Random rnd = new Random(SEED);
                 for (int pos = 0; pos < 7; pos++)
                     for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                        assertTrue(nc.relError() < Precision.perNode(nc.rule(), r.target()), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
+                        assertTrue(nc.passed(), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
                 GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
                         "greedy across the short-context threshold, seed " + SEED);
                 // the step at position 3 launches the short program (a combine fewer a layer), the one at 4 the other
@@ -231,10 +231,10 @@ class GpuRunnerSimulatedTest {
                 var ref = new ReferenceInterpreter(cm.graph(), w::get);
                 Random rnd = new Random(SEED);
                 for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(4, 0, c.vocabSize()).toArray(), 0))
-                    assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
+                    assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
                 var st = new ReferenceInterpreter.State();
                 for (int pos = 0; pos < 2; pos++)
-                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) assertTrue(nc.relError() < Precision.perNode(nc.rule()), nc + " (seed " + SEED + ")");
+                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos)) assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
             }
         }
     }
