@@ -62,21 +62,26 @@ public final class GpuSuite {
     private int failures;
     private List<String> models;
     private GpuBackend backend;
+    /** The checks' KV cache type ({@code --kv-cache}); null: each quantization's. */
+    private jmlc.compiler.ir.DType kvCache;
 
     public static void main(String[] args) throws Exception {
         Set<String> parts = new java.util.HashSet<>();
         Path outDir = null;
         List<String> models = List.of("synthetic:llama-2-7b", "synthetic:llama-2-13b", "synthetic:llama-3-8b");
         String platform = "cuda";
+        jmlc.compiler.ir.DType kvCache = null;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--out")) outDir = Path.of(args[++i]);
             else if (args[i].equals("--models")) models = List.of(args[++i].split(","));
             else if (args[i].equals("--backend")) platform = args[++i];
+            else if (args[i].equals("--kv-cache")) kvCache = jmlc.engine.api.LoadOptions.parseKvCache(args[++i]);
             else parts.add(args[i]);
         }
         if (parts.isEmpty()) parts.addAll(List.of("check", "bench"));
         GpuSuite s = new GpuSuite();
         s.models = models;
+        s.kvCache = kvCache;
         s.backend = BenchDevices.backend(platform);
         var found = BenchDevices.device(s.backend);
         if (found.isEmpty()) {
@@ -155,8 +160,9 @@ public final class GpuSuite {
     }
 
     private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {
-        CompiledModel cm = CompiledModel.compile(c, m, 96, false, disabled, 80);
-        String what = c.architecture() + (c.attentionBias() ? "+bias" : "") + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused");
+        CompiledModel cm = CompiledModel.compile(c, m, kvCache != null ? kvCache : m.kvCacheType(), 96, false, disabled, 80);
+        String what = c.architecture() + (c.attentionBias() ? "+bias" : "") + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused")
+                + (kvCache != null ? " kv " + kvCache : "");
         try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
              GpuRunner r = (GpuRunner) backend.load(cm, w, gpu, Progress.NONE)) {
             GpuDiagnostics d = new GpuDiagnostics(r);

@@ -81,6 +81,10 @@ final class CompileCommand implements Callable<Integer> {
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length (default: the model's window, at most 4096).")
     Integer maxContext;
 
+    @Option(names = "--kv-cache", paramLabel = "T", converter = Converters.KvCache.class,
+            description = "KV cache type: f16, f32 or i8 (default: f32 for q4f32_1 and q0f32, else f16).")
+    jmlc.compiler.ir.DType kvCache;
+
     @Option(names = "--tuning", paramLabel = "FILE",
             description = "A tuning database to take knob values from, or 'none' for the rules' defaults (default: the database of the one device "
                     + "tuned for the target in ~/.cache/jmlc/tuning, or $JMLC_TUNING).")
@@ -121,7 +125,7 @@ final class CompileCommand implements Callable<Integer> {
 
         ProgressBar bar = new ProgressBar(ctx);
         bar.update("compiling graph (" + q + ")", 0, 1);
-        CompiledModel compiled = CompiledModel.compile(config, q, window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
+        CompiledModel compiled = CompiledModel.compile(config, q, kvCache != null ? kvCache : q.kvCacheType(), window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
         bar.update("scheduling for " + t, 0, 1);
         // the same compile path and tuning database as a model loaded onto a device of this target
         TuningDatabase.Loaded db = database(t);

@@ -187,8 +187,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
         if (spec != null) {
             // the split holding the new position appends its k (rotated) and v, then all threads meet
             Expr kIn = mul(add(c(nH), g), c(hd)), vIn = mul(add(c(nH + nKv), g), c(hd));
+            Expr row = mul(add(mul(g, c(ctxLen)), newPos), c(hd));
             b.ifThen(land(ge(newPos, start), lt(newPos, end)), x -> {
-                Expr.Var row = x.let("row", mul(add(mul(g, c(ctxLen)), newPos), c(hd)));
                 if (!kc.int8()) {
                     Expr.Var e = var("e", KType.I32);
                     x.forRange(e, tid(0), c(hd), c(warps * warp), 0, y -> {
