@@ -189,16 +189,17 @@ public final class AttentionDecodeRule implements ScheduleRule {
             Expr kIn = mul(add(c(nH), g), c(hd)), vIn = mul(add(c(nH + nKv), g), c(hd));
             Expr row = mul(add(mul(g, c(ctxLen)), newPos), c(hd));
             b.ifThen(land(ge(newPos, start), lt(newPos, end)), x -> {
-                if (!kc.int8() || kc.groupsFitSubgroup(warp) && hd % warp == 0) {
-                    // a thread an element; an int8 cache's groups quantized by their lanes together (whole subgroups
-                    // take part in each loop step: hd and the block are whole subgroups)
+                if (!kc.int8()) {
                     Expr.Var e = var("e", KType.I32);
                     x.forRange(e, tid(0), c(hd), c(warps * warp), 0, y -> {
                         Expr.Var slot = y.let("slot", add(row, e));
-                        kc.storeByLanes(y, slot, RopeKvAppendRule.rotatedElement(y, spec, q, kIn, e, newPos, table));
-                        vc.storeByLanes(y, slot, load(q, add(vIn, e)));
+                        kc.store(y, slot, RopeKvAppendRule.rotatedElement(y, spec, q, kIn, e, newPos, table));
+                        vc.store(y, slot, load(q, add(vIn, e)));
                     });
-                } else { // a thread per quantization group of the new k row, then of the v row (subgroups narrower than a group)
+                } else {
+                    // a thread per quantization group of the new k row, then of the v row. (A thread an element, the
+                    // group's largest magnitude by shuffles, was tried: H200, Llama-2-7B, one step at position 0
+                    // 1.628 -> 1.598 ms through CUDA but at 4000 2.346 -> 2.639, the whole kernel slower; not kept)
                     int groups = hd / kc.group();
                     Expr.Var gi = var("gi", KType.I32);
                     x.forRange(gi, tid(0), c(2 * groups), c(warps * warp), 0, y -> {

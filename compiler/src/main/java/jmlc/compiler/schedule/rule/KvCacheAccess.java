@@ -56,46 +56,6 @@ final class KvCacheAccess {
         b.storeF(values, index, value);
     }
 
-    /** True when a subgroup of {@code subgroupSize} lanes holds whole groups, so {@link #storeByLanes} can quantize them. */
-    boolean groupsFitSubgroup(int subgroupSize) {
-        return subgroupSize % group == 0;
-    }
-
-    /**
-     * Stores f32 {@code value} as element {@code index}, each lane its own element, the {@link #group()}
-     * lanes of a group aligned and consecutive in a subgroup ({@link #groupsFitSubgroup}) and all
-     * active: they share the group's largest magnitude by shuffles and quantize by
-     * {@link Int8KvCache}'s formulas, the group's first lane storing the scale. An f32 or f16 cache
-     * just stores.
-     */
-    void storeByLanes(K.Body b, Expr index, Expr value) {
-        if (!int8()) {
-            b.storeF(values, index, value);
-            return;
-        }
-        Expr.Var x = b.let(b.fresh("kvx"), value);
-        Expr.Var amax = b.let(b.fresh("amax"), abs(x));
-        Reductions.warpReduce(b, amax, group, true); // xor masks below the group size stay within its lanes
-        Expr.Var inv = quantizer(b, amax);
-        b.ifThen(eq(mod(index, c(group)), c(0)), y -> y.store(scales, div(index, c(group)), scale16));
-        b.store(values, index, quantized(x, inv));
-    }
-
-    private Expr.Var scale16;
-
-    /** The group's f16 scale (into {@link #scale16}) and the reciprocal of its f32 value, 0 for a zero scale. */
-    private Expr.Var quantizer(K.Body b, Expr amax) {
-        scale16 = b.let(b.fresh("scale"), cast(KType.F16, mul(amax, f(1f / 127f))));
-        Expr.Var s = b.let(b.fresh("s"), cast(KType.F32, scale16));
-        return b.let(b.fresh("inv"), select(eq(s, f(0)), f(0), div(f(1), s)));
-    }
-
-    /** {@code x} as a byte: rounded half away from zero, then clamped to ±127 (a scale of 0 gives 0). */
-    private static Expr quantized(Expr x, Expr inv) {
-        Expr r = add(mul(x, inv), select(ge(x, f(0)), f(0.5f), f(-0.5f)));
-        return cast(KType.I8, min(max(cast(KType.I32, r), c(-127)), c(127)));
-    }
-
     /**
      * Stores elements {@code first .. first + group - 1} (a group: {@code first} a multiple of the
      * group) from {@code value.apply(i)}, each computed once: into an int8 cache quantized by
@@ -110,8 +70,14 @@ final class KvCacheAccess {
         }
         Expr.Var amax = b.let(b.fresh("amax"), abs(x[0]));
         for (int i = 1; i < group; i++) b.assign(amax, max(amax, abs(x[i])));
-        Expr.Var inv = quantizer(b, amax);
-        b.store(scales, div(first, c(group)), scale16);
-        for (int i = 0; i < group; i++) b.store(values, add(first, c(i)), quantized(x[i], inv));
+        Expr.Var s16 = b.let(b.fresh("scale"), cast(KType.F16, mul(amax, f(1f / 127f))));
+        Expr.Var s = b.let(b.fresh("s"), cast(KType.F32, s16));
+        Expr.Var inv = b.let(b.fresh("inv"), select(eq(s, f(0)), f(0), div(f(1), s)));
+        b.store(scales, div(first, c(group)), s16);
+        for (int i = 0; i < group; i++) {
+            // round half away from zero, then clamp: a scale of 0 gives 0
+            Expr r = add(mul(x[i], inv), select(ge(x[i], f(0)), f(0.5f), f(-0.5f)));
+            b.store(values, add(first, c(i)), cast(KType.I8, min(max(cast(KType.I32, r), c(-127)), c(127))));
+        }
     }
 }
