@@ -6,7 +6,7 @@
 # per platform) was set from these on the H200 (bench/RESULTS.md).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
-# On the GPU host: bash bench/short-context-sweep.sh [--device vulkan:0|cuda:0] [--model synthetic:llama-2-7b] [--kv-cache f16|i8] [--positions 0,64,...]
+# On the GPU host: bash bench/short-context-sweep.sh [--device vulkan:0|cuda:0] [--model synthetic:llama-2-7b] [--kv-cache f16|i8] [--attention wide=1] [--positions 0,64,...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .device/setup.sh

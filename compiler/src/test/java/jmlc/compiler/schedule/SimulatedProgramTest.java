@@ -61,6 +61,11 @@ class SimulatedProgramTest {
                 // head_dim 64: the decode combine and the attention merges span two warps (barriers between them checked)
                 Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 128, 128, 1, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
                         QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of()),
+                // the decode attention reading 4 consecutive dims of an f16 cache a lane (knob wide), head size 128
+                Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 256, 128, 1, 4, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
+                        QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("wide", 1, "splits", 3)),
+                Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 256, 128, 1, 4, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
+                        QuantMode.Q4F16_1, "vulkan:sg8", Set.of(), Map.of("wide", 1)),
                 // decode attention with 3 splits (several positions per split, the new one not always in the last)
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "rocm:gfx90a", Set.of(), Map.of("splits", 3)),
@@ -86,14 +91,20 @@ class SimulatedProgramTest {
 
     /**
      * The int8 KV cache ({@code Int8KvCache}): one scale a row (head size 16) and one per 32 (head size
-     * 64); the decode attention appending itself, rope_kv_append as its own kernel, the unfused
-     * kv_append; split and single-block decode attention; subgroups of 8, 32 and 64.
+     * 64 and 128, where the decode attention reads a word of 4 bytes a lane); the decode attention
+     * appending itself, rope_kv_append as its own kernel, the unfused kv_append; split and
+     * single-block decode attention; subgroups of 8, 32 and 64.
      */
     static Stream<Arguments> int8Caches() {
         ModelConfig hd64 = new ModelConfig(Architecture.LLAMA, 96, 128, 128, 1, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
         Set<String> unfused = Set.of("FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul", "FuseAddRmsNorm");
+        // head size 128 at subgroups of 32: the decode attention reads the cache a byte a lane, or a word (4 dims) with wide
+        ModelConfig hd128 = new ModelConfig(Architecture.LLAMA, 96, 256, 128, 1, 4, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
         return Stream.of(
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(hd128, "cuda:sm_90", Set.of(), Map.of("splits", 3, "wide", 1)),
+                Arguments.of(hd128, "cuda:sm_90", Set.of(), Map.of()),
+                Arguments.of(hd128, "vulkan", Set.of(), Map.of("splits", 1, "warps", 8, "wide", 1)),
                 Arguments.of(hd64, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 Arguments.of(hd64, "vulkan:sg8", Set.of(), Map.of("splits", 1, "warps", 4)),
                 Arguments.of(tiny(Architecture.QWEN2, 4, 2), "rocm:gfx90a", Set.of(), Map.of("fuse_rope", 0)),

@@ -26,13 +26,16 @@ import java.util.Set;
  * the position where the split attention becomes the faster (what the platform's default threshold
  * should be).
  *
- * <pre>java ... jmlc.engine.bench.ShortContextSweep [--device vulkan:0] [--model synthetic:llama-2-7b] [--quant q4f16_1] [--kv-cache f16|i8] [--positions 0,64,...]</pre>
+ * <pre>java ... jmlc.engine.bench.ShortContextSweep [--device vulkan:0] [--model synthetic:llama-2-7b] [--quant q4f16_1] [--kv-cache f16|i8]
+ *     [--attention knob=value,...] [--positions 0,64,...]</pre>
+ * {@code --attention} sets knobs of the decode attention (both programs), e.g. {@code wide=1}.
  */
 public final class ShortContextSweep {
     public static void main(String[] args) {
         String device = "vulkan:0", model = "synthetic:llama-2-7b";
         QuantMode quant = QuantMode.Q4F16_1;
         jmlc.compiler.ir.DType kv = null;
+        Map<String, Integer> attention = new java.util.LinkedHashMap<>();
         List<Integer> positions = List.of(0, 64, 128, 256, 384, 512, 640, 768, 1024, 1536, 2048, 3072, 4000);
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -41,7 +44,10 @@ public final class ShortContextSweep {
                 case "--quant" -> quant = QuantMode.parse(args[++i]);
                 case "--positions" -> positions = java.util.Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
                 case "--kv-cache" -> kv = jmlc.engine.api.LoadOptions.parseKvCache(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --device, --model, --quant, --kv-cache, --positions");
+                case "--attention" -> {
+                    for (String kvp : args[++i].split(",")) attention.put(kvp.split("=")[0].strip(), Integer.parseInt(kvp.split("=")[1].strip()));
+                }
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --device, --model, --quant, --kv-cache, --attention, --positions");
             }
         }
         Backends.Resolved dev = Backends.resolve(device);
@@ -51,11 +57,14 @@ public final class ShortContextSweep {
         CompiledModel compiled = CompiledModel.compile(config, quant, kv != null ? kv : quant.kvCacheType(), ctx, false, Set.of(), ModelLoader.MAX_STEP_TOKENS);
         // the short-context program at every position (an entry for every target), so both can be timed anywhere
         Knobs knobs = Knobs.defaults().put(ShortContextDecode.KIND, Map.of("positions", ctx));
+        for (var n : compiled.graph().nodes())
+            if (n.op() instanceof jmlc.compiler.ir.Op.Attention && !attention.isEmpty())
+                knobs.put(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND + "_" + jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n), attention);
         try (SyntheticWeights w = new SyntheticWeights(compiled.graph(), 7, Progress.NONE);
              GpuRunner r = gpu.load(compiled, w, dev.device(), RuntimeSettings.defaults(), knobs, Progress.NONE)) {
             GpuDiagnostics d = new GpuDiagnostics(r);
-            System.out.printf(Locale.ROOT, "%s %s, KV cache %s, on %s (%s): one captured decode step, ms%n", model, quant, compiled.graph().states().getFirst().type().dtype(),
-                    dev.device().name(), r.target());
+            System.out.printf(Locale.ROOT, "%s %s, KV cache %s%s, on %s (%s): one captured decode step, ms%n", model, quant, compiled.graph().states().getFirst().type().dtype(),
+                    attention.isEmpty() ? "" : ", attention " + attention, dev.device().name(), r.target());
             System.out.printf(Locale.ROOT, "%8s %12s %12s %8s%n", "position", "split+combine", "one block", "gain");
             int crossover = -1;
             for (int pos : positions) {

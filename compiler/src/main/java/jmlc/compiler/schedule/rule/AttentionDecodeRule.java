@@ -89,11 +89,17 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Op.Attention a = (Op.Attention) n.op();
         int hd = a.headDim(), group = a.nHeads() / a.nKvHeads();
         int maxThreads = target.caps().maxThreadsPerBlock();
+        // a lane's dims consecutive, 4 a load (8 bytes of f16; of int8 a word and one scale, where dims a subgroup apart
+        // take a load and a scale each), where the head is whole loads a lane. Off by default: not yet timed on a GPU
+        boolean wideFits = KvCacheAccess.wide(n.input(1).type()) && hd % (4 * sub) == 0;
+        int wideDefault = 0;
         return new KnobSpace(new KernelSignature(KIND, shape(n), target))
                 .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16, 32).tryOnly(2, 4, 8))
                 .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the combine merges them 32 at a time)", 8, 16, 32, 64, 128))
                 .add(Knob.range("keys", KEYS, 1, 8, "positions a subgroup scores a loop step (loads and reductions in flight together)", 1, 2, 4))
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
+                .add(wideFits ? Knob.oneOf("wide", wideDefault, "1: a lane reads 4 consecutive dims of a key in one load (8 bytes of f16, a word of int8); 0: dims a subgroup apart, a load each", 0, 1)
+                        : Knob.oneOf("wide", 0, "4 dims a load: not for this head size and subgroup width, or cache type", 0))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("the warps' partial sums in shared memory (warps x group x head dim floats) within " + target.caps().maxSharedBytes() + " bytes",
                         v -> 4L * v.get("warps") * (2 + hd) * group <= target.caps().maxSharedBytes())
@@ -151,7 +157,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         String sig = space.signature().key();
         Node rope = absorbedRope(n, ctx);
         RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
-        int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys");
+        int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys"), wide = v.get("wide");
 
         String scratchId = sig + "_partials";
         long partialFloats = (long) nH * splits * (hd + 2);
@@ -159,10 +165,11 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
         boolean single = splits == 1; // one block per KV head: it writes the output itself, no combine
-        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + ropeTag + (single ? "_single" : "_partial"),
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + ropeTag + (single ? "_single" : "_partial"),
                 (single ? "per kv head: online-softmax attention of its " : "per (kv head, split): online-softmax partial attention of its ") + group + " query heads"
                         + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits).knob("keys", keys);
+        if (wide == 1) lb.knob("wide", 1);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
         Buffer q = lb.input(spec == null ? "q" : "qkv", spec == null ? n.input(0) : rope.input(0));
         KvCacheAccess kc = KvCacheAccess.of(lb, "k_cache", n.input(1), spec != null), vc = KvCacheAccess.of(lb, "v_cache", n.input(2), spec != null);
@@ -213,6 +220,10 @@ public final class AttentionDecodeRule implements ScheduleRule {
             b.barrier();
         }
         // q slices, running max/sum/acc per query head of the group
+        // lane l holds dims l, l + warp, ... (a warp's loads of one dim index contiguous); with the knob wide, dims
+        // dpl·l .. dpl·l + dpl − 1, 4 a load (8 bytes of an f16 cache; of an int8 one a word and a scale)
+        boolean words = wide == 1 && kc.words() && dpl % 4 == 0 && dpl * warp == hd;
+        java.util.function.IntFunction<Expr> dim = i -> words ? add(mul(lane, c(dpl)), c(i)) : add(lane, c(i * warp));
         Expr.Var[][] qv = new Expr.Var[group][dpl];
         Expr.Var[][] acc = new Expr.Var[group][dpl];
         Expr.Var[] m = new Expr.Var[group], l = new Expr.Var[group];
@@ -220,7 +231,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
             m[h] = b.let("m" + h, f(Float.NEGATIVE_INFINITY));
             l[h] = b.let("l" + h, f(0));
             for (int i = 0; i < dpl; i++) {
-                Expr d = add(lane, c(i * warp));
+                Expr d = dim.apply(i);
                 int hh = h;
                 Expr qBase = mul(add(mul(g, c(group)), c(hh)), c(hd));
                 Expr dd = min(d, c(hd - 1));
@@ -241,10 +252,18 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 if (keys > 1) ok.add(x.let(x.fresh("ok"), lt(at, end)));
                 Expr.Var kvBase = x.let(x.fresh("kv_base"), mul(add(mul(g, c(ctxLen)), keys == 1 ? t : min(at, sub(end, c(1)))), c(hd)));
                 List<Expr.Var> ks = new ArrayList<>(), vk = new ArrayList<>();
-                for (int i = 0; i < dpl; i++) {
-                    Expr d = min(add(lane, c(i * warp)), c(hd - 1));
-                    ks.add(x.let(x.fresh("k"), kc.load(add(kvBase, d))));
-                    vk.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
+                if (words) {
+                    for (int i = 0; i < dpl; i += 4) {
+                        Expr.Var at4 = x.let(x.fresh("kv_at"), add(kvBase, dim.apply(i)));
+                        for (Expr e : kc.load4(x, at4)) ks.add(x.let(x.fresh("k"), e));
+                        for (Expr e : vc.load4(x, at4)) vk.add(x.let(x.fresh("v"), e));
+                    }
+                } else {
+                    for (int i = 0; i < dpl; i++) {
+                        Expr d = min(dim.apply(i), c(hd - 1));
+                        ks.add(x.let(x.fresh("k"), kc.load(add(kvBase, d))));
+                        vk.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
+                    }
                 }
                 vs.add(vk);
                 for (int h = 0; h < group; h++) {
@@ -272,7 +291,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 x.sstore(sl, add(mul(w, c(group)), c(hh)), l[hh]);
             });
             for (int i = 0; i < dpl; i++) {
-                Expr d = add(lane, c(i * warp));
+                Expr d = dim.apply(i);
                 int ii = i;
                 b.ifThen(lt(d, c(hd)), x -> x.sstore(sacc, add(mul(add(mul(w, c(group)), c(hh)), c(hd)), d), acc[hh][ii]));
             }

@@ -63,9 +63,13 @@ public final class AttentionPrefillRule implements ScheduleRule {
         Expr.Var s = b.let("s", add(mul(bid(0), c(warps)), div(tid(0), c(warp))));
         b.ifThen(ge(s, lb.seq()), x -> x.ret()); // whole warps leave together: no shuffle loses a partner
         Expr.Var qBase = b.let("q_base", add(mul(s, c(nH * hd)), mul(h, c(hd))));
+        // lane l holds dims l, l + warp, ...; of an int8 cache, where a lane's dims make whole words, dpl·l .. dpl·l + dpl − 1
+        // (a word and a scale a load; an f16 cache keeps a load a dim here: not measured otherwise)
+        boolean words = kc.int8() && kc.words() && dpl % 4 == 0 && dpl * warp == hd;
+        java.util.function.IntFunction<Expr> dim = i -> words ? add(mul(lane, c(dpl)), c(i)) : add(lane, c(i * warp));
         List<Expr.Var> qv = new ArrayList<>(), acc = new ArrayList<>();
         for (int i = 0; i < dpl; i++) {
-            Expr d = add(lane, c(i * warp));
+            Expr d = dim.apply(i);
             qv.add(b.let("q" + i, select(lt(d, c(hd)), load(q, add(qBase, min(d, c(hd - 1)))), f(0))));
             acc.add(b.let("acc" + i, f(0)));
         }
@@ -73,13 +77,13 @@ public final class AttentionPrefillRule implements ScheduleRule {
         Expr.Var l = b.let("l", f(0));
         Expr.Var last = b.let("last", add(load(pos, c(0)), s));
         // keys 0 .. last: `keys` at a time (independent loads and reductions in flight), then the rest one by one
-        State st = new State(qv, acc, m, l, lane, g, kc, vc, hd, warp, dpl, ctxLen, a.scale());
+        State st = new State(qv, acc, m, l, dim, words, g, kc, vc, hd, warp, dpl, ctxLen, a.scale());
         Expr.Var t = var("t", KType.I32);
         b.forRange(t, c(0), sub(add(last, c(2)), c(keys)), c(keys), 1, x -> st.step(x, t, keys));
         Expr.Var t1 = var("t1", KType.I32);
         b.forRange(t1, mul(div(add(last, c(1)), c(keys)), c(keys)), add(last, c(1)), c(1), 1, x -> st.step(x, t1, 1));
         for (int i = 0; i < dpl; i++) {
-            Expr d = add(lane, c(i * warp));
+            Expr d = dim.apply(i);
             int ii = i;
             b.ifThen(lt(d, c(hd)), x -> x.store(out, add(qBase, d), div(acc.get(ii), l)));
         }
@@ -87,8 +91,8 @@ public final class AttentionPrefillRule implements ScheduleRule {
     }
 
     /** A warp's running online softmax over the keys: max m, sum l, and the weighted sum of values in acc. */
-    private record State(List<Expr.Var> qv, List<Expr.Var> acc, Expr.Var m, Expr.Var l, Expr.Var lane, Expr.Var g, KvCacheAccess kc, KvCacheAccess vc,
-                         int hd, int warp, int dpl, int ctxLen, double scale) {
+    private record State(List<Expr.Var> qv, List<Expr.Var> acc, Expr.Var m, Expr.Var l, java.util.function.IntFunction<Expr> dim, boolean words,
+                         Expr.Var g, KvCacheAccess kc, KvCacheAccess vc, int hd, int warp, int dpl, int ctxLen, double scale) {
 
         /** Folds keys t .. t+n-1 in: n scores (dot products reduced over the warp), one rescale of the running sums. */
         void step(K.Body x, Expr t, int n) {
@@ -98,10 +102,19 @@ public final class AttentionPrefillRule implements ScheduleRule {
                 Expr.Var kvBase = x.let(x.fresh("kv_base"), mul(add(mul(g, c(ctxLen)), add(t, c(j))), c(hd)));
                 Expr.Var s = x.let(x.fresh("sc"), f(0));
                 List<Expr.Var> v = new ArrayList<>();
-                for (int i = 0; i < dpl; i++) {
-                    Expr d = min(add(lane, c(i * warp)), c(hd - 1));
-                    x.assign(s, fma(qv.get(i), kc.load(add(kvBase, d)), s));
-                    v.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
+                if (words) { // a word of 4 bytes and their scale a load
+                    for (int i = 0; i < dpl; i += 4) {
+                        Expr.Var at4 = x.let(x.fresh("kv_at"), add(kvBase, dim.apply(i)));
+                        List<Expr> k4 = kc.load4(x, at4);
+                        for (int e = 0; e < 4; e++) x.assign(s, fma(qv.get(i + e), k4.get(e), s));
+                        for (Expr e : vc.load4(x, at4)) v.add(x.let(x.fresh("v"), e));
+                    }
+                } else {
+                    for (int i = 0; i < dpl; i++) {
+                        Expr d = min(dim.apply(i), c(hd - 1));
+                        x.assign(s, fma(qv.get(i), kc.load(add(kvBase, d)), s));
+                        v.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
+                    }
                 }
                 sc.add(s);
                 vs.add(v);

@@ -8,6 +8,7 @@ import jmlc.compiler.kernel.KType;
 import jmlc.compiler.quant.Int8KvCache;
 import jmlc.compiler.schedule.LaunchBuilder;
 
+import java.util.List;
 import java.util.function.IntFunction;
 
 import static jmlc.compiler.kernel.K.*;
@@ -20,19 +21,21 @@ import static jmlc.compiler.kernel.K.*;
 final class KvCacheAccess {
     private final Buffer values, scales;
     private final int group;
+    private final boolean wide;
 
-    private KvCacheAccess(Buffer values, Buffer scales, int group) {
+    private KvCacheAccess(Buffer values, Buffer scales, int group, boolean wide) {
         this.values = values;
         this.scales = scales;
         this.group = group;
+        this.wide = wide;
     }
 
     /** Cache {@code cache} ({@code [nKv, ctx, hd]}) as buffer {@code name} of {@code lb} (and {@code name_scales} for int8). */
     static KvCacheAccess of(LaunchBuilder lb, String name, Value cache, boolean written) {
         Buffer v = written ? lb.output(name, cache) : lb.input(name, cache);
-        if (!Int8KvCache.is(cache.type())) return new KvCacheAccess(v, null, 1);
+        if (!Int8KvCache.is(cache.type())) return new KvCacheAccess(v, null, 1, wide(cache.type()));
         int hd = (int) cache.type().shape().dim(2).size();
-        return new KvCacheAccess(v, lb.kvScales(name + "_scales", cache, written), Int8KvCache.group(hd));
+        return new KvCacheAccess(v, lb.kvScales(name + "_scales", cache, written), Int8KvCache.group(hd), wide(cache.type()));
     }
 
     boolean int8() {
@@ -48,6 +51,36 @@ final class KvCacheAccess {
     Expr load(Expr index) {
         if (!int8()) return loadF32(values, index);
         return mul(cast(KType.F32, K.load(values, index)), loadF32(scales, div(index, c(group))));
+    }
+
+    /** True when {@code type} caches of head size {@code headDim} can be read 4 elements at once ({@link #load4}). */
+    static boolean wide(jmlc.compiler.ir.TensorType type) {
+        if (type.dtype() == jmlc.compiler.ir.DType.F16) return true;
+        return Int8KvCache.is(type) && Int8KvCache.group((int) type.shape().dim(2).size()) % 4 == 0;
+    }
+
+    /** True when this cache can be read 4 elements at once: f16 (8 bytes) and int8 in groups of a multiple of 4 (a word). */
+    boolean words() {
+        return wide;
+    }
+
+    /**
+     * Elements {@code index .. index + 3} ({@code index} a multiple of 4) as f32 in one load: of an f16
+     * cache 8 bytes; of an int8 cache a 32-bit word of bytes and the scale of their group (the 4
+     * share it), each byte sign-extended by shifts.
+     */
+    List<Expr> load4(K.Body b, Expr index) {
+        if (!words()) throw new IllegalStateException("4 elements a load need an f16 or int8 cache");
+        List<Expr> out = new java.util.ArrayList<>(4);
+        if (!int8()) {
+            Expr.Var w2 = b.let(b.fresh("kvh"), K.load(values, div(index, c(4)), KType.U32X2));
+            for (int j = 0; j < 4; j++) out.add(cast(KType.F32, halfOf(lane(w2, j / 2), j % 2 == 1)));
+            return out;
+        }
+        Expr.Var word = b.let(b.fresh("kvw"), bitcast(KType.I32, K.load(values, div(index, c(4)), KType.U32)));
+        Expr.Var s = b.let(b.fresh("kvs"), loadF32(scales, div(index, c(group))));
+        for (int j = 0; j < 4; j++) out.add(mul(cast(KType.F32, shr(shl(word, c(24 - 8 * j)), c(24))), s));
+        return out;
     }
 
     /** Stores f32 {@code value} as element {@code index} of an f32 or f16 cache. */

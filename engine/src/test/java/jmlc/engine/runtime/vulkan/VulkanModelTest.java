@@ -110,21 +110,28 @@ class VulkanModelTest {
 
     /**
      * An int8 KV cache, its bytes through 8-bit storage (lavapipe has it) and, with the device opened
-     * without it, through 32-bit words (bit-field extracts, atomic stores): the fused decode attention
-     * appends with groups of 32 (head size 64), prefill's rope_kv_append and attention read and write it.
+     * without it, through 32-bit words (bit-field extracts, atomic stores); the decode attention reading
+     * a byte a lane, or with the knob wide a word of 4 a lane; it appends with groups of 32 (head size
+     * 64); prefill's rope_kv_append and attention (a word a lane here) write and read it too.
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
-    void int8KvCacheMatchesTheReference(boolean storage8, @TempDir Path dir) {
+    @org.junit.jupiter.params.provider.CsvSource({"true, 0", "false, 0", "true, 1"})
+    void int8KvCacheMatchesTheReference(boolean storage8, int wide, @TempDir Path dir) {
         VulkanTestDevice.require();
         ModelConfig c = new ModelConfig(Architecture.LLAMA, 300, 128, 128, 2, 2, 1, 64, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, false, false);
         HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
         try (Checkpoint ck = Checkpoints.open(dir)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, jmlc.compiler.ir.DType.I8, 32, false, Set.of(), 8);
             VulkanPlatform platform = new VulkanPlatform(new VulkanDevice.Options(0, storage8));
-            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load(cm, w, platform)) {
+            Knobs knobs = Knobs.defaults();
+            for (var n : cm.graph().nodes()) // wide: the decode attention reads a word of 4 bytes a lane, else a byte
+                if (n.op() instanceof jmlc.compiler.ir.Op.Attention)
+                    knobs.put(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND + "_" + jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n), java.util.Map.of("wide", wide));
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner r = new GpuBackend(platform).load(cm, w, VulkanTestDevice.require(), RuntimeSettings.defaults(), knobs, Progress.NONE)) {
                 assertEquals(storage8 && VulkanTestDevice.PLATFORM.probe(r.device().id()).target().caps().storage8(), r.target().caps().storage8());
-                String what = "i8 cache, " + (r.target().caps().storage8() ? "8-bit storage" : "bytes through words") + " (seed " + SEED + ")";
+                String what = "i8 cache, " + (r.target().caps().storage8() ? "8-bit storage" : "bytes through words") + ", wide " + wide + " (seed " + SEED + ")";
+                assertEquals(wide == 1, r.build().decode().kernels().stream().anyMatch(k -> k.name().startsWith("attention_decode") && k.name().contains("v_rope")), what);
                 GpuDiagnostics d = new GpuDiagnostics(r);
                 var ref = new ReferenceInterpreter(cm.graph(), w::get);
                 Random rnd = new Random(SEED);
