@@ -29,6 +29,31 @@ class CliGenerateTest {
         }
     }
 
+    /** {@code --kv-cache i8}: the logits an int8 cache gives are the API's with the same option, near the f16 cache's. */
+    @Test
+    void anInt8KvCacheIsTakenFromTheCommandLine() {
+        int[] tokens = {1, 450, 4996};
+        CliRun r = CliRun.run("logits", "synthetic:tiny", "--tokens", "1,450,4996", "--kv-cache", "i8", "-q");
+        assertEquals(0, r.exit(), r.toString());
+        JsonNode rows = CliFixtures.json(r.out()).get("logits");
+        try (ChatModule i8 = ChatModule.load("synthetic:tiny", LoadOptions.defaults().kvCache("i8").allLogits(true));
+             ChatModule f16 = ChatModule.load("synthetic:tiny", LoadOptions.defaults().allLogits(true))) {
+            assertEquals(jmlc.compiler.ir.DType.I8, i8.model().compiled().graph().states().getFirst().type().dtype());
+            float[] api = i8.logits(tokens)[2], reference = f16.logits(tokens)[2];
+            double num = 0, den = 0;
+            for (int i = 0; i < api.length; i++) {
+                assertEquals(api[i], rows.get(2).get(i).floatValue(), 1e-5f * (1 + Math.abs(api[i])), "id " + i + ": the CLI's logits are the API's");
+                num += Math.pow(api[i] - reference[i], 2);
+                den += Math.pow(reference[i], 2);
+            }
+            assertTrue(num > 0, "an int8 cache rounds what the f16 cache keeps");
+            assertTrue(Math.sqrt(num / den) < 0.1, "an int8 cache's logits near the f16 cache's: " + Math.sqrt(num / den));
+        }
+        CliRun bad = CliRun.run("logits", "synthetic:tiny", "--tokens", "1", "--kv-cache", "q4");
+        assertEquals(2, bad.exit(), bad.toString());
+        assertTrue(bad.err().contains("expected f32, f16 or i8, found 'q4'"), bad.err());
+    }
+
     @Test
     void generateTextIsTheDecodedIds() {
         CliRun json = CliRun.run("generate", "synthetic:tiny", "--prompt", "Once upon", "--max-tokens", "4", "--greedy", "--json", "-q");

@@ -94,6 +94,13 @@ class LoadMagicTest {
         nb.run("%reload --disable-pass none");
         assertEquals(Set.of(), cm.options().disabledPasses());
         assertEquals("q4f32_1", cm.model().quant().id());
+        // the KV cache's type: the quantization's (f32 for q4f32_1) until --kv-cache names one, then kept by %reload
+        assertEquals(jmlc.compiler.ir.DType.F32, cm.model().compiled().graph().states().getFirst().type().dtype());
+        MimeBundle summary = nb.bundle("%reload --kv-cache i8");
+        assertEquals(jmlc.compiler.ir.DType.I8, cm.model().compiled().graph().states().getFirst().type().dtype());
+        assertTrue(summary.text().contains("KV cache       i8, "), summary.text());
+        nb.run("%reload --quant q4f16_1");
+        assertEquals(jmlc.compiler.ir.DType.I8, cm.model().compiled().graph().states().getFirst().type().dtype());
     }
 
     @Test
@@ -116,6 +123,7 @@ class LoadMagicTest {
                 {"%load synthetic:tiny --quant q3", "%load: unknown quantization 'q3': expected one of q4f16_1, "},
                 {"%load synthetic:tiny --disable-pass NoSuchPass", "%load: cannot load synthetic:tiny: no pass named 'NoSuchPass' to disable: passes are ["},
                 {"%load synthetic:tiny --template vicuna", "%load: unknown chat template 'vicuna': expected one of llama2, llama3, chatml, mistral"},
+                {"%load synthetic:tiny --kv-cache q4", "%load: unknown KV cache type 'q4': expected f32, f16 or i8"},
                 {"%load synthetic:tiny --max-context 99999", "%load: cannot load synthetic:tiny: max context 99999 exceeds the model's context window of 2048"},
                 {"%load synthetic:tiny --device cuda:3", "%load: cannot load synthetic:tiny: no device 'cuda:3' here: found cpu, cpu:ref"},
                 {"%load synthetic:tiny --max-context -1", "%load: --max-context must be a positive number of positions, found -1 (leave it out for the model's window, at most 4096)"},
