@@ -62,6 +62,10 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--max-context", paramLabel = "N", description = "KV cache length (default: the model's window, at most 4096): decode kernels are tuned for it.")
     int maxContext;
 
+    @Option(names = "--kv-cache", paramLabel = "T", converter = Converters.KvCache.class,
+            description = "KV cache type the attention kernels are tuned for: f16, f32 or i8 (default: f32 for q4f32_1 and q0f32, else f16).")
+    jmlc.compiler.ir.DType kvCache;
+
     @Option(names = "--prefill-tokens", paramLabel = "N", defaultValue = "512", description = "Prompt length prefill kernels are timed at (default: ${DEFAULT-VALUE}).")
     int prefillTokens;
 
@@ -98,7 +102,7 @@ final class TuneCommand implements Callable<Integer> {
         }
         ProgressBar bar = new ProgressBar(ctx);
         long t0 = System.nanoTime();
-        ModelTuning.Result r = ModelTuning.tune(model, LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext), opts, listener(bar, t0), bar);
+        ModelTuning.Result r = ModelTuning.tune(model, LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext).kvCache(kvCache), opts, listener(bar, t0), bar);
         TuningTable.of(r.report()).forEach(ctx.out::println);
         ctx.out.println(String.format(Locale.ROOT, "tuned %d kernel signatures on %s in %.0f s; %s", r.report().results().size(), r.identity(), r.report().seconds(),
                 r.database() == null ? "nothing was timed, no database written" : "database: " + r.database()));

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code jmlc tune}: a run on the simulated GPU, its table and database, {@code --show}, and usage errors. */
@@ -59,6 +60,16 @@ class CliTuneTest {
         CliRun again = CliRun.run("tune", model.toString(), "--device", "sim:cuda:sm_90", "--max-context", "32", "--kernels", "attention_decode", "--budget", "1s");
         assertEquals(0, again.exit(), again.toString());
         assertTrue(again.err().contains("jmlc: warning: the tuning database " + db + " is not valid JSON"), again.toString());
+    }
+
+    /** An int8 cache's attention: its candidates pass the reference check within the int8 cache's bound and one is kept. */
+    @Test
+    void tunesTheAttentionOfAnInt8Cache() {
+        CliRun r = CliRun.run("tune", "synthetic:tiny", "--device", "sim:cuda:sm_90", "--max-context", "32", "--kv-cache", "i8",
+                "--kernels", "attention_decode", "--budget", "30s");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("attention_decode_h") && r.out().contains("_c32_i8@cuda:sm_90"), r.toString());
+        assertFalse(r.out().contains("differs") || r.err().contains("differs"), "no candidate fails the reference check: " + r);
     }
 
     @Test
