@@ -62,7 +62,13 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
     void load(int h, int p, float[] dst, int off) {
         if (dtype == DType.F32) Simd.f32ToFloat(data, offset(h, p), dst, off, headDim);
         else if (dtype == DType.F16) Simd.halfToFloat(data, offset(h, p), dst, off, headDim);
-        else Int8KvCache.get(data, type(), h, p, dst, off);
+        else if (!Simd.ENABLED) Int8KvCache.get(data, type(), h, p, dst, off);
+        else { // a vector of bytes a step, times the group's scale
+            int g = Int8KvCache.group(headDim);
+            long row = offset(h, p), scales = Int8KvCache.scaleOffset(type()) + 2 * (row / g);
+            for (int j = 0; j < headDim; j += g)
+                Simd.int8ToFloat(data, row + j, Half.toFloat(data.get(GroupQuantizer.F16, scales + 2L * (j / g))), dst, off + j, g);
+        }
     }
 
     /** Element {@code i} of head {@code h} at position {@code p}, as a float. */

@@ -1,5 +1,6 @@
 package jmlc.engine.runtime.cpu;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -69,6 +70,14 @@ final class Simd {
                     .lanewise(VectorOperators.LSHL, 13).and(0x8FFF_FFFF).reinterpretAsFloats().mul(0x1p112f)
                     .intoArray(dst, dstOff + i, m.cast(F));
         }
+    }
+
+    /** {@code n} signed bytes at byte offset {@code off} times {@code scale} into {@code dst[dstOff ..]}: an int8 KV cache's group. */
+    static void int8ToFloat(MemorySegment seg, long off, float scale, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L)
+            ((FloatVector) ByteVector.fromMemorySegment(B, seg, off + i, LE).castShape(F, 0)).mul(scale).intoArray(dst, dstOff + i);
+        for (; i < n; i++) dst[dstOff + i] = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + i) * scale;
     }
 
     /** {@code n} bf16 values at byte offset {@code off} as floats into {@code dst[dstOff ..]}: the bits are the top half of an f32. */
