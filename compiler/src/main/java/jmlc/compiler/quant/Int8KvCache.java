@@ -34,7 +34,12 @@ public final class Int8KvCache {
 
     /** Byte offset of the scales in the cache buffer of {@code t} ({@code i8 [nKv, ctx, hd]}). */
     public static long scaleOffset(TensorType t) {
-        return (t.shape().numel() + 15) / 16 * 16;
+        return scaleOffset(t.shape().numel());
+    }
+
+    /** Byte offset of the scales in the buffer of a cache of {@code elements} values. */
+    public static long scaleOffset(long elements) {
+        return (elements + 15) / 16 * 16;
     }
 
     /** Bytes of the whole cache buffer: values and scales. */

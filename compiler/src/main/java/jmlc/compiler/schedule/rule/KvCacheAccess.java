@@ -1,5 +1,7 @@
 package jmlc.compiler.schedule.rule;
 
+import jmlc.compiler.ir.DType;
+import jmlc.compiler.ir.TensorType;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Buffer;
 import jmlc.compiler.kernel.Expr;
@@ -53,13 +55,13 @@ final class KvCacheAccess {
         return mul(cast(KType.F32, K.load(values, index)), loadF32(scales, div(index, c(group))));
     }
 
-    /** True when {@code type} caches of head size {@code headDim} can be read 4 elements at once ({@link #load4}). */
-    static boolean wide(jmlc.compiler.ir.TensorType type) {
-        if (type.dtype() == jmlc.compiler.ir.DType.F16) return true;
+    /** True when a cache of {@code type} can be read 4 elements at once ({@link #load4}). */
+    static boolean wide(TensorType type) {
+        if (type.dtype() == DType.F16) return true;
         return Int8KvCache.is(type) && Int8KvCache.group((int) type.shape().dim(2).size()) % 4 == 0;
     }
 
-    /** True when this cache can be read 4 elements at once: f16 (8 bytes) and int8 in groups of a multiple of 4 (a word). */
+    /** True when this cache can be read 4 elements at once ({@link #wide(TensorType)}): f16 (8 bytes), int8 in groups of a multiple of 4 (a word). */
     boolean words() {
         return wide;
     }
