@@ -60,13 +60,18 @@ public final class Int8KvCache {
         return Math.clamp((int) r, -127, 127);
     }
 
+    /** The scale of the group {@code x[from .. from+n)}: of its largest magnitude. */
+    private static float groupScale(float[] x, int from, int n) {
+        float amax = 0;
+        for (int i = from; i < from + n; i++) amax = Math.max(amax, Math.abs(x[i]));
+        return scale(amax);
+    }
+
     /** Rounds {@code x[off .. off+headDim)} in place to what the cache stores and gives back, group by group. */
     public static void roundTrip(float[] x, int off, int headDim) {
         int g = group(headDim);
         for (int g0 = off; g0 < off + headDim; g0 += g) {
-            float amax = 0;
-            for (int i = g0; i < g0 + g; i++) amax = Math.max(amax, Math.abs(x[i]));
-            float s = scale(amax), inv = s == 0 ? 0 : 1f / s;
+            float s = groupScale(x, g0, g), inv = s == 0 ? 0 : 1f / s;
             for (int i = g0; i < g0 + g; i++) x[i] = quantize(x[i], s, inv) * s;
         }
     }
@@ -76,9 +81,7 @@ public final class Int8KvCache {
         int ctx = (int) t.shape().dim(1).size(), hd = (int) t.shape().dim(2).size(), g = group(hd);
         long row = (long) h * ctx + p, scales = scaleOffset(t);
         for (int j = 0; j < hd / g; j++) {
-            float amax = 0;
-            for (int i = 0; i < g; i++) amax = Math.max(amax, Math.abs(x[off + j * g + i]));
-            float s = scale(amax), inv = s == 0 ? 0 : 1f / s;
+            float s = groupScale(x, off + j * g, g), inv = s == 0 ? 0 : 1f / s;
             buf.set(GroupQuantizer.F16, scales + 2 * (row * (hd / g) + j), Half.fromFloat(s));
             for (int i = 0; i < g; i++)
                 buf.set(java.lang.foreign.ValueLayout.JAVA_BYTE, row * hd + j * g + i, (byte) quantize(x[off + j * g + i], s, inv));

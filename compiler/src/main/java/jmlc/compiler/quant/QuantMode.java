@@ -51,6 +51,11 @@ public enum QuantMode {
         return kvCache;
     }
 
+    /** {@code chosen} where a user named a KV cache type, else this mode's. */
+    public DType kvCacheType(DType chosen) {
+        return chosen != null ? chosen : kvCache;
+    }
+
     public static QuantMode parse(String s) {
         for (QuantMode m : values()) if (m.id.equalsIgnoreCase(s)) return m;
         throw new IllegalArgumentException("unknown quantization '" + s + "': expected one of " + names());

@@ -20,6 +20,11 @@ public record KernelSignature(String kind, String shape, Target target) {
 
     /** {@code kind_shape}: the start of the kernel's name, the same on every target. */
     public String key() {
+        return key(kind, shape);
+    }
+
+    /** {@link #key()} of any signature of {@code kind} and {@code shape}, whatever its target: for knobs set on every target. */
+    public static String key(String kind, String shape) {
         return shape.isEmpty() ? kind : kind + "_" + shape;
     }
 

@@ -91,7 +91,7 @@ public record LoadOptions(String device, QuantMode quant, int maxContext, Set<St
 
     /** The KV cache type for weights quantized as {@code q}: this one's, or the quantization's default. */
     public DType kvCacheFor(QuantMode q) {
-        return kvCache != null ? kvCache : q.kvCacheType();
+        return q.kvCacheType(kvCache);
     }
 
     public LoadOptions allLogits(boolean a) {

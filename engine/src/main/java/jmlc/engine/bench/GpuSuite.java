@@ -160,7 +160,7 @@ public final class GpuSuite {
     }
 
     private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {
-        CompiledModel cm = CompiledModel.compile(c, m, kvCache != null ? kvCache : m.kvCacheType(), 96, false, disabled, 80);
+        CompiledModel cm = CompiledModel.compile(c, m, m.kvCacheType(kvCache), 96, false, disabled, 80);
         String what = c.architecture() + (c.attentionBias() ? "+bias" : "") + " d" + c.hiddenSize() + " hd" + c.headDim() + " " + m + (disabled.isEmpty() ? "" : " unfused")
                 + (kvCache != null ? " kv " + kvCache : "");
         try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());

@@ -54,12 +54,12 @@ public final class ShortContextSweep {
         if (!(dev.backend() instanceof GpuBackend gpu)) throw new IllegalArgumentException(device + " is not a GPU");
         ModelConfig config = SyntheticModels.require(model);
         int ctx = Math.min(config.maxPositions(), ModelLoader.DEFAULT_MAX_CONTEXT);
-        CompiledModel compiled = CompiledModel.compile(config, quant, kv != null ? kv : quant.kvCacheType(), ctx, false, Set.of(), ModelLoader.MAX_STEP_TOKENS);
+        CompiledModel compiled = CompiledModel.compile(config, quant, quant.kvCacheType(kv), ctx, false, Set.of(), ModelLoader.MAX_STEP_TOKENS);
         // the short-context program at every position (an entry for every target), so both can be timed anywhere
         Knobs knobs = Knobs.defaults().put(ShortContextDecode.KIND, Map.of("positions", ctx));
         for (var n : compiled.graph().nodes())
             if (n.op() instanceof jmlc.compiler.ir.Op.Attention && !attention.isEmpty())
-                knobs.put(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND + "_" + jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n), attention);
+                knobs.put(jmlc.compiler.schedule.KernelSignature.key(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND, jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n)), attention);
         try (SyntheticWeights w = new SyntheticWeights(compiled.graph(), 7, Progress.NONE);
              GpuRunner r = gpu.load(compiled, w, dev.device(), RuntimeSettings.defaults(), knobs, Progress.NONE)) {
             GpuDiagnostics d = new GpuDiagnostics(r);

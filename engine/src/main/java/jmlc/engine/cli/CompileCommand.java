@@ -125,7 +125,7 @@ final class CompileCommand implements Callable<Integer> {
 
         ProgressBar bar = new ProgressBar(ctx);
         bar.update("compiling graph (" + q + ")", 0, 1);
-        CompiledModel compiled = CompiledModel.compile(config, q, kvCache != null ? kvCache : q.kvCacheType(), window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
+        CompiledModel compiled = CompiledModel.compile(config, q, q.kvCacheType(kvCache), window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
         bar.update("scheduling for " + t, 0, 1);
         // the same compile path and tuning database as a model loaded onto a device of this target
         TuningDatabase.Loaded db = database(t);

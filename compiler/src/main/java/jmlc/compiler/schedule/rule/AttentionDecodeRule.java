@@ -91,7 +91,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         int maxThreads = target.caps().maxThreadsPerBlock();
         // a lane's dims consecutive, 4 a load (8 bytes of f16; of int8 a word and one scale, where dims a subgroup apart
         // take a load and a scale each), where the head is whole loads a lane. Off by default: not yet timed on a GPU
-        boolean wideFits = KvCacheAccess.wide(n.input(1).type()) && hd % (4 * sub) == 0;
+        boolean wideFits = KvCacheAccess.fourALane(n.input(1).type(), sub);
         int wideDefault = 0;
         return new KnobSpace(new KernelSignature(KIND, shape(n), target))
                 .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16, 32).tryOnly(2, 4, 8))
@@ -222,8 +222,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // q slices, running max/sum/acc per query head of the group
         // lane l holds dims l, l + warp, ... (a warp's loads of one dim index contiguous); with the knob wide, dims
         // dpl·l .. dpl·l + dpl − 1, 4 a load (8 bytes of an f16 cache; of an int8 one a word and a scale)
-        boolean words = wide == 1 && kc.words() && dpl % 4 == 0 && dpl * warp == hd;
-        java.util.function.IntFunction<Expr> dim = i -> words ? add(mul(lane, c(dpl)), c(i)) : add(lane, c(i * warp));
+        boolean words = wide == 1 && KvCacheAccess.fourALane(n.input(1).type(), warp);
+        java.util.function.IntFunction<Expr> dim = i -> KvCacheAccess.laneDim(lane, i, dpl, warp, words);
         Expr.Var[][] qv = new Expr.Var[group][dpl];
         Expr.Var[][] acc = new Expr.Var[group][dpl];
         Expr.Var[] m = new Expr.Var[group], l = new Expr.Var[group];

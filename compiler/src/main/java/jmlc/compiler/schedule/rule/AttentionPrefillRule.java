@@ -65,8 +65,8 @@ public final class AttentionPrefillRule implements ScheduleRule {
         Expr.Var qBase = b.let("q_base", add(mul(s, c(nH * hd)), mul(h, c(hd))));
         // lane l holds dims l, l + warp, ...; of an int8 cache, where a lane's dims make whole words, dpl·l .. dpl·l + dpl − 1
         // (a word and a scale a load; an f16 cache keeps a load a dim here: not measured otherwise)
-        boolean words = kc.int8() && kc.words() && dpl % 4 == 0 && dpl * warp == hd;
-        java.util.function.IntFunction<Expr> dim = i -> words ? add(mul(lane, c(dpl)), c(i)) : add(lane, c(i * warp));
+        boolean words = kc.int8() && KvCacheAccess.fourALane(n.input(1).type(), warp);
+        java.util.function.IntFunction<Expr> dim = i -> KvCacheAccess.laneDim(lane, i, dpl, warp, words);
         List<Expr.Var> qv = new ArrayList<>(), acc = new ArrayList<>();
         for (int i = 0; i < dpl; i++) {
             Expr d = dim.apply(i);

@@ -8,6 +8,7 @@ import jmlc.compiler.kernel.Buffer;
 import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
+import jmlc.compiler.quant.Int8KvCache;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.LaunchBuilder;
 import jmlc.compiler.schedule.ScheduleContext;
@@ -201,7 +202,7 @@ public final class ElementwiseRule implements ScheduleRule {
         Value cache = n.input(0);
         long[] sh = cache.type().shape().dims().stream().mapToLong(d -> d.size()).toArray();
         int nKv = (int) sh[0], ctxLen = (int) sh[1], hd = (int) sh[2];
-        int group = jmlc.compiler.quant.Int8KvCache.is(cache.type()) ? jmlc.compiler.quant.Int8KvCache.group(hd) : 1;
+        int group = Int8KvCache.is(cache.type()) ? Int8KvCache.group(hd) : 1;
         int perRow = nKv * hd / group; // a thread per element, or per quantization group of an int8 cache
         LaunchBuilder lb = perElement(ctx, "kv_append_" + nKv + "x" + ctxLen + "x" + hd + "_" + cache.type().dtype(), "cache[h, pos + s, :] = x[s, h*hd : (h+1)*hd]", n.input(1), perRow);
         Buffer x = lb.input("x", n.input(1)), pos = lb.input("pos", n.input(2));

@@ -23,21 +23,19 @@ import static jmlc.compiler.kernel.K.*;
 final class KvCacheAccess {
     private final Buffer values, scales;
     private final int group;
-    private final boolean wide;
 
-    private KvCacheAccess(Buffer values, Buffer scales, int group, boolean wide) {
+    private KvCacheAccess(Buffer values, Buffer scales, int group) {
         this.values = values;
         this.scales = scales;
         this.group = group;
-        this.wide = wide;
     }
 
     /** Cache {@code cache} ({@code [nKv, ctx, hd]}) as buffer {@code name} of {@code lb} (and {@code name_scales} for int8). */
     static KvCacheAccess of(LaunchBuilder lb, String name, Value cache, boolean written) {
         Buffer v = written ? lb.output(name, cache) : lb.input(name, cache);
-        if (!Int8KvCache.is(cache.type())) return new KvCacheAccess(v, null, 1, wide(cache.type()));
+        if (!Int8KvCache.is(cache.type())) return new KvCacheAccess(v, null, 1);
         int hd = (int) cache.type().shape().dim(2).size();
-        return new KvCacheAccess(v, lb.kvScales(name + "_scales", cache, written), Int8KvCache.group(hd), wide(cache.type()));
+        return new KvCacheAccess(v, lb.kvScales(name + "_scales", cache, written), Int8KvCache.group(hd));
     }
 
     boolean int8() {
@@ -61,9 +59,20 @@ final class KvCacheAccess {
         return Int8KvCache.is(type) && Int8KvCache.group((int) type.shape().dim(2).size()) % 4 == 0;
     }
 
-    /** True when this cache can be read 4 elements at once ({@link #wide(TensorType)}): f16 (8 bytes), int8 in groups of a multiple of 4 (a word). */
-    boolean words() {
-        return wide;
+    /**
+     * True when the lanes of a subgroup of {@code subgroupSize} can each hold consecutive dims of a
+     * head of a cache of {@code type}, 4 a load: the cache reads 4 at once and the head is whole loads a lane.
+     */
+    static boolean fourALane(TensorType type, int subgroupSize) {
+        return wide(type) && type.shape().dim(2).size() % (4L * subgroupSize) == 0;
+    }
+
+    /**
+     * Dim {@code i} of the {@code dpl} a lane holds: with {@code consecutive}, {@code dpl·lane + i} (its dims
+     * read 4 a load, {@link #load4}); else {@code lane + i·subgroupSize} (a subgroup's loads of one dim contiguous).
+     */
+    static Expr laneDim(Expr lane, int i, int dpl, int subgroupSize, boolean consecutive) {
+        return consecutive ? add(mul(lane, c(dpl)), c(i)) : add(lane, c(i * subgroupSize));
     }
 
     /**
@@ -72,7 +81,8 @@ final class KvCacheAccess {
      * share it), each byte sign-extended by shifts.
      */
     List<Expr> load4(K.Body b, Expr index) {
-        if (!words()) throw new IllegalStateException("4 elements a load need an f16 or int8 cache");
+        if (int8() ? group % 4 != 0 : !values.element().equals(KType.F16))
+            throw new IllegalStateException("4 elements a load need an f16 cache or an int8 one in groups of a multiple of 4");
         List<Expr> out = new java.util.ArrayList<>(4);
         if (!int8()) {
             Expr.Var w2 = b.let(b.fresh("kvh"), K.load(values, div(index, c(4)), KType.U32X2));

@@ -41,6 +41,11 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
         return TensorType.of(dtype, nKv, maxCtx, headDim);
     }
 
+    /** An int8 cache's scales: their byte offset, from the shape's numbers (no TensorType made per row read). */
+    private long scaleOffset() {
+        return Int8KvCache.scaleOffset((long) nKv * maxCtx * headDim);
+    }
+
     /** Byte offset of element 0 of head {@code h} at position {@code p}. */
     long offset(int h, int p) {
         return ((long) h * maxCtx + p) * headDim * (dtype.bits() / 8);
@@ -65,8 +70,7 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
         else if (!Simd.ENABLED) Int8KvCache.get(data, type(), h, p, dst, off);
         else { // a vector of bytes a step, times the group's scale
             int g = Int8KvCache.group(headDim);
-            // the scales' offset from the shape's numbers: no TensorType made per row read
-            long row = offset(h, p), scales = Int8KvCache.scaleOffset((long) nKv * maxCtx * headDim) + 2 * (row / g);
+            long row = offset(h, p), scales = scaleOffset() + 2 * (row / g);
             for (int j = 0; j < headDim; j += g)
                 Simd.int8ToFloat(data, row + j, Half.toFloat(data.get(GroupQuantizer.F16, scales + 2L * (j / g))), dst, off + j, g);
         }
@@ -77,7 +81,7 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
         long o = offset(h, p);
         if (dtype == DType.I8) {
             int g = Int8KvCache.group(headDim);
-            long scale = Int8KvCache.scaleOffset((long) nKv * maxCtx * headDim) + 2 * ((o + i) / g);
+            long scale = scaleOffset() + 2 * ((o + i) / g);
             return data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o + i) * Half.toFloat(data.get(GroupQuantizer.F16, scale));
         }
         return dtype == DType.F16 ? Half.toFloat(data.get(GroupQuantizer.F16, o + 2L * i)) : data.get(GroupQuantizer.F32, o + 4L * i);

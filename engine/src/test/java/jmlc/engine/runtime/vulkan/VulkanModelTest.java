@@ -126,7 +126,8 @@ class VulkanModelTest {
             Knobs knobs = Knobs.defaults();
             for (var n : cm.graph().nodes()) // wide: the decode attention reads a word of 4 bytes a lane, else a byte
                 if (n.op() instanceof jmlc.compiler.ir.Op.Attention)
-                    knobs.put(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND + "_" + jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n), java.util.Map.of("wide", wide));
+                    knobs.put(jmlc.compiler.schedule.KernelSignature.key(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND, jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n)),
+                            java.util.Map.of("wide", wide));
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
                  GpuRunner r = new GpuBackend(platform).load(cm, w, VulkanTestDevice.require(), RuntimeSettings.defaults(), knobs, Progress.NONE)) {
                 assertEquals(storage8 && VulkanTestDevice.PLATFORM.probe(r.device().id()).target().caps().storage8(), r.target().caps().storage8());
