@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Rules ask a target for what only some GPUs have and fall back where it is absent; kernels never use what their target lacks. */
 class CapabilitiesTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     static Capabilities caps(int subgroup, int shared, boolean f16, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetch) {
         return new Capabilities(subgroup, 1024, shared, 8, f16, matrix, ldmatrix, gridDependency, prefetch);

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Rules declare their knobs as spaces; a value a rule cannot use is an error that names it, never a silent fallback. */
 class KnobSpaceTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     static Graph tinyLlama(QuantMode q) {
         ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);

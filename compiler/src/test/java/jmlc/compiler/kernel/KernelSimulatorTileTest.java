@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * indices, a subgroup with lanes not running, tiles on a target without cooperative matrices.
  */
 class KernelSimulatorTileTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
     static final Buffer IN = new Buffer("in", KType.U32, true), OUT = new Buffer("out", KType.F32, false);
     static final Shared AB = new Shared("ab", KType.U32, 640), YS = new Shared("ys", KType.F32, 256);
     static final MatrixTile ACC = new MatrixTile("acc", MatrixTile.Use.ACC), A = new MatrixTile("a", MatrixTile.Use.A), B = new MatrixTile("b", MatrixTile.Use.B);

@@ -22,7 +22,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 class PipelineTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     static Graph graph(ModelConfig c, QuantMode m, boolean allLogits) {
         return ModelGraph.build(c, new ModelGraph.Options(32, m.kvCacheType(), allLogits));

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The device-side sampling kernels on the simulator against host computations in double. */
 class SamplingKernelsTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     static MemorySegment floats(Arena a, float[] v) {
         MemorySegment s = a.allocate(4L * v.length, 16);

@@ -34,7 +34,7 @@ import jmlc.compiler.target.Target;
  * reference interpreter on the same fused graph and weights: prefill then decode steps.
  */
 class SimulatedProgramTest {
-    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime());
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     /**
      * Every quantization at subgroup widths 32 and 64, on every kind of GEMM: CUDA (tensor cores,

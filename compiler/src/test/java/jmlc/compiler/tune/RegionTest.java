@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** A region cut out of a model computes what its nodes compute in the model, and its rules make the same kernel signatures. */
 class RegionTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     @Test
     void eachTasksRegionComputesWhatItsNodesDoInTheModel() {

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The host sampler: each option does what Hugging Face's generate() does with it. */
 class SamplerTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     static float[] logits(Random r, int n) {
         float[] l = new float[n];

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The synthetic models' tokenizer: made-up words that encode back to their ids, bytes for everything else. */
 class TokSyntheticTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
     final SyntheticTokenizer tok = new SyntheticTokenizer(32000);
 
     /** What a random model generates (words), decoded and encoded again, gives the same ids: a chat's next turn needs no more positions than the reply had. */

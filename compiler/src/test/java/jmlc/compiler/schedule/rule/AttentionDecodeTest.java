@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * warps and keys comes up. Fresh random weights and tokens each run.
  */
 class AttentionDecodeTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
     static final int CONTEXT = 64, STEPS = 41;
 
     /**

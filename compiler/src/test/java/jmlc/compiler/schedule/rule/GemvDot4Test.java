@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * without dot products, and the knob at 0, take the f32 GEMV. Fresh random weights each run.
  */
 class GemvDot4Test {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
     static final int CONTEXT = 16;
 
     static ModelConfig config() {

@@ -42,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * add their partial sums in another order: those logits must equal the plain loop's up to rounding.
  */
 class GemvMainLoopTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
     /**
      * Whole-model logits against the interpreter: twice {@link Precision#wholeModel}. Its bound holds
      * for the tiny models of SimulatedProgramTest; here a lane's f16 chunk sums run over 32 products

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * different summation order: ‖Δ‖/‖ref‖ < 1e-4.
  */
 class CpuRunnerTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
     static final Set<String> ALL_FUSIONS = Set.of("FuseParallelMatmuls", "FuseDequantMatmul", "FuseRopeKvAppend", "FuseSiluMul",
             "MoveLastRowBeforeNorm", "FuseSiluMulEpilogue", "FuseMatmulPrologue", "FuseMatmulResidual", "FuseAddRmsNorm");
 

@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * checked against the reference interpreter node by node.
  */
 class GpuRunnerSimulatedTest {
-    static final long SEED = System.nanoTime();
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
 
     static ModelConfig config() {
         return new ModelConfig(Architecture.LLAMA, 300, 64, 128, 2, 4, 2, 16, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 32, false, false);
