@@ -93,7 +93,7 @@ public final class CudaDevice implements GpuDevice {
             for (int i = 0; i < n[0]; i++) out.add(describe(i));
             return new Detection(out, "");
         } catch (Throwable t) { // no libcuda: the JNI library fails to link
-            return new Detection(List.of(), "no NVIDIA driver: its library libcuda.so.1 (CUDA 13.1 or newer) could not be loaded (" + firstLine(t) + ")");
+            return new Detection(List.of(), "no NVIDIA driver: its library libcuda.so.1 could not be loaded (" + firstLine(t) + ")");
         }
     }
     /** What the native loader said, short: the library it could not open, else the innermost message's first line. */
