@@ -61,7 +61,9 @@ __device__ __forceinline__ uint4 ld_stream(const uint4* p) {
 // chunk, plus a small offset by row: memory-bound like the real GEMV, no load can be dropped, the values
 // stay near 1 through any number of matrices, and a block that read a stale x would change them. Rows go
 // to warps in a grid-stride loop.
-__device__ void gemv(const Mat& m, const float* __restrict__ x, float* __restrict__ y, int block, int blocks) {
+// x and y are plain pointers on purpose: a persistent kernel writes a vector in one matrix and reads it in
+// the next, so its loads must not take the read-only (non-coherent) path that const __restrict__ allows.
+__device__ void gemv(const Mat& m, const float* x, float* y, int block, int blocks) {
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     for (int row = block * WARPS + warp; row < m.rows; row += blocks * WARPS) {
         const uint4* r = m.w + (size_t)row * m.chunks;
@@ -110,6 +112,7 @@ __device__ void grid_barrier(unsigned long long* counter) {
                 __trap();
             }
         } while (seen < target);
+        __threadfence();
     }
     __syncthreads();
 }
