@@ -18,5 +18,8 @@ for shape in ${1:-7b 13b 8b}; do
     echo "== $shape" | tee -a "$out"
     timeout 120 /tmp/jmlc-persistent-probe --shape "$shape" 2>&1 | tee -a "$out" || status=1
 done
+# the grid: jmlc's GEMVs run 4 blocks an SM (64 registers); the probe's kernels would fit 8
+echo "== 7b, 8 blocks an SM" | tee -a "$out"
+timeout 120 /tmp/jmlc-persistent-probe --shape 7b --blocks-per-sm 8 2>&1 | tee -a "$out" || status=1
 echo "written: $out"
 exit $status
