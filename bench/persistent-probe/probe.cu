@@ -273,19 +273,17 @@ int main(int argc, char** argv) {
     CK(cudaMemset(counters, 0, 8 * sizeof(unsigned long long)));
     std::vector<float> ones(maxRows, 1.f);
 
-    int occKernel, occFused, occFusedPf, occBarrier;
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occKernel, one_matrix, THREADS, 0));
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occFused, matrices<false>, THREADS, 0));
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occFusedPf, matrices<true>, THREADS, 0));
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occBarrier, barriers_only, THREADS, 0));
-    int occPdl;
-    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occPdl, one_matrix_pdl, THREADS, 0));
-    occKernel = std::min(occKernel, occPdl);
-    // the same blocks an SM for every structure (at most what fits), so only the structure differs
-    int fit = std::min(std::min(occKernel, occFused), std::min(occFusedPf, occBarrier)), per = std::min(perSm, fit);
-    int gKernel = sms * per, gFused = sms * per, gBarrier = sms * per;
-    printf("%s on %s (%d SMs), %d layers: %.1f MB of weights a step; grids of %d blocks (kernel a matrix), %d (persistent), %d threads each\n",
-           sh.name, prop.name, sms, layers, total / 1e6, gKernel, gFused, THREADS);
+    // one grid for every structure: perSm blocks an SM, at most what every kernel fits (the persistent ones need all resident)
+    int fit = perSm;
+    for (const void* k : {(const void*)one_matrix, (const void*)one_matrix_pdl, (const void*)matrices<false>, (const void*)matrices<true>, (const void*)barriers_only}) {
+        int occ;
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, k, THREADS, 0));
+        fit = std::min(fit, occ);
+    }
+    if (fit < 1) { fprintf(stderr, "no block fits an SM (--blocks-per-sm must be at least 1)\n"); return 2; }
+    const int grid = sms * fit;
+    printf("%s on %s (%d SMs), %d layers: %.1f MB of weights a step; grids of %d blocks of %d threads\n",
+           sh.name, prop.name, sms, layers, total / 1e6, grid, THREADS);
 
     cudaStream_t s;
     CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -296,16 +294,16 @@ int main(int argc, char** argv) {
     struct Row { const char* name; double us; std::vector<float> out; };
     std::vector<Row> rows;
 
-    cudaGraphExec_t gk = capture(s, [&] { for (int i = 0; i < n; i++) one_matrix<<<gKernel, THREADS, 0, s>>>(i, v0, v1); });
-    cudaGraphExec_t gl = capture(s, [&] { for (int l = 0; l < layers; l++) matrices<false><<<gFused, THREADS, 0, s>>>(4 * l, 4, v0, v1, counters + 0); });
-    cudaGraphExec_t gs = capture(s, [&] { matrices<false><<<gFused, THREADS, 0, s>>>(0, n, v0, v1, counters + 1); });
-    cudaGraphExec_t gp = capture(s, [&] { matrices<true><<<gFused, THREADS, 0, s>>>(0, n, v0, v1, counters + 2); });
+    cudaGraphExec_t gk = capture(s, [&] { for (int i = 0; i < n; i++) one_matrix<<<grid, THREADS, 0, s>>>(i, v0, v1); });
+    cudaGraphExec_t gl = capture(s, [&] { for (int l = 0; l < layers; l++) matrices<false><<<grid, THREADS, 0, s>>>(4 * l, 4, v0, v1, counters + 0); });
+    cudaGraphExec_t gs = capture(s, [&] { matrices<false><<<grid, THREADS, 0, s>>>(0, n, v0, v1, counters + 1); });
+    cudaGraphExec_t gp = capture(s, [&] { matrices<true><<<grid, THREADS, 0, s>>>(0, n, v0, v1, counters + 2); });
     cudaGraphExec_t gd = capture(s, [&] {
         cudaLaunchAttribute attr{};
         attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
         attr.val.programmaticStreamSerializationAllowed = 1;
         cudaLaunchConfig_t cfg{};
-        cfg.gridDim = dim3(gKernel);
+        cfg.gridDim = dim3(grid);
         cfg.blockDim = dim3(THREADS);
         cfg.stream = s;
         cfg.attrs = &attr;
@@ -328,7 +326,7 @@ int main(int argc, char** argv) {
     // the plain read ceiling of this access pattern: one kernel a matrix, each timed alone (no boundaries)
     double alone = 0;
     for (int j = 0; j < 4; j++) {
-        cudaGraphExec_t g1 = capture(s, [&] { for (int r = 0; r < 8; r++) for (int l = 0; l < layers; l += std::max(1, layers / 8)) one_matrix<<<gKernel, THREADS, 0, s>>>(4 * l + j, v0, v1); });
+        cudaGraphExec_t g1 = capture(s, [&] { for (int r = 0; r < 8; r++) for (int l = 0; l < layers; l += std::max(1, layers / 8)) one_matrix<<<grid, THREADS, 0, s>>>(4 * l + j, v0, v1); });
         int launches = 0;
         for (int l = 0; l < layers; l += std::max(1, layers / 8)) launches++;
         double us = time_graph(g1, s, replays) / (8.0 * launches);
@@ -351,17 +349,15 @@ int main(int argc, char** argv) {
 
     // bare costs: 200 empty dependent kernels in a graph against 200 grid barriers in one kernel
     const int reps = 200;
-    for (int grid : {1, sms, gBarrier}) {
-        cudaGraphExec_t ge = capture(s, [&] { for (int r = 0; r < reps; r++) empty_kernel<<<grid, THREADS, 0, s>>>(sink); });
+    for (int g : {1, sms, grid}) {
+        cudaGraphExec_t ge = capture(s, [&] { for (int r = 0; r < reps; r++) empty_kernel<<<g, THREADS, 0, s>>>(sink); });
         double usK = time_graph(ge, s, replays) / reps;
         CK(cudaGraphExecDestroy(ge));
-        double usB = -1;
-        if (grid <= gBarrier) {
-            cudaGraphExec_t gb = capture(s, [&] { barriers_only<<<grid, THREADS, 0, s>>>(reps, counters + 3 + (grid == 1 ? 0 : grid == sms ? 1 : 2)); });
-            usB = time_graph(gb, s, replays) / reps;
-            CK(cudaGraphExecDestroy(gb));
-        }
-        printf("grid of %4d blocks: a graph's kernel boundary %.2f us, a grid barrier %.2f us\n", grid, usK, usB);
+        // each grid its own counter (every launch sharing one must have the same grid)
+        cudaGraphExec_t gb = capture(s, [&] { barriers_only<<<g, THREADS, 0, s>>>(reps, counters + 3 + (g == 1 ? 0 : g == sms ? 1 : 2)); });
+        double usB = time_graph(gb, s, replays) / reps;
+        CK(cudaGraphExecDestroy(gb));
+        printf("grid of %4d blocks: a graph's kernel boundary %.2f us, a grid barrier %.2f us\n", g, usK, usB);
     }
     for (auto g : graphs) CK(cudaGraphExecDestroy(g));
     for (auto w : allocs) CK(cudaFree(w));

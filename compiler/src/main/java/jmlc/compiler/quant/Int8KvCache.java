@@ -42,6 +42,11 @@ public final class Int8KvCache {
         return (elements + 15) / 16 * 16;
     }
 
+    /** Byte offset of the scale of value {@code element} (counted from 0), the scales starting at byte {@code scales}. */
+    public static long scaleByte(long scales, long element, int group) {
+        return scales + 2 * (element / group);
+    }
+
     /** Bytes of the whole cache buffer: values and scales. */
     public static long bytes(TensorType t) {
         int hd = (int) t.shape().dim(2).size();
@@ -82,7 +87,7 @@ public final class Int8KvCache {
         long row = (long) h * ctx + p, scales = scaleOffset(t);
         for (int j = 0; j < hd / g; j++) {
             float s = groupScale(x, off + j * g, g), inv = s == 0 ? 0 : 1f / s;
-            buf.set(GroupQuantizer.F16, scales + 2 * (row * (hd / g) + j), Half.fromFloat(s));
+            buf.set(GroupQuantizer.F16, scaleByte(scales, row * hd + j * g, g), Half.fromFloat(s));
             for (int i = 0; i < g; i++)
                 buf.set(java.lang.foreign.ValueLayout.JAVA_BYTE, row * hd + j * g + i, (byte) quantize(x[off + j * g + i], s, inv));
         }
@@ -93,7 +98,7 @@ public final class Int8KvCache {
         int ctx = (int) t.shape().dim(1).size(), hd = (int) t.shape().dim(2).size(), g = group(hd);
         long row = (long) h * ctx + p, scales = scaleOffset(t);
         for (int j = 0; j < hd / g; j++) {
-            float s = Half.toFloat(buf.get(GroupQuantizer.F16, scales + 2 * (row * (hd / g) + j)));
+            float s = Half.toFloat(buf.get(GroupQuantizer.F16, scaleByte(scales, row * hd + j * g, g)));
             for (int i = 0; i < g; i++) dst[off + j * g + i] = buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, row * hd + j * g + i) * s;
         }
     }
@@ -103,5 +108,12 @@ public final class Int8KvCache {
         int nKv = (int) t.shape().dim(0).size(), ctx = (int) t.shape().dim(1).size(), hd = (int) t.shape().dim(2).size();
         for (int h = 0; h < nKv; h++)
             for (int p = 0; p < ctx; p++) put(buf, t, h, p, values, (h * ctx + p) * hd);
+    }
+
+    /** The values of the cache buffer {@code buf} of {@code t}, dequantized into {@code dst} ({@code [nKv, ctx, hd]} floats): {@link #encode}'s inverse. */
+    public static void decode(MemorySegment buf, TensorType t, float[] dst) {
+        int nKv = (int) t.shape().dim(0).size(), ctx = (int) t.shape().dim(1).size(), hd = (int) t.shape().dim(2).size();
+        for (int h = 0; h < nKv; h++)
+            for (int p = 0; p < ctx; p++) get(buf, t, h, p, dst, (h * ctx + p) * hd);
     }
 }

@@ -58,6 +58,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * seed protocol, 508.5 -> 544.5 generating 3000 tokens (mean position 1500; 4 keys the same).
      */
     static final int KEYS = 2;
+    /** A lane's dims 4 consecutive a load (knob {@code wide}): off until timed on a GPU (built 2026-12-04, none lent since). */
+    static final int WIDE = 0;
     /** Splits the combine reads at once per group (three loads each in flight per thread). */
     static final int COMBINE_GROUP = 32;
 
@@ -92,13 +94,12 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // a lane's dims consecutive, 4 a load (8 bytes of f16; of int8 a word and one scale, where dims a subgroup apart
         // take a load and a scale each), where the head is whole loads a lane. Off by default: not yet timed on a GPU
         boolean wideFits = KvCacheAccess.fourALane(n.input(1).type(), sub);
-        int wideDefault = 0;
         return new KnobSpace(new KernelSignature(KIND, shape(n), target))
                 .add(Knob.oneOf("warps", WARPS, "subgroups a block (each takes every warps-th position)", 1, 2, 4, 8, 16, 32).tryOnly(2, 4, 8))
                 .add(Knob.range("splits", Math.min(SPLITS, ctxLen), 1, Math.min(ctxLen, 1024), "blocks sharing a KV head's context (the combine merges them 32 at a time)", 8, 16, 32, 64, 128))
                 .add(Knob.range("keys", KEYS, 1, 8, "positions a subgroup scores a loop step (loads and reductions in flight together)", 1, 2, 4))
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
-                .add(wideFits ? Knob.oneOf("wide", wideDefault, "1: a lane reads 4 consecutive dims of a key in one load (8 bytes of f16, a word of int8); 0: dims a subgroup apart, a load each", 0, 1)
+                .add(wideFits ? Knob.oneOf("wide", WIDE, "1: a lane reads 4 consecutive dims of a key in one load (8 bytes of f16, a word of int8); 0: dims a subgroup apart, a load each", 0, 1)
                         : Knob.oneOf("wide", 0, "4 dims a load: not for this head size and subgroup width, or cache type", 0))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("the warps' partial sums in shared memory (warps x group x head dim floats) within " + target.caps().maxSharedBytes() + " bytes",

@@ -70,9 +70,9 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
         else if (!Simd.ENABLED) Int8KvCache.get(data, type(), h, p, dst, off);
         else { // a vector of bytes a step, times the group's scale
             int g = Int8KvCache.group(headDim);
-            long row = offset(h, p), scales = scaleOffset() + 2 * (row / g);
+            long row = offset(h, p), scales = scaleOffset();
             for (int j = 0; j < headDim; j += g)
-                Simd.int8ToFloat(data, row + j, Half.toFloat(data.get(GroupQuantizer.F16, scales + 2L * (j / g))), dst, off + j, g);
+                Simd.int8ToFloat(data, row + j, Half.toFloat(data.get(GroupQuantizer.F16, Int8KvCache.scaleByte(scales, row + j, g))), dst, off + j, g);
         }
     }
 
@@ -81,7 +81,7 @@ public record KvCache(MemorySegment data, DType dtype, int nKv, int maxCtx, int 
         long o = offset(h, p);
         if (dtype == DType.I8) {
             int g = Int8KvCache.group(headDim);
-            long scale = scaleOffset() + 2 * ((o + i) / g);
+            long scale = Int8KvCache.scaleByte(scaleOffset(), o + i, g);
             return data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o + i) * Half.toFloat(data.get(GroupQuantizer.F16, scale));
         }
         return dtype == DType.F16 ? Half.toFloat(data.get(GroupQuantizer.F16, o + 2L * i)) : data.get(GroupQuantizer.F32, o + 4L * i);

@@ -39,8 +39,10 @@ public final class GpuDiagnostics {
         this.dev = runner.gpu();
     }
 
-    /** One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements} values. */
-    /** One node's output against the reference; {@code tolerance} is what {@link Precision} allows it. */
+    /**
+     * One node's output on the device against the reference interpreter's: ‖Δ‖/‖ref‖ over {@code elements}
+     * values; {@code tolerance} is what {@link Precision} allows it.
+     */
     public record NodeCheck(String node, String rule, String kernels, double relError, long elements, double tolerance) {
         public boolean passed() {
             return relError < tolerance;

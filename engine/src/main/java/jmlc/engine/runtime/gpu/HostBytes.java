@@ -43,11 +43,8 @@ final class HostBytes {
         MemorySegment buf = arena.allocate(size(t, n), 16);
         dev.download(buf, addr, size(t, n));
         float[] f = new float[Math.toIntExact(n)];
-        if (Int8KvCache.is(t)) {
-            int nKv = (int) t.shape().dim(0).size(), ctx = (int) t.shape().dim(1).size(), hd = (int) t.shape().dim(2).size();
-            for (int h = 0; h < nKv; h++)
-                for (int p = 0; p < ctx; p++) Int8KvCache.get(buf, t, h, p, f, (h * ctx + p) * hd);
-        } else for (int i = 0; i < f.length; i++)
+        if (Int8KvCache.is(t)) Int8KvCache.decode(buf, t, f);
+        else for (int i = 0; i < f.length; i++)
             f[i] = t.dtype() == DType.F16 ? Half.toFloat(buf.getAtIndex(GroupQuantizer.F16, i)) : buf.getAtIndex(GroupQuantizer.F32, i);
         return f;
     }
