@@ -256,6 +256,11 @@ public record GgufFile(Path file, int version, Map<String, Object> metadata, Lis
      */
     private static void checkPlacement(Path file, MemorySegment bytes, List<TensorInfo> tensors, long alignment, long headerEnd, long dataStart, long tensorCount) {
         long fileSize = bytes.byteSize();
+        // checked apart from each tensor's extent below: a tensor of no bytes lies inside the data section
+        // only if the section itself starts inside the file
+        if (!tensors.isEmpty() && dataStart > fileSize)
+            throw new ModelFormatException(file, "the data section starts at byte " + dataStart + " (the tensor infos end at " + headerEnd + ", padded to the alignment "
+                    + alignment + "), past the end of the file (" + fileSize + " bytes): the file is truncated");
         long headerPad = firstNonZero(bytes, headerEnd, Math.min(dataStart, fileSize));
         if (headerPad >= 0)
             throw new ModelFormatException(file, "byte " + headerPad + " of the padding after the tensor infos (bytes " + headerEnd + ".." + dataStart

@@ -181,6 +181,18 @@ class GgufCorruptionTest {
         expect("tensor second", "runs past the end of the file", "truncated");
     }
 
+    /** Fuzzing found it (GgufFuzzTestInputs/gguf/fuzz-data-section-past-the-end.gguf): a tensor of no bytes passed every extent check, then its view began past the end. */
+    @Test
+    void dataSectionStartingPastTheEnd() throws IOException {
+        file = dir.resolve("e.gguf");
+        new GgufWriter().add("empty", new FloatTensor("empty", new long[] {0}, new float[0]), TensorDType.F32).write(file);
+        bytes = Files.readAllBytes(file);
+        int headerEnd = after("empty") + 4 + 8 + 4 + 8; // n_dims, one dimension, type, offset
+        Files.write(file, Arrays.copyOf(bytes, headerEnd + 1)); // the padding to the alignment cut short
+        int dataStart = (headerEnd + 31) / 32 * 32; // the default alignment
+        expect("data section starts at byte " + dataStart, "tensor infos end at " + headerEnd, "past the end of the file (" + (headerEnd + 1) + " bytes)", "truncated");
+    }
+
     @Test
     void misalignedAndOverlappingOffsets() throws IOException {
         valid();
