@@ -26,9 +26,10 @@ import java.util.Map;
  * @param shortDecode  the decode program for positions below {@code shortContext} ({@link ShortContextDecode}),
  *                     or null when there is none
  * @param shortContext decode steps at positions below this run {@code shortDecode}; 0 when it is null
+ * @param persistent   the most decode launches one persistent kernel runs ({@link PersistentDecode}; 1: none fused)
  */
 public record Build(Target target, Program decode, Program prefill, Sampling sampling, Map<String, String> sources,
-                    Program shortDecode, int shortContext) {
+                    Program shortDecode, int shortContext, int persistent) {
 
     /** Kernels the runtime launches around the programs. */
     public record Sampling(Kernel argmax, Kernel sample, Kernel argmaxAndAdvance, Kernel sampleAndAdvance) {
@@ -51,11 +52,12 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
      * @param maxSeq the most tokens one prefill step carries
      */
     public static Build compile(Graph graph, Target target, Knobs knobs, int maxSeq) {
-        Program decode = Scheduler.schedule(graph, target, true, maxSeq, knobs);
+        int persistent = PersistentDecode.kernels(knobs, target);
+        Program decode = PersistentDecode.fuse(Scheduler.schedule(graph, target, true, maxSeq, knobs), target.caps(), persistent);
         Program prefill = Scheduler.schedule(graph, target, false, maxSeq, knobs);
         int positions = ShortContextDecode.positions(knobs, target, graph);
-        Program shortDecode = positions > 0
-                ? Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, knobs)) : null;
+        Program shortDecode = positions > 0 ? PersistentDecode.fuse(
+                Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, knobs)), target.caps(), persistent) : null;
         int vocab = (int) graph.outputs().getFirst().type().shape().cols();
         Sampling sampling = new Sampling(SamplingKernels.argmax(vocab, target.caps()), SamplingKernels.sample(vocab, target.caps()),
                 SamplingKernels.argmaxAndAdvance(vocab, target.caps()), SamplingKernels.sampleAndAdvance(vocab, target.caps()));
@@ -67,7 +69,7 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
         CodeGenerator codegen = target.codegen();
         Map<String, String> sources = new LinkedHashMap<>();
         for (Kernel k : all.values()) sources.put(k.name(), codegen.emit(k));
-        return new Build(target, decode, prefill, sampling, sources, shortDecode, positions);
+        return new Build(target, decode, prefill, sampling, sources, shortDecode, positions, persistent);
     }
 
     /** The decode program a step at {@code pos} runs: the short-context one below {@link #shortContext}. */

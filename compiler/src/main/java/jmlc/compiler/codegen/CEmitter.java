@@ -113,8 +113,11 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                 .append(k.tiles() > 0 ? "; x blocks persistent over " + k.tiles() + " tiles" : "").append('\n');
         sb.append(prelude()).append('\n');
         List<String> params = new ArrayList<>();
+        // a kernel with grid barriers reads, after one, what other blocks wrote before it, maybe through
+        // another parameter bound to the same memory: its written buffers are not declared unaliased
+        boolean barriers = k.gridBarriers();
         for (Buffer b : k.buffers())
-            params.add((b.readOnly() ? "const " : "") + type(b.element()) + "* __restrict__ " + b.name());
+            params.add((b.readOnly() ? "const " : "") + type(b.element()) + (b.readOnly() || !barriers ? "* __restrict__ " : "* ") + b.name());
         for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
         sb.append(kernelPrefix()).append(' ').append(launchBounds(k.threadsPerBlock())).append(' ')
                 .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");
@@ -131,6 +134,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.Store st -> sb.append(ind).append(access(st.buffer(), st.index(), st.value().type(), false)).append(" = ").append(expr(st.value())).append(";\n");
             case Stmt.SharedStore st -> sb.append(ind).append(st.array().name()).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
             case Stmt.Barrier b -> sb.append(ind).append(barrier()).append('\n');
+            case Stmt.GridBarrier g -> gridBarrier(sb, g.counter().name(), ind);
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> {
@@ -151,6 +155,29 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                     throw new UnsupportedOperationException("CUDA and HIP kernels have no cooperative matrix tiles: the rules must not emit them for these targets");
             case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");
         }
+    }
+
+    /**
+     * The grid barrier, inline (so every kernel keeps the one prelude): block 0 adds 2^31 - (blocks - 1)
+     * to the counter and every other block 1, so the word's top bit flips when the last block arrives and
+     * its low bits end as they began (zero); each block's first thread spins on the top bit. The fences
+     * make the writes before visible to every block after (release before the add, acquire after the
+     * wait), and the block barriers carry that to the block's other threads.
+     */
+    void gridBarrier(StringBuilder sb, String counter, String ind) {
+        String in = ind + "  ", in2 = in + "  ";
+        sb.append(ind).append("{ // grid barrier (a cooperative launch: every block is resident)\n")
+                .append(in).append(barrier()).append('\n')
+                .append(in).append("if (threadIdx.x == 0 && threadIdx.y == 0 && threadIdx.z == 0) {\n")
+                .append(in2).append("unsigned int blocks = gridDim.x * gridDim.y * gridDim.z;\n")
+                .append(in2).append("unsigned int add = (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) ? 0x80000000u - (blocks - 1u) : 1u;\n")
+                .append(in2).append("__threadfence();\n")
+                .append(in2).append("unsigned int before = atomicAdd(").append(counter).append(", add);\n")
+                .append(in2).append("while (((before ^ *(volatile unsigned int*)").append(counter).append(") & 0x80000000u) == 0u) { }\n")
+                .append(in2).append("__threadfence();\n")
+                .append(in).append("}\n")
+                .append(in).append(barrier()).append('\n')
+                .append(ind).append("}\n");
     }
 
     @Override

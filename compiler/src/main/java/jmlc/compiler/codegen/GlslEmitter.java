@@ -223,6 +223,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.TileMma t -> { u.tiles.add(t.acc()); u.tiles.add(t.a()); u.tiles.add(t.b()); }
             case Stmt.TileStore t -> { u.tiles.add(t.acc()); collect(t.index(), u); }
             case Stmt.Barrier b -> { }
+            case Stmt.GridBarrier g -> throw unsupported("grid barriers (Vulkan promises no co-resident workgroups)");
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
         }
@@ -293,6 +294,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             // barrier at workgroup scope. GLSL's memoryBarrierBuffer() and memoryBarrierShared() are device-scope fences,
             // which NVIDIA's driver compiles to MEMBAR.SC.GPU: a wait of microseconds for every block at every barrier
             case Stmt.Barrier b -> sb.append(ind).append("controlBarrier(gl_ScopeWorkgroup, gl_ScopeWorkgroup, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);\n");
+            case Stmt.GridBarrier g -> throw unsupported("grid barriers (Vulkan promises no co-resident workgroups)");
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");

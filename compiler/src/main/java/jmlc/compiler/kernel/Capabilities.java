@@ -24,10 +24,14 @@ package jmlc.compiler.kernel;
  * @param storage8           single bytes loaded from and stored to buffers ({@code i8} buffers): native in CUDA, HIP
  *                           and C; Vulkan's {@code storageBuffer8BitAccess}. Without it the GLSL emitter reaches a
  *                           byte through its 32-bit word (a bit-field extract to load, two atomics to store)
+ * @param gridBarrier        a barrier across all blocks of a launch ({@link Stmt.GridBarrier}) the runtime can
+ *                           make safe by launching only as many blocks as stay resident together and having the
+ *                           driver guarantee it: CUDA's cooperative launch (sm_60+). Not Vulkan, which promises no
+ *                           such residency; not HIP yet (its runtime does not launch cooperatively)
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8) {
+                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier) {
 
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
@@ -141,6 +145,13 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, true);
     }
 
+    /** Without grid barriers (every target but CUDA's). */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch,
+                        boolean dot4, boolean storage8) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, false);
+    }
+
     public Capabilities {
         if (subgroupSize < 1 || (subgroupSize & (subgroupSize - 1)) != 0 || subgroupSize > 128)
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
@@ -152,26 +163,26 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier);
     }
 
     /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
     public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier);
     }
 
     /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
     public Capabilities withStorage8(boolean s) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier);
     }
 }

@@ -174,6 +174,11 @@ public final class K {
             stmts.add(new Stmt.Barrier());
         }
 
+        /** A grid barrier counting in {@code counter} (top level of a persistent kernel only: {@link Stmt.GridBarrier}). */
+        public void gridBarrier(Buffer counter) {
+            stmts.add(new Stmt.GridBarrier(counter));
+        }
+
         public void ret() {
             stmts.add(new Stmt.Return());
         }
@@ -243,6 +248,15 @@ public final class K {
             body.accept(b);
             fresh = b.fresh;
             stmts.add(new Stmt.For(i, lo, hi, step, unroll, b.build()));
+        }
+
+        /** A nested block: its own scope. */
+        public void block(java.util.function.Consumer<Body> inner) {
+            Body b = new Body();
+            b.fresh = fresh;
+            inner.accept(b);
+            fresh = b.fresh;
+            stmts.add(b.build());
         }
 
         public void ifThen(Expr cond, java.util.function.Consumer<Body> then) {

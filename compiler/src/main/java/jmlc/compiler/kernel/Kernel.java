@@ -71,6 +71,14 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         return body instanceof Stmt.Block b && b.body().stream().anyMatch(s -> s instanceof Stmt.GridDependency g && g.kind() == Stmt.GridDependency.Kind.WAIT);
     }
 
+    /**
+     * Whether the body has grid barriers ({@link Stmt.GridBarrier}, at its top level): the runtime must
+     * launch it with every block resident at once (a cooperative launch).
+     */
+    public boolean gridBarriers() {
+        return body instanceof Stmt.Block b && b.body().stream().anyMatch(s -> s instanceof Stmt.GridBarrier);
+    }
+
     public int threadsPerBlock() {
         return block[0] * block[1] * block[2];
     }

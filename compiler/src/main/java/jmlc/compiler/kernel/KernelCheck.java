@@ -23,6 +23,51 @@ public final class KernelCheck {
             throw new IllegalStateException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; the target allows " + caps.maxSharedBytes());
         new Capable(k, caps).stmt(k.body());
         verify(k);
+        gridBarriers(k);
+    }
+
+    /**
+     * Grid barriers only at the top level of the body (all threads reach them), in a persistent
+     * kernel (its runtime may launch as few blocks as stay resident), counting in one of its buffers,
+     * and no thread returning before one (it would never arrive).
+     */
+    static void gridBarriers(Kernel k) {
+        List<Stmt> top = ((Stmt.Block) k.body()).body();
+        boolean any = false, returned = false;
+        for (Stmt s : top) {
+            if (s instanceof Stmt.GridBarrier g) {
+                any = true;
+                if (!k.buffers().contains(g.counter()))
+                    throw new IllegalStateException("kernel " + k.name() + ": its grid barrier counts in " + g.counter().name() + ", which is not one of its buffers");
+                if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before a grid barrier, which the other blocks would wait at forever");
+            } else {
+                if (nested(s)) throw new IllegalStateException("kernel " + k.name() + " has a grid barrier inside a loop, branch or block; it belongs at the top level of the body");
+                returned |= returns(s);
+            }
+        }
+        if (any && k.tiles() <= 0)
+            throw new IllegalStateException("kernel " + k.name() + " has a grid barrier but no persistent tiles: its grid must be free to shrink to the blocks that stay resident");
+    }
+
+    private static boolean nested(Stmt s) {
+        return switch (s) {
+            case Stmt.GridBarrier g -> true;
+            case Stmt.Block b -> b.body().stream().anyMatch(KernelCheck::nested);
+            case Stmt.For f -> nested(f.body());
+            case Stmt.If f -> nested(f.then()) || nested(f.otherwise());
+            default -> false;
+        };
+    }
+
+    /** Whether {@code s} holds a return. */
+    public static boolean returns(Stmt s) {
+        return switch (s) {
+            case Stmt.Return r -> true;
+            case Stmt.Block b -> b.body().stream().anyMatch(KernelCheck::returns);
+            case Stmt.For f -> returns(f.body());
+            case Stmt.If f -> returns(f.then()) || returns(f.otherwise());
+            default -> false;
+        };
     }
 
     /** The scope checks alone (for kernels built without a target, such as the simulator's probes). */
@@ -84,6 +129,7 @@ public final class KernelCheck {
             case Stmt.TileFill t -> { }
             case Stmt.TileMma t -> { }
             case Stmt.Barrier b -> { }
+            case Stmt.GridBarrier g -> { }
             case Stmt.GridDependency g -> { }
             case Stmt.Prefetch p -> {
                 expr(k, p.index(), scopes);
@@ -167,6 +213,7 @@ public final class KernelCheck {
                     expr(p.index());
                 }
                 case Stmt.Barrier b -> { }
+                case Stmt.GridBarrier g -> need(caps.gridBarrier(), "grid barriers (a cooperative launch)");
                 case Stmt.Return r -> { }
                 case Stmt.Comment c -> { }
             }

@@ -5,8 +5,10 @@ import jmlc.compiler.quant.Half;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -25,7 +27,9 @@ import java.util.Map;
  * writes, with no barrier between; a global element written in a launch and read or written by
  * another block, or by another warp of its block with no barrier between (and the same for a
  * read followed by another's write). Lanes of one warp may share words without a barrier
- * (warp-synchronous code). Any of these fails the launch.
+ * (warp-synchronous code). Any of these fails the launch. A grid barrier ({@link Stmt.GridBarrier})
+ * is the one thing that orders blocks: every block runs up to it before any runs past it, and the
+ * watch starts afresh after it.
  *
  * <p>Each launch also counts its work as a GPU issues it: per block, the statements executed times
  * the warps with a lane running them (a loop's test and step count once an iteration). That
@@ -77,20 +81,46 @@ public final class KernelSimulator {
         Block probe = new Block(k, buffers, globals, new int[3], new int[] {1, 1, 1}, 1, global);
         for (int i = 0; i < 3; i++) grid[i] = launchGrid != null ? launchGrid[i] : (Integer) probe.eval(k.grid()[i], probe.all)[0];
         long[] issues = new long[Math.max(0, grid[0] * grid[1] * grid[2])];
-        int next = 0;
+        List<Stmt> top = ((Stmt.Block) k.body()).body();
+        if (!k.gridBarriers()) { // one block after another, each made when it runs
+            int next = 0;
+            for (int bz = 0; bz < grid[2]; bz++)
+                for (int by = 0; by < grid[1]; by++)
+                    for (int bx = 0; bx < grid[0]; bx++) {
+                        Block blk = new Block(k, buffers, globals, new int[] {bx, by, bz}, grid, k.threadsPerBlock(), global);
+                        run(k, blk, top);
+                        issues[next++] = blk.issued;
+                    }
+            return new Cost(issues);
+        }
+        // grid barriers: every block runs up to the next one before any goes past it; after it, any block may
+        // read what any other wrote before it, so the race watch starts afresh
+        List<Block> blocks = new ArrayList<>();
         for (int bz = 0; bz < grid[2]; bz++)
             for (int by = 0; by < grid[1]; by++)
-                for (int bx = 0; bx < grid[0]; bx++) {
-                    int[] bid = {bx, by, bz};
-                    Block blk = new Block(k, buffers, globals, bid, grid, k.threadsPerBlock(), global);
-                    try {
-                        blk.exec(k.body(), blk.all);
-                    } catch (RuntimeException e) {
-                        throw new IllegalStateException("kernel " + k.name() + ", block " + Arrays.toString(bid) + ": " + e.getMessage(), e);
-                    }
-                    issues[next++] = blk.issued;
-                }
+                for (int bx = 0; bx < grid[0]; bx++) blocks.add(new Block(k, buffers, globals, new int[] {bx, by, bz}, grid, k.threadsPerBlock(), global));
+        int from = 0;
+        while (from <= top.size()) {
+            int to = from;
+            while (to < top.size() && !(top.get(to) instanceof Stmt.GridBarrier)) to++;
+            for (Block blk : blocks) {
+                run(k, blk, top.subList(from, to));
+                if (to < top.size()) blk.gridBarrier();
+            }
+            GlobalAccess fresh = new GlobalAccess();
+            for (Block blk : blocks) blk.global = fresh;
+            from = to + 1;
+        }
+        for (int i = 0; i < blocks.size(); i++) issues[i] = blocks.get(i).issued;
         return new Cost(issues);
+    }
+
+    private static void run(Kernel k, Block blk, List<Stmt> stmts) {
+        try {
+            for (Stmt x : stmts) if (blk.any(blk.all)) blk.exec(x, blk.all);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("kernel " + k.name() + ", block " + Arrays.toString(blk.bid) + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -148,7 +178,7 @@ public final class KernelSimulator {
         final int[][] tid;
         final boolean[] all, exited;
 
-        final GlobalAccess global;
+        GlobalAccess global;
         final int linearBlock;
 
         Block(Kernel k, Map<String, MemorySegment> mem, Map<String, Object> globals, int[] bid, int[] gdim, int n, GlobalAccess global) {
@@ -179,6 +209,14 @@ public final class KernelSimulator {
         int epoch = 1;
         /** Warp instructions issued: per statement executed, the warps with a lane running it. */
         long issued;
+
+        /** Arrives at a grid barrier: every thread must (one that returned would never arrive); a new barrier epoch. */
+        void gridBarrier() {
+            for (int t = 0; t < n; t++)
+                if (exited[t]) throw new IllegalStateException("thread " + t + " returned before a grid barrier, which its block would never leave");
+            issue(all);
+            epoch++;
+        }
 
         /** Counts one instruction for each warp with a live lane in {@code mask}. */
         void issue(boolean[] mask) {
@@ -284,6 +322,7 @@ public final class KernelSimulator {
                     epoch++;
                 }
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
+                case Stmt.GridBarrier g -> throw new IllegalStateException("a grid barrier inside a loop, branch or block (only the body's top level may have one)");
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
                 case Stmt.LdMatrix l -> ldmatrix(l, mask);

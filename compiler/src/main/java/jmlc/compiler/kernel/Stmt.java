@@ -51,6 +51,22 @@ public sealed interface Stmt {
     /** All threads of the block wait here; shared-memory writes before are visible after. */
     record Barrier() implements Stmt {}
 
+    /**
+     * Every thread of every block of the grid waits here; global-memory writes before it are visible to
+     * every thread after it. Only at the top level of a persistent kernel's body ({@link Kernel#tiles()}),
+     * on a target with {@link Capabilities#gridBarrier()}: the runtime launches such a kernel with no more
+     * blocks than the device holds at once and asks the driver to guarantee they are all resident
+     * (CUDA's cooperative launch), or the blocks that arrived would wait for ones that never start.
+     * {@code counter} is a u32 word of device memory, zero before the first launch, that the barrier
+     * leaves as it found it in its low 31 bits: arrivals add to it, the last one flips its top bit.
+     */
+    record GridBarrier(Buffer counter) implements Stmt {
+        public GridBarrier {
+            if (counter.readOnly() || !counter.element().equals(KType.U32))
+                throw new IllegalArgumentException("a grid barrier counts in a writable u32 buffer, not " + counter);
+        }
+    }
+
     /** Leaves the kernel for this thread (only before any barrier the others still reach). */
     record Return() implements Stmt {}
 

@@ -69,7 +69,7 @@ public final class BufferLayout<B> {
                 inputs.put(in, memory.zeroed(Math.max(4, in.type().shape().numel(Bindings.of(Dim.SEQ.name(), maxSeq)) * Math.max(1, in.type().dtype().bits() / 8)), in.name()));
         Map<String, Long> scratchBytes = new LinkedHashMap<>();
         for (Program p : programs)
-            for (KernelCall c : p.calls())
+            for (KernelCall c : java.util.stream.Stream.concat(p.calls().stream(), p.launched().stream()).toList())
                 for (Arg a : c.args()) {
                     if (a instanceof Arg.Scratch s) scratchBytes.merge(s.name(), s.bytes(), Math::max);
                     if (a instanceof Arg.Constant k && !constants.containsKey(k.name())) constants.put(k.name(), memory.constant(k.values(), "constant " + k.name()));

@@ -13,8 +13,13 @@ import jmlc.compiler.target.Target;
  * A graph scheduled for a target: for each node, in order, the rule that matched, its kernel
  * launches and the knobs it chose. {@code decode} programs run one token per step (and are
  * captured as device graphs); prefill programs take up to {@code maxSeq} tokens.
+ *
+ * @param launched the calls as a runtime launches them, in order: the steps' calls one after another, or
+ *                 fewer where consecutive calls were fused into one persistent kernel with grid barriers
+ *                 between them ({@code PersistentDecode}). The steps keep each node's own calls, which
+ *                 diagnostics check node by node and the tuner measures
  */
-public record Program(Graph graph, Target target, boolean decode, int maxSeq, List<Step> steps) {
+public record Program(Graph graph, Target target, boolean decode, int maxSeq, List<Step> steps, List<KernelCall> launched) {
 
     /** A node's kernels, the rule that made them and the knob spaces it resolved (with the values it chose). */
     public record Step(Node node, String rule, List<KernelCall> calls, List<Tunable> tunables) {
@@ -24,10 +29,27 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
         }
     }
 
+    /** Launched as scheduled: every step's calls, one after another. */
+    public Program(Graph graph, Target target, boolean decode, int maxSeq, List<Step> steps) {
+        this(graph, target, decode, maxSeq, steps, steps.stream().flatMap(s -> s.calls().stream()).toList());
+    }
+
     public Program {
         steps = List.copyOf(steps);
+        launched = List.copyOf(launched);
         Map<String, Kernel> seen = new LinkedHashMap<>();
         for (Step s : steps) for (KernelCall c : s.calls()) sameOrNew(seen, c.kernel());
+        for (KernelCall c : launched) sameOrNew(seen, c.kernel());
+    }
+
+    /** The same program launched as {@code launched} (the same work in fewer, fused calls). */
+    public Program withLaunched(List<KernelCall> launched) {
+        return new Program(graph, target, decode, maxSeq, steps, launched);
+    }
+
+    /** Whether some launches run several steps' calls (fused), so the launches are not the steps' calls. */
+    public boolean fused() {
+        return !launched.equals(calls());
     }
 
     /** Runtimes compile and cache kernels by name, so one name must always mean the same kernel. */
@@ -37,13 +59,15 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
             throw new IllegalStateException("two different kernels are named " + k.name() + ": a schedule rule must put what distinguishes them in the name");
     }
 
-    /** Distinct kernels by name, in first-use order. */
+    /** Distinct kernels by name, in first-use order: the steps' and then the fused launches' own. */
     public List<Kernel> kernels() {
         Map<String, Kernel> m = new LinkedHashMap<>();
         for (Step s : steps) for (KernelCall c : s.calls()) m.putIfAbsent(c.kernel().name(), c.kernel());
+        for (KernelCall c : launched) m.putIfAbsent(c.kernel().name(), c.kernel());
         return List.copyOf(m.values());
     }
 
+    /** The steps' calls, one after another (what runs where nothing is fused; see {@link #launched}). */
     public List<KernelCall> calls() {
         return steps.stream().flatMap(s -> s.calls().stream()).toList();
     }
@@ -55,7 +79,8 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
         return List.copyOf(m.values());
     }
 
+    /** Kernel launches a step of the program takes. */
     public int launches() {
-        return steps.stream().mapToInt(s -> s.calls().size()).sum();
+        return launched.size();
     }
 }

@@ -21,7 +21,13 @@ class NvccCompileTest {
         Path nvcc = GeneratedKernels.tool("nvcc", "/usr/local/cuda/bin", "/usr/local/bin", "/usr/bin");
         Assumptions.assumeTrue(nvcc != null, "nvcc not found: the CUDA compile check is SKIPPED (CI machines have nvcc 13.0)");
         Target t = Target.parse("cuda:sm_90");
-        Map<String, String> ks = GeneratedKernels.sources(t);
+        Map<String, String> ks = new java.util.LinkedHashMap<>(GeneratedKernels.sources(t));
+        // and the decode programs' GEMVs fused into persistent kernels with grid barriers (PersistentDecode)
+        Map<String, String> persistent = GeneratedKernels.sources(t, List.of(new GeneratedKernels.Case(GeneratedKernels.llama2_7b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of()),
+                        new GeneratedKernels.Case(GeneratedKernels.llama3_8b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of())),
+                jmlc.compiler.schedule.Knobs.defaults().put(jmlc.compiler.build.PersistentDecode.KIND, Map.of("kernels", 8)));
+        assertTrue(persistent.values().stream().anyMatch(src -> src.contains("grid barrier")), "the fused kernels are among them");
+        ks.putAll(persistent);
         List<String> failures = GeneratedKernels.compileEach(ks, "cu", Map.of(),
                 f -> List.of(nvcc.toString(), "-cubin", "-arch=sm_90", "-o", f.toString().replace(".cu", ".cubin"), f.toString()));
         assertTrue(failures.isEmpty(), failures.size() + " of " + ks.size() + " kernels failed to compile:\n" + String.join("\n", failures));

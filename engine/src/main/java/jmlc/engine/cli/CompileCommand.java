@@ -169,6 +169,12 @@ final class CompileCommand implements Callable<Integer> {
         lines.add(String.format(Locale.ROOT, "memory plan: %d values in %d buffers, %s (%s if each had its own)",
                 mem.slotOf().size(), mem.slotBytes().size(), ProgressBar.bytes(mem.totalBytes()), ProgressBar.bytes(mem.naiveBytes())));
         lines.add(String.format(Locale.ROOT, "decode program:  %d kernels, %d launches per token", decode.kernels().size(), decode.launches()));
+        if (decode.fused()) {
+            List<Kernel> persistent = decode.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).toList();
+            lines.add(String.format(Locale.ROOT, "  %d of the launches persistent kernels that run %d GEMV launches with grid barriers between (%s.kernels = %d)",
+                    persistent.size(), persistent.stream().mapToInt(k -> k.knobs().get("kernels")).sum(),
+                    jmlc.compiler.build.PersistentDecode.KIND, build.persistent()));
+        }
         if (build.shortDecode() != null)
             lines.add(String.format(Locale.ROOT, "  below position %d: %d kernels, %d launches per token (the attention in one block per KV head, no combine)",
                     build.shortContext(), build.shortDecode().kernels().size(), build.shortDecode().launches()));
@@ -314,6 +320,12 @@ final class CompileCommand implements Callable<Integer> {
             sb.append(space.signature()).append('\n');
             knobLines(sb, space, Map.of("positions", build.shortContext()));
         });
+        // and how many decode launches one persistent kernel runs (targets with grid barriers)
+        if (build.target().caps().gridBarrier()) {
+            var space = jmlc.compiler.build.PersistentDecode.space(build.target());
+            sb.append(space.signature()).append('\n');
+            knobLines(sb, space, Map.of("kernels", build.persistent()));
+        }
         return sb.toString();
     }
 
@@ -328,12 +340,15 @@ final class CompileCommand implements Callable<Integer> {
         Map<String, String> rule = new LinkedHashMap<>();
         Map<String, int[]> launches = new LinkedHashMap<>();
         List<Program> programs = build.programs();
-        for (int i = 0; i < programs.size(); i++)
+        for (int i = 0; i < programs.size(); i++) {
             for (Program.Step s : programs.get(i).steps())
-                for (KernelCall c : s.calls()) {
-                    rule.putIfAbsent(c.kernel().name(), s.rule());
-                    launches.computeIfAbsent(c.kernel().name(), k -> new int[3])[i]++;
-                }
+                for (KernelCall c : s.calls()) rule.putIfAbsent(c.kernel().name(), s.rule());
+            // what a step launches: fused persistent kernels instead of their members where the build fuses
+            for (KernelCall c : programs.get(i).launched()) {
+                if (c.kernel().gridBarriers()) rule.putIfAbsent(c.kernel().name(), jmlc.compiler.build.PersistentDecode.KIND);
+                launches.computeIfAbsent(c.kernel().name(), k -> new int[3])[i]++;
+            }
+        }
         StringBuilder sb = new StringBuilder("kernel\trule\tdecode_launches\tprefill_launches\tshort_context_decode_launches\tfile\tsummary\n");
         for (Kernel k : build.kernels()) {
             int[] n = launches.getOrDefault(k.name(), new int[3]);

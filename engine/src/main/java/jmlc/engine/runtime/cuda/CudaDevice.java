@@ -254,7 +254,15 @@ public final class CudaDevice implements GpuDevice {
 
         CudaLaunch(Loaded kernel, long[] buffers, boolean dependent) {
             this.kernel = kernel;
-            if (programmaticLaunch && dependent) {
+            if (kernel.kernel().gridBarriers()) {
+                // every block resident at once, or the launch fails (LaunchGrid sizes the grid so it fits);
+                // never a programmatic dependent: the previous kernel's blocks would hold the SMs its blocks need
+                attr = new CUlaunchAttribute();
+                attr.id(CU_LAUNCH_ATTRIBUTE_COOPERATIVE);
+                attr.value().cooperative(1);
+                int[] b = kernel.kernel().block();
+                config = new CUlaunchConfig().blockDimX(b[0]).blockDimY(b[1]).blockDimZ(b[2]).sharedMemBytes(0).hStream(stream).attrs(attr).numAttrs(1);
+            } else if (programmaticLaunch && dependent) {
                 attr = new CUlaunchAttribute();
                 attr.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
                 attr.value().programmaticStreamSerializationAllowed(1);

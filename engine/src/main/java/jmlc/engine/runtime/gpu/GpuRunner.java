@@ -52,12 +52,17 @@ public final class GpuRunner implements ModelRunner {
     private final long sampleParamsAddr, sampleOutAddr;
     private final Value outputValue;
     private final List<Bound> prefillCalls;
-    /** The decode program captured: alone, with argmax and advance, with sampling and advance. */
-    record DecodeStep(List<Bound> calls, GpuDevice.Captured decode, GpuDevice.Captured greedy, GpuDevice.Captured sample) implements AutoCloseable {
+    /**
+     * The decode program captured (its launches, {@link Program#launched}): alone, with argmax and advance,
+     * with sampling and advance; and its steps' calls bound one by one (the same list where nothing is
+     * fused), which diagnostics launch node by node.
+     */
+    record DecodeStep(List<Bound> calls, List<Bound> launched, GpuDevice.Captured decode, GpuDevice.Captured greedy, GpuDevice.Captured sample) implements AutoCloseable {
         @Override
         public void close() {
             for (GpuDevice.Captured g : java.util.Arrays.asList(decode, greedy, sample)) if (g != null) g.close();
             for (Bound b : calls) b.launch().close();
+            if (launched != calls) for (Bound b : launched) b.launch().close();
         }
     }
     /** The decode program's step, and the short-context program's (null when the build has none): {@link #stepAt}. */
@@ -162,7 +167,7 @@ public final class GpuRunner implements ModelRunner {
             this.sampleOutAddr = memory.alloc(4, "sampled token");
             // decode launches may overlap the drain of the one before (RuntimeSettings.programmaticLaunch); prefill's do
             // not: its GEMMs were 11% slower so (H200, 2026-12-03)
-            this.prefillCalls = bind(build.prefill(), false);
+            this.prefillCalls = bind(build.prefill().launched(), false);
             // decode, choose, and feed the choice back as the next step's token and position (one kernel): one
             // replay and one 4-byte copy out per generated token
             long logits = lastLogitsRow(1);
@@ -183,14 +188,15 @@ public final class GpuRunner implements ModelRunner {
 
     /** {@code program} bound and captured three ways: alone, then argmax and advance, then sampling and advance. */
     private DecodeStep capture(Program program, GpuDevice.Launch greedy, GpuDevice.Launch draw) {
-        List<Bound> calls = bind(program, true);
-        return new DecodeStep(calls, dev.capture(() -> launchAll(calls, 1)),
+        List<Bound> calls = bind(program.calls(), true);
+        List<Bound> launched = program.fused() ? bind(program.launched(), true) : calls;
+        return new DecodeStep(calls, launched, dev.capture(() -> launchAll(launched, 1)),
                 dev.capture(() -> {
-                    launchAll(calls, 1);
+                    launchAll(launched, 1);
                     greedy.launch(ONE, NO_SCALARS);
                 }),
                 dev.capture(() -> {
-                    launchAll(calls, 1);
+                    launchAll(launched, 1);
                     draw.launch(ONE, NO_SCALARS);
                 }));
     }
@@ -211,7 +217,7 @@ public final class GpuRunner implements ModelRunner {
         Map<String, Long> scratch = new HashMap<>();
         long constants = 0;
         for (Program p : build.programs())
-            for (KernelCall c : p.calls())
+            for (KernelCall c : java.util.stream.Stream.concat(p.calls().stream(), p.launched().stream()).toList())
                 for (Arg a : c.args()) {
                     if (a instanceof Arg.Scratch s) scratch.merge(s.name(), s.bytes(), Math::max);
                     if (a instanceof Arg.Constant k) constants += 4L * k.values().length;
@@ -245,9 +251,9 @@ public final class GpuRunner implements ModelRunner {
         return k;
     }
 
-    private List<Bound> bind(Program p, boolean dependent) {
+    private List<Bound> bind(List<KernelCall> calls, boolean dependent) {
         List<Bound> out = new ArrayList<>();
-        for (KernelCall c : p.calls()) {
+        for (KernelCall c : calls) {
             long[] addr = layout.bind(c).stream().mapToLong(Long::longValue).toArray();
             GpuDevice.LoadedKernel k = kernel(c.kernel().name());
             out.add(new Bound(k, addr, dev.prepare(k, addr, dependent)));

@@ -209,6 +209,49 @@ class GpuRunnerSimulatedTest {
         }
     }
 
+    /**
+     * Persistent decode kernels ({@code decode_persistent.kernels}): the captured step launches fewer kernels
+     * (a layer's GEMVs from o to the next qkv as one, grid barriers between them), on a device that keeps
+     * only 3 blocks resident so every fused kernel deals its tiles over fewer blocks than any member asks
+     * for; its logits are the kernel-by-kernel runner's bit for bit, every node of the steps' own calls
+     * matches the reference, and greedy decoding gives the CPU's tokens.
+     */
+    @Test
+    void persistentDecodeKernelsComputeWhatKernelByKernelDoes(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            Knobs fused = Knobs.defaults().put(jmlc.compiler.build.PersistentDecode.KIND, java.util.Map.of("kernels", 8));
+            SimulatedDevice plainDev = new SimulatedDevice(Target.parse("cuda:sm_90")), fusedDev = new SimulatedDevice(Target.parse("cuda:sm_90"));
+            plainDev.residency(1, 3);
+            fusedDev.residency(1, 3);
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner plain = runner(plainDev, cm, w, Knobs.defaults()); GpuRunner r = runner(fusedDev, cm, w, fused);
+                 var cpu = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                Program p = r.decodeProgram(10);
+                assertTrue(p.fused() && p.launches() < p.calls().size(), p.launches() + " launches for " + p.calls().size() + " calls");
+                assertTrue(p.launched().stream().anyMatch(k -> k.kernel().gridBarriers() && k.kernel().tiles() > 3), "a fused kernel with more tiles than resident blocks");
+                Random rnd = new Random(SEED);
+                int[] prompt = rnd.ints(5, 0, c.vocabSize()).toArray();
+                assertArrayEquals(plain.forward(prompt, 0), r.forward(prompt, 0), "prefill (not fused)");
+                for (int pos = 5; pos < 9; pos++) {
+                    int[] tok = {rnd.nextInt(c.vocabSize())};
+                    int before = fusedDev.launches();
+                    float[] got = r.forward(tok, pos);
+                    assertEquals(p.launches(), fusedDev.launches() - before, "launches of a captured decode step");
+                    assertArrayEquals(plain.forward(tok, pos), got, "decode at position " + pos);
+                }
+                GpuDiagnostics d = new GpuDiagnostics(r);
+                var ref = new ReferenceInterpreter(cm.graph(), w::get);
+                var st = new ReferenceInterpreter.State();
+                for (int pos = 0; pos < 2; pos++)
+                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos, false)) assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
+                GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], prompt, GenerationConfig.greedy(5, Set.of()), "persistent kernels, seed " + SEED);
+            }
+        }
+    }
+
     static double relError(float[] got, float[] want) {
         double d = 0, n = 0;
         for (int i = 0; i < want.length; i++) {

@@ -1,0 +1,150 @@
+package jmlc.compiler.build;
+
+import jmlc.compiler.TinyModel;
+import jmlc.compiler.interp.ReferenceInterpreter;
+import jmlc.compiler.ir.Graph;
+import jmlc.compiler.ir.RopeSpec;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.model.Architecture;
+import jmlc.compiler.model.ModelConfig;
+import jmlc.compiler.model.ModelGraph;
+import jmlc.compiler.pass.Pipeline;
+import jmlc.compiler.quant.QuantMode;
+import jmlc.compiler.schedule.KernelCall;
+import jmlc.compiler.schedule.Knobs;
+import jmlc.compiler.schedule.Precision;
+import jmlc.compiler.schedule.Program;
+import jmlc.compiler.schedule.SimulatedExecutor;
+import jmlc.compiler.target.Target;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Persistent decode kernels ({@link PersistentDecode}): which launches fuse, what a fused kernel
+ * looks like, and that a whole model's fused decode program computes on the kernel simulator exactly
+ * what its launch-per-kernel program does (the same arithmetic a row, so the same bits), and both what
+ * the reference interpreter does.
+ */
+class PersistentDecodeTest {
+    static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
+
+    static Knobs fusing(int kernels) {
+        return Knobs.defaults().put(PersistentDecode.KIND, Map.of("kernels", kernels));
+    }
+
+    static Graph graph(ModelConfig c, QuantMode q, int ctx) {
+        return new Pipeline(Pipeline.standard(q), Set.of(), 8).run(ModelGraph.build(c, new ModelGraph.Options(ctx, q.kvCacheType(), false))).graph();
+    }
+
+    static ModelConfig llama2_7b() {
+        return new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 32, 32, 32, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 4096, false, false);
+    }
+
+    @Test
+    void aLlamaLayersGemvsFromOToTheNextQkvRunAsOneKernel() {
+        Target t = Target.parse("cuda:sm_90");
+        Graph g = graph(llama2_7b(), QuantMode.Q4F16_1, 4096);
+        Program plain = Build.compile(g, t, Knobs.defaults(), 8).decode();
+        assertFalse(plain.fused(), "the default launches kernel by kernel");
+        Build build = Build.compile(g, t, fusing(8), 8);
+        Program fused = build.decode();
+        assertTrue(fused.fused());
+        assertEquals(names(plain.calls()), names(fused.calls()), "the steps keep each node's own calls");
+        // embed, qkv of layer 0, then per layer the attention (partial and combine) and one kernel for o, gate/up,
+        // down and the next layer's qkv (the last layer's without it), then the last row and the LM head
+        List<KernelCall> fusedCalls = fused.launched().stream().filter(c -> c.kernel().gridBarriers()).toList();
+        assertEquals(32, fusedCalls.size());
+        assertEquals(plain.launches() - 31 * 3 - 2, fused.launches());
+        for (int i = 0; i < 32; i++) {
+            Kernel k = fusedCalls.get(i).kernel();
+            int members = i < 31 ? 4 : 3;
+            assertEquals(members, k.knobs().get("kernels"), k.name());
+            assertTrue(k.summary().startsWith(members + " kernels in one launch"), k.summary());
+            // shared arrays overlaid, each as large as the largest member's: x in f16 (down's 11008 inputs), the
+            // norm prologues' normalized x in f32 (4096) and their 8 warps' partial sums; not the members' sum
+            assertEquals(11008 * 2 + 4096 * 4 + 8 * 4, k.sharedBytes(), k.name());
+            // weights read-only and unaliased; activations and the barrier's counter written or possibly aliased
+            for (int j = 0; j < k.buffers().size(); j++) {
+                Buffer b = k.buffers().get(j);
+                boolean weight = fusedCalls.get(i).args().get(j) instanceof jmlc.compiler.schedule.Arg.WeightData
+                        || fusedCalls.get(i).args().get(j) instanceof jmlc.compiler.schedule.Arg.WeightScales;
+                assertEquals(weight, b.readOnly(), k.name() + " buffer " + b.name());
+            }
+            assertEquals(PersistentDecode.BARRIER_COUNTER, fusedCalls.get(i).args().getLast());
+            assertTrue(build.sources().get(k.name()).contains("grid barrier"), "its CUDA source is in the build");
+        }
+        // the first 31 layers' fused kernels are one kernel (same members): one name, one source; the last layer's another
+        assertEquals(2, fused.kernels().stream().filter(Kernel::gridBarriers).count(), "kernels with grid barriers");
+        // at most 2 a kernel: the runs of 4 split in two
+        Program pairs = Build.compile(g, t, fusing(2), 8).decode();
+        assertTrue(pairs.launched().stream().filter(c -> c.kernel().gridBarriers()).allMatch(c -> c.kernel().knobs().get("kernels") == 2));
+        assertEquals(plain.launches() - 31 * 2 - 1, pairs.launches());
+        // the short-context program fuses the same way
+        assertTrue(build.shortDecode().fused());
+    }
+
+    static List<String> names(List<KernelCall> calls) {
+        return calls.stream().map(c -> c.kernel().name()).toList();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"vulkan", "vulkan:sg8", "rocm:gfx90a"})
+    void targetsWithoutGridBarriersLaunchKernelByKernel(String target) {
+        Program p = Build.compile(graph(TinyModel.config(Architecture.LLAMA, 2, 4, 2, false), QuantMode.Q4F16_1, 16), Target.parse(target), fusing(8), 8).decode();
+        assertFalse(p.fused(), target);
+        assertEquals(1, PersistentDecode.kernels(fusing(8), Target.parse(target)));
+    }
+
+    @Test
+    void aProgramWithNothingToFuseIsReturnedAsItIs() {
+        Target t = Target.parse("cuda:sm_90");
+        Program p = Build.compile(graph(TinyModel.config(Architecture.LLAMA, 2, 4, 2, false), QuantMode.Q4F16_1, 16), t, Knobs.defaults(), 8).decode();
+        assertSame(p, PersistentDecode.fuse(p, t.caps(), 1));
+    }
+
+    /**
+     * Tiny models (two and three layers; Qwen2's biases) in the quantizations whose decode GEMVs are
+     * persistent (the f16 GEMV over 4-bit weights: q4f16_1 and GGUF's q4_0): the fused decode program
+     * bit for bit the plain one's, both within the reference's stated precision.
+     */
+    @ParameterizedTest
+    @CsvSource({"LLAMA, 2, Q4F16_1, 8", "QWEN2, 3, Q4F16_1, 8", "LLAMA, 2, Q4_0, 8", "LLAMA, 3, Q4F16_1, 2"})
+    void fusedDecodeComputesWhatTheKernelByKernelProgramDoes(Architecture arch, int layers, QuantMode q, int kernels) {
+        ModelConfig c = TinyModel.config(arch, layers, 4, 2, arch == Architecture.QWEN2);
+        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, q.kvCacheType(), false));
+        Pipeline.Result res = new Pipeline(Pipeline.standard(q), Set.of(), 8).run(unfused);
+        Target t = Target.parse("cuda:sm_90");
+        Program plain = Build.compile(res.graph(), t, Knobs.defaults(), 8).decode(), fused = Build.compile(res.graph(), t, fusing(kernels), 8).decode();
+        assertTrue(fused.fused() && fused.launches() < plain.launches(), fused.launches() + " launches against " + plain.launches());
+        TinyModel m = new TinyModel(c, unfused, SEED);
+        Random r = new Random(SEED);
+        try (Arena a = Arena.ofShared()) {
+            var w = m.weights(res.graph(), a);
+            var ref = new ReferenceInterpreter(res.graph(), w);
+            var st = new ReferenceInterpreter.State();
+            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
+                for (int i = 0; i < 6; i++) {
+                    int[] tok = {r.nextInt(c.vocabSize())};
+                    float[] want = ref.run(tok, i, st), got = simFused.run(fused, tok, i);
+                    assertArrayEquals(simPlain.run(plain, tok, i), got, "position " + i + " (seed " + SEED + ")");
+                    double err = TinyModel.relError(got, want);
+                    assertTrue(err < Precision.wholeModel(fused), "position " + i + ": ‖Δ‖/‖ref‖ = " + err + " (seed " + SEED + ")");
+                }
+            }
+        }
+    }
+}
