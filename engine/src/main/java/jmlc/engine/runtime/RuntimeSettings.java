@@ -13,28 +13,42 @@ import java.util.Map;
  *                           Off by default: on an H200 (Llama-2-7B q4f16_1, 2026-12-03) decode went 586.2 -> 594.7
  *                           tok/s with one chunk a batch in the 4096-row GEMVs, but 604.6 -> 597.1 with two, the
  *                           default since; prefill keeps plain launches either way (its GEMMs were 11% slower)
+ * @param persistentKernels  the most consecutive decode launches one persistent kernel with grid barriers runs
+ *                           ({@code JMLC_PERSISTENT}; the knob {@code decode_persistent.kernels}, laid over the
+ *                           tuning database's): 0 leaves it to the database, 1 launches kernel by kernel. CUDA only
  */
-public record RuntimeSettings(int decodeAhead, boolean programmaticLaunch) {
-    public static final int DEFAULT_DECODE_AHEAD = 2, MAX_DECODE_AHEAD = 8;
+public record RuntimeSettings(int decodeAhead, boolean programmaticLaunch, int persistentKernels) {
+    public static final int DEFAULT_DECODE_AHEAD = 2, MAX_DECODE_AHEAD = 8, MAX_PERSISTENT_KERNELS = 64;
 
     public RuntimeSettings {
         if (decodeAhead < 0 || decodeAhead > MAX_DECODE_AHEAD)
             throw new IllegalArgumentException("decode-ahead must be a whole number from 0 to " + MAX_DECODE_AHEAD + " (greedy steps queued ahead), found " + decodeAhead);
+        if (persistentKernels < 0 || persistentKernels > MAX_PERSISTENT_KERNELS)
+            throw new IllegalArgumentException("persistent kernels must be a whole number from 0 (the tuning database's) to " + MAX_PERSISTENT_KERNELS
+                    + " (decode launches one kernel runs; 1: none fused), found " + persistentKernels);
+    }
+
+    public RuntimeSettings(int decodeAhead, boolean programmaticLaunch) {
+        this(decodeAhead, programmaticLaunch, 0);
     }
 
     public static RuntimeSettings defaults() {
-        return new RuntimeSettings(DEFAULT_DECODE_AHEAD, false);
+        return new RuntimeSettings(DEFAULT_DECODE_AHEAD, false, 0);
     }
 
     public RuntimeSettings decodeAhead(int steps) {
-        return new RuntimeSettings(steps, programmaticLaunch);
+        return new RuntimeSettings(steps, programmaticLaunch, persistentKernels);
     }
 
     public RuntimeSettings programmaticLaunch(boolean on) {
-        return new RuntimeSettings(decodeAhead, on);
+        return new RuntimeSettings(decodeAhead, on, persistentKernels);
     }
 
-    /** These settings with {@code JMLC_DECODE_AHEAD} and {@code JMLC_PDL} from {@code env} laid over them. */
+    public RuntimeSettings persistentKernels(int kernels) {
+        return new RuntimeSettings(decodeAhead, programmaticLaunch, kernels);
+    }
+
+    /** These settings with {@code JMLC_DECODE_AHEAD}, {@code JMLC_PDL} and {@code JMLC_PERSISTENT} from {@code env} laid over them. */
     public RuntimeSettings withEnvironment(Map<String, String> env) {
         RuntimeSettings s = this;
         String ahead = env.get("JMLC_DECODE_AHEAD");
@@ -49,6 +63,15 @@ public record RuntimeSettings(int decodeAhead, boolean programmaticLaunch) {
         if (pdl != null && !pdl.isBlank()) {
             if (!pdl.trim().equals("0") && !pdl.trim().equals("1")) throw new IllegalArgumentException("JMLC_PDL must be 0 or 1, found '" + pdl + "'");
             s = s.programmaticLaunch(pdl.trim().equals("1"));
+        }
+        String persistent = env.get("JMLC_PERSISTENT");
+        if (persistent != null && !persistent.isBlank()) {
+            try {
+                s = s.persistentKernels(Integer.parseInt(persistent.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("JMLC_PERSISTENT must be a whole number from 0 (the tuning database's) to " + MAX_PERSISTENT_KERNELS
+                        + " (decode launches one persistent kernel runs; 1: none fused), found '" + persistent + "'");
+            }
         }
         return s;
     }

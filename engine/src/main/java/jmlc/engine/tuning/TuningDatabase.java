@@ -54,6 +54,11 @@ public final class TuningDatabase {
             warnings = List.copyOf(warnings);
         }
 
+        /** The same with {@code values} for {@code signature} laid over its knobs (settings that override the database). */
+        public Loaded with(jmlc.compiler.schedule.KernelSignature signature, java.util.Map<String, Integer> values) {
+            return new Loaded(Knobs.defaults().with(knobs).put(signature, values), records, file, warnings);
+        }
+
         /** No database: the rules' defaults. */
         public static Loaded none(Path file, List<String> warnings) {
             return new Loaded(Knobs.defaults(), List.of(), file, warnings);

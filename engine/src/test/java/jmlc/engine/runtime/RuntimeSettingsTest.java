@@ -25,6 +25,10 @@ class RuntimeSettingsTest {
         assertTrue(e.getMessage().startsWith("JMLC_DECODE_AHEAD") && e.getMessage().contains("'two'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> RuntimeSettings.defaults().withEnvironment(Map.of("JMLC_PDL", "yes")));
         assertTrue(e.getMessage().startsWith("JMLC_PDL"), e.getMessage());
+        assertEquals(4, RuntimeSettings.defaults().withEnvironment(Map.of("JMLC_PERSISTENT", "4")).persistentKernels());
+        assertEquals(0, RuntimeSettings.defaults().persistentKernels(), "by default the tuning database decides");
+        e = assertThrows(IllegalArgumentException.class, () -> RuntimeSettings.defaults().withEnvironment(Map.of("JMLC_PERSISTENT", "65")));
+        assertTrue(e.getMessage().startsWith("JMLC_PERSISTENT") && e.getMessage().contains("'65'"), e.getMessage());
     }
 
     @Test

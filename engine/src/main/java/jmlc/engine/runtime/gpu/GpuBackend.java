@@ -1,6 +1,7 @@
 package jmlc.engine.runtime.gpu;
 
 import jmlc.compiler.build.Build;
+import jmlc.compiler.build.PersistentDecode;
 import jmlc.compiler.schedule.InvalidKnobException;
 import jmlc.compiler.schedule.Knobs;
 import jmlc.engine.model.CompiledModel;
@@ -18,6 +19,7 @@ import jmlc.engine.tuning.TunedBuild;
 import jmlc.engine.tuning.TuningDatabase;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -65,6 +67,8 @@ public final class GpuBackend implements Backend {
         GpuDevice dev = platform.open(device, settings);
         try {
             TuningDatabase.Loaded db = TuningDatabase.forDevice(DeviceIdentity.of(dev.info(), dev.target().toString()));
+            if (settings.persistentKernels() > 0) // the settings' persistent kernels over the database's
+                db = db.with(new jmlc.compiler.schedule.KernelSignature(PersistentDecode.KIND, "", dev.target()), Map.of("kernels", settings.persistentKernels()));
             progress.update("compiling for " + dev.target(), 0, 1);
             Build build = TunedBuild.compile(model.graph(), dev.target(), db, model.maxStepTokens(), progress::warn);
             int shortPrompt;

@@ -249,6 +249,13 @@ class GpuRunnerSimulatedTest {
                     for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos, false)) assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
                 GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], prompt, GenerationConfig.greedy(5, Set.of()), "persistent kernels, seed " + SEED);
             }
+            // what JMLC_PERSISTENT sets (RuntimeSettings.persistentKernels) reaches the build over the tuning database
+            GpuBackend b = new GpuBackend(new SimulatorPlatform());
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 var viaSettings = (GpuRunner) b.load(cm, w, b.named("sim:cuda:sm_90").orElseThrow(), RuntimeSettings.defaults().persistentKernels(2), Progress.NONE)) {
+                assertEquals(2, viaSettings.build().persistent());
+                assertTrue(viaSettings.decodeProgram().fused());
+            }
         }
     }
 
