@@ -41,31 +41,21 @@ public final class KernelCheck {
                     throw new IllegalStateException("kernel " + k.name() + ": its grid barrier counts in " + g.counter().name() + ", which is not one of its buffers");
                 if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before a grid barrier, which the other blocks would wait at forever");
             } else {
-                if (nested(s)) throw new IllegalStateException("kernel " + k.name() + " has a grid barrier inside a loop, branch or block; it belongs at the top level of the body");
-                returned |= returns(s);
+                if (holds(s, Stmt.GridBarrier.class)) throw new IllegalStateException("kernel " + k.name() + " has a grid barrier inside a loop, branch or block; it belongs at the top level of the body");
+                returned |= holds(s, Stmt.Return.class);
             }
         }
         if (any && k.tiles() <= 0)
             throw new IllegalStateException("kernel " + k.name() + " has a grid barrier but no persistent tiles: its grid must be free to shrink to the blocks that stay resident");
     }
 
-    private static boolean nested(Stmt s) {
+    /** Whether {@code s} is, or holds in its loops, branches and blocks, a statement of {@code kind}. */
+    public static boolean holds(Stmt s, Class<? extends Stmt> kind) {
+        if (kind.isInstance(s)) return true;
         return switch (s) {
-            case Stmt.GridBarrier g -> true;
-            case Stmt.Block b -> b.body().stream().anyMatch(KernelCheck::nested);
-            case Stmt.For f -> nested(f.body());
-            case Stmt.If f -> nested(f.then()) || nested(f.otherwise());
-            default -> false;
-        };
-    }
-
-    /** Whether {@code s} holds a return. */
-    public static boolean returns(Stmt s) {
-        return switch (s) {
-            case Stmt.Return r -> true;
-            case Stmt.Block b -> b.body().stream().anyMatch(KernelCheck::returns);
-            case Stmt.For f -> returns(f.body());
-            case Stmt.If f -> returns(f.then()) || returns(f.otherwise());
+            case Stmt.Block b -> b.body().stream().anyMatch(x -> holds(x, kind));
+            case Stmt.For f -> holds(f.body(), kind);
+            case Stmt.If f -> holds(f.then(), kind) || holds(f.otherwise(), kind);
             default -> false;
         };
     }
