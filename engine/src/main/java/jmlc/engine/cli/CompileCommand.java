@@ -128,7 +128,9 @@ final class CompileCommand implements Callable<Integer> {
         CompiledModel compiled = CompiledModel.compile(config, q, q.kvCacheType(kvCache), window, false, new HashSet<>(disabledPasses), ModelLoader.MAX_STEP_TOKENS);
         bar.update("scheduling for " + t, 0, 1);
         // the same compile path and tuning database as a model loaded onto a device of this target
-        TuningDatabase.Loaded db = database(t);
+        // and the environment's overrides of it, as a loaded model takes them (JMLC_PERSISTENT)
+        TuningDatabase.Loaded db = jmlc.engine.runtime.gpu.GpuBackend.withSettings(database(t), jmlc.engine.runtime.RuntimeSettings.defaults().withEnvironment(System.getenv()), t,
+                w -> ctx.err.println("jmlc: warning: " + w));
         Build build = TunedBuild.compile(compiled.graph(), t, db, compiled.maxStepTokens(), w -> ctx.err.println("jmlc: warning: " + w));
         bar.finish("compiled " + model + " for " + t);
 

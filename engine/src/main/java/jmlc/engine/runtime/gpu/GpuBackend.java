@@ -67,8 +67,7 @@ public final class GpuBackend implements Backend {
         GpuDevice dev = platform.open(device, settings);
         try {
             TuningDatabase.Loaded db = TuningDatabase.forDevice(DeviceIdentity.of(dev.info(), dev.target().toString()));
-            if (settings.persistentKernels() > 0) // the settings' persistent kernels over the database's
-                db = db.with(new jmlc.compiler.schedule.KernelSignature(PersistentDecode.KIND, "", dev.target()), Map.of("kernels", settings.persistentKernels()));
+            db = withSettings(db, settings, dev.target(), progress::warn);
             progress.update("compiling for " + dev.target(), 0, 1);
             Build build = TunedBuild.compile(model.graph(), dev.target(), db, model.maxStepTokens(), progress::warn);
             int shortPrompt;
@@ -83,6 +82,18 @@ public final class GpuBackend implements Backend {
             dev.close();
             throw e;
         }
+    }
+
+    /**
+     * {@code db} with the knobs {@code settings} set laid over it: the persistent decode kernels ({@code JMLC_PERSISTENT});
+     * a target without grid barriers says so on {@code warn} and launches kernel by kernel.
+     */
+    public static TuningDatabase.Loaded withSettings(TuningDatabase.Loaded db, RuntimeSettings settings, jmlc.compiler.target.Target target, java.util.function.Consumer<String> warn) {
+        if (settings.persistentKernels() == 0) return db;
+        if (settings.persistentKernels() > 1 && !target.caps().gridBarrier())
+            warn.accept("persistent decode kernels (JMLC_PERSISTENT=" + settings.persistentKernels() + ") need grid barriers, which " + target
+                    + " has not (CUDA's cooperative launch only): its decode launches kernel by kernel");
+        return db.with(new jmlc.compiler.schedule.KernelSignature(PersistentDecode.KIND, "", target), Map.of("kernels", settings.persistentKernels()));
     }
 
     /**
