@@ -8,6 +8,8 @@ import jmlc.compiler.target.Target;
 import jmlc.engine.api.LoadedModel;
 import jmlc.engine.runtime.DeviceIdentity;
 import jmlc.engine.runtime.DeviceInfo;
+import jmlc.engine.runtime.RuntimeSettings;
+import jmlc.engine.runtime.gpu.GpuBackend;
 import jmlc.engine.runtime.gpu.GpuRunner;
 import jmlc.engine.tuning.TunedBuild;
 import jmlc.engine.tuning.TuningDatabase;
@@ -43,6 +45,8 @@ final class Programs {
         Target t = target(target, m.runner().device(), magic);
         DeviceIdentity loaded = m.runner() instanceof GpuRunner gpu ? DeviceIdentity.of(gpu.device(), gpu.build().target().toString()) : null;
         TuningDatabase.Loaded db = TuningDatabase.forTarget(TuningDatabase.directory(), t.toString(), loaded);
+        // with the environment's overrides, as a model loaded onto such a device takes them (JMLC_PERSISTENT)
+        db = GpuBackend.withSettings(db, RuntimeSettings.defaults().withEnvironment(System.getenv()), t, w -> ctx.printErr("%" + magic + ": warning: " + w));
         try {
             return TunedBuild.compile(m.compiled().graph(), t, db, m.compiled().maxStepTokens(), w -> ctx.printErr("%" + magic + ": warning: " + w));
         } catch (IllegalArgumentException e) { // a knob the caller set that a rule refuses: the magic's error, the model stays
@@ -94,21 +98,24 @@ final class Programs {
         return Optional.of(cuda ? DEFAULT_TARGET : "rocm:gfx90a");
     }
 
-    /** A kernel of a program, with the rule that made it and how many times a step launches it. */
+    /**
+     * A kernel of a program, with the rule that made it and how many times a step launches it (0 for a
+     * kernel a step runs only inside a persistent kernel that fuses it with others).
+     */
     record Entry(int number, Kernel kernel, String rule, int launches) {}
 
     static List<Entry> entries(Program program) {
         Map<String, Integer> launches = new LinkedHashMap<>();
         Map<String, String> rules = new LinkedHashMap<>();
-        for (Program.Step s : program.steps()) {
-            for (KernelCall c : s.calls()) {
-                launches.merge(c.kernel().name(), 1, Integer::sum);
-                rules.putIfAbsent(c.kernel().name(), s.rule());
-            }
+        for (Program.Step s : program.steps())
+            for (KernelCall c : s.calls()) rules.putIfAbsent(c.kernel().name(), s.rule());
+        for (KernelCall c : program.launched()) {
+            launches.merge(c.kernel().name(), 1, Integer::sum);
+            if (c.kernel().gridBarriers()) rules.putIfAbsent(c.kernel().name(), jmlc.compiler.build.PersistentDecode.KIND);
         }
         var list = new ArrayList<Entry>();
         int i = 1;
-        for (Kernel k : program.kernels()) list.add(new Entry(i++, k, rules.get(k.name()), launches.get(k.name())));
+        for (Kernel k : program.kernels()) list.add(new Entry(i++, k, rules.get(k.name()), launches.getOrDefault(k.name(), 0)));
         return list;
     }
 
