@@ -103,6 +103,10 @@ public final class PersistentCompare {
                     for (int pos : positions)
                         if (pos < ctx) times.append(String.format(Locale.ROOT, " %.4f", d.decodeStepMillisAt(pos, pos < r.build().shortContext(), replays)));
                     System.out.printf(Locale.ROOT, "%8d %9d %9d %13s %14.1f  %s%n", kernels, p.launches(), fused, same, tokS, times);
+                    // the fused kernels as the driver compiled them: registers, blocks an SM, the grid launched
+                    d.decodeLaunchStatistics().forEach((name, stats) -> {
+                        if (name.startsWith("persistent")) System.out.println("           " + name + ": " + stats);
+                    });
                 }
             }
         }

@@ -148,6 +148,23 @@ public final class GpuDiagnostics {
      * A kernel's device time and the bytes it must read (weights, and the KV cache for attention at the
      * current position), with what the driver reports of it ({@link GpuDevice.LoadedKernel#statistics()}).
      */
+    /**
+     * What the driver says of each distinct kernel the decode step launches (the captured launches: fused
+     * persistent kernels where the build has them), by name in launch order, with the grid a step launches
+     * it with ({@link LaunchGrid}, at one token).
+     */
+    public Map<String, Map<String, String>> decodeLaunchStatistics() {
+        Map<String, Map<String, String>> out = new java.util.LinkedHashMap<>();
+        for (GpuRunner.Bound b : runner.decodeStep(false).launched()) {
+            if (out.containsKey(b.kernel().kernel().name())) continue;
+            Map<String, String> m = new java.util.LinkedHashMap<>(b.kernel().statistics());
+            int[] grid = LaunchGrid.of(b.kernel(), Map.of("seq", 1));
+            m.put("grid", grid[0] + "x" + grid[1] + "x" + grid[2]);
+            out.put(b.kernel().kernel().name(), m);
+        }
+        return out;
+    }
+
     public record KernelTime(String kernel, String rule, String op, float ms, long weightBytes, Map<String, String> statistics) {}
 
     /**

@@ -243,6 +243,9 @@ class GpuRunnerSimulatedTest {
                     assertArrayEquals(plain.forward(tok, pos), got, "decode at position " + pos);
                 }
                 GpuDiagnostics d = new GpuDiagnostics(r);
+                // the fused kernels launched over the 3 blocks the device keeps resident
+                var stats = d.decodeLaunchStatistics();
+                assertTrue(stats.entrySet().stream().anyMatch(e -> e.getKey().startsWith("persistent") && e.getValue().get("grid").equals("3x1x1")), stats.toString());
                 var ref = new ReferenceInterpreter(cm.graph(), w::get);
                 var st = new ReferenceInterpreter.State();
                 for (int pos = 0; pos < 2; pos++)
