@@ -162,7 +162,9 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
      * to the counter and every other block 1, so the word's top bit flips when the last block arrives and
      * its low bits end as they began (zero); each block's first thread spins on the top bit. The fences
      * make the writes before visible to every block after (release before the add, acquire after the
-     * wait), and the block barriers carry that to the block's other threads.
+     * wait), and the block barriers carry that to the block's other threads. A wait of more than about
+     * 2^32 clock cycles (seconds) traps: a block that never arrives (a grid larger than what stays
+     * resident, a bug) fails the launch with an error instead of hanging the device.
      */
     void gridBarrier(StringBuilder sb, String counter, String ind) {
         String in = ind + "  ", in2 = in + "  ";
@@ -173,7 +175,9 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                 .append(in2).append("unsigned int add = (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) ? 0x80000000u - (blocks - 1u) : 1u;\n")
                 .append(in2).append("__threadfence();\n")
                 .append(in2).append("unsigned int before = atomicAdd(").append(counter).append(", add);\n")
-                .append(in2).append("while (((before ^ *(volatile unsigned int*)").append(counter).append(") & 0x80000000u) == 0u) { }\n")
+                .append(in2).append("long long waited = clock64();\n")
+                .append(in2).append("while (((before ^ *(volatile unsigned int*)").append(counter).append(") & 0x80000000u) == 0u)\n")
+                .append(in2).append("  if (clock64() - waited > (1ll << 32)) __trap();\n")
                 .append(in2).append("__threadfence();\n")
                 .append(in).append("}\n")
                 .append(in).append(barrier()).append('\n')

@@ -90,6 +90,7 @@ class GridBarrierTest {
     void cudaPrintsTheBarrierInlineAndDeclaresWrittenBuffersAliasable() {
         String src = new CudaEmitter().emit(kernel(b -> neighbours(b, true), 4, CUDA));
         assertTrue(src.contains("atomicAdd(counter, add)") && src.contains("0x80000000u - (blocks - 1u)"), src);
+        assertTrue(src.contains("__trap()"), "a wait of seconds traps instead of hanging: " + src);
         assertTrue(src.contains("int* out") && !src.contains("__restrict__ out"), src);
         // a kernel without one keeps its buffers unaliased
         String plain = new CudaEmitter().emit(kernel(b -> b.store(OUT, tid(0), tid(0)), 4, CUDA));
