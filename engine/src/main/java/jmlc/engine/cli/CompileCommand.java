@@ -90,6 +90,11 @@ final class CompileCommand implements Callable<Integer> {
                     + "tuned for the target in ~/.cache/jmlc/tuning, or $JMLC_TUNING).")
     String tuning;
 
+    @Option(names = "--knob", paramLabel = "SIG.KNOB=V",
+            description = "Set one knob for this compile, over the tuning database (repeatable): the signature as knobs.txt prints it, "
+                    + "e.g. decode_persistent.kernels=4 or attention_decode_h32_kv32_d128_c4096_f16.wide=1. A value the rule refuses is an error.")
+    List<String> knobs = new ArrayList<>();
+
     CompileCommand(CliContext ctx) {
         this.ctx = ctx;
     }
@@ -131,7 +136,19 @@ final class CompileCommand implements Callable<Integer> {
         // and the environment's overrides of it, as a loaded model takes them (JMLC_PERSISTENT)
         TuningDatabase.Loaded db = jmlc.engine.runtime.gpu.GpuBackend.withSettings(database(t), jmlc.engine.runtime.RuntimeSettings.defaults().withEnvironment(System.getenv()), t,
                 w -> ctx.err.println("jmlc: warning: " + w));
-        Build build = TunedBuild.compile(compiled.graph(), t, db, compiled.maxStepTokens(), w -> ctx.err.println("jmlc: warning: " + w));
+        jmlc.engine.tuning.KnobOverrides overrides;
+        try {
+            overrides = jmlc.engine.tuning.KnobOverrides.parse(knobs);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Build build;
+        try {
+            build = TunedBuild.compile(compiled.graph(), t, db, overrides, compiled.maxStepTokens(), w -> ctx.err.println("jmlc: warning: " + w));
+        } catch (IllegalArgumentException e) {
+            if (e.getCause() instanceof jmlc.compiler.schedule.InvalidKnobException) throw new ParameterException(spec.commandLine(), e.getMessage()); // a --knob value
+            throw e;
+        }
         bar.finish("compiled " + model + " for " + t);
 
         List<String> summary = summary(config, compiled, t, build);

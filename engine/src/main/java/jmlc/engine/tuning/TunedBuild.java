@@ -18,16 +18,27 @@ public final class TunedBuild {
     private TunedBuild() {}
 
     public static Build compile(Graph graph, Target target, TuningDatabase.Loaded db, int maxSeq, Consumer<String> warn) {
+        return compile(graph, target, db, KnobOverrides.NONE, maxSeq, warn);
+    }
+
+    /**
+     * The same with {@code overrides} laid over the database's knobs: a value of theirs a rule refuses is an
+     * IllegalArgumentException (the user asked for it), a signature no kernel has a warning.
+     */
+    public static Build compile(Graph graph, Target target, TuningDatabase.Loaded db, KnobOverrides overrides, int maxSeq, Consumer<String> warn) {
         db.warnings().forEach(warn);
-        Knobs knobs = db.knobs();
+        Knobs fromDatabase = db.knobs(), set = overrides.forTarget(target);
         while (true) {
             try {
-                return Build.compile(graph, target, knobs, maxSeq);
+                Build b = Build.compile(graph, target, fromDatabase.with(set), maxSeq);
+                overrides.warnUnused(b, warn);
+                return b;
             } catch (InvalidKnobException e) {
-                Knobs fewer = knobs.without(e.signature());
-                if (fewer.entries().size() == knobs.entries().size()) throw e; // not the database's doing
+                if (overrides.names(e.signature())) throw new IllegalArgumentException("--knob: " + e.getMessage(), e);
+                Knobs fewer = fromDatabase.without(e.signature());
+                if (fewer.entries().size() == fromDatabase.entries().size()) throw e; // not the database's doing
                 warn.accept("the tuning database " + db.file() + ": " + e.getMessage() + "; that kernel uses its defaults");
-                knobs = fewer;
+                fromDatabase = fewer;
             }
         }
     }

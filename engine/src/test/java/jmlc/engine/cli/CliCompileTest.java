@@ -145,6 +145,27 @@ class CliCompileTest {
         assertTrue(less.out().contains(String.format("%02d EliminateDeadCode", last)), less.toString());
     }
 
+    /** --knob sets a knob for one compile: the persistent decode kernels appear; a value a rule refuses is an error; an unknown signature a warning. */
+    @Test
+    void knobsSetOnTheCommandLineChangeTheKernels() throws IOException {
+        Path out = tmp.resolve("persistent");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--knob", "decode_persistent.kernels=4", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("persistent kernels that run") && r.out().contains("(decode_persistent.kernels = 4)"), r.out());
+        String index = Files.readString(out.resolve("index.tsv"));
+        assertTrue(index.lines().anyMatch(l -> l.startsWith("persistent4_") && l.contains("\tdecode_persistent\t")), index);
+        assertTrue(Files.readString(out.resolve("knobs.txt")).contains("kernels        = 4 "), "knobs.txt shows the value used");
+        CliRun refused = CliRun.run("compile", "synthetic:tiny", "--knob", "decode_persistent.kernels=0", "-q");
+        assertEquals(2, refused.exit(), refused.toString());
+        assertTrue(refused.err().contains("--knob: kernel decode_persistent@cuda:sm_90: knob kernels=0 is not allowed"), refused.err());
+        CliRun malformed = CliRun.run("compile", "synthetic:tiny", "--knob", "kernels=4", "-q");
+        assertEquals(2, malformed.exit(), malformed.toString());
+        assertTrue(malformed.err().contains("expected SIGNATURE.KNOB=VALUE"), malformed.err());
+        CliRun unknown = CliRun.run("compile", "synthetic:tiny", "--target", "vulkan", "--knob", "decode_persistent.kernels=4", "-q");
+        assertEquals(0, unknown.exit(), unknown.toString());
+        assertTrue(unknown.err().contains("warning: --knob decode_persistent: this build has no kernel of that signature for vulkan:generic"), unknown.err());
+    }
+
     @Test
     void compilesAModelDirectoryFromItsConfigAlone() {
         Path dir = tmp.resolve("model");

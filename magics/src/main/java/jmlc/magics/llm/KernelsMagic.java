@@ -31,6 +31,10 @@ public final class KernelsMagic implements Magic {
 
         @Option(names = "--prefill", description = "the prefill program (many tokens per step) instead of decode (one token)")
         boolean prefill;
+
+        @Option(names = "--knob", paramLabel = "SIG.KNOB=V",
+                description = "set a knob for this compile, over the tuning database (repeatable): e.g. decode_persistent.kernels=4")
+        java.util.List<String> knobs = new java.util.ArrayList<>();
     }
 
     @Override
@@ -52,7 +56,7 @@ public final class KernelsMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Program program = Programs.build(cm.model(), args.target, ctx).program(!args.prefill);
+        Program program = Programs.build(cm.model(), args.target, args.knobs, ctx).program(!args.prefill);
         Target target = program.target();
         List<Programs.Entry> entries = Programs.entries(program);
 

@@ -11,6 +11,7 @@ import jmlc.engine.runtime.DeviceInfo;
 import jmlc.engine.runtime.RuntimeSettings;
 import jmlc.engine.runtime.gpu.GpuBackend;
 import jmlc.engine.runtime.gpu.GpuRunner;
+import jmlc.engine.tuning.KnobOverrides;
 import jmlc.engine.tuning.TunedBuild;
 import jmlc.engine.tuning.TuningDatabase;
 import jmlc.magics.core.MagicContext;
@@ -38,17 +39,19 @@ final class Programs {
      * (a CPU). Always through {@link Build#compile} with the tuning database, as the runner does,
      * so what the magics show is what runs: the loaded device's database for its own target, else the
      * database of the one device tuned for the target; what it cannot use is a warning on stderr.
+     * {@code knobs} ({@code --knob SIG.KNOB=V}) are laid over the database's; with any, the model is
+     * compiled again even for its own device's target.
      */
-    static Build build(LoadedModel m, String target, MagicContext ctx) {
+    static Build build(LoadedModel m, String target, List<String> knobs, MagicContext ctx) {
         String magic = ctx.name();
-        if (target == null && m.runner() instanceof GpuRunner gpu) return gpu.build();
+        if (target == null && knobs.isEmpty() && m.runner() instanceof GpuRunner gpu) return gpu.build();
         Target t = target(target, m.runner().device(), magic);
         DeviceIdentity loaded = m.runner() instanceof GpuRunner gpu ? DeviceIdentity.of(gpu.device(), gpu.build().target().toString()) : null;
         TuningDatabase.Loaded db = TuningDatabase.forTarget(TuningDatabase.directory(), t.toString(), loaded);
         // with the environment's overrides, as a model loaded onto such a device takes them (JMLC_PERSISTENT)
         db = GpuBackend.withSettings(db, RuntimeSettings.defaults().withEnvironment(System.getenv()), t, w -> ctx.printErr("%" + magic + ": warning: " + w));
         try {
-            return TunedBuild.compile(m.compiled().graph(), t, db, m.compiled().maxStepTokens(), w -> ctx.printErr("%" + magic + ": warning: " + w));
+            return TunedBuild.compile(m.compiled().graph(), t, db, KnobOverrides.parse(knobs), m.compiled().maxStepTokens(), w -> ctx.printErr("%" + magic + ": warning: " + w));
         } catch (IllegalArgumentException e) { // a knob the caller set that a rule refuses: the magic's error, the model stays
             throw new MagicException("%" + magic + ": " + e.getMessage());
         }

@@ -27,6 +27,10 @@ public final class SourceMagic implements Magic {
 
         @Option(names = "--prefill", description = "a kernel of the prefill program instead of decode")
         boolean prefill;
+
+        @Option(names = "--knob", paramLabel = "SIG.KNOB=V",
+                description = "set a knob for this compile, over the tuning database (repeatable): e.g. decode_persistent.kernels=4")
+        java.util.List<String> knobs = new java.util.ArrayList<>();
     }
 
     @Override
@@ -48,7 +52,7 @@ public final class SourceMagic implements Magic {
     public Object run(MagicContext ctx) {
         Args args = ctx.parse(new Args());
         ChatModule cm = Llm.model(ctx.session());
-        Build build = Programs.build(cm.model(), args.target, ctx);
+        Build build = Programs.build(cm.model(), args.target, args.knobs, ctx);
         Program program = build.program(!args.prefill);
         Target target = build.target();
         Programs.Entry entry = Programs.find(Programs.entries(program), args.kernel, name());

@@ -97,6 +97,18 @@ class CompilerMagicsTest {
         return Integer.parseInt(m.group(1));
     }
 
+    /** --knob sets a knob for the compile the magic shows: the persistent decode kernels; a refused value is the magic's error, and the session goes on. */
+    @Test
+    void knobsSetInTheMagicChangeTheKernelsShown() throws Exception {
+        String text = nb.bundle("%kernels --knob decode_persistent.kernels=4").text();
+        assertTrue(text.lines().anyMatch(l -> l.contains(" persistent4_") && l.contains("decode_persistent")), text);
+        String src = nb.bundle("%source persistent4 --knob decode_persistent.kernels=4").text();
+        assertTrue(src.contains("grid barrier") && src.contains("atomicAdd(grid_barrier"), src);
+        var e = assertThrows(MagicException.class, () -> nb.run("%kernels --knob decode_persistent.kernels=100"));
+        assertTrue(e.getMessage().startsWith("%kernels: --knob: kernel decode_persistent@cuda:sm_90: knob kernels=100 is not allowed"), e.getMessage());
+        assertFalse(nb.bundle("%kernels").text().contains("persistent"), "without the knob: kernel by kernel");
+    }
+
     @Test
     void kernelsTableForTheDefaultAndOtherTargets() throws Exception {
         MimeBundle cuda = nb.bundle("%kernels");
