@@ -6,7 +6,7 @@
 # need a cooperative launch). Results go to bench/RESULTS.md ("Decode towards the roofline").
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
-# On the GPU host: bash bench/persistent-compare.sh [--model synthetic:llama-2-7b] [--kernels 1,2,4,8] [--positions 0,256,1024]
+# On the GPU host: bash bench/persistent-compare.sh [--model synthetic:llama-2-7b] [--kernels 1,2,4,8] [--positions 0,256,1024] [--gemv prefetch=1]
 # Smoke test here: bash bench/persistent-compare.sh --local --device sim:cuda:sm_90 --model synthetic:tiny --kernels 1,4 --tokens 3 --replays 1 --positions 0
 set -euo pipefail
 cd "$(dirname "$0")/.."

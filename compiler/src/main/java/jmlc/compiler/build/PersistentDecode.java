@@ -40,7 +40,11 @@ import java.util.Map;
  * {@code bench/persistent-probe.sh} and the knob {@code kernels} measure.
  *
  * <p>How a fused kernel is made: each member's body is a block of its own (its locals stay in their
- * scope), its grid-dependency statements dropped (the fused kernel waits once, at its start); its
+ * scope), its grid-dependency statements dropped (the fused kernel waits once, at its start). The grid
+ * barrier before a member goes inside its block, after what the member does before waiting for its
+ * inputs (what programmatic dependent launch lets run early reads only weights: the GEMV's L2 prefetch
+ * with {@code prefetch}, its first batch of weights with {@code pipeline} 2), so those loads overlap the
+ * wait for the slowest block; {@link #weightsOnlyUntil} checks that part writes nothing. Its
  * buffers become parameters of the fused kernel, one parameter per argument they are bound to (two
  * members reading the same tensor share it); its shared arrays are overlaid on the other members'
  * (the grid barrier is also a block barrier, so no member's shared data outlives it). Only weights
@@ -165,10 +169,16 @@ public final class PersistentDecode {
             Map<Shared, Shared> arrays = new HashMap<>();
             slots(k).forEach((s, slot) -> arrays.put(s, shared.get(slot)));
             Rebind rebind = new Rebind(buffers, arrays);
-            if (i > 0) body.add(new Stmt.GridBarrier(counter));
             body.add(new Stmt.Comment(k.name() + ": " + k.summary()));
-            List<Stmt> own = new ArrayList<>();
-            for (Stmt s : ((Stmt.Block) k.body()).body()) if (!(s instanceof Stmt.GridDependency)) own.add(rebind.stmt(s));
+            // the member's own statements in a block of their own; after the first member, those it runs before
+            // waiting for its inputs (they read only weights: L2 prefetches, a first batch of weights in registers)
+            // come before the grid barrier, so they overlap the wait for the slowest block
+            List<Stmt> top = ((Stmt.Block) k.body()).body(), own = new ArrayList<>();
+            int wait = i == 0 ? -1 : weightsOnlyUntil(top);
+            for (int j = 0; j < top.size(); j++) {
+                if (j == wait || (i > 0 && wait < 0 && j == 0)) own.add(new Stmt.GridBarrier(counter));
+                if (!(top.get(j) instanceof Stmt.GridDependency)) own.add(rebind.stmt(top.get(j)));
+            }
             body.add(new Stmt.Block(own));
             scalars.addAll(k.scalars());
             grid = Math.max(grid, (int) ((Expr.Const) k.grid()[0]).value());
@@ -184,6 +194,23 @@ public final class PersistentDecode {
                 new Expr[] {new Expr.Const(KType.I32, grid), first.grid()[1], first.grid()[2]}, Map.of("kernels", run.size()),
                 run.size() + " kernels in one launch, a grid barrier between each two: " + String.join(" | ", memberNames), tiles, caps);
         return new KernelCall(k, args);
+    }
+
+    /**
+     * Where a kernel body's top level waits for the kernels before it ({@link Stmt.GridDependency.Kind#WAIT}):
+     * what precedes may only read weights (the contract of programmatic dependent launch), so it may run before a
+     * grid barrier too, provided it writes no memory and synchronizes nothing. -1 where there is no such wait, or
+     * what precedes it does more.
+     */
+    static int weightsOnlyUntil(List<Stmt> top) {
+        for (int j = 0; j < top.size(); j++) {
+            Stmt s = top.get(j);
+            if (s instanceof Stmt.GridDependency g && g.kind() == Stmt.GridDependency.Kind.WAIT) return j;
+            for (Class<? extends Stmt> writes : List.of(Stmt.Store.class, Stmt.SharedStore.class, Stmt.Barrier.class, Stmt.Return.class,
+                    Stmt.TileStore.class, Stmt.TileLoad.class, Stmt.LdMatrix.class, Stmt.Mma.class))
+                if (KernelCheck.holds(s, writes)) return -1;
+        }
+        return -1;
     }
 
     /** Weights and constants: nothing writes them while a model runs. */

@@ -174,7 +174,7 @@ public final class K {
             stmts.add(new Stmt.Barrier());
         }
 
-        /** A grid barrier counting in {@code counter} (top level of a persistent kernel only: {@link Stmt.GridBarrier}). */
+        /** A grid barrier counting in {@code counter} (outside loops and branches of a persistent kernel: {@link Stmt.GridBarrier}). */
         public void gridBarrier(Buffer counter) {
             stmts.add(new Stmt.GridBarrier(counter));
         }

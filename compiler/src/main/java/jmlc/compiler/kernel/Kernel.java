@@ -72,11 +72,11 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
     }
 
     /**
-     * Whether the body has grid barriers ({@link Stmt.GridBarrier}, at its top level): the runtime must
-     * launch it with every block resident at once (a cooperative launch).
+     * Whether the body has grid barriers ({@link Stmt.GridBarrier}, outside loops and branches): the runtime
+     * must launch it with every block resident at once (a cooperative launch).
      */
     public boolean gridBarriers() {
-        return body instanceof Stmt.Block b && b.body().stream().anyMatch(s -> s instanceof Stmt.GridBarrier);
+        return KernelCheck.holds(body, Stmt.GridBarrier.class);
     }
 
     public int threadsPerBlock() {

@@ -27,26 +27,36 @@ public final class KernelCheck {
     }
 
     /**
-     * Grid barriers only at the top level of the body (all threads reach them), in a persistent
-     * kernel (its runtime may launch as few blocks as stay resident), counting in one of its buffers,
-     * and no thread returning before one (it would never arrive).
+     * Grid barriers only outside loops and branches (at the body's top level or in plain blocks: every
+     * thread reaches them), in a persistent kernel (its runtime may launch as few blocks as stay resident),
+     * counting in one of its buffers, and no thread returning before one (it would never arrive).
      */
     static void gridBarriers(Kernel k) {
-        List<Stmt> top = ((Stmt.Block) k.body()).body();
         boolean any = false, returned = false;
-        for (Stmt s : top) {
+        for (Stmt s : outsideControlFlow(((Stmt.Block) k.body()).body())) {
             if (s instanceof Stmt.GridBarrier g) {
                 any = true;
                 if (!k.buffers().contains(g.counter()))
                     throw new IllegalStateException("kernel " + k.name() + ": its grid barrier counts in " + g.counter().name() + ", which is not one of its buffers");
                 if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before a grid barrier, which the other blocks would wait at forever");
             } else {
-                if (holds(s, Stmt.GridBarrier.class)) throw new IllegalStateException("kernel " + k.name() + " has a grid barrier inside a loop, branch or block; it belongs at the top level of the body");
+                if (holds(s, Stmt.GridBarrier.class))
+                    throw new IllegalStateException("kernel " + k.name() + " has a grid barrier inside a loop or branch; it belongs where every thread reaches it (the body's top level or a plain block)");
                 returned |= holds(s, Stmt.Return.class);
             }
         }
         if (any && k.tiles() <= 0)
             throw new IllegalStateException("kernel " + k.name() + " has a grid barrier but no persistent tiles: its grid must be free to shrink to the blocks that stay resident");
+    }
+
+    /** {@code stmts} with plain blocks opened up, in order: the statements every thread that runs them reaches in turn. */
+    public static List<Stmt> outsideControlFlow(List<Stmt> stmts) {
+        List<Stmt> out = new java.util.ArrayList<>();
+        for (Stmt s : stmts) {
+            if (s instanceof Stmt.Block b) out.addAll(outsideControlFlow(b.body()));
+            else out.add(s);
+        }
+        return out;
     }
 
     /** Whether {@code s} is, or holds in its loops, branches and blocks, a statement of {@code kind}. */

@@ -82,6 +82,7 @@ public final class KernelSimulator {
         for (int i = 0; i < 3; i++) grid[i] = launchGrid != null ? launchGrid[i] : (Integer) probe.eval(k.grid()[i], probe.all)[0];
         long[] issues = new long[Math.max(0, grid[0] * grid[1] * grid[2])];
         List<Stmt> top = ((Stmt.Block) k.body()).body();
+        if (k.gridBarriers()) top = KernelCheck.outsideControlFlow(top); // the barriers at the top, between plain blocks' statements
         if (!k.gridBarriers()) { // one block after another, each made when it runs
             int next = 0;
             for (int bz = 0; bz < grid[2]; bz++)
@@ -322,7 +323,7 @@ public final class KernelSimulator {
                     epoch++;
                 }
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
-                case Stmt.GridBarrier g -> throw new IllegalStateException("a grid barrier inside a loop, branch or block (only the body's top level may have one)");
+                case Stmt.GridBarrier g -> throw new IllegalStateException("a grid barrier inside a loop or branch (only outside them may a kernel have one)");
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
                 case Stmt.LdMatrix l -> ldmatrix(l, mask);

@@ -53,7 +53,8 @@ public sealed interface Stmt {
 
     /**
      * Every thread of every block of the grid waits here; global-memory writes before it are visible to
-     * every thread after it. Only at the top level of a persistent kernel's body ({@link Kernel#tiles()}),
+     * every thread after it. Only where every thread reaches it (the body's top level or a plain block in it,
+     * not a loop or branch), in a persistent kernel ({@link Kernel#tiles()}),
      * on a target with {@link Capabilities#gridBarrier()}: the runtime launches such a kernel with no more
      * blocks than the device holds at once and asks the driver to guarantee they are all resident
      * (CUDA's cooperative launch), or the blocks that arrived would wait for ones that never start.

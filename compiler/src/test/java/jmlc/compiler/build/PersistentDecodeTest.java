@@ -117,6 +117,51 @@ class PersistentDecodeTest {
     }
 
     /**
+     * With GEMV knobs that load weights before a GEMV waits for its input (an L2 prefetch of its first tile,
+     * {@code prefetch} 1; its first batch of weights in registers, {@code pipeline} 2), a fused kernel issues
+     * those before the grid barrier, where they overlap the wait for the slowest block; the logits stay the
+     * kernel-by-kernel program's, bit for bit.
+     */
+    @Test
+    void membersLoadTheirFirstWeightsBeforeTheBarrier() {
+        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
+        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false));
+        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(unfused);
+        Target t = Target.parse("cuda:sm_90");
+        Knobs early = Knobs.defaults();
+        for (var tunable : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
+            if (tunable.space().signature().kind().equals("gemvh")) early.put(tunable.space().signature(), Map.of("pipeline", 2, "prefetch", 1));
+        Program plain = Build.compile(res.graph(), t, early, 8).decode();
+        Program fused = Build.compile(res.graph(), t, Knobs.defaults().with(early).put(PersistentDecode.KIND, Map.of("kernels", 8)), 8).decode();
+        Kernel k = fused.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).findFirst().orElseThrow();
+        int members = 0;
+        for (var s : ((jmlc.compiler.kernel.Stmt.Block) k.body()).body()) {
+            if (!(s instanceof jmlc.compiler.kernel.Stmt.Block member) || !k.gridBarriers()) continue;
+            List<jmlc.compiler.kernel.Stmt> own = member.body();
+            int barrier = -1;
+            for (int j = 0; j < own.size() && barrier < 0; j++) if (own.get(j) instanceof jmlc.compiler.kernel.Stmt.GridBarrier) barrier = j;
+            if (barrier < 0) continue; // the first member: nothing to wait for
+            members++;
+            var before = new jmlc.compiler.kernel.Stmt.Block(own.subList(0, barrier));
+            assertTrue(jmlc.compiler.kernel.KernelCheck.holds(before, jmlc.compiler.kernel.Stmt.Prefetch.class), "an L2 prefetch before the barrier: " + before);
+            assertTrue(before.toString().contains("Load[buffer=Buffer[name=k" ) && before.toString().contains("readOnly=true], index"), "weights loaded before the barrier");
+            assertFalse(before.toString().contains("readOnly=false], index"), "nothing another block writes is read before the barrier");
+        }
+        assertEquals(k.knobs().get("kernels") - 1, members, "every member after the first");
+        TinyModel m = new TinyModel(c, unfused, SEED);
+        Random r = new Random(SEED);
+        try (Arena a = Arena.ofShared()) {
+            var w = m.weights(res.graph(), a);
+            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
+                for (int i = 0; i < 4; i++) {
+                    int[] tok = {r.nextInt(c.vocabSize())};
+                    assertArrayEquals(simPlain.run(plain, tok, i), simFused.run(fused, tok, i), "position " + i + " (seed " + SEED + ")");
+                }
+            }
+        }
+    }
+
+    /**
      * Tiny models (two and three layers; Qwen2's biases) in the quantizations whose decode GEMVs are
      * persistent (the f16 GEMV over 4-bit weights: q4f16_1 and GGUF's q4_0): the fused decode program
      * bit for bit the plain one's, both within the reference's stated precision.

@@ -38,7 +38,9 @@ import java.util.Set;
  * 1-token prompt, 512 greedy tokens, the second of two runs).
  *
  * <pre>java ... jmlc.engine.bench.PersistentCompare [--device cuda:0] [--model synthetic:llama-2-7b] [--quant q4f16_1]
- *     [--kernels 1,2,4,8] [--positions 0,256,1024] [--tokens 512] [--replays 100]</pre>
+ *     [--kernels 1,2,4,8] [--positions 0,256,1024] [--tokens 512] [--replays 100] [--gemv prefetch=1,pipeline=2]</pre>
+ * {@code --gemv} sets knobs of every f16 GEMV for every value alike: {@code prefetch} 1 or 2 and {@code pipeline} 2 load
+ * weights before a GEMV waits for its input, which a persistent kernel issues before its grid barrier.
  * {@code --tokens} and {@code --replays} shrink the run for a simulated device ({@code --device sim:cuda:sm_90 --model synthetic:tiny}).
  */
 public final class PersistentCompare {
@@ -47,6 +49,7 @@ public final class PersistentCompare {
         QuantMode quant = QuantMode.Q4F16_1;
         List<Integer> values = List.of(1, 2, 4, 8), positions = List.of(0, 256, 1024);
         int generate = 512, replays = 100;
+        Map<String, Integer> gemv = new java.util.LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--device" -> device = args[++i];
@@ -56,7 +59,10 @@ public final class PersistentCompare {
                 case "--positions" -> positions = Arrays.stream(args[++i].split(",")).map(s -> Integer.parseInt(s.strip())).toList();
                 case "--tokens" -> generate = Integer.parseInt(args[++i]);
                 case "--replays" -> replays = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --device, --model, --quant, --kernels, --positions, --tokens, --replays");
+                case "--gemv" -> {
+                    for (String kv : args[++i].split(",")) gemv.put(kv.split("=")[0].strip(), Integer.parseInt(kv.split("=")[1].strip()));
+                }
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; expected --device, --model, --quant, --kernels, --positions, --tokens, --replays, --gemv");
             }
         }
         if (values.isEmpty() || values.getFirst() != 1) {
@@ -72,12 +78,18 @@ public final class PersistentCompare {
         Random rnd = new Random(1);
         int[] prompt = rnd.ints(16, 3, config.vocabSize()).toArray(), steps = rnd.ints(16, 3, config.vocabSize()).toArray();
         System.out.printf(Locale.ROOT, "%s %s on %s: decode launches fused into persistent kernels (%s.kernels)%n", model, quant, dev.device().name(), PersistentDecode.KIND);
+        if (!gemv.isEmpty()) System.out.println("every f16 GEMV with " + gemv);
         System.out.printf(Locale.ROOT, "%8s %9s %9s %13s %14s   %s%n", "kernels", "launches", "fused", "same logits", "decode tok/s", "step ms at positions " + positions);
         List<float[]> reference = null;
         int[] referenceTokens = null;
         try (SyntheticWeights w = new SyntheticWeights(compiled.graph(), 7, Progress.NONE)) {
+            // the f16 GEMVs' knobs, for every value alike (e.g. prefetch=1: their first tile asked of the L2 before they wait)
+            Knobs gemvKnobs = Knobs.defaults();
+            if (!gemv.isEmpty())
+                for (var t : jmlc.compiler.build.Build.compile(compiled.graph(), jmlc.compiler.target.Target.parse("cuda:sm_90"), Knobs.defaults(), compiled.maxStepTokens()).decode().tunables())
+                    if (t.space().signature().kind().equals("gemvh")) gemvKnobs.put(t.space().signature().key(), gemv);
             for (int kernels : values) {
-                Knobs knobs = Knobs.defaults().put(PersistentDecode.KIND, Map.of("kernels", kernels));
+                Knobs knobs = Knobs.defaults().with(gemvKnobs).put(PersistentDecode.KIND, Map.of("kernels", kernels));
                 try (GpuRunner r = gpu.load(compiled, w, dev.device(), RuntimeSettings.defaults(), knobs, Progress.NONE)) {
                     Program p = r.decodeProgram();
                     long fused = p.launched().stream().map(KernelCall::kernel).filter(k -> k.gridBarriers()).count();
