@@ -34,7 +34,7 @@ public final class RocmMockProbe {
         DeviceInfo d = found.getFirst();
         System.out.println("DEVICE " + d.id() + " | " + d.name() + " | " + d.properties().get("architecture") + " | HIP " + p.version());
         try (GpuDevice dev = p.open(d, RuntimeSettings.defaults()); Arena a = Arena.ofConfined()) {
-            System.out.println("TARGET " + dev.target());
+            System.out.println("TARGET " + dev.target() + (dev.target().caps().gridBarrier() ? " with grid barriers" : " without grid barriers"));
             int n = 1000;
             MemorySegment host = a.allocate(4L * n, 16);
             for (int i = 0; i < n; i++) host.setAtIndex(JAVA_FLOAT, i, i);
