@@ -63,7 +63,10 @@ public final class CudaDevice implements GpuDevice {
         check(cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
         this.info = describe(ordinal);
         int cc = attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal) * 10 + attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal);
-        this.target = Target.cuda("sm_" + cc, attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
+        Target cuda = Target.cuda("sm_" + cc, attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal));
+        // grid barriers need a cooperative launch, which a device may not offer (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH)
+        this.target = attr(CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH, ordinal) != 0 ? cuda
+                : new Target(cuda.platform(), cuda.arch(), cuda.caps().withGridBarrier(false));
         this.nvrtc = new Nvrtc(target.arch());
         // the decode launches only (prepare(..., dependent)), where the settings ask (off by default: RuntimeSettings);
         // the GEMVs let the next kernel launch when their rows are done (at their start it was 17% slower, H200)
