@@ -22,9 +22,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Fewer kernel boundaries in a decode step: consecutive launches of persistent kernels (their x
@@ -174,7 +176,9 @@ public final class PersistentDecode {
             // waiting for its inputs (they read only weights: L2 prefetches, a first batch of weights in registers)
             // come before the grid barrier, so they overlap the wait for the slowest block
             List<Stmt> top = ((Stmt.Block) k.body()).body(), own = new ArrayList<>();
-            int wait = i == 0 ? -1 : weightsOnlyUntil(top);
+            Set<Buffer> weights = new HashSet<>();
+            for (int j = 0; j < k.buffers().size(); j++) if (unchanging(run.get(i).args().get(j))) weights.add(k.buffers().get(j));
+            int wait = i == 0 ? -1 : weightsOnlyUntil(top, weights);
             for (int j = 0; j < top.size(); j++) {
                 if (j == wait || (i > 0 && wait < 0 && j == 0)) own.add(new Stmt.GridBarrier(counter));
                 if (!(top.get(j) instanceof Stmt.GridDependency)) own.add(rebind.stmt(top.get(j)));
@@ -199,16 +203,18 @@ public final class PersistentDecode {
     /**
      * Where a kernel body's top level waits for the kernels before it ({@link Stmt.GridDependency.Kind#WAIT}):
      * what precedes may only read weights (the contract of programmatic dependent launch), so it may run before a
-     * grid barrier too, provided it writes no memory and synchronizes nothing. -1 where there is no such wait, or
-     * what precedes it does more.
+     * grid barrier too. Checked, not trusted: what precedes may touch no buffer but {@code weights} (no activation
+     * another block writes before the barrier, no shared memory another member overlays), store nothing and
+     * synchronize nothing. -1 where there is no such wait, or what precedes it does more.
      */
-    static int weightsOnlyUntil(List<Stmt> top) {
+    static int weightsOnlyUntil(List<Stmt> top, Set<Buffer> weights) {
         for (int j = 0; j < top.size(); j++) {
             Stmt s = top.get(j);
             if (s instanceof Stmt.GridDependency g && g.kind() == Stmt.GridDependency.Kind.WAIT) return j;
             for (Class<? extends Stmt> writes : List.of(Stmt.Store.class, Stmt.SharedStore.class, Stmt.Barrier.class, Stmt.Return.class,
                     Stmt.TileStore.class, Stmt.TileLoad.class, Stmt.LdMatrix.class, Stmt.Mma.class))
                 if (KernelCheck.holds(s, writes)) return -1;
+            for (Object used : Rebind.uses(s)) if (!weights.contains(used)) return -1;
         }
         return -1;
     }

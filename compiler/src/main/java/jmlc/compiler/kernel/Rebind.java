@@ -2,6 +2,7 @@ package jmlc.compiler.kernel;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * A kernel body with some of its buffers and shared arrays replaced by others of the same element
@@ -10,8 +11,8 @@ import java.util.Map;
  * taken in as its own block keeps them in its own scope.
  */
 public final class Rebind {
-    private final Map<Buffer, Buffer> buffers;
-    private final Map<Shared, Shared> shared;
+    private final UnaryOperator<Buffer> buffers;
+    private final UnaryOperator<Shared> shared;
 
     /** Replaces each key of {@code buffers} and of {@code shared} by its value; others stay. */
     public Rebind(Map<Buffer, Buffer> buffers, Map<Shared, Shared> shared) {
@@ -21,16 +22,36 @@ public final class Rebind {
         for (var e : shared.entrySet())
             if (!e.getKey().element().equals(e.getValue().element()) || e.getValue().size() < e.getKey().size())
                 throw new IllegalArgumentException("shared " + e.getKey() + " cannot become " + e.getValue() + ": another element type, or smaller");
-        this.buffers = Map.copyOf(buffers);
-        this.shared = Map.copyOf(shared);
+        Map<Buffer, Buffer> b = Map.copyOf(buffers);
+        Map<Shared, Shared> sh = Map.copyOf(shared);
+        this.buffers = x -> b.getOrDefault(x, x);
+        this.shared = x -> sh.getOrDefault(x, x);
+    }
+
+    private Rebind(UnaryOperator<Buffer> buffers, UnaryOperator<Shared> shared) {
+        this.buffers = buffers;
+        this.shared = shared;
+    }
+
+    /** The buffers and shared arrays {@code s} reads or writes, in order of appearance (a walk that changes nothing). */
+    public static java.util.Set<Object> uses(Stmt s) {
+        java.util.Set<Object> seen = new java.util.LinkedHashSet<>();
+        new Rebind(b -> {
+            seen.add(b);
+            return b;
+        }, a -> {
+            seen.add(a);
+            return a;
+        }).stmt(s);
+        return seen;
     }
 
     private Buffer buffer(Buffer b) {
-        return buffers.getOrDefault(b, b);
+        return buffers.apply(b);
     }
 
     private Shared array(Shared s) {
-        return shared.getOrDefault(s, s);
+        return shared.apply(s);
     }
 
     private List<Expr> exprs(List<? extends Expr> es) {

@@ -45,7 +45,9 @@ final class Programs {
     static Build build(LoadedModel m, String target, List<String> knobs, MagicContext ctx) {
         String magic = ctx.name();
         if (target == null && knobs.isEmpty() && m.runner() instanceof GpuRunner gpu) return gpu.build();
-        Target t = target(target, m.runner().device(), magic);
+        // the running GPU's own target where none is named: what the device offers (a device without cooperative
+        // launch has no grid barriers), not a target parsed again from its properties
+        Target t = target == null && m.runner() instanceof GpuRunner gpu ? gpu.target() : target(target, m.runner().device(), magic);
         DeviceIdentity loaded = m.runner() instanceof GpuRunner gpu ? DeviceIdentity.of(gpu.device(), gpu.build().target().toString()) : null;
         TuningDatabase.Loaded db = TuningDatabase.forTarget(TuningDatabase.directory(), t.toString(), loaded);
         // with the environment's overrides, as a model loaded onto such a device takes them (JMLC_PERSISTENT)

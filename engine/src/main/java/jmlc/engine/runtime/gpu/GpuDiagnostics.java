@@ -65,6 +65,8 @@ public final class GpuDiagnostics {
      * short-context decode program ({@code shortContext}, where the build has one) or the decode
      * program, whatever the position; a prefill step ignores it. Checking a position through both,
      * one after the other with the same token, is sound: a step writes the same cache rows again.
+     * Node by node means each node's own kernels: where the program fuses launches into persistent
+     * kernels, those are not what this runs (bench/persistent-compare.sh checks the fused step whole).
      */
     public List<NodeCheck> checkStep(ReferenceInterpreter ref, ReferenceInterpreter.State state, int[] tokens, int pos, boolean shortContext) {
         if (shortContext && runner.build().shortDecode() == null) throw new IllegalArgumentException("the build has no short-context decode program");
@@ -175,7 +177,10 @@ public final class GpuDiagnostics {
         return timeKernels(true, 1, reps);
     }
 
-    /** Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens. */
+    /**
+     * Per-call device times of the decode program (seq 1) or the prefill program at {@code seq} tokens: each
+     * node's own kernels, also where the program launches them fused into persistent kernels.
+     */
     public List<KernelTime> timeKernels(boolean decodeProgram, int seq, int reps) {
         runner.discardQueued();
         List<KernelTime> out = new ArrayList<>();

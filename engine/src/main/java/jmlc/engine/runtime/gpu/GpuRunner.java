@@ -214,14 +214,15 @@ public final class GpuRunner implements ModelRunner {
     /** Refuses a model the device has no room for, before any kernel is compiled or byte allocated (MemoryCheck). */
     private void checkDeviceMemory() {
         if (!MemoryCheck.enabled()) return;
-        Map<String, Long> scratch = new HashMap<>();
-        long constants = 0;
+        // each scratch and constant once, by name, as BufferLayout allocates them (a fused launch binds its members' again)
+        Map<String, Long> scratch = new HashMap<>(), constantBytes = new HashMap<>();
         for (Program p : build.programs())
             for (KernelCall c : java.util.stream.Stream.concat(p.calls().stream(), p.launched().stream()).toList())
                 for (Arg a : c.args()) {
                     if (a instanceof Arg.Scratch s) scratch.merge(s.name(), s.bytes(), Math::max);
-                    if (a instanceof Arg.Constant k) constants += 4L * k.values().length;
+                    if (a instanceof Arg.Constant k) constantBytes.putIfAbsent(k.name(), 4L * k.values().length);
                 }
+        long constants = constantBytes.values().stream().mapToLong(Long::longValue).sum();
         MemoryCheck.Need need = MemoryCheck.need(model, ModelWeights.bytesOf(model.graph()));
         need = new MemoryCheck.Need(need.weights(), need.kvCache(), need.activations() + constants + scratch.values().stream().mapToLong(Long::longValue).sum());
         MemoryCheck.require("this model (" + model.config().architecture().name().toLowerCase(java.util.Locale.ROOT) + ", "

@@ -28,7 +28,13 @@ public final class LaunchGrid {
     /** The grid for launching {@code k} with these scalar values ({@code seq}). */
     public static int[] of(GpuDevice.LoadedKernel k, Map<String, Integer> scalars) {
         Kernel kernel = k.kernel();
-        return dealt(GridEval.grid(kernel, scalars), kernel.tiles(), k.blocksPerMultiprocessor(), k.multiprocessors());
+        int[] g = dealt(GridEval.grid(kernel, scalars), kernel.tiles(), k.blocksPerMultiprocessor(), k.multiprocessors());
+        long blocks = (long) g[0] * g[1] * g[2], resident = (long) k.blocksPerMultiprocessor() * k.multiprocessors();
+        // a kernel with grid barriers waits for every block: all must be resident at once (the cooperative launch's condition)
+        if (kernel.gridBarriers() && resident > 0 && blocks > resident)
+            throw new IllegalStateException("kernel " + kernel.name() + " has grid barriers, so its " + blocks + " blocks (grid " + g[0] + "x" + g[1] + "x" + g[2]
+                    + ") must all be resident at once; the device holds " + resident + " (" + k.blocksPerMultiprocessor() + " an SM)");
+        return g;
     }
 
     /**

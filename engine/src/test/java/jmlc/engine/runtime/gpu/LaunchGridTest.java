@@ -72,4 +72,22 @@ class LaunchGridTest {
             }
         }
     }
+
+    /** A kernel with grid barriers waits for every block, so its grid must fit what stays resident; rows beyond it are refused, not hung. */
+    @Test
+    void aKernelWithGridBarriersNeverGetsMoreBlocksThanStayResident() {
+        jmlc.compiler.kernel.Buffer counter = new jmlc.compiler.kernel.Buffer("counter", jmlc.compiler.kernel.KType.U32, false);
+        jmlc.compiler.kernel.K.Body b = new jmlc.compiler.kernel.K.Body();
+        b.gridBarrier(counter);
+        Target t = Target.parse("cuda:sm_90");
+        var k = jmlc.compiler.kernel.Kernel.checked("barrier_rows", java.util.List.of(counter), java.util.List.of(jmlc.compiler.kernel.K.var("seq", jmlc.compiler.kernel.KType.I32)),
+                java.util.List.of(), b.build(), new int[] {64, 1, 1}, new jmlc.compiler.kernel.Expr[] {jmlc.compiler.kernel.K.c(8), jmlc.compiler.kernel.K.var("seq", jmlc.compiler.kernel.KType.I32), jmlc.compiler.kernel.K.c(1)},
+                java.util.Map.of(), "a grid barrier over seq rows", 8, t.caps());
+        SimulatedDevice dev = new SimulatedDevice(t);
+        dev.residency(2, 2); // 4 blocks at once
+        GpuDevice.LoadedKernel loaded = dev.load(k, t.codegen().emit(k));
+        assertArrayEquals(new int[] {4, 1, 1}, LaunchGrid.of(loaded, java.util.Map.of("seq", 1)), "one row: its tiles dealt over the 4 resident blocks");
+        var e = assertThrows(IllegalStateException.class, () -> LaunchGrid.of(loaded, java.util.Map.of("seq", 5)));
+        assertTrue(e.getMessage().contains("barrier_rows has grid barriers") && e.getMessage().contains("the device holds 4"), e.getMessage());
+    }
 }
