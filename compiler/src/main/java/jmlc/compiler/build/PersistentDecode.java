@@ -100,9 +100,7 @@ public final class PersistentDecode {
 
     /** A persistent kernel with a constant grid, no grid barrier of its own and no thread that returns early. */
     static boolean fusable(Kernel k) {
-        Stmt.Block body = (Stmt.Block) k.body();
-        return k.tiles() > 0 && k.grid()[0] instanceof Expr.Const && !KernelCheck.holds(body, Stmt.Return.class)
-                && body.body().stream().noneMatch(s -> s instanceof Stmt.GridBarrier);
+        return k.tiles() > 0 && k.grid()[0] instanceof Expr.Const && !KernelCheck.holds(k.body(), Stmt.Return.class) && !k.gridBarriers();
     }
 
     /** Whether {@code c} can run after {@code run} in one kernel: the same block shape and grid rows, and shared memory that fits. */
