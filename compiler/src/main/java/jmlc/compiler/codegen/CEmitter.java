@@ -90,6 +90,21 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         return "";
     }
 
+    /** Starts copying {@code bytes} from global {@code src} to shared {@code dst} (both pointer expressions) without waiting. */
+    protected String asyncCopy(String dst, String src, int bytes) {
+        throw new UnsupportedOperationException(language() + " has no asynchronous copies to shared memory: a rule must not emit them for this target");
+    }
+
+    /** Closes this thread's asynchronous copies since the last commit into a group. */
+    protected String asyncCommit() {
+        throw new UnsupportedOperationException(language() + " has no asynchronous copies to shared memory");
+    }
+
+    /** Waits until at most {@code pending} of this thread's latest groups of copies are in flight. */
+    protected String asyncWait(int pending) {
+        throw new UnsupportedOperationException(language() + " has no asynchronous copies to shared memory");
+    }
+
     /** A prefetch of {@code bytes} from {@code address} into L2 in one instruction; "" where the target has none. */
     protected String prefetchL2Range(String address, String bytes) {
         return "";
@@ -151,6 +166,10 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                 String text = p.bytes() == null ? prefetchL2(address) : prefetchL2Range(address, expr(p.bytes()));
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
+            case Stmt.AsyncCopy c -> sb.append(ind).append(asyncCopy(c.dst().name() + " + " + expr(c.dstIndex()),
+                    "((const " + type(c.dst().element()) + "*)" + c.src().name() + ") + " + expr(c.srcIndex()), c.dst().element().bytes())).append('\n');
+            case Stmt.AsyncCommit c -> sb.append(ind).append(asyncCommit()).append('\n');
+            case Stmt.AsyncWait w -> sb.append(ind).append(asyncWait(w.pending())).append('\n');
             case Stmt.TileFill _, Stmt.TileLoad _, Stmt.TileMma _, Stmt.TileStore _ ->
                     throw new UnsupportedOperationException("CUDA and HIP kernels have no cooperative matrix tiles: the rules must not emit them for these targets");
             case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");

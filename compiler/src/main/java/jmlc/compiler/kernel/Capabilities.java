@@ -28,10 +28,12 @@ package jmlc.compiler.kernel;
  *                           make safe by launching only as many blocks as stay resident together and having the
  *                           driver guarantee it: CUDA's cooperative launch (sm_60+). Not Vulkan, which promises no
  *                           such residency; not HIP yet (its runtime does not launch cooperatively)
+ * @param asyncCopy          copies from global to shared memory a thread starts and later waits for, in groups
+ *                           ({@link Stmt.AsyncCopy}: PTX {@code cp.async}, sm_80+), so bytes are in flight without registers
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier) {
+                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy) {
 
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
@@ -152,6 +154,13 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, false);
     }
 
+    /** Without asynchronous copies to shared memory (every target but CUDA's sm_80+). */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch,
+                        boolean dot4, boolean storage8, boolean gridBarrier) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, false);
+    }
+
     public Capabilities {
         if (subgroupSize < 1 || (subgroupSize & (subgroupSize - 1)) != 0 || subgroupSize > 128)
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
@@ -163,31 +172,31 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy);
     }
 
     /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
     public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier, asyncCopy);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy);
     }
 
     /** The same GPU with or without grid barriers (a runtime that cannot launch cooperatively takes them away). */
     public Capabilities withGridBarrier(boolean g) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g, asyncCopy);
     }
 
     /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
     public Capabilities withStorage8(boolean s) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier, asyncCopy);
     }
 }

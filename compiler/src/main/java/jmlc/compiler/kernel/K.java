@@ -229,6 +229,21 @@ public final class K {
             stmts.add(new Stmt.Prefetch(b, index, bytes));
         }
 
+        /** {@link Stmt.AsyncCopy}: {@code dst[dstIndex] = src[srcIndex]} (read as dst's element type), landing at a later {@link #asyncWait}. */
+        public void asyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex) {
+            stmts.add(new Stmt.AsyncCopy(dst, dstIndex, src, srcIndex));
+        }
+
+        /** {@link Stmt.AsyncCommit}. */
+        public void asyncCommit() {
+            stmts.add(new Stmt.AsyncCommit());
+        }
+
+        /** {@link Stmt.AsyncWait}: at most {@code pending} of this thread's latest groups still in flight. */
+        public void asyncWait(int pending) {
+            stmts.add(new Stmt.AsyncWait(pending));
+        }
+
         /** Statements collected so far (for rules that wrap what they wrote). */
         public List<Stmt> statements() {
             return stmts;

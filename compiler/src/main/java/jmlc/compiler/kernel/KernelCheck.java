@@ -135,6 +135,12 @@ public final class KernelCheck {
                 expr(k, p.index(), scopes);
                 if (p.bytes() != null) expr(k, p.bytes(), scopes);
             }
+            case Stmt.AsyncCopy c -> {
+                expr(k, c.dstIndex(), scopes);
+                expr(k, c.srcIndex(), scopes);
+            }
+            case Stmt.AsyncCommit c -> { }
+            case Stmt.AsyncWait w -> { }
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
         }
@@ -212,6 +218,9 @@ public final class KernelCheck {
                     }
                     expr(p.index());
                 }
+                case Stmt.AsyncCopy c -> { need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)"); expr(c.dstIndex()); expr(c.srcIndex()); }
+                case Stmt.AsyncCommit c -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
+                case Stmt.AsyncWait w -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
                 case Stmt.Barrier b -> { }
                 case Stmt.GridBarrier g -> need(caps.gridBarrier(), "grid barriers (a cooperative launch)");
                 case Stmt.Return r -> { }

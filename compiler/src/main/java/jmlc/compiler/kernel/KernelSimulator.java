@@ -5,8 +5,10 @@ import jmlc.compiler.quant.Half;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -204,6 +206,53 @@ public final class KernelSimulator {
                 shared.put(s.name(), new Object[s.size()]);
                 access.put(s.name(), new SharedAccess(s.size()));
             }
+            this.open = new ArrayList[n];
+            this.committed = new ArrayDeque[n];
+        }
+
+        /** An asynchronous copy's value on its way to {@code array[index]}. */
+        record Landing(Shared array, int index, Object value) {}
+
+        /** Per thread: its asynchronous copies since its last commit, and its committed groups, oldest first (made when first used). */
+        final List<Landing>[] open;
+        final ArrayDeque<List<Landing>>[] committed;
+        /** Per shared array, the elements an asynchronous copy is on its way to: no thread may touch them until it lands. */
+        final Map<String, BitSet> inFlight = new HashMap<>();
+
+        /**
+         * Starts the copies: the source is read now (only read-only buffers are copied, so now and later read the same),
+         * and the value lands when the thread's wait finds its group complete ({@link #asyncWait}).
+         */
+        void asyncCopy(Stmt.AsyncCopy c, boolean[] mask) {
+            Object[] di = eval(c.dstIndex(), mask), si = eval(c.srcIndex(), mask);
+            MemorySegment m = mem.get(c.src().name());
+            BitSet flying = inFlight.computeIfAbsent(c.dst().name(), x -> new BitSet());
+            for (int t = 0; t < n; t++) if (live(mask, t)) {
+                int i = checkShared(c.dst(), (Integer) di[t]);
+                flying.set(i);
+                if (open[t] == null) open[t] = new ArrayList<>();
+                open[t].add(new Landing(c.dst(), i, read(m, (Integer) si[t], c.dst().element())));
+            }
+        }
+
+        void asyncCommit(boolean[] mask) {
+            for (int t = 0; t < n; t++) if (live(mask, t)) {
+                if (committed[t] == null) committed[t] = new ArrayDeque<>();
+                committed[t].addLast(open[t] == null ? List.of() : open[t]);
+                open[t] = null;
+            }
+        }
+
+        /** Lands every group of each thread but its latest {@code pending}: a write by that thread, as the race watch sees it. */
+        void asyncWait(int pending, boolean[] mask) {
+            for (int t = 0; t < n; t++) if (live(mask, t) && committed[t] != null)
+                while (committed[t].size() > pending)
+                    for (Landing l : committed[t].removeFirst()) {
+                        inFlight.get(l.array().name()).clear(l.index());
+                        checkShared(l.array(), l.index());
+                        access.get(l.array().name()).write(l.array(), l.index(), t);
+                        shared.get(l.array().name())[l.index()] = l.value();
+                    }
         }
 
         /** Barriers passed so far: accesses in the same epoch are unordered across warps. */
@@ -332,6 +381,9 @@ public final class KernelSimulator {
                 case Stmt.TileMma t -> tileMma(t, mask);
                 case Stmt.TileStore t -> tileStore(t, mask);
                 case Stmt.GridDependency g -> { } // kernels run one after another here
+                case Stmt.AsyncCopy c -> asyncCopy(c, mask);
+                case Stmt.AsyncCommit c -> asyncCommit(mask);
+                case Stmt.AsyncWait w -> asyncWait(w.pending(), mask);
                 case Stmt.Prefetch p -> { // a hint: nothing to model but its operands
                     eval(p.index(), mask);
                     if (p.bytes() != null) eval(p.bytes(), mask);
@@ -570,6 +622,9 @@ public final class KernelSimulator {
 
         int checkShared(Shared s, int i) {
             if (i < 0 || i >= s.size()) throw new IndexOutOfBoundsException("shared " + s.name() + "[" + i + "] outside " + s.size());
+            BitSet flying = inFlight.get(s.name());
+            if (flying != null && flying.get(i))
+                throw new IllegalStateException("shared " + s.name() + "[" + i + "] used while an asynchronous copy to it is in flight (no wait for its group before)");
             return i;
         }
 

@@ -183,6 +183,39 @@ public sealed interface Stmt {
         }
     }
 
+    /**
+     * Starts a copy from global to shared memory that this thread does not wait for (PTX {@code cp.async},
+     * sm_80+): element {@code srcIndex} of {@code src}, its memory read as {@code dst}'s element type, goes to
+     * {@code dst[dstIndex]}. That type is 4, 8 or 16 bytes ({@code u32}, {@code u32x2}, {@code u32x4}); the
+     * source element must start on that many bytes. The copy lands when an {@link AsyncWait} of this thread
+     * finds its group ({@link AsyncCommit}) complete; until then the thread must neither read nor write the
+     * element, and other threads see it only after that wait and a barrier. Only read-only buffers
+     * (weights) may be copied: their memory does not change while the copy is in flight.
+     */
+    record AsyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex) implements Stmt {
+        public AsyncCopy {
+            int bytes = dst.element().bytes();
+            if (dst.element().scalar() != KType.Scalar.U32 || (bytes != 4 && bytes != 8 && bytes != 16))
+                throw new IllegalArgumentException("an asynchronous copy moves 4, 8 or 16 bytes into a u32, u32x2 or u32x4 array, not " + dst);
+            if (!src.readOnly()) throw new IllegalArgumentException("an asynchronous copy reads a read-only buffer, not " + src.name());
+            if (!dstIndex.type().equals(KType.I32) || !srcIndex.type().equals(KType.I32))
+                throw new IllegalArgumentException("asynchronous copy indices are i32");
+        }
+    }
+
+    /** Closes this thread's asynchronous copies since its last commit into one group ({@code cp.async.commit_group}); an empty group is fine. */
+    record AsyncCommit() implements Stmt {}
+
+    /**
+     * Waits until at most {@code pending} of this thread's most recently committed groups of asynchronous
+     * copies are still in flight ({@code cp.async.wait_group}); the copies of every older group have landed.
+     */
+    record AsyncWait(int pending) implements Stmt {
+        public AsyncWait {
+            if (pending < 0 || pending > 7) throw new IllegalArgumentException("cp.async.wait_group takes 0 to 7 groups in flight, not " + pending);
+        }
+    }
+
     /** A comment carried into the generated source. */
     record Comment(String text) implements Stmt {}
 }

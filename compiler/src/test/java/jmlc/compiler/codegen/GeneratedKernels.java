@@ -82,7 +82,7 @@ final class GeneratedKernels {
     /** Each case's graph after the pass pipeline: the same for every target, so made once. */
     private static final Map<Case, jmlc.compiler.ir.Graph> GRAPHS = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private static jmlc.compiler.ir.Graph graph(Case k) {
+    static jmlc.compiler.ir.Graph graph(Case k) {
         return GRAPHS.computeIfAbsent(k, x -> {
             int window = Math.min(4096, x.c().maxPositions());
             return new Pipeline(Pipeline.standard(x.q()), x.disabled(), 512).run(ModelGraph.build(x.c().withMaxPositions(window),

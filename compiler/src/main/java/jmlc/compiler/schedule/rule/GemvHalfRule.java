@@ -101,6 +101,8 @@ public final class GemvHalfRule implements ScheduleRule {
      * (LOADS_A_BATCH) does as well on down without the shared-memory meeting, so it is left to the tuner.
      */
     static final int KSPLIT = 1;
+    /** Weights in flight through registers (0), not a ring of asynchronous copies: not yet measured against it. */
+    static final int STAGES = 0;
 
     @Override
     public String name() {
@@ -114,6 +116,24 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static int sharedBytes(int k, boolean norm, int threads, int subgroup, int ksplit) {
         return 2 * k + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0) + (ksplit > 1 ? 4 * 8 * Math.max(1, threads / subgroup) : 0);
+    }
+
+    /**
+     * With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup (x·g is
+     * read again rather than staged: the ring needs the room), and the ring.
+     */
+    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll) {
+        return 2 * k + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll);
+    }
+
+    /** Rows a subgroup owns: the knob, or 0's rule (4 where that still gives two row tiles per multiprocessor, else 2). */
+    static int rowsPerWarp(int knob, int n, int groups, int multiprocessors) {
+        return knob != 0 ? knob : n >= 2 * multiprocessors * groups * 4 ? 4 : 2;
+    }
+
+    /** Chunks a batch: the knob, or 0's rule (four loads a batch: 4 / rows per subgroup, at least 1). */
+    static int chunksPerBatch(int knob, int rpw) {
+        return knob != 0 ? knob : Math.max(1, LOADS_A_BATCH / rpw);
     }
 
     /**
@@ -154,6 +174,20 @@ public final class GemvHalfRule implements ScheduleRule {
             space.add(Knob.oneOf("prefetch", PREFETCH, "weights into L2 at the start: 0 none; 1 the first tile, line by line; "
                     + "2 every tile of the block, a bulk prefetch each (sm_90, K a multiple of 256)", values));
         }
+        if (ctx.caps().asyncCopy()) {
+            int n = (int) m.n(), sms = ctx.caps().multiprocessors();
+            space.add(Knob.oneOf("stages", STAGES, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
+                            + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue", 0, 2, 3, 4, 6, 8))
+                    .require("a ring takes 16-byte chunks (vector 4), whole subgroups on a tile (ksplit 1), pipeline 1 and no L2 prefetch, "
+                                    + "and an even number of scales a row (K a multiple of 64)",
+                            v -> v.get("stages") == 0 || (v.get("vector") == 4 && v.get("ksplit") == 1 && v.get("pipeline") == 1
+                                    && v.getOrDefault("prefetch", 0) == 0 && k % 64 == 0))
+                    .require("the ring and x fit " + maxShared + " bytes of shared memory", v -> {
+                        if (v.get("stages") == 0) return true;
+                        int threads = v.get("warps") * sub, rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), sms);
+                        return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= maxShared;
+                    });
+        }
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
         return space;
     }
@@ -174,16 +208,18 @@ public final class GemvHalfRule implements ScheduleRule {
         Map<String, Integer> v = ctx.choose(space);
         int warps = v.get("warps"), vector = v.get("vector"), ksplit = v.get("ksplit");
         int groups = warps / ksplit;
-        int rpw = v.get("rows_per_warp") != 0 ? v.get("rows_per_warp") : n >= 2 * ctx.caps().multiprocessors() * groups * 4 ? 4 : 2;
-        int unroll = v.get("unroll") != 0 ? v.get("unroll") : Math.max(1, LOADS_A_BATCH / rpw);
+        int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors());
+        int unroll = chunksPerBatch(v.get("unroll"), rpw);
+        int stages = v.getOrDefault("stages", 0);
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + groups * rpw - 1) / (groups * rpw);
-        int maxBlocks = 4 * ctx.caps().multiprocessors();
+        // with a ring, as many warps a multiprocessor as 4 blocks of 8 (its shared memory, not registers, holds the bytes in flight)
+        int maxBlocks = (stages > 0 ? Math.max(4, 32 / warps) : 4) * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
-        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit);
+        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
@@ -246,22 +282,27 @@ public final class GemvHalfRule implements ScheduleRule {
         Expr.Var start = ksplit == 1 ? laneId : b.let("start", add(mul(part, c(sub)), laneId));
         GemvHalfTile.Slice slice = new GemvHalfTile.Slice(warp, group, part, laneId, start, ksplit == 1 ? null : lb.shared("partial", KType.F32, warps * rpw));
         GemvHalfTile.Loads loads = new GemvHalfTile.Loads(data, scales, chunks, k, loop.stride(sub), loop);
-        GemvHalfTile.Batch ahead = loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
+        boolean ringed = loop.stages() > 0;
+        GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
+        // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
+        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId) : null;
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
         // a norm reads x once: x·g goes to shared f32 while the squares are summed, then scaled from there
-        Shared xg = norm ? lb.shared("xg", KType.F32X4, k / 4) : null;
+        // (with a ring, x and g are read again instead: the ring needs the room)
+        Shared xg = norm && !ringed ? lb.shared("xg", KType.F32X4, k / 4) : null;
         Expr.Var inv = null;
         if (norm) {
             Expr.Var ss = b.let("ss", f(0));
             Expr.Var i = var("i", KType.I32);
             b.forRange(i, tid(0), c(k / 4), c(threads), 0, s -> {
                 Expr.Var v = s.let("v4", load(x, add(div(xb, c(4)), i), KType.F32X4));
-                Expr.Var gv = s.let("g4", load(g, i, KType.F32X4));
                 for (int l = 0; l < 4; l++) s.assign(ss, fma(lane(v, l), lane(v, l), ss));
+                if (xg == null) return;
+                Expr.Var gv = s.let("g4", load(g, i, KType.F32X4));
                 List<Expr> prod = new ArrayList<>();
                 for (int l = 0; l < 4; l++) prod.add(mul(lane(v, l), lane(gv, l)));
                 s.sstore(xg, i, new Expr.Pack(KType.F32X4, prod));
@@ -274,9 +315,15 @@ public final class GemvHalfRule implements ScheduleRule {
         b.forRange(j, tid(0), c(words), c(threads), 0, s -> {
             List<Expr> v = new ArrayList<>();
             for (int h = 0; h < 2; h++) {
-                if (invF != null) {
+                if (invF != null && xg != null) {
                     Expr.Var a = s.let(s.fresh("xg"), sload(xg, add(mul(j, c(2)), c(h))));
                     for (int l = 0; l < 4; l++) v.add(mul(lane(a, l), invF));
+                    continue;
+                }
+                if (invF != null) { // x·g again, in the order the staged form computes it
+                    Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
+                    Expr.Var gv = s.let(s.fresh("ga"), load(g, add(mul(j, c(2)), c(h)), KType.F32X4));
+                    for (int l = 0; l < 4; l++) v.add(mul(mul(lane(a, l), lane(gv, l)), invF));
                     continue;
                 }
                 Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
@@ -298,8 +345,9 @@ public final class GemvHalfRule implements ScheduleRule {
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----
+        if (ringed) GemvHalfRing.loop(b, ring, m, q, slice, loop, xs, bias, res, y);
         Expr.Var tile = var("tile", KType.I32);
-        b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
+        if (!ringed) b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
                 loads, ahead, xs, bias, res, y));
         // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
         // one's multiprocessors while they wait) and prefetch its weights while this grid drains

@@ -24,15 +24,16 @@ final class GemvHalfTile {
      * batch, odd nibbles in place, the next batch loaded before the current one is used, dot2 sums,
      * subgroups sharing a tile's rows ({@code ksplit}: subgroup {@code part} of a group of ksplit
      * reads chunk stretches {@code part, part + ksplit, ...}, each a subgroup wide, so the group's
-     * lanes together read consecutive chunks).
+     * lanes together read consecutive chunks), and above 0 the batches a ring of asynchronous copies
+     * holds instead ({@link GemvHalfRing}; pipeline and the registers' batch ahead then unused).
      */
-    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit) {
+    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
-            return (inPlace ? "_n1" : "") + (pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
+            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages : pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 
         /** Chunks between a lane's consecutive chunks in a batch: its group's lanes in all. */
@@ -89,6 +90,15 @@ final class GemvHalfTile {
                     }
             });
         }
+        finish(b, m, row0, acc, slice, sub, n, loop, bias, res, y);
+    }
+
+    /**
+     * A tile's end: the subgroup reduces each row's sum (and with ksplit the subgroups meet), and lane 0
+     * of the row's subgroup adds bias and residual and stores it (silu·mul of a gate and an up row: one output).
+     */
+    static void finish(K.Body b, MatmulParts m, Expr row0, Expr.Var[] acc, Slice slice, int sub, int n, MainLoop loop, Buffer bias, Buffer res, Buffer y) {
+        int rpw = loop.rpw();
         for (int i = 0; i < rpw; i++) Reductions.warpReduce(b, acc[i], sub, false);
         Expr laneId = slice.lane();
         if (slice.partial() != null) laneId = meetPartials(b, slice, loop, acc);
@@ -192,7 +202,7 @@ final class GemvHalfTile {
      * Chunk {@code u} of a batch into the rows' f32 sums: per u32 word, four half2 pairs of signed
      * 4-bit values against the staged x pairs, summed in f16 (or by dot2 into f32), then scaled.
      */
-    private static void accumulate(K.Body s, QuantScheme q, MainLoop loop, Shared xs, int chunks, Batch batch, int u, Expr.Var[] acc) {
+    static void accumulate(K.Body s, QuantScheme q, MainLoop loop, Shared xs, int chunks, Batch batch, int u, Expr.Var[] acc) {
         int rpw = loop.rpw(), vector = loop.vector();
         boolean dot2 = loop.dot2();
         // f16 bit patterns: 1024 + z is 0x6400 + z; 1/16 is 0x2C00; -(64 + z) is 0xD400 + 16 z (64 .. 128 in steps of 1/16)

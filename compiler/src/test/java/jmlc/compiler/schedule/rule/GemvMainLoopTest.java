@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rows a subgroup; and the plain loop must match the reference interpreter. A model of hidden size
  * 768 (96 u32 words a row) and 1536 intermediate: with 1 word a lane, a subgroup of 32 takes 3
  * iterations at unroll 1 and 2 at unroll 2, the second half empty; q4_0 (zero 8) beside q4f16_1
- * (zero 7). Fresh random weights and tokens each run. Subgroups sharing a tile's rows ({@code ksplit})
+ * (zero 7). A ring of asynchronous copies ({@code stages}) moves the same words a lane. Fresh random weights and tokens each run. Subgroups sharing a tile's rows ({@code ksplit})
  * add their partial sums in another order: those logits must equal the plain loop's up to rounding.
  */
 class GemvMainLoopTest {
@@ -76,6 +76,11 @@ class GemvMainLoopTest {
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 1, "unroll", 2, "ksplit", 4, "rows_per_warp", 2)));
         b.add(Arguments.of("vulkan:sg8", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 2, "vector", 2, "unroll", 1, "ksplit", 2, "blocks", 5)));
         b.add(Arguments.of("rocm:gfx90a", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 1, "unroll", 1, "ksplit", 2, "blocks", 3)));
+        // a ring of asynchronous copies (cp.async): several tiles a block, so the copies run on into the next tile
+        // and past the block's last; two chunks a batch with a partial last iteration; deeper than a block's batches
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 3, "blocks", 3)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 5)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4)));
         return b.build();
     }
 
@@ -87,13 +92,15 @@ class GemvMainLoopTest {
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), java.util.Set.of(), 8).run(unfused);
         Target t = Target.parse(target);
         Map<String, Integer> plainKnobs = new HashMap<>(gemv);
-        plainKnobs.putAll(Map.of("nibbles", 0, "pipeline", 0, "unroll", 1, "ksplit", 1));
-        int ksplit = gemv.getOrDefault("ksplit", 1);
+        plainKnobs.putAll(Map.of("nibbles", 0, "pipeline", 0, "unroll", 1, "ksplit", 1, "stages", 0));
+        if (!t.caps().asyncCopy()) plainKnobs.remove("stages");
+        int ksplit = gemv.getOrDefault("ksplit", 1), stages = gemv.getOrDefault("stages", 0);
         Program decode = decode(res, t, gemv), plain = decode(res, t, plainKnobs);
         long gemvs = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")).count();
         long withVariant = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")
-                && k.name().contains("_n1") == (gemv.get("nibbles") == 1) && k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
-                && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline")))
+                && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
+                && (stages > 0 ? k.name().contains("_ring" + stages) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
+                    && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
                 && k.name().contains("_ks") == (ksplit > 1)).count();
         assertTrue(gemvs >= 3 && withVariant == gemvs, "every f16 GEMV compiled with " + gemv + ": " + decode.kernels().stream().map(k -> k.name()).toList());
         TinyModel m = new TinyModel(c, unfused, SEED);

@@ -1,0 +1,143 @@
+package jmlc.compiler.schedule.rule;
+
+import jmlc.compiler.ir.MatmulParts;
+import jmlc.compiler.ir.QuantScheme;
+import jmlc.compiler.kernel.Buffer;
+import jmlc.compiler.kernel.Expr;
+import jmlc.compiler.kernel.K;
+import jmlc.compiler.kernel.KType;
+import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.schedule.LaunchBuilder;
+
+import java.util.List;
+
+import static jmlc.compiler.kernel.K.*;
+
+/**
+ * The f16 GEMV's weight loop through a ring of asynchronous copies ({@link GemvHalfRule}'s knob {@code stages}
+ * above 0; CUDA sm_80+, {@code cp.async}): where the register loop keeps one batch of a lane's loads in flight,
+ * here each lane copies its batches of 16-byte chunks and their scales into its own slots of a shared-memory
+ * ring of {@code stages} batches and keeps {@code stages - 1} in flight without holding them in registers. The
+ * first {@code stages - 1} go out before the kernel waits for the previous one and stages x, so a GEMV's first
+ * bytes arrive while its prologue runs.
+ *
+ * <p>A block's batches are numbered across its tiles: batch {@code j} is chunk iteration {@code j % iters} of
+ * its tile {@code j / iters} (tiles {@code blockIdx.x, blockIdx.x + gridDim.x, ...}), so the copies run on
+ * past a tile's end into the next. Slot {@code j % stages} of the ring holds batch {@code j}: entry
+ * {@code ((slot · unroll + u) · rpw + i) · threads + thread} is the thread's chunk {@code u} of row
+ * {@code i} (consecutive lanes, consecutive 16 bytes: no bank conflicts), and the same entry of the scale
+ * ring the u32 word holding that chunk's f16 scale (a copy moves at least 4 bytes; the chunk's parity picks
+ * the half). A lane reads only the slots it copied, so its own wait is the only synchronization.
+ */
+final class GemvHalfRing {
+    private GemvHalfRing() {}
+
+    /** Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and a 4-byte scale word. */
+    static int bytes(int stages, int threads, int rpw, int unroll) {
+        return stages * threads * rpw * unroll * (16 + 4);
+    }
+
+    /**
+     * The ring of one kernel: its arrays, and the numbers that place a batch: chunks a row, batches a tile
+     * ({@code iters}), the block's batch count ({@code batches}, a local).
+     */
+    record Ring(Shared words, Shared scales, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
+                int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread) {
+
+        /** The tile and first chunk of batch {@code j} (a tile's chunk iterations, each {@code sub · unroll} chunks on). */
+        Expr tileOf(Expr j) {
+            return add(bid(0), mul(div(j, c(iters)), gdim(0)));
+        }
+
+        Expr chunkOf(Expr j) {
+            return add(lane, mul(mod(j, c(iters)), c(sub * unroll)));
+        }
+
+        Expr entry(Expr slot, int u, int i) {
+            return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
+        }
+
+        /** Copies batch {@code j}, if the block has it, into slot {@code j % stages}, and commits the group (empty past the last). */
+        void issue(K.Body b, Expr j) {
+            b.ifThen(lt(j, batches), s -> {
+                Expr.Var t = s.let(s.fresh("rt"), tileOf(j));
+                Expr.Var c0 = s.let(s.fresh("rc"), chunkOf(j));
+                Expr.Var slot = s.let(s.fresh("rslot"), mod(j, c(stages)));
+                for (int u = 0; u < unroll; u++) {
+                    int uu = u;
+                    Expr.Var ci = s.let(s.fresh("rci"), add(c0, c(sub * u)));
+                    s.ifThen(lt(ci, c(chunks)), cs -> {
+                        for (int i = 0; i < rpw; i++) {
+                            Expr.Var row = cs.let(cs.fresh("rrow"), min(add(add(mul(t, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1)));
+                            Expr at = entry(slot, uu, i);
+                            cs.asyncCopy(words, at, data, add(mul(row, c(chunks)), ci));
+                            // the scales as u32 words: groups a row is even, so the chunk's parity is the half
+                            cs.asyncCopy(scales, at, scaleBuf, div(add(mul(row, c(groups)), ci), c(2)));
+                        }
+                    });
+                }
+            });
+            b.asyncCommit();
+        }
+    }
+
+    /** The ring's arrays and the block's batch count; the copies of the first {@code stages - 1} batches go out here. */
+    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
+                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane) {
+        Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
+        Shared scales = lb.shared("sring", KType.U32, stages * threads * rpw * unroll);
+        int iters = (chunks + sub * unroll - 1) / (sub * unroll);
+        // the block's tiles: blockIdx.x, + gridDim.x, ... below tiles (a runtime may launch fewer blocks than the grid)
+        Expr.Var mine = b.let("rtiles", select(lt(bid(0), c(tiles)), div(add(sub(c(tiles), bid(0)), sub(gdim(0), c(1))), gdim(0)), c(0)));
+        Expr.Var batches = b.let("batches", mul(mine, c(iters)));
+        Ring ring = new Ring(words, scales, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0));
+        for (int j = 0; j < stages - 1; j++) ring.issue(b, c(j));
+        return ring;
+    }
+
+    /**
+     * The main loop: batch {@code j + stages - 1} copied, batch {@code j} waited for and used; at a tile's
+     * last chunk iteration its rows are reduced and stored ({@link GemvHalfTile#finish}) and the sums start again.
+     */
+    static void loop(K.Body b, Ring r, MatmulParts m, QuantScheme q, GemvHalfTile.Slice slice, GemvHalfTile.MainLoop loop, Shared xs,
+                     Buffer bias, Buffer res, Buffer y) {
+        int rpw = r.rpw(), unroll = r.unroll();
+        Expr.Var[] acc = new Expr.Var[rpw];
+        for (int i = 0; i < rpw; i++) acc[i] = b.let("acc" + i, f(0));
+        Expr.Var j = var("j", KType.I32);
+        b.forRange(j, c(0), r.batches(), c(1), 1, s -> {
+            r.issue(s, add(j, c(r.stages() - 1)));
+            s.asyncWait(r.stages() - 1);
+            Expr.Var c0 = s.let("c0", r.chunkOf(j));
+            Expr.Var slot = s.let("slot", mod(j, c(r.stages())));
+            Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
+            Expr.Var[][] w = new Expr.Var[unroll][rpw], scale = new Expr.Var[unroll][rpw];
+            for (int u = 0; u < unroll; u++) {
+                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(r.sub() * u)), c(r.chunks())));
+                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(r.sub() * u)), c(0)));
+                Expr.Var odd = s.let(s.fresh("odd"), eq(mod(ci[u], c(2)), c(1)));
+                // a chunk past the row's end was not copied: its slot is read only where the chunk exists
+                for (int i = 0; i < rpw; i++) {
+                    w[u][i] = s.let(s.fresh("wv"), new Expr.Pack(KType.U32X4, List.of(u(0), u(0), u(0), u(0))));
+                    scale[u][i] = s.let(s.fresh("sc"), f(0));
+                }
+                int uu = u;
+                s.ifThen(ok[u], t -> {
+                    for (int i = 0; i < rpw; i++) {
+                        Expr at = r.entry(slot, uu, i);
+                        t.assign(w[uu][i], sload(r.words(), at));
+                        Expr.Var sw = t.let(t.fresh("sw"), sload(r.scales(), at));
+                        t.assign(scale[uu][i], select(odd, cast(KType.F32, halfOf(sw, true)), cast(KType.F32, halfOf(sw, false))));
+                    }
+                });
+            }
+            GemvHalfTile.Batch batch = new GemvHalfTile.Batch(ok, ci, w, scale);
+            for (int u = 0; u < unroll; u++) GemvHalfTile.accumulate(s, q, loop, xs, r.chunks(), batch, u, acc);
+            s.ifThen(eq(mod(j, c(r.iters())), c(r.iters() - 1)), t -> {
+                Expr.Var row0 = t.let("row0", add(mul(r.tileOf(j), c(r.blockRows())), mul(slice.group(), c(rpw))));
+                GemvHalfTile.finish(t, m, row0, acc, slice, r.sub(), r.n(), loop, bias, res, y);
+                for (int i = 0; i < rpw; i++) t.assign(acc[i], f(0));
+            });
+        });
+    }
+}
