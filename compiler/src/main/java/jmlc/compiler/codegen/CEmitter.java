@@ -136,9 +136,14 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
         sb.append(kernelPrefix()).append(' ').append(launchBounds(k.threadsPerBlock())).append(' ')
                 .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");
-        for (Shared s : k.shared()) sb.append("  __shared__ ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
+        sharedDeclarations(sb, k);
         stmts(sb, ((Stmt.Block) k.body()).body(), 1);
         return sb.append("}\n").toString();
+    }
+
+    /** The kernel's shared arrays: static arrays. */
+    void sharedDeclarations(StringBuilder sb, Kernel k) {
+        for (Shared s : k.shared()) sb.append("  __shared__ ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
     }
 
     @Override

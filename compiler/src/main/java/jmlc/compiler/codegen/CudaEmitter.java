@@ -1,5 +1,7 @@
 package jmlc.compiler.codegen;
 
+import jmlc.compiler.kernel.Kernel;
+import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.kernel.Stmt;
 
 import java.util.ArrayList;
@@ -79,6 +81,41 @@ public final class CudaEmitter extends CEmitter {
     protected String gridDependency(Stmt.GridDependency.Kind kind) {
         return kind == Stmt.GridDependency.Kind.WAIT ? "asm volatile(\"griddepcontrol.wait;\" ::: \"memory\");"
                 : "asm volatile(\"griddepcontrol.launch_dependents;\");";
+    }
+
+    /** Shared memory a CUDA block has without opting in: static arrays stop here. */
+    public static final int STATIC_SHARED_BYTES = 48 * 1024;
+
+    /**
+     * The dynamic shared memory a kernel is launched with: 0 where its arrays fit {@link #STATIC_SHARED_BYTES}
+     * (static arrays), else their bytes laid out one after another from 16-byte boundaries, which the runtime
+     * opts in for ({@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}) and passes at every launch.
+     */
+    public static int dynamicSharedBytes(Kernel k) {
+        if (k.sharedBytes() <= STATIC_SHARED_BYTES) return 0;
+        int at = 0;
+        for (Shared s : k.shared()) at = align16(at) + s.bytes();
+        return align16(at);
+    }
+
+    private static int align16(int n) {
+        return (n + 15) & ~15;
+    }
+
+    /** Above 48 KiB, one dynamic array carved into the kernel's, each from a 16-byte boundary (see {@link #dynamicSharedBytes}). */
+    @Override
+    void sharedDeclarations(StringBuilder sb, Kernel k) {
+        if (dynamicSharedBytes(k) == 0) {
+            super.sharedDeclarations(sb, k);
+            return;
+        }
+        sb.append("  extern __shared__ __align__(16) unsigned char jmlc_dynamic_shared[]; // ").append(dynamicSharedBytes(k)).append(" bytes, opted in at load\n");
+        int at = 0;
+        for (Shared s : k.shared()) {
+            at = align16(at);
+            sb.append("  ").append(type(s.element())).append("* ").append(s.name()).append(" = (").append(type(s.element())).append("*)(jmlc_dynamic_shared + ").append(at).append(");\n");
+            at += s.bytes();
+        }
     }
 
     /** 16 bytes bypass L1 ({@code .cg}, the only size it takes); 4 and 8 go through it ({@code .ca}). */

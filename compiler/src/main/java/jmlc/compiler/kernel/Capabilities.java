@@ -30,10 +30,14 @@ package jmlc.compiler.kernel;
  *                           such residency; not HIP yet (its runtime does not launch cooperatively)
  * @param asyncCopy          copies from global to shared memory a thread starts and later waits for, in groups
  *                           ({@link Stmt.AsyncCopy}: PTX {@code cp.async}, sm_80+), so bytes are in flight without registers
+ * @param optInSharedBytes   shared memory one block may use when the runtime opts in for it (CUDA: dynamic shared
+ *                           memory above 48 KiB, {@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}); at least
+ *                           {@code maxSharedBytes}. Rules size against {@code maxSharedBytes} unless they ask for this
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy) {
+                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
+                           int optInSharedBytes) {
 
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
@@ -161,7 +165,16 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, false);
     }
 
+    /** Without opting in to more shared memory (every target but CUDA's). */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch,
+                        boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+                gridBarrier, asyncCopy, maxSharedBytes);
+    }
+
     public Capabilities {
+        if (optInSharedBytes < maxSharedBytes) throw new IllegalArgumentException("opt-in shared bytes " + optInSharedBytes + " below the " + maxSharedBytes + " any block has");
         if (subgroupSize < 1 || (subgroupSize & (subgroupSize - 1)) != 0 || subgroupSize > 128)
             throw new IllegalArgumentException("subgroup size must be a power of two up to 128, found " + subgroupSize);
         if (maxThreadsPerBlock < subgroupSize) throw new IllegalArgumentException("a block must hold a subgroup: " + maxThreadsPerBlock + " < " + subgroupSize);
@@ -172,31 +185,37 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes);
     }
 
     /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
     public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier, asyncCopy);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier, asyncCopy, optInSharedBytes);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes);
     }
 
     /** The same GPU with or without grid barriers (a runtime that cannot launch cooperatively takes them away). */
     public Capabilities withGridBarrier(boolean g) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g, asyncCopy);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g, asyncCopy, optInSharedBytes);
+    }
+
+    /** The same GPU without shared memory beyond {@code maxSharedBytes} (a runtime that launches with no dynamic shared memory). */
+    public Capabilities withoutOptInShared() {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+                gridBarrier, asyncCopy, maxSharedBytes);
     }
 
     /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
     public Capabilities withStorage8(boolean s) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier, asyncCopy);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier, asyncCopy, optInSharedBytes);
     }
 }

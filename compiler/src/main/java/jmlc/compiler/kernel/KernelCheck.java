@@ -19,8 +19,9 @@ public final class KernelCheck {
     public static void verify(Kernel k, Capabilities caps) {
         if (k.threadsPerBlock() > caps.maxThreadsPerBlock())
             throw new IllegalStateException("kernel " + k.name() + " has " + k.threadsPerBlock() + " threads a block; the target allows " + caps.maxThreadsPerBlock());
-        if (k.sharedBytes() > caps.maxSharedBytes())
-            throw new IllegalStateException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; the target allows " + caps.maxSharedBytes());
+        if (k.sharedBytes() > caps.optInSharedBytes())
+            throw new IllegalStateException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; the target allows "
+                    + caps.maxSharedBytes() + (caps.optInSharedBytes() > caps.maxSharedBytes() ? " (" + caps.optInSharedBytes() + " opting in)" : ""));
         new Capable(k, caps).stmt(k.body());
         verify(k);
         gridBarriers(k);

@@ -67,13 +67,31 @@ public record Target(Platform platform, String arch, Capabilities caps) {
      * with {@code sms} multiprocessors: 32-lane warps, 48 KiB of shared memory without opting in,
      * f16x2 arithmetic (sm_53+), mma.sync m16n8k16 (sm_80+), ldmatrix (sm_75+), programmatic
      * dependent launch (sm_90+), L2 prefetch (by line; by range with cp.async.bulk, sm_90+), dp4a (sm_61+),
-     * grid barriers in cooperatively launched kernels (sm_60+), asynchronous copies to shared memory (cp.async, sm_80+).
+     * grid barriers in cooperatively launched kernels (sm_60+), asynchronous copies to shared memory (cp.async, sm_80+),
+     * dynamic shared memory beyond 48 KiB by opting in ({@link #optInShared}).
      */
     public static Target cuda(String arch, int sms) {
         if (!arch.matches("sm_\\d+a?")) throw new IllegalArgumentException("CUDA arch '" + arch + "' should look like sm_90");
         int cc = Integer.parseInt(arch.replaceAll("\\D", ""));
         return new Target(Platform.CUDA, arch, new Capabilities(32, 1024, 48 * 1024, sms, cc >= 53,
-                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true, false, cc >= 90, cc >= 61, true, cc >= 60, cc >= 80));
+                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true, false, cc >= 90, cc >= 61, true, cc >= 60, cc >= 80, optInShared(cc)));
+    }
+
+    /**
+     * Shared memory a block of compute capability {@code cc} may have by opting in (CUDA C Programming Guide,
+     * "Technical Specifications per Compute Capability", maximum shared memory per thread block): 227 KiB on
+     * sm_90, 163 KiB on sm_80 and sm_87, 99 KiB on sm_86 and sm_89, 64 KiB on sm_75, 96 KiB on sm_70 and sm_72;
+     * 48 KiB before Volta, and on a later architecture jmlc does not know yet (a guess that could fail to launch).
+     */
+    static int optInShared(int cc) {
+        return switch (cc) {
+            case 90 -> 227 * 1024;
+            case 80, 87 -> 163 * 1024;
+            case 86, 89 -> 99 * 1024;
+            case 75 -> 64 * 1024;
+            case 70, 72 -> 96 * 1024;
+            default -> 48 * 1024;
+        };
     }
 
     /**

@@ -182,10 +182,10 @@ public final class GemvHalfRule implements ScheduleRule {
                                     + "and an even number of scales a row (K a multiple of 64)",
                             v -> v.get("stages") == 0 || (v.get("vector") == 4 && v.get("ksplit") == 1 && v.get("pipeline") == 1
                                     && v.getOrDefault("prefetch", 0) == 0 && k % 64 == 0))
-                    .require("the ring and x fit " + maxShared + " bytes of shared memory", v -> {
+                    .require("the ring and x fit " + ctx.caps().optInSharedBytes() + " bytes of shared memory (opting in)", v -> {
                         if (v.get("stages") == 0) return true;
                         int threads = v.get("warps") * sub, rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), sms);
-                        return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= maxShared;
+                        return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= ctx.caps().optInSharedBytes();
                     });
         }
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));

@@ -81,6 +81,8 @@ class GemvMainLoopTest {
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 3, "blocks", 3)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 5)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4)));
+        // above 48 KiB a block (dynamic shared memory on CUDA): 6 stages of 8 subgroups, 4 rows each, 120 KiB
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 6, "rows_per_warp", 4, "blocks", 2)));
         return b.build();
     }
 

@@ -1,5 +1,6 @@
 package jmlc.engine.runtime.cuda;
 
+import jmlc.compiler.codegen.CudaEmitter;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
@@ -206,10 +207,12 @@ public final class CudaDevice implements GpuDevice {
         check(cuMemcpyDtoH(Cuda.host(dst.address(), bytes), src, bytes), "cuMemcpyDtoH(" + bytes + " bytes)");
     }
 
-    private record Loaded(Kernel kernel, CUfunc_st function, Map<String, String> statistics, int blocksPerMultiprocessor, int multiprocessors) implements LoadedKernel {}
+    /** {@code dynamicShared}: bytes of dynamic shared memory every launch passes (a kernel's arrays above 48 KiB, {@link CudaEmitter#dynamicSharedBytes}). */
+    private record Loaded(Kernel kernel, CUfunc_st function, Map<String, String> statistics, int blocksPerMultiprocessor, int multiprocessors,
+                          int dynamicShared) implements LoadedKernel {}
 
     /** What the driver says of a loaded kernel: registers a thread, spill and stack bytes, static shared memory, and the blocks an SM holds. */
-    private static Map<String, String> statistics(Kernel kernel, CUfunc_st fn, int blocksPerSm) {
+    private static Map<String, String> statistics(Kernel kernel, CUfunc_st fn, int blocksPerSm, int dynamicShared) {
         int[] v = new int[1];
         Map<String, String> out = new LinkedHashMap<>();
         check(cuFuncGetAttribute(v, CU_FUNC_ATTRIBUTE_NUM_REGS, fn), "cuFuncGetAttribute(" + kernel.name() + ")");
@@ -217,7 +220,7 @@ public final class CudaDevice implements GpuDevice {
         check(cuFuncGetAttribute(v, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, fn), "cuFuncGetAttribute(" + kernel.name() + ")");
         out.put("local bytes", Integer.toString(v[0]));
         check(cuFuncGetAttribute(v, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, fn), "cuFuncGetAttribute(" + kernel.name() + ")");
-        out.put("shared bytes", Integer.toString(v[0]));
+        out.put("shared bytes", Integer.toString(v[0] + dynamicShared));
         out.put("blocks an SM", Integer.toString(blocksPerSm));
         return out;
     }
@@ -235,10 +238,14 @@ public final class CudaDevice implements GpuDevice {
         }
         CUfunc_st fn = new CUfunc_st();
         check(cuModuleGetFunction(fn, module, kernel.name()), "cuModuleGetFunction(" + kernel.name() + ")");
+        int dynamicShared = CudaEmitter.dynamicSharedBytes(kernel);
+        if (dynamicShared > 0) // above 48 KiB a block: opted in, then passed at every launch
+            check(cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, dynamicShared),
+                    "cuFuncSetAttribute(" + kernel.name() + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + dynamicShared + ")");
         int[] perSm = new int[1];
         int[] b = kernel.block();
-        check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, b[0] * b[1] * b[2], 0), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel.name() + ")");
-        return new Loaded(kernel, fn, statistics(kernel, fn, perSm[0]), perSm[0], target.caps().multiprocessors());
+        check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, b[0] * b[1] * b[2], dynamicShared), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel.name() + ")");
+        return new Loaded(kernel, fn, statistics(kernel, fn, perSm[0], dynamicShared), perSm[0], target.caps().multiprocessors(), dynamicShared);
     }
 
     /**
@@ -264,13 +271,13 @@ public final class CudaDevice implements GpuDevice {
                 attr.id(CU_LAUNCH_ATTRIBUTE_COOPERATIVE);
                 attr.value().cooperative(1);
                 int[] b = kernel.kernel().block();
-                config = new CUlaunchConfig().blockDimX(b[0]).blockDimY(b[1]).blockDimZ(b[2]).sharedMemBytes(0).hStream(stream).attrs(attr).numAttrs(1);
+                config = new CUlaunchConfig().blockDimX(b[0]).blockDimY(b[1]).blockDimZ(b[2]).sharedMemBytes(kernel.dynamicShared()).hStream(stream).attrs(attr).numAttrs(1);
             } else if (programmaticLaunch && dependent) {
                 attr = new CUlaunchAttribute();
                 attr.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
                 attr.value().programmaticStreamSerializationAllowed(1);
                 int[] b = kernel.kernel().block();
-                config = new CUlaunchConfig().blockDimX(b[0]).blockDimY(b[1]).blockDimZ(b[2]).sharedMemBytes(0).hStream(stream).attrs(attr).numAttrs(1);
+                config = new CUlaunchConfig().blockDimX(b[0]).blockDimY(b[1]).blockDimZ(b[2]).sharedMemBytes(kernel.dynamicShared()).hStream(stream).attrs(attr).numAttrs(1);
             } else {
                 attr = null;
                 config = null;
@@ -306,7 +313,7 @@ public final class CudaDevice implements GpuDevice {
                 return;
             }
             int[] b = kernel.kernel().block();
-            check(cuLaunchKernel(kernel.function(), grid[0], grid[1], grid[2], b[0], b[1], b[2], 0, stream, params, null),
+            check(cuLaunchKernel(kernel.function(), grid[0], grid[1], grid[2], b[0], b[1], b[2], kernel.dynamicShared(), stream, params, null),
                     "cuLaunchKernel(" + kernel.kernel().name() + ")");
         }
 

@@ -64,9 +64,9 @@ final class RocmDevice implements GpuDevice {
             int cus = p.get(JAVA_INT, l.multiProcessorCount()), wave = p.get(JAVA_INT, l.warpSize());
             long total = p.get(JAVA_LONG, l.totalGlobalMem()), lds = p.get(JAVA_LONG, l.sharedMemPerBlock());
             Target t;
-            if (gcn.matches("sm_\\d+a?")) { // HIP on NVIDIA: CUDA's kernels, but no cooperative launch here, so no grid barriers
-                Target cuda = Target.cuda(gcn, cus);
-                t = new Target(cuda.platform(), cuda.arch(), cuda.caps().withGridBarrier(false));
+            if (gcn.matches("sm_\\d+a?")) { // HIP on NVIDIA: CUDA's kernels, but no cooperative launch here, so no grid barriers,
+                Target cuda = Target.cuda(gcn, cus); // and launches with no dynamic shared memory, so 48 KiB a block
+                t = new Target(cuda.platform(), cuda.arch(), cuda.caps().withGridBarrier(false).withoutOptInShared());
             }
             else if (gcn.startsWith("gfx")) t = Target.rocm(gcn, cus);
             else throw new GpuException("rocm:" + dev + " (" + name + ") reports gcnArchName '" + gcn + "', not an AMD architecture (gfx...): "
