@@ -31,8 +31,7 @@
 
 #include "emitted.cuh" // namespaces e_qkv, e_o, e_gu, e_down with the emitted kernels; macros below
 
-#define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
+#include "../probe-common/cuda-graph.cuh" // CK, capture
 
 // ---- the asynchronous-copy GEMV ----
 
@@ -272,12 +271,7 @@ static void launch(cudaStream_t st, Kind kind, const Variant& var, const Layer& 
 }
 
 static float graph_us(cudaStream_t st, int replays, const std::function<void()>& body) {
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-    body();
-    CK(cudaStreamEndCapture(st, &graph));
-    CK(cudaGraphInstantiate(&exec, graph, 0));
+    cudaGraphExec_t exec = capture(st, body);
     for (int i = 0; i < 3; i++) CK(cudaGraphLaunch(exec, st));
     cudaEvent_t a, b;
     CK(cudaEventCreate(&a));
@@ -289,7 +283,6 @@ static float graph_us(cudaStream_t st, int replays, const std::function<void()>&
     float ms;
     CK(cudaEventElapsedTime(&ms, a, b));
     CK(cudaGraphExecDestroy(exec));
-    CK(cudaGraphDestroy(graph));
     return 1000.f * ms / replays;
 }
 

@@ -32,8 +32,7 @@
 #include <string>
 #include <vector>
 
-#define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
+#include "../probe-common/cuda-graph.cuh" // CK, capture
 
 constexpr int THREADS = 256, WARPS = THREADS / 32, IN_FLIGHT = 4; // 16-byte loads a lane issues before using any
 
@@ -207,17 +206,6 @@ static double time_graph(cudaGraphExec_t g, cudaStream_t s, int replays) {
     return ms[ms.size() / 2] * 1000.0;
 }
 
-template <typename F>
-static cudaGraphExec_t capture(cudaStream_t s, F body) {
-    cudaGraph_t g;
-    cudaGraphExec_t e;
-    CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
-    body();
-    CK(cudaStreamEndCapture(s, &g));
-    CK(cudaGraphInstantiate(&e, g, 0));
-    CK(cudaGraphDestroy(g));
-    return e;
-}
 
 int main(int argc, char** argv) {
     int layers = 0, replays = 20, perSm = 4; // jmlc's decode GEMVs run 4 blocks of 256 threads an SM
