@@ -45,6 +45,8 @@ import static jmlc.compiler.kernel.K.*;
  * first (line by line, or a bulk range per tile on sm_90); off by default, it cost 8% on an H200.
  * With {@code ksplit} above 1, that many subgroups share a tile's rows, each over every ksplit-th
  * stretch of chunks, and meet their partial sums in shared memory (more subgroups on a short matrix).
+ * With {@code stages} above 0 (CUDA sm_80+) the weights travel through a shared-memory ring of asynchronous
+ * copies instead of registers, {@code stages - 1} batches in flight, the first before the prologue ({@link GemvHalfRing}).
  * The x chunk is read once from shared memory for all the warp's rows. Dequantization is two weights per
  * instruction: {@code (w >> 4k) & 0x000F000F | 0x64006400} is the half2 {@code (1024 + q_k,
  * 1024 + q_k+4)}; one packed subtract of {@code 1024 + zero} gives the exact signed values
@@ -346,9 +348,11 @@ public final class GemvHalfRule implements ScheduleRule {
 
         // ---- row tiles: main loop and epilogue ----
         if (ringed) GemvHalfRing.loop(b, ring, m, q, slice, loop, xs, bias, res, y);
-        Expr.Var tile = var("tile", KType.I32);
-        if (!ringed) b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
-                loads, ahead, xs, bias, res, y));
+        else {
+            Expr.Var tile = var("tile", KType.I32);
+            b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
+                    loads, ahead, xs, bias, res, y));
+        }
         // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
         // one's multiprocessors while they wait) and prefetch its weights while this grid drains
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
