@@ -162,6 +162,50 @@ class PersistentDecodeTest {
     }
 
     /**
+     * GEMVs whose weights travel through a ring of asynchronous copies ({@code stages}) fuse too: their rings
+     * overlay other members' shared arrays, so nothing of a ring may go before the grid barrier (it touches
+     * shared memory another member may still use), and every copy a member started has landed before the next
+     * member's turn. The fused program's logits are the kernel-by-kernel one's, bit for bit.
+     */
+    @Test
+    void membersWithARingOfAsynchronousCopiesFuseToo() {
+        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
+        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false));
+        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(unfused);
+        Target t = Target.parse("cuda:sm_90");
+        Knobs ring = Knobs.defaults();
+        for (var tunable : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
+            if (tunable.space().signature().kind().equals("gemvh")) ring.put(tunable.space().signature(), Map.of("stages", 3, "warps", 4, "blocks", 3));
+        Program plain = Build.compile(res.graph(), t, ring, 8).decode();
+        Program fused = Build.compile(res.graph(), t, Knobs.defaults().with(ring).put(PersistentDecode.KIND, Map.of("kernels", 8)), 8).decode();
+        Kernel k = fused.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).findFirst().orElseThrow();
+        assertTrue(jmlc.compiler.kernel.KernelCheck.holds(k.body(), jmlc.compiler.kernel.Stmt.AsyncCopy.class), "the members copy through their rings: " + k.name());
+        int members = 0;
+        for (var s : ((jmlc.compiler.kernel.Stmt.Block) k.body()).body()) {
+            if (!(s instanceof jmlc.compiler.kernel.Stmt.Block member)) continue;
+            List<jmlc.compiler.kernel.Stmt> own = member.body();
+            int barrier = -1;
+            for (int j = 0; j < own.size() && barrier < 0; j++) if (own.get(j) instanceof jmlc.compiler.kernel.Stmt.GridBarrier) barrier = j;
+            if (barrier < 0) continue; // the first member: nothing to wait for
+            members++;
+            for (int j = 0; j < barrier; j++)
+                assertFalse(jmlc.compiler.kernel.KernelCheck.holds(own.get(j), jmlc.compiler.kernel.Stmt.AsyncCopy.class), "no copy into a ring before the barrier");
+        }
+        assertEquals(k.knobs().get("kernels") - 1, members, "every member after the first");
+        TinyModel m = new TinyModel(c, unfused, SEED);
+        Random r = new Random(SEED);
+        try (Arena a = Arena.ofShared()) {
+            var w = m.weights(res.graph(), a);
+            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
+                for (int i = 0; i < 3; i++) {
+                    int[] tok = {r.nextInt(c.vocabSize())};
+                    assertArrayEquals(simPlain.run(plain, tok, i), simFused.run(fused, tok, i), "position " + i + " (seed " + SEED + ")");
+                }
+            }
+        }
+    }
+
+    /**
      * Tiny models (two and three layers; Qwen2's biases) in the quantizations whose decode GEMVs are
      * persistent (the f16 GEMV over 4-bit weights: q4f16_1 and GGUF's q4_0): the fused decode program
      * bit for bit the plain one's, both within the reference's stated precision.
