@@ -124,15 +124,8 @@ class PersistentDecodeTest {
      */
     @Test
     void membersLoadTheirFirstWeightsBeforeTheBarrier() {
-        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
-        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false));
-        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(unfused);
-        Target t = Target.parse("cuda:sm_90");
-        Knobs early = Knobs.defaults();
-        for (var tunable : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
-            if (tunable.space().signature().kind().equals("gemvh")) early.put(tunable.space().signature(), Map.of("pipeline", 2, "prefetch", 1));
-        Program plain = Build.compile(res.graph(), t, early, 8).decode();
-        Program fused = Build.compile(res.graph(), t, Knobs.defaults().with(early).put(PersistentDecode.KIND, Map.of("kernels", 8)), 8).decode();
+        TwoLayers p = TwoLayers.withGemvKnobs(Map.of("pipeline", 2, "prefetch", 1));
+        Program fused = p.fused();
         Kernel k = fused.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).findFirst().orElseThrow();
         int members = 0;
         for (var s : ((jmlc.compiler.kernel.Stmt.Block) k.body()).body()) {
@@ -148,14 +141,37 @@ class PersistentDecodeTest {
             assertFalse(before.toString().contains("readOnly=false], index"), "nothing another block writes is read before the barrier");
         }
         assertEquals(k.knobs().get("kernels") - 1, members, "every member after the first");
-        TinyModel m = new TinyModel(c, unfused, SEED);
-        Random r = new Random(SEED);
-        try (Arena a = Arena.ofShared()) {
-            var w = m.weights(res.graph(), a);
-            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
-                for (int i = 0; i < 4; i++) {
-                    int[] tok = {r.nextInt(c.vocabSize())};
-                    assertArrayEquals(simPlain.run(plain, tok, i), simFused.run(fused, tok, i), "position " + i + " (seed " + SEED + ")");
+        p.assertSameLogits(4);
+    }
+
+    /**
+     * A two-layer Llama in q4f16_1 for cuda:sm_90 with {@code gemv} over every f16 GEMV's defaults: its decode
+     * program kernel by kernel ({@code plain}) and with up to 8 launches a kernel ({@code fused}).
+     */
+    private record TwoLayers(ModelConfig c, Graph unfused, Pipeline.Result res, Program plain, Program fused) {
+        static TwoLayers withGemvKnobs(Map<String, Integer> gemv) {
+            ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
+            Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false));
+            Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(unfused);
+            Target t = Target.parse("cuda:sm_90");
+            Knobs knobs = Knobs.defaults();
+            for (var tunable : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
+                if (tunable.space().signature().kind().equals("gemvh")) knobs.put(tunable.space().signature(), gemv);
+            return new TwoLayers(c, unfused, res, Build.compile(res.graph(), t, knobs, 8).decode(),
+                    Build.compile(res.graph(), t, Knobs.defaults().with(knobs).put(PersistentDecode.KIND, Map.of("kernels", 8)), 8).decode());
+        }
+
+        /** The fused program's logits over {@code positions} random tokens on the simulator, bit for bit the plain program's. */
+        void assertSameLogits(int positions) {
+            TinyModel m = new TinyModel(c, unfused, SEED);
+            Random r = new Random(SEED);
+            try (Arena a = Arena.ofShared()) {
+                var w = m.weights(res.graph(), a);
+                try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
+                    for (int i = 0; i < positions; i++) {
+                        int[] tok = {r.nextInt(c.vocabSize())};
+                        assertArrayEquals(simPlain.run(plain, tok, i), simFused.run(fused, tok, i), "position " + i + " (seed " + SEED + ")");
+                    }
                 }
             }
         }
@@ -169,15 +185,8 @@ class PersistentDecodeTest {
      */
     @Test
     void membersWithARingOfAsynchronousCopiesFuseToo() {
-        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
-        Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false));
-        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(unfused);
-        Target t = Target.parse("cuda:sm_90");
-        Knobs ring = Knobs.defaults();
-        for (var tunable : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
-            if (tunable.space().signature().kind().equals("gemvh")) ring.put(tunable.space().signature(), Map.of("stages", 3, "warps", 4, "blocks", 3));
-        Program plain = Build.compile(res.graph(), t, ring, 8).decode();
-        Program fused = Build.compile(res.graph(), t, Knobs.defaults().with(ring).put(PersistentDecode.KIND, Map.of("kernels", 8)), 8).decode();
+        TwoLayers p = TwoLayers.withGemvKnobs(Map.of("stages", 3, "warps", 4, "blocks", 3));
+        Program fused = p.fused();
         Kernel k = fused.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).findFirst().orElseThrow();
         assertTrue(jmlc.compiler.kernel.KernelCheck.holds(k.body(), jmlc.compiler.kernel.Stmt.AsyncCopy.class), "the members copy through their rings: " + k.name());
         int members = 0;
@@ -192,17 +201,7 @@ class PersistentDecodeTest {
                 assertFalse(jmlc.compiler.kernel.KernelCheck.holds(own.get(j), jmlc.compiler.kernel.Stmt.AsyncCopy.class), "no copy into a ring before the barrier");
         }
         assertEquals(k.knobs().get("kernels") - 1, members, "every member after the first");
-        TinyModel m = new TinyModel(c, unfused, SEED);
-        Random r = new Random(SEED);
-        try (Arena a = Arena.ofShared()) {
-            var w = m.weights(res.graph(), a);
-            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
-                for (int i = 0; i < 3; i++) {
-                    int[] tok = {r.nextInt(c.vocabSize())};
-                    assertArrayEquals(simPlain.run(plain, tok, i), simFused.run(fused, tok, i), "position " + i + " (seed " + SEED + ")");
-                }
-            }
-        }
+        p.assertSameLogits(3);
     }
 
     /**
