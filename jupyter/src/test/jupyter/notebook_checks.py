@@ -193,6 +193,11 @@ def explore_optimizations(c):
             "__global__" in hip and "hip/hip_runtime.h" in hip and "__shfl_xor(" in hip and "__builtin_amdgcn_fdot2(" in hip
             and "(rocm:gfx1030, rule " in hip)
     c.check("kernels-hip", "the prefill kernels for gfx90a run on MFMA", "for rocm:gfx90a:" in c.plain("kernels-hip") and "_mfma" in c.plain("kernels-hip"))
+    ring = c.plain("ring-source")
+    c.check("ring-source", "with --knob ...stages=4 the GEMV copies its weights with cp.async before it waits for the kernel before, "
+                           "and waits for them in its loop",
+            "_ring4" in ring and "cp.async.cg.shared.global" in ring and "cp.async.wait_group 3;" in ring
+            and "griddepcontrol.wait" in ring and ring.index("cp.async.cg.shared.global") < ring.index("griddepcontrol.wait"))
     for cell in ("bench-all", "bench-add-rms-norm", "bench-unfused"):
         bench_rows_positive(c, cell, 3)
         c.check(cell, "the chart is an image/png", c.has_png_chart(cell))
