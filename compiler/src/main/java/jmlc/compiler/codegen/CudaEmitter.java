@@ -88,14 +88,21 @@ public final class CudaEmitter extends CEmitter {
 
     /**
      * The dynamic shared memory a kernel is launched with: 0 where its arrays fit {@link #STATIC_SHARED_BYTES}
-     * (static arrays), else their bytes laid out one after another from 16-byte boundaries, which the runtime
-     * opts in for ({@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}) and passes at every launch.
+     * (static arrays), else their bytes laid out one after another from 16-byte boundaries ({@link #dynamicOffsets}),
+     * which the runtime opts in for ({@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}) and passes at every launch.
      */
     public static int dynamicSharedBytes(Kernel k) {
         if (k.sharedBytes() <= STATIC_SHARED_BYTES) return 0;
-        int at = 0;
-        for (Shared s : k.shared()) at = align16(at) + s.bytes();
-        return align16(at);
+        int[] at = dynamicOffsets(k);
+        return at[at.length - 1];
+    }
+
+    /** Where each shared array starts in the dynamic array, 16-byte aligned, in declaration order; last, the padded total. */
+    private static int[] dynamicOffsets(Kernel k) {
+        List<Shared> arrays = k.shared();
+        int[] at = new int[arrays.size() + 1];
+        for (int i = 0; i < arrays.size(); i++) at[i + 1] = align16(at[i] + arrays.get(i).bytes());
+        return at;
     }
 
     private static int align16(int n) {
@@ -105,16 +112,16 @@ public final class CudaEmitter extends CEmitter {
     /** Above 48 KiB, one dynamic array carved into the kernel's, each from a 16-byte boundary (see {@link #dynamicSharedBytes}). */
     @Override
     void sharedDeclarations(StringBuilder sb, Kernel k) {
-        if (dynamicSharedBytes(k) == 0) {
+        int bytes = dynamicSharedBytes(k);
+        if (bytes == 0) {
             super.sharedDeclarations(sb, k);
             return;
         }
-        sb.append("  extern __shared__ __align__(16) unsigned char jmlc_dynamic_shared[]; // ").append(dynamicSharedBytes(k)).append(" bytes, opted in at load\n");
-        int at = 0;
-        for (Shared s : k.shared()) {
-            at = align16(at);
-            sb.append("  ").append(type(s.element())).append("* ").append(s.name()).append(" = (").append(type(s.element())).append("*)(jmlc_dynamic_shared + ").append(at).append(");\n");
-            at += s.bytes();
+        sb.append("  extern __shared__ __align__(16) unsigned char jmlc_dynamic_shared[]; // ").append(bytes).append(" bytes, opted in at load\n");
+        int[] at = dynamicOffsets(k);
+        for (int i = 0; i < k.shared().size(); i++) {
+            Shared s = k.shared().get(i);
+            sb.append("  ").append(type(s.element())).append("* ").append(s.name()).append(" = (").append(type(s.element())).append("*)(jmlc_dynamic_shared + ").append(at[i]).append(");\n");
         }
     }
 

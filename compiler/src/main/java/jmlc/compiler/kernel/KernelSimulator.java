@@ -249,7 +249,6 @@ public final class KernelSimulator {
                 while (committed[t].size() > pending)
                     for (Landing l : committed[t].removeFirst()) {
                         inFlight.get(l.array().name()).clear(l.index());
-                        checkShared(l.array(), l.index());
                         access.get(l.array().name()).write(l.array(), l.index(), t);
                         shared.get(l.array().name())[l.index()] = l.value();
                     }

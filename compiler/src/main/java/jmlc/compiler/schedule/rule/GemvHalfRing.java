@@ -63,16 +63,17 @@ final class GemvHalfRing {
                 Expr.Var t = s.let(s.fresh("rt"), tileOf(j));
                 Expr.Var c0 = s.let(s.fresh("rc"), chunkOf(j));
                 Expr.Var slot = s.let(s.fresh("rslot"), mod(j, c(stages)));
+                Expr.Var[] row = new Expr.Var[rpw]; // the subgroup's rows of the tile, clamped to the last (loads past it read that row)
+                for (int i = 0; i < rpw; i++) row[i] = s.let(s.fresh("rrow"), min(add(add(mul(t, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1)));
                 for (int u = 0; u < unroll; u++) {
                     int uu = u;
                     Expr.Var ci = s.let(s.fresh("rci"), add(c0, c(sub * u)));
                     s.ifThen(lt(ci, c(chunks)), cs -> {
                         for (int i = 0; i < rpw; i++) {
-                            Expr.Var row = cs.let(cs.fresh("rrow"), min(add(add(mul(t, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1)));
                             Expr at = entry(slot, uu, i);
-                            cs.asyncCopy(words, at, data, add(mul(row, c(chunks)), ci));
+                            cs.asyncCopy(words, at, data, add(mul(row[i], c(chunks)), ci));
                             // the scales as u32 words: groups a row is even, so the chunk's parity is the half
-                            cs.asyncCopy(scales, at, scaleBuf, div(add(mul(row, c(groups)), ci), c(2)));
+                            cs.asyncCopy(scales, at, scaleBuf, div(add(mul(row[i], c(groups)), ci), c(2)));
                         }
                     });
                 }
