@@ -7,6 +7,7 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.kernel.Stmt;
 import jmlc.compiler.schedule.LaunchBuilder;
 
 import java.util.List;
@@ -106,8 +107,13 @@ final class GemvHalfRing {
         Expr.Var[] acc = new Expr.Var[rpw];
         for (int i = 0; i < rpw; i++) acc[i] = b.let("acc" + i, f(0));
         Expr.Var j = var("j", KType.I32);
+        // with an early trigger: the iteration that issues the block's last batch (the first, where start issued them all)
+        Expr.Var lastIssue = loop.triggerEarly() ? b.let("last_issue", max(sub(r.batches(), c(r.stages())), c(0))) : null;
         b.forRange(j, c(0), r.batches(), c(1), 1, s -> {
             r.issue(s, add(j, c(r.stages() - 1)));
+            // every weight byte of the block is in flight: the next kernel may launch, its blocks taking the
+            // multiprocessors this grid leaves and copying their first batches while these arrive (block-uniform)
+            if (lastIssue != null) s.ifThen(eq(j, lastIssue), t -> t.gridDependency(Stmt.GridDependency.Kind.TRIGGER));
             s.asyncWait(r.stages() - 1);
             Expr.Var c0 = s.let("c0", r.chunkOf(j));
             Expr.Var slot = s.let("slot", mod(j, c(r.stages())));

@@ -105,6 +105,13 @@ public final class GemvHalfRule implements ScheduleRule {
     static final int KSPLIT = 1;
     /** Weights in flight through registers (0), not a ring of asynchronous copies: not yet measured against it. */
     static final int STAGES = 0;
+    /**
+     * Where a block lets the next kernel launch (programmatic dependent launch): 0, once its rows are done; 1, with
+     * a ring, once its last batch of copies is issued, so the next kernel's blocks (whose first copies go out
+     * before they wait) can take the multiprocessors this grid's blocks leave while the last bytes arrive. Not yet
+     * measured: dependent launches are off by default (JMLC_PDL=1 turns them on).
+     */
+    static final int TRIGGER = 0;
 
     @Override
     public String name() {
@@ -189,6 +196,10 @@ public final class GemvHalfRule implements ScheduleRule {
                         int threads = v.get("warps") * sub, rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), sms);
                         return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= ctx.caps().optInSharedBytes();
                     });
+            if (ctx.caps().gridDependency())
+                space.add(Knob.oneOf("trigger", TRIGGER, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
+                                + "1 once its last copies are issued (a ring)", 0, 1))
+                        .require("an early trigger needs a ring (stages above 0)", v -> v.get("trigger") == 0 || v.get("stages") > 0);
         }
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
         return space;
@@ -221,7 +232,8 @@ public final class GemvHalfRule implements ScheduleRule {
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
-        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages);
+        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
+                v.getOrDefault("trigger", 0) == 1);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
@@ -355,7 +367,8 @@ public final class GemvHalfRule implements ScheduleRule {
         }
         // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
         // one's multiprocessors while they wait) and prefetch its weights while this grid drains
-        if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
+        // (with an early trigger the ring's loop has let it, or the block had no tiles: its exit lets it)
+        if (ctx.caps().gridDependency() && !loop.triggerEarly()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
         return lb.build();
     }
 

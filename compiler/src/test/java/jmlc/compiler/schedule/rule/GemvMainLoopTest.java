@@ -79,8 +79,11 @@ class GemvMainLoopTest {
         // a ring of asynchronous copies (cp.async): several tiles a block, so the copies run on into the next tile
         // and past the block's last; two chunks a batch with a partial last iteration; deeper than a block's batches
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 3, "blocks", 3)));
+        // the early trigger (dependent launches): after the iteration that issues a block's last batch; with 8 stages
+        // a block's one tile is all copied before the loop, so the first iteration triggers
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 5)));
-        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4, "trigger", 1)));
         // above 48 KiB a block (dynamic shared memory on CUDA): 6 stages of 8 subgroups, 4 rows each, 120 KiB
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 6, "rows_per_warp", 4, "blocks", 2)));
         return b.build();
@@ -96,12 +99,13 @@ class GemvMainLoopTest {
         Map<String, Integer> plainKnobs = new HashMap<>(gemv);
         plainKnobs.putAll(Map.of("nibbles", 0, "pipeline", 0, "unroll", 1, "ksplit", 1, "stages", 0));
         if (!t.caps().asyncCopy()) plainKnobs.remove("stages");
+        if (t.caps().gridDependency()) plainKnobs.put("trigger", 0);
         int ksplit = gemv.getOrDefault("ksplit", 1), stages = gemv.getOrDefault("stages", 0);
         Program decode = decode(res, t, gemv), plain = decode(res, t, plainKnobs);
         long gemvs = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")).count();
         long withVariant = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")
                 && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
-                && (stages > 0 ? k.name().contains("_ring" + stages) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
+                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
                 && k.name().contains("_ks") == (ksplit > 1)).count();
         assertTrue(gemvs >= 3 && withVariant == gemvs, "every f16 GEMV compiled with " + gemv + ": " + decode.kernels().stream().map(k -> k.name()).toList());
@@ -125,6 +129,29 @@ class GemvMainLoopTest {
                 }
                 double rel = TinyModel.relError(base, want), tol = SLACK * Precision.wholeModel(plain);
                 assertTrue(rel <= tol, String.format("%s %s plain loop, position %d: logits rel. error %.2e > %.1e (seed %d)", target, mode, i, rel, tol, SEED));
+            }
+        }
+    }
+
+    /**
+     * Where a ringed GEMV lets the next kernel launch (the simulator runs kernels one after another, so this is
+     * read off the CUDA source): once, and with {@code trigger} 1 between the main loop's copies of a batch and
+     * its wait for the oldest (the iteration that issues the block's last batch), with 0 after the loop.
+     */
+    @org.junit.jupiter.api.Test
+    void theEarlyTriggerComesOnceWithTheBlocksLastCopies() {
+        ModelConfig c = new ModelConfig(Architecture.LLAMA, 128, 768, 1536, 1, 6, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
+        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
+        Target t = Target.parse("cuda:sm_90");
+        for (int trigger = 0; trigger <= 1; trigger++) {
+            Program p = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", trigger));
+            for (var k : p.kernels()) {
+                if (!k.name().startsWith("gemvh")) continue;
+                String src = new jmlc.compiler.codegen.CudaEmitter().emit(k), launch = "griddepcontrol.launch_dependents";
+                int at = src.indexOf(launch), lastCommit = src.lastIndexOf("cp.async.commit_group"), lastWait = src.lastIndexOf("cp.async.wait_group");
+                assertTrue(at >= 0 && at == src.lastIndexOf(launch), k.name() + ": one trigger\n" + src);
+                assertTrue(trigger == 1 ? lastCommit < at && at < lastWait : at > lastWait, k.name() + " trigger " + trigger + ": placed at " + at
+                        + " (last commit " + lastCommit + ", last wait " + lastWait + ")\n" + src);
             }
         }
     }
