@@ -70,6 +70,30 @@ class CapabilitiesTest {
             assertTrue(k.sharedBytes() <= 16 * 1024, k.name() + " fits 16 KiB of shared memory");
     }
 
+    /**
+     * Llama-3-70B's rows do not fit 48 KiB with the f16 GEMV's staging: a norm GEMV stages 8192 columns as f16 and
+     * x·g as f32 (49 184 bytes), down 28 672 columns (57 344). Where the target lets a kernel opt in to more (CUDA
+     * sm_90: 227 KiB of dynamic shared memory), every decode matmul is the f16 GEMV and those kernels take their
+     * arrays from dynamic shared memory; where it does not, they fall back to the f32 GEMV and only o_proj stays.
+     */
+    @Test
+    void rowsBeyond48KiBAreStagedWhereTheTargetOptsIn() {
+        ModelConfig llama70b = new ModelConfig(Architecture.LLAMA, 128256, 8192, 28672, 2, 64, 8, 128, 1e-5, 500000,
+                new jmlc.compiler.ir.RopeSpec.Scaling.Llama3(8, 1, 4, 8192), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
+        Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama70b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Program optIn = Build.compile(g, Target.parse("cuda:sm_90"), Knobs.defaults(), 8).decode();
+        List<Program.Step> matmuls = optIn.steps().stream().filter(st -> st.rule().startsWith("gemv")).toList();
+        assertTrue(matmuls.size() >= 9 && matmuls.stream().allMatch(st -> st.rule().equals("gemv_f16")), "every decode matmul the f16 GEMV: "
+                + matmuls.stream().map(st -> st.rule() + " " + st.calls().getFirst().kernel().name()).toList());
+        List<Kernel> dynamic = optIn.kernels().stream().filter(k -> jmlc.compiler.codegen.CudaEmitter.dynamicSharedBytes(k) > 0).toList();
+        assertTrue(dynamic.size() >= 4 && dynamic.stream().allMatch(k -> k.name().startsWith("gemvh") && k.sharedBytes() > 48 * 1024),
+                "qkv, gate/up and down of each layer in dynamic shared memory: " + dynamic.stream().map(k -> k.name() + " " + k.sharedBytes()).toList());
+        Target noOptIn = new Target(Platform.CUDA, "sm_90", caps(32, 48 * 1024, true, MatrixUnit.MMA_M16N8K16, true, true, true));
+        List<String> f16 = Build.compile(g, noOptIn, Knobs.defaults(), 8).decode().steps().stream().filter(st -> st.rule().equals("gemv_f16"))
+                .map(st -> st.calls().getFirst().kernel().name()).toList();
+        assertTrue(!f16.isEmpty() && f16.stream().allMatch(n -> n.contains("8192x8192")), "without opting in only o_proj's row fits: " + f16);
+    }
+
     /** Without mma.sync, f16 arithmetic or dot2, prefill matmuls are the tiled GEMM in f32 FMAs; the program still matches the reference. */
     @Test
     void theTiledGemmOnBareVectorUnitsMatchesTheReference() {

@@ -36,6 +36,11 @@ final class GeneratedKernels {
         return new ModelConfig(Architecture.LLAMA, 128256, 4096, 14336, 32, 32, 8, 128, 1e-5, 500000, new RopeSpec.Scaling.Llama3(8, 1, 4, 8192), RopeSpec.Style.HALF, 8192, false, false);
     }
 
+    /** Llama-3-70B's shapes with 2 of its 80 layers (the kernels are the same for each layer). */
+    static ModelConfig llama3_70b() {
+        return new ModelConfig(Architecture.LLAMA, 128256, 8192, 28672, 2, 64, 8, 128, 1e-5, 500000, new RopeSpec.Scaling.Llama3(8, 1, 4, 8192), RopeSpec.Style.HALF, 8192, false, false);
+    }
+
     static ModelConfig qwen2() {
         return new ModelConfig(Architecture.QWEN2, 151936, 896, 4864, 2, 14, 2, 64, 1e-6, 1000000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 4096, true, true);
     }

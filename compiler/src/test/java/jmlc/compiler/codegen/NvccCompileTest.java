@@ -40,6 +40,11 @@ class NvccCompileTest {
         assertTrue(ringed.values().stream().filter(src -> src.contains("cp.async.wait_group") && src.contains("extern __shared__")).count() >= 6,
                 "ringed GEMVs in dynamic shared memory among them: " + ringed.keySet());
         ks.putAll(ringed);
+        // and Llama-3-70B's decode, whose f16 GEMVs stage rows of 8192 with a norm and of 28672 above 48 KiB (opted in)
+        Map<String, String> large = GeneratedKernels.sources(t, List.of(new GeneratedKernels.Case(GeneratedKernels.llama3_70b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of())));
+        assertTrue(large.entrySet().stream().filter(e -> e.getKey().startsWith("gemvh") && e.getValue().contains("extern __shared__")).count() >= 3,
+                "70B's GEMVs in dynamic shared memory among them: " + large.keySet());
+        ks.putAll(large);
         List<String> failures = GeneratedKernels.compileEach(ks, "cu", Map.of(),
                 f -> List.of(nvcc.toString(), "-cubin", "-arch=sm_90", "-o", f.toString().replace(".cu", ".cubin"), f.toString()));
         assertTrue(failures.isEmpty(), failures.size() + " of " + ks.size() + " kernels failed to compile:\n" + String.join("\n", failures));

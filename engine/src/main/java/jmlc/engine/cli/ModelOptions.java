@@ -31,7 +31,7 @@ final class ModelOptions {
     @Parameters(index = "0", paramLabel = "MODEL",
             description = "A model directory (config.json, *.safetensors, tokenizer.json), a .gguf file, or synthetic:NAME "
                     + "(real shapes, random weights): synthetic:tiny, synthetic:tinyllama-1.1b, synthetic:llama-2-7b, synthetic:llama-2-13b, "
-                    + "synthetic:llama-3-8b, synthetic:llama-3.1-8b, synthetic:mistral-7b, synthetic:qwen2-0.5b.")
+                    + "synthetic:llama-3-8b, synthetic:llama-3.1-8b, synthetic:llama-3-70b, synthetic:mistral-7b, synthetic:qwen2-0.5b.")
     String model;
 
     @Option(names = "--quant", paramLabel = "Q", converter = Converters.Quant.class,

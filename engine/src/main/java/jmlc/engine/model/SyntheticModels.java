@@ -34,6 +34,8 @@ public final class SyntheticModels {
         // meta-llama/Llama-3.1-8B: llama3 rope scaling
         add("llama-3.1-8b", new ModelConfig(Architecture.LLAMA, 128256, 4096, 14336, 32, 32, 8, 128, 1e-5, 500000,
                 new RopeSpec.Scaling.Llama3(8, 1, 4, 8192), half, 131072, false, false));
+        // meta-llama/Meta-Llama-3-70B: rows of 8192 and 28672 (about 39 GB in q4f16_1)
+        add("llama-3-70b", new ModelConfig(Architecture.LLAMA, 128256, 8192, 28672, 80, 64, 8, 128, 1e-5, 500000, none, half, 8192, false, false));
         // mistralai/Mistral-7B-v0.1
         add("mistral-7b", new ModelConfig(Architecture.MISTRAL, 32000, 4096, 14336, 32, 32, 8, 128, 1e-5, 10000, none, half, 32768, false, false));
         // Qwen/Qwen2-0.5B: q/k/v biases, tied embeddings

@@ -153,7 +153,8 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static KnobSpace space(ScheduleContext ctx, MatmulParts m) {
         int k = (int) m.k(), words = k / 8;
-        int sub = ctx.caps().subgroupSize(), maxThreads = ctx.caps().maxThreadsPerBlock(), maxShared = ctx.caps().maxSharedBytes();
+        // x is staged in shared memory beyond 48 KiB where the target lets a kernel opt in (CUDA: dynamic shared memory)
+        int sub = ctx.caps().subgroupSize(), maxThreads = ctx.caps().maxThreadsPerBlock(), maxShared = ctx.caps().optInSharedBytes();
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm, pairs = m.siluMulPairs();
         int vector = VECTOR;
         while (vector > 1 && words % vector != 0) vector /= 2;
@@ -172,7 +173,8 @@ public final class GemvHalfRule implements ScheduleRule {
                 .require("vector divides the row's " + words + " words", v -> words % v.get("vector") == 0)
                 .require("ksplit divides warps", v -> v.get("warps") % v.get("ksplit") == 0)
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
-                .require("staging the row fits " + maxShared + " bytes of shared memory", v -> sharedBytes(k, norm, v.get("warps") * sub, sub, v.get("ksplit")) <= maxShared)
+                .require("staging the row fits " + maxShared + " bytes of shared memory", v -> v.getOrDefault("stages", 0) > 0
+                        || sharedBytes(k, norm, v.get("warps") * sub, sub, v.get("ksplit")) <= maxShared)
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
         space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
                 .add(Knob.oneOf("pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
@@ -215,8 +217,9 @@ public final class GemvHalfRule implements ScheduleRule {
         int n = (int) m.n(), k = (int) m.k();
         int sub = ctx.caps().subgroupSize();
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
-        // the row must fit shared memory with the smallest block; longer rows go to the f32 GEMV
-        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1) > ctx.caps().maxSharedBytes()) return Optional.empty();
+        // the row must fit shared memory with the smallest block (opting in where the target can); longer rows go
+        // to the f32 GEMV
+        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1) > ctx.caps().optInSharedBytes()) return Optional.empty();
         KnobSpace space = space(ctx, m);
         Map<String, Integer> v = ctx.choose(space);
         int warps = v.get("warps"), vector = v.get("vector"), ksplit = v.get("ksplit");
