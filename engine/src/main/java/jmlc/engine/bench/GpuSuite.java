@@ -157,6 +157,15 @@ public final class GpuSuite {
                 greedyEqualsCpu(gpu, ck, seed);
             }
         }
+        // rows whose staging exceeds 48 KiB: the f16 GEMV of a norm over 8192 columns stages 49 184 bytes, which a
+        // CUDA kernel gets only by opting in to dynamic shared memory (Llama-3-70B's width; 2 layers, small MLP and
+        // vocabulary: a 1.4 GB checkpoint), q4f16_1 only
+        ModelConfig wide = cfg(Architecture.LLAMA, 8192, 64, 8, 128, 1024, 1000, false);
+        Path dir = Files.createTempDirectory("jmlc-gpu-check");
+        HfModelWriter.write(dir, TinyModels.random(wide, seed), TensorDType.F32, 1);
+        try (Checkpoint ck = Checkpoints.open(dir)) {
+            checkModel(gpu, ck, wide, QuantMode.Q4F16_1, Set.of(), seed);
+        }
     }
 
     private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {
