@@ -200,7 +200,10 @@ public final class GemvHalfRule implements ScheduleRule {
                     });
             if (ctx.caps().gridDependency())
                 space.add(Knob.oneOf("trigger", TRIGGER, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
-                                + "1 once its last copies are issued (a ring)", 0, 1))
+                                + "1 once its last copies are issued (a ring)", 0, 1)
+                                // the tuner replays one kernel at a time, where the trigger changes nothing: set by hand
+                                // (--knob) and judged end to end (bench/knob-compare.sh)
+                                .tryOnly(TRIGGER))
                         .require("an early trigger needs a ring (stages above 0)", v -> v.get("trigger") == 0 || v.get("stages") > 0);
         }
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
