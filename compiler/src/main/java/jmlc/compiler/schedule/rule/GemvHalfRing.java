@@ -122,7 +122,8 @@ final class GemvHalfRing {
             for (int u = 0; u < unroll; u++) {
                 ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(r.sub() * u)), c(r.chunks())));
                 ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(r.sub() * u)), c(0)));
-                Expr.Var odd = s.let(s.fresh("odd"), eq(mod(ci[u], c(2)), c(1)));
+                // the chunk's scale is the high half of the word for an odd chunk: shifted down by 16, no branch
+                Expr.Var half = s.let(s.fresh("sh"), shl(and(cast(KType.U32, ci[u]), u(1)), u(4)));
                 // a chunk past the row's end was not copied: its slot is read only where the chunk exists
                 for (int i = 0; i < rpw; i++) {
                     w[u][i] = s.let(s.fresh("wv"), new Expr.Pack(KType.U32X4, List.of(u(0), u(0), u(0), u(0))));
@@ -134,7 +135,7 @@ final class GemvHalfRing {
                         Expr at = r.entry(slot, uu, i);
                         t.assign(w[uu][i], sload(r.words(), at));
                         Expr.Var sw = t.let(t.fresh("sw"), sload(r.scales(), at));
-                        t.assign(scale[uu][i], select(odd, cast(KType.F32, halfOf(sw, true)), cast(KType.F32, halfOf(sw, false))));
+                        t.assign(scale[uu][i], cast(KType.F32, halfOf(shr(sw, half), false)));
                     }
                 });
             }
