@@ -92,9 +92,9 @@ public final class CudaEmitter extends CEmitter {
      * which the runtime opts in for ({@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}) and passes at every launch.
      */
     public static int dynamicSharedBytes(Kernel k) {
-        if (k.sharedBytes() <= STATIC_SHARED_BYTES) return 0;
+        // the 16-byte layout bounds the static one (no array is aligned to more), so arrays that fit it fit statically
         int[] at = dynamicOffsets(k);
-        return at[at.length - 1];
+        return at[at.length - 1] <= STATIC_SHARED_BYTES ? 0 : at[at.length - 1];
     }
 
     /** Where each shared array starts in the dynamic array, 16-byte aligned, in declaration order; last, the padded total. */

@@ -140,6 +140,17 @@ class AsyncCopyTest {
         assertEquals(3, arrays, src);
         assertEquals((end + 15) / 16 * 16, CudaEmitter.dynamicSharedBytes(k));
         assertEquals(0, CudaEmitter.dynamicSharedBytes(kernel(body, List.of(RING), CUDA)));
+        // exactly 48 KiB of elements whose arrays, each from a 16-byte boundary, take more: dynamic, not a static
+        // layout ptxas could refuse (3072 + 20 + 46 060 bytes; the 20 pad to 32)
+        Shared five = new Shared("five", KType.F32, 5), rest = new Shared("rest", KType.U32, 11515);
+        Kernel edge = kernel(b -> copies(b, u -> {
+            u.asyncWait(0);
+            store(u, 0);
+            u.sstore(five, c(0), f(1));
+            u.sstore(rest, tid(0), u(1));
+        }), List.of(RING, five, rest), CUDA);
+        assertEquals(48 * 1024, edge.sharedBytes());
+        assertEquals(3072 + 32 + 46060 + 4, CudaEmitter.dynamicSharedBytes(edge));
         // beyond what a block may opt in to: refused
         var tooBig = assertThrows(IllegalStateException.class, () -> kernel(body, List.of(RING, new Shared("huge", KType.U32, 60_000)), CUDA));
         assertTrue(tooBig.getMessage().contains("232448 opting in"), tooBig.getMessage());
