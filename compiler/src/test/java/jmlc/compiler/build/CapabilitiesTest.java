@@ -94,6 +94,33 @@ class CapabilitiesTest {
         assertTrue(!f16.isEmpty() && f16.stream().allMatch(n -> n.contains("8192x8192")), "without opting in only o_proj's row fits: " + f16);
     }
 
+    /**
+     * A GEMV that opts in to more shared memory has no more blocks than a multiprocessor's shared memory holds (sm_90:
+     * 228 KiB an SM, 1 KiB reserved a block): 4 stages of 8 warps take 88 KiB, so 2 an SM, and Llama-2-7B's tiles are
+     * dealt in as few rounds as those blocks allow, evenly, rather than over 4 an SM and again by the runtime.
+     */
+    @Test
+    void blocksThatOptInAreAsManyAsSharedMemoryHolds() {
+        ModelConfig llama7b = new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 2, 32, 32, 128, 1e-5, 10000,
+                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
+        Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Target t = Target.parse("cuda:sm_90");
+        Knobs ring = Knobs.defaults();
+        for (var tu : Build.compile(g, t, Knobs.defaults(), 8).decode().tunables())
+            if (tu.space().signature().kind().equals("gemvh")) ring.put(tu.space().signature(), java.util.Map.of("stages", 4, "warps", 8));
+        int sms = t.caps().multiprocessors(), checked = 0;
+        for (Kernel k : Build.compile(g, t, ring, 8).decode().kernels()) {
+            if (!k.name().contains("_ring4")) continue;
+            int perSm = (t.caps().optInSharedBytes() + 1024) / (k.sharedBytes() + 1024);
+            int blocks = (int) ((jmlc.compiler.kernel.Expr.Const) k.grid()[0]).value(), tiles = k.tiles();
+            assertEquals(2, perSm, k.name() + ": " + k.sharedBytes() + " bytes a block");
+            int rounds = (tiles + perSm * sms - 1) / (perSm * sms);
+            assertTrue(blocks <= perSm * sms && (tiles + blocks - 1) / blocks == rounds, k.name() + ": " + blocks + " blocks for " + tiles + " tiles");
+            checked++;
+        }
+        assertTrue(checked >= 4, "the ringed GEMVs of a layer and the LM head");
+    }
+
     /** Without mma.sync, f16 arithmetic or dot2, prefill matmuls are the tiled GEMM in f32 FMAs; the program still matches the reference. */
     @Test
     void theTiledGemmOnBareVectorUnitsMatchesTheReference() {

@@ -234,7 +234,13 @@ public final class GemvHalfRule implements ScheduleRule {
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + groups * rpw - 1) / (groups * rpw);
         // with a ring, as many warps a multiprocessor as 4 blocks of 8 (its shared memory, not registers, holds the bytes in flight)
-        int maxBlocks = (stages > 0 ? Math.max(4, 32 / warps) : 4) * ctx.caps().multiprocessors();
+        int perSm = stages > 0 ? Math.max(4, 32 / warps) : 4;
+        // a block that opts in beyond the shared memory every block has: no more a multiprocessor than that memory
+        // holds (CUDA: a multiprocessor has 1 KiB more than a block may take, and reserves 1 KiB a block), so the
+        // tiles are dealt evenly over the blocks that run, not dealt again by the runtime over fewer
+        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll) : sharedBytes(k, norm, warps * sub, sub, ksplit);
+        if (shared > ctx.caps().maxSharedBytes()) perSm = Math.min(perSm, Math.max(1, (ctx.caps().optInSharedBytes() + 1024) / (shared + 1024)));
+        int maxBlocks = perSm * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
