@@ -136,6 +136,15 @@ public final class GpuSuite {
         return new ModelConfig(a, vocab, hidden, inter, 2, heads, kv, hd, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 128, tied, a.attentionBias());
     }
 
+    /**
+     * A model whose f16 GEMVs stage more than 48 KiB: behind a norm, 8192 columns take 49 184 bytes, which a CUDA
+     * kernel gets only by opting in to dynamic shared memory (Llama-3-70B's width; 2 layers, a small MLP and
+     * vocabulary: a 1.4 GB f32 checkpoint).
+     */
+    static ModelConfig wideConfig() {
+        return cfg(Architecture.LLAMA, 8192, 64, 8, 128, 1024, 1000, false);
+    }
+
     void check(DeviceInfo gpu) throws IOException {
         List<ModelConfig> configs = List.of(
                 cfg(Architecture.LLAMA, 128, 4, 2, 32, 256, 512, false),
@@ -157,10 +166,8 @@ public final class GpuSuite {
                 greedyEqualsCpu(gpu, ck, seed);
             }
         }
-        // rows whose staging exceeds 48 KiB: the f16 GEMV of a norm over 8192 columns stages 49 184 bytes, which a
-        // CUDA kernel gets only by opting in to dynamic shared memory (Llama-3-70B's width; 2 layers, small MLP and
-        // vocabulary: a 1.4 GB checkpoint), q4f16_1 only
-        ModelConfig wide = cfg(Architecture.LLAMA, 8192, 64, 8, 128, 1024, 1000, false);
+        // rows whose staging exceeds 48 KiB (dynamic shared memory on CUDA), q4f16_1 only
+        ModelConfig wide = wideConfig();
         Path dir = Files.createTempDirectory("jmlc-gpu-check");
         HfModelWriter.write(dir, TinyModels.random(wide, seed), TensorDType.F32, 1);
         try (Checkpoint ck = Checkpoints.open(dir)) {
