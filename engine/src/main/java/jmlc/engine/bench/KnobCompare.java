@@ -164,6 +164,7 @@ public final class KnobCompare {
         LoadOptions load = LoadOptions.defaults().device(device).quant(quant);
         List<String> lines = new ArrayList<>();
         List<Variant> all = new ArrayList<>(variants);
+        int failed = 0;
         Variant fastestEach = new Variant(BEST, Map.of());
         all.add(fastestEach);
         records.put(fastestEach, best);
@@ -174,11 +175,18 @@ public final class KnobCompare {
             TuningDatabase.save(db, identity, records.get(v));
             System.setProperty("jmlc.tuning", db.toString());
             out.println("-- " + v.name() + " " + v.knobs());
-            TuneBench.Speeds s = TuneBench.bench(model, load);
-            lines.add(String.format(Locale.ROOT, "%-14s decode %7.1f tok/s   prefill-512 %7.0f tok/s   %s", v.name(), s.decode(), s.prefill(),
-                    v == fastestEach ? "each kernel its fastest variant (above)" : v.knobs()));
+            try {
+                TuneBench.Speeds s = TuneBench.bench(model, load);
+                lines.add(String.format(Locale.ROOT, "%-14s decode %7.1f tok/s   prefill-512 %7.0f tok/s   %s", v.name(), s.decode(), s.prefill(),
+                        v == fastestEach ? "each kernel its fastest variant (above)" : v.knobs()));
+            } catch (RuntimeException e) { // one variant that fails to load or run costs only its own line
+                e.printStackTrace(out);
+                lines.add(String.format(Locale.ROOT, "%-14s FAILED: %s", v.name(), e));
+                failed++;
+            }
         }
         out.println("\n==== summary: " + model + " " + quant + " on " + dev.device().name());
         lines.forEach(out::println);
+        if (failed > 0) System.exit(1);
     }
 }
