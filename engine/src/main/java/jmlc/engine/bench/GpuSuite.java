@@ -154,9 +154,7 @@ public final class GpuSuite {
         long seed = System.nanoTime();
         out.println("check seed " + seed);
         for (ModelConfig c : configs) {
-            Path dir = Files.createTempDirectory("jmlc-gpu-check");
-            HfModelWriter.write(dir, TinyModels.random(c, seed), TensorDType.F32, 1);
-            try (Checkpoint ck = Checkpoints.open(dir)) {
+            try (Checkpoint ck = randomCheckpoint(c, seed)) {
                 for (QuantMode m : QuantMode.values()) {
                     if (m == QuantMode.Q4_0) continue; // same kernels as q4f16_1 with zero point 8; loaded from GGUF files
                     checkModel(gpu, ck, c, m, Set.of(), seed);
@@ -168,11 +166,16 @@ public final class GpuSuite {
         }
         // rows whose staging exceeds 48 KiB (dynamic shared memory on CUDA), q4f16_1 only
         ModelConfig wide = wideConfig();
-        Path dir = Files.createTempDirectory("jmlc-gpu-check");
-        HfModelWriter.write(dir, TinyModels.random(wide, seed), TensorDType.F32, 1);
-        try (Checkpoint ck = Checkpoints.open(dir)) {
+        try (Checkpoint ck = randomCheckpoint(wide, seed)) {
             checkModel(gpu, ck, wide, QuantMode.Q4F16_1, Set.of(), seed);
         }
+    }
+
+    /** A model of {@code c} with random weights, written as an f32 Hugging Face checkpoint in a temporary directory, opened. */
+    private static Checkpoint randomCheckpoint(ModelConfig c, long seed) throws IOException {
+        Path dir = Files.createTempDirectory("jmlc-gpu-check");
+        HfModelWriter.write(dir, TinyModels.random(c, seed), TensorDType.F32, 1);
+        return Checkpoints.open(dir);
     }
 
     private void checkModel(DeviceInfo gpu, Checkpoint ck, ModelConfig c, QuantMode m, Set<String> disabled, long seed) {

@@ -193,10 +193,10 @@ public final class GemvHalfRule implements ScheduleRule {
                                     + "and an even number of scales a row (K a multiple of 64)",
                             v -> v.get("stages") == 0 || (v.get("vector") == 4 && v.get("ksplit") == 1 && v.get("pipeline") == 1
                                     && v.getOrDefault("prefetch", 0) == 0 && k % 64 == 0))
-                    .require("the ring and x fit " + ctx.caps().optInSharedBytes() + " bytes of shared memory (opting in)", v -> {
+                    .require("the ring and x fit " + maxShared + " bytes of shared memory (opting in)", v -> {
                         if (v.get("stages") == 0) return true;
                         int threads = v.get("warps") * sub, rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), sms);
-                        return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= ctx.caps().optInSharedBytes();
+                        return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= maxShared;
                     });
             if (ctx.caps().gridDependency())
                 space.add(Knob.oneOf("trigger", TRIGGER, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "

@@ -58,6 +58,9 @@ class GemvMainLoopTest {
      */
     static final double SPLIT_TOLERANCE = 5e-3;
 
+    /** Hidden size 768 (96 u32 words a row), 1536 intermediate, one layer (see the class comment). */
+    static final ModelConfig MODEL = new ModelConfig(Architecture.LLAMA, 128, 768, 1536, 1, 6, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
+
     static Stream<Arguments> variants() {
         Stream.Builder<Arguments> b = Stream.builder();
         for (int nibbles = 0; nibbles <= 1; nibbles++)
@@ -92,7 +95,7 @@ class GemvMainLoopTest {
     @ParameterizedTest
     @MethodSource("variants")
     void sameLogitsAsThePlainLoop(String target, QuantMode mode, Map<String, Integer> gemv) {
-        ModelConfig c = new ModelConfig(Architecture.LLAMA, 128, 768, 1536, 1, 6, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
+        ModelConfig c = MODEL;
         Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), java.util.Set.of(), 8).run(unfused);
         Target t = Target.parse(target);
@@ -140,8 +143,7 @@ class GemvMainLoopTest {
      */
     @org.junit.jupiter.api.Test
     void theEarlyTriggerComesOnceWithTheBlocksLastCopies() {
-        ModelConfig c = new ModelConfig(Architecture.LLAMA, 128, 768, 1536, 1, 6, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
-        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
+        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(MODEL, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
         Target t = Target.parse("cuda:sm_90");
         for (int trigger = 0; trigger <= 1; trigger++) {
             Program p = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", trigger));
