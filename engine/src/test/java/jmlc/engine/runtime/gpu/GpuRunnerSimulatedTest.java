@@ -375,7 +375,8 @@ class GpuRunnerSimulatedTest {
                 int before = dev.synchronizations();
                 int[] got = Generator.generate(gpu, new int[0], 0, prompt, one, t -> { }, () -> false).tokens();
                 assertEquals(1, dev.synchronizations() - before, "one wait for a 3-chunk prompt: the sampled token's");
-                assertArrayEquals(Generator.generate(ref, new int[0], 0, prompt, one, t -> { }, () -> false).tokens(), got, "seed " + SEED);
+                int[] want = Generator.generate(ref, new int[0], 0, prompt, one, t -> { }, () -> false).tokens();
+                GreedyAgreement.assertTokensAgree(got, want, gpu, ref, new int[0], prompt, "seed " + SEED); // equal, or a near-tie
             }
         }
     }
