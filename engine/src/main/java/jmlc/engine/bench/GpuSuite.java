@@ -404,7 +404,8 @@ public final class GpuSuite {
             out.println("  prompt of n tokens, prefill program / decode steps:" + sp);
             double flops = 2.0 * cm.model().config().parameterCount() * 512;
             double tflops = flops / (512 / prefill) / 1e12;
-            String pdl = RuntimeSettings.defaults().withEnvironment(System.getenv()).programmaticLaunch() ? " (programmatic launch)" : "";
+            Boolean pdlSet = RuntimeSettings.defaults().withEnvironment(System.getenv()).programmaticLaunch();
+            String pdl = pdlSet == null ? "" : pdlSet ? " (programmatic launch)" : " (no programmatic launch)";
             String line = String.format("bench %s %s%s on %s: decode %.1f tok/s (graph step %.3f ms = %.1f tok/s; with argmax %.3f ms; host step %.3f ms), roofline %.0f tok/s (%.2f GB/token at %.0f GB/s) -> %.0f%% ; prefill-512 %.0f tok/s = %.0f TFLOP/s; load %.1f s",
                     model, quant, pdl, gpu.name(), decode, stepMs, 1000 / stepMs, greedyMs, hostMs, roofline, weightBytes / 1e9, copyGbs, 100 * decode / roofline, prefill, tflops, loadS);
             out.println(line);

@@ -9,15 +9,18 @@ import java.util.Map;
  * @param decodeAhead        greedy GPU steps queued ahead of the host, 0 to 8 ({@code JMLC_DECODE_AHEAD});
  *                           while the host takes one token the device computes the next
  * @param programmaticLaunch launch the decode step's kernels as programmatic dependents where the GPU has
- *                           them (CUDA sm_90+; {@code JMLC_PDL=1}): each may launch while the one before drains.
- *                           Off by default: on an H200 (Llama-2-7B q4f16_1, 2026-12-03) decode went 586.2 -> 594.7
- *                           tok/s with one chunk a batch in the 4096-row GEMVs, but 604.6 -> 597.1 with two, the
- *                           default since; prefill keeps plain launches either way (its GEMMs were 11% slower)
+ *                           them (CUDA sm_90+): each may launch while the one before drains. {@code null} (the
+ *                           default): as the decode program asks, which is where a kernel triggers early
+ *                           ({@code Program.triggersEarly}: the GEMV's ring with knob {@code trigger} 1, which gains
+ *                           only so); {@code true}/{@code false} ({@code JMLC_PDL=1}/{@code 0}) for every program.
+ *                           Plain kernels lost under it on an H200 (Llama-2-7B q4f16_1, 2026-12-05: 615.7 -> 607.9
+ *                           tok/s); the ring with an early trigger gained (644.3). Prefill keeps plain launches
+ *                           either way (its GEMMs were 11% slower)
  * @param persistentKernels  the most consecutive decode launches one persistent kernel with grid barriers runs
  *                           ({@code JMLC_PERSISTENT}; the knob {@code decode_persistent.kernels}, laid over the
  *                           tuning database's): 0 leaves it to the database, 1 launches kernel by kernel. CUDA only
  */
-public record RuntimeSettings(int decodeAhead, boolean programmaticLaunch, int persistentKernels) {
+public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int persistentKernels) {
     public static final int DEFAULT_DECODE_AHEAD = 2, MAX_DECODE_AHEAD = 8, MAX_PERSISTENT_KERNELS = 64;
 
     public RuntimeSettings {
@@ -28,24 +31,30 @@ public record RuntimeSettings(int decodeAhead, boolean programmaticLaunch, int p
                     + " (decode launches one kernel runs; 1: none fused), found " + persistentKernels);
     }
 
-    public RuntimeSettings(int decodeAhead, boolean programmaticLaunch) {
+    public RuntimeSettings(int decodeAhead, Boolean programmaticLaunch) {
         this(decodeAhead, programmaticLaunch, 0);
     }
 
     public static RuntimeSettings defaults() {
-        return new RuntimeSettings(DEFAULT_DECODE_AHEAD, false, 0);
+        return new RuntimeSettings(DEFAULT_DECODE_AHEAD, null, 0);
     }
 
     public RuntimeSettings decodeAhead(int steps) {
         return new RuntimeSettings(steps, programmaticLaunch, persistentKernels);
     }
 
-    public RuntimeSettings programmaticLaunch(boolean on) {
+    /** Dependent launches for every decode program ({@code true}), none ({@code false}), or as each asks ({@code null}). */
+    public RuntimeSettings programmaticLaunch(Boolean on) {
         return new RuntimeSettings(decodeAhead, on, persistentKernels);
     }
 
     public RuntimeSettings persistentKernels(int kernels) {
         return new RuntimeSettings(decodeAhead, programmaticLaunch, kernels);
+    }
+
+    /** Whether {@code program}'s launches go as programmatic dependents: as set, else as the program asks ({@link #programmaticLaunch}). */
+    public boolean dependentLaunches(jmlc.compiler.schedule.Program program) {
+        return programmaticLaunch != null ? programmaticLaunch : program.triggersEarly();
     }
 
     /** These settings with {@code JMLC_DECODE_AHEAD}, {@code JMLC_PDL} and {@code JMLC_PERSISTENT} from {@code env} laid over them. */

@@ -14,8 +14,8 @@ class RuntimeSettingsTest {
     @Test
     void loadOptionsCarryTheSettingsAndTheEnvironmentOverridesThem() {
         LoadOptions o = LoadOptions.defaults().decodeAhead(0);
-        assertEquals(new RuntimeSettings(0, false), o.runtime());
-        assertEquals(new RuntimeSettings(0, false), o.runtime().withEnvironment(Map.of()), "nothing set: the options stand");
+        assertEquals(new RuntimeSettings(0, null), o.runtime(), "dependent launches as each decode program asks");
+        assertEquals(new RuntimeSettings(0, null), o.runtime().withEnvironment(Map.of()), "nothing set: the options stand");
         assertEquals(new RuntimeSettings(5, true), o.runtime().withEnvironment(Map.of("JMLC_DECODE_AHEAD", "5", "JMLC_PDL", "1")));
         assertEquals(new RuntimeSettings(0, false), o.runtime().programmaticLaunch(true).withEnvironment(Map.of("JMLC_PDL", "0")));
         assertEquals(RuntimeSettings.DEFAULT_DECODE_AHEAD, LoadOptions.defaults().runtime().decodeAhead());

@@ -199,10 +199,11 @@ public final class GemvHalfRule implements ScheduleRule {
                         return ringSharedBytes(k, norm, threads, sub, v.get("stages"), rpw, chunksPerBatch(v.get("unroll"), rpw)) <= maxShared;
                     });
             if (ctx.caps().gridDependency())
-                space.add(Knob.oneOf("trigger", TRIGGER, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
+                space.add(Knob.oneOf(jmlc.compiler.schedule.Program.EARLY_TRIGGER, TRIGGER, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
                                 + "1 once its last copies are issued (a ring)", 0, 1)
-                                // the tuner replays one kernel at a time, where the trigger changes nothing: set by hand
-                                // (--knob) and judged end to end (bench/knob-compare.sh)
+                                // the tuner replays one kernel at a time, where the trigger changes nothing: judged end to
+                                // end (ModelTuning's decode-step stage, bench/knob-compare.sh); a program with it launches
+                                // its kernels as programmatic dependents (Program.triggersEarly)
                                 .tryOnly(TRIGGER))
                         .require("an early trigger needs a ring (stages above 0)", v -> v.get("trigger") == 0 || v.get("stages") > 0);
         }

@@ -44,19 +44,19 @@ public final class CudaDevice implements GpuDevice {
     private final CUstream_st stream = new CUstream_st();
     private final Nvrtc nvrtc;
     private final List<CUmod_st> modules = new ArrayList<>();
-    /** Launch the decode step's kernels as programmatic dependents (Hopper and later; RuntimeSettings.programmaticLaunch). */
+    /** Launches asked for as dependents go as programmatic dependents (Hopper and later; RuntimeSettings.dependentLaunches). */
     private final boolean programmaticLaunch;
 
     /**
-     * Opens GPU {@code ordinal}; {@code programmaticLaunch} launches kernels as programmatic dependents
-     * where the GPU has them (sm_90+). Benchmarks and sweeps drive devices directly; models go through
-     * {@link CudaPlatform} and the generic GPU backend.
+     * Opens GPU {@code ordinal}. Launches prepared as dependents ({@link #prepare(LoadedKernel, long[], boolean)})
+     * go as programmatic dependents where the GPU has them (sm_90+). Benchmarks and sweeps drive devices
+     * directly; models go through {@link CudaPlatform} and the generic GPU backend.
      */
-    public static CudaDevice open(int ordinal, boolean programmaticLaunch) {
-        return new CudaDevice(ordinal, programmaticLaunch);
+    public static CudaDevice open(int ordinal) {
+        return new CudaDevice(ordinal);
     }
 
-    private CudaDevice(int ordinal, boolean programmaticLaunch) {
+    private CudaDevice(int ordinal) {
         this.ordinal = ordinal;
         check(cuInit(0), "cuInit");
         check(cuDevicePrimaryCtxRetain(ctx, ordinal), "cuDevicePrimaryCtxRetain(" + ordinal + ")");
@@ -69,9 +69,10 @@ public final class CudaDevice implements GpuDevice {
         this.target = attr(CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH, ordinal) != 0 ? cuda
                 : new Target(cuda.platform(), cuda.arch(), cuda.caps().withGridBarrier(false));
         this.nvrtc = new Nvrtc(target.arch());
-        // the decode launches only (prepare(..., dependent)), where the settings ask (off by default: RuntimeSettings);
-        // the GEMVs let the next kernel launch when their rows are done (at their start it was 17% slower, H200)
-        this.programmaticLaunch = programmaticLaunch && target.caps().gridDependency();
+        // the launches the runner asks for as dependents (a decode program where it triggers early, or as set:
+        // RuntimeSettings.dependentLaunches); the GEMVs let the next kernel launch when their rows are done, or with
+        // knob trigger once their last copies are issued (at their start it was 17% slower, H200)
+        this.programmaticLaunch = target.caps().gridDependency();
     }
 
     /** What detection found: the GPUs the driver reports, or why there are none, in words a user can act on. */

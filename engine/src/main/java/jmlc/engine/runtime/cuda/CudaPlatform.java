@@ -33,6 +33,6 @@ public final class CudaPlatform implements GpuPlatform {
 
     @Override
     public GpuDevice open(DeviceInfo device, RuntimeSettings settings) {
-        return CudaDevice.open(Integer.parseInt(device.id().substring("cuda:".length())), settings.programmaticLaunch());
+        return CudaDevice.open(Integer.parseInt(device.id().substring("cuda:".length())));
     }
 }

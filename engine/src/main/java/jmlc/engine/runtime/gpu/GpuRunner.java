@@ -165,8 +165,8 @@ public final class GpuRunner implements ModelRunner {
             });
             this.sampleParamsAddr = memory.alloc(8, "sampling parameters");
             this.sampleOutAddr = memory.alloc(4, "sampled token");
-            // decode launches may overlap the drain of the one before (RuntimeSettings.programmaticLaunch); prefill's do
-            // not: its GEMMs were 11% slower so (H200, 2026-12-03)
+            // decode launches may overlap the drain of the one before (RuntimeSettings.dependentLaunches: where a kernel
+            // triggers early, or as set); prefill's do not: its GEMMs were 11% slower so (H200, 2026-12-03)
             this.prefillCalls = bind(build.prefill().launched(), false);
             // decode, choose, and feed the choice back as the next step's token and position (one kernel): one
             // replay and one 4-byte copy out per generated token
@@ -176,8 +176,8 @@ public final class GpuRunner implements ModelRunner {
                     new long[] {logits, sampleParamsAddr, sampleOutAddr, layout.tokens(), layout.pos()});
             samplers.put("argmax and advance", greedy);
             samplers.put("sample and advance", draw);
-            this.longStep = capture(build.decode(), greedy, draw);
-            if (build.shortDecode() != null) this.shortStep = capture(build.shortDecode(), greedy, draw);
+            this.longStep = capture(build.decode(), settings.dependentLaunches(build.decode()), greedy, draw);
+            if (build.shortDecode() != null) this.shortStep = capture(build.shortDecode(), settings.dependentLaunches(build.shortDecode()), greedy, draw);
             // steps in flight: while the host takes one token, the device computes the next
             this.ahead = new DecodeAhead(dev, pos -> stepAt(pos).greedy(), sampleOutAddr, settings.decodeAhead());
         } catch (RuntimeException e) {
@@ -186,10 +186,13 @@ public final class GpuRunner implements ModelRunner {
         }
     }
 
-    /** {@code program} bound and captured three ways: alone, then argmax and advance, then sampling and advance. */
-    private DecodeStep capture(Program program, GpuDevice.Launch greedy, GpuDevice.Launch draw) {
-        List<Bound> calls = bind(program.calls(), true);
-        List<Bound> launched = program.fused() ? bind(program.launched(), true) : calls;
+    /**
+     * {@code program} bound ({@code dependent}: as programmatic dependents) and captured three ways: alone, then
+     * argmax and advance, then sampling and advance.
+     */
+    private DecodeStep capture(Program program, boolean dependent, GpuDevice.Launch greedy, GpuDevice.Launch draw) {
+        List<Bound> calls = bind(program.calls(), dependent);
+        List<Bound> launched = program.fused() ? bind(program.launched(), dependent) : calls;
         return new DecodeStep(calls, launched, dev.capture(() -> launchAll(launched, 1)),
                 dev.capture(() -> {
                     launchAll(launched, 1);

@@ -176,6 +176,20 @@ public final class SimulatedDevice implements GpuDevice {
         else r.run();
     }
 
+    /** Launches prepared as programmatic dependents, where the target has them (they run as plain ones here: in order). */
+    private int dependentLaunches;
+
+    /** Launches prepared so far as programmatic dependents ({@link #prepare(LoadedKernel, long[], boolean)}). */
+    public int dependentLaunches() {
+        return dependentLaunches;
+    }
+
+    @Override
+    public Launch prepare(LoadedKernel k, long[] buffers, boolean dependent) {
+        if (dependent && target.caps().gridDependency()) dependentLaunches++;
+        return prepare(k, buffers);
+    }
+
     @Override
     public Launch prepare(LoadedKernel k, long[] buffers) {
         return new Launch() {

@@ -380,4 +380,45 @@ class GpuRunnerSimulatedTest {
             }
         }
     }
+    /**
+     * A decode program whose GEMVs trigger early (the ring with knob trigger 1) is launched as programmatic
+     * dependents without being told: the trigger gains only so. Plain programs and prefill launch plainly, and
+     * JMLC_PDL=0 (programmaticLaunch false) or =1 still decides for every program. The logits are the same.
+     */
+    @Test
+    void aProgramThatTriggersEarlyIsLaunchedAsDependents(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            Target t = Target.parse("cuda:sm_90");
+            Knobs ringed = Knobs.defaults();
+            for (var tunable : jmlc.compiler.build.Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens()).decode().tunables()) {
+                var v = new java.util.HashMap<>(tunable.chosen());
+                if (!v.containsKey(Program.EARLY_TRIGGER)) continue;
+                v.putAll(java.util.Map.of("stages", 4, Program.EARLY_TRIGGER, 1));
+                if (tunable.space().valid(v)) ringed.put(tunable.space().signature(), java.util.Map.of("stages", 4, Program.EARLY_TRIGGER, 1));
+            }
+            assertFalse(ringed.equals(Knobs.defaults()), "some GEMV of the tiny model takes a ring with an early trigger");
+            int[] prompt = new Random(SEED).ints(5, 0, c.vocabSize()).toArray();
+            float[] want = null;
+            for (var run : List.of(new Object[] {ringed, null, true}, new Object[] {Knobs.defaults(), null, false},
+                    new Object[] {ringed, false, false}, new Object[] {Knobs.defaults(), true, true})) {
+                Knobs knobs = (Knobs) run[0];
+                RuntimeSettings settings = RuntimeSettings.defaults().programmaticLaunch((Boolean) run[1]);
+                SimulatedDevice dev = new SimulatedDevice(t);
+                var build = jmlc.compiler.build.Build.compile(cm.graph(), t, knobs, cm.maxStepTokens());
+                try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                     GpuRunner r = new GpuRunner(dev, cm, w, build, GpuRunner.shortPrompt(knobs, t, cm.maxStepTokens()), settings, Progress.NONE)) {
+                    String what = (knobs == ringed ? "ringed with the trigger" : "defaults") + ", programmaticLaunch " + run[1];
+                    assertEquals(knobs == ringed, build.decode().triggersEarly(), what);
+                    if ((Boolean) run[2]) assertTrue(dev.dependentLaunches() >= build.decode().launches(), what + ": the decode step's launches are dependents, found " + dev.dependentLaunches());
+                    else assertEquals(0, dev.dependentLaunches(), what + ": no launch is a dependent");
+                    r.forward(prompt, 0);
+                    float[] got = r.forward(new int[] {prompt[0]}, prompt.length);
+                    if (want == null) want = got;
+                    else assertArrayEquals(want, got, what + ": the ring and its trigger change no bit of the logits");
+                }
+            }
+        }
+    }
 }
