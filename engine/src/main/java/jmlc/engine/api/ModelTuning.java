@@ -3,6 +3,8 @@ package jmlc.engine.api;
 import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.tune.Tuner;
+import jmlc.compiler.tune.TuningRecord;
+import jmlc.compiler.tune.TuningTask;
 import jmlc.engine.format.Checkpoint;
 import jmlc.engine.format.Checkpoints;
 import jmlc.engine.model.CompiledModel;
@@ -20,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -39,9 +42,13 @@ public final class ModelTuning {
      * @param prefillTokens  the prompt length prefill kernels are timed at
      * @param decodePosition the context decode kernels are timed at
      * @param seed           seeds the search and the random weights
+     * @param stepTokens     decode tokens a run of the decode-step stage ({@link DecodeStepTuning}) generates; 0 skips it
      */
-    public record Options(Duration budget, String kernels, int prefillTokens, int decodePosition, long seed) {
+    public record Options(Duration budget, String kernels, int prefillTokens, int decodePosition, long seed, int stepTokens) {
+        public static final int DEFAULT_STEP_TOKENS = 256;
+
         public Options {
+            if (stepTokens < 0) throw new IllegalArgumentException("decode-step tokens must be >= 0 (0 skips the stage), found " + stepTokens);
             if (budget == null || budget.isZero() || budget.isNegative()) throw new IllegalArgumentException("the tuning budget must be positive, found " + budget);
             if (prefillTokens < 1) throw new IllegalArgumentException("prefill tokens must be positive, found " + prefillTokens);
             if (decodePosition < 0) throw new IllegalArgumentException("the decode position must be >= 0, found " + decodePosition);
@@ -55,11 +62,15 @@ public final class ModelTuning {
         }
 
         public static Options of(Duration budget) {
-            return new Options(budget, null, 512, 256, 1);
+            return new Options(budget, null, 512, 256, 1, DEFAULT_STEP_TOKENS);
         }
 
         public Options kernels(String regex) {
-            return new Options(budget, regex, prefillTokens, decodePosition, seed);
+            return new Options(budget, regex, prefillTokens, decodePosition, seed, stepTokens);
+        }
+
+        public Options stepTokens(int tokens) {
+            return new Options(budget, kernels, prefillTokens, decodePosition, seed, tokens);
         }
     }
 
@@ -77,8 +88,12 @@ public final class ModelTuning {
         return Duration.ofSeconds(seconds);
     }
 
-    /** What a run did: the device, every task's result, and the database written (null when nothing was timed). */
-    public record Result(DeviceInfo device, DeviceIdentity identity, Tuner.Report report, Path database) {}
+    /**
+     * What a run did: the device, every task's result, the database written (null when nothing was timed), and
+     * the decode-step stage's trials (null where it did not run: no kernel with an early trigger, a loaded
+     * model's tuning, or {@code stepTokens} 0).
+     */
+    public record Result(DeviceInfo device, DeviceIdentity identity, Tuner.Report report, Path database, DecodeStepTuning.Choice step) {}
 
     /** Tunes {@code spec} (a model directory, a .gguf, synthetic:NAME) as {@code load} would load it. */
     public static Result tune(String spec, LoadOptions load, Options options, Tuner.Listener listener, Progress progress) {
@@ -100,15 +115,26 @@ public final class ModelTuning {
         if (ctx > config.maxPositions()) throw new IllegalArgumentException("max context " + ctx + " exceeds the model's context window of " + config.maxPositions());
         progress.update("compiling graph (" + quant + ")", 0, 1);
         CompiledModel compiled = CompiledModel.compile(config, quant, load.kvCacheFor(quant), ctx, false, load.disabledPasses(), ModelLoader.MAX_STEP_TOKENS);
-        return tune(compiled, dev, options, listener, progress);
+        PerKernel k = tune(compiled, dev, options, listener, progress);
+        DecodeStepTuning.Choice step = null;
+        if (k.database() != null && options.stepTokens() > 0) {
+            step = DecodeStepTuning.run(spec, load, TuningDatabase.directory(), k.identity(), k.tasks(), k.records(), options.stepTokens(),
+                    what -> progress.update(what, 0, 1)).orElse(null);
+        }
+        return new Result(dev.device(), k.identity(), k.report(), k.database(), step);
     }
+
+    /** The per-kernel search's result, with what the decode-step stage takes from it. */
+    private record PerKernel(DeviceIdentity identity, Tuner.Report report, Path database, List<TuningTask> tasks, List<TuningRecord> records) {}
 
     /** Tunes the kernels of a loaded model on its device (the model keeps running what it compiled; load it again to use the result). */
     public static Result tune(LoadedModel model, Options options, Tuner.Listener listener, Progress progress) {
-        return tune(model.compiled(), Backends.resolve(model.runner().device().id()), options, listener, progress);
+        Backends.Resolved dev = Backends.resolve(model.runner().device().id());
+        PerKernel k = tune(model.compiled(), dev, options, listener, progress);
+        return new Result(dev.device(), k.identity(), k.report(), k.database(), null);
     }
 
-    private static Result tune(CompiledModel model, Backends.Resolved dev, Options options, Tuner.Listener listener, Progress progress) {
+    private static PerKernel tune(CompiledModel model, Backends.Resolved dev, Options options, Tuner.Listener listener, Progress progress) {
         var include = options.kernels() == null ? (java.util.function.Predicate<String>) s -> true : Pattern.compile(options.kernels()).asPredicate();
         var setupOptions = new TuningSetup.Options(options.prefillTokens(), options.decodePosition(), include);
         try (TuningSetup setup = dev.backend().tuning(model, dev.device(), setupOptions, progress)
@@ -126,7 +152,7 @@ public final class ModelTuning {
                     throw new UncheckedIOException("cannot write the tuning database in " + TuningDatabase.directory(), e);
                 }
             }
-            return new Result(dev.device(), setup.device(), report, db);
+            return new PerKernel(setup.device(), report, db, setup.tasks(), records);
         }
     }
 }

@@ -10,7 +10,7 @@ import jmlc.engine.format.tensor.FloatWeights;
 import jmlc.engine.format.tensor.TensorDType;
 
 /** Tiny Hugging Face model directories (vocabulary 256) with hand-made tokenizers, for the loader's and ChatModule's failure paths. */
-final class HostileModelDirs {
+public final class HostileModelDirs {
     private HostileModelDirs() {}
 
     /**
@@ -23,7 +23,7 @@ final class HostileModelDirs {
     }
 
     /** {@link #withSilentTokenizer(Path, int)} with these weights (F32 safetensors). */
-    static Path withSilentTokenizer(Path dir, int extraAdded, FloatWeights weights) throws IOException {
+    public static Path withSilentTokenizer(Path dir, int extraAdded, FloatWeights weights) throws IOException {
         HfModelWriter.write(dir, weights, TensorDType.F32, 1);
         StringBuilder vocab = new StringBuilder("{");
         for (int i = 0; i < 256; i++) vocab.append(i == 0 ? "" : ", ").append("\"<t").append(i).append(">\": ").append(i);

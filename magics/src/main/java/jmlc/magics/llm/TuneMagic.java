@@ -86,7 +86,7 @@ public final class TuneMagic implements Magic {
         ChatModule cm = Llm.model(ctx.session());
         ModelTuning.Options opts;
         try {
-            opts = new ModelTuning.Options(ModelTuning.parseBudget(args.budget), args.kernels, args.prefillTokens, args.position, args.seed);
+            opts = new ModelTuning.Options(ModelTuning.parseBudget(args.budget), args.kernels, args.prefillTokens, args.position, args.seed, 0); // a loaded model: per kernel only
         } catch (IllegalArgumentException e) {
             throw new MagicException("%tune: " + e.getMessage());
         }

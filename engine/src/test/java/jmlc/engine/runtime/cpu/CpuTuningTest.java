@@ -50,7 +50,7 @@ class CpuTuningTest {
         HfModelWriter.write(model, TinyModels.random(c, 7), TensorDType.F32, 1);
         try {
             List<TaskResult> results = new ArrayList<>();
-            var opts = new ModelTuning.Options(Duration.ofMinutes(2), "_64x64@", 8, 8, 1);
+            var opts = new ModelTuning.Options(Duration.ofMinutes(2), "_64x64@", 8, 8, 1, 0);
             ModelTuning.Result r = ModelTuning.tune(model.toString(), LoadOptions.defaults().device("cpu").maxContext(32), opts, new Tuner.Listener() {
                 @Override
                 public void taskFinished(TaskResult t, int done, int of) {

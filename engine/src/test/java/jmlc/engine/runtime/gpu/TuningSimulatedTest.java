@@ -15,6 +15,7 @@ import jmlc.compiler.tune.TuningTask;
 import jmlc.engine.api.LoadOptions;
 import jmlc.engine.api.ModelTuning;
 import jmlc.engine.format.Checkpoint;
+import jmlc.engine.format.TinyModels;
 import jmlc.engine.model.CheckpointWeights;
 import jmlc.engine.model.CompiledModel;
 import jmlc.engine.model.Progress;
@@ -193,7 +194,7 @@ class TuningSimulatedTest {
         ModelConfig c = GpuRunnerSimulatedTest.config();
         try (Checkpoint ck = GpuRunnerSimulatedTest.tinyCheckpoint(dir.resolve("model"), c)) {
             LoadOptions load = LoadOptions.defaults().device("sim:cuda:sm_90").maxContext(32);
-            var opts = new ModelTuning.Options(Duration.ofMinutes(5), "attention_decode", 8, 8, 1);
+            var opts = new ModelTuning.Options(Duration.ofMinutes(5), "attention_decode", 8, 8, 1, 0);
             ModelTuning.Result result = ModelTuning.tune(dir.resolve("model").toString(), load, opts, Tuner.Listener.NONE, Progress.NONE);
             assertNotNull(result.database());
             var record = TuningDatabase.read(result.database(), null).records().getFirst();
@@ -224,6 +225,53 @@ class TuningSimulatedTest {
                 assertTrue(warnings.getFirst().contains(result.database().toString()) && warnings.getFirst().contains("not valid JSON"), warnings.getFirst());
                 var chosen = r.decodeProgram().tunables().stream().filter(t -> t.space().signature().toString().equals(record.signature())).findFirst().orElseThrow();
                 assertEquals(chosen.space().defaults(), chosen.chosen(), "the defaults");
+            }
+        } finally {
+            if (before == null) System.clearProperty("jmlc.tuning");
+            else System.setProperty("jmlc.tuning", before);
+        }
+    }
+
+    /**
+     * On a target with dependent launches the decode-step stage runs after the per-kernel search: the whole
+     * model's decode timed as tuned, then with each ring-and-trigger variant laid over the tuned GEMVs. The
+     * database ends with the kept trial's knobs, and the next load compiles them (and, for a variant, launches
+     * the decode step as programmatic dependents). Times on the simulator mean nothing; what is checked is the
+     * stage's bookkeeping.
+     */
+    @Test
+    void theDecodeStepStageKeepsWhatItChoseInTheDatabase(@TempDir Path dir) throws Exception {
+        String before = System.getProperty("jmlc.tuning");
+        System.setProperty("jmlc.tuning", dir.resolve("tuning").toString());
+        try {
+            LoadOptions load = LoadOptions.defaults().device("sim:cuda:sm_90").maxContext(32).decodeAhead(0);
+            // 2 layers 64 wide with a vocabulary of 300 (a 32000-row LM head is most of a simulated step) and a tokenizer.json of 300 ids
+            String model = jmlc.engine.api.HostileModelDirs.withSilentTokenizer(dir.resolve("model"), 300 - 256,
+                    TinyModels.random(GpuRunnerSimulatedTest.config(), 3)).toString();
+            var opts = new ModelTuning.Options(Duration.ofSeconds(5), "gemvh", 8, 8, 1, 2);
+            ModelTuning.Result result = ModelTuning.tune(model, load, opts, Tuner.Listener.NONE, Progress.NONE);
+            var step = result.step();
+            assertNotNull(step, "sm_90 has dependent launches: the stage ran");
+            assertEquals("as tuned per kernel", step.trials().getFirst().name());
+            assertTrue(step.trials().size() >= 2, "a ring variant fits the tiny model's GEMVs: " + step.trials());
+            for (var t : step.trials()) assertTrue(t.decodeTokensPerSecond() > 0, "every trial ran: " + t);
+            assertTrue(step.lines().stream().anyMatch(l -> l.endsWith("<- kept")), step.lines().toString());
+
+            var records = TuningDatabase.read(result.database(), null).records();
+            try (var m = jmlc.engine.api.ModelLoader.load(model, load, Progress.NONE)) {
+                GpuRunner r = (GpuRunner) m.runner();
+                boolean variant = !step.kept().knobs().isEmpty();
+                assertEquals(variant, r.decodeProgram().triggersEarly(), "kept " + step.kept());
+                int gemvs = 0;
+                for (var t : r.decodeProgram().tunables()) {
+                    var rec = records.stream().filter(x -> x.signature().equals(t.space().signature().toString())).findFirst();
+                    if (rec.isEmpty() || !t.space().signature().kind().equals("gemvh")) continue;
+                    gemvs++;
+                    assertEquals(t.space().resolve(rec.get().knobs()), t.chosen(), "the runner compiled the database's knobs");
+                    if (variant) step.kept().knobs().forEach((k, v) -> assertEquals(v, t.chosen().get(k), t.space().signature() + " has the kept variant's " + k));
+                    else assertEquals(0, t.chosen().get(jmlc.compiler.schedule.Program.EARLY_TRIGGER), "the per-kernel result: no early trigger");
+                }
+                assertTrue(gemvs > 0, "the tuned GEMVs are in the database");
             }
         } finally {
             if (before == null) System.clearProperty("jmlc.tuning");

@@ -1,0 +1,42 @@
+package jmlc.engine.api;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Which decode-step trial the stage keeps: the fastest, only when 1% ahead of the per-kernel result; failures never. */
+class DecodeStepTuningTest {
+    private static DecodeStepTuning.Trial trial(String name, double tokS) {
+        return new DecodeStepTuning.Trial(name, name.equals("base") ? Map.of() : Map.of("stages", 3), 4, tokS, Double.isNaN(tokS) ? "failed to load" : null);
+    }
+
+    @Test
+    void theFastestIsKeptOnlyWhenItIsOnePercentAhead() {
+        var base = trial("base", 600);
+        var close = trial("close", 605);
+        var ahead = trial("ahead", 620);
+        var faster = trial("faster", 640);
+        var failed = trial("failed", Double.NaN);
+        assertSame(base, DecodeStepTuning.kept(List.of(base, close)), "0.8% is within noise: the per-kernel result stands");
+        assertSame(ahead, DecodeStepTuning.kept(List.of(base, close, ahead)));
+        assertSame(faster, DecodeStepTuning.kept(List.of(base, faster, failed, ahead)), "the fastest, wherever it comes");
+        assertSame(base, DecodeStepTuning.kept(List.of(base, failed)), "a trial that failed is never kept");
+        var baseFailed = trial("base", Double.NaN);
+        assertSame(baseFailed, DecodeStepTuning.kept(List.of(baseFailed, faster)), "without the per-kernel figure nothing is judged: it stands");
+        assertSame(base, DecodeStepTuning.kept(List.of(base)));
+    }
+
+    @Test
+    void aVariantWhoseLogitsDifferBeyondTheToleranceIsNamed() {
+        float[] want = {10f, -4f, 2f};
+        assertNull(DecodeStepTuning.disagreement(want, new float[] {10.05f, -4f, 2f}, 1e-2), "0.05 is within 1e-2 x 10");
+        String m = DecodeStepTuning.disagreement(want, new float[] {10f, -4f, 2.2f}, 1e-2);
+        assertNotNull(m);
+        assertTrue(m.contains("token 2") && m.contains("0.2"), m);
+        assertNotNull(DecodeStepTuning.disagreement(want, new float[] {10f, Float.NaN, 2f}, 1e-2), "NaN never agrees");
+        assertNotNull(DecodeStepTuning.disagreement(want, new float[] {10f, -4f}, 1e-2));
+    }
+}
