@@ -33,12 +33,14 @@ import java.util.function.Consumer;
  * are issued, launched as programmatic dependents (which a program with an early trigger is), overlaps the
  * next GEMV's first copies with its own last bytes.
  *
- * <p>After the per-kernel search this stage loads the model as tuned and times its decode, then the same
- * with each {@link #VARIANTS variant} laid over every tuned decode kernel that has the trigger and accepts
- * it, and keeps the fastest in the database when it is at least {@link #MIN_GAIN} ahead; else the per-kernel
- * result stands. On an H200 (2026-12-05, decode tok/s, the ring against the register loop as plain launches):
+ * <p>After the per-kernel search this stage loads the model as tuned and times its decode; then the same
+ * launched as programmatic dependents (the runner's knob {@code dependent}); then with each
+ * {@link #VARIANTS variant} laid over every tuned decode kernel that has the trigger and accepts it. It keeps
+ * the fastest in the database when it is at least {@link #MIN_GAIN} ahead and its logits agree; else the
+ * per-kernel result stands. On an H200 (2026-12-05, decode tok/s, the ring against the register loop as plain launches):
  * Llama-2-7B 615.7 -> 644.3 with 3 stages of 8 warps, Llama-3-8B 567.8 -> 593.7 with 4, Llama-2-13B none
- * (350.6 plain; 347.6 and 313.3 ringed), so the choice is the model's and the card's, not a rule's default.
+ * (350.6 plain; 347.6 and 313.3 ringed) but 358.6 with its plain kernels as dependents, which lost 1.3% for 7B;
+ * so the choice is the model's and the card's, not a rule's default.
  */
 public final class DecodeStepTuning {
     private DecodeStepTuning() {}
@@ -55,15 +57,51 @@ public final class DecodeStepTuning {
      */
     static final Map<String, Integer> RING_NEEDS = Map.of("vector", 4, "ksplit", 1, "pipeline", 1, "prefetch", 0);
 
+    /** How the stage's entries say they were chosen. */
+    private static final String HOW = "chosen for the decode step, whole model";
+
+    /**
+     * The runner's entry ({@link GpuRunner#space}) as the database holds it, for the target (a hand-written
+     * {@code short_prompt} stays), written with {@code dependent} 0 or 1.
+     */
+    record Runner(String signature, Map<String, Integer> knobs, String measured) {
+        static Runner of(Path dir, DeviceIdentity device, jmlc.compiler.target.Target target, String measured) {
+            String sig = new jmlc.compiler.schedule.KernelSignature(GpuRunner.RUNNER_KNOBS, "", target).toString();
+            Map<String, Integer> k = new HashMap<>();
+            for (TuningRecord r : TuningDatabase.read(TuningDatabase.file(dir, device), device).records())
+                if (r.signature().equals(GpuRunner.RUNNER_KNOBS)) k.putAll(r.knobs());
+            for (TuningRecord r : TuningDatabase.read(TuningDatabase.file(dir, device), device).records())
+                if (r.signature().equals(sig)) k.putAll(r.knobs()); // the target's own entry wins
+            k.remove(GpuRunner.DEPENDENT);
+            return new Runner(sig, Map.copyOf(k), measured);
+        }
+
+        TuningRecord record(int dependent) {
+            Map<String, Integer> k = new HashMap<>(knobs);
+            k.put(GpuRunner.DEPENDENT, dependent);
+            return new TuningRecord(signature, k, 0, 0, 0, 0, false, "decode step, whole model", 1, measured, HOW);
+        }
+    }
+
+    private static List<TuningRecord> with(List<TuningRecord> records, TuningRecord more) {
+        List<TuningRecord> all = new ArrayList<>(records);
+        all.add(more);
+        return List.copyOf(all);
+    }
+
     /** A variant replaces the per-kernel result only this much faster (decode tok/s), as the per-kernel search keeps a candidate. */
     static final double MIN_GAIN = 1.01;
 
-    /** One configuration timed: its name, the knobs laid over (empty: the per-kernel result), decode tok/s (NaN: it failed, {@code error}). */
+    /**
+     * One configuration timed: its name, the knobs laid over (empty: the per-kernel result) on {@code kernels} GEMVs
+     * (0: the runner's knobs), decode tok/s (NaN: it failed, {@code error}).
+     */
     public record Trial(String name, Map<String, Integer> knobs, int kernels, double decodeTokensPerSecond, String error) {
         @Override
         public String toString() {
-            return Double.isNaN(decodeTokensPerSecond) ? String.format(Locale.ROOT, "%-22s failed: %s", name, error)
-                    : String.format(Locale.ROOT, "%-22s decode %7.1f tok/s%s", name, decodeTokensPerSecond, knobs.isEmpty() ? "" : "  " + kernels + " kernels " + knobs);
+            return Double.isNaN(decodeTokensPerSecond) ? String.format(Locale.ROOT, "%-26s failed: %s", name, error)
+                    : String.format(Locale.ROOT, "%-26s decode %7.1f tok/s%s", name, decodeTokensPerSecond,
+                    knobs.isEmpty() ? "" : "  " + (kernels == 0 ? "the runner's " : "on " + kernels + (kernels == 1 ? " kernel " : " kernels ")) + new java.util.TreeMap<>(knobs));
         }
     }
 
@@ -93,13 +131,21 @@ public final class DecodeStepTuning {
             return t != null && t.decode() && t.space().knobs().stream().map(Knob::name).anyMatch(Program.EARLY_TRIGGER::equals);
         }).toList();
         if (capable.isEmpty()) return Optional.empty();
+        String measured = capable.getFirst().measured();
+        Runner runner = Runner.of(dir, device, bySignature.get(capable.getFirst().signature()).signature().target(), measured);
         List<Trial> trials = new ArrayList<>();
         Map<Trial, List<TuningRecord>> records = new LinkedHashMap<>();
+        List<TuningRecord> asTuned = with(capable, runner.record(0));
         try {
-            Run first = time("as tuned per kernel", Map.of(), capable.size(), capable, spec, load, dir, device, tokens, null, progress);
+            Run first = time("as tuned per kernel", Map.of(), capable.size(), asTuned, spec, load, dir, device, tokens, null, progress);
             Trial base = first.trial();
             trials.add(base);
-            records.put(base, capable);
+            records.put(base, asTuned);
+            // plain kernels as programmatic dependents (the runner's knob): 13B gained so on the H200, 7B lost
+            List<TuningRecord> dependents = with(capable, runner.record(1));
+            Trial d = time("as tuned, as dependents", Map.of(GpuRunner.DEPENDENT, 1), 0, dependents, spec, load, dir, device, tokens, first, progress).trial();
+            trials.add(d);
+            records.put(d, dependents);
             for (Map<String, Integer> v : VARIANTS) {
                 List<TuningRecord> laid = new ArrayList<>();
                 for (TuningRecord r : capable) {
@@ -111,18 +157,19 @@ public final class DecodeStepTuning {
                     k.putAll(v);
                     if (!t.space().valid(k)) continue;
                     laid.add(new TuningRecord(r.signature(), k, r.defaultMs(), r.defaultMs(), r.candidates(), r.rejected(), r.exhausted(), r.timedAs(), r.uses(),
-                            r.measured(), "chosen for the decode step, whole model (early trigger)"));
+                            r.measured(), HOW + " (early trigger)"));
                 }
                 if (laid.isEmpty()) continue;
                 List<TuningRecord> all = new ArrayList<>(capable);
                 all.replaceAll(r -> laid.stream().filter(l -> l.signature().equals(r.signature())).findFirst().orElse(r));
+                all.add(runner.record(0));
                 Trial t = time(name(v), v, laid.size(), all, spec, load, dir, device, tokens, first, progress).trial();
                 trials.add(t);
                 records.put(t, all);
             }
         } finally {
             Trial kept = kept(trials);
-            save(dir, device, kept == null ? capable : records.get(kept));
+            save(dir, device, kept == null ? asTuned : records.get(kept));
         }
         return Optional.of(new Choice(List.copyOf(trials), kept(trials)));
     }

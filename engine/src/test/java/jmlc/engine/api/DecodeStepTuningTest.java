@@ -39,4 +39,18 @@ class DecodeStepTuningTest {
         assertNotNull(DecodeStepTuning.disagreement(want, new float[] {10f, Float.NaN, 2f}, 1e-2), "NaN never agrees");
         assertNotNull(DecodeStepTuning.disagreement(want, new float[] {10f, -4f}, 1e-2));
     }
+
+    /** The runner's entry the stage writes keeps what the database held for it (a hand-written short_prompt), with its own dependent. */
+    @Test
+    void theRunnersEntryKeepsWhatTheDatabaseHeld(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var device = new jmlc.engine.runtime.DeviceIdentity("cuda", "Some GPU", "cuda:sm_90", "CUDA 13.0");
+        var target = jmlc.compiler.target.Target.parse("cuda:sm_90");
+        jmlc.engine.tuning.TuningDatabase.save(dir, device, List.of(
+                new jmlc.compiler.tune.TuningRecord("runner", Map.of("short_prompt", 4), 0, 0, 0, 0, false, "", 1, "", "by hand"),
+                new jmlc.compiler.tune.TuningRecord("runner@cuda:sm_90", Map.of("short_prompt", 5, "dependent", 1), 0, 0, 0, 0, false, "", 1, "", "by hand")));
+        var r = DecodeStepTuning.Runner.of(dir, device, target, "now");
+        assertEquals("runner@cuda:sm_90", r.signature());
+        assertEquals(Map.of("short_prompt", 5, "dependent", 0), r.record(0).knobs(), "the target's entry wins over the generic one");
+        assertEquals(Map.of("short_prompt", 5, "dependent", 1), r.record(1).knobs());
+    }
 }

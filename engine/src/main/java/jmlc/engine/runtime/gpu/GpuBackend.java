@@ -71,13 +71,16 @@ public final class GpuBackend implements Backend {
             progress.update("compiling for " + dev.target(), 0, 1);
             Build build = TunedBuild.compile(model.graph(), dev.target(), db, model.maxStepTokens(), progress::warn);
             int shortPrompt;
+            RuntimeSettings run;
             try {
                 shortPrompt = GpuRunner.shortPrompt(db.knobs(), dev.target(), model.maxStepTokens());
+                run = GpuRunner.withDependentKnob(settings, db.knobs(), dev.target(), model.maxStepTokens());
             } catch (InvalidKnobException e) {
-                progress.warn("the tuning database " + db.file() + ": " + e.getMessage() + "; the runner uses its default");
+                progress.warn("the tuning database " + db.file() + ": " + e.getMessage() + "; the runner uses its defaults");
                 shortPrompt = GpuRunner.shortPrompt(Knobs.defaults(), dev.target(), model.maxStepTokens());
+                run = settings;
             }
-            return new GpuRunner(dev, model, weights, build, shortPrompt, settings, progress);
+            return new GpuRunner(dev, model, weights, build, shortPrompt, run, progress);
         } catch (RuntimeException e) {
             dev.close();
             throw e;
@@ -124,7 +127,8 @@ public final class GpuBackend implements Backend {
         try {
             progress.update("compiling for " + dev.target(), 0, 1);
             Build build = Build.compile(model.graph(), dev.target(), knobs, model.maxStepTokens());
-            return new GpuRunner(dev, model, weights, build, GpuRunner.shortPrompt(knobs, dev.target(), model.maxStepTokens()), settings, progress);
+            return new GpuRunner(dev, model, weights, build, GpuRunner.shortPrompt(knobs, dev.target(), model.maxStepTokens()),
+                    GpuRunner.withDependentKnob(settings, knobs, dev.target(), model.maxStepTokens()), progress);
         } catch (RuntimeException e) {
             dev.close();
             throw e;

@@ -96,18 +96,41 @@ public final class GpuRunner implements ModelRunner {
      */
     public static final int VULKAN_SHORT_PROMPT = 8;
 
-    /** The runner's knob space: {@code short_prompt}, the longest prompt run as decode steps (0: none). */
+    /**
+     * The runner's knob space: {@code short_prompt}, the longest prompt run as decode steps (0: none); where the
+     * target has dependent launches, {@code dependent}: 1 launches every decode program's kernels as programmatic
+     * dependents, 0 only a program that triggers early (RuntimeSettings.dependentLaunches; {@code JMLC_PDL} wins).
+     * Plain kernels lost under it for Llama-2-7B and gained for 13B (H200, 2026-12-05: 607.9 against 615.7 tok/s;
+     * 358.6 against 350.6), so it is the decode-step tuning's to set.
+     */
     public static KnobSpace space(Target target, int maxStepTokens) {
         int shortPrompt = target.platform() == Platform.VULKAN ? VULKAN_SHORT_PROMPT : DEFAULT_SHORT_PROMPT;
-        return new KnobSpace(new KernelSignature(RUNNER_KNOBS, "", target))
+        KnobSpace s = new KnobSpace(new KernelSignature(RUNNER_KNOBS, "", target))
                 .add(Knob.range("short_prompt", Math.min(shortPrompt, maxStepTokens), 0, maxStepTokens,
                         "prompts of at most this many tokens run as captured decode steps, not the prefill program", 0, 2, 3, 4, 6, 8));
+        if (target.caps().gridDependency())
+            s.add(Knob.oneOf(DEPENDENT, 0, "1: every decode program's kernels launch as programmatic dependents; 0: a program's only where "
+                    + "a kernel of it triggers early", 0, 1));
+        return s;
     }
+
+    /** The runner knob that launches every decode program as programmatic dependents ({@link #space}). */
+    public static final String DEPENDENT = "dependent";
 
     /** The short-prompt threshold {@code knobs} set for {@code target}, or the default. */
     public static int shortPrompt(Knobs knobs, Target target, int maxStepTokens) {
         KnobSpace s = space(target, maxStepTokens);
         return s.resolve(knobs.values(s.signature())).get("short_prompt");
+    }
+
+    /**
+     * {@code settings} with the runner's {@code dependent} knob from {@code knobs} where the settings leave it to
+     * each program (programmaticLaunch null): 1 makes it every program's.
+     */
+    public static RuntimeSettings withDependentKnob(RuntimeSettings settings, Knobs knobs, Target target, int maxStepTokens) {
+        if (settings.programmaticLaunch() != null || !target.caps().gridDependency()) return settings;
+        KnobSpace s = space(target, maxStepTokens);
+        return s.resolve(knobs.values(s.signature())).get(DEPENDENT) == 1 ? settings.programmaticLaunch(true) : settings;
     }
 
     /**

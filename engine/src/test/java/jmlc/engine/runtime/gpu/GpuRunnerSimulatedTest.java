@@ -421,4 +421,29 @@ class GpuRunnerSimulatedTest {
             }
         }
     }
+
+    /**
+     * The runner's knob {@code dependent} (a tuning database entry) launches a plain decode program as
+     * dependents where the settings leave it to each program; JMLC_PDL=0 still wins.
+     */
+    @Test
+    void theRunnersDependentKnobLaunchesPlainProgramsAsDependents(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            GpuBackend backend = new GpuBackend(new SimulatorPlatform());
+            var sim = backend.named("sim:cuda:sm_90").orElseThrow();
+            Target t = Target.parse("cuda:sm_90");
+            Knobs dependent = Knobs.defaults().put(GpuRunner.space(t, cm.maxStepTokens()).signature(), java.util.Map.of(GpuRunner.DEPENDENT, 1));
+            for (var run : List.of(new Object[] {dependent, null, true}, new Object[] {Knobs.defaults(), null, false}, new Object[] {dependent, false, false})) {
+                try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                     GpuRunner r = backend.load(cm, w, sim, RuntimeSettings.defaults().programmaticLaunch((Boolean) run[1]), (Knobs) run[0], Progress.NONE)) {
+                    int n = ((SimulatedDevice) r.gpu()).dependentLaunches();
+                    String what = (run[0] == dependent ? "runner.dependent=1" : "defaults") + ", programmaticLaunch " + run[1];
+                    if ((Boolean) run[2]) assertTrue(n >= r.decodeProgram().launches(), what + ": dependents, found " + n);
+                    else assertEquals(0, n, what);
+                }
+            }
+        }
+    }
 }

@@ -253,14 +253,18 @@ class TuningSimulatedTest {
             var step = result.step();
             assertNotNull(step, "sm_90 has dependent launches: the stage ran");
             assertEquals("as tuned per kernel", step.trials().getFirst().name());
-            assertTrue(step.trials().size() >= 2, "a ring variant fits the tiny model's GEMVs: " + step.trials());
+            assertEquals("as tuned, as dependents", step.trials().get(1).name());
+            assertTrue(step.trials().size() >= 3, "a ring variant fits the tiny model's GEMVs: " + step.trials());
             for (var t : step.trials()) assertTrue(t.decodeTokensPerSecond() > 0, "every trial ran: " + t);
             assertTrue(step.lines().stream().anyMatch(l -> l.endsWith("<- kept")), step.lines().toString());
 
             var records = TuningDatabase.read(result.database(), null).records();
+            var runner = records.stream().filter(x -> x.signature().equals("runner@cuda:sm_90")).findFirst().orElseThrow();
+            assertEquals(step.kept().knobs().equals(java.util.Map.of(GpuRunner.DEPENDENT, 1)) ? 1 : 0, runner.knobs().get(GpuRunner.DEPENDENT),
+                    "the runner's entry says whether plain programs launch as dependents: kept " + step.kept());
             try (var m = jmlc.engine.api.ModelLoader.load(model, load, Progress.NONE)) {
                 GpuRunner r = (GpuRunner) m.runner();
-                boolean variant = !step.kept().knobs().isEmpty();
+                boolean variant = step.kept().knobs().containsKey("stages");
                 assertEquals(variant, r.decodeProgram().triggersEarly(), "kept " + step.kept());
                 int gemvs = 0;
                 for (var t : r.decodeProgram().tunables()) {
