@@ -127,11 +127,18 @@ public final class ModelTuning {
     /** The per-kernel search's result, with what the decode-step stage takes from it. */
     private record PerKernel(DeviceIdentity identity, Tuner.Report report, Path database, List<TuningTask> tasks, List<TuningRecord> records) {}
 
-    /** Tunes the kernels of a loaded model on its device (the model keeps running what it compiled; load it again to use the result). */
-    public static Result tune(LoadedModel model, Options options, Tuner.Listener listener, Progress progress) {
+    /**
+     * Tunes the kernels of a loaded model on its device (the model keeps running what it compiled; load it again to
+     * use the result), then the decode-step stage, which loads {@code load}'s copies of the model beside it.
+     */
+    public static Result tune(LoadedModel model, LoadOptions load, Options options, Tuner.Listener listener, Progress progress) {
         Backends.Resolved dev = Backends.resolve(model.runner().device().id());
         PerKernel k = tune(model.compiled(), dev, options, listener, progress);
-        return new Result(dev.device(), k.identity(), k.report(), k.database(), null);
+        DecodeStepTuning.Choice step = null;
+        if (k.database() != null && options.stepTokens() > 0)
+            step = DecodeStepTuning.run(model.spec(), load.device(dev.device().id()), TuningDatabase.directory(), k.identity(), k.tasks(), k.records(),
+                    options.stepTokens(), what -> progress.update(what, 0, 1)).orElse(null);
+        return new Result(dev.device(), k.identity(), k.report(), k.database(), step);
     }
 
     private static PerKernel tune(CompiledModel model, Backends.Resolved dev, Options options, Tuner.Listener listener, Progress progress) {

@@ -30,8 +30,9 @@ import java.util.concurrent.CancellationException;
 /**
  * {@code %tune [--budget 1m] [--kernels REGEX]}: searches the loaded model's kernel knobs on its
  * device (as {@code jmlc tune} does), with a live progress bar and a box chart of the candidates
- * per kernel redrawn as each finishes; writes the device's tuning database and loads the model
- * again, so the tuned kernels are used at once. {@code %tune --show}: the database.
+ * per kernel redrawn as each finishes; where the device launches programmatic dependents, the decode-step
+ * stage ({@code DecodeStepTuning}) follows and its trials are shown; writes the device's tuning database
+ * and loads the model again, so the tuned kernels are used at once. {@code %tune --show}: the database.
  */
 public final class TuneMagic implements Magic {
 
@@ -56,6 +57,12 @@ public final class TuneMagic implements Magic {
 
         @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "seeds the search and the random weights (default: ${DEFAULT-VALUE})")
         long seed;
+
+        @Option(names = "--step-tokens", paramLabel = "N", defaultValue = "256",
+                description = "decode tokens a run of the decode-step stage generates, 0 skips it (default: ${DEFAULT-VALUE}): where the device launches "
+                        + "programmatic dependents (CUDA sm_90+), the whole model's decode timed as tuned, as dependents, and with the GEMVs' ring and "
+                        + "early trigger; the fastest kept if 1%% ahead (it loads copies of the model beside the one loaded)")
+        int stepTokens;
 
         @Option(names = "--no-reload", description = "keep the loaded model as it is (the database is still written)")
         boolean noReload;
@@ -86,7 +93,7 @@ public final class TuneMagic implements Magic {
         ChatModule cm = Llm.model(ctx.session());
         ModelTuning.Options opts;
         try {
-            opts = new ModelTuning.Options(ModelTuning.parseBudget(args.budget), args.kernels, args.prefillTokens, args.position, args.seed, 0); // a loaded model: per kernel only
+            opts = new ModelTuning.Options(ModelTuning.parseBudget(args.budget), args.kernels, args.prefillTokens, args.position, args.seed, args.stepTokens);
         } catch (IllegalArgumentException e) {
             throw new MagicException("%tune: " + e.getMessage());
         }
@@ -123,7 +130,7 @@ public final class TuneMagic implements Magic {
                 }
             };
             try {
-                result = Background.run("jmlc-tune", () -> ModelTuning.tune(cm.model(), opts, listener, warnings), () -> cancelled.set(true));
+                result = Background.run("jmlc-tune", () -> ModelTuning.tune(cm.model(), cm.options(), opts, listener, warnings), () -> cancelled.set(true));
             } catch (InterruptedException e) {
                 progress.done("interrupted: nothing was written");
                 throw e;
@@ -135,6 +142,7 @@ public final class TuneMagic implements Magic {
         }
         ctx.display(TableView.of(TuningChart.table("Tuned on " + result.identity() + (result.database() == null ? " (nothing timed)" : ": " + result.database()),
                 result.report().results())));
+        if (result.step() != null) ctx.display(MimeBundle.text(String.join("\n", result.step().lines())));
         if (!args.noReload && result.database() != null) {
             var last = ctx.session().get(Llm.LAST_LOAD);
             String spec = last.map(Llm.LoadRequest::spec).orElse(cm.model().spec());

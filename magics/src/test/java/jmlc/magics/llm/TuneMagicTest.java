@@ -78,6 +78,18 @@ class TuneMagicTest {
         assertTrue(nb.shown().getFirst().text().contains(record.signature()), nb.shown().getFirst().text());
     }
 
+    /** Where the device has dependent launches, %tune of the GEMVs ends with the decode-step stage, shown as text. */
+    @Test
+    void theDecodeStepStageRunsAndIsShown() throws Exception {
+        nb.run("%load '" + model() + "' --device sim:cuda:sm_90 --max-context 32 --template chatml");
+        nb.out.clear();
+        nb.bundle("%tune --kernels gemvh --budget 5s --step-tokens 2 --no-reload");
+        String stage = nb.shown().stream().map(MimeBundle::text).filter(t -> t.startsWith("decode step, whole model")).findFirst()
+                .orElseThrow(() -> new AssertionError("no decode-step text among " + nb.shown()));
+        assertTrue(stage.contains("as tuned per kernel") && stage.contains("as tuned, as dependents") && stage.contains("<- kept"), stage);
+        assertNotNull(Llm.model(nb.session), "the model stays loaded");
+    }
+
     @Test
     void badInputIsOneClearError() throws Exception {
         assertEquals(Llm.NO_MODEL, assertThrows(MagicException.class, () -> nb.run("%tune")).getMessage());
