@@ -68,9 +68,10 @@ public final class DecodeStepTuning {
         static Runner of(Path dir, DeviceIdentity device, jmlc.compiler.target.Target target, String measured) {
             String sig = new jmlc.compiler.schedule.KernelSignature(GpuRunner.RUNNER_KNOBS, "", target).toString();
             Map<String, Integer> k = new HashMap<>();
-            for (TuningRecord r : TuningDatabase.read(TuningDatabase.file(dir, device), device).records())
+            List<TuningRecord> held = TuningDatabase.read(TuningDatabase.file(dir, device), device).records();
+            for (TuningRecord r : held)
                 if (r.signature().equals(GpuRunner.RUNNER_KNOBS)) k.putAll(r.knobs());
-            for (TuningRecord r : TuningDatabase.read(TuningDatabase.file(dir, device), device).records())
+            for (TuningRecord r : held)
                 if (r.signature().equals(sig)) k.putAll(r.knobs()); // the target's own entry wins
             k.remove(GpuRunner.DEPENDENT);
             return new Runner(sig, Map.copyOf(k), measured);
@@ -150,10 +151,8 @@ public final class DecodeStepTuning {
                 List<TuningRecord> laid = new ArrayList<>();
                 for (TuningRecord r : capable) {
                     TuningTask t = bySignature.get(r.signature());
-                    Set<String> has = new java.util.HashSet<>();
-                    t.space().knobs().forEach(kn -> has.add(kn.name()));
-                    Map<String, Integer> k = new HashMap<>(r.knobs());
-                    RING_NEEDS.forEach((n, val) -> { if (has.contains(n)) k.put(n, val); });
+                    Map<String, Integer> k = new HashMap<>(r.knobs()), knobsOfKernel = t.space().defaults();
+                    RING_NEEDS.forEach((n, val) -> { if (knobsOfKernel.containsKey(n)) k.put(n, val); });
                     k.putAll(v);
                     if (!t.space().valid(k)) continue;
                     laid.add(new TuningRecord(r.signature(), k, r.defaultMs(), r.defaultMs(), r.candidates(), r.rejected(), r.exhausted(), r.timedAs(), r.uses(),

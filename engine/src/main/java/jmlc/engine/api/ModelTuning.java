@@ -68,10 +68,6 @@ public final class ModelTuning {
         public Options kernels(String regex) {
             return new Options(budget, regex, prefillTokens, decodePosition, seed, stepTokens);
         }
-
-        public Options stepTokens(int tokens) {
-            return new Options(budget, kernels, prefillTokens, decodePosition, seed, tokens);
-        }
     }
 
     /** A budget as people write it: {@code 90s}, {@code 5m}, {@code 1h30m}, or a number of seconds. */
@@ -90,8 +86,8 @@ public final class ModelTuning {
 
     /**
      * What a run did: the device, every task's result, the database written (null when nothing was timed), and
-     * the decode-step stage's trials (null where it did not run: no kernel with an early trigger, a loaded
-     * model's tuning, or {@code stepTokens} 0).
+     * the decode-step stage's trials (null where it did not run: no tuned kernel with an early trigger, nothing
+     * timed, or {@code stepTokens} 0).
      */
     public record Result(DeviceInfo device, DeviceIdentity identity, Tuner.Report report, Path database, DecodeStepTuning.Choice step) {}
 
@@ -115,13 +111,7 @@ public final class ModelTuning {
         if (ctx > config.maxPositions()) throw new IllegalArgumentException("max context " + ctx + " exceeds the model's context window of " + config.maxPositions());
         progress.update("compiling graph (" + quant + ")", 0, 1);
         CompiledModel compiled = CompiledModel.compile(config, quant, load.kvCacheFor(quant), ctx, false, load.disabledPasses(), ModelLoader.MAX_STEP_TOKENS);
-        PerKernel k = tune(compiled, dev, options, listener, progress);
-        DecodeStepTuning.Choice step = null;
-        if (k.database() != null && options.stepTokens() > 0) {
-            step = DecodeStepTuning.run(spec, load, TuningDatabase.directory(), k.identity(), k.tasks(), k.records(), options.stepTokens(),
-                    what -> progress.update(what, 0, 1)).orElse(null);
-        }
-        return new Result(dev.device(), k.identity(), k.report(), k.database(), step);
+        return withDecodeStep(tune(compiled, dev, options, listener, progress), dev, spec, load, options, progress);
     }
 
     /** The per-kernel search's result, with what the decode-step stage takes from it. */
@@ -133,11 +123,15 @@ public final class ModelTuning {
      */
     public static Result tune(LoadedModel model, LoadOptions load, Options options, Tuner.Listener listener, Progress progress) {
         Backends.Resolved dev = Backends.resolve(model.runner().device().id());
-        PerKernel k = tune(model.compiled(), dev, options, listener, progress);
+        return withDecodeStep(tune(model.compiled(), dev, options, listener, progress), dev, model.spec(), load.device(dev.device().id()), options, progress);
+    }
+
+    /** {@code k} with the decode-step stage run after it ({@link DecodeStepTuning}) where something was timed and the options ask. */
+    private static Result withDecodeStep(PerKernel k, Backends.Resolved dev, String spec, LoadOptions load, Options options, Progress progress) {
         DecodeStepTuning.Choice step = null;
         if (k.database() != null && options.stepTokens() > 0)
-            step = DecodeStepTuning.run(model.spec(), load.device(dev.device().id()), TuningDatabase.directory(), k.identity(), k.tasks(), k.records(),
-                    options.stepTokens(), what -> progress.update(what, 0, 1)).orElse(null);
+            step = DecodeStepTuning.run(spec, load, TuningDatabase.directory(), k.identity(), k.tasks(), k.records(), options.stepTokens(),
+                    what -> progress.update(what, 0, 1)).orElse(null);
         return new Result(dev.device(), k.identity(), k.report(), k.database(), step);
     }
 

@@ -78,8 +78,9 @@ final class TuneCommand implements Callable<Integer> {
 
     @Option(names = "--step-tokens", paramLabel = "N", defaultValue = "" + ModelTuning.Options.DEFAULT_STEP_TOKENS,
             description = "Decode tokens a run of the decode-step stage generates (default: ${DEFAULT-VALUE}; 0 skips it). Where the device "
-                    + "launches programmatic dependents (CUDA sm_90+), the whole model's decode is timed as tuned and with the GEMVs' ring "
-                    + "and early trigger, which a kernel timed alone cannot show; the fastest is kept if 1%% ahead.")
+                    + "launches programmatic dependents (CUDA sm_90+), the whole model's decode is timed as tuned, as tuned but launched "
+                    + "as dependents, and with the GEMVs' ring and early trigger, which a kernel timed alone cannot show; the fastest is kept "
+                    + "if 1%% ahead and its logits agree.")
     int stepTokens;
 
     @Option(names = "--show", description = "Tune nothing: print the tuning databases (of --device, if given).")
