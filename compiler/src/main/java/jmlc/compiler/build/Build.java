@@ -27,9 +27,10 @@ import java.util.Map;
  *                     or null when there is none
  * @param shortContext decode steps at positions below this run {@code shortDecode}; 0 when it is null
  * @param persistent   the most decode launches one persistent kernel runs ({@link PersistentDecode}; 1: none fused)
+ * @param prefetchMib  MiB of the next GEMVs' weights the decode programs' weightless launches ask of the L2 ({@link WeightPrefetch}; 0: none)
  */
 public record Build(Target target, Program decode, Program prefill, Sampling sampling, Map<String, String> sources,
-                    Program shortDecode, int shortContext, int persistent) {
+                    Program shortDecode, int shortContext, int persistent, int prefetchMib) {
 
     /** Kernels the runtime launches around the programs. */
     public record Sampling(Kernel argmax, Kernel sample, Kernel argmaxAndAdvance, Kernel sampleAndAdvance) {
@@ -52,12 +53,14 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
      * @param maxSeq the most tokens one prefill step carries
      */
     public static Build compile(Graph graph, Target target, Knobs knobs, int maxSeq) {
-        int persistent = PersistentDecode.kernels(knobs, target);
-        Program decode = PersistentDecode.fuse(Scheduler.schedule(graph, target, true, maxSeq, knobs), target.caps(), persistent);
+        int persistent = PersistentDecode.kernels(knobs, target), ahead = WeightPrefetch.mib(knobs, target);
+        Program decode = WeightPrefetch.apply(PersistentDecode.fuse(Scheduler.schedule(graph, target, true, maxSeq, knobs), target.caps(), persistent),
+                target.caps(), ahead);
         Program prefill = Scheduler.schedule(graph, target, false, maxSeq, knobs);
         int positions = ShortContextDecode.positions(knobs, target, graph);
-        Program shortDecode = positions > 0 ? PersistentDecode.fuse(
-                Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, knobs)), target.caps(), persistent) : null;
+        Program shortDecode = positions > 0 ? WeightPrefetch.apply(PersistentDecode.fuse(
+                Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, knobs)), target.caps(), persistent),
+                target.caps(), ahead) : null;
         int vocab = (int) graph.outputs().getFirst().type().shape().cols();
         Sampling sampling = new Sampling(SamplingKernels.argmax(vocab, target.caps()), SamplingKernels.sample(vocab, target.caps()),
                 SamplingKernels.argmaxAndAdvance(vocab, target.caps()), SamplingKernels.sampleAndAdvance(vocab, target.caps()));
@@ -69,7 +72,17 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
         CodeGenerator codegen = target.codegen();
         Map<String, String> sources = new LinkedHashMap<>();
         for (Kernel k : all.values()) sources.put(k.name(), codegen.emit(k));
-        return new Build(target, decode, prefill, sampling, sources, shortDecode, positions, persistent);
+        return new Build(target, decode, prefill, sampling, sources, shortDecode, positions, persistent, ahead);
+    }
+
+    /**
+     * The build-level rewrite that made a launched kernel no step schedules ({@link PersistentDecode}'s fused
+     * kernels, {@link WeightPrefetch}'s hosts), by its kind; null for a kernel a step schedules.
+     */
+    public static String rewriteOf(Kernel k) {
+        if (k.gridBarriers()) return PersistentDecode.KIND;
+        if (WeightPrefetch.hosts(k)) return WeightPrefetch.KIND;
+        return null;
     }
 
     /** The decode program a step at {@code pos} runs: the short-context one below {@link #shortContext}. */

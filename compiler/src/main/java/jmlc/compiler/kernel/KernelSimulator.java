@@ -235,6 +235,20 @@ public final class KernelSimulator {
             }
         }
 
+        /** A prefetch changes nothing, but its address is checked as a GPU would: in its buffer, and a range 16-byte aligned. */
+        void prefetch(Stmt.Prefetch p, boolean[] mask) {
+            Object[] idx = eval(p.index(), mask), bytes = p.bytes() == null ? null : eval(p.bytes(), mask);
+            MemorySegment m = mem.get(p.buffer().name());
+            long unit = p.buffer().element().bytes();
+            for (int t = 0; t < n; t++) if (live(mask, t)) {
+                long off = (Integer) idx[t] * unit, len = bytes == null ? 1 : (Integer) bytes[t];
+                if (off < 0 || len <= 0 || off + len > m.byteSize())
+                    throw new IndexOutOfBoundsException("prefetch of " + len + " bytes of " + p.buffer().name() + " at byte " + off + " outside its " + m.byteSize() + " bytes");
+                if (bytes != null && ((m.address() + off) % 16 != 0 || len % 16 != 0))
+                    throw new IllegalStateException("bulk prefetch of " + p.buffer().name() + " at byte " + off + ", " + len + " bytes: address and size must be multiples of 16");
+            }
+        }
+
         void asyncCommit(boolean[] mask) {
             for (int t = 0; t < n; t++) if (live(mask, t)) {
                 if (committed[t] == null) committed[t] = new ArrayDeque<>();
@@ -383,10 +397,7 @@ public final class KernelSimulator {
                 case Stmt.AsyncCopy c -> asyncCopy(c, mask);
                 case Stmt.AsyncCommit c -> asyncCommit(mask);
                 case Stmt.AsyncWait w -> asyncWait(w.pending(), mask);
-                case Stmt.Prefetch p -> { // a hint: nothing to model but its operands
-                    eval(p.index(), mask);
-                    if (p.bytes() != null) eval(p.bytes(), mask);
-                }
+                case Stmt.Prefetch p -> prefetch(p, mask); // a hint: nothing to model but where it points
             }
         }
 

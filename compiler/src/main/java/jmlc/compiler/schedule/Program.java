@@ -16,7 +16,8 @@ import jmlc.compiler.target.Target;
  *
  * @param launched the calls as a runtime launches them, in order: the steps' calls one after another, or
  *                 fewer where consecutive calls were fused into one persistent kernel with grid barriers
- *                 between them ({@code PersistentDecode}). The steps keep each node's own calls, which
+ *                 between them ({@code PersistentDecode}), or where a call was rewritten to ask the L2 for
+ *                 the next calls' weights while it runs ({@code WeightPrefetch}). The steps keep each node's own calls, which
  *                 diagnostics check node by node and the tuner measures
  */
 public record Program(Graph graph, Target target, boolean decode, int maxSeq, List<Step> steps, List<KernelCall> launched) {
@@ -47,7 +48,7 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
         return new Program(graph, target, decode, maxSeq, steps, launched);
     }
 
-    /** Whether some launches run several steps' calls (fused), so the launches are not the steps' calls. */
+    /** Whether the launches are not the steps' calls: some run several of them (fused), or host a prefetch. */
     public boolean fused() {
         return !launched.equals(calls());
     }

@@ -41,6 +41,9 @@ import java.util.regex.Pattern;
  *     [--decode | --decode-only NAME,NAME] --variant NAME:knob=value,knob=value ... [--out DIR]</pre>
  * {@code --decode-only} runs only the named variants end to end ("best" among them).
  * A variant sets only the knobs a kernel's space has; {@code NAME:} alone is what the kernels compile with now.
+ * A knob named {@code KIND.knob} is a program's own (a build-level rewrite's, such as
+ * {@code decode_weight_prefetch.mib} or {@code decode_persistent.kernels}): no kernel is timed with it, and end to end
+ * the variant's database sets it.
  */
 public final class KnobCompare {
     private static final PrintStream out = System.out;
@@ -48,6 +51,19 @@ public final class KnobCompare {
     static final String BEST = "best";
 
     record Variant(String name, Map<String, Integer> knobs) {
+        /** The program knobs ({@code KIND.knob}) as database records for {@code target}: set, not measured. */
+        List<TuningRecord> programRecords(jmlc.compiler.target.Target target) {
+            Map<String, Map<String, Integer>> byKind = new LinkedHashMap<>();
+            knobs.forEach((k, v) -> {
+                int dot = k.indexOf('.');
+                if (dot > 0) byKind.computeIfAbsent(k.substring(0, dot), x -> new LinkedHashMap<>()).put(k.substring(dot + 1), v);
+            });
+            List<TuningRecord> out = new ArrayList<>();
+            byKind.forEach((kind, values) -> out.add(new TuningRecord(new jmlc.compiler.schedule.KernelSignature(kind, "", target).toString(), values,
+                    0, 0, 1, 0, false, "", 1, Instant.now().toString(), "knob-compare: set by the variant, not measured")));
+            return out;
+        }
+
         static Variant parse(String s) {
             int colon = s.indexOf(':');
             if (colon <= 0) throw new IllegalArgumentException("--variant expects NAME:knob=value,..., found '" + s + "'");
@@ -102,12 +118,14 @@ public final class KnobCompare {
         double[] stepMs = new double[variants.size()];
         String how;
         jmlc.engine.runtime.DeviceIdentity identity;
+        jmlc.compiler.target.Target target;
         out.printf(Locale.ROOT, "== per kernel on %s (%s), %s %s%n", dev.device().name(), device, model, quant);
         String deviceId = device;
         try (TuningSetup setup = dev.backend().tuning(compiled, dev.device(), new TuningSetup.Options(512, 256, include), Progress.NONE)
                 .orElseThrow(() -> new IllegalArgumentException(deviceId + " has no kernels to tune"))) {
             Measurer measurer = setup.measurer();
             identity = setup.device();
+            target = setup.tasks().getFirst().signature().target();
             how = measurer.describe();
             out.printf(Locale.ROOT, "%-62s %4s", "kernel (timed as)", "uses");
             for (Variant v : variants) out.printf(Locale.ROOT, " %18s", v.name());
@@ -172,7 +190,9 @@ public final class KnobCompare {
             if (decodeOnly != null && !decodeOnly.contains(v.name())) continue;
             Path db = dir.resolve("knob-compare-" + v.name());
             if (Files.exists(db)) throw new IllegalArgumentException(db + " exists: use an empty --out");
-            TuningDatabase.save(db, identity, records.get(v));
+            List<TuningRecord> saved = new ArrayList<>(records.get(v));
+            saved.addAll(v.programRecords(target));
+            TuningDatabase.save(db, identity, saved);
             System.setProperty("jmlc.tuning", db.toString());
             out.println("-- " + v.name() + " " + v.knobs());
             try {

@@ -188,12 +188,17 @@ final class CompileCommand implements Callable<Integer> {
         lines.add(String.format(Locale.ROOT, "memory plan: %d values in %d buffers, %s (%s if each had its own)",
                 mem.slotOf().size(), mem.slotBytes().size(), ProgressBar.bytes(mem.totalBytes()), ProgressBar.bytes(mem.naiveBytes())));
         lines.add(String.format(Locale.ROOT, "decode program:  %d kernels, %d launches per token", decode.kernels().size(), decode.launches()));
-        if (decode.fused()) {
-            List<Kernel> persistent = decode.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).toList();
+        List<Kernel> persistent = decode.launched().stream().map(KernelCall::kernel).filter(Kernel::gridBarriers).toList();
+        if (!persistent.isEmpty()) {
             lines.add(String.format(Locale.ROOT, "  %d of the launches persistent kernels that run %d GEMV launches with grid barriers between (%s.kernels = %d)",
                     persistent.size(), persistent.stream().mapToInt(k -> k.knobs().get("kernels")).sum(),
                     jmlc.compiler.build.PersistentDecode.KIND, build.persistent()));
         }
+        List<Kernel> hosts = decode.launched().stream().map(KernelCall::kernel).filter(jmlc.compiler.build.WeightPrefetch::hosts).toList();
+        if (!hosts.isEmpty())
+            lines.add(String.format(Locale.ROOT, "  %d of the launches ask the L2 for the next GEMVs' weights while they run, %.1f MiB in all (%s.mib = %d)",
+                    hosts.size(), hosts.stream().mapToInt(k -> k.knobs().get(jmlc.compiler.build.WeightPrefetch.HOST_KNOB)).sum() / 1024.0,
+                    jmlc.compiler.build.WeightPrefetch.KIND, build.prefetchMib()));
         if (build.shortDecode() != null)
             lines.add(String.format(Locale.ROOT, "  below position %d: %d kernels, %d launches per token (the attention in one block per KV head, no combine)",
                     build.shortContext(), build.shortDecode().kernels().size(), build.shortDecode().launches()));
@@ -345,6 +350,12 @@ final class CompileCommand implements Callable<Integer> {
             sb.append(space.signature()).append('\n');
             knobLines(sb, space, Map.of("kernels", build.persistent()));
         }
+        // and the MiB of weights the decode attention asks of the L2 (targets with bulk L2 prefetches)
+        if (build.target().caps().bulkPrefetch()) {
+            var space = jmlc.compiler.build.WeightPrefetch.space(build.target());
+            sb.append(space.signature()).append('\n');
+            knobLines(sb, space, Map.of("mib", build.prefetchMib()));
+        }
         return sb.toString();
     }
 
@@ -364,7 +375,8 @@ final class CompileCommand implements Callable<Integer> {
                 for (KernelCall c : s.calls()) rule.putIfAbsent(c.kernel().name(), s.rule());
             // what a step launches: fused persistent kernels instead of their members where the build fuses
             for (KernelCall c : programs.get(i).launched()) {
-                if (c.kernel().gridBarriers()) rule.putIfAbsent(c.kernel().name(), jmlc.compiler.build.PersistentDecode.KIND);
+                String rewrite = jmlc.compiler.build.Build.rewriteOf(c.kernel());
+                if (rewrite != null) rule.putIfAbsent(c.kernel().name(), rewrite);
                 launches.computeIfAbsent(c.kernel().name(), k -> new int[3])[i]++;
             }
         }

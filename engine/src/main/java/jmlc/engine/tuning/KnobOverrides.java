@@ -80,6 +80,7 @@ public final class KnobOverrides {
             for (Tunable t : p.tunables()) used.add(t.space().signature().key());
         ShortContextDecode.space(build.target(), build.decode().graph()).ifPresent(s -> used.add(s.signature().key()));
         if (build.target().caps().gridBarrier()) used.add(PersistentDecode.space(build.target()).signature().key());
+        if (build.target().caps().bulkPrefetch()) used.add(jmlc.compiler.build.WeightPrefetch.space(build.target()).signature().key());
         for (String sig : values.keySet()) {
             String key = sig.contains("@") ? sig.substring(0, sig.indexOf('@')) : sig;
             if (!used.contains(key))

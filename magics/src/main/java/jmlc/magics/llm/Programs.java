@@ -105,7 +105,8 @@ final class Programs {
 
     /**
      * A kernel of a program, with the rule that made it and how many times a step launches it (0 for a
-     * kernel a step runs only inside a persistent kernel that fuses it with others).
+     * kernel a step runs only inside a persistent kernel that fuses it with others, or only as a
+     * host of the weight prefetch).
      */
     record Entry(int number, Kernel kernel, String rule, int launches) {}
 
@@ -116,7 +117,8 @@ final class Programs {
             for (KernelCall c : s.calls()) rules.putIfAbsent(c.kernel().name(), s.rule());
         for (KernelCall c : program.launched()) {
             launches.merge(c.kernel().name(), 1, Integer::sum);
-            if (c.kernel().gridBarriers()) rules.putIfAbsent(c.kernel().name(), jmlc.compiler.build.PersistentDecode.KIND);
+            String rewrite = jmlc.compiler.build.Build.rewriteOf(c.kernel());
+            if (rewrite != null) rules.putIfAbsent(c.kernel().name(), rewrite);
         }
         var list = new ArrayList<Entry>();
         int i = 1;
