@@ -166,6 +166,23 @@ class CliCompileTest {
         assertTrue(unknown.err().contains("warning: --knob decode_persistent: this build has no kernel of that signature for vulkan:generic"), unknown.err());
     }
 
+    /** The weight prefetch by --knob: its hosts in the summary and the index, the value in knobs.txt, the bulk prefetch in their sources; off on Vulkan. */
+    @Test
+    void theWeightPrefetchKnobMakesTheAttentionAskForTheNextWeights() throws IOException {
+        Path out = tmp.resolve("prefetch");
+        CliRun r = CliRun.run("compile", "synthetic:tiny", "--knob", "decode_weight_prefetch.mib=8", "--emit", out.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("ask the L2 for the next GEMVs' weights while they run") && r.out().contains("(decode_weight_prefetch.mib = 8)"), r.out());
+        String index = Files.readString(out.resolve("index.tsv"));
+        String host = index.lines().filter(l -> l.contains("\tdecode_weight_prefetch\t") && l.startsWith("attention_decode")).findFirst().orElseThrow(() -> new AssertionError(index));
+        String file = host.split("\t")[5];
+        assertTrue(Files.readString(out.resolve(file)).contains("cp.async.bulk.prefetch.L2.global"), file);
+        assertTrue(Files.readString(out.resolve("knobs.txt")).contains("mib            = 8 "), "knobs.txt shows the value used");
+        CliRun vulkan = CliRun.run("compile", "synthetic:tiny", "--target", "vulkan", "--knob", "decode_weight_prefetch.mib=8", "-q");
+        assertEquals(0, vulkan.exit(), vulkan.toString());
+        assertTrue(vulkan.err().contains("warning: --knob decode_weight_prefetch: this build has no kernel of that signature for vulkan:generic"), vulkan.err());
+    }
+
     @Test
     void compilesAModelDirectoryFromItsConfigAlone() {
         Path dir = tmp.resolve("model");
