@@ -35,7 +35,8 @@ import java.util.function.Consumer;
  *
  * <p>After the per-kernel search this stage loads the model as tuned and times its decode; then the same
  * launched as programmatic dependents (the runner's knob {@code dependent}); then with each
- * {@link #VARIANTS variant} laid over every tuned decode kernel that has the trigger and accepts it. It keeps
+ * {@link #VARIANTS variant} laid over every tuned decode kernel that has the trigger and accepts it, first over its
+ * tuned knobs and then over its defaults ({@link #laid}). It keeps
  * the fastest in the database when it is at least {@link #MIN_GAIN} ahead and its logits agree; else the
  * per-kernel result stands. On an H200 (2026-12-05, decode tok/s, the ring against the register loop as plain launches):
  * Llama-2-7B 615.7 -> 644.3 with 3 stages of 8 warps, Llama-3-8B 567.8 -> 593.7 with 4, Llama-2-13B none
@@ -147,30 +148,45 @@ public final class DecodeStepTuning {
             Trial d = time("as tuned, as dependents", Map.of(GpuRunner.DEPENDENT, 1), 0, dependents, spec, load, dir, device, tokens, first, progress).trial();
             trials.add(d);
             records.put(d, dependents);
-            for (Map<String, Integer> v : VARIANTS) {
-                List<TuningRecord> laid = new ArrayList<>();
-                for (TuningRecord r : capable) {
-                    TuningTask t = bySignature.get(r.signature());
-                    Map<String, Integer> k = new HashMap<>(r.knobs()), knobsOfKernel = t.space().defaults();
-                    RING_NEEDS.forEach((n, val) -> { if (knobsOfKernel.containsKey(n)) k.put(n, val); });
-                    k.putAll(v);
-                    if (!t.space().valid(k)) continue;
-                    laid.add(new TuningRecord(r.signature(), k, r.defaultMs(), r.defaultMs(), r.candidates(), r.rejected(), r.exhausted(), r.timedAs(), r.uses(),
-                            r.measured(), HOW + " (early trigger)"));
+            for (boolean overDefaults : new boolean[] {false, true})
+                for (Map<String, Integer> v : VARIANTS) {
+                    List<TuningRecord> laid = laid(capable, bySignature, v, overDefaults);
+                    if (laid.isEmpty() || overDefaults && knobsOf(laid).equals(knobsOf(laid(capable, bySignature, v, false)))) continue; // the same trial again
+                    List<TuningRecord> all = new ArrayList<>(capable);
+                    all.replaceAll(r -> laid.stream().filter(l -> l.signature().equals(r.signature())).findFirst().orElse(r));
+                    all.add(runner.record(0));
+                    Trial t = time(name(v) + (overDefaults ? ", over the defaults" : ""), v, laid.size(), all, spec, load, dir, device, tokens, first, progress).trial();
+                    trials.add(t);
+                    records.put(t, all);
                 }
-                if (laid.isEmpty()) continue;
-                List<TuningRecord> all = new ArrayList<>(capable);
-                all.replaceAll(r -> laid.stream().filter(l -> l.signature().equals(r.signature())).findFirst().orElse(r));
-                all.add(runner.record(0));
-                Trial t = time(name(v), v, laid.size(), all, spec, load, dir, device, tokens, first, progress).trial();
-                trials.add(t);
-                records.put(t, all);
-            }
         } finally {
             Trial kept = kept(trials);
             save(dir, device, kept == null ? asTuned : records.get(kept));
         }
         return Optional.of(new Choice(List.copyOf(trials), kept(trials)));
+    }
+
+    /**
+     * {@code v} (with {@link #RING_NEEDS}) laid over each capable kernel's tuned knobs, or over its defaults: the
+     * per-kernel winners' other knobs can suit a ring badly (H100, 2026-12-05: Llama-2-7B ring 3x8 with the trigger
+     * 506.3 tok/s over the tuned knobs, 545.5 over the defaults). Kernels whose space refuses the result are left out.
+     */
+    static List<TuningRecord> laid(List<TuningRecord> capable, Map<String, TuningTask> bySignature, Map<String, Integer> v, boolean overDefaults) {
+        List<TuningRecord> out = new ArrayList<>();
+        for (TuningRecord r : capable) {
+            TuningTask t = bySignature.get(r.signature());
+            Map<String, Integer> knobsOfKernel = t.space().defaults(), k = new HashMap<>(overDefaults ? knobsOfKernel : r.knobs());
+            RING_NEEDS.forEach((n, val) -> { if (knobsOfKernel.containsKey(n)) k.put(n, val); });
+            k.putAll(v);
+            if (!t.space().valid(k)) continue;
+            out.add(new TuningRecord(r.signature(), k, r.defaultMs(), r.defaultMs(), r.candidates(), r.rejected(), r.exhausted(), r.timedAs(), r.uses(),
+                    r.measured(), HOW + " (early trigger" + (overDefaults ? ", over the defaults)" : ")")));
+        }
+        return out;
+    }
+
+    private static List<Map<String, Integer>> knobsOf(List<TuningRecord> records) {
+        return records.stream().map(TuningRecord::knobs).toList();
     }
 
     /** The fastest trial if it beats the per-kernel result (the first) by {@link #MIN_GAIN}, else the first; null if none ran. */

@@ -40,6 +40,49 @@ class DecodeStepTuningTest {
         assertNotNull(DecodeStepTuning.disagreement(want, new float[] {10f, -4f}, 1e-2));
     }
 
+    /**
+     * A ring variant is laid over each trigger-capable decode GEMV's tuned knobs, and again over its defaults: the
+     * tuned knobs a per-kernel winner brought stay in the first, not in the second; the ring's needs and the variant in both.
+     */
+    @Test
+    void aVariantIsLaidOverTheTunedKnobsAndOverTheDefaults() {
+        var config = new jmlc.compiler.model.ModelConfig(jmlc.compiler.model.Architecture.LLAMA, 300, 64, 128, 2, 4, 2, 16, 1e-5, 10000,
+                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 32, false, false);
+        var cm = jmlc.engine.model.CompiledModel.compile(config, jmlc.compiler.quant.QuantMode.Q4F16_1, 32, false, java.util.Set.of(), 16);
+        var target = jmlc.compiler.target.Target.parse("cuda:sm_90");
+        var build = jmlc.compiler.build.Build.compile(cm.graph(), target, jmlc.compiler.schedule.Knobs.defaults(), cm.maxStepTokens());
+        var tasks = jmlc.compiler.tune.Tasks.extract(build, jmlc.compiler.schedule.Knobs.defaults(), cm.maxStepTokens(), 8, x -> true).stream()
+                .filter(t -> t.decode() && t.space().defaults().containsKey(jmlc.compiler.schedule.Program.EARLY_TRIGGER)).toList();
+        assertFalse(tasks.isEmpty(), "the tiny model has GEMVs with the trigger");
+        Map<String, jmlc.compiler.tune.TuningTask> bySignature = new java.util.HashMap<>();
+        List<jmlc.compiler.tune.TuningRecord> tuned = new java.util.ArrayList<>();
+        for (var t : tasks) {
+            bySignature.put(t.signature().toString(), t);
+            Map<String, Integer> k = new java.util.HashMap<>(t.space().defaults());
+            k.put("pipeline", 2); // a per-kernel winner's own choice, which a ring overrides (RING_NEEDS)
+            k.put("warps", 4);    // and one it keeps unless the variant sets it
+            k.put("rows_per_warp", k.containsKey("rows_per_warp") ? 2 : 0);
+            tuned.add(new jmlc.compiler.tune.TuningRecord(t.signature().toString(), k, 1, 1, 1, 0, false, t.timedAs(), t.uses(), "now", "test"));
+        }
+        Map<String, Integer> ring = DecodeStepTuning.VARIANTS.getFirst();
+        var overTuned = DecodeStepTuning.laid(tuned, bySignature, ring, false);
+        var overDefaults = DecodeStepTuning.laid(tuned, bySignature, ring, true);
+        assertFalse(overTuned.isEmpty() || overDefaults.isEmpty());
+        for (var r : overTuned) {
+            assertEquals(1, r.knobs().get("pipeline"), "the ring's needs over the tuned knobs: " + r);
+            ring.forEach((k, v) -> assertEquals(v, r.knobs().get(k), "the variant's " + k));
+            if (r.knobs().containsKey("rows_per_warp")) assertEquals(2, r.knobs().get("rows_per_warp"), "the tuned knob stays: " + r);
+        }
+        for (var r : overDefaults) {
+            var defaults = bySignature.get(r.signature()).space().defaults();
+            ring.forEach((k, v) -> assertEquals(v, r.knobs().get(k), "the variant's " + k));
+            r.knobs().forEach((k, v) -> {
+                if (!ring.containsKey(k) && !DecodeStepTuning.RING_NEEDS.containsKey(k)) assertEquals(defaults.get(k), v, k + " is the default's: " + r);
+            });
+            assertTrue(r.how().contains("over the defaults"), r.how());
+        }
+    }
+
     /** The runner's entry the stage writes keeps what the database held for it (a hand-written short_prompt), with its own dependent. */
     @Test
     void theRunnersEntryKeepsWhatTheDatabaseHeld(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
