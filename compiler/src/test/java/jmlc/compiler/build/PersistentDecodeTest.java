@@ -1,7 +1,6 @@
 package jmlc.compiler.build;
 
 import jmlc.compiler.TinyModel;
-import jmlc.compiler.interp.ReferenceInterpreter;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.kernel.Buffer;
@@ -13,7 +12,6 @@ import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knobs;
-import jmlc.compiler.schedule.Precision;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.schedule.SimulatedExecutor;
 import jmlc.compiler.target.Target;
@@ -218,21 +216,6 @@ class PersistentDecodeTest {
         Target t = Target.parse("cuda:sm_90");
         Program plain = Build.compile(res.graph(), t, Knobs.defaults(), 8).decode(), fused = Build.compile(res.graph(), t, fusing(kernels), 8).decode();
         assertTrue(fused.fused() && fused.launches() < plain.launches(), fused.launches() + " launches against " + plain.launches());
-        TinyModel m = new TinyModel(c, unfused, SEED);
-        Random r = new Random(SEED);
-        try (Arena a = Arena.ofShared()) {
-            var w = m.weights(res.graph(), a);
-            var ref = new ReferenceInterpreter(res.graph(), w);
-            var st = new ReferenceInterpreter.State();
-            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simFused = new SimulatedExecutor(fused, res.memory(), w, 8)) {
-                for (int i = 0; i < 6; i++) {
-                    int[] tok = {r.nextInt(c.vocabSize())};
-                    float[] want = ref.run(tok, i, st), got = simFused.run(fused, tok, i);
-                    assertArrayEquals(simPlain.run(plain, tok, i), got, "position " + i + " (seed " + SEED + ")");
-                    double err = TinyModel.relError(got, want);
-                    assertTrue(err < Precision.wholeModel(fused), "position " + i + ": ‖Δ‖/‖ref‖ = " + err + " (seed " + SEED + ")");
-                }
-            }
-        }
+        ProgramsAgree.assertSameLogits(c, unfused, res, plain, fused, 6, SEED);
     }
 }

@@ -1,7 +1,6 @@
 package jmlc.compiler.build;
 
 import jmlc.compiler.TinyModel;
-import jmlc.compiler.interp.ReferenceInterpreter;
 import jmlc.compiler.ir.Graph;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.kernel.Buffer;
@@ -19,9 +18,7 @@ import jmlc.compiler.quant.QuantMode;
 import jmlc.compiler.schedule.Arg;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.Knobs;
-import jmlc.compiler.schedule.Precision;
 import jmlc.compiler.schedule.Program;
-import jmlc.compiler.schedule.SimulatedExecutor;
 import jmlc.compiler.target.Target;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,11 +28,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 
 import static jmlc.compiler.kernel.K.c;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -139,21 +134,7 @@ class WeightPrefetchTest {
         Target t = Target.parse("cuda:sm_90");
         Program plain = Build.compile(res.graph(), t, Knobs.defaults(), 8).decode(), ahead = Build.compile(res.graph(), t, prefetching(1), 8).decode();
         assertTrue(ahead.launched().stream().filter(k -> WeightPrefetch.hosts(k.kernel())).count() >= layers, "a host a layer");
-        TinyModel m = new TinyModel(c, unfused, SEED);
-        Random r = new Random(SEED);
-        try (Arena a = Arena.ofShared()) {
-            var w = m.weights(res.graph(), a);
-            var ref = new ReferenceInterpreter(res.graph(), w);
-            var st = new ReferenceInterpreter.State();
-            try (var simPlain = new SimulatedExecutor(plain, res.memory(), w, 8); var simAhead = new SimulatedExecutor(ahead, res.memory(), w, 8)) {
-                for (int i = 0; i < 4; i++) {
-                    int[] tok = {r.nextInt(c.vocabSize())};
-                    float[] want = ref.run(tok, i, st), got = simAhead.run(ahead, tok, i);
-                    assertArrayEquals(simPlain.run(plain, tok, i), got, "position " + i + " (seed " + SEED + ")");
-                    assertTrue(TinyModel.relError(got, want) < Precision.wholeModel(ahead), "position " + i + " (seed " + SEED + ")");
-                }
-            }
-        }
+        ProgramsAgree.assertSameLogits(c, unfused, res, plain, ahead, 4, SEED);
     }
 
     /**
