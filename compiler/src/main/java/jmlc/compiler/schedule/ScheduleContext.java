@@ -71,6 +71,16 @@ public final class ScheduleContext {
         return v;
     }
 
+    /**
+     * As {@link #choose(KnobSpace)}, with the values as the rule uses them ({@code asUsed}: one knob's value can
+     * make another's moot) recorded and returned.
+     */
+    public Map<String, Integer> choose(KnobSpace space, java.util.function.UnaryOperator<Map<String, Integer>> asUsed) {
+        Map<String, Integer> v = asUsed.apply(peek(space));
+        chosen.add(new Tunable(space, v));
+        return v;
+    }
+
     /** The space's values, checked, without recording a choice (for a rule that asks what another node's rule will choose). */
     public Map<String, Integer> peek(KnobSpace space) {
         return space.resolve(knobs.values(space.signature()));

@@ -41,7 +41,9 @@ import java.util.function.Consumer;
  * per-kernel result stands. On an H200 (2026-12-05, decode tok/s, the ring against the register loop as plain launches):
  * Llama-2-7B 615.7 -> 644.3 with 3 stages of 8 warps, Llama-3-8B 567.8 -> 593.7 with 4, Llama-2-13B none
  * (350.6 plain; 347.6 and 313.3 ringed) but 358.6 with its plain kernels as dependents, which lost 1.3% for 7B;
- * so the choice is the model's and the card's, not a rule's default.
+ * so the choice is the model's and the card's. Since the ring of 4 stages with the trigger became sm_90's default
+ * (it won on four of the five pairs of model and card measured), "as tuned per kernel" starts from it, and the
+ * stage is what finds 3 stages for 7B or the plain kernels as dependents for 13B on the H200.
  */
 public final class DecodeStepTuning {
     private DecodeStepTuning() {}

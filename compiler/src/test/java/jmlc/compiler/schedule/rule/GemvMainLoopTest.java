@@ -22,11 +22,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -71,7 +74,7 @@ class GemvMainLoopTest {
         for (String target : new String[] {"rocm:gfx90a", "vulkan:sg8"}) // wave64 with dot2; subgroups of 8
             b.add(Arguments.of(target, QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 2, "vector", 1, "unroll", 2, "blocks", 3)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 2, "vector", 2, "unroll", 1, "blocks", 5)));
-        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 3, "rows_per_warp", 2)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 3, "rows_per_warp", 2, "stages", 0)));
         // subgroups sharing rows: 2 or 4 parts over 3 chunk stretches (the last parts with fewer or none),
         // several tiles a block, every pipeline; subgroups of 8 and wave64 too
         for (int pipeline = 0; pipeline <= 2; pipeline++)
@@ -156,6 +159,38 @@ class GemvMainLoopTest {
                         + " (last commit " + lastCommit + ", last wait " + lastWait + ")\n" + src);
             }
         }
+    }
+
+    /**
+     * sm_90's defaults: every f16 GEMV in a ring of 4 stages with the early trigger, so the program launches as
+     * programmatic dependents; not where the target has no dependent launches (sm_80), not where a knob set against
+     * the ring (pipeline 2) asks for the register loop (then the trigger is recorded as 0 too), and not where a ring
+     * would leave one block a multiprocessor (a 28672-wide row: Llama-3-70B's down GEMV).
+     */
+    @org.junit.jupiter.api.Test
+    void aRingWithTheEarlyTriggerIsSm90sDefault() {
+        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(MODEL, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
+        Program sm90 = Build.compile(res.graph(), Target.parse("cuda:sm_90"), Knobs.defaults(), 8).decode();
+        assertTrue(sm90.kernels().stream().filter(k -> k.name().startsWith("gemvh")).allMatch(k -> k.name().contains("_ring4t")), names(sm90));
+        assertTrue(sm90.triggersEarly());
+        Program sm80 = Build.compile(res.graph(), Target.parse("cuda:sm_80"), Knobs.defaults(), 8).decode();
+        assertTrue(sm80.kernels().stream().filter(k -> k.name().startsWith("gemvh")).noneMatch(k -> k.name().contains("_ring")), names(sm80));
+        assertFalse(sm80.triggersEarly());
+        Program against = decode(res, Target.parse("cuda:sm_90"), Map.of("pipeline", 2));
+        assertTrue(against.kernels().stream().filter(k -> k.name().startsWith("gemvh")).allMatch(k -> k.name().contains("_p2") && !k.name().contains("_ring")), names(against));
+        assertFalse(against.triggersEarly(), "the trigger is moot without a ring");
+        for (Tunable tu : against.tunables())
+            if (tu.space().signature().kind().equals("gemvh")) assertEquals(Map.of("stages", 0, "trigger", 0), Map.of("stages", tu.chosen().get("stages"), "trigger", tu.chosen().get("trigger")));
+        ModelConfig wide = new ModelConfig(Architecture.LLAMA, 128, 8192, 28672, 1, 64, 8, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
+        Pipeline.Result wideRes = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(wide, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
+        List<String> wideGemvs = Build.compile(wideRes.graph(), Target.parse("cuda:sm_90"), Knobs.defaults(), 8).decode().kernels().stream()
+                .map(k -> k.name()).filter(n -> n.startsWith("gemvh")).toList();
+        assertTrue(wideGemvs.stream().anyMatch(n -> n.contains("8192x28672") && !n.contains("_ring")), "down: one block a multiprocessor with a ring: " + wideGemvs);
+        assertTrue(wideGemvs.stream().anyMatch(n -> n.contains("8192x8192") && n.contains("_ring4t")), "o: " + wideGemvs);
+    }
+
+    private static String names(Program p) {
+        return p.kernels().stream().map(k -> k.name()).toList().toString();
     }
 
     /** The decode program with {@code gemv} over the defaults of every f16 GEMV. */
