@@ -93,7 +93,11 @@ class KnobSpaceTest {
                         Build tuned = Build.compile(g, t, Knobs.defaults().put(s.space().signature(), v), 8);
                         Tunable again = tuned.program(b.decode().tunables().contains(s)).tunables().stream()
                                 .filter(x -> x.space().signature().equals(s.space().signature())).findFirst().orElseThrow();
-                        assertEquals(v, again.chosen(), "seed " + SEED);
+                        // recorded as used: the values set, or where one makes another moot (GemvHalfRule.asUsed: a ring the
+                        // other knobs rule out) values that build the very same kernels
+                        if (!v.equals(again.chosen()))
+                            assertEquals(tuned.sources(), Build.compile(g, t, Knobs.defaults().put(s.space().signature(), again.chosen()), 8).sources(),
+                                    "seed " + SEED + ": " + v + " recorded as " + again.chosen());
                     }
                 }
             }
