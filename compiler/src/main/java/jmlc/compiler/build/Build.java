@@ -54,12 +54,13 @@ public record Build(Target target, Program decode, Program prefill, Sampling sam
      */
     public static Build compile(Graph graph, Target target, Knobs knobs, int maxSeq) {
         int persistent = PersistentDecode.kernels(knobs, target), ahead = WeightPrefetch.mib(knobs, target);
-        Program decode = WeightPrefetch.apply(PersistentDecode.fuse(Scheduler.schedule(graph, target, true, maxSeq, knobs), target.caps(), persistent),
+        Knobs decodeKnobs = PersistentDecode.forFusion(graph, target, maxSeq, knobs, persistent);
+        Program decode = WeightPrefetch.apply(PersistentDecode.fuse(Scheduler.schedule(graph, target, true, maxSeq, decodeKnobs), target.caps(), persistent),
                 target.caps(), ahead);
         Program prefill = Scheduler.schedule(graph, target, false, maxSeq, knobs);
         int positions = ShortContextDecode.positions(knobs, target, graph);
         Program shortDecode = positions > 0 ? WeightPrefetch.apply(PersistentDecode.fuse(
-                Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, knobs)), target.caps(), persistent),
+                Scheduler.schedule(graph, target, true, maxSeq, ShortContextDecode.attentionInOneSplit(graph, target, decodeKnobs)), target.caps(), persistent),
                 target.caps(), ahead) : null;
         int vocab = (int) graph.outputs().getFirst().type().shape().cols();
         Sampling sampling = new Sampling(SamplingKernels.argmax(vocab, target.caps()), SamplingKernels.sample(vocab, target.caps()),

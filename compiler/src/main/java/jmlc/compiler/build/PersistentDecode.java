@@ -82,6 +82,21 @@ public final class PersistentDecode {
         return s.resolve(knobs.values(s.signature())).get("kernels");
     }
 
+    /**
+     * The knobs a fusing build schedules with: {@code knobs} with every kernel whose space has a ring of asynchronous
+     * copies ({@code stages}, sm_90's default for the f16 GEMV) in its register loop, unless {@code knobs} set its
+     * stages: a ring's dynamic shared memory does not fit a fused kernel's static arrays, so ringed GEMVs would not
+     * fuse. {@code knobs} itself where {@code most} is below 2.
+     */
+    static Knobs forFusion(jmlc.compiler.ir.Graph graph, Target target, int maxSeq, Knobs knobs, int most) {
+        if (most < 2) return knobs;
+        Knobs out = Knobs.defaults().with(knobs);
+        for (var t : Scheduler.schedule(graph, target, true, maxSeq, knobs).tunables())
+            if (t.space().knobs().stream().anyMatch(k -> k.name().equals("stages")) && !knobs.values(t.space().signature()).containsKey("stages"))
+                out.put(t.space().signature(), Map.of("stages", 0));
+        return out;
+    }
+
     /** {@code p} launched with runs of up to {@code most} consecutive persistent launches fused ({@code p} itself where none are). */
     public static Program fuse(Program p, Capabilities caps, int most) {
         if (most < 2 || !caps.gridBarrier()) return p;

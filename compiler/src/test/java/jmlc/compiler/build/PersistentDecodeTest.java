@@ -106,6 +106,25 @@ class PersistentDecodeTest {
         assertTrue(build.shortDecode().fused());
     }
 
+    /**
+     * A fusing build schedules sm_90's default-ringed GEMVs in the register loop (a ring's dynamic shared memory
+     * does not fit a fused kernel), so the defaults fuse; a GEMV whose stages the knobs set keeps them.
+     */
+    @Test
+    void aFusingBuildPutsDefaultRingsInTheRegisterLoop() {
+        Target t = Target.parse("cuda:sm_90");
+        Graph g = graph(TinyModel.config(Architecture.LLAMA, 2, 4, 2, false), QuantMode.Q4F16_1, 16);
+        Program plain = Build.compile(g, t, Knobs.defaults(), 8).decode();
+        assertTrue(plain.kernels().stream().anyMatch(k -> k.name().contains("_ring4t")), "sm_90's default: rings");
+        Program fused = Build.compile(g, t, fusing(8), 8).decode();
+        assertTrue(fused.fused(), "the defaults fuse");
+        assertTrue(fused.kernels().stream().noneMatch(k -> k.name().contains("_ring")), names(fused.calls()).toString());
+        Knobs ringSet = fusing(8);
+        for (var tu : plain.tunables())
+            if (tu.space().signature().kind().equals("gemvh")) ringSet.put(tu.space().signature(), Map.of("stages", 3));
+        assertTrue(Build.compile(g, t, ringSet, 8).decode().kernels().stream().anyMatch(k -> k.name().contains("_ring3")), "stages set by hand stay");
+    }
+
     static List<String> names(List<KernelCall> calls) {
         return calls.stream().map(c -> c.kernel().name()).toList();
     }

@@ -24,14 +24,9 @@ class NvccCompileTest {
         Target t = Target.parse("cuda:sm_90");
         Map<String, String> ks = new java.util.LinkedHashMap<>(GeneratedKernels.sources(t));
         // and the decode programs' GEMVs fused into persistent kernels with grid barriers (PersistentDecode)
-        // (their GEMVs in the register loop: sm_90's default ring takes more shared memory than a fused kernel holds)
-        List<GeneratedKernels.Case> fused = List.of(new GeneratedKernels.Case(GeneratedKernels.llama2_7b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of()),
-                new GeneratedKernels.Case(GeneratedKernels.llama3_8b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of()));
-        jmlc.compiler.schedule.Knobs fusing = jmlc.compiler.schedule.Knobs.defaults().put(jmlc.compiler.build.PersistentDecode.KIND, Map.of("kernels", 8));
-        for (GeneratedKernels.Case c : fused)
-            for (var tunable : jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 8).decode().tunables())
-                if (tunable.space().signature().kind().equals("gemvh")) fusing.put(tunable.space().signature(), Map.of("stages", 0));
-        Map<String, String> persistent = GeneratedKernels.sources(t, fused, fusing);
+        Map<String, String> persistent = GeneratedKernels.sources(t, List.of(new GeneratedKernels.Case(GeneratedKernels.llama2_7b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of()),
+                        new GeneratedKernels.Case(GeneratedKernels.llama3_8b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of())),
+                jmlc.compiler.schedule.Knobs.defaults().put(jmlc.compiler.build.PersistentDecode.KIND, Map.of("kernels", 8)));
         assertTrue(persistent.values().stream().anyMatch(src -> src.contains("grid barrier")), "the fused kernels are among them");
         ks.putAll(persistent);
         // and the GEMVs with a ring of asynchronous copies (cp.async): 4 stages of 8 warps, 88 to 108 KiB of dynamic shared memory

@@ -380,6 +380,14 @@ class GpuRunnerSimulatedTest {
             }
         }
     }
+    /** Every f16 GEMV of {@code cm} in the register loop (sm_90's default is a ring with the early trigger): a plain program. */
+    static Knobs registerLoops(CompiledModel cm, Target t) {
+        Knobs k = Knobs.defaults();
+        for (var tunable : jmlc.compiler.build.Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens()).decode().tunables())
+            if (tunable.space().signature().kind().equals("gemvh")) k.put(tunable.space().signature(), java.util.Map.of("stages", 0));
+        return k;
+    }
+
     /**
      * A decode program whose GEMVs trigger early (the ring with knob trigger 1) is launched as programmatic
      * dependents without being told: the trigger gains only so. Plain programs and prefill launch plainly, and
@@ -391,7 +399,7 @@ class GpuRunnerSimulatedTest {
         try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             Target t = Target.parse("cuda:sm_90");
-            Knobs ringed = Knobs.defaults();
+            Knobs ringed = Knobs.defaults(), plain = registerLoops(cm, t);
             for (var tunable : jmlc.compiler.build.Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens()).decode().tunables()) {
                 var v = new java.util.HashMap<>(tunable.chosen());
                 if (!v.containsKey(Program.EARLY_TRIGGER)) continue;
@@ -399,17 +407,19 @@ class GpuRunnerSimulatedTest {
                 if (tunable.space().valid(v)) ringed.put(tunable.space().signature(), java.util.Map.of("stages", 4, Program.EARLY_TRIGGER, 1));
             }
             assertFalse(ringed.equals(Knobs.defaults()), "some GEMV of the tiny model takes a ring with an early trigger");
+            assertTrue(jmlc.compiler.build.Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens()).decode().triggersEarly(),
+                    "sm_90's defaults: the ring with the early trigger");
             int[] prompt = new Random(SEED).ints(5, 0, c.vocabSize()).toArray();
             float[] want = null;
-            for (var run : List.of(new Object[] {ringed, null, true}, new Object[] {Knobs.defaults(), null, false},
-                    new Object[] {ringed, false, false}, new Object[] {Knobs.defaults(), true, true})) {
+            for (var run : List.of(new Object[] {ringed, null, true}, new Object[] {plain, null, false},
+                    new Object[] {ringed, false, false}, new Object[] {plain, true, true})) {
                 Knobs knobs = (Knobs) run[0];
                 RuntimeSettings settings = RuntimeSettings.defaults().programmaticLaunch((Boolean) run[1]);
                 SimulatedDevice dev = new SimulatedDevice(t);
                 var build = jmlc.compiler.build.Build.compile(cm.graph(), t, knobs, cm.maxStepTokens());
                 try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
                      GpuRunner r = new GpuRunner(dev, cm, w, build, GpuRunner.shortPrompt(knobs, t, cm.maxStepTokens()), settings, Progress.NONE)) {
-                    String what = (knobs == ringed ? "ringed with the trigger" : "defaults") + ", programmaticLaunch " + run[1];
+                    String what = (knobs == ringed ? "ringed with the trigger" : "register loops") + ", programmaticLaunch " + run[1];
                     assertEquals(knobs == ringed, build.decode().triggersEarly(), what);
                     if ((Boolean) run[2]) assertTrue(dev.dependentLaunches() >= build.decode().launches(), what + ": the decode step's launches are dependents, found " + dev.dependentLaunches());
                     else assertEquals(0, dev.dependentLaunches(), what + ": no launch is a dependent");
@@ -434,12 +444,12 @@ class GpuRunnerSimulatedTest {
             GpuBackend backend = new GpuBackend(new SimulatorPlatform());
             var sim = backend.named("sim:cuda:sm_90").orElseThrow();
             Target t = Target.parse("cuda:sm_90");
-            Knobs dependent = Knobs.defaults().put(GpuRunner.space(t, cm.maxStepTokens()).signature(), java.util.Map.of(GpuRunner.DEPENDENT, 1));
-            for (var run : List.of(new Object[] {dependent, null, true}, new Object[] {Knobs.defaults(), null, false}, new Object[] {dependent, false, false})) {
+            Knobs plain = registerLoops(cm, t), dependent = registerLoops(cm, t).put(GpuRunner.space(t, cm.maxStepTokens()).signature(), java.util.Map.of(GpuRunner.DEPENDENT, 1));
+            for (var run : List.of(new Object[] {dependent, null, true}, new Object[] {plain, null, false}, new Object[] {dependent, false, false})) {
                 try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
                      GpuRunner r = backend.load(cm, w, sim, RuntimeSettings.defaults().programmaticLaunch((Boolean) run[1]), (Knobs) run[0], Progress.NONE)) {
                     int n = ((SimulatedDevice) r.gpu()).dependentLaunches();
-                    String what = (run[0] == dependent ? "runner.dependent=1" : "defaults") + ", programmaticLaunch " + run[1];
+                    String what = (run[0] == dependent ? "runner.dependent=1" : "register loops") + ", programmaticLaunch " + run[1];
                     if ((Boolean) run[2]) assertTrue(n >= r.decodeProgram().launches(), what + ": dependents, found " + n);
                     else assertEquals(0, n, what);
                 }
