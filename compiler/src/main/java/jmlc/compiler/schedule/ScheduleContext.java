@@ -66,9 +66,7 @@ public final class ScheduleContext {
 
     /** The space's values for this program (defaults over which the knob source's are laid, checked), recorded as chosen. */
     public Map<String, Integer> choose(KnobSpace space) {
-        Map<String, Integer> v = peek(space);
-        chosen.add(new Tunable(space, v));
-        return v;
+        return choose(space, java.util.function.UnaryOperator.identity());
     }
 
     /**

@@ -150,10 +150,12 @@ public final class DecodeStepTuning {
             Trial d = time("as tuned, as dependents", Map.of(GpuRunner.DEPENDENT, 1), 0, dependents, spec, load, dir, device, tokens, first, progress).trial();
             trials.add(d);
             records.put(d, dependents);
+            List<List<TuningRecord>> overTuned = VARIANTS.stream().map(v -> laid(capable, bySignature, v, false)).toList();
             for (boolean overDefaults : new boolean[] {false, true})
-                for (Map<String, Integer> v : VARIANTS) {
-                    List<TuningRecord> laid = laid(capable, bySignature, v, overDefaults);
-                    if (laid.isEmpty() || overDefaults && knobsOf(laid).equals(knobsOf(laid(capable, bySignature, v, false)))) continue; // the same trial again
+                for (int i = 0; i < VARIANTS.size(); i++) {
+                    Map<String, Integer> v = VARIANTS.get(i);
+                    List<TuningRecord> laid = overDefaults ? laid(capable, bySignature, v, true) : overTuned.get(i);
+                    if (laid.isEmpty() || overDefaults && knobsOf(laid).equals(knobsOf(overTuned.get(i)))) continue; // the same trial again
                     List<TuningRecord> all = new ArrayList<>(capable);
                     all.replaceAll(r -> laid.stream().filter(l -> l.signature().equals(r.signature())).findFirst().orElse(r));
                     all.add(runner.record(0));

@@ -111,9 +111,10 @@ public final class GemvHalfRule implements ScheduleRule {
      * registers (0) and the trigger at the end. Measured end to end against the register loop as plain launches
      * (decode tok/s, bench/knob-compare.sh, 2026-12-05; bench/RESULTS.md): H200 Llama-2-7B 615.7 -> 635.5,
      * Llama-3-8B 567.8 -> 593.7, Llama-2-13B 350.6 -> 347.6; H100 Llama-3-8B 462.3 -> 492.4, Llama-2-13B
-     * 279.6 -> 294.6; as this default, `jmlc bench` on the H100 (98e83e4 and after): Llama-2-7B 538.9, 13B 294.7,
-     * 8B 491.9, Llama-3-70B 64.1 against 60.9 with the register loop. Per kernel a ring is slower on the 4096- and 5120-row matrices (the tuner replays one kernel
-     * at a time, where the trigger changes nothing: {@code jmlc tune}'s decode-step stage judges it whole).
+     * 279.6 -> 294.6; as this default (3aa0d72), `jmlc bench` on the H100: Llama-2-7B 538.9, 13B 294.7, 8B 491.9,
+     * Llama-3-70B 64.1 against 60.9 with the register loop. Per kernel a ring is slower on the 4096- and 5120-row
+     * matrices (the tuner replays one kernel at a time, where the trigger changes nothing: {@code jmlc tune}'s
+     * decode-step stage judges it whole).
      * 3 stages were faster for 7B (H200 644.3, H100 545.5) and slower for the others.
      */
     static final int RING_STAGES = 4, RING_TRIGGER = 1;
@@ -193,11 +194,9 @@ public final class GemvHalfRule implements ScheduleRule {
         if (ctx.caps().asyncCopy()) {
             // the ring by default where its trigger pays (dependent launches), the defaults suit it and two blocks still
             // share a multiprocessor (as on every matrix measured; a row of 28672 would leave one: unmeasured)
-            Map<String, Integer> ringDefaults = Map.of("stages", RING_STAGES, "vector", vector, "ksplit", KSPLIT, "pipeline",
-                    vulkan ? VULKAN_PIPELINE : PIPELINE, "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL);
-            int ringRpw = rowsPerWarp(0, (int) m.n(), Integer.highestOneBit(warps), ctx.caps().multiprocessors());
-            int ringBytes = ringSharedBytes(k, norm, Integer.highestOneBit(warps) * sub, sub, RING_STAGES, ringRpw, chunksPerBatch(UNROLL, ringRpw));
-            boolean ring = ctx.caps().gridDependency() && ringFits(ringDefaults, m, ctx.caps()) && 2 * (ringBytes + 1024) <= maxShared + 1024;
+            int ringBytes = ringBytes(Map.of("stages", RING_STAGES, "vector", vector, "ksplit", KSPLIT, "pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE,
+                    "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL), m, ctx.caps());
+            boolean ring = ctx.caps().gridDependency() && ringBytes >= 0 && 2 * (ringBytes + 1024) <= maxShared + 1024;
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
                     + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue, where the other knobs suit "
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 6, 8));
@@ -260,12 +259,17 @@ public final class GemvHalfRule implements ScheduleRule {
      * 64), and the ring and x within the shared memory a block may opt into.
      */
     static boolean ringFits(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
+        return ringBytes(v, m, caps) >= 0;
+    }
+
+    /** The shared memory the ring and x of values {@code v} take ({@link #ringSharedBytes}), or -1 where they cannot take a ring ({@link #ringFits}). */
+    static int ringBytes(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
         int k = (int) m.k(), n = (int) m.n(), sub = caps.subgroupSize(), stages = v.getOrDefault("stages", 0);
         if (stages == 0 || v.get("vector") != 4 || v.get("ksplit") != 1 || v.get("pipeline") != 1 || v.getOrDefault("prefetch", 0) != 0 || k % 64 != 0)
-            return false;
+            return -1;
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors());
-        return ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw))
-                <= caps.optInSharedBytes();
+        int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw));
+        return bytes <= caps.optInSharedBytes() ? bytes : -1;
     }
 
     /**
