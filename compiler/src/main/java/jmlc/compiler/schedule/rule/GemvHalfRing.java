@@ -58,25 +58,46 @@ final class GemvHalfRing {
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
         }
 
-        /** Copies batch {@code j}, if the block has it, into slot {@code j % stages}, and commits the group (empty past the last). */
+        /** Whether every tile is whole (N a multiple of a tile's rows): no row is clamped, so a subgroup's rows lie a fixed stride apart. */
+        boolean wholeTiles() {
+            return n % blockRows == 0;
+        }
+
+        /** Whether a row's chunks fill every batch (a multiple of {@code sub · unroll}): no chunk of a batch is past the row's end. */
+        boolean wholeBatches() {
+            return chunks % (sub * unroll) == 0;
+        }
+
+        /**
+         * Copies batch {@code j}, if the block has it, into slot {@code j % stages}, and commits the group (empty past the last).
+         * Where the tiles are whole, a chunk's copies for the subgroup's rows are one offset (its first row's) plus a constant
+         * a row, which the compiler folds into the copies' addresses (no per-row multiply, clamp or 64-bit add); where the
+         * batches are whole, no chunk is checked against the row's end.
+         */
         void issue(K.Body b, Expr j) {
             b.ifThen(lt(j, batches), s -> {
                 Expr.Var t = s.let(s.fresh("rt"), tileOf(j));
                 Expr.Var c0 = s.let(s.fresh("rc"), chunkOf(j));
                 Expr.Var slot = s.let(s.fresh("rslot"), mod(j, c(stages)));
                 Expr.Var[] row = new Expr.Var[rpw]; // the subgroup's rows of the tile, clamped to the last (loads past it read that row)
-                for (int i = 0; i < rpw; i++) row[i] = s.let(s.fresh("rrow"), min(add(add(mul(t, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1)));
+                Expr.Var first = wholeTiles() ? s.let(s.fresh("rrow"), add(mul(t, c(blockRows)), mul(group, c(rpw)))) : null;
+                if (first == null)
+                    for (int i = 0; i < rpw; i++) row[i] = s.let(s.fresh("rrow"), min(add(add(mul(t, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1)));
                 for (int u = 0; u < unroll; u++) {
                     int uu = u;
                     Expr.Var ci = s.let(s.fresh("rci"), add(c0, c(sub * u)));
-                    s.ifThen(lt(ci, c(chunks)), cs -> {
+                    java.util.function.Consumer<K.Body> copies = cs -> {
+                        // the scales as u32 words: groups a row is even, so the chunk's parity is the half
+                        Expr.Var w0 = first == null ? null : cs.let(cs.fresh("rw"), add(mul(first, c(chunks)), ci));
+                        Expr.Var s0 = first == null ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
                         for (int i = 0; i < rpw; i++) {
                             Expr at = entry(slot, uu, i);
-                            cs.asyncCopy(words, at, data, add(mul(row[i], c(chunks)), ci));
-                            // the scales as u32 words: groups a row is even, so the chunk's parity is the half
-                            cs.asyncCopy(scales, at, scaleBuf, div(add(mul(row[i], c(groups)), ci), c(2)));
+                            cs.asyncCopy(words, at, data, first == null ? add(mul(row[i], c(chunks)), ci) : add(w0, c(i * chunks)));
+                            cs.asyncCopy(scales, at, scaleBuf, first == null ? div(add(mul(row[i], c(groups)), ci), c(2)) : add(s0, c(i * groups / 2)));
                         }
-                    });
+                    };
+                    if (wholeBatches()) copies.accept(s);
+                    else s.ifThen(lt(ci, c(chunks)), copies);
                 }
             });
             b.asyncCommit();
@@ -120,8 +141,9 @@ final class GemvHalfRing {
             Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
             Expr.Var[][] w = new Expr.Var[unroll][rpw], scale = new Expr.Var[unroll][rpw];
             for (int u = 0; u < unroll; u++) {
-                ok[u] = s.let(s.fresh("ok"), lt(add(c0, c(r.sub() * u)), c(r.chunks())));
-                ci[u] = s.let(s.fresh("ci"), select(ok[u], add(c0, c(r.sub() * u)), c(0)));
+                // where the batches are whole every chunk exists: no check, no select (GemvHalfTile reads ok as a condition)
+                ok[u] = s.let(s.fresh("ok"), r.wholeBatches() ? eq(c(0), c(0)) : lt(add(c0, c(r.sub() * u)), c(r.chunks())));
+                ci[u] = s.let(s.fresh("ci"), r.wholeBatches() ? add(c0, c(r.sub() * u)) : select(ok[u], add(c0, c(r.sub() * u)), c(0)));
                 // the chunk's scale is the high half of the word for an odd chunk: shifted down by 16, no branch
                 Expr.Var half = s.let(s.fresh("sh"), shl(and(cast(KType.U32, ci[u]), u(1)), u(4)));
                 // a chunk past the row's end was not copied: its slot is read only where the chunk exists

@@ -98,7 +98,29 @@ class GemvMainLoopTest {
     @ParameterizedTest
     @MethodSource("variants")
     void sameLogitsAsThePlainLoop(String target, QuantMode mode, Map<String, Integer> gemv) {
-        ModelConfig c = MODEL;
+        sameLogitsAsThePlainLoop(MODEL, target, mode, gemv);
+    }
+
+    /**
+     * Hidden size 1024 (32 chunks of 16 bytes a row: a subgroup's batch of one chunk a lane is whole), 2816 intermediate
+     * (88 chunks: the down GEMV's last batch is partial), a vocabulary of 200 (the LM head's last tile of 32 rows is
+     * partial, its rows clamped): a ring's copies without the checks where batches and tiles are whole, with them where not.
+     */
+    static final ModelConfig WHOLE = new ModelConfig(Architecture.LLAMA, 200, 1024, 2816, 1, 8, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false);
+
+    static Stream<Arguments> ringsOverWholeBatches() {
+        return Stream.of(
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1)),
+                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("ringsOverWholeBatches")
+    void ringsOverWholeBatchesMatchThePlainLoop(QuantMode mode, Map<String, Integer> gemv) {
+        sameLogitsAsThePlainLoop(WHOLE, "cuda:sm_90", mode, gemv);
+    }
+
+    private static void sameLogitsAsThePlainLoop(ModelConfig c, String target, QuantMode mode, Map<String, Integer> gemv) {
         Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), java.util.Set.of(), 8).run(unfused);
         Target t = Target.parse(target);
