@@ -29,21 +29,27 @@ import static jmlc.compiler.kernel.K.*;
  * {@code i} (consecutive lanes, consecutive 16 bytes: no bank conflicts), and the same entry of the scale
  * ring the u32 word holding that chunk's f16 scale (a copy moves at least 4 bytes; the chunk's parity picks
  * the half). A lane reads only the slots it copied, so its own wait is the only synchronization.
+ *
+ * <p>With {@code ringScales} off the ring holds only the weights (16 bytes a lane and row a batch instead of 20, so a
+ * ring of 4 stages leaves room for a third block on a multiprocessor where it left two) and a lane loads its chunks'
+ * scales into registers one batch ahead: batch 0's before the prologue, batch {@code j + 1}'s as batch {@code j} begins.
  */
 final class GemvHalfRing {
     private GemvHalfRing() {}
 
-    /** Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and a 4-byte scale word. */
-    static int bytes(int stages, int threads, int rpw, int unroll) {
-        return stages * threads * rpw * unroll * (16 + 4);
+    /** Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and (in the ring) a 4-byte scale word. */
+    static int bytes(int stages, int threads, int rpw, int unroll, boolean ringScales) {
+        return stages * threads * rpw * unroll * (16 + (ringScales ? 4 : 0));
     }
 
     /**
      * The ring of one kernel: its arrays, and the numbers that place a batch: chunks a row, batches a tile
-     * ({@code iters}), the block's batch count ({@code batches}, a local).
+     * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
+     * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
     record Ring(Shared words, Shared scales, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
-                int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread) {
+                int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
+                Expr.Var[][] nextScales) {
 
         /** The tile and first chunk of batch {@code j} (a tile's chunk iterations, each {@code sub · unroll} chunks on). */
         Expr tileOf(Expr j) {
@@ -89,11 +95,12 @@ final class GemvHalfRing {
                     java.util.function.Consumer<K.Body> copies = cs -> {
                         // the scales as u32 words: groups a row is even, so the chunk's parity is the half
                         Expr.Var w0 = first == null ? null : cs.let(cs.fresh("rw"), add(mul(first, c(chunks)), ci));
-                        Expr.Var s0 = first == null ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
+                        Expr.Var s0 = first == null || scales == null ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
                         for (int i = 0; i < rpw; i++) {
                             Expr at = entry(slot, uu, i);
                             cs.asyncCopy(words, at, data, first == null ? add(mul(row[i], c(chunks)), ci) : add(w0, c(i * chunks)));
-                            cs.asyncCopy(scales, at, scaleBuf, first == null ? div(add(mul(row[i], c(groups)), ci), c(2)) : add(s0, c(i * groups / 2)));
+                            if (scales != null)
+                                cs.asyncCopy(scales, at, scaleBuf, first == null ? div(add(mul(row[i], c(groups)), ci), c(2)) : add(s0, c(i * groups / 2)));
                         }
                     };
                     if (wholeBatches()) copies.accept(s);
@@ -102,19 +109,44 @@ final class GemvHalfRing {
             });
             b.asyncCommit();
         }
+
+        /**
+         * Where the scales go through registers: loads batch {@code j}'s scales (f16, converted where used: a conversion
+         * here would wait for the load) into {@code into}, by chunk and row, if the block has the batch (a chunk past the
+         * row's end reads the row's first).
+         */
+        void loadScales(K.Body b, Expr j, Expr.Var[][] into) {
+            b.ifThen(lt(j, batches), s -> {
+                Expr.Var t = s.let(s.fresh("st"), tileOf(j));
+                Expr.Var c0 = s.let(s.fresh("sc0"), chunkOf(j));
+                Expr.Var first = s.let(s.fresh("srow"), add(mul(t, c(blockRows)), mul(group, c(rpw))));
+                for (int u = 0; u < unroll; u++) {
+                    Expr ci = wholeBatches() ? add(c0, c(sub * u)) : s.let(s.fresh("sci"), select(lt(add(c0, c(sub * u)), c(chunks)), add(c0, c(sub * u)), c(0)));
+                    Expr.Var at = wholeTiles() ? s.let(s.fresh("sat"), add(mul(first, c(groups)), ci)) : null;
+                    for (int i = 0; i < rpw; i++)
+                        s.assign(into[u][i], load(scaleBuf, at != null ? add(at, c(i * groups)) : add(mul(min(add(first, c(i)), c(n - 1)), c(groups)), ci)));
+                }
+            });
+        }
     }
 
     /** The ring's arrays and the block's batch count; the copies of the first {@code stages - 1} batches go out here. */
     static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
-                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane) {
+                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, boolean ringScales) {
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
-        Shared scales = lb.shared("sring", KType.U32, stages * threads * rpw * unroll);
+        Shared scales = ringScales ? lb.shared("sring", KType.U32, stages * threads * rpw * unroll) : null;
         int iters = (chunks + sub * unroll - 1) / (sub * unroll);
         // the block's tiles: blockIdx.x, + gridDim.x, ... below tiles (a runtime may launch fewer blocks than the grid)
         Expr.Var mine = b.let("rtiles", select(lt(bid(0), c(tiles)), div(add(sub(c(tiles), bid(0)), sub(gdim(0), c(1))), gdim(0)), c(0)));
         Expr.Var batches = b.let("batches", mul(mine, c(iters)));
-        Ring ring = new Ring(words, scales, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0));
+        Expr.Var[][] next = ringScales ? null : new Expr.Var[unroll][rpw];
+        if (next != null)
+            for (int u = 0; u < unroll; u++)
+                for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
+        Ring ring = new Ring(words, scales, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0), next);
         for (int j = 0; j < stages - 1; j++) ring.issue(b, c(j));
+        // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
+        if (next != null) ring.loadScales(b, c(0), next);
         return ring;
     }
 
@@ -135,6 +167,14 @@ final class GemvHalfRing {
             // every weight byte of the block is in flight: the next kernel may launch, its blocks taking the
             // multiprocessors this grid leaves and copying their first batches while these arrive (block-uniform)
             if (lastIssue != null) s.ifThen(eq(j, lastIssue), t -> t.gridDependency(Stmt.GridDependency.Kind.TRIGGER));
+            // scales through registers: this batch's were loaded a batch ago; the next batch's go out now
+            Expr.Var[][] regScales = null;
+            if (r.nextScales() != null) {
+                regScales = new Expr.Var[unroll][rpw];
+                for (int u = 0; u < unroll; u++)
+                    for (int i = 0; i < rpw; i++) regScales[u][i] = s.let(s.fresh("csc"), r.nextScales()[u][i]);
+                r.loadScales(s, add(j, c(1)), r.nextScales());
+            }
             s.asyncWait(r.stages() - 1);
             Expr.Var c0 = s.let("c0", r.chunkOf(j));
             Expr.Var slot = s.let("slot", mod(j, c(r.stages())));
@@ -145,17 +185,18 @@ final class GemvHalfRing {
                 ok[u] = s.let(s.fresh("ok"), r.wholeBatches() ? eq(c(0), c(0)) : lt(add(c0, c(r.sub() * u)), c(r.chunks())));
                 ci[u] = s.let(s.fresh("ci"), r.wholeBatches() ? add(c0, c(r.sub() * u)) : select(ok[u], add(c0, c(r.sub() * u)), c(0)));
                 // the chunk's scale is the high half of the word for an odd chunk: shifted down by 16, no branch
-                Expr.Var half = s.let(s.fresh("sh"), shl(and(cast(KType.U32, ci[u]), u(1)), u(4)));
+                Expr.Var half = r.scales() == null ? null : s.let(s.fresh("sh"), shl(and(cast(KType.U32, ci[u]), u(1)), u(4)));
                 // a chunk past the row's end was not copied: its slot is read only where the chunk exists
                 for (int i = 0; i < rpw; i++) {
                     w[u][i] = s.let(s.fresh("wv"), new Expr.Pack(KType.U32X4, List.of(u(0), u(0), u(0), u(0))));
-                    scale[u][i] = s.let(s.fresh("sc"), f(0));
+                    scale[u][i] = s.let(s.fresh("sc"), regScales != null ? cast(KType.F32, regScales[u][i]) : f(0));
                 }
                 int uu = u;
                 s.ifThen(ok[u], t -> {
                     for (int i = 0; i < rpw; i++) {
                         Expr at = r.entry(slot, uu, i);
                         t.assign(w[uu][i], sload(r.words(), at));
+                        if (r.scales() == null) continue;
                         Expr.Var sw = t.let(t.fresh("sw"), sload(r.scales(), at));
                         t.assign(scale[uu][i], cast(KType.F32, halfOf(shr(sw, half), false)));
                     }

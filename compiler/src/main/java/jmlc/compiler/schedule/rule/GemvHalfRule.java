@@ -118,6 +118,8 @@ public final class GemvHalfRule implements ScheduleRule {
      * 3 stages were faster for 7B (H200 644.3, H100 545.5) and slower for the others.
      */
     static final int RING_STAGES = 4, RING_TRIGGER = 1;
+    /** With a ring, its batches' scales copied into it beside their weights (1); 0 loads them into registers a batch ahead. */
+    static final int RING_SCALES = 1;
 
     @Override
     public String name() {
@@ -137,8 +139,8 @@ public final class GemvHalfRule implements ScheduleRule {
      * With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup (x·g is
      * read again rather than staged: the ring needs the room), and the ring.
      */
-    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll) {
-        return 2 * k + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll);
+    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, boolean ringScales) {
+        return 2 * k + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll, ringScales);
     }
 
     /** Rows a subgroup owns: the knob, or 0's rule (4 where that still gives two row tiles per multiprocessor, else 2). */
@@ -197,6 +199,8 @@ public final class GemvHalfRule implements ScheduleRule {
             int ringBytes = ringBytes(Map.of("stages", RING_STAGES, "vector", vector, "ksplit", KSPLIT, "pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE,
                     "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL), m, ctx.caps());
             boolean ring = ctx.caps().gridDependency() && ringBytes >= 0 && 2 * (ringBytes + 1024) <= maxShared + 1024;
+            space.add(Knob.oneOf("ring_scales", RING_SCALES, "with a ring: 1 each batch's scales copied into the ring beside its weights; 0 loaded "
+                    + "into registers a batch ahead (the ring a fifth smaller)", 0, 1));
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
                     + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue, where the other knobs suit "
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 6, 8));
@@ -233,6 +237,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors());
         int unroll = chunksPerBatch(v.get("unroll"), rpw);
         int stages = v.getOrDefault("stages", 0);
+        boolean ringScales = v.getOrDefault("ring_scales", RING_SCALES) == 1;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + groups * rpw - 1) / (groups * rpw);
@@ -241,14 +246,14 @@ public final class GemvHalfRule implements ScheduleRule {
         // a block that opts in beyond the shared memory every block has: no more a multiprocessor than that memory
         // holds (CUDA: a multiprocessor has 1 KiB more than a block may take, and reserves 1 KiB a block), so the
         // tiles are dealt evenly over the blocks that run, not dealt again by the runtime over fewer
-        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll) : sharedBytes(k, norm, warps * sub, sub, ksplit);
+        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll, ringScales) : sharedBytes(k, norm, warps * sub, sub, ksplit);
         if (shared > ctx.caps().maxSharedBytes()) perSm = Math.min(perSm, Math.max(1, (ctx.caps().optInSharedBytes() + 1024) / (shared + 1024)));
         int maxBlocks = perSm * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) == 1);
+                v.getOrDefault("trigger", 0) == 1, ringScales);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
@@ -268,7 +273,8 @@ public final class GemvHalfRule implements ScheduleRule {
         if (stages == 0 || v.get("vector") != 4 || v.get("ksplit") != 1 || v.get("pipeline") != 1 || v.getOrDefault("prefetch", 0) != 0 || k % 64 != 0)
             return -1;
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors());
-        int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw));
+        int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw),
+                v.getOrDefault("ring_scales", RING_SCALES) == 1);
         return bytes <= caps.optInSharedBytes() ? bytes : -1;
     }
 
@@ -279,10 +285,12 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static Map<String, Integer> asUsed(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
         boolean ring = ringFits(v, m, caps);
-        boolean moot = !ring && (v.getOrDefault("stages", 0) != 0 || v.getOrDefault(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0) != 0);
+        boolean moot = !ring && (v.getOrDefault("stages", 0) != 0 || v.getOrDefault(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0) != 0
+                || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES);
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
+        if (out.containsKey("ring_scales")) out.put("ring_scales", RING_SCALES);
         if (out.containsKey(jmlc.compiler.schedule.Program.EARLY_TRIGGER)) out.put(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0);
         return out;
     }
@@ -348,7 +356,8 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean ringed = loop.stages() > 0;
         GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
-        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId) : null;
+        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId,
+                loop.ringScales()) : null;
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----

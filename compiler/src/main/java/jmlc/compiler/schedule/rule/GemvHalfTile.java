@@ -26,15 +26,18 @@ final class GemvHalfTile {
      * reads chunk stretches {@code part, part + ksplit, ...}, each a subgroup wide, so the group's
      * lanes together read consecutive chunks), and above 0 the batches a ring of asynchronous copies
      * holds instead ({@link GemvHalfRing}; pipeline and the registers' batch ahead then unused), and with a
-     * ring whether the block lets the next kernel launch as soon as its last copies are issued.
+     * ring whether the block lets the next kernel launch as soon as its last copies are issued and whether the
+     * scales travel in the ring beside the weights ({@code ringScales}) or in registers a batch ahead.
      */
-    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly) {
+    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly,
+                    boolean ringScales) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
-            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") : pipeline > 0 ? "_p" + pipeline : "") + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
+            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales ? "" : "_rs") : pipeline > 0 ? "_p" + pipeline : "")
+                    + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 
         /** Chunks between a lane's consecutive chunks in a batch: its group's lanes in all. */
