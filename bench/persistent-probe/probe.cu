@@ -183,26 +183,9 @@ static std::vector<float> fetch(const float* d, int n) {
     return h;
 }
 
-// Times `replays` launches of a graph, after one warm-up replay: microseconds a replay.
+// The median of `replays` launches of a graph (after one warm-up launch), in microseconds.
 static double time_graph(cudaGraphExec_t g, cudaStream_t s, int replays) {
-    CK(cudaGraphLaunch(g, s));
-    CK(cudaStreamSynchronize(s));
-    cudaEvent_t a, b;
-    CK(cudaEventCreate(&a));
-    CK(cudaEventCreate(&b));
-    std::vector<float> ms;
-    for (int r = 0; r < replays; r++) {
-        CK(cudaEventRecord(a, s));
-        CK(cudaGraphLaunch(g, s));
-        CK(cudaEventRecord(b, s));
-        CK(cudaEventSynchronize(b));
-        float t;
-        CK(cudaEventElapsedTime(&t, a, b));
-        ms.push_back(t);
-    }
-    CK(cudaEventDestroy(a));
-    CK(cudaEventDestroy(b));
-    std::sort(ms.begin(), ms.end());
+    std::vector<float> ms = replay_ms(g, s, replays);
     return ms[ms.size() / 2] * 1000.0;
 }
 

@@ -1,0 +1,137 @@
+// How fast can one kernel read N bytes on this card, with no arithmetic at all (issue 12)?
+//
+// The decode GEMVs take about 4 to 5 us a kernel more than their bytes at the read bandwidth. This probe
+// separates what any reading kernel pays (launch, ramp, tail) from what jmlc's GEMV adds: kernels that only
+// read (16-byte loads, a few in flight a thread, XOR-folded so nothing is elided), each block taking row
+// tiles of 64 KiB as the GEMV does (tile b, b + grid, ...), timed
+//   1. alone: one size a launch, 20 launches in a graph, each on other bytes (a rotation past the L2);
+//   2. as a decode step: the 7B GEMVs' byte counts (qkv, o, gate/up, down; 32 layers, 128 launches) in one
+//      graph, plain and as programmatic dependents (the next kernel's blocks launch as this one's finish).
+// Sizes are the 7B q4f16_1 matrices' packed weights plus scales.
+//
+// Build: nvcc -O3 -std=c++17 -arch=sm_90 -o probe probe.cu      Run: ./probe
+
+#include <cuda_runtime.h>
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+#include <string>
+
+#include "../probe-common/cuda-graph.cuh" // CK, capture, replay_ms
+
+static constexpr int TILE = 64 * 1024; // bytes a block reads at a time, as a GEMV row tile (32 rows of 2 KiB)
+
+// Each block takes tiles blockIdx.x, + gridDim.x, ...; a thread reads LOADS 16-byte words of a tile at once,
+// all in flight before any is used. DEPENDENT: wait for the previous grid first (programmatic dependent launch)
+// and let the next one launch once this block has issued its last loads.
+template <int LOADS, bool DEPENDENT>
+__global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, long words, unsigned* __restrict__ sink) {
+    if (DEPENDENT) asm volatile("griddepcontrol.wait;" ::: "memory");
+    const long tileWords = TILE / 16, tiles = (words + tileWords - 1) / tileWords;
+    unsigned acc = 0;
+    for (long t = blockIdx.x; t < tiles; t += gridDim.x) {
+        const long base = t * tileWords;
+        if (DEPENDENT && t + gridDim.x >= tiles) asm volatile("griddepcontrol.launch_dependents;");
+        for (long i = threadIdx.x; i < tileWords; i += (long)blockDim.x * LOADS) {
+            uint4 v[LOADS];
+#pragma unroll
+            for (int u = 0; u < LOADS; u++) {
+                long at = base + i + (long)u * blockDim.x;
+                v[u] = at < words && i + (long)u * blockDim.x < tileWords ? __ldg(p + at) : make_uint4(0, 0, 0, 0);
+            }
+#pragma unroll
+            for (int u = 0; u < LOADS; u++) acc ^= v[u].x ^ v[u].y ^ v[u].z ^ v[u].w;
+        }
+    }
+    if (acc == 0x9e3779b9u) sink[threadIdx.x] = acc; // never in practice; keeps the loads
+}
+
+using Kernel = void (*)(const uint4*, long, unsigned*);
+
+struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; };
+
+static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, long bytes, unsigned* sink) {
+    long words = bytes / 16, tiles = (bytes + TILE - 1) / TILE;
+    int grid = (int)std::min<long>(tiles, (long)sms * v.blocksPerSm);
+    // deal the tiles evenly: as many rounds as the grid needs, then as few blocks as that takes (as GemvHalfRule does)
+    long rounds = (tiles + grid - 1) / grid;
+    grid = (int)((tiles + rounds - 1) / rounds);
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(grid);
+    cfg.blockDim = dim3(256);
+    cfg.stream = s;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = v.dependent ? 1 : 0;
+    CK(cudaLaunchKernelEx(&cfg, v.k, p, words, sink));
+}
+
+int main() {
+    int dev = 0, sms;
+    CK(cudaSetDevice(dev));
+    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, dev));
+    // a pool larger than 7B's weights, so each launch of a rotation reads bytes the L2 does not hold
+    const long pool = 4L << 30;
+    uint4* p;
+    unsigned* sink;
+    CK(cudaMalloc(&p, pool));
+    CK(cudaMalloc(&sink, 4096));
+    CK(cudaMemset(p, 1, pool));
+    cudaStream_t s;
+    CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    printf("%s, %d SMs, L2 %d MB\n", prop.name, sms, prop.l2CacheSize >> 20);
+
+    std::vector<Variant> variants = {
+        {"4 loads, 2 blocks/SM", read_tiles<4, false>, 2, false},
+        {"4 loads, 4 blocks/SM", read_tiles<4, false>, 4, false},
+        {"8 loads, 2 blocks/SM", read_tiles<8, false>, 2, false},
+        {"8 loads, 4 blocks/SM", read_tiles<8, false>, 4, false},
+        {"8 loads, 4 blocks/SM, dependents", read_tiles<8, true>, 4, true},
+    };
+    struct Size { const char* name; long bytes; };
+    // 7B q4f16_1: packed weights (N x K / 2) plus f16 scales (N x K / 32 x 2)
+    auto q4 = [](long n, long k) { return n * k / 2 + n * (k / 32) * 2; };
+    std::vector<Size> sizes = {{"o 4096x4096", q4(4096, 4096)}, {"down 4096x11008", q4(4096, 11008)}, {"qkv 12288x4096", q4(12288, 4096)},
+                               {"gate/up 22016x4096", q4(22016, 4096)}, {"LM head 32000x4096", q4(32000, 4096)}, {"256 MiB", 256L << 20}};
+
+    // 1. one size at a time: 20 launches a graph over rotating bytes
+    printf("\n1. one kernel a size (best of 7 graphs of 20 launches, each launch on other bytes)\n");
+    printf("%-22s", "size");
+    for (auto& v : variants) printf(" | %-33s", v.name);
+    printf("\n");
+    for (auto& z : sizes) {
+        printf("%-22s", z.name);
+        long stride = (z.bytes + 4095) / 4096 * 4096;
+        int launches = (int)std::min<long>(20, pool / stride);
+        for (auto& v : variants) {
+            cudaGraphExec_t g = capture(s, [&] { for (int i = 0; i < launches; i++) launch(s, v, sms, p + i * stride / 16, z.bytes, sink); });
+            float ms = replay_ms(g, s, 7)[0] / launches;
+            CK(cudaGraphExecDestroy(g));
+            printf(" | %7.2f us %6.0f GB/s%14s", ms * 1e3, z.bytes / (ms * 1e-3) / 1e9, "");
+        }
+        printf("\n");
+    }
+
+    // 2. a 7B decode step's GEMV bytes: 32 layers x (qkv, o, gate/up, down), each layer on its own bytes
+    long layer[4] = {q4(12288, 4096), q4(4096, 4096), q4(22016, 4096), q4(4096, 11008)};
+    long stepBytes = 0;
+    for (long b : layer) stepBytes += 32 * b;
+    printf("\n2. a 7B step's 128 GEMV reads in one graph (%.2f GB)\n", stepBytes / 1e9);
+    for (auto& v : variants) {
+        cudaGraphExec_t g = capture(s, [&] {
+            long off = 0;
+            for (int l = 0; l < 32; l++)
+                for (long b : layer) { launch(s, v, sms, p + off / 16, b, sink); off += (b + 4095) / 4096 * 4096; }
+        });
+        float ms = replay_ms(g, s, 7)[0];
+        CK(cudaGraphExecDestroy(g));
+        printf("%-34s %8.3f ms  %6.0f GB/s  %.2f us a launch\n", v.name, ms, stepBytes / (ms * 1e-3) / 1e9, ms * 1e3 / 128);
+    }
+    CK(cudaFree(p));
+    CK(cudaFree(sink));
+    return 0;
+}
