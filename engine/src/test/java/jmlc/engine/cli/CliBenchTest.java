@@ -36,7 +36,9 @@ class CliBenchTest {
         assertTrue(warmups.size() >= 1, r.toString());
         double warmSeconds = warmups.stream().mapToDouble(l -> Double.parseDouble(l.replaceAll(".*\\(1 tokens, ([0-9.]+) ms\\).*", "$1")) / 1e3
                 + Double.parseDouble(l.replaceAll(".*tokens, ([0-9.]+) s\\) \\(untimed\\)$", "$1"))).sum();
-        assertTrue(warmSeconds >= 2.5 || warmups.size() == 1, "warm-up runs go on for about 3 s: " + warmups.size() + " runs, " + warmSeconds + " s");
+        // the runs' own reported times: the 3 s are wall time, which also holds the host's work between runs (on a loaded
+        // shared machine, CI measured 2.47 s of runs in the 3 s)
+        assertTrue(warmSeconds >= 1.5 || warmups.size() == 1, "warm-up runs go on for about 3 s: " + warmups.size() + " runs, " + warmSeconds + " s");
         assertEquals(3, timed.size(), r.toString());
         String of = " tok/s \\(mean ± standard deviation of 3 timed runs after " + warmups.size() + " warm-up runs?\\)";
         assertTrue(out.get(0).matches("prefill: +[0-9.]+ ± [0-9.]+" + of), out.get(0));
