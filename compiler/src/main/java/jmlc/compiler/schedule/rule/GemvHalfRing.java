@@ -56,6 +56,11 @@ final class GemvHalfRing {
             return add(bid(0), mul(div(j, c(iters)), gdim(0)));
         }
 
+        /** The first of the rows the subgroup owns in tile {@code tile} (unclamped). */
+        Expr firstRow(Expr tile) {
+            return add(mul(tile, c(blockRows)), mul(group, c(rpw)));
+        }
+
         Expr chunkOf(Expr j) {
             return add(lane, mul(mod(j, c(iters)), c(sub * unroll)));
         }
@@ -86,9 +91,9 @@ final class GemvHalfRing {
                 Expr.Var c0 = s.let(s.fresh("rc"), chunkOf(j));
                 Expr.Var slot = s.let(s.fresh("rslot"), mod(j, c(stages)));
                 Expr.Var[] row = new Expr.Var[rpw]; // the subgroup's rows of the tile, clamped to the last (loads past it read that row)
-                Expr.Var first = wholeTiles() ? s.let(s.fresh("rrow"), add(mul(t, c(blockRows)), mul(group, c(rpw)))) : null;
+                Expr.Var first = wholeTiles() ? s.let(s.fresh("rrow"), firstRow(t)) : null;
                 if (first == null)
-                    for (int i = 0; i < rpw; i++) row[i] = s.let(s.fresh("rrow"), min(add(add(mul(t, c(blockRows)), mul(group, c(rpw))), c(i)), c(n - 1)));
+                    for (int i = 0; i < rpw; i++) row[i] = s.let(s.fresh("rrow"), min(add(firstRow(t), c(i)), c(n - 1)));
                 for (int u = 0; u < unroll; u++) {
                     int uu = u;
                     Expr.Var ci = s.let(s.fresh("rci"), add(c0, c(sub * u)));
@@ -119,7 +124,7 @@ final class GemvHalfRing {
             b.ifThen(lt(j, batches), s -> {
                 Expr.Var t = s.let(s.fresh("st"), tileOf(j));
                 Expr.Var c0 = s.let(s.fresh("sc0"), chunkOf(j));
-                Expr.Var first = s.let(s.fresh("srow"), add(mul(t, c(blockRows)), mul(group, c(rpw))));
+                Expr.Var first = s.let(s.fresh("srow"), firstRow(t));
                 for (int u = 0; u < unroll; u++) {
                     Expr ci = wholeBatches() ? add(c0, c(sub * u)) : s.let(s.fresh("sci"), select(lt(add(c0, c(sub * u)), c(chunks)), add(c0, c(sub * u)), c(0)));
                     Expr.Var at = wholeTiles() ? s.let(s.fresh("sat"), add(mul(first, c(groups)), ci)) : null;
@@ -205,7 +210,7 @@ final class GemvHalfRing {
             GemvHalfTile.Batch batch = new GemvHalfTile.Batch(ok, ci, w, scale);
             for (int u = 0; u < unroll; u++) GemvHalfTile.accumulate(s, q, loop, xs, r.chunks(), batch, u, acc);
             s.ifThen(eq(mod(j, c(r.iters())), c(r.iters() - 1)), t -> {
-                Expr.Var row0 = t.let("row0", add(mul(r.tileOf(j), c(r.blockRows())), mul(slice.group(), c(rpw))));
+                Expr.Var row0 = t.let("row0", r.firstRow(r.tileOf(j)));
                 GemvHalfTile.finish(t, m, row0, acc, slice, r.sub(), r.n(), loop, bias, res, y);
                 for (int i = 0; i < rpw; i++) t.assign(acc[i], f(0));
             });
