@@ -16,7 +16,8 @@ import java.util.Set;
  * reference in the GPU suite's checks (H200, 2026-12-04), and the logits of the tiny random models
  * of the simulator tests 2.2 to 10% over 200 seeds, median 3.3% (errors grow through layers of random
  * weights), so its bounds are 5e-2 a node and 0.15 a model: loose for rounding, far below the
- * O(1) error of a wrong scale or index.
+ * O(1) error of a wrong scale or index. The f16 GEMV with its knob {@code dot4} (x in bytes a group of 32,
+ * the 4-bit weights by integer dot products) rounds x the same way and takes the same bounds.
  */
 public final class Precision {
     private Precision() {}
@@ -27,9 +28,17 @@ public final class Precision {
     /** Rules whose kernels round an operand to 8 bits. */
     public static final Set<String> INT8_RULES = Set.of("gemv_dot4");
 
+    /** A node's bound where x is rounded to 8 bits, and a whole model's. */
+    public static final double INT8_NODE = 5e-2, INT8_MODEL = 0.15;
+
+    /** Whether a step's kernels round x to 8 bits: an {@link #INT8_RULES} rule, or a kernel whose knob {@code dot4} is 1. */
+    public static boolean roundsXTo8Bits(Program.Step s) {
+        return INT8_RULES.contains(s.rule()) || s.calls().stream().anyMatch(c -> c.kernel().knobs().getOrDefault("dot4", 0) == 1);
+    }
+
     /** Tolerance for one node's output given its inputs exactly. */
     public static double perNode(String rule) {
-        return INT8_RULES.contains(rule) ? 5e-2 : F16_RULES.contains(rule) ? 5e-3 : 1e-4;
+        return INT8_RULES.contains(rule) ? INT8_NODE : F16_RULES.contains(rule) ? 5e-3 : 1e-4;
     }
 
     /**
@@ -62,9 +71,18 @@ public final class Precision {
         return int8Cache ? Math.max(stated, INT8_CACHE_NODE) : stated;
     }
 
+    /**
+     * Tolerance for step {@code s}'s node through {@code target}: its rule's ({@link #perNode(String, Target, boolean)}), or
+     * the int8 rules' where its kernels round x to 8 bits ({@link #roundsXTo8Bits}).
+     */
+    public static double perNode(Program.Step s, Target target) {
+        double stated = roundsXTo8Bits(s) ? INT8_NODE : perNode(s.rule(), target);
+        return touchesInt8Cache(s.node()) ? Math.max(stated, INT8_CACHE_NODE) : stated;
+    }
+
     /** Tolerance for a whole model's logits from a program (errors add up over layers). */
     public static double wholeModel(Program p) {
-        double stated = p.steps().stream().anyMatch(s -> INT8_RULES.contains(s.rule())) ? 0.15
+        double stated = p.steps().stream().anyMatch(Precision::roundsXTo8Bits) ? INT8_MODEL
                 : p.steps().stream().anyMatch(s -> F16_RULES.contains(s.rule())) ? 1e-2 : 5e-4;
         return p.graph().states().stream().anyMatch(v -> Int8KvCache.is(v.type())) ? Math.max(stated, INT8_CACHE_MODEL) : stated;
     }

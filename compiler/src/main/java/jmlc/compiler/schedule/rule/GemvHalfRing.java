@@ -159,7 +159,7 @@ final class GemvHalfRing {
      * The main loop: batch {@code j + stages - 1} copied, batch {@code j} waited for and used; at a tile's
      * last chunk iteration its rows are reduced and stored ({@link GemvHalfTile#finish}) and the sums start again.
      */
-    static void loop(K.Body b, Ring r, MatmulParts m, QuantScheme q, GemvHalfTile.Slice slice, GemvHalfTile.MainLoop loop, Shared xs,
+    static void loop(K.Body b, Ring r, MatmulParts m, QuantScheme q, GemvHalfTile.Slice slice, GemvHalfTile.MainLoop loop, GemvHalfTile.StagedX xs,
                      Buffer bias, Buffer res, Buffer y) {
         int rpw = r.rpw(), unroll = r.unroll();
         Expr.Var[] acc = new Expr.Var[rpw];

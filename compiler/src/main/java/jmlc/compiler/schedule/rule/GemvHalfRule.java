@@ -120,6 +120,14 @@ public final class GemvHalfRule implements ScheduleRule {
     static final int RING_STAGES = 4, RING_TRIGGER = 1;
     /** With a ring, its batches' scales copied into it beside their weights (1); 0 loads them into registers a batch ahead. */
     static final int RING_SCALES = 1;
+    /**
+     * Where the target has integer dot products ({@code Capabilities.dot4}), knob {@code dot4} 1 stages x as signed bytes,
+     * a scale a quantization group (as llama.cpp's MMVQ quantizes x for its 4-bit blocks), and a weight word's nibbles
+     * meet it in two dot4 ({@link GemvHalfTile#accumulateDot4}): 5 instructions a word of 8 weights where the f16
+     * products take 13, half the bytes of x read from shared memory. x rounded to 8 bits costs precision (Precision's
+     * int8 bound). Off until timed on a GPU.
+     */
+    static final int DOT4 = 0;
 
     @Override
     public String name() {
@@ -131,16 +139,21 @@ public final class GemvHalfRule implements ScheduleRule {
      * also x·g as f32 (4 more) and one f32 a subgroup for the block reduction; with {@code ksplit}
      * above 1, an f32 partial sum per subgroup and row it owns (at most 8).
      */
-    static int sharedBytes(int k, boolean norm, int threads, int subgroup, int ksplit) {
-        return 2 * k + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0) + (ksplit > 1 ? 4 * 8 * Math.max(1, threads / subgroup) : 0);
+    static int sharedBytes(int k, boolean norm, int threads, int subgroup, int ksplit, boolean dot4) {
+        return stagedXBytes(k, dot4) + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0) + (ksplit > 1 ? 4 * 8 * Math.max(1, threads / subgroup) : 0);
     }
 
     /**
      * With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup (x·g is
      * read again rather than staged: the ring needs the room), and the ring.
      */
-    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, boolean ringScales) {
-        return 2 * k + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll, ringScales);
+    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, boolean ringScales, boolean dot4) {
+        return stagedXBytes(k, dot4) + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll, ringScales);
+    }
+
+    /** The staged x row ({@link GemvHalfTile.StagedX}): 2 bytes a column in f16; with dot4 1 byte a column and 8 a group of 32. */
+    static int stagedXBytes(int k, boolean dot4) {
+        return dot4 ? k + 8 * (k / 32) : 2 * k;
     }
 
     /** Rows a subgroup owns: the knob, or 0's rule (4 where that still gives two row tiles per multiprocessor, else 2). */
@@ -182,7 +195,7 @@ public final class GemvHalfRule implements ScheduleRule {
                 .require("ksplit divides warps", v -> v.get("warps") % v.get("ksplit") == 0)
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("staging the row fits " + maxShared + " bytes of shared memory", v -> v.getOrDefault("stages", 0) > 0
-                        || sharedBytes(k, norm, v.get("warps") * sub, sub, v.get("ksplit")) <= maxShared)
+                        || sharedBytes(k, norm, v.get("warps") * sub, sub, v.get("ksplit"), v.getOrDefault("dot4", 0) == 1) <= maxShared)
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
         space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
                 .add(Knob.oneOf("pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
@@ -197,7 +210,7 @@ public final class GemvHalfRule implements ScheduleRule {
             // the ring by default where its trigger pays (dependent launches), the defaults suit it and two blocks still
             // share a multiprocessor (as on every matrix measured; a row of 28672 would leave one: unmeasured)
             int ringBytes = ringBytes(Map.of("stages", RING_STAGES, "vector", vector, "ksplit", KSPLIT, "pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE,
-                    "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL), m, ctx.caps());
+                    "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL, "dot4", ctx.caps().dot4() ? DOT4 : 0), m, ctx.caps());
             boolean ring = ctx.caps().gridDependency() && ringBytes >= 0 && 2 * (ringBytes + 1024) <= maxShared + 1024;
             space.add(Knob.oneOf("ring_scales", RING_SCALES, "with a ring: 1 each batch's scales copied into the ring beside its weights; 0 loaded "
                     + "into registers a batch ahead (the ring a fifth smaller)", 0, 1));
@@ -214,6 +227,10 @@ public final class GemvHalfRule implements ScheduleRule {
                                 .tryOnly(ring ? RING_TRIGGER : 0));
         }
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
+        if (ctx.caps().dot4())
+            space.add(Knob.oneOf("dot4", DOT4, "1: x staged as signed bytes, a scale a group of 32, and each weight word's nibbles multiplied by two integer "
+                            + "dot products (x rounded to 8 bits); 0: f16 products", 0, 1))
+                    .require("dot4 with vector 4 (a lane's chunk is one quantization group)", v -> v.getOrDefault("dot4", 0) == 0 || v.get("vector") == 4);
         return space;
     }
 
@@ -229,7 +246,7 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
         // the row must fit shared memory with the smallest block (opting in where the target can); longer rows go
         // to the f32 GEMV
-        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1) > ctx.caps().optInSharedBytes()) return Optional.empty();
+        if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1, false) > ctx.caps().optInSharedBytes()) return Optional.empty();
         KnobSpace space = space(ctx, m);
         Map<String, Integer> v = ctx.choose(space, values -> asUsed(values, m, ctx.caps()));
         int warps = v.get("warps"), vector = v.get("vector"), ksplit = v.get("ksplit");
@@ -237,7 +254,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors());
         int unroll = chunksPerBatch(v.get("unroll"), rpw);
         int stages = v.getOrDefault("stages", 0);
-        boolean ringScales = v.getOrDefault("ring_scales", RING_SCALES) == 1;
+        boolean ringScales = v.getOrDefault("ring_scales", RING_SCALES) == 1, dot4 = v.getOrDefault("dot4", 0) == 1;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + groups * rpw - 1) / (groups * rpw);
@@ -246,14 +263,14 @@ public final class GemvHalfRule implements ScheduleRule {
         // a block that opts in beyond the shared memory every block has: no more a multiprocessor than that memory
         // holds (CUDA: a multiprocessor has 1 KiB more than a block may take, and reserves 1 KiB a block), so the
         // tiles are dealt evenly over the blocks that run, not dealt again by the runtime over fewer
-        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll, ringScales) : sharedBytes(k, norm, warps * sub, sub, ksplit);
+        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll, ringScales, dot4) : sharedBytes(k, norm, warps * sub, sub, ksplit, dot4);
         if (shared > ctx.caps().maxSharedBytes()) perSm = Math.min(perSm, Math.max(1, (ctx.caps().optInSharedBytes() + 1024) / (shared + 1024)));
         int maxBlocks = perSm * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) == 1, ringScales);
+                v.getOrDefault("trigger", 0) == 1, ringScales, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
     }
@@ -274,7 +291,7 @@ public final class GemvHalfRule implements ScheduleRule {
             return -1;
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors());
         int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw),
-                v.getOrDefault("ring_scales", RING_SCALES) == 1);
+                v.getOrDefault("ring_scales", RING_SCALES) == 1, v.getOrDefault("dot4", 0) == 1);
         return bytes <= caps.optInSharedBytes() ? bytes : -1;
     }
 
@@ -298,17 +315,19 @@ public final class GemvHalfRule implements ScheduleRule {
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
                               int warps, int blocks, int prefetch, GemvHalfTile.MainLoop loop) {
         int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
-        boolean dot2 = loop.dot2();
+        boolean dot2 = loop.dot2(), dot4 = loop.dot4();
         int sub = ctx.caps().subgroupSize();
         int ksplit = loop.ksplit(), threads = warps * sub, blockRows = warps / ksplit * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
         String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "");
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
-                + (m.residual() != null ? " + r[s, n]" : "") + (dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
+                + (m.residual() != null ? " + r[s, n]" : "") + (dot4 ? " by dot4 of the nibbles and x quantized to bytes (a scale per 32)"
+                : dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x())).persistent(tiles)
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
                 .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit);
+        if (ctx.caps().dot4()) lb.knob("dot4", dot4 ? 1 : 0);
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
         Buffer data = lb.input("w", m.w());
@@ -316,7 +335,9 @@ public final class GemvHalfRule implements ScheduleRule {
         Buffer bias = m.bias() != null ? lb.input("bias", m.bias()) : null;
         Buffer res = m.residual() != null ? lb.input("residual", m.residual()) : null;
         Buffer y = lb.output("y", out);
-        Shared xs = lb.shared("xs", KType.U32X4, words);
+        // x in f16, 8 values an entry; with dot4 in bytes, 16 an entry, and a pair of f32 a group (GemvHalfTile.StagedX)
+        GemvHalfTile.StagedX xs = dot4 ? new GemvHalfTile.StagedX(lb.shared("xs", KType.U32X4, 2 * chunks), lb.shared("xgroups", KType.F32X2, k / 32))
+                : new GemvHalfTile.StagedX(lb.shared("xs", KType.U32X4, words), null);
         K.Body b = lb.body;
 
         // ---- before the previous kernel finishes (where the target launches dependents early): pull
@@ -382,38 +403,43 @@ public final class GemvHalfRule implements ScheduleRule {
             Expr.Var total = Reductions.blockReduce(b, ss, threads, sub, Reductions.scratch(lb, "red", threads, sub), false);
             inv = b.let("inv", rsqrt(add(div(total, f(k)), f(((Op.Prologue.RmsNorm) m.prologue()).eps()))));
         }
+        // four consecutive values of prologue(x row) from float4 index qi: x·g·inv (staged or read again), silu(gate)·up, or x
         Expr.Var invF = inv;
-        Expr.Var j = var("j", KType.I32);
-        b.forRange(j, tid(0), c(words), c(threads), 0, s -> {
+        java.util.function.BiFunction<K.Body, Expr, List<Expr>> quad = (s, qi) -> {
             List<Expr> v = new ArrayList<>();
-            for (int h = 0; h < 2; h++) {
-                if (invF != null && xg != null) {
-                    Expr.Var a = s.let(s.fresh("xg"), sload(xg, add(mul(j, c(2)), c(h))));
-                    for (int l = 0; l < 4; l++) v.add(mul(lane(a, l), invF));
-                    continue;
-                }
-                if (invF != null) { // x·g again, in the order the staged form computes it
-                    Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
-                    Expr.Var gv = s.let(s.fresh("ga"), load(g, add(mul(j, c(2)), c(h)), KType.F32X4));
-                    for (int l = 0; l < 4; l++) v.add(mul(mul(lane(a, l), lane(gv, l)), invF));
-                    continue;
-                }
-                Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
+            if (invF != null && xg != null) {
+                Expr.Var a = s.let(s.fresh("xg"), sload(xg, qi));
+                for (int l = 0; l < 4; l++) v.add(mul(lane(a, l), invF));
+            } else if (invF != null) { // x·g again, in the order the staged form computes it
+                Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), qi), KType.F32X4));
+                Expr.Var gv = s.let(s.fresh("ga"), load(g, qi, KType.F32X4));
+                for (int l = 0; l < 4; l++) v.add(mul(mul(lane(a, l), lane(gv, l)), invF));
+            } else {
+                Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), qi), KType.F32X4));
                 if (m.prologue() instanceof Op.Prologue.SiluMul) {
-                    Expr.Var u2 = s.let(s.fresh("xu"), load(x, add(div(add(xb, c(k)), c(4)), add(mul(j, c(2)), c(h))), KType.F32X4));
+                    Expr.Var u2 = s.let(s.fresh("xu"), load(x, add(div(add(xb, c(k)), c(4)), qi), KType.F32X4));
                     for (int l = 0; l < 4; l++) v.add(mul(ElementwiseRule.silu(lane(a, l)), lane(u2, l)));
                 } else {
                     for (int l = 0; l < 4; l++) v.add(lane(a, l));
                 }
             }
-            List<Expr> vs = new ArrayList<>();
-            for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
-            // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
-            // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
-            Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
-            s.sstore(xs, at, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
-                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7)))));
-        });
+            return v;
+        };
+        if (dot4) stageBytes(b, quad, xs, k, chunks, threads, q.zero());
+        else {
+            Expr.Var j = var("j", KType.I32);
+            b.forRange(j, tid(0), c(words), c(threads), 0, s -> {
+                List<Expr> v = new ArrayList<>(quad.apply(s, add(mul(j, c(2)), c(0))));
+                v.addAll(quad.apply(s, add(mul(j, c(2)), c(1))));
+                List<Expr> vs = new ArrayList<>();
+                for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
+                // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
+                // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
+                Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
+                s.sstore(xs.values(), at, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
+                        halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7)))));
+            });
+        }
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----
@@ -428,6 +454,61 @@ public final class GemvHalfRule implements ScheduleRule {
         // (with an early trigger the ring's loop has let it, or the block had no tiles: its exit lets it)
         if (ctx.caps().gridDependency() && !loop.triggerEarly()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
         return lb.build();
+    }
+
+    /**
+     * Stages prologue(x row) as bytes for dot4 ({@link GemvHalfTile.StagedX}): a word's 8 values a thread, so the 4
+     * consecutive lanes of a group of 32 (a chunk) meet by shuffles: the group's largest magnitude sets its scale
+     * {@code s = max / 127}; each value is rounded to the nearest of -127..127 (half away from zero, as GemvDot4Rule);
+     * a word's even- and odd-indexed values are packed four to a u32 in the order its low and high nibbles lie; the
+     * lanes of words 0 and 2 of a group take their neighbour's pair and store the group's two 16-byte entries, the first
+     * also {@code (s, -s · zero · sum of the bytes)}, the zero point's share of the group's dot products. Every lane of a
+     * subgroup runs the same iterations (the shuffles need them all): past the row's end a whole group reads the last
+     * word and stores nothing.
+     */
+    private static void stageBytes(K.Body b, java.util.function.BiFunction<K.Body, Expr, List<Expr>> quad, GemvHalfTile.StagedX xs, int k, int chunks,
+                                   int threads, int zero) {
+        int words = k / 8, rounds = (words + threads - 1) / threads;
+        Expr.Var jj = var("jq", KType.I32);
+        b.forRange(jj, tid(0), c(rounds * threads), c(threads), 0, s -> {
+            Expr.Var j = s.let("jw", min(jj, c(words - 1)));
+            List<Expr> vals = new ArrayList<>(quad.apply(s, mul(j, c(2))));
+            vals.addAll(quad.apply(s, add(mul(j, c(2)), c(1))));
+            Expr.Var[] xv = new Expr.Var[8];
+            Expr.Var amax = s.let("amax", f(0));
+            for (int e = 0; e < 8; e++) {
+                xv[e] = s.let(s.fresh("xv"), vals.get(e));
+                s.assign(amax, max(amax, new Expr.Unary(Expr.UnOp.ABS, xv[e])));
+            }
+            Reductions.warpReduce(s, amax, 4, true); // the group's 4 lanes
+            Expr.Var inv = s.let("qinv", select(gt(amax, f(0)), div(f(127), amax), f(0)));
+            Expr.Var sum = s.let("qsum", c(0));
+            Expr.Var[] qs = new Expr.Var[8];
+            for (int e = 0; e < 8; e++) {
+                Expr.Var sv = s.let(s.fresh("xs"), mul(xv[e], inv));
+                qs[e] = s.let(s.fresh("xq"), cast(KType.I32, add(sv, select(ge(sv, f(0)), f(0.5), f(-0.5)))));
+                s.assign(sum, add(sum, qs[e]));
+            }
+            Reductions.warpReduce(s, sum, 4, false);
+            Expr.Var[] pair = new Expr.Var[2]; // the word's even values, then its odd ones
+            for (int odd = 0; odd < 2; odd++) {
+                Expr word = null;
+                for (int l = 0; l < 4; l++) {
+                    Expr bits = shl(and(bitcast(KType.U32, qs[2 * l + odd]), u(255)), u(8L * l));
+                    word = word == null ? bits : or(word, bits);
+                }
+                pair[odd] = s.let(s.fresh("xw"), word);
+            }
+            Expr.Var nextEven = s.let("xw_next_even", shflXor(pair[0], 1)), nextOdd = s.let("xw_next_odd", shflXor(pair[1], 1));
+            Expr.Var v = s.let("wv_in_group", mod(j, c(4))), gi = s.let("gq", div(j, c(4)));
+            s.ifThen(land(lt(jj, c(words)), eq(mod(v, c(2)), c(0))), t -> {
+                t.sstore(xs.values(), add(mul(div(v, c(2)), c(chunks)), gi), new Expr.Pack(KType.U32X4, List.of(pair[0], pair[1], nextEven, nextOdd)));
+                t.ifThen(eq(v, c(0)), t0 -> {
+                    Expr.Var scale = t0.let("xscale", div(amax, f(127)));
+                    t0.sstore(xs.groups(), gi, new Expr.Pack(KType.F32X2, List.of(scale, neg(mul(mul(scale, f(zero)), cast(KType.F32, sum))))));
+                });
+            });
+        });
     }
 
     private static String w(MatmulParts m) {

@@ -27,17 +27,19 @@ final class GemvHalfTile {
      * lanes together read consecutive chunks), and above 0 the batches a ring of asynchronous copies
      * holds instead ({@link GemvHalfRing}; pipeline and the registers' batch ahead then unused), and with a
      * ring whether the block lets the next kernel launch as soon as its last copies are issued and whether the
-     * scales travel in the ring beside the weights ({@code ringScales}) or in registers a batch ahead.
+     * scales travel in the ring beside the weights ({@code ringScales}) or in registers a batch ahead; with
+     * {@code dot4} x is staged as bytes and a word's nibbles meet it in two integer dot products ({@link #accumulateDot4};
+     * {@code inPlace} and {@code dot2} then unused).
      */
     record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly,
-                    boolean ringScales) {
+                    boolean ringScales, boolean dot4) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
             return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales ? "" : "_rs") : pipeline > 0 ? "_p" + pipeline : "")
-                    + (dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
+                    + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 
         /** Chunks between a lane's consecutive chunks in a batch: its group's lanes in all. */
@@ -47,12 +49,28 @@ final class GemvHalfTile {
     }
 
     /**
+     * The x row as the block stages it in shared memory ({@link GemvHalfRule}'s prologue). In f16 ({@code groups}
+     * null): {@code values} entry {@code (v, c)} at {@code v · chunks + c} holds the four half2 pairs word {@code v}
+     * of chunk {@code c} pairs, {@code (x_0, x_4) (x_1, x_5) (x_2, x_6) (x_3, x_7)} of its 8. With {@code dot4}, a
+     * chunk (16 bytes, 32 weights) is one quantization group, and x is rounded to signed bytes a group:
+     * {@code values} entry {@code (h, c)} at {@code h · chunks + c} holds, for words {@code 2h} and {@code 2h + 1} of
+     * chunk {@code c}, the bytes of the even-indexed and then the odd-indexed of each word's 8 x values (a word's low
+     * and high nibbles, {@code w & 0x0F0F0F0F} and {@code (w >> 4) & 0x0F0F0F0F}), and {@code groups} entry {@code c}
+     * the f32 pair {@code (s, -s · zero · sum of the group's bytes)}, {@code s} the group's scale.
+     */
+    record StagedX(Shared values, Shared groups) {
+        boolean bytes() {
+            return groups != null;
+        }
+    }
+
+    /**
      * One tile of {@code warps / ksplit · rowsPerWarp} rows: the weight loop over K, then the reductions
      * and the stores. A chunk's products are summed by packed f16 FMAs into an f16 pair, or with {@code dot2}
      * by {@code v_dot2_f32_f16} straight into f32 (same instruction count, f32 partial sums).
      */
     static void tileBody(K.Body b, MatmulParts m, QuantScheme q, Expr tile, Slice slice, int sub, int n, int blockRows,
-                         int chunks, MainLoop loop, Loads loads, Batch ahead, Shared xs, Buffer bias, Buffer res, Buffer y) {
+                         int chunks, MainLoop loop, Loads loads, Batch ahead, StagedX xs, Buffer bias, Buffer res, Buffer y) {
         int rpw = loop.rpw(), unroll = loop.unroll(), stride = loop.stride(sub);
         Expr group = slice.group(), start = slice.start();
         Expr.Var row0 = b.let("row0", add(mul(tile, c(blockRows)), mul(group, c(rpw))));
@@ -206,7 +224,12 @@ final class GemvHalfTile {
      * Chunk {@code u} of a batch into the rows' f32 sums: per u32 word, four half2 pairs of signed
      * 4-bit values against the staged x pairs, summed in f16 (or by dot2 into f32), then scaled.
      */
-    static void accumulate(K.Body s, QuantScheme q, MainLoop loop, Shared xs, int chunks, Batch batch, int u, Expr.Var[] acc) {
+    static void accumulate(K.Body s, QuantScheme q, MainLoop loop, StagedX x, int chunks, Batch batch, int u, Expr.Var[] acc) {
+        if (x.bytes()) {
+            accumulateDot4(s, loop, x, chunks, batch, u, acc);
+            return;
+        }
+        Shared xs = x.values();
         int rpw = loop.rpw(), vector = loop.vector();
         boolean dot2 = loop.dot2();
         // f16 bit patterns: 1024 + z is 0x6400 + z; 1/16 is 0x2C00; -(64 + z) is 0xD400 + 16 z (64 .. 128 in steps of 1/16)
@@ -243,6 +266,35 @@ final class GemvHalfTile {
                 Expr sum = dot2 ? part[i] : add(cast(KType.F32, lane(part[i], 0)), cast(KType.F32, lane(part[i], 1)));
                 t.assign(acc[i], fma(sum, batch.scale()[u][i], acc[i]));
             }
+        });
+    }
+
+    /**
+     * Chunk {@code u} of a batch against x in bytes ({@code dot4}; the chunk is one quantization group, {@link StagedX}):
+     * per u32 word, its low nibbles {@code w & 0x0F0F0F0F} and high nibbles {@code (w >> 4) & 0x0F0F0F0F} as four
+     * unsigned bytes each, two integer dot products with the staged bytes into the row's i32 sum (no dequantization:
+     * 5 instructions a word where the f16 products take 13); then, the group's scale {@code s} and correction
+     * {@code -s · zero · sum(x bytes)} applied once, the weights' scale: {@code acc += w_scale · (s · isum - s · zero · sum)}.
+     * Exact in the integers; x is rounded to 8 bits (Precision's int8 bound).
+     */
+    static void accumulateDot4(K.Body s, MainLoop loop, StagedX x, int chunks, Batch batch, int u, Expr.Var[] acc) {
+        int rpw = loop.rpw();
+        s.ifThen(batch.ok()[u], t -> {
+            Expr.Var[] isum = new Expr.Var[rpw];
+            for (int h = 0; h < 2; h++) {
+                Expr.Var xq = t.let(t.fresh("xq"), sload(x.values(), add(c(h * chunks), batch.chunk()[u])));
+                for (int i = 0; i < rpw; i++)
+                    for (int half = 0; half < 2; half++) {
+                        Expr.Var word = t.let(t.fresh("wd"), lane(batch.w()[u][i], 2 * h + half));
+                        Expr low = and(word, u(0x0F0F0F0FL)), high = and(shr(word, u(4)), u(0x0F0F0F0FL));
+                        if (isum[i] == null) isum[i] = t.let(t.fresh("isum"), dot4(low, lane(xq, 2 * half), c(0)));
+                        else t.assign(isum[i], dot4(low, lane(xq, 2 * half), isum[i]));
+                        t.assign(isum[i], dot4(high, lane(xq, 2 * half + 1), isum[i]));
+                    }
+            }
+            Expr.Var group = t.let(t.fresh("xgrp"), sload(x.groups(), batch.chunk()[u]));
+            for (int i = 0; i < rpw; i++)
+                t.assign(acc[i], fma(fma(cast(KType.F32, isum[i]), lane(group, 0), lane(group, 1)), batch.scale()[u][i], acc[i]));
         });
     }
 }

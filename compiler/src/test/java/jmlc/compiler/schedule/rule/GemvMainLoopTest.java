@@ -41,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rows a subgroup; and the plain loop must match the reference interpreter. A model of hidden size
  * 768 (96 u32 words a row) and 1536 intermediate: with 1 word a lane, a subgroup of 32 takes 3
  * iterations at unroll 1 and 2 at unroll 2, the second half empty; q4_0 (zero 8) beside q4f16_1
- * (zero 7). A ring of asynchronous copies ({@code stages}) moves the same words a lane. Fresh random weights and tokens each run. Subgroups sharing a tile's rows ({@code ksplit})
+ * (zero 7). A ring of asynchronous copies ({@code stages}) moves the same words a lane. With {@code dot4} (x in bytes, the
+ * nibbles by integer dot products) the plain loop is dot4's too, and the reference bound Precision's int8 one. Fresh random weights and tokens each run. Subgroups sharing a tile's rows ({@code ksplit})
  * add their partial sums in another order: those logits must equal the plain loop's up to rounding.
  */
 class GemvMainLoopTest {
@@ -91,6 +92,10 @@ class GemvMainLoopTest {
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 5)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4, "trigger", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 0)));
+        // x in bytes and the nibbles by dot4: the register loop and a ring (q4_0's zero 8, scales in registers), against the
+        // plain loop with dot4 (the same integer sums in the same order): bit for bit
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "rows_per_warp", 2, "stages", 0, "dot4", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 0, "dot4", 1)));
         // above 48 KiB a block (dynamic shared memory on CUDA): 6 stages of 8 subgroups, 4 rows each, 120 KiB
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 6, "rows_per_warp", 4, "blocks", 2)));
         return b.build();
@@ -115,7 +120,9 @@ class GemvMainLoopTest {
                 Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3)),
                 // the scales in registers a batch ahead instead of in the ring
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "ring_scales", 0)),
-                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 3, "ring_scales", 0)));
+                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 3, "ring_scales", 0)),
+                // x in bytes (dot4): staged by 256 lanes over rows of 128 and 352 words (the last round partial)
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "dot4", 1)));
     }
 
     @ParameterizedTest
@@ -139,7 +146,7 @@ class GemvMainLoopTest {
                 && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
                 && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 1) == 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
-                && k.name().contains("_ks") == (ksplit > 1)).count();
+                && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)).count();
         assertTrue(gemvs >= 3 && withVariant == gemvs, "every f16 GEMV compiled with " + gemv + ": " + decode.kernels().stream().map(k -> k.name()).toList());
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);

@@ -108,18 +108,19 @@ public final class GpuDiagnostics {
             String kernels = String.join(",", s.calls().stream().map(c -> c.kernel().name()).toList());
             for (Program.Step a : absorbed)
                 for (int i = 0; i < a.node().outputs().size(); i++)
-                    if (layout.state(a.node().output(i)) != null) out.add(check(a.node(), i, s.rule(), kernels, b, expected));
+                    if (layout.state(a.node().output(i)) != null) out.add(check(a.node(), i, s, kernels, b, expected));
             absorbed.clear();
-            for (int i = 0; i < s.node().outputs().size(); i++) out.add(check(s.node(), i, s.rule(), kernels, b, expected));
+            for (int i = 0; i < s.node().outputs().size(); i++) out.add(check(s.node(), i, s, kernels, b, expected));
         }
         return out;
     }
 
-    private NodeCheck check(Node node, int output, String rule, String kernels, Bindings b, Map<Value, float[]> expected) {
+    /** Output {@code output} of {@code node} against the reference, within the precision of the step whose kernels made it. */
+    private NodeCheck check(Node node, int output, Program.Step step, String kernels, Bindings b, Map<Value, float[]> expected) {
         Value v = node.output(output);
         float[] got = readValue(v, b);
-        return new NodeCheck(v.ref() + " = " + node.op().name() + (node.outputs().size() > 1 ? "." + output : ""), rule, kernels, relError(got, expected.get(v)), got.length,
-                Precision.perNode(rule, runner.target(), Precision.touchesInt8Cache(node)));
+        return new NodeCheck(v.ref() + " = " + node.op().name() + (node.outputs().size() > 1 ? "." + output : ""), step.rule(), kernels, relError(got, expected.get(v)), got.length,
+                Math.max(Precision.perNode(step, runner.target()), Precision.perNode(step.rule(), runner.target(), Precision.touchesInt8Cache(node))));
     }
 
     private void writeValue(Value v, float[] values) {

@@ -227,7 +227,7 @@ public final class GpuMeasurer implements Measurer {
                 List<BufferLayout<Long>> layouts = new ArrayList<>();
                 for (int i = 0; i < copies; i++) layouts.add(layout(c.program(), memory, arena, weights.get(i)));
                 double tolerance = c.program().steps().stream()
-                        .mapToDouble(s -> Precision.perNode(s.rule(), dev.target(), Precision.touchesInt8Cache(s.node()))).max().orElse(1e-4);
+                        .mapToDouble(s -> Precision.perNode(s, dev.target())).max().orElse(1e-4);
                 double worst = 0;
                 for (int seq : task.checkSeq()) {
                     BufferLayout<Long> l = layouts.getFirst();
