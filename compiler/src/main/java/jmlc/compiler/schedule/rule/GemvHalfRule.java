@@ -123,7 +123,7 @@ public final class GemvHalfRule implements ScheduleRule {
     /**
      * Where the target has integer dot products ({@code Capabilities.dot4}), knob {@code dot4} 1 stages x as signed bytes,
      * a scale a quantization group (as llama.cpp's MMVQ quantizes x for its 4-bit blocks), and a weight word's nibbles
-     * meet it in two dot4 ({@link GemvHalfTile#accumulateDot4}): 5 instructions a word of 8 weights where the f16
+     * meet it in two dot4 ({@link GemvHalfTile#accumulateDot4}): 4 instructions a word of 8 weights where the f16
      * products take 13, half the bytes of x read from shared memory. x rounded to 8 bits costs precision (Precision's
      * int8 bound). Off until timed on a GPU.
      */
@@ -462,7 +462,7 @@ public final class GemvHalfRule implements ScheduleRule {
      * {@code s = max / 127}; each value is rounded to the nearest of -127..127 (half away from zero, as GemvDot4Rule);
      * a word's even- and odd-indexed values are packed four to a u32 in the order its low and high nibbles lie; the
      * lanes of words 0 and 2 of a group take their neighbour's pair and store the group's two 16-byte entries, the first
-     * also {@code (s, -s · zero · sum of the bytes)}, the zero point's share of the group's dot products. Every lane of a
+     * also {@code (s / 16, s · (8 · sum of the odd-indexed bytes - zero · sum of the bytes))} (GemvHalfTile.accumulateDot4). Every lane of a
      * subgroup runs the same iterations (the shuffles need them all): past the row's end a whole group reads the last
      * word and stores nothing.
      */
@@ -482,14 +482,17 @@ public final class GemvHalfRule implements ScheduleRule {
             }
             Reductions.warpReduce(s, amax, 4, true); // the group's 4 lanes
             Expr.Var inv = s.let("qinv", select(gt(amax, f(0)), div(f(127), amax), f(0)));
-            Expr.Var sum = s.let("qsum", c(0));
+            // the group's sum of the bytes, and of a word's odd-indexed ones (the high nibbles' partners)
+            Expr.Var sum = s.let("qsum", c(0)), sumOdd = s.let("qsum_odd", c(0));
             Expr.Var[] qs = new Expr.Var[8];
             for (int e = 0; e < 8; e++) {
                 Expr.Var sv = s.let(s.fresh("xs"), mul(xv[e], inv));
                 qs[e] = s.let(s.fresh("xq"), cast(KType.I32, add(sv, select(ge(sv, f(0)), f(0.5), f(-0.5)))));
                 s.assign(sum, add(sum, qs[e]));
+                if (e % 2 == 1) s.assign(sumOdd, add(sumOdd, qs[e]));
             }
             Reductions.warpReduce(s, sum, 4, false);
+            Reductions.warpReduce(s, sumOdd, 4, false);
             Expr.Var[] pair = new Expr.Var[2]; // the word's even values, then its odd ones
             for (int odd = 0; odd < 2; odd++) {
                 Expr word = null;
@@ -505,7 +508,8 @@ public final class GemvHalfRule implements ScheduleRule {
                 t.sstore(xs.values(), add(mul(div(v, c(2)), c(chunks)), gi), new Expr.Pack(KType.U32X4, List.of(pair[0], pair[1], nextEven, nextOdd)));
                 t.ifThen(eq(v, c(0)), t0 -> {
                     Expr.Var scale = t0.let("xscale", div(amax, f(127)));
-                    t0.sstore(xs.groups(), gi, new Expr.Pack(KType.F32X2, List.of(scale, neg(mul(mul(scale, f(zero)), cast(KType.F32, sum))))));
+                    Expr share = cast(KType.F32, sub(mul(sumOdd, c(8)), mul(sum, c(zero)))); // exact: |.| < 2^24
+                    t0.sstore(xs.groups(), gi, new Expr.Pack(KType.F32X2, List.of(div(scale, f(16)), mul(scale, share))));
                 });
             });
         });
