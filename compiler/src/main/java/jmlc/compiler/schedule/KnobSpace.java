@@ -17,6 +17,7 @@ public final class KnobSpace {
     private final KernelSignature signature;
     private final Map<String, Knob> knobs = new LinkedHashMap<>();
     private final List<Constraint> constraints = new ArrayList<>();
+    private java.util.function.UnaryOperator<Map<String, Integer>> asUsed = java.util.function.UnaryOperator.identity();
 
     /** A rule over a combination of knob values, said in words for the error that breaks it. */
     public record Constraint(String description, Predicate<Map<String, Integer>> holds) {}
@@ -35,6 +36,21 @@ public final class KnobSpace {
     public KnobSpace require(String description, Predicate<Map<String, Integer>> holds) {
         constraints.add(new Constraint(description, holds));
         return this;
+    }
+
+    /**
+     * How the rule reads a combination: where one knob's value makes another's moot (a ring the other knobs rule out
+     * compiles as the register loop), {@code asUsed} gives the values the kernel is built with, as
+     * {@link ScheduleContext#choose} records them.
+     */
+    public KnobSpace usedAs(java.util.function.UnaryOperator<Map<String, Integer>> asUsed) {
+        this.asUsed = asUsed;
+        return this;
+    }
+
+    /** {@code values} as the rule uses them ({@link #usedAs}; the values themselves unless the rule said otherwise). */
+    public Map<String, Integer> asUsed(Map<String, Integer> values) {
+        return asUsed.apply(values);
     }
 
     public KernelSignature signature() {

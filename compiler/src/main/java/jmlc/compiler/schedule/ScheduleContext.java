@@ -64,17 +64,12 @@ public final class ScheduleContext {
         return new KernelSignature(kind, shape, target);
     }
 
-    /** The space's values for this program (defaults over which the knob source's are laid, checked), recorded as chosen. */
-    public Map<String, Integer> choose(KnobSpace space) {
-        return choose(space, java.util.function.UnaryOperator.identity());
-    }
-
     /**
-     * As {@link #choose(KnobSpace)}, with the values as the rule uses them ({@code asUsed}: one knob's value can
-     * make another's moot) recorded and returned.
+     * The space's values for this program (defaults over which the knob source's are laid, checked), as the rule uses
+     * them ({@link KnobSpace#asUsed}: one knob's value can make another's moot), recorded as chosen.
      */
-    public Map<String, Integer> choose(KnobSpace space, java.util.function.UnaryOperator<Map<String, Integer>> asUsed) {
-        Map<String, Integer> v = asUsed.apply(peek(space));
+    public Map<String, Integer> choose(KnobSpace space) {
+        Map<String, Integer> v = space.asUsed(peek(space));
         chosen.add(new Tunable(space, v));
         return v;
     }

@@ -226,6 +226,7 @@ public final class GemvHalfRule implements ScheduleRule {
                                 // the kernel records it (asUsed), so a search that tries the register loop needs no other value
                                 .tryOnly(ring ? RING_TRIGGER : 0));
         }
+        space.usedAs(values -> asUsed(values, m, ctx.caps()));
         if (ctx.caps().dot2()) space.add(Knob.oneOf("dot2", 1, "1: a chunk's products summed by v_dot2_f32_f16 into f32; 0: by packed f16 FMAs", 0, 1));
         if (ctx.caps().dot4())
             space.add(Knob.oneOf("dot4", DOT4, "1: x staged as signed bytes, a scale a group of 32, and each weight word's nibbles multiplied by two integer "
@@ -248,7 +249,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // to the f32 GEMV
         if (k % 32 != 0 || sharedBytes(k, norm, sub, sub, 1, false) > ctx.caps().optInSharedBytes()) return Optional.empty();
         KnobSpace space = space(ctx, m);
-        Map<String, Integer> v = ctx.choose(space, values -> asUsed(values, m, ctx.caps()));
+        Map<String, Integer> v = ctx.choose(space);
         int warps = v.get("warps"), vector = v.get("vector"), ksplit = v.get("ksplit");
         int groups = warps / ksplit;
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors());
