@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every CUDA kernel the compiler generates for real model shapes and every quantization compiles
  * with {@code nvcc -cubin -arch=sm_90} (CI has nvcc and no GPU), also fused into persistent kernels and with the
- * GEMVs' ring of asynchronous copies. Skipped, visibly, where nvcc is missing.
+ * GEMVs' ring of asynchronous copies, and with x in bytes (dot4). Skipped, visibly, where nvcc is missing.
  */
 class NvccCompileTest {
 
@@ -40,6 +40,15 @@ class NvccCompileTest {
         assertTrue(ringed.values().stream().filter(src -> src.contains("cp.async.wait_group") && src.contains("extern __shared__")).count() >= 6,
                 "ringed GEMVs in dynamic shared memory among them: " + ringed.keySet());
         ks.putAll(ringed);
+        // and the GEMVs with x in bytes and the nibbles by dp4a (knob dot4): in the ring (the default) and the register loop
+        jmlc.compiler.schedule.Knobs dot4Knobs = jmlc.compiler.schedule.Knobs.defaults();
+        for (GeneratedKernels.Case c : rings)
+            for (jmlc.compiler.schedule.Tunable tu : jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode().tunables())
+                if (tu.space().signature().kind().equals("gemvh"))
+                    dot4Knobs.put(tu.space().signature(), tu.space().signature().shape().contains("x4096") ? Map.of("dot4", 1) : Map.of("dot4", 1, "stages", 0));
+        Map<String, String> dot4 = GeneratedKernels.sources(t, rings, dot4Knobs);
+        assertTrue(dot4.values().stream().filter(src -> src.contains("dp4a.s32.s32") && src.contains("_d4")).count() >= 6, "dot4 GEMVs among them: " + dot4.keySet());
+        ks.putAll(dot4);
         // and Llama-3-70B's decode, whose f16 GEMVs stage rows of 8192 with a norm and of 28672 above 48 KiB (opted in)
         Map<String, String> large = GeneratedKernels.sources(t, List.of(new GeneratedKernels.Case(GeneratedKernels.llama3_70b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of())));
         assertTrue(large.entrySet().stream().filter(e -> e.getKey().startsWith("gemvh") && e.getValue().contains("extern __shared__")).count() >= 3,
