@@ -118,14 +118,20 @@ public final class GemvHalfRule implements ScheduleRule {
      * 3 stages were faster for 7B (H200 644.3, H100 545.5) and slower for the others.
      */
     static final int RING_STAGES = 4, RING_TRIGGER = 1;
-    /** With a ring, its batches' scales copied into it beside their weights (1); 0 loads them into registers a batch ahead. */
+    /**
+     * With a ring, its batches' scales copied into it beside their weights (1); 0 loads them into registers a batch ahead,
+     * the ring a fifth smaller: 3 blocks an SM instead of 2 for the 4096-wide rows, yet decode 546.9 -> 511.9 on an H100
+     * (Llama-2-7B, 2026-12-06).
+     */
     static final int RING_SCALES = 1;
     /**
      * Where the target has integer dot products ({@code Capabilities.dot4}), knob {@code dot4} 1 stages x as signed bytes,
      * a scale a quantization group (as llama.cpp's MMVQ quantizes x for its 4-bit blocks), and a weight word's nibbles
      * meet it in two dot4 ({@link GemvHalfTile#accumulateDot4}): 4 instructions a word of 8 weights where the f16
      * products take 13, half the bytes of x read from shared memory. x rounded to 8 bits costs precision (Precision's
-     * int8 bound). Off until timed on a GPU.
+     * int8 bound). Off: on an H100 (2026-12-06, bench/knob-compare.sh) it took a third of gate/up's instructions away and
+     * 4% of its time, slowed down (x of 11008 quantized by every block), and decode lost 2 to 3% (7B 546.9 -> 534.8, 8B
+     * 503.5 -> 490.0, 13B 299.5 -> 289.5): the warps wait on their data, not on issue.
      */
     static final int DOT4 = 0;
 
