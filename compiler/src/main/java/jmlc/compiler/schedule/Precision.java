@@ -76,8 +76,13 @@ public final class Precision {
      * the int8 rules' where its kernels round x to 8 bits ({@link #roundsXTo8Bits}).
      */
     public static double perNode(Program.Step s, Target target) {
+        return perNode(s, s.node(), target);
+    }
+
+    /** The same for {@code node}, made by step {@code s}'s kernels (its own node, or one the step absorbed). */
+    public static double perNode(Program.Step s, Node node, Target target) {
         double stated = roundsXTo8Bits(s) ? INT8_NODE : perNode(s.rule(), target);
-        return touchesInt8Cache(s.node()) ? Math.max(stated, INT8_CACHE_NODE) : stated;
+        return touchesInt8Cache(node) ? Math.max(stated, INT8_CACHE_NODE) : stated;
     }
 
     /** Tolerance for a whole model's logits from a program (errors add up over layers). */

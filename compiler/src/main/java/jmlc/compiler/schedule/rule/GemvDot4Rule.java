@@ -87,6 +87,16 @@ public final class GemvDot4Rule implements ScheduleRule {
         return Optional.of(calls);
     }
 
+    /** {@code v} (a value times 127 over its group's largest magnitude) rounded half away from zero to an i32. */
+    static Expr roundHalfAway(Expr.Var v) {
+        return cast(KType.I32, add(v, select(ge(v, f(0)), f(0.5), f(-0.5))));
+    }
+
+    /** The low byte of i32 {@code q} as byte {@code l} of a u32 word (to be or-ed with the word's others). */
+    static Expr byteAt(Expr q, int l) {
+        return shl(and(bitcast(KType.U32, q), u(255)), u(8L * l));
+    }
+
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, String sig, int threads, int rows, int vector, int unroll) {
         Value w = m.w();
         int n = (int) m.n(), k = (int) m.k(), gs = w.type().quant().groupSize(), groups = k / gs, words = k / 4;
@@ -122,8 +132,7 @@ public final class GemvDot4Rule implements ScheduleRule {
                 Expr word = null;
                 for (int l = 0; l < 4; l++) {
                     Expr.Var sv = s.let(s.fresh("xs"), mul(vals.get(4 * wd + l), inv));
-                    Expr q = cast(KType.I32, add(sv, select(ge(sv, f(0)), f(0.5), f(-0.5))));
-                    Expr bits = shl(and(bitcast(KType.U32, q), u(255)), u(8L * l));
+                    Expr bits = byteAt(roundHalfAway(sv), l);
                     word = word == null ? bits : or(word, bits);
                 }
                 s.sstore(xq, add(mul(g, c(gs / 4)), c(wd)), word);

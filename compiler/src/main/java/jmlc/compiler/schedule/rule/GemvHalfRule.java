@@ -494,7 +494,7 @@ public final class GemvHalfRule implements ScheduleRule {
             Expr.Var[] qs = new Expr.Var[8];
             for (int e = 0; e < 8; e++) {
                 Expr.Var sv = s.let(s.fresh("xs"), mul(xv[e], inv));
-                qs[e] = s.let(s.fresh("xq"), cast(KType.I32, add(sv, select(ge(sv, f(0)), f(0.5), f(-0.5)))));
+                qs[e] = s.let(s.fresh("xq"), GemvDot4Rule.roundHalfAway(sv));
                 s.assign(sum, add(sum, qs[e]));
                 if (e % 2 == 1) s.assign(sumOdd, add(sumOdd, qs[e]));
             }
@@ -504,7 +504,7 @@ public final class GemvHalfRule implements ScheduleRule {
             for (int odd = 0; odd < 2; odd++) {
                 Expr word = null;
                 for (int l = 0; l < 4; l++) {
-                    Expr bits = shl(and(bitcast(KType.U32, qs[2 * l + odd]), u(255)), u(8L * l));
+                    Expr bits = GemvDot4Rule.byteAt(qs[2 * l + odd], l);
                     word = word == null ? bits : or(word, bits);
                 }
                 pair[odd] = s.let(s.fresh("xw"), word);

@@ -120,7 +120,7 @@ public final class GpuDiagnostics {
         Value v = node.output(output);
         float[] got = readValue(v, b);
         return new NodeCheck(v.ref() + " = " + node.op().name() + (node.outputs().size() > 1 ? "." + output : ""), step.rule(), kernels, relError(got, expected.get(v)), got.length,
-                Math.max(Precision.perNode(step, runner.target()), Precision.perNode(step.rule(), runner.target(), Precision.touchesInt8Cache(node))));
+                Precision.perNode(step, node, runner.target()));
     }
 
     private void writeValue(Value v, float[] values) {
