@@ -6,7 +6,9 @@
 // tiles of 64 KiB as the GEMV does (tile b, b + grid, ...), timed
 //   1. alone: one size a launch, 20 launches in a graph, each on other bytes (a rotation past the L2);
 //   2. as a decode step: the 7B GEMVs' byte counts (qkv, o, gate/up, down; 32 layers, 128 launches) in one
-//      graph, plain and as programmatic dependents (the next kernel's blocks launch as this one's finish).
+//      graph, plain and as programmatic dependents (the next kernel's blocks launch as this one's finish);
+//   3. (both) with every block first staging the x row in shared memory, as a GEMV's prologue does: f32 or f16,
+//      before its first loads or with them in flight, plainly or with a norm: what staging x costs.
 // Sizes are the 7B q4f16_1 matrices' packed weights plus scales.
 //
 // Build: nvcc -O3 -std=c++17 -arch=sm_90 -o probe probe.cu      Run: ./probe
@@ -24,11 +26,42 @@ static constexpr int TILE = 64 * 1024; // bytes a block reads at a time, as a GE
 // Each block takes tiles blockIdx.x, + gridDim.x, ...; a thread reads LOADS 16-byte words of a tile at once,
 // all in flight before any is used. DEPENDENT: wait for the previous grid first (programmatic dependent launch)
 // and let the next one launch once this block has issued its last loads.
-template <int LOADS, bool DEPENDENT>
-__global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, long words, unsigned* __restrict__ sink) {
+// STAGE: what every block does with the x row (xWords 16-byte words, L2-resident) before it uses its first
+// loads, as a GEMV's prologue does: 0 nothing; 1 copies it into shared memory before its first loads; 2 the same
+// with its first loads in flight (as jmlc's ring GEMV issues its first batches before the prologue); 3 as 2, then
+// a norm: a block-wide sum of squares, and x read again beside a gain row of as many words.
+template <int LOADS, bool DEPENDENT, int STAGE>
+__global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, long words, unsigned* __restrict__ sink,
+                                                  const uint4* __restrict__ x, int xWords) {
+    extern __shared__ uint4 xs[];
+    __shared__ float partial[8];
     if (DEPENDENT) asm volatile("griddepcontrol.wait;" ::: "memory");
+    auto stage = [&] {
+        if (STAGE == 3) {
+            float ss = 0;
+            for (int i = threadIdx.x; i < xWords; i += blockDim.x) {
+                uint4 v = __ldg(x + i);
+                float a = __uint_as_float(v.x), b = __uint_as_float(v.y), c = __uint_as_float(v.z), d = __uint_as_float(v.w);
+                ss += a * a + b * b + c * c + d * d;
+            }
+            for (int o = 16; o > 0; o /= 2) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+            if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = ss;
+            __syncthreads();
+            float r = 0;
+            for (int w = 0; w < 8; w++) r += partial[w];
+            for (int i = threadIdx.x; i < xWords; i += blockDim.x) {
+                uint4 v = __ldg(x + i), g = __ldg(x + xWords + i);
+                xs[i] = make_uint4(__float_as_uint(__uint_as_float(v.x) * __uint_as_float(g.x) * r), v.y ^ g.y, v.z ^ g.z, v.w ^ g.w);
+            }
+        } else {
+            for (int i = threadIdx.x; i < xWords; i += blockDim.x) xs[i] = __ldg(x + i);
+        }
+        __syncthreads();
+    };
+    if (STAGE == 1) stage();
     const long tileWords = TILE / 16, tiles = (words + tileWords - 1) / tileWords;
     unsigned acc = 0;
+    bool first = true;
     for (long t = blockIdx.x; t < tiles; t += gridDim.x) {
         const long base = t * tileWords;
         if (DEPENDENT && t + gridDim.x >= tiles) asm volatile("griddepcontrol.launch_dependents;");
@@ -39,18 +72,22 @@ __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, l
                 long at = base + i + (long)u * blockDim.x;
                 v[u] = at < words && i + (long)u * blockDim.x < tileWords ? __ldg(p + at) : make_uint4(0, 0, 0, 0);
             }
+            if (STAGE >= 2 && first) stage();
+            first = false;
 #pragma unroll
             for (int u = 0; u < LOADS; u++) acc ^= v[u].x ^ v[u].y ^ v[u].z ^ v[u].w;
         }
     }
+    if (STAGE != 0) acc ^= xs[threadIdx.x % xWords].x;
     if (acc == 0x9e3779b9u) sink[threadIdx.x] = acc; // never in practice; keeps the loads
 }
 
-using Kernel = void (*)(const uint4*, long, unsigned*);
+using Kernel = void (*)(const uint4*, long, unsigned*, const uint4*, int);
 
-struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; };
+struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; };
 
-static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, long bytes, unsigned* sink) {
+// k: the x row's length (columns) for the staging variants
+static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, long bytes, unsigned* sink, const uint4* x, long k) {
     long words = bytes / 16, tiles = (bytes + TILE - 1) / TILE;
     int grid = (int)std::min<long>(tiles, (long)sms * v.blocksPerSm);
     // deal the tiles evenly: as many rounds as the grid needs, then as few blocks as that takes (as GemvHalfRule does)
@@ -60,12 +97,14 @@ static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, lo
     cfg.gridDim = dim3(grid);
     cfg.blockDim = dim3(256);
     cfg.stream = s;
+    int xWords = (int)(k * v.xBytesPerColumn / 16);
+    cfg.dynamicSmemBytes = v.xBytesPerColumn ? xWords * 16 : 0;
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
     cfg.numAttrs = v.dependent ? 1 : 0;
-    CK(cudaLaunchKernelEx(&cfg, v.k, p, words, sink));
+    CK(cudaLaunchKernelEx(&cfg, v.k, p, words, sink, x, xWords));
 }
 
 int main() {
@@ -85,39 +124,47 @@ int main() {
     CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     printf("%s, %d SMs, L2 %d MB\n", prop.name, sms, prop.l2CacheSize >> 20);
 
+    // the x row the staging variants copy (f32 or f16 a column), and a norm's gain row after it: written once, so L2-resident
+    uint4* x;
+    CK(cudaMalloc(&x, 2 * 4 * 11008));
+    CK(cudaMemset(x, 0, 2 * 4 * 11008));
     std::vector<Variant> variants = {
-        {"4 loads, 2 blocks/SM", read_tiles<4, false>, 2, false},
-        {"4 loads, 4 blocks/SM", read_tiles<4, false>, 4, false},
-        {"8 loads, 2 blocks/SM", read_tiles<8, false>, 2, false},
-        {"8 loads, 4 blocks/SM", read_tiles<8, false>, 4, false},
-        {"8 loads, 4 blocks/SM, dependents", read_tiles<8, true>, 4, true},
+        {"4 loads, 2 blocks/SM", read_tiles<4, false, 0>, 2, false, 0},
+        {"4 loads, 4 blocks/SM", read_tiles<4, false, 0>, 4, false, 0},
+        {"8 loads, 2 blocks/SM", read_tiles<8, false, 0>, 2, false, 0},
+        {"8 loads, 4 blocks/SM", read_tiles<8, false, 0>, 4, false, 0},
+        {"8 loads, 4 blocks/SM, dependents", read_tiles<8, true, 0>, 4, true, 0},
+        // every block stages the x row first, as a GEMV's prologue does (dependents, 8 loads)
+        {"dep, x f32 staged, then loads", read_tiles<8, true, 1>, 4, true, 4},
+        {"dep, x f32 staged, loads in flight", read_tiles<8, true, 2>, 4, true, 4},
+        {"dep, x f32 staged, loads in flight, 2/SM", read_tiles<8, true, 2>, 2, true, 4},
+        {"dep, x f16 staged, loads in flight", read_tiles<8, true, 2>, 4, true, 2},
+        {"dep, x f32 norm staged, loads in flight", read_tiles<8, true, 3>, 4, true, 4},
     };
-    struct Size { const char* name; long bytes; };
-    // 7B q4f16_1: packed weights (N x K / 2) plus f16 scales (N x K / 32 x 2)
+    struct Size { const char* name; long bytes; long k; };
+    // 7B q4f16_1: packed weights (N x K / 2) plus f16 scales (N x K / 32 x 2); k: the x row's length
     auto q4 = [](long n, long k) { return n * k / 2 + n * (k / 32) * 2; };
-    std::vector<Size> sizes = {{"o 4096x4096", q4(4096, 4096)}, {"down 4096x11008", q4(4096, 11008)}, {"qkv 12288x4096", q4(12288, 4096)},
-                               {"gate/up 22016x4096", q4(22016, 4096)}, {"LM head 32000x4096", q4(32000, 4096)}, {"256 MiB", 256L << 20}};
+    std::vector<Size> sizes = {{"o 4096x4096", q4(4096, 4096), 4096}, {"down 4096x11008", q4(4096, 11008), 11008},
+                               {"qkv 12288x4096", q4(12288, 4096), 4096}, {"gate/up 22016x4096", q4(22016, 4096), 4096},
+                               {"LM head 32000x4096", q4(32000, 4096), 4096}, {"256 MiB", 256L << 20, 4096}};
+    for (auto& v : variants)
+        if (v.xBytesPerColumn) CK(cudaFuncSetAttribute(v.k, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * 11008));
 
     // 1. one size at a time: 20 launches a graph over rotating bytes
     printf("\n1. one kernel a size (best of 7 graphs of 20 launches, each launch on other bytes)\n");
-    printf("%-22s", "size");
-    for (auto& v : variants) printf(" | %-33s", v.name);
-    printf("\n");
     for (auto& z : sizes) {
-        printf("%-22s", z.name);
         long stride = (z.bytes + 4095) / 4096 * 4096;
         int launches = (int)std::min<long>(20, pool / stride);
         for (auto& v : variants) {
-            cudaGraphExec_t g = capture(s, [&] { for (int i = 0; i < launches; i++) launch(s, v, sms, p + i * stride / 16, z.bytes, sink); });
+            cudaGraphExec_t g = capture(s, [&] { for (int i = 0; i < launches; i++) launch(s, v, sms, p + i * stride / 16, z.bytes, sink, x, z.k); });
             float ms = replay_ms(g, s, 7)[0] / launches;
             CK(cudaGraphExecDestroy(g));
-            printf(" | %7.2f us %6.0f GB/s%14s", ms * 1e3, z.bytes / (ms * 1e-3) / 1e9, "");
+            printf("%-20s | %-42s | %7.2f us %6.0f GB/s\n", z.name, v.name, ms * 1e3, z.bytes / (ms * 1e-3) / 1e9);
         }
-        printf("\n");
     }
 
     // 2. a 7B decode step's GEMV bytes: 32 layers x (qkv, o, gate/up, down), each layer on its own bytes
-    long layer[4] = {q4(12288, 4096), q4(4096, 4096), q4(22016, 4096), q4(4096, 11008)};
+    long layer[4] = {q4(12288, 4096), q4(4096, 4096), q4(22016, 4096), q4(4096, 11008)}, layerK[4] = {4096, 4096, 4096, 11008};
     long stepBytes = 0;
     for (long b : layer) stepBytes += 32 * b;
     printf("\n2. a 7B step's 128 GEMV reads in one graph (%.2f GB)\n", stepBytes / 1e9);
@@ -125,12 +172,13 @@ int main() {
         cudaGraphExec_t g = capture(s, [&] {
             long off = 0;
             for (int l = 0; l < 32; l++)
-                for (long b : layer) { launch(s, v, sms, p + off / 16, b, sink); off += (b + 4095) / 4096 * 4096; }
+                for (int m = 0; m < 4; m++) { launch(s, v, sms, p + off / 16, layer[m], sink, x, layerK[m]); off += (layer[m] + 4095) / 4096 * 4096; }
         });
         float ms = replay_ms(g, s, 7)[0];
         CK(cudaGraphExecDestroy(g));
-        printf("%-34s %8.3f ms  %6.0f GB/s  %.2f us a launch\n", v.name, ms, stepBytes / (ms * 1e-3) / 1e9, ms * 1e3 / 128);
+        printf("%-42s %8.3f ms  %6.0f GB/s  %.2f us a launch\n", v.name, ms, stepBytes / (ms * 1e-3) / 1e9, ms * 1e3 / 128);
     }
+    CK(cudaFree(x));
     CK(cudaFree(p));
     CK(cudaFree(sink));
     return 0;

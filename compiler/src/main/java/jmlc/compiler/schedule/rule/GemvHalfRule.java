@@ -32,9 +32,9 @@ import static jmlc.compiler.kernel.K.*;
  * The decode GEMV for 4-bit weights with f16 scales (q4f16_1, q4_0), in f16 arithmetic, with the
  * matmul's prologue and epilogue fused in.
  *
- * <p>Prologue: the block stages its input row once in shared memory as f16, applying the fused
+ * <p>Prologue ({@link GemvHalfPrologue}): the block stages its input row once in shared memory as f16, applying the fused
  * prologue on the way (rms_norm: a block reduction of the row's squares first; silu·mul of the
- * gate and up halves), and permuted so each 16-byte entry pairs the values a word's nibbles pair;
+ * gate and up halves), each thread's loads issued at once, and permuted so each 16-byte entry pairs the values a word's nibbles pair;
  * entry {@code (v, c)} holds word {@code v} of chunk {@code c} at {@code v · chunks + c}, so the
  * lanes of a subgroup, each on its own chunk, read consecutive entries (no shared-memory bank
  * conflicts; chunk-major, 4 words a chunk, it was a 4-way conflict on every read).
@@ -141,18 +141,15 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     /**
-     * Shared memory the kernel stages: the x row as f16 (2 bytes a column), with a norm prologue
-     * also x·g as f32 (4 more) and one f32 a subgroup for the block reduction; with {@code ksplit}
+     * Shared memory the kernel stages: the x row as f16 (2 bytes a column), with a norm prologue one f32 a subgroup for
+     * the block reduction (x·g stays in registers or is read again: {@link GemvHalfPrologue}); with {@code ksplit}
      * above 1, an f32 partial sum per subgroup and row it owns (at most 8).
      */
     static int sharedBytes(int k, boolean norm, int threads, int subgroup, int ksplit, boolean dot4) {
-        return stagedXBytes(k, dot4) + (norm ? 4 * k + 4 * Math.max(1, threads / subgroup) : 0) + (ksplit > 1 ? 4 * 8 * Math.max(1, threads / subgroup) : 0);
+        return stagedXBytes(k, dot4) + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + (ksplit > 1 ? 4 * 8 * Math.max(1, threads / subgroup) : 0);
     }
 
-    /**
-     * With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup (x·g is
-     * read again rather than staged: the ring needs the room), and the ring.
-     */
+    /** With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup, and the ring. */
     static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, boolean ringScales, boolean dot4) {
         return stagedXBytes(k, dot4) + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll, ringScales);
     }
@@ -386,67 +383,22 @@ public final class GemvHalfRule implements ScheduleRule {
         // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
         GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId,
                 loop.ringScales()) : null;
+        boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
+        GemvHalfPrologue prologue = new GemvHalfPrologue(m, x, g, k, threads, sub, norm ? Reductions.scratch(lb, "red", threads, sub) : null);
+        prologue.beforeWait(b);
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 
-        // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8 ----
+        // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8, or with dot4 as bytes ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
-        boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
-        // a norm reads x once: x·g goes to shared f32 while the squares are summed, then scaled from there
-        // (with a ring, x and g are read again instead: the ring needs the room)
-        Shared xg = norm && !ringed ? lb.shared("xg", KType.F32X4, k / 4) : null;
-        Expr.Var inv = null;
-        if (norm) {
-            Expr.Var ss = b.let("ss", f(0));
-            Expr.Var i = var("i", KType.I32);
-            b.forRange(i, tid(0), c(k / 4), c(threads), 0, s -> {
-                Expr.Var v = s.let("v4", load(x, add(div(xb, c(4)), i), KType.F32X4));
-                for (int l = 0; l < 4; l++) s.assign(ss, fma(lane(v, l), lane(v, l), ss));
-                if (xg == null) return;
-                Expr.Var gv = s.let("g4", load(g, i, KType.F32X4));
-                List<Expr> prod = new ArrayList<>();
-                for (int l = 0; l < 4; l++) prod.add(mul(lane(v, l), lane(gv, l)));
-                s.sstore(xg, i, new Expr.Pack(KType.F32X4, prod));
-            });
-            Expr.Var total = Reductions.blockReduce(b, ss, threads, sub, Reductions.scratch(lb, "red", threads, sub), false);
-            inv = b.let("inv", rsqrt(add(div(total, f(k)), f(((Op.Prologue.RmsNorm) m.prologue()).eps()))));
-        }
-        // four consecutive values of prologue(x row) from float4 index qi: x·g·inv (staged or read again), silu(gate)·up, or x
-        Expr.Var invF = inv;
-        java.util.function.BiFunction<K.Body, Expr, List<Expr>> quad = (s, qi) -> {
-            List<Expr> v = new ArrayList<>();
-            if (invF != null && xg != null) {
-                Expr.Var a = s.let(s.fresh("xg"), sload(xg, qi));
-                for (int l = 0; l < 4; l++) v.add(mul(lane(a, l), invF));
-            } else if (invF != null) { // x·g again, in the order the staged form computes it
-                Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), qi), KType.F32X4));
-                Expr.Var gv = s.let(s.fresh("ga"), load(g, qi, KType.F32X4));
-                for (int l = 0; l < 4; l++) v.add(mul(mul(lane(a, l), lane(gv, l)), invF));
-            } else {
-                Expr.Var a = s.let(s.fresh("xa"), load(x, add(div(xb, c(4)), qi), KType.F32X4));
-                if (m.prologue() instanceof Op.Prologue.SiluMul) {
-                    Expr.Var u2 = s.let(s.fresh("xu"), load(x, add(div(add(xb, c(k)), c(4)), qi), KType.F32X4));
-                    for (int l = 0; l < 4; l++) v.add(mul(ElementwiseRule.silu(lane(a, l)), lane(u2, l)));
-                } else {
-                    for (int l = 0; l < 4; l++) v.add(lane(a, l));
-                }
-            }
-            return v;
-        };
-        if (dot4) stageBytes(b, quad, xs, k, chunks, threads, q.zero());
-        else {
-            Expr.Var j = var("j", KType.I32);
-            b.forRange(j, tid(0), c(words), c(threads), 0, s -> {
-                List<Expr> v = new ArrayList<>(quad.apply(s, add(mul(j, c(2)), c(0))));
-                v.addAll(quad.apply(s, add(mul(j, c(2)), c(1))));
-                List<Expr> vs = new ArrayList<>();
-                for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
-                // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
-                // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
-                Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
-                s.sstore(xs.values(), at, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
-                        halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7)))));
-            });
-        }
+        prologue.stage(b, xb, dot4 ? bytesStore(xs, chunks, q.zero()) : (s, j, inRow, v) -> {
+            List<Expr.Var> vs = new ArrayList<>();
+            for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
+            // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
+            // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
+            Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
+            s.ifThen(inRow, t -> t.sstore(xs.values(), at, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
+                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7))))));
+        });
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----
@@ -464,33 +416,27 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     /**
-     * Stages prologue(x row) as bytes for dot4 ({@link GemvHalfTile.StagedX}): a word's 8 values a thread, so the 4
+     * Stages a word of prologue(x row) as bytes for dot4 ({@link GemvHalfTile.StagedX}): a word's 8 values a thread, so the 4
      * consecutive lanes of a group of 32 (a chunk) meet by shuffles: the group's largest magnitude sets its scale
      * {@code s = max / 127}; each value is rounded to the nearest of -127..127 (half away from zero, as GemvDot4Rule);
      * a word's even- and odd-indexed values are packed four to a u32 in the order its low and high nibbles lie; the
      * lanes of words 0 and 2 of a group take their neighbour's pair and store the group's two 16-byte entries, the first
      * also {@code (s / 16, s · (8 · sum of the odd-indexed bytes - zero · sum of the bytes))} (GemvHalfTile.accumulateDot4). Every lane of a
-     * subgroup runs the same iterations (the shuffles need them all): past the row's end a whole group reads the last
-     * word and stores nothing.
+     * subgroup stages every round (the shuffles need them all): past the row's end a whole group has read the last
+     * word ({@link GemvHalfPrologue}) and stores nothing.
      */
-    private static void stageBytes(K.Body b, java.util.function.BiFunction<K.Body, Expr, List<Expr>> quad, GemvHalfTile.StagedX xs, int k, int chunks,
-                                   int threads, int zero) {
-        int words = k / 8, rounds = (words + threads - 1) / threads;
-        Expr.Var jj = var("jq", KType.I32);
-        b.forRange(jj, tid(0), c(rounds * threads), c(threads), 0, s -> {
-            Expr.Var j = s.let("jw", min(jj, c(words - 1)));
-            List<Expr> vals = new ArrayList<>(quad.apply(s, mul(j, c(2))));
-            vals.addAll(quad.apply(s, add(mul(j, c(2)), c(1))));
+    private static GemvHalfPrologue.Store bytesStore(GemvHalfTile.StagedX xs, int chunks, int zero) {
+        return (s, j, inRow, vals) -> {
             Expr.Var[] xv = new Expr.Var[8];
-            Expr.Var amax = s.let("amax", f(0));
+            Expr.Var amax = s.let(s.fresh("amax"), f(0));
             for (int e = 0; e < 8; e++) {
                 xv[e] = s.let(s.fresh("xv"), vals.get(e));
                 s.assign(amax, max(amax, new Expr.Unary(Expr.UnOp.ABS, xv[e])));
             }
             Reductions.warpReduce(s, amax, 4, true); // the group's 4 lanes
-            Expr.Var inv = s.let("qinv", select(gt(amax, f(0)), div(f(127), amax), f(0)));
+            Expr.Var inv = s.let(s.fresh("qinv"), select(gt(amax, f(0)), div(f(127), amax), f(0)));
             // the group's sum of the bytes, and of a word's odd-indexed ones (the high nibbles' partners)
-            Expr.Var sum = s.let("qsum", c(0)), sumOdd = s.let("qsum_odd", c(0));
+            Expr.Var sum = s.let(s.fresh("qsum"), c(0)), sumOdd = s.let(s.fresh("qsum_odd"), c(0));
             Expr.Var[] qs = new Expr.Var[8];
             for (int e = 0; e < 8; e++) {
                 Expr.Var sv = s.let(s.fresh("xs"), mul(xv[e], inv));
@@ -509,17 +455,17 @@ public final class GemvHalfRule implements ScheduleRule {
                 }
                 pair[odd] = s.let(s.fresh("xw"), word);
             }
-            Expr.Var nextEven = s.let("xw_next_even", shflXor(pair[0], 1)), nextOdd = s.let("xw_next_odd", shflXor(pair[1], 1));
-            Expr.Var v = s.let("wv_in_group", mod(j, c(4))), gi = s.let("gq", div(j, c(4)));
-            s.ifThen(land(lt(jj, c(words)), eq(mod(v, c(2)), c(0))), t -> {
+            Expr.Var nextEven = s.let(s.fresh("xw_next_even"), shflXor(pair[0], 1)), nextOdd = s.let(s.fresh("xw_next_odd"), shflXor(pair[1], 1));
+            Expr.Var v = s.let(s.fresh("wv_in_group"), mod(j, c(4))), gi = s.let(s.fresh("gq"), div(j, c(4)));
+            s.ifThen(land(inRow, eq(mod(v, c(2)), c(0))), t -> {
                 t.sstore(xs.values(), add(mul(div(v, c(2)), c(chunks)), gi), new Expr.Pack(KType.U32X4, List.of(pair[0], pair[1], nextEven, nextOdd)));
                 t.ifThen(eq(v, c(0)), t0 -> {
-                    Expr.Var scale = t0.let("xscale", div(amax, f(127)));
+                    Expr.Var scale = t0.let(t0.fresh("xscale"), div(amax, f(127)));
                     Expr share = cast(KType.F32, sub(mul(sumOdd, c(8)), mul(sum, c(zero)))); // exact: |.| < 2^24
                     t0.sstore(xs.groups(), gi, new Expr.Pack(KType.F32X2, List.of(div(scale, f(16)), mul(scale, share))));
                 });
             });
-        });
+        };
     }
 
     private static String w(MatmulParts m) {
