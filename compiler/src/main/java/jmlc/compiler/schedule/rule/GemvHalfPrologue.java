@@ -39,7 +39,7 @@ final class GemvHalfPrologue {
 
     private final MatmulParts m;
     private final Buffer x, g;
-    private final int k, words, threads, sub, rounds;
+    private final int k, words, threads, sub, rounds, xRounds;
     private final boolean norm, siluMul, normInRegisters;
     private final Shared scratch;
     private final List<Expr.Var[]> gAhead = new ArrayList<>(); // a norm's g quads, by round, loaded before the wait
@@ -48,8 +48,10 @@ final class GemvHalfPrologue {
      * @param x       the row's buffer ([seq, k] f32; silu·mul: [seq, 2k], gate then up)
      * @param g       a norm's gain ([k] f32), or null
      * @param scratch a norm's block reduction (an f32 a subgroup), or null
+     * @param xRounds knob {@code x_rounds}: rounds a wave (a norm held in registers where all its rounds fit one), or 0:
+     *                as many as {@link #HELD} values a thread allow
      */
-    GemvHalfPrologue(MatmulParts m, Buffer x, Buffer g, int k, int threads, int sub, Shared scratch) {
+    GemvHalfPrologue(MatmulParts m, Buffer x, Buffer g, int k, int threads, int sub, Shared scratch, int xRounds) {
         this.m = m;
         this.x = x;
         this.g = g;
@@ -60,7 +62,8 @@ final class GemvHalfPrologue {
         this.rounds = rounds(k, threads);
         this.norm = m.prologue() instanceof Op.Prologue.RmsNorm;
         this.siluMul = m.prologue() instanceof Op.Prologue.SiluMul;
-        this.normInRegisters = norm && normInRegisters(k, threads);
+        this.xRounds = xRounds;
+        this.normInRegisters = norm && (xRounds == 0 ? normInRegisters(k, threads) : rounds <= xRounds);
         this.scratch = scratch;
     }
 
@@ -82,7 +85,7 @@ final class GemvHalfPrologue {
     /** After the wait: the row of token {@code blockIdx.y} (its f32 offset {@code xb}) staged through {@code store}; no barrier after. */
     void stage(K.Body b, Expr.Var xb, Store store) {
         if (!norm) {
-            int wave = Math.max(1, HELD / (siluMul ? 16 : 8));
+            int wave = xRounds != 0 ? xRounds : Math.max(1, HELD / (siluMul ? 16 : 8));
             for (int r0 = 0; r0 < rounds; r0 += wave) {
                 int r1 = Math.min(rounds, r0 + wave);
                 List<Expr.Var[]> xq = loadX(b, xb, 0, r0, r1), uq = siluMul ? loadX(b, xb, k, r0, r1) : null;
@@ -99,7 +102,7 @@ final class GemvHalfPrologue {
         // rms_norm: the sum of squares (each word once: a round past the row's end adds nothing), then x·g·inv
         Expr.Var ss = b.let("ss", f(0));
         List<Expr.Var[]> held = normInRegisters ? loadX(b, xb, 0, 0, rounds) : null;
-        int wave = HELD / 8;
+        int wave = xRounds != 0 ? xRounds : HELD / 8;
         for (int r0 = 0; r0 < rounds; r0 += wave) {
             int r1 = Math.min(rounds, r0 + wave);
             List<Expr.Var[]> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
@@ -111,7 +114,7 @@ final class GemvHalfPrologue {
         }
         Expr.Var total = Reductions.blockReduce(b, ss, threads, sub, scratch, false);
         Expr.Var inv = b.let("inv", rsqrt(add(div(total, f(k)), f(((Op.Prologue.RmsNorm) m.prologue()).eps()))));
-        int pass = normInRegisters ? rounds : HELD / 16;
+        int pass = normInRegisters ? rounds : xRounds != 0 ? xRounds : HELD / 16;
         for (int r0 = 0; r0 < rounds; r0 += pass) {
             int r1 = Math.min(rounds, r0 + pass);
             List<Expr.Var[]> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);

@@ -134,6 +134,15 @@ public final class GemvHalfRule implements ScheduleRule {
      * 503.5 -> 490.0, 13B 299.5 -> 289.5): the warps wait on their data, not on issue.
      */
     static final int DOT4 = 0;
+    /**
+     * The prologue's loads a wave ({@link GemvHalfPrologue}): 0, as many rounds as 64 values a thread allow. On an H100
+     * (2026-12-06, decode tok/s): against 1340416's prologue (a round at a time, x and g read again after a norm's
+     * reduction; bench/baseline-compare.sh) Llama-2-7B 543.2 -> 555.0, Llama-2-13B 298.5 -> 307.9, Llama-3-8B 508.6 ->
+     * 500.1; against 1, 2 and 4 (bench/knob-compare.sh) 7B 565.7 against 553.2, 550.1, 549.7; 13B 313.5 against 306.8,
+     * 302.9, 306.1; 8B 500.8 against 496.2, 495.8, 496.1. Per kernel 0 was fastest or tied everywhere but 8B's o
+     * GEMV, whose 1 alone took 8B to 507.0 (7B's o: 565.8 -> 563.9, 13B's unchanged): the tuner's to find.
+     */
+    static final int X_ROUNDS = 0;
 
     @Override
     public String name() {
@@ -202,7 +211,9 @@ public final class GemvHalfRule implements ScheduleRule {
                 .require("rows_per_warp even for silu·mul pairs (a subgroup holds gate and up rows)", v -> !pairs || v.get("rows_per_warp") % 2 == 0);
         space.add(Knob.oneOf("nibbles", NIBBLES, "0: each nibble pair shifted down (3 shifts a word); 1: odd nibbles dequantized in place (1 shift a word)", 0, 1))
                 .add(Knob.oneOf("pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
-                        + "the first batch before the prologue", 0, 1, 2));
+                        + "the first batch before the prologue", 0, 1, 2))
+                .add(Knob.oneOf("x_rounds", X_ROUNDS, "rounds of x words (one a thread a round) whose loads the prologue issues at once, a norm's x held in "
+                        + "registers where all its rounds fit; 0: as many as 64 values a thread allow", 0, 1, 2, 4, 8).tryOnly(0, 1));
         if (ctx.caps().prefetchL2()) {
             // a bulk range starts and ends on 16 bytes: rows of the scales (2 bytes a group of 32) are, where K is a multiple of 256
             int[] values = ctx.caps().bulkPrefetch() && k % 256 == 0 ? new int[] {0, 1, 2} : new int[] {0, 1};
@@ -276,7 +287,7 @@ public final class GemvHalfRule implements ScheduleRule {
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
                 v.getOrDefault("trigger", 0) == 1, ringScales, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
-        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, loop)));
+        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), loop)));
     }
 
     /**
@@ -317,20 +328,20 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
-                              int warps, int blocks, int prefetch, GemvHalfTile.MainLoop loop) {
+                              int warps, int blocks, int prefetch, int xRounds, GemvHalfTile.MainLoop loop) {
         int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
         boolean dot2 = loop.dot2(), dot4 = loop.dot4();
         int sub = ctx.caps().subgroupSize();
         int ksplit = loop.ksplit(), threads = warps * sub, blockRows = warps / ksplit * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "");
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "") + (xRounds != 0 ? "_xr" + xRounds : "");
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + (dot4 ? " by dot4 of the nibbles and x quantized to bytes (a scale per 32)"
                 : dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x())).persistent(tiles)
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
-                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit);
+                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit).knob("x_rounds", xRounds);
         if (ctx.caps().dot4()) lb.knob("dot4", dot4 ? 1 : 0);
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
@@ -384,7 +395,7 @@ public final class GemvHalfRule implements ScheduleRule {
         GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId,
                 loop.ringScales()) : null;
         boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
-        GemvHalfPrologue prologue = new GemvHalfPrologue(m, x, g, k, threads, sub, norm ? Reductions.scratch(lb, "red", threads, sub) : null);
+        GemvHalfPrologue prologue = new GemvHalfPrologue(m, x, g, k, threads, sub, norm ? Reductions.scratch(lb, "red", threads, sub) : null, xRounds);
         prologue.beforeWait(b);
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 

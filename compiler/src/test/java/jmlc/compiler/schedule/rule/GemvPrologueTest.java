@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 352 words); a norm over 12 rounds, read again (subgroups of 8), and down's 24 rounds in 3 waves; silu·mul as down's
  * prologue (the gate/up epilogue left unfused: two rows of loads a round, waves of 4); dot4's bytes over a partial
  * last round; and a ring, with g loaded before the grid dependency's wait, and a norm's partial last round (64 threads over
- * 96 words).
+ * 96 words); and knob {@code x_rounds} setting the waves (a norm of more rounds than a wave read again).
  */
 class GemvPrologueTest {
     static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
@@ -53,7 +53,10 @@ class GemvPrologueTest {
                 Arguments.of("vulkan:sg8", small, Set.of(), Map.of("warps", 1)),
                 Arguments.of("cuda:sm_90", small, Set.of("FuseSiluMulEpilogue"), Map.of("warps", 1, "stages", 0)),
                 Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 0, "vector", 4, "dot4", 1)),
-                Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 2, "stages", 4)));
+                Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 2, "stages", 4)),
+                // knob x_rounds: waves of 2 over a norm's 3 rounds (read again) and down's 6; a round at a time over a partial one
+                Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 1, "stages", 0, "x_rounds", 2)),
+                Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 4, "x_rounds", 1)));
     }
 
     @ParameterizedTest
