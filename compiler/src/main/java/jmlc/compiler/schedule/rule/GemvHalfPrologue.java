@@ -32,7 +32,10 @@ final class GemvHalfPrologue {
     /** f32 values a thread holds from its staging loads at once (64 registers: the GEMV's main loop runs in 64 to 128). */
     static final int HELD = 64;
 
-    /** Stages one word of the row: word {@code j} (clamped into the row), whether it lies in the row, its 8 values in order. */
+    /**
+     * Stages one word of the row: word {@code j} (clamped into the row), whether it lies in the row (null where every
+     * thread's word of the round does: a whole round), its 8 values in order.
+     */
     interface Store {
         void word(K.Body s, Expr j, Expr inRow, List<Expr> values);
     }
@@ -109,7 +112,8 @@ final class GemvHalfPrologue {
             for (int r = r0; r < r1; r++) {
                 Expr.Var part = b.let(b.fresh("sq"), f(0));
                 for (Expr.Var q : xq.get(r - r0)) for (int l = 0; l < 4; l++) b.assign(part, fma(lane(q, l), lane(q, l), part));
-                b.assign(ss, add(ss, select(inRow(r), part, f(0))));
+                Expr in = inRow(r);
+                b.assign(ss, add(ss, in == null ? part : select(in, part, f(0))));
             }
         }
         Expr.Var total = Reductions.blockReduce(b, ss, threads, sub, scratch, false);
@@ -132,13 +136,19 @@ final class GemvHalfPrologue {
         store.word(b, b.let(b.fresh("jw"), word(r)), inRow(r), values);
     }
 
-    /** Word {@code t + r · threads}, clamped into the row. */
+    /** Word {@code t + r · threads}, clamped into the row where the round is partial. */
     private Expr word(int r) {
-        return min(add(tid(0), c(r * threads)), c(words - 1));
+        Expr j = add(tid(0), c(r * threads));
+        return whole(r) ? j : min(j, c(words - 1));
     }
 
+    /** Whether thread t's word of round r lies in the row; null where every thread's does (a whole round). */
     private Expr inRow(int r) {
-        return lt(add(tid(0), c(r * threads)), c(words));
+        return whole(r) ? null : lt(add(tid(0), c(r * threads)), c(words));
+    }
+
+    private boolean whole(int r) {
+        return (r + 1) * threads <= words;
     }
 
     /** The two float4s of each round's word in {@code [r0, r1)} of the row at f32 offset {@code xb + offset}, all issued at once. */

@@ -140,7 +140,8 @@ public final class GemvHalfRule implements ScheduleRule {
      * reduction; bench/baseline-compare.sh) Llama-2-7B 543.2 -> 555.0, Llama-2-13B 298.5 -> 307.9, Llama-3-8B 508.6 ->
      * 500.1; against 1, 2 and 4 (bench/knob-compare.sh) 7B 565.7 against 553.2, 550.1, 549.7; 13B 313.5 against 306.8,
      * 302.9, 306.1; 8B 500.8 against 496.2, 495.8, 496.1. Per kernel 0 was fastest or tied everywhere but 8B's o
-     * GEMV, whose 1 alone took 8B to 507.0 (7B's o: 565.8 -> 563.9, 13B's unchanged): the tuner's to find.
+     * GEMV, whose 1 alone took 8B to 507.0 (7B's o: 565.8 -> 563.9, 13B's unchanged), a difference only the whole step
+     * shows and no tuning stage lays yet.
      */
     static final int X_ROUNDS = 0;
 
@@ -407,8 +408,10 @@ public final class GemvHalfRule implements ScheduleRule {
             // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
             // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
             Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
-            s.ifThen(inRow, t -> t.sstore(xs.values(), at, new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
-                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7))))));
+            Expr packed = new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
+                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7))));
+            if (inRow == null) s.sstore(xs.values(), at, packed);
+            else s.ifThen(inRow, t -> t.sstore(xs.values(), at, packed));
         });
         b.barrier();
 
@@ -468,7 +471,8 @@ public final class GemvHalfRule implements ScheduleRule {
             }
             Expr.Var nextEven = s.let(s.fresh("xw_next_even"), shflXor(pair[0], 1)), nextOdd = s.let(s.fresh("xw_next_odd"), shflXor(pair[1], 1));
             Expr.Var v = s.let(s.fresh("wv_in_group"), mod(j, c(4))), gi = s.let(s.fresh("gq"), div(j, c(4)));
-            s.ifThen(land(inRow, eq(mod(v, c(2)), c(0))), t -> {
+            Expr firstOfPair = eq(mod(v, c(2)), c(0));
+            s.ifThen(inRow == null ? firstOfPair : land(inRow, firstOfPair), t -> {
                 t.sstore(xs.values(), add(mul(div(v, c(2)), c(chunks)), gi), new Expr.Pack(KType.U32X4, List.of(pair[0], pair[1], nextEven, nextOdd)));
                 t.ifThen(eq(v, c(0)), t0 -> {
                     Expr.Var scale = t0.let(t0.fresh("xscale"), div(amax, f(127)));
