@@ -136,12 +136,10 @@ public final class GemvHalfRule implements ScheduleRule {
     static final int DOT4 = 0;
     /**
      * The prologue's loads a wave ({@link GemvHalfPrologue}): 0, as many rounds as 64 values a thread allow. On an H100
-     * (2026-12-06, decode tok/s): against 1340416's prologue (a round at a time, x and g read again after a norm's
-     * reduction; bench/baseline-compare.sh) Llama-2-7B 543.2 -> 555.0, Llama-2-13B 298.5 -> 307.9, Llama-3-8B 508.6 ->
-     * 500.1; against 1, 2 and 4 (bench/knob-compare.sh) 7B 565.7 against 553.2, 550.1, 549.7; 13B 313.5 against 306.8,
-     * 302.9, 306.1; 8B 500.8 against 496.2, 495.8, 496.1. Per kernel 0 was fastest or tied everywhere but 8B's o
-     * GEMV, whose 1 alone took 8B to 507.0 (7B's o: 565.8 -> 563.9, 13B's unchanged), a difference only the whole step
-     * shows and no tuning stage lays yet.
+     * (2026-12-06, decode tok/s, bench/RESULTS.md): against 1340416's prologue (a round at a time, x and g read again
+     * after a norm's reduction; bench/baseline-compare.sh, 4200372) Llama-2-7B 552.2 -> 567.2, Llama-2-13B 303.2 -> 314.8,
+     * Llama-3-8B 507.7 -> 510.1; against 1, 2 and 4 (bench/knob-compare.sh, 08b6f3b) 7B 565.7 against 553.2, 550.1, 549.7;
+     * 13B 313.5 against 306.8, 302.9, 306.1; 8B 500.8 against 496.2, 495.8, 496.1.
      */
     static final int X_ROUNDS = 0;
 
