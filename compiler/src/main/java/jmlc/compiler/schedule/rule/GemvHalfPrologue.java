@@ -16,7 +16,8 @@ import static jmlc.compiler.kernel.K.*;
 
 /**
  * {@link GemvHalfRule}'s prologue: the block's x row with the matmul's prologue applied (rms_norm's x·g·inv,
- * silu(gate)·up, or x as it is), staged in shared memory by a store the rule gives (f16 pairs, or dot4's bytes).
+ * silu(gate)·up, or x as it is), staged in shared memory by a {@link Store}: f16 pairs ({@link #halvesStore}), or
+ * dot4's bytes ({@link #bytesStore}).
  *
  * <p>Thread {@code t} stages words {@code j = t + r · threads} (8 values: float4s {@code 2j} and {@code 2j + 1}) for
  * rounds {@code r = 0 .. rounds - 1}. Every load of a wave of rounds is issued before any is used, so a block waits
@@ -130,6 +131,77 @@ final class GemvHalfPrologue {
                 storeRound(b, r, v, store);
             }
         }
+    }
+
+    /**
+     * Stages a word of prologue(x row) as f16 ({@link GemvHalfTile.StagedX}): its 8 values as the pairs {@code (v_i, v_i+4)}
+     * a word's nibbles pair, word {@code j} of chunk {@code j / vector} at row {@code j % vector}, so a subgroup's lanes,
+     * each on its own chunk, then read 16 consecutive bytes apiece (no bank conflicts).
+     */
+    static Store halvesStore(GemvHalfTile.StagedX xs, int vector, int chunks) {
+        return (s, j, inRow, v) -> {
+            List<Expr.Var> vs = new ArrayList<>();
+            for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
+            Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
+            Expr packed = new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
+                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7))));
+            if (inRow == null) s.sstore(xs.values(), at, packed);
+            else s.ifThen(inRow, w -> w.sstore(xs.values(), at, packed));
+        };
+    }
+
+    /**
+     * Stages a word of prologue(x row) as bytes for dot4 ({@link GemvHalfTile.StagedX}): a word's 8 values a thread, so the 4
+     * consecutive lanes of a group of 32 (a chunk) meet by shuffles: the group's largest magnitude sets its scale
+     * {@code s = max / 127}; each value is rounded to the nearest of -127..127 (half away from zero, as GemvDot4Rule);
+     * a word's even- and odd-indexed values are packed four to a u32 in the order its low and high nibbles lie; the
+     * lanes of words 0 and 2 of a group take their neighbour's pair and store the group's two 16-byte entries, the first
+     * also {@code (s / 16, s · (8 · sum of the odd-indexed bytes - zero · sum of the bytes))} (GemvHalfTile.accumulateDot4). Every lane of a
+     * subgroup stages every round (the shuffles need them all): past the row's end a whole group has read the last
+     * word ({@link GemvHalfPrologue}) and stores nothing.
+     */
+    static Store bytesStore(GemvHalfTile.StagedX xs, int chunks, int zero) {
+        return (s, j, inRow, vals) -> {
+            Expr.Var[] xv = new Expr.Var[8];
+            Expr.Var amax = s.let(s.fresh("amax"), f(0));
+            for (int e = 0; e < 8; e++) {
+                xv[e] = s.let(s.fresh("xv"), vals.get(e));
+                s.assign(amax, max(amax, new Expr.Unary(Expr.UnOp.ABS, xv[e])));
+            }
+            Reductions.warpReduce(s, amax, 4, true); // the group's 4 lanes
+            Expr.Var inv = s.let(s.fresh("qinv"), select(gt(amax, f(0)), div(f(127), amax), f(0)));
+            // the group's sum of the bytes, and of a word's odd-indexed ones (the high nibbles' partners)
+            Expr.Var sum = s.let(s.fresh("qsum"), c(0)), sumOdd = s.let(s.fresh("qsum_odd"), c(0));
+            Expr.Var[] qs = new Expr.Var[8];
+            for (int e = 0; e < 8; e++) {
+                Expr.Var sv = s.let(s.fresh("xs"), mul(xv[e], inv));
+                qs[e] = s.let(s.fresh("xq"), GemvDot4Rule.roundHalfAway(sv));
+                s.assign(sum, add(sum, qs[e]));
+                if (e % 2 == 1) s.assign(sumOdd, add(sumOdd, qs[e]));
+            }
+            Reductions.warpReduce(s, sum, 4, false);
+            Reductions.warpReduce(s, sumOdd, 4, false);
+            Expr.Var[] pair = new Expr.Var[2]; // the word's even values, then its odd ones
+            for (int odd = 0; odd < 2; odd++) {
+                Expr word = null;
+                for (int l = 0; l < 4; l++) {
+                    Expr bits = GemvDot4Rule.byteAt(qs[2 * l + odd], l);
+                    word = word == null ? bits : or(word, bits);
+                }
+                pair[odd] = s.let(s.fresh("xw"), word);
+            }
+            Expr.Var nextEven = s.let(s.fresh("xw_next_even"), shflXor(pair[0], 1)), nextOdd = s.let(s.fresh("xw_next_odd"), shflXor(pair[1], 1));
+            Expr.Var v = s.let(s.fresh("wv_in_group"), mod(j, c(4))), gi = s.let(s.fresh("gq"), div(j, c(4)));
+            Expr firstOfPair = eq(mod(v, c(2)), c(0));
+            s.ifThen(inRow == null ? firstOfPair : land(inRow, firstOfPair), t -> {
+                t.sstore(xs.values(), add(mul(div(v, c(2)), c(chunks)), gi), new Expr.Pack(KType.U32X4, List.of(pair[0], pair[1], nextEven, nextOdd)));
+                t.ifThen(eq(v, c(0)), t0 -> {
+                    Expr.Var scale = t0.let(t0.fresh("xscale"), div(amax, f(127)));
+                    Expr share = cast(KType.F32, sub(mul(sumOdd, c(8)), mul(sum, c(zero)))); // exact: |.| < 2^24
+                    t0.sstore(xs.groups(), gi, new Expr.Pack(KType.F32X2, List.of(div(scale, f(16)), mul(scale, share))));
+                });
+            });
+        };
     }
 
     private void storeRound(K.Body b, int r, List<Expr> values, Store store) {

@@ -400,17 +400,7 @@ public final class GemvHalfRule implements ScheduleRule {
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8, or with dot4 as bytes ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
-        prologue.stage(b, xb, dot4 ? bytesStore(xs, chunks, q.zero()) : (s, j, inRow, v) -> {
-            List<Expr.Var> vs = new ArrayList<>();
-            for (int l = 0; l < 8; l++) vs.add(s.let(s.fresh("xv"), v.get(l)));
-            // word j of chunk j / vector goes to row j % vector: a subgroup's lanes, each on its own
-            // chunk, then read 16 consecutive bytes apiece (no bank conflicts)
-            Expr at = vector == 1 ? j : add(mul(mod(j, c(vector)), c(chunks)), div(j, c(vector)));
-            Expr packed = new Expr.Pack(KType.U32X4, List.of(halves(vs.get(0), vs.get(4)), halves(vs.get(1), vs.get(5)),
-                    halves(vs.get(2), vs.get(6)), halves(vs.get(3), vs.get(7))));
-            if (inRow == null) s.sstore(xs.values(), at, packed);
-            else s.ifThen(inRow, t -> t.sstore(xs.values(), at, packed));
-        });
+        prologue.stage(b, xb, dot4 ? GemvHalfPrologue.bytesStore(xs, chunks, q.zero()) : GemvHalfPrologue.halvesStore(xs, vector, chunks));
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----
@@ -425,60 +415,6 @@ public final class GemvHalfRule implements ScheduleRule {
         // (with an early trigger the ring's loop has let it, or the block had no tiles: its exit lets it)
         if (ctx.caps().gridDependency() && !loop.triggerEarly()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER);
         return lb.build();
-    }
-
-    /**
-     * Stages a word of prologue(x row) as bytes for dot4 ({@link GemvHalfTile.StagedX}): a word's 8 values a thread, so the 4
-     * consecutive lanes of a group of 32 (a chunk) meet by shuffles: the group's largest magnitude sets its scale
-     * {@code s = max / 127}; each value is rounded to the nearest of -127..127 (half away from zero, as GemvDot4Rule);
-     * a word's even- and odd-indexed values are packed four to a u32 in the order its low and high nibbles lie; the
-     * lanes of words 0 and 2 of a group take their neighbour's pair and store the group's two 16-byte entries, the first
-     * also {@code (s / 16, s · (8 · sum of the odd-indexed bytes - zero · sum of the bytes))} (GemvHalfTile.accumulateDot4). Every lane of a
-     * subgroup stages every round (the shuffles need them all): past the row's end a whole group has read the last
-     * word ({@link GemvHalfPrologue}) and stores nothing.
-     */
-    private static GemvHalfPrologue.Store bytesStore(GemvHalfTile.StagedX xs, int chunks, int zero) {
-        return (s, j, inRow, vals) -> {
-            Expr.Var[] xv = new Expr.Var[8];
-            Expr.Var amax = s.let(s.fresh("amax"), f(0));
-            for (int e = 0; e < 8; e++) {
-                xv[e] = s.let(s.fresh("xv"), vals.get(e));
-                s.assign(amax, max(amax, new Expr.Unary(Expr.UnOp.ABS, xv[e])));
-            }
-            Reductions.warpReduce(s, amax, 4, true); // the group's 4 lanes
-            Expr.Var inv = s.let(s.fresh("qinv"), select(gt(amax, f(0)), div(f(127), amax), f(0)));
-            // the group's sum of the bytes, and of a word's odd-indexed ones (the high nibbles' partners)
-            Expr.Var sum = s.let(s.fresh("qsum"), c(0)), sumOdd = s.let(s.fresh("qsum_odd"), c(0));
-            Expr.Var[] qs = new Expr.Var[8];
-            for (int e = 0; e < 8; e++) {
-                Expr.Var sv = s.let(s.fresh("xs"), mul(xv[e], inv));
-                qs[e] = s.let(s.fresh("xq"), GemvDot4Rule.roundHalfAway(sv));
-                s.assign(sum, add(sum, qs[e]));
-                if (e % 2 == 1) s.assign(sumOdd, add(sumOdd, qs[e]));
-            }
-            Reductions.warpReduce(s, sum, 4, false);
-            Reductions.warpReduce(s, sumOdd, 4, false);
-            Expr.Var[] pair = new Expr.Var[2]; // the word's even values, then its odd ones
-            for (int odd = 0; odd < 2; odd++) {
-                Expr word = null;
-                for (int l = 0; l < 4; l++) {
-                    Expr bits = GemvDot4Rule.byteAt(qs[2 * l + odd], l);
-                    word = word == null ? bits : or(word, bits);
-                }
-                pair[odd] = s.let(s.fresh("xw"), word);
-            }
-            Expr.Var nextEven = s.let(s.fresh("xw_next_even"), shflXor(pair[0], 1)), nextOdd = s.let(s.fresh("xw_next_odd"), shflXor(pair[1], 1));
-            Expr.Var v = s.let(s.fresh("wv_in_group"), mod(j, c(4))), gi = s.let(s.fresh("gq"), div(j, c(4)));
-            Expr firstOfPair = eq(mod(v, c(2)), c(0));
-            s.ifThen(inRow == null ? firstOfPair : land(inRow, firstOfPair), t -> {
-                t.sstore(xs.values(), add(mul(div(v, c(2)), c(chunks)), gi), new Expr.Pack(KType.U32X4, List.of(pair[0], pair[1], nextEven, nextOdd)));
-                t.ifThen(eq(v, c(0)), t0 -> {
-                    Expr.Var scale = t0.let(t0.fresh("xscale"), div(amax, f(127)));
-                    Expr share = cast(KType.F32, sub(mul(sumOdd, c(8)), mul(sum, c(zero)))); // exact: |.| < 2^24
-                    t0.sstore(xs.groups(), gi, new Expr.Pack(KType.F32X2, List.of(div(scale, f(16)), mul(scale, share))));
-                });
-            });
-        };
     }
 
     private static String w(MatmulParts m) {
