@@ -8,7 +8,8 @@
 //   2. as a decode step: the 7B GEMVs' byte counts (qkv, o, gate/up, down; 32 layers, 128 launches) in one
 //      graph, plain and as programmatic dependents (the next kernel's blocks launch as this one's finish);
 //   3. (both) with every block first staging the x row in shared memory, as a GEMV's prologue does: f32 or f16,
-//      before its first loads or with them in flight, plainly or with a norm: what staging x costs.
+//      before its first loads or with them in flight, plainly or with a norm: what staging x costs; and what would
+//      hide it: 16 loads in flight instead of 8, or the row read once a thread block cluster of 2 or 4 (sm_90).
 // Sizes are the 7B q4f16_1 matrices' packed weights plus scales.
 //
 // Build: nvcc -O3 -std=c++17 -arch=sm_90 -o probe probe.cu      Run: ./probe
@@ -19,7 +20,11 @@
 #include <vector>
 #include <string>
 
+#include <cooperative_groups.h>
+
 #include "../probe-common/cuda-graph.cuh" // CK, capture, replay_ms
+
+namespace cg = cooperative_groups;
 
 static constexpr int TILE = 64 * 1024; // bytes a block reads at a time, as a GEMV row tile (32 rows of 2 KiB)
 
@@ -30,7 +35,10 @@ static constexpr int TILE = 64 * 1024; // bytes a block reads at a time, as a GE
 // loads, as a GEMV's prologue does: 0 nothing; 1 copies it into shared memory before its first loads; 2 the same
 // with its first loads in flight (as jmlc's ring GEMV issues its first batches before the prologue); 3 as 2, then
 // a norm: a block-wide sum of squares, and x read again beside a gain row of as many words.
-template <int LOADS, bool DEPENDENT, int STAGE>
+// CLUSTER > 1 (sm_90 thread block clusters): the blocks of a cluster share the staging, each reading 1/CLUSTER of the
+// row from the L2 and writing it into every block's shared memory of the cluster (distributed shared memory), then a
+// cluster barrier: the L2 serves a row a cluster instead of a row a block.
+template <int LOADS, bool DEPENDENT, int STAGE, int CLUSTER = 1>
 __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, long words, unsigned* __restrict__ sink,
                                                   const uint4* __restrict__ x, int xWords) {
     extern __shared__ uint4 xs[];
@@ -53,6 +61,16 @@ __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, l
                 uint4 v = __ldg(x + i), g = __ldg(x + xWords + i);
                 xs[i] = make_uint4(__float_as_uint(__uint_as_float(v.x) * __uint_as_float(g.x) * r), v.y ^ g.y, v.z ^ g.z, v.w ^ g.w);
             }
+        } else if (CLUSTER > 1) {
+            cg::cluster_group cluster = cg::this_cluster();
+            const int part = (xWords + CLUSTER - 1) / CLUSTER, from = (int)cluster.block_rank() * part, to = min(xWords, from + part);
+            for (int i = from + threadIdx.x; i < to; i += blockDim.x) {
+                uint4 v = __ldg(x + i);
+#pragma unroll
+                for (int r = 0; r < CLUSTER; r++) cluster.map_shared_rank(xs, r)[i] = v;
+            }
+            cluster.sync();
+            return;
         } else {
             for (int i = threadIdx.x; i < xWords; i += blockDim.x) xs[i] = __ldg(x + i);
         }
@@ -84,7 +102,7 @@ __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, l
 
 using Kernel = void (*)(const uint4*, long, unsigned*, const uint4*, int);
 
-struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; };
+struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; int cluster = 1; };
 
 // k: the x row's length (columns) for the staging variants
 static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, long bytes, unsigned* sink, const uint4* x, long k) {
@@ -99,11 +117,22 @@ static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, lo
     cfg.stream = s;
     int xWords = (int)(k * v.xBytesPerColumn / 16);
     cfg.dynamicSmemBytes = v.xBytesPerColumn ? xWords * 16 : 0;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    // a cluster's blocks all stage: a whole number of clusters, none without a tile
+    if (v.cluster > 1) cfg.gridDim = dim3(std::max(v.cluster, grid / v.cluster * v.cluster));
+    cudaLaunchAttribute attr[2];
+    int attrs = 0;
+    if (v.dependent) {
+        attr[attrs].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr[attrs++].val.programmaticStreamSerializationAllowed = 1;
+    }
+    if (v.cluster > 1) {
+        attr[attrs].id = cudaLaunchAttributeClusterDimension;
+        attr[attrs].val.clusterDim.x = v.cluster;
+        attr[attrs].val.clusterDim.y = 1;
+        attr[attrs++].val.clusterDim.z = 1;
+    }
     cfg.attrs = attr;
-    cfg.numAttrs = v.dependent ? 1 : 0;
+    cfg.numAttrs = attrs;
     CK(cudaLaunchKernelEx(&cfg, v.k, p, words, sink, x, xWords));
 }
 
@@ -140,6 +169,11 @@ int main() {
         {"dep, x f32 staged, loads in flight, 2/SM", read_tiles<8, true, 2>, 2, true, 4},
         {"dep, x f16 staged, loads in flight", read_tiles<8, true, 2>, 4, true, 2},
         {"dep, x f32 norm staged, loads in flight", read_tiles<8, true, 3>, 4, true, 4},
+        // what would hide the staging: more loads in flight while it runs; a row a cluster of 2 or 4 blocks
+        {"dep, x f32 staged, 16 loads in flight", read_tiles<16, true, 2>, 4, true, 4},
+        {"dep, x f32 staged a cluster of 2, in flight", read_tiles<8, true, 2, 2>, 4, true, 4, 2},
+        {"dep, x f32 staged a cluster of 4, in flight", read_tiles<8, true, 2, 4>, 4, true, 4, 4},
+        {"dep, x f16 staged a cluster of 4, in flight", read_tiles<8, true, 2, 4>, 4, true, 2, 4},
     };
     struct Size { const char* name; long bytes; long k; };
     // 7B q4f16_1: packed weights (N x K / 2) plus f16 scales (N x K / 32 x 2); k: the x row's length
