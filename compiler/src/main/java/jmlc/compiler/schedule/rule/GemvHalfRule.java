@@ -212,7 +212,9 @@ public final class GemvHalfRule implements ScheduleRule {
                 .add(Knob.oneOf("pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE, "loads a batch ahead (twice the registers): 0 no; 1 within a tile; 2 across tiles, "
                         + "the first batch before the prologue", 0, 1, 2))
                 .add(Knob.oneOf("x_rounds", X_ROUNDS, "rounds of x words (one a thread a round) whose loads the prologue issues at once, a norm's x held in "
-                        + "registers where all its rounds fit; 0: as many as 64 values a thread allow", 0, 1, 2, 4, 8).tryOnly(0, 1));
+                        + "registers where all its rounds fit; 0: as many as 64 values a thread allow", 0, 1, 2, 4, 8)
+                        // per kernel 0 was the fastest or tied on every matrix of 7B, 8B and 13B (H100): not searched
+                        .tryOnly(X_ROUNDS));
         if (ctx.caps().prefetchL2()) {
             // a bulk range starts and ends on 16 bytes: rows of the scales (2 bytes a group of 32) are, where K is a multiple of 256
             int[] values = ctx.caps().bulkPrefetch() && k % 256 == 0 ? new int[] {0, 1, 2} : new int[] {0, 1};
