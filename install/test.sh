@@ -30,9 +30,11 @@ install/fetch-tokenizers.sh
 step "unit tests: mvn verify"
 mvn -B -q verify
 
-step "bench/persistent-probe.cu compiles (nvcc; the GPU machine runs it)"
+step "the CUDA probes in bench/ compile (nvcc; the GPU machine runs them)"
 if command -v nvcc > /dev/null; then
-  nvcc -O3 -arch=sm_90 -o "$(mktemp -d)/probe" bench/persistent-probe/probe.cu && echo "compiled"
+  for probe in bench/persistent-probe/probe.cu bench/stream-floor-probe/probe.cu; do
+    nvcc -O3 -std=c++17 -arch=sm_90 -o "$(mktemp -d)/probe" "$probe" && echo "compiled: $probe"
+  done
 else
   echo "skipped: no nvcc on this machine"
 fi
