@@ -6,7 +6,7 @@
 #   2. mvn verify: unit tests of all modules (compiler, engine, magics, kernel), including the
 #      kernel simulator's end-to-end checks and nvcc compile checks of every generated CUDA kernel
 #      (GPU tests skip here with a visible message: CI has no GPU), and the fuzz tests' saved inputs
-#   2a. the standalone CUDA probe in bench/ compiles (nvcc, where there is one)
+#   2a. the standalone CUDA probes in bench/ compile (nvcc, where there is one)
 #   2b. fuzzing: the GGUF, safetensors and tokenizer.json readers, 10 s each (install/fuzz.sh)
 #   3. the Jupyter kernel against jupyter_kernel_test, and every notebook executed headless
 #   4. a person's view: a notebook run in Jupyter Notebook in headless Chromium, screenshot checked
