@@ -34,6 +34,14 @@ class CapabilitiesTest {
         return new Capabilities(subgroup, 1024, shared, 8, f16, matrix, ldmatrix, gridDependency, prefetch);
     }
 
+    /** {@code values} laid over the defaults of every f16 GEMV {@code g}'s decode program has on {@code t}. */
+    static Knobs overEveryGemvh(Graph g, Target t, java.util.Map<String, Integer> values) {
+        Knobs knobs = Knobs.defaults();
+        for (var tu : Build.compile(g, t, Knobs.defaults(), 8).decode().tunables())
+            if (tu.space().signature().kind().equals("gemvh")) knobs.put(tu.space().signature(), values);
+        return knobs;
+    }
+
     static Pipeline.Result tiny(QuantMode q) {
         ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
         return new Pipeline(Pipeline.standard(q), Set.of(), 8).run(ModelGraph.build(c, new ModelGraph.Options(16, q.kvCacheType(), false)));
@@ -84,9 +92,7 @@ class CapabilitiesTest {
                 new jmlc.compiler.ir.RopeSpec.Scaling.Llama3(8, 1, 4, 8192), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
         Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama70b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
         Target noRing = Target.parse("cuda:sm_90");
-        Knobs registers = Knobs.defaults();
-        for (var tu : Build.compile(g, noRing, Knobs.defaults(), 8).decode().tunables())
-            if (tu.space().signature().kind().equals("gemvh")) registers.put(tu.space().signature(), java.util.Map.of("stages", 0));
+        Knobs registers = overEveryGemvh(g, noRing, java.util.Map.of("stages", 0));
         Program optIn = Build.compile(g, noRing, registers, 8).decode();
         List<Program.Step> matmuls = optIn.steps().stream().filter(st -> st.rule().startsWith("gemv")).toList();
         assertTrue(matmuls.size() >= 9 && matmuls.stream().allMatch(st -> st.rule().equals("gemv_f16")), "every decode matmul the f16 GEMV: "
@@ -112,9 +118,7 @@ class CapabilitiesTest {
                 new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
         Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
         Target t = Target.parse("cuda:sm_90");
-        Knobs ring = Knobs.defaults();
-        for (var tu : Build.compile(g, t, Knobs.defaults(), 8).decode().tunables())
-            if (tu.space().signature().kind().equals("gemvh")) ring.put(tu.space().signature(), java.util.Map.of("stages", 4, "warps", 8));
+        Knobs ring = overEveryGemvh(g, t, java.util.Map.of("stages", 4, "warps", 8));
         int sms = t.caps().multiprocessors(), checked = 0;
         for (Kernel k : Build.compile(g, t, ring, 8).decode().kernels()) {
             if (!k.name().contains("_ring4")) continue;
@@ -178,9 +182,7 @@ class CapabilitiesTest {
                 gemm.block(), gemm.grid(), gemm.knobs(), gemm.summary(), noMma));
         assertTrue(e.getMessage().contains(gemm.name()) && e.getMessage().contains("mma.sync"), e.getMessage());
         // a GEMV in the register loop (sm_90's default ring would fail on shared memory first) on 16-lane subgroups
-        Knobs registerLoop = Knobs.defaults();
-        for (var t : b.decode().tunables())
-            if (t.space().signature().kind().equals("gemvh")) registerLoop.put(t.space().signature(), java.util.Map.of("stages", 0));
+        Knobs registerLoop = overEveryGemvh(tiny(QuantMode.Q4F16_1).graph(), Target.parse("cuda:sm_90"), java.util.Map.of("stages", 0));
         Kernel wide = Build.compile(tiny(QuantMode.Q4F16_1).graph(), Target.parse("cuda:sm_90"), registerLoop, 8).decode().kernels().stream()
                 .filter(k -> k.name().startsWith("gemvh")).findFirst().orElseThrow();
         var s = assertThrows(IllegalStateException.class, () -> Kernel.checked(wide.name(), wide.buffers(), wide.scalars(), wide.shared(), wide.body(),
@@ -190,9 +192,7 @@ class CapabilitiesTest {
         ModelConfig wider = new ModelConfig(Architecture.LLAMA, 96, 256, 512, 1, 4, 2, 64, 1e-5, 10000, new jmlc.compiler.ir.RopeSpec.Scaling.None(),
                 jmlc.compiler.ir.RopeSpec.Style.HALF, 16, false, false); // K of 256 and 512: bulk ranges of the scales are 16-byte aligned
         var wideGraph = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(wider, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
-        Knobs bulk = Knobs.defaults();
-        for (var t : Build.compile(wideGraph, Target.parse("cuda:sm_90"), Knobs.defaults(), 8).decode().tunables())
-            if (t.space().signature().kind().equals("gemvh")) bulk.put(t.space().signature(), java.util.Map.of("prefetch", 2));
+        Knobs bulk = overEveryGemvh(wideGraph, Target.parse("cuda:sm_90"), java.util.Map.of("prefetch", 2));
         Kernel pf = Build.compile(wideGraph, Target.parse("cuda:sm_90"), bulk, 8).decode().kernels().stream()
                 .filter(k -> k.name().endsWith("_pf2")).findFirst().orElseThrow();
         var p = assertThrows(IllegalStateException.class, () -> Kernel.checked(pf.name(), pf.buffers(), pf.scalars(), pf.shared(), pf.body(),

@@ -8,6 +8,7 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.schedule.LaunchBuilder;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -49,13 +50,14 @@ final class GemvHalfPrologue {
     private final List<Expr.Var[]> gAhead = new ArrayList<>(); // a norm's g quads, by round, loaded before the wait
 
     /**
+     * A norm's block reduction takes an f32 a subgroup of {@code lb}'s shared memory ({@code red}).
+     *
      * @param x       the row's buffer ([seq, k] f32; silu·mul: [seq, 2k], gate then up)
      * @param g       a norm's gain ([k] f32), or null
-     * @param scratch a norm's block reduction (an f32 a subgroup), or null
      * @param xRounds knob {@code x_rounds}: rounds a wave (a norm held in registers where all its rounds fit one), or 0:
      *                as many as {@link #HELD} values a thread allow
      */
-    GemvHalfPrologue(MatmulParts m, Buffer x, Buffer g, int k, int threads, int sub, Shared scratch, int xRounds) {
+    GemvHalfPrologue(LaunchBuilder lb, MatmulParts m, Buffer x, Buffer g, int k, int threads, int sub, int xRounds) {
         this.m = m;
         this.x = x;
         this.g = g;
@@ -68,7 +70,7 @@ final class GemvHalfPrologue {
         this.siluMul = m.prologue() instanceof Op.Prologue.SiluMul;
         this.xRounds = xRounds;
         this.normInRegisters = norm && (xRounds == 0 ? normInRegisters(k, threads) : rounds <= xRounds);
-        this.scratch = scratch;
+        this.scratch = norm ? Reductions.scratch(lb, "red", threads, sub) : null;
     }
 
     /** Rounds of words a thread stages: {@code ceil((k / 8) / threads)}. */

@@ -395,8 +395,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
         GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId,
                 loop.ringScales()) : null;
-        boolean norm = m.prologue() instanceof Op.Prologue.RmsNorm;
-        GemvHalfPrologue prologue = new GemvHalfPrologue(m, x, g, k, threads, sub, norm ? Reductions.scratch(lb, "red", threads, sub) : null, xRounds);
+        GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds);
         prologue.beforeWait(b);
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
 

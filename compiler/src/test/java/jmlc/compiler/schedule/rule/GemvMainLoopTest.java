@@ -226,8 +226,8 @@ class GemvMainLoopTest {
         return p.kernels().stream().map(k -> k.name()).toList().toString();
     }
 
-    /** The decode program with {@code gemv} over the defaults of every f16 GEMV. */
-    private static Program decode(Pipeline.Result res, Target t, Map<String, Integer> gemv) {
+    /** The decode program with {@code gemv} over the defaults of every f16 GEMV (GemvPrologueTest's too). */
+    static Program decode(Pipeline.Result res, Target t, Map<String, Integer> gemv) {
         Knobs knobs = Knobs.defaults();
         for (Tunable tu : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
             if (tu.space().signature().kind().equals("gemvh")) knobs.put(tu.space().signature(), gemv);

@@ -1,7 +1,6 @@
 package jmlc.compiler.schedule.rule;
 
 import jmlc.compiler.TinyModel;
-import jmlc.compiler.build.Build;
 import jmlc.compiler.codegen.CudaEmitter;
 import jmlc.compiler.interp.ReferenceInterpreter;
 import jmlc.compiler.ir.Graph;
@@ -12,11 +11,9 @@ import jmlc.compiler.model.ModelConfig;
 import jmlc.compiler.model.ModelGraph;
 import jmlc.compiler.pass.Pipeline;
 import jmlc.compiler.quant.QuantMode;
-import jmlc.compiler.schedule.Knobs;
 import jmlc.compiler.schedule.Precision;
 import jmlc.compiler.schedule.Program;
 import jmlc.compiler.schedule.SimulatedExecutor;
-import jmlc.compiler.schedule.Tunable;
 import jmlc.compiler.target.Target;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,7 +62,7 @@ class GemvPrologueTest {
         QuantMode mode = QuantMode.Q4F16_1;
         Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, mode.kvCacheType(), false));
         Pipeline.Result res = new Pipeline(Pipeline.standard(mode), disabled, 8).run(unfused);
-        Program decode = decode(res, Target.parse(target), gemv);
+        Program decode = GemvMainLoopTest.decode(res, Target.parse(target), gemv);
         List<String> gemvs = decode.kernels().stream().map(Kernel::name).filter(n -> n.startsWith("gemvh")).toList();
         assertTrue(gemvs.size() >= 3 && gemvs.stream().allMatch(n -> n.contains("_w" + gemv.get("warps"))), "every f16 GEMV with " + gemv + ": " + gemvs);
         if (disabled.contains("FuseSiluMulEpilogue"))
@@ -96,7 +93,7 @@ class GemvPrologueTest {
         // 768 columns: 96 words; 32 threads take 3 rounds (held), 8 threads would take 12 (read again)
         for (int warps : new int[] {1, 4}) {
             int checked = 0;
-            for (Kernel k : decode(res, t, Map.of("warps", warps, "stages", 4)).kernels()) {
+            for (Kernel k : GemvMainLoopTest.decode(res, t, Map.of("warps", warps, "stages", 4)).kernels()) {
                 if (!k.name().startsWith("gemvh") || !k.name().contains("_norm")) continue;
                 String src = new CudaEmitter().emit(k);
                 int gLoad = src.indexOf("(const float4*)g)"), wait = src.indexOf("griddepcontrol.wait"), xLoad = src.indexOf("(const float4*)x)");
@@ -107,13 +104,5 @@ class GemvPrologueTest {
             assertTrue(checked >= 2, "qkv, gate/up and the LM head have a norm");
         }
         assertTrue(GemvHalfPrologue.normInRegisters(768, 32) && !GemvHalfPrologue.normInRegisters(768, 8), "768 columns: held with 32 threads, not with 8");
-    }
-
-    /** The decode program with {@code gemv} over the defaults of every f16 GEMV. */
-    private static Program decode(Pipeline.Result res, Target t, Map<String, Integer> gemv) {
-        Knobs knobs = Knobs.defaults();
-        for (Tunable tu : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
-            if (tu.space().signature().kind().equals("gemvh")) knobs.put(tu.space().signature(), gemv);
-        return Build.compile(res.graph(), t, knobs, 8).decode();
     }
 }
