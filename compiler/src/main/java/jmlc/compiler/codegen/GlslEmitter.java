@@ -403,7 +403,8 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case I32 -> "ivec" + t.lanes();
             case F32 -> "vec" + t.lanes();
             case F16 -> {
-                if (t.lanes() != 2 || inBuffer) throw new IllegalArgumentException("f16 vectors are f16x2 in a register, not " + t + (inBuffer ? " in a buffer" : ""));
+                // a pair of halves packed in a u32, in a register or a buffer (an f16 output stored two at once)
+                if (t.lanes() != 2) throw new IllegalArgumentException("f16 vectors are f16x2, not " + t);
                 yield "uint";
             }
             case BOOL, I8 -> throw new IllegalArgumentException("no " + t.scalar().name().toLowerCase() + " vectors");

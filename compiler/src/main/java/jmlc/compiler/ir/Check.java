@@ -19,6 +19,11 @@ final class Check {
         if (t.dtype() != d) throw new IllegalArgumentException(op.name() + ": " + what + " must be " + d + ", found " + t);
     }
 
+    /** An activation an op writes is stored as f32 or f16. */
+    static void activation(String op, DType out) {
+        if (out != DType.F32 && out != DType.F16) throw new IllegalArgumentException(op + " writes f32 or f16, not " + out);
+    }
+
     static void cols(Op op, TensorType t, long cols, String what) {
         if (t.shape().rank() != 2 || !t.shape().dim(1).isFixed() || t.shape().cols() != cols)
             throw new IllegalArgumentException(op.name() + ": " + what + " must be [seq, " + cols + "], found " + t);

@@ -3,7 +3,8 @@ package jmlc.compiler.ir;
 import java.util.List;
 
 /**
- * The operations a graph is made of. Activations are 2-D {@code [seq, cols]} row-major f32;
+ * The operations a graph is made of. Activations are 2-D {@code [seq, cols]} row-major f32 (a
+ * matmul's input that every reader rounds to f16 is stored as f16, {@code HalfMatmulInputs});
  * weights are {@code [rows, cols]} with {@code cols} the input dimension (a matmul computes
  * {@code y[s, n] = Σ_k x[s, k] · w[n, k]}, Hugging Face's {@code Linear} layout).
  *
@@ -115,17 +116,32 @@ public sealed interface Op {
     }
 
     /**
-     * {@code (q f32[seq, H·hd], kCache[nKv, ctx, hd], vCache[nKv, ctx, hd], pos) -> f32[seq, H·hd]}: causal
+     * {@code (q f32[seq, H·hd], kCache[nKv, ctx, hd], vCache[nKv, ctx, hd], pos) -> out[seq, H·hd]}: causal
      * softmax attention; query {@code s} sees positions {@code 0 .. pos+s}; query head {@code h} reads
      * KV head {@code h / (H / nKv)} (grouped-query attention).
      */
-    record Attention(int nHeads, int nKvHeads, int headDim, double scale) implements Op {
+    record Attention(int nHeads, int nKvHeads, int headDim, double scale, DType out) implements Op {
+        public Attention {
+            Check.activation("attention", out);
+        }
+
+        /** Attention writing f32. */
+        public Attention(int nHeads, int nKvHeads, int headDim, double scale) {
+            this(nHeads, nKvHeads, headDim, scale, DType.F32);
+        }
+
         public String name() { return "attention"; }
+
+        /** The same attention writing {@code dtype} ({@code HalfMatmulInputs}). */
+        public Attention writing(DType dtype) {
+            return new Attention(nHeads, nKvHeads, headDim, scale, dtype);
+        }
+
         public List<TensorType> infer(List<TensorType> in) {
             Check.arity(this, in, 4);
             if (nHeads % nKvHeads != 0) throw new IllegalArgumentException("attention: " + nHeads + " heads are not a multiple of " + nKvHeads + " KV heads");
             Check.cols(this, in.get(0), (long) nHeads * headDim, "q");
-            return List.of(in.get(0));
+            return List.of(new TensorType(out, in.get(0).shape()));
         }
     }
 
@@ -177,11 +193,16 @@ public sealed interface Op {
      * adds the residual as it writes, so the norm, the activation and the residual add cost no
      * kernels and no memory round trips of their own. With {@code siluMulPairs} the output has
      * half the columns: {@code out[s, i] = silu(y[s, 2i]) · y[s, 2i+1]} (gate and up rows of the
-     * weight interleaved), so the MLP activation is computed once, where y is made.
+     * weight interleaved), so the MLP activation is computed once, where y is made. The output is
+     * stored as {@code out}: f32, or f16 where every reader rounds it to f16 anyway ({@code HalfMatmulInputs}).
      */
-    record FusedMatMul(Prologue prologue, boolean bias, boolean residual, boolean siluMulPairs) implements Op {
+    record FusedMatMul(Prologue prologue, boolean bias, boolean residual, boolean siluMulPairs, DType out) implements Op {
+        public FusedMatMul {
+            Check.activation("matmul_fused", out);
+        }
+
         public FusedMatMul(Prologue prologue, boolean bias, boolean residual) {
-            this(prologue, bias, residual, false);
+            this(prologue, bias, residual, false, DType.F32);
         }
 
         public String name() { return "matmul_fused"; }
@@ -211,10 +232,10 @@ public sealed interface Op {
                 throw new IllegalArgumentException(name() + ": bias must be [" + rows + "], found " + in.get(biasIndex()));
             if (siluMulPairs && (rows % 2 != 0 || residual))
                 throw new IllegalArgumentException(name() + ": a silu·mul epilogue needs an even row count and no residual");
-            TensorType out = TensorType.of(DType.F32, x.shape().dim(0), Dim.of(siluMulPairs ? rows / 2 : rows));
-            if (residual && !in.get(residualIndex()).shape().equals(out.shape()))
-                throw new IllegalArgumentException(name() + ": residual must be " + out.shape() + ", found " + in.get(residualIndex()));
-            return List.of(out);
+            TensorType y = TensorType.of(out, x.shape().dim(0), Dim.of(siluMulPairs ? rows / 2 : rows));
+            if (residual && !in.get(residualIndex()).shape().equals(y.shape()))
+                throw new IllegalArgumentException(name() + ": residual must be " + y.shape() + ", found " + in.get(residualIndex()));
+            return List.of(y);
         }
     }
 

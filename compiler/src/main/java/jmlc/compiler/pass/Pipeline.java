@@ -48,7 +48,10 @@ public final class Pipeline {
                 // what is left of add + norm pairs (when the matmul fusions are switched off)
                 new FuseAddRmsNorm(),
                 // cleanup: nodes whose results nothing reads any more
-                new EliminateDeadCode());
+                new EliminateDeadCode(),
+                // storage: activations only a matmul reads (attention's and silu·mul's outputs) in f16
+                // where the mode's activations are f16
+                new HalfMatmulInputs(mode));
     }
 
     private final List<Pass> passes;

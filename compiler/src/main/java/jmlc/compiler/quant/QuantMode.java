@@ -10,7 +10,8 @@ import java.util.stream.Collectors;
  * The quantization modes a user names ({@code --quant q4f16_1}), MLC's names: {@code q<bits>f<activation bits>}.
  *
  * <p>{@code weights} is how matmul and embedding weights are stored; {@code dense} the storage of
- * unquantized weights; {@code kvCache} the KV cache's element type. Activations are f32 on the CPU.
+ * unquantized weights; {@code kvCache} the KV cache's element type; {@code activations} the element type of the
+ * activations only a matmul reads ({@code HalfMatmulInputs}); the residual stream and norms' inputs are f32.
  */
 public enum QuantMode {
     Q4F16_1("q4f16_1", QuantScheme.Q4F16_1, DType.F16, DType.F16),
@@ -45,6 +46,11 @@ public enum QuantMode {
     /** Element type of weights kept dense (norms; all weights in q0 modes). */
     public DType denseType() {
         return dense;
+    }
+
+    /** f16 in the {@code f16} modes (MLC's activation bits), else f32. */
+    public DType activations() {
+        return dense == DType.F16 ? DType.F16 : DType.F32;
     }
 
     public DType kvCacheType() {

@@ -23,6 +23,16 @@ public final class Knobs {
         return this;
     }
 
+    /**
+     * Sets {@code values} for every kernel of rule kind {@code kind} ({@code gemvh}) that {@code program} tunes, each for
+     * its own signature (its target only): e.g. one knob laid over every f16 GEMV of a model's decode program.
+     */
+    public Knobs putEvery(String kind, Program program, Map<String, Integer> values) {
+        for (Tunable t : program.tunables())
+            if (t.space().signature().kind().equals(kind)) put(t.space().signature(), values);
+        return this;
+    }
+
     /** Sets knob values for exactly this signature (its target only). */
     public Knobs put(KernelSignature signature, Map<String, Integer> values) {
         return put(signature.toString(), values);

@@ -152,8 +152,25 @@ public final class LaunchBuilder {
     private int tiles;
 
     public KernelCall build() {
-        String n = fixedRows > 0 ? name + "_row" + fixedRows : name;
+        String n = name + halfActivations() + (fixedRows > 0 ? "_row" + fixedRows : "");
         return new KernelCall(Kernel.checked(n, buffers, scalars, shared, body.build(), block, grid, knobs, summary, tiles, caps), args);
+    }
+
+    /**
+     * {@code _NAME16} for each buffer holding an activation stored as f16 ({@code HalfMatmulInputs}): the same rule
+     * over the same shapes writes different code for it, so the kernel's name says so.
+     */
+    private String halfActivations() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < args.size(); i++)
+            if (args.get(i) instanceof Arg.Tensor t && activation(t.value()) && t.value().type().dtype() == DType.F16)
+                sb.append('_').append(buffers.get(i).name()).append("16");
+        return sb.toString();
+    }
+
+    /** An activation ({@code [seq, cols]}), not a KV cache ({@code [nKv, ctx, hd]}, written in place) or a weight. */
+    private static boolean activation(Value v) {
+        return v.kind() == Value.Kind.TEMP && v.type().shape().rank() == 2;
     }
 
     /** {@code ceil(a / b)} for a positive constant b. */

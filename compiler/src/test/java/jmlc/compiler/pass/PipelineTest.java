@@ -94,7 +94,8 @@ class PipelineTest {
         ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 1, true);
         Graph unfused = graph(c, mode, false);
         Graph quantOnly = new Pipeline(List.of(new FuseParallelMatmuls(), new QuantizeWeights(mode)), Set.of(), 4).run(unfused).graph();
-        Graph fused = new Pipeline(Pipeline.standard(mode), Set.of(), 4).run(unfused).graph();
+        // f16 storage of matmul inputs rounds them: halfMatmulInputsRoundOnlyWhatAMatmulReads checks it on its own
+        Graph fused = new Pipeline(Pipeline.standard(mode), Set.of("HalfMatmulInputs"), 4).run(unfused).graph();
         if (mode.scheme() != null) assertTrue(quantOnly.opCounts().containsKey("dequantize"));
         TinyModel m = new TinyModel(c, unfused, SEED + 1);
         int[] prompt = randomTokens(new Random(SEED), 4, c.vocabSize());
@@ -124,6 +125,51 @@ class PipelineTest {
                 got = step.run(new int[] {toks[i]}, i, st);
                 assertClose(java.util.Arrays.copyOfRange(full, i * v, (i + 1) * v), got, 1e-5, "position " + i);
             }
+        }
+    }
+
+    /**
+     * In the f16 modes the attention and silu·mul outputs (read only as o's and down's x) are stored as f16, and
+     * nothing else is: the residual stream, the norms' inputs and the logits stay f32. The interpreter rounds what
+     * is stored as f16, so the logits move by about f16's precision and no more.
+     */
+    @ParameterizedTest
+    @EnumSource(value = QuantMode.class)
+    void halfMatmulInputsRoundOnlyWhatAMatmulReads(QuantMode mode) {
+        ModelConfig c = TinyModel.config(Architecture.LLAMA, 2, 4, 2, false);
+        Graph unfused = graph(c, mode, false);
+        Graph f32 = new Pipeline(Pipeline.standard(mode), Set.of("HalfMatmulInputs"), 4).run(unfused).graph();
+        Graph half = new Pipeline(Pipeline.standard(mode), Set.of(), 4).run(unfused).graph();
+        int stored = 0;
+        for (var n : half.nodes()) {
+            for (var o : n.outputs()) {
+                if (o.type().dtype() != DType.F16 || half.stateUpdates().containsValue(o)) continue;
+                stored++;
+                String where = GraphPrinter.node(n);
+                assertTrue(n.op() instanceof jmlc.compiler.ir.Op.Attention
+                        || n.op() instanceof jmlc.compiler.ir.Op.FusedMatMul f && f.siluMulPairs(), "f16 written by " + where);
+                for (var u : half.users(o))
+                    assertTrue(u.op() instanceof jmlc.compiler.ir.Op.FusedMatMul f && f.prologue() instanceof jmlc.compiler.ir.Op.Prologue.None
+                            && u.input(0) == o && u.inputs().lastIndexOf(o) == 0, "f16 " + o + " read by " + GraphPrinter.node(u));
+            }
+        }
+        assertEquals(mode.activations() == DType.F16 ? 2 * c.numLayers() : 0, stored, GraphPrinter.print(half));
+        assertEquals(DType.F32, half.outputs().getFirst().type().dtype());
+        TinyModel m = new TinyModel(c, unfused, SEED + 3);
+        int[] prompt = randomTokens(new Random(SEED), 4, c.vocabSize());
+        try (Arena a = Arena.ofShared()) {
+            float[] ref = new ReferenceInterpreter(f32, m.weights(f32, a)).run(prompt, 0, new ReferenceInterpreter.State());
+            float[][] attention = new float[1][];
+            float[] out = new ReferenceInterpreter(half, m.weights(half, a)).run(prompt, 0, new ReferenceInterpreter.State(), (n, o) -> {
+                if (n.op() instanceof jmlc.compiler.ir.Op.Attention && attention[0] == null) attention[0] = o[0];
+            });
+            if (mode.activations() != DType.F16) {
+                assertArrayEquals(ref, out, mode.id());
+                return;
+            }
+            for (float v : attention[0]) assertEquals(v, jmlc.compiler.quant.Half.roundToHalf(v), "attention output stored as f16");
+            assertClose(ref, out, 5e-3, mode.id() + " with f16 matmul inputs");
+            assertFalse(java.util.Arrays.equals(ref, out), "rounding o's and down's x to f16 changes the logits' last bits");
         }
     }
 

@@ -42,8 +42,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * Random tiny models written as Hugging Face safetensors and as GGUF, loaded the way users load
  * models, run on every CPU device, against the independent float64 forward pass ({@link Float64Llama}):
  * q0f32 logits to ‖Δ‖/‖ref‖ < 1e-4; q4f16_1 against the float64 pass over the same stored values
- * (the dequantized weights) to the same bound with an f32 KV cache, and to 1e-3 with its f16 cache
- * (rounding to f16 may go the other way); greedy generations agree.
+ * (the dequantized weights) to the same bound with f32 storage, and to 1e-3 with what users run, its f16 cache and
+ * f16 matmul inputs, the float64 pass rounding the same values (rounding to f16 may go the other way); greedy
+ * generations agree.
  */
 class EndToEndLogitsTest {
     static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
@@ -81,17 +82,19 @@ class EndToEndLogitsTest {
         Path path = write(dir, format, w);
         int[] tokens = new Random(SEED).ints(7, 0, c.vocabSize()).toArray();
         try (Checkpoint ck = Checkpoints.open(path)) {
-            // q0f32; q4f16_1's weights with an f32 cache (the arithmetic alone); q4f16_1 as users run it
+            // q0f32; q4f16_1's weights with f32 storage (an f32 cache, no f16 matmul inputs: the arithmetic alone);
+            // q4f16_1 as users run it (f16 cache, f16 matmul inputs), the float64 pass rounding the same values
             record Case(QuantMode mode, DType cache, double bound) {}
             for (Case k : List.of(new Case(QuantMode.Q0F32, DType.F32, 1e-4), new Case(QuantMode.Q4F16_1, DType.F32, 1e-4),
-                    // an f16 cache: a key or value within float32 error of an f16 rounding boundary rounds
-                    // the other way in the float64 pass (one f16 step, 2^-11 of it), which can move the
-                    // logits by about 1e-4 on its own; the arithmetic bound holds with the f32 cache above
+                    // f16 storage: a value within float32 error of an f16 rounding boundary rounds the other way
+                    // in the float64 pass (one f16 step, 2^-11 of it), which can move the logits by about 1e-4 on
+                    // its own; the arithmetic bound holds with the f32 storage above
                     new Case(QuantMode.Q4F16_1, DType.F16, 1e-3))) {
-                CompiledModel cm = compile(ck.config(), k.mode(), k.cache());
+                boolean half = k.cache() == DType.F16;
+                CompiledModel cm = compile(ck.config(), k.mode(), k.cache(), half ? Set.of() : Set.of("HalfMatmulInputs"));
                 // the reference sees the weights the engine sees: exact for q0f32, dequantized for q4f16_1
                 FloatWeights ref = k.mode() == QuantMode.Q0F32 ? w : dequantized(w, cm, QuantScheme.Q4F16_1);
-                double[][] expect = new Float64Llama(c, ref, k.cache() == DType.F16).logits(tokens);
+                double[][] expect = new Float64Llama(c, ref, half).logits(tokens);
                 try (CheckpointWeights weights = new CheckpointWeights(ck, cm.graph());
                      ModelRunner r = new CpuBackend().load(cm, weights, device(device), Progress.NONE)) {
                     float[] got = r.forward(tokens, 0);
@@ -107,9 +110,9 @@ class EndToEndLogitsTest {
     }
 
     /** The standard pipeline over a graph whose KV cache has the type {@code cache}, all logits kept. */
-    static CompiledModel compile(ModelConfig c, QuantMode mode, DType cache) {
+    static CompiledModel compile(ModelConfig c, QuantMode mode, DType cache, Set<String> disabled) {
         ModelGraph.Options opts = new ModelGraph.Options(32, cache, true);
-        return new CompiledModel(c, mode, opts, new Pipeline(Pipeline.standard(mode), Set.of(), 16).run(ModelGraph.build(c, opts)), 16);
+        return new CompiledModel(c, mode, opts, new Pipeline(Pipeline.standard(mode), disabled, 16).run(ModelGraph.build(c, opts)), 16);
     }
 
     @ParameterizedTest

@@ -11,17 +11,24 @@ import jmlc.engine.format.tensor.FloatWeights;
 final class Float64Llama {
     private final ModelConfig c;
     private final FloatWeights w;
-    private final boolean halfCache;
+    private final boolean half;
 
     Float64Llama(ModelConfig c, FloatWeights w) {
         this(c, w, false);
     }
 
-    /** @param halfCache store keys and values rounded to f16, as modes with an f16 KV cache do */
-    Float64Llama(ModelConfig c, FloatWeights w, boolean halfCache) {
+    /**
+     * @param half round to f16 what the f16 modes store as f16: keys and values (the KV cache), and the activations
+     *             only a matmul reads (the attention output, o's input; silu(gate)·up, down's input)
+     */
+    Float64Llama(ModelConfig c, FloatWeights w, boolean half) {
         this.c = c;
         this.w = w;
-        this.halfCache = halfCache;
+        this.half = half;
+    }
+
+    private void roundToHalf(double[][] m) {
+        if (half) for (double[] row : m) for (int i = 0; i < row.length; i++) row[i] = jmlc.compiler.quant.Half.roundToHalf((float) row[i]);
     }
 
     private float[] t(String name) {
@@ -43,8 +50,8 @@ final class Float64Llama {
             double[][] v = linear(h, p + "self_attn.v_proj", nkv * hd);
             rope(q, nh, hd, inv);
             rope(k, nkv, hd, inv);
-            if (halfCache) for (double[][] m : new double[][][] {k, v})
-                for (double[] row : m) for (int i = 0; i < row.length; i++) row[i] = jmlc.compiler.quant.Half.roundToHalf((float) row[i]);
+            roundToHalf(k);
+            roundToHalf(v);
             double[][] att = new double[n][nh * hd];
             for (int s = 0; s < n; s++)
                 for (int head = 0; head < nh; head++) {
@@ -65,12 +72,14 @@ final class Float64Llama {
                         att[s][head * hd + i] = a / sum;
                     }
                 }
+            roundToHalf(att);
             add(x, linear(att, p + "self_attn.o_proj", d));
             h = norm(x, t(p + "post_attention_layernorm.weight"));
             double[][] gate = linear(h, p + "mlp.gate_proj", c.intermediateSize());
             double[][] up = linear(h, p + "mlp.up_proj", c.intermediateSize());
             for (int s = 0; s < n; s++)
                 for (int i = 0; i < gate[s].length; i++) gate[s][i] = gate[s][i] / (1 + Math.exp(-gate[s][i])) * up[s][i];
+            roundToHalf(gate);
             add(x, linear(gate, p + "mlp.down_proj", d));
         }
         double[][] h = norm(x, t("model.norm.weight"));

@@ -85,7 +85,7 @@ public final class AttentionPrefillRule implements ScheduleRule {
         for (int i = 0; i < dpl; i++) {
             Expr d = dim.apply(i);
             int ii = i;
-            b.ifThen(lt(d, c(hd)), x -> x.store(out, add(qBase, d), div(acc.get(ii), l)));
+            b.ifThen(lt(d, c(hd)), x -> x.storeF(out, add(qBase, d), div(acc.get(ii), l)));
         }
         return Optional.of(List.of(lb.build()));
     }

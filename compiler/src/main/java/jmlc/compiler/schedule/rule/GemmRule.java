@@ -223,7 +223,7 @@ public final class GemmRule implements ScheduleRule {
                         b.ifThen(land(lt(row, lb.seq()), lt(col, c(n))), st -> {
                             Expr gv = bias == null ? gate : add(gate, load(bias, col));
                             Expr uv = bias == null ? upv : add(upv, load(bias, add(col, c(1))));
-                            st.store(y, add(mul(row, c(half)), div(col, c(2))), mul(ElementwiseRule.silu(gv), uv));
+                            st.storeF(y, add(mul(row, c(half)), div(col, c(2))), mul(ElementwiseRule.silu(gv), uv));
                         });
                     }
             return lb.build();
@@ -231,7 +231,7 @@ public final class GemmRule implements ScheduleRule {
         eachAccumulator(b, acc, m0, n0, wRow, wCol, g, t, lb.seq(), n, (st, row, col, accv) -> {
             Expr.Var at = st.let(st.fresh("at"), add(mul(row, c(n)), col));
             Expr v = bias == null ? accv : add(accv, load(bias, col));
-            st.store(y, at, res == null ? v : add(v, load(res, at)));
+            st.storeF(y, at, res == null ? v : add(v, load(res, at)));
         });
         return lb.build();
     }
@@ -294,8 +294,8 @@ public final class GemmRule implements ScheduleRule {
                 if (bias != null) x.assign(sum[l], add(sum[l], load(bias, at)));
             }
             Expr.Var outAt = x.let("out_at", add(mul(row, c(cols)), col));
-            if (pairs) x.store(y, outAt, mul(ElementwiseRule.silu(sum[0]), sum[1]));
-            else x.store(y, outAt, res == null ? sum[0] : add(sum[0], load(res, outAt)));
+            if (pairs) x.storeF(y, outAt, mul(ElementwiseRule.silu(sum[0]), sum[1]));
+            else x.storeF(y, outAt, res == null ? sum[0] : add(sum[0], load(res, outAt)));
         });
         return lb.build();
     }

@@ -400,7 +400,7 @@ public final class GemmTiledRule implements ScheduleRule {
                 b.ifThen(ok, st -> {
                     Expr gv = bias == null ? gate : add(gate, load(bias, a.col()));
                     Expr uv = bias == null ? upF : add(upF, load(bias, add(a.col(), c(1))));
-                    st.store(y, add(mul(a.row(), c(half)), div(a.col(), c(2))), mul(ElementwiseRule.silu(gv), uv));
+                    st.storeF(y, add(mul(a.row(), c(half)), div(a.col(), c(2))), mul(ElementwiseRule.silu(gv), uv));
                 });
             }
             return;
@@ -409,7 +409,7 @@ public final class GemmTiledRule implements ScheduleRule {
             b.ifThen(land(lt(a.row(), seq), lt(a.col(), c(n))), st -> {
                 Expr.Var at = st.let(st.fresh("at"), add(mul(a.row(), c(n)), a.col()));
                 Expr v = bias == null ? a.value() : add(a.value(), load(bias, a.col()));
-                st.store(y, at, res == null ? v : add(v, load(res, at)));
+                st.storeF(y, at, res == null ? v : add(v, load(res, at)));
             });
     }
 }

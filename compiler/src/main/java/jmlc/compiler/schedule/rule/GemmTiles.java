@@ -15,7 +15,7 @@ import java.util.List;
 import static jmlc.compiler.kernel.K.*;
 
 /**
- * One K step's operand tiles in registers: x as {@code bm × 32} f32 values (float4 loads), w as
+ * One K step's operand tiles in registers: x as {@code bm × 32} f32 values (float4 loads; f16 x as pairs, 8 bytes a load), w as
  * {@code bn} rows of 32 values (u32x4 words of packed values, and the row's group scale). Every
  * thread loads the same slots each step; indices are clamped so loads stay in bounds and the
  * stores skip slots beyond the tile.
@@ -63,6 +63,11 @@ final class GemmTiles {
         this.wv = new Expr.Var[wIters][v4PerRow];
     }
 
+    /** Whether x is stored as f16 (HalfMatmulInputs): its 4 values a load are then 2 words of pairs, staged as they are. */
+    private boolean half() {
+        return x.element().equals(KType.F16);
+    }
+
     private static Expr.Var set(K.Body body, Expr.Var[] slots, int i, String name, Expr value, boolean declare) {
         if (declare) slots[i] = body.let(body.fresh(name), value);
         else body.assign(slots[i], value);
@@ -74,7 +79,7 @@ final class GemmTiles {
         for (int it = 0; it < xIters; it++) {
             Expr.Var id = body.let(body.fresh("xi"), min(add(tid(0), c(it * threads)), c(x4 - 1)));
             Expr row = min(add(m0, div(id, c(x4PerRow))), sub(lb.seq(), c(1)));
-            set(body, xv, it, "xv", load(x, div(add(mul(row, c(k)), add(kAt, mul(mod(id, c(x4PerRow)), c(4)))), c(4)), KType.F32X4), declare);
+            set(body, xv, it, "xv", load(x, div(add(mul(row, c(k)), add(kAt, mul(mod(id, c(x4PerRow)), c(4)))), c(4)), half() ? KType.U32X2 : KType.F32X4), declare);
         }
         for (int it = 0; it < wIters; it++) {
             Expr.Var row = body.let(body.fresh("wn"), min(add(n0, min(add(tid(0), c(it * threads)), c(bn - 1))), c(n - 1)));
@@ -93,9 +98,10 @@ final class GemmTiles {
                 Expr.Var r = st.let(st.fresh("xr"), div(idx, c(x4PerRow)));
                 Expr.Var c4 = st.let(st.fresh("xc"), mod(idx, c(x4PerRow)));
                 Expr.Var ok = st.let(st.fresh("xok"), lt(add(m0, r), lb.seq()));
-                Expr zero = f(0);
-                st.sstore(xs, add(mul(r, c(stride)), mul(c4, c(2))), halves(select(ok, lane(v, 0), zero), select(ok, lane(v, 1), zero)));
-                st.sstore(xs, add(mul(r, c(stride)), add(mul(c4, c(2)), c(1))), halves(select(ok, lane(v, 2), zero), select(ok, lane(v, 3), zero)));
+                for (int p = 0; p < 2; p++) {
+                    Expr pair = half() ? select(ok, lane(v, p), u(0)) : halves(select(ok, lane(v, 2 * p), f(0)), select(ok, lane(v, 2 * p + 1), f(0)));
+                    st.sstore(xs, add(mul(r, c(stride)), p == 0 ? mul(c4, c(2)) : add(mul(c4, c(2)), c(1))), pair);
+                }
             });
         }
         for (int it = 0; it < wIters; it++) {

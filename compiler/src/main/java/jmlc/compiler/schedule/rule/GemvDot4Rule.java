@@ -119,11 +119,7 @@ public final class GemvDot4Rule implements ScheduleRule {
         Expr.Var xBase = b.let("x_base", mul(bid(1), c(k)));
         Expr.Var g = var("g", KType.I32);
         b.forRange(g, tid(0), c(groups), c(block), 0, s -> {
-            List<Expr> vals = new ArrayList<>();
-            for (int i = 0; i < gs; i += 4) {
-                Expr.Var v4 = s.let(s.fresh("xv"), load(x, div(add(xBase, add(mul(g, c(gs)), c(i))), c(4)), KType.F32X4));
-                for (int l = 0; l < 4; l++) vals.add(lane(v4, l));
-            }
+            List<Expr> vals = GemvRule.xValues(s, x, add(xBase, mul(g, c(gs))), gs);
             Expr.Var amax = s.let("amax", f(0));
             for (Expr val : vals) s.assign(amax, max(amax, new Expr.Unary(Expr.UnOp.ABS, val)));
             Expr.Var inv = s.let("inv", select(gt(amax, f(0)), div(f(127), amax), f(0)));

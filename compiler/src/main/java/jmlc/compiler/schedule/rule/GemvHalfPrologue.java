@@ -28,7 +28,8 @@ import static jmlc.compiler.kernel.K.*;
  * norm's row is read once: one L2 wait and a block reduction. Where a norm's rounds do not fit {@link #HELD} values a
  * thread, x and g are read again after the reduction (x·g is not staged in shared memory: a ring needs the room).
  * Past the row's end a round reads the last word (every lane runs every round: dot4's stores meet by shuffles) and
- * stores nothing.
+ * stores nothing. An f16 row ({@code HalfMatmulInputs}: a prologue-free GEMV's x) is read 8 values a load and staged
+ * as it is.
  */
 final class GemvHalfPrologue {
     /** f32 values a thread holds from its staging loads at once (64 registers: the GEMV's main loop runs in 64 to 128). */
@@ -36,7 +37,7 @@ final class GemvHalfPrologue {
 
     /**
      * Stages one word of the row: word {@code j} (clamped into the row), whether it lies in the row (null where every
-     * thread's word of the round does: a whole round), its 8 values in order.
+     * thread's word of the round does: a whole round), its 8 values in order (f32, or f16 where the row is f16).
      */
     interface Store {
         void word(K.Body s, Expr j, Expr inRow, List<Expr> values);
@@ -94,12 +95,14 @@ final class GemvHalfPrologue {
             int wave = xRounds != 0 ? xRounds : Math.max(1, HELD / (siluMul ? 16 : 8));
             for (int r0 = 0; r0 < rounds; r0 += wave) {
                 int r1 = Math.min(rounds, r0 + wave);
-                List<Expr.Var[]> xq = loadX(b, xb, 0, r0, r1), uq = siluMul ? loadX(b, xb, k, r0, r1) : null;
+                List<List<Expr>> xq = loadX(b, xb, 0, r0, r1), uq = siluMul ? loadX(b, xb, k, r0, r1) : null;
                 for (int r = r0; r < r1; r++) {
-                    List<Expr> v = new ArrayList<>();
-                    Expr.Var[] a = xq.get(r - r0);
-                    for (int l = 0; l < 8; l++)
-                        v.add(siluMul ? mul(ElementwiseRule.silu(lane(a[l / 4], l % 4)), lane(uq.get(r - r0)[l / 4], l % 4)) : lane(a[l / 4], l % 4));
+                    List<Expr> v = xq.get(r - r0);
+                    if (siluMul) {
+                        List<Expr> a = v, u = uq.get(r - r0);
+                        v = new ArrayList<>();
+                        for (int l = 0; l < 8; l++) v.add(mul(ElementwiseRule.silu(cast(KType.F32, a.get(l))), cast(KType.F32, u.get(l))));
+                    }
                     storeRound(b, r, v, store);
                 }
             }
@@ -107,14 +110,14 @@ final class GemvHalfPrologue {
         }
         // rms_norm: the sum of squares (each word once: a round past the row's end adds nothing), then x·g·inv
         Expr.Var ss = b.let("ss", f(0));
-        List<Expr.Var[]> held = normInRegisters ? loadX(b, xb, 0, 0, rounds) : null;
+        List<List<Expr>> held = normInRegisters ? loadX(b, xb, 0, 0, rounds) : null;
         int wave = xRounds != 0 ? xRounds : HELD / 8;
         for (int r0 = 0; r0 < rounds; r0 += wave) {
             int r1 = Math.min(rounds, r0 + wave);
-            List<Expr.Var[]> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
+            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
             for (int r = r0; r < r1; r++) {
                 Expr.Var part = b.let(b.fresh("sq"), f(0));
-                for (Expr.Var q : xq.get(r - r0)) for (int l = 0; l < 4; l++) b.assign(part, fma(lane(q, l), lane(q, l), part));
+                for (Expr q : xq.get(r - r0)) b.assign(part, fma(cast(KType.F32, q), cast(KType.F32, q), part));
                 Expr in = inRow(r);
                 b.assign(ss, add(ss, in == null ? part : select(in, part, f(0))));
             }
@@ -124,12 +127,12 @@ final class GemvHalfPrologue {
         int pass = normInRegisters ? rounds : xRounds != 0 ? xRounds : HELD / 16;
         for (int r0 = 0; r0 < rounds; r0 += pass) {
             int r1 = Math.min(rounds, r0 + pass);
-            List<Expr.Var[]> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
+            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
             List<Expr.Var[]> gq = !gAhead.isEmpty() ? gAhead.subList(r0, r1) : loadG(b, r0, r1);
             for (int r = r0; r < r1; r++) {
-                List<Expr> v = new ArrayList<>();
-                Expr.Var[] a = xq.get(r - r0), gv = gq.get(r - r0);
-                for (int l = 0; l < 8; l++) v.add(mul(mul(lane(a[l / 4], l % 4), lane(gv[l / 4], l % 4)), inv));
+                List<Expr> v = new ArrayList<>(), a = xq.get(r - r0);
+                Expr.Var[] gv = gq.get(r - r0);
+                for (int l = 0; l < 8; l++) v.add(mul(mul(cast(KType.F32, a.get(l)), lane(gv[l / 4], l % 4)), inv));
                 storeRound(b, r, v, store);
             }
         }
@@ -167,7 +170,7 @@ final class GemvHalfPrologue {
             Expr.Var[] xv = new Expr.Var[8];
             Expr.Var amax = s.let(s.fresh("amax"), f(0));
             for (int e = 0; e < 8; e++) {
-                xv[e] = s.let(s.fresh("xv"), vals.get(e));
+                xv[e] = s.let(s.fresh("xv"), cast(KType.F32, vals.get(e)));
                 s.assign(amax, max(amax, new Expr.Unary(Expr.UnOp.ABS, xv[e])));
             }
             Reductions.warpReduce(s, amax, 4, true); // the group's 4 lanes
@@ -225,13 +228,25 @@ final class GemvHalfPrologue {
         return (r + 1) * threads <= words;
     }
 
-    /** The two float4s of each round's word in {@code [r0, r1)} of the row at f32 offset {@code xb + offset}, all issued at once. */
-    private List<Expr.Var[]> loadX(K.Body b, Expr xb, int offset, int r0, int r1) {
-        List<Expr.Var[]> out = new ArrayList<>();
+    /**
+     * The 8 values of each round's word in {@code [r0, r1)} of the row at element offset {@code xb + offset}, all
+     * loads issued at once: of an f32 row two float4s (f32 values), of an f16 row ({@code HalfMatmulInputs}) one
+     * 16-byte load (f16 values, staged as they are).
+     */
+    private List<List<Expr>> loadX(K.Body b, Expr xb, int offset, int r0, int r1) {
+        List<List<Expr>> out = new ArrayList<>();
+        String name = offset == 0 ? "xa" : "xu";
         for (int r = r0; r < r1; r++) {
-            Expr at = add(div(add(xb, c(offset)), c(4)), mul(word(r), c(2)));
-            out.add(new Expr.Var[] {b.let(b.fresh(offset == 0 ? "xa" : "xu"), load(x, at, KType.F32X4)),
-                    b.let(b.fresh(offset == 0 ? "xa" : "xu"), load(x, add(at, c(1)), KType.F32X4))});
+            List<Expr> values = new ArrayList<>(8);
+            if (x.element().equals(KType.F16)) {
+                Expr.Var w = b.let(b.fresh(name), load(x, add(div(add(xb, c(offset)), c(8)), word(r)), KType.U32X4));
+                for (int l = 0; l < 8; l++) values.add(halfOf(lane(w, l / 2), l % 2 == 1));
+            } else {
+                Expr at = add(div(add(xb, c(offset)), c(4)), mul(word(r), c(2)));
+                Expr.Var lo = b.let(b.fresh(name), load(x, at, KType.F32X4)), hi = b.let(b.fresh(name), load(x, add(at, c(1)), KType.F32X4));
+                for (int l = 0; l < 8; l++) values.add(lane(l < 4 ? lo : hi, l % 4));
+            }
+            out.add(values);
         }
         return out;
     }

@@ -8,6 +8,9 @@ import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static jmlc.compiler.kernel.K.*;
 
 /**
@@ -125,13 +128,29 @@ final class GemvHalfTile {
         Expr laneId = slice.lane();
         if (slice.partial() != null) laneId = meetPartials(b, slice, loop, acc);
         if (m.siluMulPairs()) { // rows 2j (gate) and 2j+1 (up) are this warp's: one output each
+            // an f16 output of two adjacent pairs (row0 a multiple of 4) goes out in one 4-byte store: no 2-byte writes
+            if (y.element().equals(KType.F16) && rpw % 4 == 0 && n % 4 == 0) {
+                for (int i = 0; i < rpw; i += 4) {
+                    Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
+                    List<Expr> out = new ArrayList<>();
+                    for (int p = 0; p < 2; p++) {
+                        Expr gate = acc[i + 2 * p], upv = acc[i + 2 * p + 1];
+                        Expr gv = bias == null ? gate : add(gate, load(bias, add(rowI, c(2 * p))));
+                        Expr uv = bias == null ? upv : add(upv, load(bias, add(rowI, c(2 * p + 1))));
+                        out.add(cast(KType.F16, mul(ElementwiseRule.silu(gv), uv)));
+                    }
+                    b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))),
+                            t -> t.store(y, add(mul(bid(1), c(n / 4)), div(rowI, c(4))), new Expr.Pack(KType.F16X2, out)));
+                }
+                return;
+            }
             for (int i = 0; i < rpw; i += 2) {
                 Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
                 Expr.Var gate = acc[i], upv = acc[i + 1];
                 b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
                     Expr gv = bias == null ? gate : add(gate, load(bias, rowI));
                     Expr uv = bias == null ? upv : add(upv, load(bias, add(rowI, c(1))));
-                    t.store(y, add(mul(bid(1), c(n / 2)), div(rowI, c(2))), mul(ElementwiseRule.silu(gv), uv));
+                    t.storeF(y, add(mul(bid(1), c(n / 2)), div(rowI, c(2))), mul(ElementwiseRule.silu(gv), uv));
                 });
             }
             return;
@@ -142,7 +161,7 @@ final class GemvHalfTile {
             b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
                 Expr.Var at = t.let(t.fresh("at"), add(mul(bid(1), c(n)), rowI));
                 Expr v = bias == null ? accI : add(accI, load(bias, rowI));
-                t.store(y, at, res == null ? v : add(v, load(res, at)));
+                t.storeF(y, at, res == null ? v : add(v, load(res, at)));
             });
         }
     }

@@ -179,7 +179,7 @@ public final class GemvRule implements ScheduleRule {
         b.ifThen(land(eq(lane, c(0)), lt(row, c(n))), x1 -> {
             Expr.Var at = x1.let("at", add(mul(bid(1), c(n)), row));
             Expr v = bias == null ? acc : add(acc, load(bias, row));
-            x1.store(y, at, res == null ? v : add(v, load(res, at)));
+            x1.storeF(y, at, res == null ? v : add(v, load(res, at)));
         });
     }
 
@@ -206,16 +206,20 @@ public final class GemvRule implements ScheduleRule {
         return new Batch(ws, ss, valid);
     }
 
-    /** The {@code count} activations starting at {@code col}, loaded as float4 where aligned. */
+    /**
+     * The {@code count} activations starting at {@code col} as f32, 4 a load where aligned ({@code col} then a multiple
+     * of 4): a float4 of an f32 buffer, or 8 bytes of an f16 one.
+     */
     static List<Expr> xValues(K.Body b, Buffer x, Expr col, int count) {
         List<Expr> xs = new ArrayList<>();
+        boolean half = x.element().equals(KType.F16);
         if (count % 4 == 0) {
             for (int i = 0; i < count; i += 4) {
-                Expr.Var v = b.let(b.fresh("xv"), load(x, div(add(col, c(i)), c(4)), KType.F32X4));
-                for (int l = 0; l < 4; l++) xs.add(lane(v, l));
+                Expr.Var v = b.let(b.fresh("xv"), load(x, div(add(col, c(i)), c(4)), half ? KType.U32X2 : KType.F32X4));
+                for (int l = 0; l < 4; l++) xs.add(half ? cast(KType.F32, halfOf(lane(v, l / 2), l % 2 == 1)) : lane(v, l));
             }
         } else {
-            for (int i = 0; i < count; i++) xs.add(b.let(b.fresh("xs"), load(x, add(col, c(i)))));
+            for (int i = 0; i < count; i++) xs.add(b.let(b.fresh("xs"), loadF32(x, add(col, c(i)))));
         }
         return xs;
     }

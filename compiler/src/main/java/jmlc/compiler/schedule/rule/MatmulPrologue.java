@@ -55,7 +55,7 @@ final class MatmulPrologue {
         Buffer o = lb.output("out", out);
         K.Body b = lb.body;
         Expr.Var i = b.let("i", add(mul(bid(0), c(threads)), tid(0)));
-        b.ifThen(lt(i, mul(lb.rows(p.x()), c(half))), x -> x.store(o, i, mul(ElementwiseRule.silu(load(y, mul(i, c(2)))), load(y, add(mul(i, c(2)), c(1))))));
+        b.ifThen(lt(i, mul(lb.rows(p.x()), c(half))), x -> x.storeF(o, i, mul(ElementwiseRule.silu(load(y, mul(i, c(2)))), load(y, add(mul(i, c(2)), c(1))))));
         return lb.build();
     }
 

@@ -58,7 +58,7 @@ class AttentionDecodeTest {
                 "_w" + warps + "s1" + (keys == 1 ? "" : "k" + keys), "one split, " + warps + " warps");
         Program decode = decodeProgram(Map.of("keys", keys, "warps", warps, "splits", 1, "fuse_rope", fuseRope));
         assertTrue(decode.kernels().stream().noneMatch(k -> k.name().contains("combine")), decode.kernels().toString());
-        assertTrue(decode.kernels().stream().anyMatch(k -> k.name().endsWith("_single")), decode.kernels().toString());
+        assertTrue(decode.kernels().stream().anyMatch(k -> k.name().contains("_single")), decode.kernels().toString());
     }
 
     /**

@@ -37,7 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 352 words); a norm over 12 rounds, read again (subgroups of 8), and down's 24 rounds in 3 waves; silu·mul as down's
  * prologue (the gate/up epilogue left unfused: two rows of loads a round, waves of 4); dot4's bytes over a partial
  * last round; and a ring, with g loaded before the grid dependency's wait, and a norm's partial last round (64 threads over
- * 96 words); and knob {@code x_rounds} setting the waves (a norm of more rounds than a wave read again).
+ * 96 words); and knob {@code x_rounds} setting the waves (a norm of more rounds than a wave read again). o's and down's
+ * x are f16 rows ({@code HalfMatmulInputs}, 8 values a load) but in the last two cases, which read them in f32.
  */
 class GemvPrologueTest {
     static final long SEED = Long.getLong("jmlc.test.seed", System.nanoTime()); // -Djmlc.test.seed=N replays a run
@@ -53,7 +54,12 @@ class GemvPrologueTest {
                 Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 2, "stages", 4)),
                 // knob x_rounds: waves of 2 over a norm's 3 rounds (read again) and down's 6; a round at a time over a partial one
                 Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 1, "stages", 0, "x_rounds", 2)),
-                Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 4, "x_rounds", 1)));
+                Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 4, "x_rounds", 1)),
+                // 4 rows a subgroup: gate/up writes its f16 outputs two pairs a store
+                Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 4, "rows_per_warp", 4)),
+                // o's and down's x in f32 (the other cases read them as f16): float4s, partial rounds, and dot4's bytes
+                Arguments.of("cuda:sm_90", whole, Set.of("HalfMatmulInputs"), Map.of("warps", 2, "stages", 0)),
+                Arguments.of("cuda:sm_90", small, Set.of("HalfMatmulInputs"), Map.of("warps", 2, "stages", 0, "vector", 4, "dot4", 1)));
     }
 
     @ParameterizedTest
@@ -67,6 +73,16 @@ class GemvPrologueTest {
         assertTrue(gemvs.size() >= 3 && gemvs.stream().allMatch(n -> n.contains("_w" + gemv.get("warps"))), "every f16 GEMV with " + gemv + ": " + gemvs);
         if (disabled.contains("FuseSiluMulEpilogue"))
             assertTrue(gemvs.stream().anyMatch(n -> n.contains("_silumul")), "down with silu·mul as its prologue: " + gemvs);
+        long halfRows = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh"))
+                .filter(k -> k.buffers().stream().anyMatch(b -> b.name().equals("x") && b.element().equals(jmlc.compiler.kernel.KType.F16))).count();
+        boolean half = !disabled.contains("HalfMatmulInputs") && !disabled.contains("FuseSiluMulEpilogue");
+        assertTrue(half ? halfRows >= 2 : disabled.contains("HalfMatmulInputs") ? halfRows == 0 : halfRows >= 1,
+                "GEMVs reading an f16 x (o's, down's) with " + disabled + ": " + halfRows);
+        if (half && gemv.getOrDefault("rows_per_warp", 0) == 4) { // gate/up's f16 outputs go out two pairs a 4-byte store
+            Kernel gateUp = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh") && k.name().contains("_silupairs")).findFirst().orElseThrow();
+            String src = new CudaEmitter().emit(gateUp);
+            assertTrue(gateUp.name().endsWith("_y16") && src.contains("((unsigned int*)y)["), gateUp.name() + "\n" + src);
+        }
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(decode, res.memory(), m.weights(res.graph(), a), 8)) {

@@ -9,6 +9,7 @@ import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.RopeSpec;
 import jmlc.compiler.ir.Value;
 import jmlc.compiler.pass.MemoryPlan;
+import jmlc.compiler.quant.Half;
 import jmlc.compiler.tensor.HostTensor;
 
 import java.lang.foreign.Arena;
@@ -54,7 +55,7 @@ final class CpuExecutor implements AutoCloseable {
         this.maxContext = maxContext;
         this.weights = weights;
         this.knobs = knobs;
-        this.slots = plan.slotBytes().stream().map(b -> new float[(int) Math.max(1, b / 4)]).toArray(float[][]::new);
+        this.slots = slots(plan, maxSeq);
         for (Value in : graph.inputs())
             if (!in.name().equals("tokens") && !in.name().equals("pos"))
                 inputs.put(in, new float[(int) in.type().shape().numel(Bindings.of("seq", maxSeq))]);
@@ -68,6 +69,16 @@ final class CpuExecutor implements AutoCloseable {
             caches.put(s, KvCache.allocate(arena, s.type().dtype(), (int) sh[0], (int) sh[1], (int) sh[2]));
         }
         for (var e : graph.stateUpdates().entrySet()) caches.put(e.getValue(), caches.get(e.getKey()));
+    }
+
+    /** Each slot of {@code plan} as floats, as many as its largest value holds: activations are f32 here whatever they are stored as on a GPU. */
+    private static float[][] slots(MemoryPlan plan, int maxSeq) {
+        long[] floats = new long[plan.slotBytes().size()];
+        Bindings max = Bindings.of("seq", maxSeq);
+        plan.slotOf().forEach((v, slot) -> floats[slot] = Math.max(floats[slot], v.type().shape().numel(max)));
+        float[][] out = new float[floats.length][];
+        for (int i = 0; i < out.length; i++) out[i] = new float[(int) Math.max(1, floats[i])];
+        return out;
     }
 
     private static float[] floats(HostTensor t) {
@@ -113,6 +124,16 @@ final class CpuExecutor implements AutoCloseable {
     }
 
     private void run(Node n, int[] tokens, int seq, int pos) {
+        compute(n, tokens, seq, pos);
+        for (Value o : n.outputs()) // an activation stored as f16 (HalfMatmulInputs): its readers see it rounded, as on a GPU
+            if (o.type().dtype() == DType.F16 && plan.slotOf().containsKey(o)) roundToHalf(buf(o), rows(o, seq) * cols(o));
+    }
+
+    private static void roundToHalf(float[] v, int n) {
+        for (int i = 0; i < n; i++) v[i] = Half.roundToHalf(v[i]);
+    }
+
+    private void compute(Node n, int[] tokens, int seq, int pos) {
         List<Value> in = n.inputs();
         switch (n.op()) {
             case Op.Embed e -> Embedding.lookup(matrices.get(in.get(0)), tokens, seq, buf(n.output()));

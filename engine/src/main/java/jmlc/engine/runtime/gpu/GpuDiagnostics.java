@@ -123,13 +123,12 @@ public final class GpuDiagnostics {
                 Precision.perNode(step, node, runner.target()));
     }
 
+    /** {@code values} into a value's device buffer, as it stores them (an activation f32 or f16). */
     private void writeValue(Value v, float[] values) {
-        MemorySegment buf = runner.host.allocate(4L * values.length, 16);
-        MemorySegment.copy(values, 0, buf, GroupQuantizer.F32, 0, values.length);
-        dev.upload(runner.layout().tensor(v), buf, 4L * values.length);
+        dev.upload(runner.layout().tensor(v), HostBytes.encode(runner.host, values, v.type()), HostBytes.size(v.type(), values.length));
     }
 
-    /** A value's device buffer as floats: an activation (f32) or a KV cache (f32, f16, i8). */
+    /** A value's device buffer as floats: an activation (f32 or f16) or a KV cache (f32, f16, i8). */
     private float[] readValue(Value v, Bindings b) {
         Long state = runner.layout().state(v);
         long n = state != null ? v.type().shape().numel() : v.type().shape().numel(b);

@@ -134,8 +134,8 @@ class GpuRunnerSimulatedTest {
                 assertEquals(4, r.build().shortContext());
                 var shortKernels = r.decodeProgram(3).kernels().stream().map(k -> k.name()).toList();
                 var longKernels = r.decodeProgram(4).kernels().stream().map(k -> k.name()).toList();
-                assertTrue(shortKernels.stream().anyMatch(n -> n.endsWith("_single")) && shortKernels.stream().noneMatch(n -> n.endsWith("_combine")), shortKernels.toString());
-                assertTrue(longKernels.stream().anyMatch(n -> n.endsWith("_combine")), longKernels.toString());
+                assertTrue(shortKernels.stream().anyMatch(n -> n.contains("_single")) && shortKernels.stream().noneMatch(n -> n.contains("_combine")), shortKernels.toString());
+                assertTrue(longKernels.stream().anyMatch(n -> n.contains("_combine")), longKernels.toString());
                 GpuDiagnostics d = new GpuDiagnostics(r);
                 var ref = new jmlc.compiler.interp.ReferenceInterpreter(cm.graph(), w::get);
                 var st = new jmlc.compiler.interp.ReferenceInterpreter.State();
@@ -382,10 +382,8 @@ class GpuRunnerSimulatedTest {
     }
     /** Every f16 GEMV of {@code cm} in the register loop (sm_90's default is a ring with the early trigger): a plain program. */
     static Knobs registerLoops(CompiledModel cm, Target t) {
-        Knobs k = Knobs.defaults();
-        for (var tunable : jmlc.compiler.build.Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens()).decode().tunables())
-            if (tunable.space().signature().kind().equals("gemvh")) k.put(tunable.space().signature(), java.util.Map.of("stages", 0));
-        return k;
+        return Knobs.defaults().putEvery("gemvh", jmlc.compiler.build.Build.compile(cm.graph(), t, Knobs.defaults(), cm.maxStepTokens()).decode(),
+                java.util.Map.of("stages", 0));
     }
 
     /**
