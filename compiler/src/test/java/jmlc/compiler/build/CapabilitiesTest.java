@@ -36,10 +36,7 @@ class CapabilitiesTest {
 
     /** {@code values} laid over the defaults of every f16 GEMV {@code g}'s decode program has on {@code t}. */
     static Knobs overEveryGemvh(Graph g, Target t, java.util.Map<String, Integer> values) {
-        Knobs knobs = Knobs.defaults();
-        for (var tu : Build.compile(g, t, Knobs.defaults(), 8).decode().tunables())
-            if (tu.space().signature().kind().equals("gemvh")) knobs.put(tu.space().signature(), values);
-        return knobs;
+        return Knobs.defaults().putEvery("gemvh", Build.compile(g, t, Knobs.defaults(), 8).decode(), values);
     }
 
     static Pipeline.Result tiny(QuantMode q) {

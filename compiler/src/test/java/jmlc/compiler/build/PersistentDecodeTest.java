@@ -49,10 +49,7 @@ class PersistentDecodeTest {
      * more shared memory than a fused kernel's static arrays hold, so those GEMVs would not fuse.
      */
     static Knobs registerLoops(Graph g, Target t, Knobs knobs) {
-        Knobs out = Knobs.defaults().with(knobs);
-        for (var tunable : Build.compile(g, t, Knobs.defaults(), 8).decode().tunables())
-            if (tunable.space().signature().kind().equals("gemvh")) out.put(tunable.space().signature(), Map.of("stages", 0));
-        return out;
+        return Knobs.defaults().with(knobs).putEvery("gemvh", Build.compile(g, t, Knobs.defaults(), 8).decode(), Map.of("stages", 0));
     }
 
     static Graph graph(ModelConfig c, QuantMode q, int ctx) {
@@ -119,9 +116,7 @@ class PersistentDecodeTest {
         Program fused = Build.compile(g, t, fusing(8), 8).decode();
         assertTrue(fused.fused(), "the defaults fuse");
         assertTrue(fused.kernels().stream().noneMatch(k -> k.name().contains("_ring")), names(fused.calls()).toString());
-        Knobs ringSet = fusing(8);
-        for (var tu : plain.tunables())
-            if (tu.space().signature().kind().equals("gemvh")) ringSet.put(tu.space().signature(), Map.of("stages", 3));
+        Knobs ringSet = fusing(8).putEvery("gemvh", plain, Map.of("stages", 3));
         assertTrue(Build.compile(g, t, ringSet, 8).decode().kernels().stream().anyMatch(k -> k.name().contains("_ring3")), "stages set by hand stay");
     }
 
@@ -182,9 +177,7 @@ class PersistentDecodeTest {
             Graph unfused = ModelGraph.build(c, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false));
             Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(unfused);
             Target t = Target.parse("cuda:sm_90");
-            Knobs knobs = registerLoops(res.graph(), t, Knobs.defaults());
-            for (var tunable : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
-                if (tunable.space().signature().kind().equals("gemvh")) knobs.put(tunable.space().signature(), gemv);
+            Knobs knobs = registerLoops(res.graph(), t, Knobs.defaults()).putEvery("gemvh", Build.compile(res.graph(), t, Knobs.defaults(), 8).decode(), gemv);
             return new TwoLayers(c, unfused, res, Build.compile(res.graph(), t, knobs, 8).decode(),
                     Build.compile(res.graph(), t, Knobs.defaults().with(knobs).put(PersistentDecode.KIND, Map.of("kernels", 8)), 8).decode());
         }

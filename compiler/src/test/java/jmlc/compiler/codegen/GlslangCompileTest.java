@@ -82,9 +82,8 @@ class GlslangCompileTest {
         Assumptions.assumeTrue(glslang != null, "glslangValidator not found: the GLSL check is SKIPPED (apt-get install glslang-tools)");
         Target dot4 = Target.vulkan("dot4", Target.parse("vulkan").caps().withDot4(true));
         List<GeneratedKernels.Case> cases = List.of(new GeneratedKernels.Case(GeneratedKernels.llama2_7b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of()));
-        jmlc.compiler.schedule.Knobs knobs = jmlc.compiler.schedule.Knobs.defaults();
-        for (var tu : jmlc.compiler.build.Build.compile(GeneratedKernels.graph(cases.getFirst()), dot4, knobs, 512).decode().tunables())
-            if (tu.space().signature().kind().equals("gemvh")) knobs.put(tu.space().signature(), Map.of("dot4", 1));
+        jmlc.compiler.schedule.Knobs knobs = jmlc.compiler.schedule.Knobs.defaults().putEvery("gemvh",
+                jmlc.compiler.build.Build.compile(GeneratedKernels.graph(cases.getFirst()), dot4, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(), Map.of("dot4", 1));
         Map<String, String> shaders = new java.util.TreeMap<>();
         GeneratedKernels.sources(dot4, cases, knobs).forEach((name, src) -> { if (name.startsWith("gemvh") && src.contains("jmlc_sdot4(")) shaders.put(name, src); });
         assertTrue(shaders.size() >= 5, "the 7B's 4-bit GEMVs with dot4: " + shaders.keySet());

@@ -34,8 +34,8 @@ class NvccCompileTest {
                 new GeneratedKernels.Case(GeneratedKernels.llama3_8b(), jmlc.compiler.quant.QuantMode.Q4_0, java.util.Set.of()));
         jmlc.compiler.schedule.Knobs ringKnobs = jmlc.compiler.schedule.Knobs.defaults();
         for (GeneratedKernels.Case c : rings)
-            for (jmlc.compiler.schedule.Tunable tu : jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode().tunables())
-                if (tu.space().signature().kind().equals("gemvh")) ringKnobs.put(tu.space().signature(), Map.of("stages", 4, "warps", 8));
+            ringKnobs.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(),
+                    Map.of("stages", 4, "warps", 8));
         Map<String, String> ringed = GeneratedKernels.sources(t, rings, ringKnobs);
         assertTrue(ringed.values().stream().filter(src -> src.contains("cp.async.wait_group") && src.contains("extern __shared__")).count() >= 6,
                 "ringed GEMVs in dynamic shared memory among them: " + ringed.keySet());

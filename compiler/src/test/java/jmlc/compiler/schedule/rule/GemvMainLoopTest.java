@@ -228,9 +228,7 @@ class GemvMainLoopTest {
 
     /** The decode program with {@code gemv} over the defaults of every f16 GEMV (GemvPrologueTest's too). */
     static Program decode(Pipeline.Result res, Target t, Map<String, Integer> gemv) {
-        Knobs knobs = Knobs.defaults();
-        for (Tunable tu : Build.compile(res.graph(), t, Knobs.defaults(), 8).decode().tunables())
-            if (tu.space().signature().kind().equals("gemvh")) knobs.put(tu.space().signature(), gemv);
+        Knobs knobs = Knobs.defaults().putEvery("gemvh", Build.compile(res.graph(), t, Knobs.defaults(), 8).decode(), gemv);
         return Build.compile(res.graph(), t, knobs, 8).decode();
     }
 }
