@@ -53,7 +53,7 @@ final class ModelOptions {
     @Option(names = "--disable-pass", paramLabel = "NAME",
             description = "Switch a compiler pass off to see what it buys (repeatable): FuseParallelMatmuls, FuseDequantMatmul, "
                     + "FuseRopeKvAppend, FuseSiluMul, MoveLastRowBeforeNorm, FuseSiluMulEpilogue, FuseMatmulPrologue, "
-                    + "FuseMatmulResidual, FuseAddRmsNorm, EliminateDeadCode.")
+                    + "FuseMatmulResidual, FuseAddRmsNorm, EliminateDeadCode, HalfMatmulInputs (f16 modes: o's and down's inputs stored as f16).")
     List<String> disabledPasses = new ArrayList<>();
 
     /** The load options, after checking the model, device and pass names exist. */

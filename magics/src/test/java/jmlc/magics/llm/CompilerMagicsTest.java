@@ -38,7 +38,7 @@ class CompilerMagicsTest {
         MimeBundle table = nb.bundle("%ir");
         String text = table.text();
         for (String phase : new String[]{"input", "FuseParallelMatmuls", "QuantizeWeights(q4f16_1)", "FuseDequantMatmul",
-                "FuseRopeKvAppend", "FuseSiluMul", "FuseMatmulPrologue", "FuseMatmulResidual", "FuseAddRmsNorm", "EliminateDeadCode"}) {
+                "FuseRopeKvAppend", "FuseSiluMul", "FuseMatmulPrologue", "FuseMatmulResidual", "FuseAddRmsNorm", "EliminateDeadCode", "HalfMatmulInputs"}) {
             assertTrue(text.contains(phase), phase + " in " + text);
         }
         assertTrue(text.lines().anyMatch(l -> l.startsWith("input ") && l.contains("rms_norm 9") && l.contains("add 8")), text);
@@ -59,7 +59,10 @@ class CompilerMagicsTest {
         assertTrue(input.contains(" = rms_norm(") && input.contains(" = add(") && !input.contains("matmul_fused"), "before fusion");
         assertTrue(last.contains("prologue=rms_norm") && last.contains("epilogue=+residual"), "after fusion");
         assertFalse(last.contains(" = rms_norm(") || last.contains(" = add("), "nothing left unfused");
-        assertEquals(nb.bundle("%ir EliminateDeadCode").text(), last);
+        assertEquals(nb.bundle("%ir HalfMatmulInputs").text(), last);
+        // q4f16_1: the attention output (o's input) and silu·mul's (down's) stored as f16, nothing else
+        assertTrue(last.lines().anyMatch(l -> l.contains(":f16[seq, ") && l.contains(" = attention(")), "attention writes f16");
+        assertFalse(nb.bundle("%ir EliminateDeadCode").text().contains(":f16[seq, "), "f32 before HalfMatmulInputs");
         assertEquals(nb.bundle("%ir fuseaddrms").text(), nb.bundle("%ir FuseAddRmsNorm").text(), "a prefix, any case");
         String grep = nb.bundle("%ir final --grep epilogue").text();
         // per layer of synthetic:tiny's 4: o and down add the residual, gate_up computes silu·mul
