@@ -107,7 +107,7 @@ public final class ReferenceInterpreter {
             long want = in.type().shape().numel(b);
             if (v == null || v.length != want)
                 throw new IllegalArgumentException("input " + in + " needs " + want + " values for " + tokens.length + " tokens, given " + (v == null ? "none" : v.length));
-            env.put(in, storedAsHalf(in) ? roundToHalf(v.clone()) : v);
+            env.put(in, in.isHalfActivation() ? Half.roundToHalf(v.clone(), v.length) : v);
         }
         for (Value s : graph.states()) env.put(s, state.buffer(s));
         int seq = tokens.length;
@@ -138,22 +138,12 @@ public final class ReferenceInterpreter {
             for (int i = 0; i < out.length; i++) {
                 long want = n.output(i).type().shape().numel(b);
                 if (out[i].length != want) throw new IllegalStateException(n.op().name() + " produced " + out[i].length + " values, type says " + want);
-                if (storedAsHalf(n.output(i))) roundToHalf(out[i]);
+                if (n.output(i).isHalfActivation()) Half.roundToHalf(out[i], out[i].length);
                 env.put(n.output(i), out[i]);
             }
             observer.onNode(n, out);
         }
         return env.get(graph.outputs().getFirst());
-    }
-
-    /** An activation stored as f16 ({@code HalfMatmulInputs}): its readers see its values rounded. Caches round as they append. */
-    private boolean storedAsHalf(Value v) {
-        return v.type().dtype() == DType.F16 && !graph.stateUpdates().containsValue(v) && v.kind() != Value.Kind.STATE;
-    }
-
-    private static float[] roundToHalf(float[] v) {
-        for (int i = 0; i < v.length; i++) v[i] = Half.roundToHalf(v[i]);
-        return v;
     }
 
     private static float[] toFloats(int[] a) {

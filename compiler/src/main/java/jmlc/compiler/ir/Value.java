@@ -32,6 +32,14 @@ public record Value(int id, String name, TensorType type, Kind kind) {
         return System.identityHashCode(this);
     }
 
+    /**
+     * An activation ({@code [seq, cols]}: a graph input or a node's result, not a weight or a KV cache) stored as f16
+     * ({@code HalfMatmulInputs}): its readers see it rounded, and kernels reading or writing it say so in their name.
+     */
+    public boolean isHalfActivation() {
+        return (kind == Kind.TEMP || kind == Kind.INPUT) && type.dtype() == DType.F16 && type.shape().rank() == 2;
+    }
+
     /** How the value prints in IR dumps: {@code @name} for params and state, {@code %id} otherwise. */
     public String ref() {
         return switch (kind) {

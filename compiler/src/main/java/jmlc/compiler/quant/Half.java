@@ -29,4 +29,10 @@ public final class Half {
     public static float roundToHalf(float f) {
         return toFloat(fromFloat(f));
     }
+
+    /** Rounds the first {@code n} values of {@code v} to f16 in place (an activation stored as f16); returns {@code v}. */
+    public static float[] roundToHalf(float[] v, int n) {
+        for (int i = 0; i < n; i++) v[i] = roundToHalf(v[i]);
+        return v;
+    }
 }

@@ -163,14 +163,9 @@ public final class LaunchBuilder {
     private String halfActivations() {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < args.size(); i++)
-            if (args.get(i) instanceof Arg.Tensor t && activation(t.value()) && t.value().type().dtype() == DType.F16)
+            if (args.get(i) instanceof Arg.Tensor t && t.value().isHalfActivation())
                 sb.append('_').append(buffers.get(i).name()).append("16");
         return sb.toString();
-    }
-
-    /** An activation ({@code [seq, cols]}), not a KV cache ({@code [nKv, ctx, hd]}, written in place) or a weight. */
-    private static boolean activation(Value v) {
-        return v.kind() == Value.Kind.TEMP && v.type().shape().rank() == 2;
     }
 
     /** {@code ceil(a / b)} for a positive constant b. */

@@ -118,6 +118,13 @@ final class GemvHalfTile {
         finish(b, m, row0, acc, slice, sub, n, loop, bias, res, y);
     }
 
+    /** {@code silu(gate) · up} of a gate row {@code gateRow} and the up row after it, their biases added where there are any. */
+    private static Expr siluMulPair(Expr gate, Expr up, Buffer bias, Expr gateRow) {
+        Expr gv = bias == null ? gate : add(gate, load(bias, gateRow));
+        Expr uv = bias == null ? up : add(up, load(bias, add(gateRow, c(1))));
+        return mul(ElementwiseRule.silu(gv), uv);
+    }
+
     /**
      * A tile's end: the subgroup reduces each row's sum (and with ksplit the subgroups meet), and lane 0
      * of the row's subgroup adds bias and residual and stores it (silu·mul of a gate and an up row: one output).
@@ -133,12 +140,7 @@ final class GemvHalfTile {
                 for (int i = 0; i < rpw; i += 4) {
                     Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
                     List<Expr> out = new ArrayList<>();
-                    for (int p = 0; p < 2; p++) {
-                        Expr gate = acc[i + 2 * p], upv = acc[i + 2 * p + 1];
-                        Expr gv = bias == null ? gate : add(gate, load(bias, add(rowI, c(2 * p))));
-                        Expr uv = bias == null ? upv : add(upv, load(bias, add(rowI, c(2 * p + 1))));
-                        out.add(cast(KType.F16, mul(ElementwiseRule.silu(gv), uv)));
-                    }
+                    for (int p = 0; p < 2; p++) out.add(cast(KType.F16, siluMulPair(acc[i + 2 * p], acc[i + 2 * p + 1], bias, add(rowI, c(2 * p)))));
                     b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))),
                             t -> t.store(y, add(mul(bid(1), c(n / 4)), div(rowI, c(4))), new Expr.Pack(KType.F16X2, out)));
                 }
@@ -147,11 +149,8 @@ final class GemvHalfTile {
             for (int i = 0; i < rpw; i += 2) {
                 Expr.Var rowI = b.let("out_row" + i, add(row0, c(i)));
                 Expr.Var gate = acc[i], upv = acc[i + 1];
-                b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))), t -> {
-                    Expr gv = bias == null ? gate : add(gate, load(bias, rowI));
-                    Expr uv = bias == null ? upv : add(upv, load(bias, add(rowI, c(1))));
-                    t.storeF(y, add(mul(bid(1), c(n / 2)), div(rowI, c(2))), mul(ElementwiseRule.silu(gv), uv));
-                });
+                b.ifThen(land(eq(laneId, c(0)), lt(rowI, c(n))),
+                        t -> t.storeF(y, add(mul(bid(1), c(n / 2)), div(rowI, c(2))), siluMulPair(gate, upv, bias, rowI)));
             }
             return;
         }

@@ -126,11 +126,7 @@ final class CpuExecutor implements AutoCloseable {
     private void run(Node n, int[] tokens, int seq, int pos) {
         compute(n, tokens, seq, pos);
         for (Value o : n.outputs()) // an activation stored as f16 (HalfMatmulInputs): its readers see it rounded, as on a GPU
-            if (o.type().dtype() == DType.F16 && plan.slotOf().containsKey(o)) roundToHalf(buf(o), rows(o, seq) * cols(o));
-    }
-
-    private static void roundToHalf(float[] v, int n) {
-        for (int i = 0; i < n; i++) v[i] = Half.roundToHalf(v[i]);
+            if (o.isHalfActivation()) Half.roundToHalf(buf(o), rows(o, seq) * cols(o));
     }
 
     private void compute(Node n, int[] tokens, int seq, int pos) {
