@@ -27,7 +27,9 @@ import jmlc.compiler.target.Target;
  * Llama-2-7B (32 KV heads) about 340 / 240, Llama-2-13B (40) 450 / 185, Llama-3-8B (8 KV heads of 4
  * query heads each) 100 / 70; at position 0 one block was 4.0 to 4.6% / 2.3 to 3.5% faster, at 4000
  * 41% / 48% slower. Hence 10 positions a KV head through Vulkan and 6 through CUDA (7B: 320 and 192);
- * other platforms have not been measured and default to 0 (off).
+ * other platforms have not been measured and default to 0 (off). Where the target has bulk L2 prefetches and
+ * dependent launches, the one block also reads the position and asks the L2 for its first cached rows before it
+ * waits for the qkv GEMV ({@link AttentionDecodeRule#ONE_SPLIT_KV_PREFETCH}).
  */
 public final class ShortContextDecode {
     private ShortContextDecode() {}

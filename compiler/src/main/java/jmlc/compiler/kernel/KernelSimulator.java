@@ -33,6 +33,12 @@ import java.util.Map;
  * is the one thing that orders blocks: every block runs up to it before any runs past it, and the
  * watch starts afresh after it.
  *
+ * <p>Programmatic dependent launch lets a kernel start before the ones before it end, so what it does
+ * before its grid dependency's wait ({@link Stmt.GridDependency}) may read only what none of them writes.
+ * Between {@link #stepBegins()} calls the simulator holds kernels to that: a read (a load or an
+ * asynchronous copy's source) before the block's wait of memory that an earlier launch since the call
+ * wrote fails the launch. Memory earlier steps wrote (a KV cache's rows, the position) may be read there.
+ *
  * <p>Each launch also counts its work as a GPU issues it: per block, the statements executed times
  * the warps with a lane running them (a loop's test and step count once an iteration). That
  * count, not wall time, is what a simulated device reports as a kernel's cost ({@link Cost}):
@@ -45,8 +51,21 @@ public final class KernelSimulator {
 
     private final int warpSize;
 
+    /** Global memory (2-byte units, by address) launches wrote since {@link #stepBegins()}; null: not watched. */
+    private java.util.Set<Long> stepWrites;
+    /** What the current launch writes: joins {@link #stepWrites} when the launch ends (a kernel may read its own writes). */
+    private final java.util.Set<Long> launchWrites = new java.util.HashSet<>();
+
     public KernelSimulator(int warpSize) {
         this.warpSize = warpSize;
+    }
+
+    /**
+     * A step starts: from here to the next call, reading before a kernel's grid dependency wait what an earlier launch
+     * of the step wrote fails (see the class comment). Until the first call nothing is watched.
+     */
+    public void stepBegins() {
+        stepWrites = new java.util.HashSet<>();
     }
 
     /**
@@ -71,6 +90,15 @@ public final class KernelSimulator {
      * persistent blocks than the kernel's grid ({@link Kernel#tiles()}).
      */
     public Cost launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars, int[] launchGrid) {
+        launchWrites.clear();
+        try {
+            return launchBlocks(k, buffers, scalars, launchGrid);
+        } finally {
+            if (stepWrites != null) stepWrites.addAll(launchWrites);
+        }
+    }
+
+    private Cost launchBlocks(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars, int[] launchGrid) {
         for (Buffer b : k.buffers()) if (!buffers.containsKey(b.name())) throw new IllegalArgumentException("kernel " + k.name() + ": no memory for buffer " + b.name());
         Map<String, Object> globals = new HashMap<>();
         for (Expr.Var s : k.scalars()) {
@@ -183,11 +211,14 @@ public final class KernelSimulator {
 
         GlobalAccess global;
         final int linearBlock;
+        /** Whether the block has passed its grid dependency's wait (a kernel without one never waits: nothing runs early). */
+        boolean waited;
 
         Block(Kernel k, Map<String, MemorySegment> mem, Map<String, Object> globals, int[] bid, int[] gdim, int n, GlobalAccess global) {
             this.k = k;
             this.global = global;
             this.linearBlock = bid[0] + gdim[0] * (bid[1] + gdim[1] * bid[2]);
+            this.waited = !Kernel.waits(k.body());
             this.mem = mem;
             this.n = n;
             this.bid = bid;
@@ -230,6 +261,11 @@ public final class KernelSimulator {
             for (int t = 0; t < n; t++) if (live(mask, t)) {
                 int i = checkShared(c.dst(), (Integer) di[t]);
                 flying.set(i);
+                if (stepWrites != null && !waited) {
+                    long off = (long) (Integer) si[t] * c.dst().element().bytes();
+                    for (long u = off; u < off + c.dst().element().bytes(); u += 2)
+                        if (stepWrites.contains(m.address() + u)) throw readBeforeWait(c.src(), u);
+                }
                 if (open[t] == null) open[t] = new ArrayList<>();
                 open[t].add(new Landing(c.dst(), i, read(m, (Integer) si[t], c.dst().element())));
             }
@@ -393,7 +429,9 @@ public final class KernelSimulator {
                 case Stmt.TileLoad t -> tileLoad(t, mask);
                 case Stmt.TileMma t -> tileMma(t, mask);
                 case Stmt.TileStore t -> tileStore(t, mask);
-                case Stmt.GridDependency g -> { } // kernels run one after another here
+                case Stmt.GridDependency g -> { // kernels run one after another here; what comes before the wait is watched
+                    if (g.kind() == Stmt.GridDependency.Kind.WAIT) waited = true;
+                }
                 case Stmt.AsyncCopy c -> asyncCopy(c, mask);
                 case Stmt.AsyncCommit c -> asyncCommit(mask);
                 case Stmt.AsyncWait w -> asyncWait(w.pending(), mask);
@@ -584,13 +622,24 @@ public final class KernelSimulator {
 
         /** Records thread t's access to element {@code i} of {@code b} in 2-byte units (the smallest element, f16). */
         void touch(Buffer b, MemorySegment m, long i, KType type, int t, boolean write) {
-            if (b.readOnly()) return;
             long off = i * type.bytes();
+            if (stepWrites != null) {
+                for (long u = off; u < off + type.bytes(); u += 2) {
+                    if (write) launchWrites.add(m.address() + u);
+                    else if (!waited && stepWrites.contains(m.address() + u)) throw readBeforeWait(b, u);
+                }
+            }
+            if (b.readOnly()) return;
             var who = new GlobalAccess.Who(linearBlock, t / warpSize, epoch);
             for (long u = off; u < off + type.bytes(); u += 2) {
                 if (write) global.write(b, m, u, who);
                 else global.read(b, m, u, who);
             }
+        }
+
+        private IllegalStateException readBeforeWait(Buffer b, long off) {
+            return new IllegalStateException("read of " + b.name() + " (byte " + off + ") before the grid dependency wait, which an earlier launch"
+                    + " of this step wrote: a dependent launch may run it before that launch ends");
         }
 
         /** Four 8×8 b16 matrices per warp: lane l addresses row l%8 of matrix l/8 and receives word l%4 of row l/4 of each. */

@@ -69,6 +69,7 @@ public final class SimulatedExecutor implements AutoCloseable {
     public float[] run(Program p, int[] toks, int position) {
         for (int i = 0; i < toks.length; i++) layout.tokens().setAtIndex(GroupQuantizer.U32, i, toks[i]);
         layout.pos().set(GroupQuantizer.U32, 0, position);
+        sim.stepBegins(); // kernels may read before their wait only what earlier steps wrote
         for (KernelCall call : p.launched()) {
             List<MemorySegment> bound = layout.bind(call);
             Map<String, MemorySegment> bufs = new HashMap<>();

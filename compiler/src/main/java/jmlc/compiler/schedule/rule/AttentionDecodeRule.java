@@ -8,6 +8,7 @@ import jmlc.compiler.kernel.Expr;
 import jmlc.compiler.kernel.K;
 import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Shared;
+import jmlc.compiler.kernel.Stmt;
 import jmlc.compiler.schedule.KernelCall;
 import jmlc.compiler.schedule.KernelSignature;
 import jmlc.compiler.schedule.Knob;
@@ -44,6 +45,11 @@ import static jmlc.compiler.kernel.K.*;
  * ({@code ceil(len / splits)} positions), so every split has work at any position. Splits left
  * without positions (when len < splits) write an empty partial.
  *
+ * <p>Knob {@code kv_prefetch} (CUDA sm_90+; on with one split, off with several): a block reads the position and
+ * computes its split's range before it waits for the kernel before it (earlier steps wrote the position), and where its
+ * share of the context is at most that many loop steps, asks the L2 there for its cached rows of K and of V (one bulk
+ * prefetch each) while the qkv GEMV streams its last weights.
+ *
  * <p>Where q comes from a {@code rope_kv_append} (knob {@code fuse_rope}, on by default), the
  * partial kernel does that node's work too, and the node gets no kernel: each block rotates its
  * query heads' q straight from the qkv row, and the block whose split holds the new position
@@ -60,6 +66,19 @@ public final class AttentionDecodeRule implements ScheduleRule {
     static final int KEYS = 2;
     /** A lane's dims 4 consecutive a load (knob {@code wide}): off until timed on a GPU (built 2026-12-04, none lent since). */
     static final int WIDE = 0;
+    /**
+     * Loop steps of its share of the cache (warps x keys positions each) a block asks of the L2 before it waits for the
+     * kernel before it, where its whole share is that short (knob {@code kv_prefetch}; bulk L2 prefetches and
+     * programmatic dependent launch): off for the split attention, {@link #ONE_SPLIT_KV_PREFETCH} with one split.
+     * Measured on H100s, 2026-12-06, Llama-2-7B q4f16_1 (bench/short-context-sweep.sh, one captured step a program,
+     * two leases): the one-block attention's step was 0.6 to 1.3% faster at every position from 0 to 4000 with 1, 2 or 4
+     * steps; the split attention's 0.8 to 1.1% faster up to position 256 but 1.4% slower at 512, 2.1% at 1024 and 4%
+     * at 4000 (with the bound at 2 steps, where no prefetch is issued from 512 on: not the prefetch's traffic; the
+     * kernel reads the position before the wait, and in no other way differs there. Cause not found). End to end with
+     * the split attention's prefetch on: the seed protocol's decode 569.9 -> 576.4 tok/s (7B), 514.3 -> 520.2 (8B),
+     * 315.8 -> 318.8 (13B), but generating 3000 tokens 497.2 -> 488.3.
+     */
+    static final int KV_PREFETCH = 0, ONE_SPLIT_KV_PREFETCH = 2;
     /** Splits the combine reads at once per group (three loads each in flight per thread). */
     static final int COMBINE_GROUP = 32;
 
@@ -101,11 +120,29 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 .add(Knob.oneOf("fuse_rope", 1, "1: the attention rotates q and appends k, v itself; 0: rope_kv_append runs as its own kernel", 0, 1))
                 .add(wideFits ? Knob.oneOf("wide", WIDE, "1: a lane reads 4 consecutive dims of a key in one load (8 bytes of f16, a word of int8); 0: dims a subgroup apart, a load each", 0, 1)
                         : Knob.oneOf("wide", 0, "4 dims a load: not for this head size and subgroup width, or cache type", 0))
+                .add(kvPrefetchable(n, target)
+                        ? Knob.range("kv_prefetch", KV_PREFETCH, 0, ctxLen,
+                                "loop steps (warps x keys positions each) of its share of the cache, K and V before the new position, a block asks of the L2 "
+                                        + "before it waits for the kernel before it, where its whole share is no longer; 0: none", 0, 1, 2, 4)
+                                // the tuner replays one kernel at a time, where nothing runs before the wait for the prefetch to
+                                // overlap (H100, 7B at position 256: 6.4 us without, 6.7 with); judged end to end instead
+                                // (bench/knob-compare.sh --decode, bench/short-context-sweep.sh --attention)
+                                .tryOnly(KV_PREFETCH)
+                        : Knob.oneOf("kv_prefetch", 0, "needs bulk L2 prefetch, programmatic dependent launch and cache rows of whole 16-byte units", 0))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("the warps' partial sums in shared memory (warps x group x head dim floats) within " + target.caps().maxSharedBytes() + " bytes",
                         v -> 4L * v.get("warps") * (2 + hd) * group <= target.caps().maxSharedBytes())
                 .require("splits at most " + maxThreads + " (a block's threads: the merge once had a thread a split; the combine now has one a dim)",
                         v -> Math.max(sub, v.get("splits")) <= maxThreads);
+    }
+
+    /**
+     * Whether the decode attention {@code n} on {@code target} can ask the L2 for its cache rows before it waits
+     * (knob {@code kv_prefetch}): bulk prefetches, grid dependencies, and a row's values whole 16-byte units.
+     */
+    static boolean kvPrefetchable(Node n, jmlc.compiler.target.Target target) {
+        long rowBytes = n.input(1).type().shape().dim(2).size() * n.input(1).type().dtype().bits() / 8;
+        return target.caps().bulkPrefetch() && target.caps().gridDependency() && rowBytes % 16 == 0;
     }
 
     /**
@@ -132,12 +169,14 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * The knobs of the decode attention {@code n} for short contexts ({@code ShortContextDecode}): its
      * {@code tuned} knobs with one split and as many warps as the target's block and shared memory
      * allow (32 on most GPUs), so one block per KV head scores every position and writes the output,
-     * and the program needs no combine kernel.
+     * and the program needs no combine kernel; with {@link #ONE_SPLIT_KV_PREFETCH} loop steps of rows
+     * prefetched where the target can.
      */
     public static Map<String, Integer> oneSplit(Node n, jmlc.compiler.target.Target target, Map<String, Integer> tuned) {
         KnobSpace space = space(n, target);
         Map<String, Integer> base = new java.util.LinkedHashMap<>(space.resolve(tuned));
         base.put("splits", 1);
+        base.put("kv_prefetch", kvPrefetchable(n, target) ? ONE_SPLIT_KV_PREFETCH : 0);
         for (int warps = 32; warps >= 1; warps /= 2) {
             base.put("warps", warps);
             if (space.valid(base)) return base;
@@ -158,7 +197,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         String sig = space.signature().key();
         Node rope = absorbedRope(n, ctx);
         RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
-        int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys"), wide = v.get("wide");
+        int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys"), wide = v.get("wide"), kvPrefetch = v.get("kv_prefetch");
 
         String scratchId = sig + "_partials";
         long partialFloats = (long) nH * splits * (hd + 2);
@@ -166,10 +205,11 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
         boolean single = splits == 1; // one block per KV head: it writes the output itself, no combine
-        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + ropeTag + (single ? "_single" : "_partial"),
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + ropeTag + (single ? "_single" : "_partial"),
                 (single ? "per kv head: online-softmax attention of its " : "per (kv head, split): online-softmax partial attention of its ") + group + " query heads"
                         + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits).knob("keys", keys);
+        if (kvPrefetch > 0) lb.knob("kv_prefetch", kvPrefetch);
         if (wide == 1) lb.knob("wide", 1);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
         Buffer q = lb.input(spec == null ? "q" : "qkv", spec == null ? n.input(0) : rope.input(0));
@@ -181,6 +221,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Shared sl = lb.shared("warp_l", KType.F32, warps * group);
         Shared sacc = lb.shared("warp_acc", KType.F32, warps * group * hd);
         K.Body b = lb.body;
+        // with kv_prefetch, what comes before the wait reads only what earlier steps wrote (pos, the cached rows)
+        if (kvPrefetch > 0) b.gridDependency(Stmt.GridDependency.Kind.TRIGGER);
         Expr.Var g = b.let("g", bid(0));
         Expr.Var sp = b.let("sp", bid(1));
         Expr.Var w = b.let("w", div(tid(0), c(warp)));
@@ -191,6 +233,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr.Var chunk = b.let("chunk", div(add(len, sub(nSplits, c(1))), nSplits));
         Expr.Var start = b.let("start", mul(sp, chunk));
         Expr.Var end = b.let("end", min(len, add(start, chunk)));
+        if (kvPrefetch > 0) prefetchCachedRows(b, kc, vc, g, chunk, start, end, len, kvPrefetch * warps * keys, ctxLen, hd, warps > 1 ? warp : 0);
         Expr.Var newPos = spec == null ? null : b.let("new_pos", sub(len, c(1)));
         if (spec != null) {
             // the split holding the new position appends its k (rotated) and v, then all threads meet
@@ -330,6 +373,25 @@ public final class AttentionDecodeRule implements ScheduleRule {
         KernelCall partial = lb.build();
         if (single) return Optional.of(List.of(partial));
         return Optional.of(List.of(partial, combine(ctx, n, sig, scratchId, partialFloats, splits, nH, hd, warp)));
+    }
+
+    /**
+     * Knob {@code kv_prefetch}: where the block's share of the context is at most {@code positions} (its first
+     * kv_prefetch loop steps), its cached rows of K and of V (those before the new
+     * position, len - 1, which this step writes) asked of the L2 in one bulk prefetch each (thread 0 and thread
+     * {@code vThread}), then the wait for the kernel before. Earlier steps wrote those rows and pos, and a captured
+     * step starts after the last one ends, so they can be read before the wait (which follows). The block is launched
+     * while the kernel before (the qkv GEMV) streams its last weights, so the attention's own reads meet the L2 rather
+     * than the memory once it may start.
+     */
+    private static void prefetchCachedRows(K.Body b, KvCacheAccess kc, KvCacheAccess vc, Expr g, Expr chunk, Expr start, Expr end, Expr len,
+                                           int positions, int ctxLen, int hd, int vThread) {
+        // a share longer than the prefetch streams at the bandwidth: none (see KV_PREFETCH)
+        Expr.Var rows = b.let("cached", select(le(chunk, c(positions)), sub(min(end, sub(len, c(1))), start), c(0)));
+        Expr first = mul(add(mul(g, c(ctxLen)), start), c(hd));
+        b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(0))), x -> kc.prefetchRows(x, first, rows, hd));
+        b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(vThread))), x -> vc.prefetchRows(x, first, rows, hd));
+        b.gridDependency(Stmt.GridDependency.Kind.WAIT);
     }
 
     /**

@@ -47,6 +47,20 @@ final class KvCacheAccess {
         return group;
     }
 
+    /** Bytes of the values (not an int8 cache's scales) a row of {@code hd} elements takes. */
+    int rowBytes(int hd) {
+        return hd * values.element().bytes();
+    }
+
+    /**
+     * Asks the L2 for {@code rows} consecutive rows of the values from element {@code first} (a row's first), in one
+     * bulk prefetch ({@code rowBytes(hd)} a multiple of 16). An int8 cache's scales are not asked for: their rows of
+     * {@code hd / group} halves are not 16-byte units.
+     */
+    void prefetchRows(K.Body b, Expr first, Expr rows, int hd) {
+        b.prefetchRange(values, first, mul(rows, c(rowBytes(hd))));
+    }
+
     /** Element {@code index} as f32. */
     Expr load(Expr index) {
         if (!int8()) return loadF32(values, index);

@@ -71,7 +71,60 @@ class AttentionDecodeTest {
     @CsvSource({"1, 4, 32, 1", "2, 2, 1, 1", "3, 4, 4, 1", "4, 1, 2, 0", "4, 4, 32, 1", "8, 2, 3, 0"})
     void keysAStep(int keys, int warps, int splits, int fuseRope) {
         decodeMatchesInterpreter(Map.of("keys", keys, "warps", warps, "splits", splits, "fuse_rope", fuseRope),
-                "_w" + warps + "s" + splits + (keys == 1 ? "_" : "k" + keys), String.format("keys %d, warps %d, splits %d, fuse_rope %d", keys, warps, splits, fuseRope));
+                "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys), String.format("keys %d, warps %d, splits %d, fuse_rope %d", keys, warps, splits, fuseRope));
+    }
+
+    /**
+     * Knob {@code kv_prefetch}: each block reads the position, and asks the L2 for its cached rows where its share is at
+     * most that many loop steps (8 positions a step here), before its grid dependency's wait. The simulator holds each
+     * range to its buffer and to 16-byte units, and fails a read before the wait of what an earlier launch of the step
+     * wrote (the qkv row, the new position's k and v); the logits are unchanged. 3 splits of up to 14 positions (one
+     * step covers a split's share up to position 24, two all of them), one split (one step up to position 8); none.
+     */
+    @ParameterizedTest
+    @CsvSource({"1, 3, 1", "2, 3, 0", "64, 3, 1", "1, 1, 0", "2, 1, 1", "64, 1, 0", "0, 3, 1", "0, 1, 0"})
+    void cachedRowsAskedOfTheL2BeforeTheWait(int kvPrefetch, int splits, int fuseRope) {
+        Map<String, Integer> knobs = Map.of("kv_prefetch", kvPrefetch, "splits", splits, "fuse_rope", fuseRope);
+        String tag = "s" + splits + "k2" + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + (fuseRope == 1 ? "_rope" : "_" + (splits == 1 ? "single" : "partial"));
+        decodeMatchesInterpreter(knobs, tag, "kv_prefetch " + kvPrefetch + ", splits " + splits);
+        var attention = decodeProgram(knobs).kernels().stream().filter(k -> k.name().contains(tag)).findFirst().orElseThrow();
+        var top = ((jmlc.compiler.kernel.Stmt.Block) attention.body()).body();
+        int waitAt = -1, firstPrefetchIf = -1, posLoad = -1;
+        for (int i = 0; i < top.size(); i++) {
+            if (top.get(i) instanceof jmlc.compiler.kernel.Stmt.GridDependency g && g.kind() == jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT && waitAt < 0) waitAt = i;
+            if (firstPrefetchIf < 0 && top.get(i) instanceof jmlc.compiler.kernel.Stmt.If f && f.then().toString().contains("Prefetch[")) firstPrefetchIf = i;
+            if (posLoad < 0 && top.get(i) instanceof jmlc.compiler.kernel.Stmt.Let l && l.var().name().equals("len")) posLoad = i;
+        }
+        assertTrue(waitAt >= 0 && posLoad >= 0, "a wait and the position's load: " + top);
+        assertTrue(kvPrefetch > 0 ? posLoad < waitAt : posLoad > waitAt, "the position read " + (kvPrefetch > 0 ? "before" : "after") + " the wait");
+        if (kvPrefetch == 0) assertTrue(firstPrefetchIf < 0, "no prefetch with kv_prefetch 0");
+        else assertTrue(firstPrefetchIf >= 0 && firstPrefetchIf < waitAt, "the prefetches come before the wait: " + top);
+    }
+
+    /**
+     * By default the short-context program's one-block attention prefetches its first rows before its wait and the
+     * split attention does not (where the target can: CUDA sm_90, not Vulkan); the short-context program matches the
+     * interpreter at every step, the simulator watching what its kernels read before their waits.
+     */
+    @Test
+    void theOneBlockAttentionPrefetchesByDefaultTheSplitOneDoesNot() {
+        ModelConfig c = config();
+        Graph unfused = unfused(c);
+        Pipeline.Result res = passes(unfused);
+        Knobs knobs = Knobs.defaults().put(jmlc.compiler.build.ShortContextDecode.KIND, Map.of("positions", CONTEXT));
+        Build cuda = Build.compile(res.graph(), Target.parse("cuda:sm_90"), knobs, CONTEXT);
+        assertTrue(cuda.decode().kernels().stream().anyMatch(k -> k.name().matches(".*_w4s32k2_rope[a-z]*_partial")),
+                "the split attention without a prefetch: " + names(cuda.decode()));
+        assertTrue(cuda.shortDecode().kernels().stream().anyMatch(k -> k.name().matches(".*s1k2p" + AttentionDecodeRule.ONE_SPLIT_KV_PREFETCH + "_rope.*_single.*")),
+                "the one-block attention with its prefetch: " + names(cuda.shortDecode()));
+        Build vulkan = Build.compile(res.graph(), Target.parse("vulkan"), knobs, CONTEXT);
+        assertTrue(vulkan.shortDecode().kernels().stream().anyMatch(k -> k.name().matches(".*s1k2_rope.*_single.*")),
+                "no prefetch where the target has none: " + names(vulkan.shortDecode()));
+        programMatchesInterpreter(c, unfused, res, cuda.shortDecode(), "the short-context program");
+    }
+
+    private static java.util.List<String> names(Program p) {
+        return p.kernels().stream().map(jmlc.compiler.kernel.Kernel::name).toList();
     }
 
     /** The tiny model's decode program with {@code attention} as every attention's knobs. */
@@ -105,7 +158,12 @@ class AttentionDecodeTest {
         Graph unfused = unfused(c);
         Pipeline.Result res = passes(unfused);
         Program decode = decodeProgram(attention, res);
-        assertTrue(decode.kernels().stream().anyMatch(k -> k.name().contains(tag)), what + ": a kernel named *" + tag + "*: " + decode.kernels());
+        assertTrue(decode.kernels().stream().anyMatch(k -> k.name().contains(tag)), what + ": a kernel named *" + tag + "*: " + names(decode));
+        programMatchesInterpreter(c, unfused, res, decode, what);
+    }
+
+    /** Runs {@code decode} beside the interpreter at steps 0 to STEPS - 1, fresh random tokens. */
+    private static void programMatchesInterpreter(ModelConfig c, Graph unfused, Pipeline.Result res, Program decode, String what) {
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared(); var sim = new SimulatedExecutor(decode, res.memory(), m.weights(res.graph(), a), CONTEXT)) {
