@@ -64,7 +64,10 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * seed protocol, 508.5 -> 544.5 generating 3000 tokens (mean position 1500; 4 keys the same).
      */
     static final int KEYS = 2;
-    /** A lane's dims 4 consecutive a load (knob {@code wide}): off until timed on a GPU (built 2026-12-04, none lent since). */
+    /**
+     * A lane's dims 4 consecutive a load (knob {@code wide}): off. Timed on an H100, 2026-12-06 (knob-compare, one run,
+     * with the split attention's prefetch on): decode 578.2 -> 578.9 tok/s, the kernel 6.7 -> 6.6 us: within noise.
+     */
     static final int WIDE = 0;
     /**
      * Loop steps of its share of the cache (warps x keys positions each) a block asks of the L2 before it waits for the
@@ -73,8 +76,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * Measured on H100s, 2026-12-06, Llama-2-7B q4f16_1 (bench/short-context-sweep.sh, one captured step a program,
      * two leases): the one-block attention's step was 0.6 to 1.3% faster at every position from 0 to 4000 with 1, 2 or 4
      * steps; the split attention's 0.8 to 1.1% faster up to position 256 but 1.4% slower at 512, 2.1% at 1024 and 4%
-     * at 4000 (with the bound at 2 steps, where no prefetch is issued from 512 on: not the prefetch's traffic; the
-     * kernel reads the position before the wait, and in no other way differs there. Cause not found). End to end with
+     * at 4000 (with the bound at 2 steps, where no prefetch is issued from 512 on: not the prefetch's traffic; there the
+     * kernel differs only in reading the position before the wait and in the branches it does not take. Cause not
+     * found: registers are the same, 32, and so is the loop's PTX). End to end with
      * the split attention's prefetch on: the seed protocol's decode 569.9 -> 576.4 tok/s (7B), 514.3 -> 520.2 (8B),
      * 315.8 -> 318.8 (13B), but generating 3000 tokens 497.2 -> 488.3.
      */
