@@ -54,10 +54,13 @@ class CpuRunnerTest {
              ModelRunner fast = new CpuBackend().load(cm, w, device("cpu"), Progress.NONE);
              ModelRunner ref = new CpuBackend().load(cm, w, device("cpu:ref"), Progress.NONE)) {
             int[] prompt = r.ints(6, 0, c.vocabSize()).toArray();
-            check(ref.forward(prompt, 0), fast.forward(prompt, 0), mode + " " + disabled + " prefill");
+            // where activations are stored as f16 (HalfMatmulInputs) both round them, and a value the two paths' f32 sums
+            // put either side of a rounding boundary becomes an f16 step (2^-11) apart: seen at 1.5e-4 (seed 56630112457638)
+            double tol = mode.activations() == jmlc.compiler.ir.DType.F16 && !disabled.contains("HalfMatmulInputs") ? 1e-3 : 1e-4;
+            check(ref.forward(prompt, 0), fast.forward(prompt, 0), mode + " " + disabled + " prefill", tol);
             for (int pos = 6; pos < 9; pos++) {
                 int[] t = {r.nextInt(c.vocabSize())};
-                check(ref.forward(t, pos), fast.forward(t, pos), mode + " " + disabled + " decode at " + pos);
+                check(ref.forward(t, pos), fast.forward(t, pos), mode + " " + disabled + " decode at " + pos, tol);
             }
         }
     }
@@ -86,10 +89,6 @@ class CpuRunnerTest {
                 check(ref.run(t, pos, st), cpu.forward(t, pos), "i8 cache on " + device + ", head size " + headDim + ", decode at " + pos, tol);
             }
         }
-    }
-
-    static void check(float[] ref, float[] got, String what) {
-        check(ref, got, what, 1e-4);
     }
 
     static void check(float[] ref, float[] got, String what, double tol) {
