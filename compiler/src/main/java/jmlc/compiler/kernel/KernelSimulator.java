@@ -51,10 +51,11 @@ public final class KernelSimulator {
 
     private final int warpSize;
 
-    /** Global memory (2-byte units, by address) launches wrote since {@link #stepBegins()}; null: not watched. */
+    /**
+     * Global memory (2-byte units, by address) earlier launches wrote since {@link #stepBegins()}; null: not watched.
+     * A launch's writes join it when the launch (or a grid barrier's phase) ends: a kernel may read its own writes.
+     */
     private java.util.Set<Long> stepWrites;
-    /** What the current launch writes: joins {@link #stepWrites} when the launch ends (a kernel may read its own writes). */
-    private final java.util.Set<Long> launchWrites = new java.util.HashSet<>();
 
     public KernelSimulator(int warpSize) {
         this.warpSize = warpSize;
@@ -90,15 +91,6 @@ public final class KernelSimulator {
      * persistent blocks than the kernel's grid ({@link Kernel#tiles()}).
      */
     public Cost launch(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars, int[] launchGrid) {
-        launchWrites.clear();
-        try {
-            return launchBlocks(k, buffers, scalars, launchGrid);
-        } finally {
-            if (stepWrites != null) stepWrites.addAll(launchWrites);
-        }
-    }
-
-    private Cost launchBlocks(Kernel k, Map<String, MemorySegment> buffers, Map<String, Integer> scalars, int[] launchGrid) {
         for (Buffer b : k.buffers()) if (!buffers.containsKey(b.name())) throw new IllegalArgumentException("kernel " + k.name() + ": no memory for buffer " + b.name());
         Map<String, Object> globals = new HashMap<>();
         for (Expr.Var s : k.scalars()) {
@@ -122,6 +114,7 @@ public final class KernelSimulator {
                         run(k, blk, top);
                         issues[next++] = blk.issued;
                     }
+            written(global);
             return new Cost(issues);
         }
         // grid barriers: every block runs up to the next one before any goes past it; after it, any block may
@@ -138,12 +131,18 @@ public final class KernelSimulator {
                 run(k, blk, top.subList(from, to));
                 if (to < top.size()) blk.gridBarrier();
             }
+            written(blocks.getFirst().global);
             GlobalAccess fresh = new GlobalAccess();
             for (Block blk : blocks) blk.global = fresh;
             from = to + 1;
         }
         for (int i = 0; i < blocks.size(); i++) issues[i] = blocks.get(i).issued;
         return new Cost(issues);
+    }
+
+    /** What a launch (or a grid barrier's phase) wrote, for the reads of later launches before their wait. */
+    private void written(GlobalAccess g) {
+        if (stepWrites != null) stepWrites.addAll(g.writes.keySet());
     }
 
     private static void run(Kernel k, Block blk, List<Stmt> stmts) {
@@ -261,11 +260,7 @@ public final class KernelSimulator {
             for (int t = 0; t < n; t++) if (live(mask, t)) {
                 int i = checkShared(c.dst(), (Integer) di[t]);
                 flying.set(i);
-                if (stepWrites != null && !waited) {
-                    long off = (long) (Integer) si[t] * c.dst().element().bytes();
-                    for (long u = off; u < off + c.dst().element().bytes(); u += 2)
-                        if (stepWrites.contains(m.address() + u)) throw readBeforeWait(c.src(), u);
-                }
+                readBeforeWait(c.src(), m, (long) (Integer) si[t] * c.dst().element().bytes(), c.dst().element().bytes());
                 if (open[t] == null) open[t] = new ArrayList<>();
                 open[t].add(new Landing(c.dst(), i, read(m, (Integer) si[t], c.dst().element())));
             }
@@ -623,12 +618,7 @@ public final class KernelSimulator {
         /** Records thread t's access to element {@code i} of {@code b} in 2-byte units (the smallest element, f16). */
         void touch(Buffer b, MemorySegment m, long i, KType type, int t, boolean write) {
             long off = i * type.bytes();
-            if (stepWrites != null) {
-                for (long u = off; u < off + type.bytes(); u += 2) {
-                    if (write) launchWrites.add(m.address() + u);
-                    else if (!waited && stepWrites.contains(m.address() + u)) throw readBeforeWait(b, u);
-                }
-            }
+            if (!write) readBeforeWait(b, m, off, type.bytes());
             if (b.readOnly()) return;
             var who = new GlobalAccess.Who(linearBlock, t / warpSize, epoch);
             for (long u = off; u < off + type.bytes(); u += 2) {
@@ -637,9 +627,13 @@ public final class KernelSimulator {
             }
         }
 
-        private IllegalStateException readBeforeWait(Buffer b, long off) {
-            return new IllegalStateException("read of " + b.name() + " (byte " + off + ") before the grid dependency wait, which an earlier launch"
-                    + " of this step wrote: a dependent launch may run it before that launch ends");
+        /** A read of {@code bytes} at {@code off} in {@code b}: before the block's wait, of nothing an earlier launch of the step wrote. */
+        private void readBeforeWait(Buffer b, MemorySegment m, long off, int bytes) {
+            if (stepWrites == null || waited) return;
+            for (long u = off; u < off + bytes; u += 2)
+                if (stepWrites.contains(m.address() + u))
+                    throw new IllegalStateException("read of " + b.name() + " (byte " + u + ") before the grid dependency wait, which an earlier launch"
+                            + " of this step wrote: a dependent launch may run it before that launch ends");
         }
 
         /** Four 8×8 b16 matrices per warp: lane l addresses row l%8 of matrix l/8 and receives word l%4 of row l/4 of each. */

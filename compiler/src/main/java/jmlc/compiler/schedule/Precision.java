@@ -31,6 +31,14 @@ public final class Precision {
     /** A node's bound where x is rounded to 8 bits, and a whole model's. */
     public static final double INT8_NODE = 5e-2, INT8_MODEL = 0.15;
 
+    /**
+     * Two f32 computations of a whole model's logits (the CPU's kernels and its reference, or a float64 pass) with f32
+     * activations and cache agree to {@code F32_STORAGE_MODEL}; where both store activations or the cache as f16 (an f16
+     * cache, f16 matmul inputs), to {@code F16_STORAGE_MODEL}: a value their sums put either side of an f16 rounding
+     * boundary lands an f16 step (2^-11) apart, which alone moves the logits by about 1e-4 (seen at 1.5e-4).
+     */
+    public static final double F32_STORAGE_MODEL = 1e-4, F16_STORAGE_MODEL = 1e-3;
+
     /** Whether a step's kernels round x to 8 bits: an {@link #INT8_RULES} rule, or a kernel whose knob {@code dot4} is 1. */
     public static boolean roundsXTo8Bits(Program.Step s) {
         return INT8_RULES.contains(s.rule()) || s.calls().stream().anyMatch(c -> c.kernel().knobs().getOrDefault("dot4", 0) == 1);

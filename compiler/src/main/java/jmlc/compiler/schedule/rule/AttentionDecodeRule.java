@@ -145,8 +145,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * (knob {@code kv_prefetch}): bulk prefetches, grid dependencies, and a row's values whole 16-byte units.
      */
     static boolean kvPrefetchable(Node n, jmlc.compiler.target.Target target) {
-        long rowBytes = n.input(1).type().shape().dim(2).size() * n.input(1).type().dtype().bits() / 8;
-        return target.caps().bulkPrefetch() && target.caps().gridDependency() && rowBytes % 16 == 0;
+        return target.caps().bulkPrefetch() && target.caps().gridDependency() && KvCacheAccess.rowBytes(n.input(1).type()) % 16 == 0;
     }
 
     /**
@@ -393,8 +392,8 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // a share longer than the prefetch streams at the bandwidth: none (see KV_PREFETCH)
         Expr.Var rows = b.let("cached", select(le(chunk, c(positions)), sub(min(end, sub(len, c(1))), start), c(0)));
         Expr first = mul(add(mul(g, c(ctxLen)), start), c(hd));
-        b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(0))), x -> kc.prefetchRows(x, first, rows, hd));
-        b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(vThread))), x -> vc.prefetchRows(x, first, rows, hd));
+        b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(0))), x -> kc.prefetchRows(x, first, rows));
+        b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(vThread))), x -> vc.prefetchRows(x, first, rows));
         b.gridDependency(Stmt.GridDependency.Kind.WAIT);
     }
 

@@ -23,19 +23,21 @@ import static jmlc.compiler.kernel.K.*;
 final class KvCacheAccess {
     private final Buffer values, scales;
     private final int group;
+    private final long rowBytes;
 
-    private KvCacheAccess(Buffer values, Buffer scales, int group) {
+    private KvCacheAccess(Buffer values, Buffer scales, int group, long rowBytes) {
         this.values = values;
         this.scales = scales;
         this.group = group;
+        this.rowBytes = rowBytes;
     }
 
     /** Cache {@code cache} ({@code [nKv, ctx, hd]}) as buffer {@code name} of {@code lb} (and {@code name_scales} for int8). */
     static KvCacheAccess of(LaunchBuilder lb, String name, Value cache, boolean written) {
         Buffer v = written ? lb.output(name, cache) : lb.input(name, cache);
-        if (!Int8KvCache.is(cache.type())) return new KvCacheAccess(v, null, 1);
+        if (!Int8KvCache.is(cache.type())) return new KvCacheAccess(v, null, 1, rowBytes(cache.type()));
         int hd = (int) cache.type().shape().dim(2).size();
-        return new KvCacheAccess(v, lb.kvScales(name + "_scales", cache, written), Int8KvCache.group(hd));
+        return new KvCacheAccess(v, lb.kvScales(name + "_scales", cache, written), Int8KvCache.group(hd), rowBytes(cache.type()));
     }
 
     boolean int8() {
@@ -47,18 +49,18 @@ final class KvCacheAccess {
         return group;
     }
 
-    /** Bytes of the values (not an int8 cache's scales) a row of {@code hd} elements takes. */
-    int rowBytes(int hd) {
-        return hd * values.element().bytes();
+    /** Bytes of the values (not an int8 cache's scales) a row of a cache of type {@code cache} ({@code [nKv, ctx, hd]}) takes. */
+    static long rowBytes(TensorType cache) {
+        return cache.shape().dim(2).size() * cache.dtype().bits() / 8;
     }
 
     /**
      * Asks the L2 for {@code rows} consecutive rows of the values from element {@code first} (a row's first), in one
-     * bulk prefetch ({@code rowBytes(hd)} a multiple of 16). An int8 cache's scales are not asked for: their rows of
+     * bulk prefetch ({@link #rowBytes} a multiple of 16). An int8 cache's scales are not asked for: their rows of
      * {@code hd / group} halves are not 16-byte units.
      */
-    void prefetchRows(K.Body b, Expr first, Expr rows, int hd) {
-        b.prefetchRange(values, first, mul(rows, c(rowBytes(hd))));
+    void prefetchRows(K.Body b, Expr first, Expr rows) {
+        b.prefetchRange(values, first, mul(rows, c((int) rowBytes)));
     }
 
     /** Element {@code index} as f32. */
