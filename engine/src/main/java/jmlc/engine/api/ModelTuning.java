@@ -87,9 +87,19 @@ public final class ModelTuning {
     /**
      * What a run did: the device, every task's result, the database written (null when nothing was timed), and
      * the decode-step stage's trials (null where it did not run: no tuned kernel with an early trigger, nothing
-     * timed, or {@code stepTokens} 0).
+     * timed, or {@code stepTokens} 0), and the short-context threshold's ({@link ShortContextTuning}; null where it did
+     * not run: not a GPU, no short-context program, nothing timed, or {@code stepTokens} 0).
      */
-    public record Result(DeviceInfo device, DeviceIdentity identity, Tuner.Report report, Path database, DecodeStepTuning.Choice step) {}
+    public record Result(DeviceInfo device, DeviceIdentity identity, Tuner.Report report, Path database, DecodeStepTuning.Choice step,
+                         ShortContextTuning.Choice shortContext) {
+        /** What the whole-step stages chose, in lines for a person (none where neither ran). */
+        public List<String> stageLines() {
+            List<String> l = new java.util.ArrayList<>();
+            if (step != null) l.addAll(step.lines());
+            if (shortContext != null) l.addAll(shortContext.lines());
+            return l;
+        }
+    }
 
     /** Tunes {@code spec} (a model directory, a .gguf, synthetic:NAME) as {@code load} would load it. */
     public static Result tune(String spec, LoadOptions load, Options options, Tuner.Listener listener, Progress progress) {
@@ -111,7 +121,7 @@ public final class ModelTuning {
         if (ctx > config.maxPositions()) throw new IllegalArgumentException("max context " + ctx + " exceeds the model's context window of " + config.maxPositions());
         progress.update("compiling graph (" + quant + ")", 0, 1);
         CompiledModel compiled = CompiledModel.compile(config, quant, load.kvCacheFor(quant), ctx, false, load.disabledPasses(), ModelLoader.MAX_STEP_TOKENS);
-        return withDecodeStep(tune(compiled, dev, options, listener, progress), dev, spec, load, options, progress);
+        return withDecodeStep(tune(compiled, dev, options, listener, progress), compiled, dev, spec, load, options, progress);
     }
 
     /** The per-kernel search's result, with what the decode-step stage takes from it. */
@@ -123,16 +133,25 @@ public final class ModelTuning {
      */
     public static Result tune(LoadedModel model, LoadOptions load, Options options, Tuner.Listener listener, Progress progress) {
         Backends.Resolved dev = Backends.resolve(model.runner().device().id());
-        return withDecodeStep(tune(model.compiled(), dev, options, listener, progress), dev, model.spec(), load.device(dev.device().id()), options, progress);
+        return withDecodeStep(tune(model.compiled(), dev, options, listener, progress), model.compiled(), dev, model.spec(), load.device(dev.device().id()), options, progress);
     }
 
-    /** {@code k} with the decode-step stage run after it ({@link DecodeStepTuning}) where something was timed and the options ask. */
-    private static Result withDecodeStep(PerKernel k, Backends.Resolved dev, String spec, LoadOptions load, Options options, Progress progress) {
+    /**
+     * {@code k} with the whole-step stages run after it where something was timed and the options ask: the decode step's
+     * early triggers ({@link DecodeStepTuning}), then on a GPU the short-context threshold ({@link ShortContextTuning}).
+     */
+    private static Result withDecodeStep(PerKernel k, CompiledModel compiled, Backends.Resolved dev, String spec, LoadOptions load, Options options, Progress progress) {
         DecodeStepTuning.Choice step = null;
-        if (k.database() != null && options.stepTokens() > 0)
+        ShortContextTuning.Choice shortContext = null;
+        if (k.database() != null && options.stepTokens() > 0) {
             step = DecodeStepTuning.run(spec, load, TuningDatabase.directory(), k.identity(), k.tasks(), k.records(), options.stepTokens(),
                     what -> progress.update(what, 0, 1)).orElse(null);
-        return new Result(dev.device(), k.identity(), k.report(), k.database(), step);
+            if (dev.backend() instanceof jmlc.engine.runtime.gpu.GpuBackend gpu)
+                shortContext = ShortContextTuning.run(compiled, gpu, dev.device(), TuningDatabase.directory(), k.identity(),
+                        k.records().isEmpty() ? Instant.now().truncatedTo(ChronoUnit.SECONDS).toString() : k.records().getFirst().measured(),
+                        what -> progress.update(what, 0, 1)).orElse(null);
+        }
+        return new Result(dev.device(), k.identity(), k.report(), k.database(), step, shortContext);
     }
 
     private static PerKernel tune(CompiledModel model, Backends.Resolved dev, Options options, Tuner.Listener listener, Progress progress) {

@@ -74,7 +74,7 @@ public final class TuneBench {
 
         out.println("\n==== per kernel");
         TuningTable.of(r.report()).forEach(out::println);
-        if (r.step() != null) r.step().lines().forEach(out::println);
+        r.stageLines().forEach(out::println);
         out.println("\n==== candidates per kernel, time over the defaults' (the search's evidence)");
         for (TaskResult t : r.report().results()) out.println("  " + distribution(t));
         out.println("\n==== summary: " + model + " " + quant + " on " + r.device().name() + " (" + r.identity().driver() + ")");

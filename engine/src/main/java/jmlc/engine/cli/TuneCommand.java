@@ -80,7 +80,9 @@ final class TuneCommand implements Callable<Integer> {
             description = "Decode tokens a run of the decode-step stage generates (default: ${DEFAULT-VALUE}; 0 skips it). Where the device "
                     + "launches programmatic dependents (CUDA sm_90+), the whole model's decode is timed as tuned, as tuned but launched "
                     + "as dependents, and with the GEMVs' ring and early trigger, which a kernel timed alone cannot show; the fastest is kept "
-                    + "if 1%% ahead and its logits agree.")
+                    + "if 1%% ahead and its logits agree. Then, on a GPU, one decode step of each decode program (the attention in one block a "
+                    + "KV head, and split with its combine) is timed at positions 0 to 1023, and the position where one hands over to the "
+                    + "other is kept for the model's attention shape.")
     int stepTokens;
 
     @Option(names = "--show", description = "Tune nothing: print the tuning databases (of --device, if given).")
@@ -111,7 +113,7 @@ final class TuneCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ModelTuning.Result r = ModelTuning.tune(model, LoadOptions.defaults().device(device).quant(quant).maxContext(maxContext).kvCache(kvCache), opts, listener(bar, t0), bar);
         TuningTable.of(r.report()).forEach(ctx.out::println);
-        if (r.step() != null) r.step().lines().forEach(ctx.out::println);
+        r.stageLines().forEach(ctx.out::println);
         ctx.out.println(String.format(Locale.ROOT, "tuned %d kernel signatures on %s in %.0f s; %s", r.report().results().size(), r.identity(), r.report().seconds(),
                 r.database() == null ? "nothing was timed, no database written" : "database: " + r.database()));
         ctx.out.flush();

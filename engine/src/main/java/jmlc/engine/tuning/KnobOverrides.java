@@ -78,7 +78,10 @@ public final class KnobOverrides {
         Set<String> used = new HashSet<>();
         for (Program p : build.programs())
             for (Tunable t : p.tunables()) used.add(t.space().signature().key());
-        ShortContextDecode.space(build.target(), build.decode().graph()).ifPresent(s -> used.add(s.signature().key()));
+        ShortContextDecode.space(build.target(), build.decode().graph()).ifPresent(s -> {
+            used.add(s.signature().key());
+            used.add(ShortContextDecode.KIND); // an entry for every model
+        });
         if (build.target().caps().gridBarrier()) used.add(PersistentDecode.space(build.target()).signature().key());
         if (build.target().caps().bulkPrefetch()) used.add(jmlc.compiler.build.WeightPrefetch.space(build.target()).signature().key());
         for (String sig : values.keySet()) {

@@ -57,7 +57,7 @@ class CliCompileTest {
             shortLaunches += Integer.parseInt(f[4]);
             if (f[0].contains("_single")) assertEquals("attention_decode", f[1], "the short-context attention is the decode attention rule's: " + row);
         }
-        // a CUDA target has a short-context decode program (6 positions a KV head): the attention without its combine
+        // a CUDA target has a short-context decode program (10 positions a KV head): the attention without its combine
         assertTrue(r.out().matches("(?s).*below position \\d+: \\d+ kernels, " + shortLaunches + " launches per token.*"), "short-context launches add up:\n" + r.out());
         try (Stream<Path> k = Files.list(out.resolve("kernels"))) {
             assertEquals(index.size() - 1, k.count(), "one file per kernel");
@@ -70,7 +70,7 @@ class CliCompileTest {
         String knobs = Files.readString(out.resolve("knobs.txt"));
         assertTrue(knobs.matches("(?s).*\\ngemvh_q4f16g32z7\\w+@cuda:sm_90\\n  warps += 8 +default 8 +allowed 1, 2, 4, 8, 16, 32 +tried \\[4, 8, 16\\].*"), knobs);
         assertTrue(knobs.contains("attention_decode_") && knobs.contains("fuse_rope") && knobs.contains("gemm_"), knobs);
-        assertTrue(knobs.matches("(?s).*\ndecode_short_context@cuda:sm_90\n  positions += \\d+ +default \\d+ .*"), knobs);
+        assertTrue(knobs.matches("(?s).*\ndecode_short_context_h\\w+@cuda:sm_90\n  positions += \\d+ +default \\d+ .*"), knobs);
     }
 
     @Test

@@ -142,7 +142,7 @@ public final class TuneMagic implements Magic {
         }
         ctx.display(TableView.of(TuningChart.table("Tuned on " + result.identity() + (result.database() == null ? " (nothing timed)" : ": " + result.database()),
                 result.report().results())));
-        if (result.step() != null) ctx.display(MimeBundle.text(String.join("\n", result.step().lines())));
+        if (!result.stageLines().isEmpty()) ctx.display(MimeBundle.text(String.join("\n", result.stageLines())));
         if (!args.noReload && result.database() != null) {
             var last = ctx.session().get(Llm.LAST_LOAD);
             String spec = last.map(Llm.LoadRequest::spec).orElse(cm.model().spec());

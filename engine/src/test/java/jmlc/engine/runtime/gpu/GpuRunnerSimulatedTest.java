@@ -119,7 +119,7 @@ class GpuRunnerSimulatedTest {
         ModelConfig c = config();
         Target cuda = Target.parse("cuda:sm_90");
         // the default: a platform's positions per KV head times the KV heads, within the context
-        assertEquals(192, jmlc.compiler.build.ShortContextDecode.defaultPositions(cuda, 32, 4096));
+        assertEquals(320, jmlc.compiler.build.ShortContextDecode.defaultPositions(cuda, 32, 4096));
         assertEquals(320, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("vulkan"), 32, 4096));
         assertEquals(80, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("vulkan"), 8, 4096));
         assertEquals(64, jmlc.compiler.build.ShortContextDecode.defaultPositions(Target.parse("vulkan"), 8, 64));
@@ -127,6 +127,12 @@ class GpuRunnerSimulatedTest {
         try (Checkpoint ck = tinyCheckpoint(dir, c)) {
             CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
             Knobs four = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", cuda), java.util.Map.of("positions", 4));
+            // an entry for the model's attention shape (what jmlc tune writes) wins over one for every model
+            var shaped = jmlc.compiler.build.ShortContextDecode.space(cuda, cm.graph()).orElseThrow().signature();
+            assertTrue(shaped.toString().startsWith("decode_short_context_h") && shaped.toString().endsWith("@cuda:sm_90"), shaped.toString());
+            assertEquals(4, jmlc.compiler.build.ShortContextDecode.positions(four, cuda, cm.graph()));
+            assertEquals(6, jmlc.compiler.build.ShortContextDecode.positions(Knobs.defaults().with(four).put(shaped, java.util.Map.of("positions", 6)), cuda, cm.graph()));
+            assertEquals(20, jmlc.compiler.build.ShortContextDecode.positions(Knobs.defaults(), cuda, cm.graph()), "the default: 10 positions a KV head (2) through CUDA");
             var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
             try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
                  GpuRunner r = load("cuda:sm_90", cm, w, four);

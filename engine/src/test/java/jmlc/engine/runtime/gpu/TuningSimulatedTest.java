@@ -283,6 +283,19 @@ class TuningSimulatedTest {
                 assertTrue(gemvs > 0, "the tuned GEMVs are in the database");
                 // a kept variant triggers early; the per-kernel result where one of its GEMVs kept a ring with the trigger
                 assertEquals(variant || early, r.decodeProgram().triggersEarly(), "kept " + step.kept());
+                // then the short-context threshold: both programs timed, the least total kept for the model's attention shape
+                var shortContext = result.shortContext();
+                assertNotNull(shortContext, "a GPU with a short-context program: the stage ran");
+                assertArrayEquals(new int[] {0, 8, 16, 24}, shortContext.sweep().positions());
+                for (int i = 0; i < 4; i++)
+                    assertTrue(shortContext.sweep().splitMs()[i] > 0 && shortContext.sweep().oneBlockMs()[i] > 0, "both programs timed at " + shortContext.sweep().positions()[i]);
+                for (int t : new int[] {0, 8, 16, 24, 32})
+                    assertTrue(shortContext.sweep().meanMs(shortContext.positions()) <= shortContext.sweep().meanMs(t), "no threshold timed faster than the kept: " + t);
+                var entry = records.stream().filter(x -> x.signature().equals(shortContext.signature())).findFirst().orElseThrow();
+                assertTrue(entry.signature().startsWith("decode_short_context_h4_kv2_"), entry.signature());
+                assertEquals(java.util.Map.of("positions", shortContext.positions()), entry.knobs());
+                assertEquals(shortContext.positions(), r.build().shortContext(), "the runner hands over where the stage chose");
+                assertEquals(20, shortContext.before(), "the default before: 10 positions a KV head");
             }
         } finally {
             if (before == null) System.clearProperty("jmlc.tuning");
