@@ -55,11 +55,25 @@ class ShortContextTuningTest {
     }
 
     @Test
+    void theDatabasesThresholdStaysWhereTheBestIsWithinNoiseOfIt() {
+        int[] at = ShortContextTuning.positions(4096);
+        var s = sweep(at, 1.64, 2.5e-4, 0, 1);
+        assertEquals(256, ShortContextTuning.kept(s, 0), "never against the best: far apart");
+        assertEquals(256, ShortContextTuning.kept(s, 512));
+        // 224 and 288 are a stride either side of the best: their steps differ from its by a few microseconds in all
+        assertTrue(s.meanMs(224) < ShortContextTuning.MIN_GAIN * s.meanMs(256));
+        assertEquals(224, ShortContextTuning.kept(s, 224), "within noise of the best: the database's stays");
+        assertEquals(288, ShortContextTuning.kept(s, 288));
+    }
+
+    @Test
     void theChoiceSaysWhatWasTimedAndWhatItSaves() {
         int[] at = ShortContextTuning.positions(4096);
         var s = sweep(at, 1.64, 2.5e-4, 0, 1);
-        var lines = new ShortContextTuning.Choice("decode_short_context_h32@cuda:sm_90", 256, 320, s).lines();
-        assertTrue(lines.getFirst().contains("below position 256 (was 320)"), lines.toString());
+        var lines = new ShortContextTuning.Choice("decode_short_context_h32@cuda:sm_90", 256, 320, 256, s).lines();
+        assertTrue(lines.getFirst().contains("below position 256 (was 320):"), lines.toString());
         assertTrue(lines.getLast().contains("with 256") && lines.getLast().contains("with 320"), lines.toString());
+        var stayed = new ShortContextTuning.Choice("decode_short_context_h32@cuda:sm_90", 224, 224, 256, s).lines();
+        assertTrue(stayed.getFirst().contains("below position 224 (was 224; the fastest timed, 256, is within 0.1% of it)"), stayed.toString());
     }
 }

@@ -290,7 +290,7 @@ class TuningSimulatedTest {
                 for (int i = 0; i < 4; i++)
                     assertTrue(shortContext.sweep().splitMs()[i] > 0 && shortContext.sweep().oneBlockMs()[i] > 0, "both programs timed at " + shortContext.sweep().positions()[i]);
                 for (int t : new int[] {0, 8, 16, 24, 32})
-                    assertTrue(shortContext.sweep().meanMs(shortContext.positions()) <= shortContext.sweep().meanMs(t), "no threshold timed faster than the kept: " + t);
+                    assertTrue(shortContext.sweep().meanMs(shortContext.positions()) <= 1.001 * shortContext.sweep().meanMs(t), "no threshold timed more than 0.1% faster than the kept: " + t);
                 var entry = records.stream().filter(x -> x.signature().equals(shortContext.signature())).findFirst().orElseThrow();
                 assertTrue(entry.signature().startsWith("decode_short_context_h4_kv2_"), entry.signature());
                 assertEquals(java.util.Map.of("positions", shortContext.positions()), entry.knobs());
