@@ -235,6 +235,8 @@ public final class DecodeStepTuning {
             int[] prompt = Arrays.stream(PROMPT).map(t -> t % vocab).toArray();
             m.runner().forward(prompt, 0);
             float[] logits = m.runner().forward(new int[] {prompt[0]}, prompt.length);
+            String broken = nonFinite(logits);
+            if (broken != null) return new Run(new Trial(name, knobs, kernels, Double.NaN, broken), null);
             if (base != null && base.logits() != null) {
                 // the stage runs only where dependent launches are, which are GPU runners; 1e-2 is f16 arithmetic's
                 double tol = m.runner() instanceof GpuRunner g ? Precision.wholeModel(g.decodeProgram()) : 1e-2;
@@ -245,6 +247,16 @@ public final class DecodeStepTuning {
         } catch (RuntimeException e) {
             return new Run(new Trial(name, knobs, kernels, Double.NaN, e.getMessage()), null);
         }
+    }
+
+    /**
+     * Null if every logit is finite, else how many are not, in words: a trial whose kernels compute NaN or infinity fails
+     * (H100, 2026-12-06: a 7B's per-kernel result gave NaN logits, and with it as the reference every variant failed).
+     */
+    static String nonFinite(float[] logits) {
+        int bad = 0;
+        for (float v : logits) if (!Float.isFinite(v)) bad++;
+        return bad == 0 ? null : bad + " of the " + logits.length + " logits of a decode step are not finite: a kernel of this configuration computes something wrong";
     }
 
     /** Null if {@code got} equals {@code want} within {@code tol} times the largest of {@code want}, else what differs, in words. */

@@ -30,6 +30,14 @@ class DecodeStepTuningTest {
     }
 
     @Test
+    void aTrialWhoseLogitsAreNotFiniteFailsSayingHowMany() {
+        assertNull(DecodeStepTuning.nonFinite(new float[] {1f, -3e4f, 0f}));
+        String m = DecodeStepTuning.nonFinite(new float[] {1f, Float.NaN, Float.POSITIVE_INFINITY, 2f});
+        assertNotNull(m);
+        assertTrue(m.startsWith("2 of the 4 logits"), m);
+    }
+
+    @Test
     void aVariantWhoseLogitsDifferBeyondTheToleranceIsNamed() {
         float[] want = {10f, -4f, 2f};
         assertNull(DecodeStepTuning.disagreement(want, new float[] {10.05f, -4f, 2f}, 1e-2), "0.05 is within 1e-2 x 10");
