@@ -277,7 +277,8 @@ public final class DecodeStepTuning {
                 diff, at, tol * scale, tol);
     }
 
-    private static void save(Path dir, DeviceIdentity device, List<TuningRecord> records) {
+    /** Writes {@code records} into {@code device}'s database in {@code dir} (the whole-step stages' entries). */
+    static void save(Path dir, DeviceIdentity device, List<TuningRecord> records) {
         try {
             TuningDatabase.save(dir, device, records);
         } catch (IOException e) {

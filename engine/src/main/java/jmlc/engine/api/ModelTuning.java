@@ -148,7 +148,7 @@ public final class ModelTuning {
                     what -> progress.update(what, 0, 1)).orElse(null);
             if (dev.backend() instanceof jmlc.engine.runtime.gpu.GpuBackend gpu)
                 shortContext = ShortContextTuning.run(compiled, gpu, dev.device(), TuningDatabase.directory(), k.identity(),
-                        k.records().isEmpty() ? Instant.now().truncatedTo(ChronoUnit.SECONDS).toString() : k.records().getFirst().measured(),
+                        k.records().getFirst().measured(), // a database was written: there are records
                         what -> progress.update(what, 0, 1)).orElse(null);
         }
         return new Result(dev.device(), k.identity(), k.report(), k.database(), step, shortContext);

@@ -14,8 +14,6 @@ import jmlc.engine.runtime.gpu.GpuDiagnostics;
 import jmlc.engine.runtime.gpu.GpuRunner;
 import jmlc.engine.tuning.TuningDatabase;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -152,11 +150,7 @@ public final class ShortContextTuning {
         TuningRecord record = new TuningRecord(s.signature().toString(), Map.of("positions", kept), sweep.meanMs(kept), sweep.meanMs(before),
                 at.length + 1, 0, true, "one captured decode step of each program at positions 0 to " + at[at.length - 1], 1, measured,
                 "chosen for the decode step: the threshold whose steps over the positions timed take least");
-        try {
-            TuningDatabase.save(dir, identity, List.of(record));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the tuning database in " + dir, e);
-        }
+        DecodeStepTuning.save(dir, identity, List.of(record));
         return Optional.of(new Choice(record.signature(), kept, before, best(sweep), sweep));
     }
 }
