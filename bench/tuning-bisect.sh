@@ -22,14 +22,24 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -f $db ]] || { echo "--db FILE: a tuning database (JSON, as jmlc tune writes it) is required, found '$db'" >&2; exit 2; }
-name=$(basename "$db")
+# the database as this card's: its device name set to the card's (a database serves only a device of its name) and the
+# file named as DeviceIdentity.fileName names it, so a database written on one card of a target bisects on another
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+[[ -n $card ]] || card=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['device']['name'])" "$db")
+name=$(python3 - "$db" "$card" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))["device"]
+print(re.sub("[^A-Za-z0-9.-]+", "_", f"{d['backend']}-{d['target']}-{sys.argv[2]}") + ".json")
+PY
+)
 work=$(mktemp -d)
 out="${OUT:-.}/tuning-bisect-$(date +%s)"
 mkdir -p "$out"
 # a database holding the entries whose signature matches $2 (a Python regular expression)
-only() { mkdir -p "$work/$1"; python3 - "$db" "$2" "$work/$1/$name" <<'PY'
+only() { mkdir -p "$work/$1"; python3 - "$db" "$2" "$work/$1/$name" "$card" <<'PY'
 import json, re, sys
 d = json.load(open(sys.argv[1]))
+d["device"]["name"] = sys.argv[4]
 d["kernels"] = {k: v for k, v in d["kernels"].items() if re.search(sys.argv[2], k)}
 json.dump(d, open(sys.argv[3], "w"))
 PY
@@ -46,7 +56,7 @@ print(f"{sys.argv[3]:<70} non-finite a position {bad}  largest difference from t
 PY
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || true
-echo "$model, tokens $tokens, database $db" | tee "$out/bisect.txt"
+echo "$model, tokens $tokens, database $db (as $name)" | tee "$out/bisect.txt"
 run defaults "$work/none" | tee -a "$out/bisect.txt"
 only all '.'; run all "$work/all" | tee -a "$out/bisect.txt"
 for sig in $(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['kernels']))" "$db"); do

@@ -103,9 +103,8 @@ public final class ShortContextTuning {
         return best;
     }
 
-    /** {@link #best}, or {@code before} where that is within {@link #MIN_GAIN} of it. */
-    static int kept(Sweep s, int before) {
-        int best = best(s);
+    /** {@code best} (the sweep's {@link #best}), or {@code before} where that is within {@link #MIN_GAIN} of it. */
+    static int kept(Sweep s, int best, int before) {
         return s.meanMs(before) > MIN_GAIN * s.meanMs(best) ? best : before;
     }
 
@@ -146,11 +145,11 @@ public final class ShortContextTuning {
             }
         }
         Sweep sweep = new Sweep(at, split, one);
-        int kept = kept(sweep, before);
+        int best = best(sweep), kept = kept(sweep, best, before);
         TuningRecord record = new TuningRecord(s.signature().toString(), Map.of("positions", kept), sweep.meanMs(kept), sweep.meanMs(before),
                 at.length + 1, 0, true, "one captured decode step of each program at positions 0 to " + at[at.length - 1], 1, measured,
                 "chosen for the decode step: the threshold whose steps over the positions timed take least");
         DecodeStepTuning.save(dir, identity, List.of(record));
-        return Optional.of(new Choice(record.signature(), kept, before, best(sweep), sweep));
+        return Optional.of(new Choice(record.signature(), kept, before, best, sweep));
     }
 }

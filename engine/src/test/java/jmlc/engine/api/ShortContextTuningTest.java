@@ -58,12 +58,12 @@ class ShortContextTuningTest {
     void theDatabasesThresholdStaysWhereTheBestIsWithinNoiseOfIt() {
         int[] at = ShortContextTuning.positions(4096);
         var s = sweep(at, 1.64, 2.5e-4, 0, 1);
-        assertEquals(256, ShortContextTuning.kept(s, 0), "never against the best: far apart");
-        assertEquals(256, ShortContextTuning.kept(s, 512));
+        assertEquals(256, ShortContextTuning.kept(s, ShortContextTuning.best(s), 0), "never against the best: far apart");
+        assertEquals(256, ShortContextTuning.kept(s, ShortContextTuning.best(s), 512));
         // 224 and 288 are a stride either side of the best: their steps differ from its by a few microseconds in all
         assertTrue(s.meanMs(224) < ShortContextTuning.MIN_GAIN * s.meanMs(256));
-        assertEquals(224, ShortContextTuning.kept(s, 224), "within noise of the best: the database's stays");
-        assertEquals(288, ShortContextTuning.kept(s, 288));
+        assertEquals(224, ShortContextTuning.kept(s, ShortContextTuning.best(s), 224), "within noise of the best: the database's stays");
+        assertEquals(288, ShortContextTuning.kept(s, ShortContextTuning.best(s), 288));
     }
 
     @Test
