@@ -30,8 +30,10 @@ import java.util.function.Consumer;
  * The tuning stage that judges whole decode steps, for what the per-kernel search cannot see because it
  * replays one kernel at a time: the early trigger ({@link Program#EARLY_TRIGGER}), whose gain lies between
  * kernels. A GEMV with a ring (knob {@code stages}) that lets the next kernel launch once its last copies
- * are issued, launched as programmatic dependents (which a program with an early trigger is), overlaps the
- * next GEMV's first copies with its own last bytes.
+ * are issued, launched as programmatic dependents (the runner's knob {@code dependent} 1: no longer by default, see
+ * {@code RuntimeSettings}), overlaps the next GEMV's first copies with its own last bytes. So each variant is written
+ * with {@code dependent} 1; while the race under dependent launches stands (H100, 2026-12-06: NaN logits), such trials
+ * fail the finite-logits check and the per-kernel result stays.
  *
  * <p>After the per-kernel search this stage loads the model as tuned and times its decode; then the same
  * launched as programmatic dependents (the runner's knob {@code dependent}); then with each
@@ -158,7 +160,7 @@ public final class DecodeStepTuning {
                     if (laid.isEmpty() || overDefaults && knobsOf(laid).equals(knobsOf(overTuned.get(i)))) continue; // the same trial again
                     List<TuningRecord> all = new ArrayList<>(capable);
                     all.replaceAll(r -> laid.stream().filter(l -> l.signature().equals(r.signature())).findFirst().orElse(r));
-                    all.add(runner.record(0));
+                    all.add(runner.record(1)); // the trigger acts only under dependent launches
                     Trial t = time(name(v) + (overDefaults ? ", over the defaults" : ""), v, laid.size(), all, spec, load, dir, device, tokens, first, progress).trial();
                     trials.add(t);
                     records.put(t, all);

@@ -52,7 +52,7 @@ public final class BackendComparison {
         Map<String, DeviceInfo> devices = new LinkedHashMap<>();
         for (String b : backends) {
             GpuBackend backend = BenchDevices.backend(b);
-            var found = BenchDevices.device(backend);
+            var found = BenchDevices.device(backend, b);
             if (found.isEmpty()) {
                 System.out.println("no " + b + " device: " + backend.unavailable());
                 System.exit(2);

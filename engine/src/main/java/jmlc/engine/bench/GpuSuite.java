@@ -83,7 +83,7 @@ public final class GpuSuite {
         s.models = models;
         s.kvCache = kvCache;
         s.backend = BenchDevices.backend(platform);
-        var found = BenchDevices.device(s.backend);
+        var found = BenchDevices.device(s.backend, platform);
         if (found.isEmpty()) {
             System.out.println("no " + platform + " device found: " + s.backend.unavailable());
             System.exit(2);
@@ -101,6 +101,8 @@ public final class GpuSuite {
             if (parts.contains("check") || parts.contains("reopen")) s.guard("reopen", () -> s.checkReopen(gpu));
             if (parts.contains("sweep")) throw new IllegalArgumentException("the sweeps are the tuner now: bash bench/tune.sh (jmlc tune)");
             if (parts.contains("bench")) s.guard("bench", () -> s.bench(gpu));
+            Path traces = outDir;
+            if (parts.contains("trace")) s.guard("trace", () -> s.trace(gpu, traces));
         }
         System.out.println("\n==== summary ====");
         s.summary.forEach(System.out::println);
@@ -336,6 +338,73 @@ public final class GpuSuite {
         for (String model : models) benchModel(gpu, model, "q4f16_1", copyGbs);
     }
 
+    /**
+     * Each model's step values on the device (GpuDiagnostics.traceStep): a decode step of token 1 at position 0
+     * through each decode program, a prefill of five tokens, and the captured decode step's logits after it; per
+     * trace the first node with a value that is not finite and the largest magnitude, every node in
+     * {@code trace-MODEL.txt} under {@code outDir}. Not a check (it fails nothing): where a step goes wrong.
+     */
+    void trace(DeviceInfo gpu, Path outDir) throws IOException {
+        for (String model : models)
+            try (ChatModule cm = ChatModule.load(model, LoadOptions.defaults().device(gpu.id()).quant("q4f16_1"))) {
+                GpuRunner r = (GpuRunner) cm.model().runner();
+                GpuDiagnostics d = new GpuDiagnostics(r);
+                StringBuilder all = new StringBuilder();
+                List<Object[]> runs = new ArrayList<>();
+                if (r.build().shortDecode() != null) runs.add(new Object[] {"decode, short-context program", new int[] {1}, true});
+                runs.add(new Object[] {"decode", new int[] {1}, false});
+                runs.add(new Object[] {"prefill of 5", new int[] {1, 450, 4996, 17354, 1701}, false});
+                for (Object[] run : runs) {
+                    List<GpuDiagnostics.NodeValues> t = d.traceStep((int[]) run[1], 0, (Boolean) run[2]);
+                    var first = t.stream().filter(v -> v.nonFinite() > 0).findFirst();
+                    double largest = t.stream().mapToDouble(GpuDiagnostics.NodeValues::largest).max().orElse(0);
+                    String line = String.format(java.util.Locale.ROOT, "trace %s %s: %d nodes, largest |v| %.4g, %s", model, run[0], t.size(), largest,
+                            first.map(v -> "first not finite: " + v).orElse("all finite"));
+                    out.println(line);
+                    record("trace", line);
+                    all.append("== ").append(run[0]).append('\n');
+                    t.forEach(v -> all.append(v).append('\n'));
+                }
+                float[] logits = r.forward(new int[] {1}, 0); // the captured step, as generation runs it
+                long bad = 0;
+                for (float v : logits) if (!Float.isFinite(v)) bad++;
+                capturedAgrees(model, d);
+                List<GpuDiagnostics.NodeValues> after = d.valuesNow(r.build().shortDecode() != null && 0 < r.build().shortContext() ? r.build().shortDecode() : r.decodeProgram(), 1);
+                String line = String.format(java.util.Locale.ROOT, "trace %s captured decode step at 0: %d of %d logits not finite; its buffers after it: %d of %d hold values not finite, the first %s",
+                        model, bad, logits.length, after.stream().filter(v -> v.nonFinite() > 0).count(), after.size(),
+                        after.stream().filter(v -> v.nonFinite() > 0).findFirst().map(Object::toString).orElse("none"));
+                out.println(line);
+                record("trace", line);
+                all.append("== the buffers after the captured decode step at 0\n");
+                after.forEach(v -> all.append(v).append('\n'));
+                if (outDir != null) Files.writeString(Files.createDirectories(outDir).resolve("trace-" + model.replaceAll("[^A-Za-z0-9.-]+", "_") + ".txt"), all);
+            }
+    }
+
+    /**
+     * The captured decode step against the same kernels launched one at a time (GpuDiagnostics.capturedAndOneByOne):
+     * both finite and equal within 1e-3 of the largest logit, else a failure. A real-shaped model only runs here
+     * (the checks' models are small): on an H100 (2026-12-06) every synthetic bench model's captured step gave NaN
+     * logits where the one-by-one step's were finite.
+     */
+    void capturedAgrees(String model, GpuDiagnostics d) {
+        float[][] two = d.capturedAndOneByOne(1, 0);
+        long badCaptured = 0, badOne = 0;
+        double diff = 0, largest = 0;
+        for (int i = 0; i < two[0].length; i++) {
+            if (!Float.isFinite(two[0][i])) badCaptured++;
+            if (!Float.isFinite(two[1][i])) badOne++;
+            if (Float.isFinite(two[0][i]) && Float.isFinite(two[1][i])) diff = Math.max(diff, Math.abs(two[0][i] - two[1][i]));
+            if (Float.isFinite(two[1][i])) largest = Math.max(largest, Math.abs(two[1][i]));
+        }
+        boolean ok = badCaptured == 0 && badOne == 0 && diff <= 1e-3 * largest;
+        if (!ok) failures++;
+        String line = String.format(java.util.Locale.ROOT, "check %s captured decode step vs one kernel at a time: %d and %d of %d logits not finite, largest difference %.3g of %.3g: %s",
+                model, badCaptured, badOne, two[0].length, diff, largest, ok ? "agree" : "FAIL");
+        out.println(line);
+        record("check", line);
+    }
+
     /** {@code dst[i] = src[i]} over {@code n} 16-byte words, a grid-stride loop of 256-thread blocks. */
     static final Kernel COPY = copyKernel();
 
@@ -354,6 +423,7 @@ public final class GpuSuite {
             double loadS = (System.nanoTime() - t0) / 1e9;
             GpuRunner r = (GpuRunner) cm.model().runner();
             GpuDiagnostics d = new GpuDiagnostics(r);
+            capturedAgrees(model, d); // what the timings below run must compute the model
             int vocab = cm.model().config().vocabSize();
             // seed protocol: one-token prompt, 512 decoded tokens, greedy, forced length; twice, the second counts
             int[] prompt = {1};

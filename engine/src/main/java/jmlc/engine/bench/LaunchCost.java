@@ -49,7 +49,7 @@ public final class LaunchCost {
         boolean failed = false;
         for (String b : backends) {
             GpuBackend backend = BenchDevices.backend(b);
-            var found = BenchDevices.device(backend);
+            var found = BenchDevices.device(backend, b);
             if (found.isEmpty()) {
                 System.out.println("no " + b + " device: " + backend.unavailable());
                 failed = true;

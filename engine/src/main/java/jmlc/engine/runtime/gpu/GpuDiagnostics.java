@@ -115,6 +115,88 @@ public final class GpuDiagnostics {
         return out;
     }
 
+    /**
+     * One node's outputs as a step left them on the device: how many values are not finite, and the largest magnitude
+     * of the others ({@link #traceStep}).
+     */
+    public record NodeValues(String node, String kernels, long elements, long nonFinite, double largest) {
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%-48s %9d values, %9d not finite, largest |v| %10.4g   %s", node, elements, nonFinite, largest, kernels);
+        }
+    }
+
+    /**
+     * Runs one step of {@code tokens} at {@code pos} kernel by kernel on the device's own values (no reference: each
+     * node reads what the nodes before it wrote, as in the model) and reports every node's outputs after its kernels:
+     * where a step's values first go non-finite or grow out of range. A decode step ({@code tokens} of one) runs the
+     * short-context program where {@code shortContext} (and the build has one), else the decode program. Launched one
+     * at a time and synchronized after each, so a fault of ordering between kernels in the captured step does not show here.
+     */
+    public List<NodeValues> traceStep(int[] tokens, int pos, boolean shortContext) {
+        if (shortContext && runner.build().shortDecode() == null) throw new IllegalArgumentException("the build has no short-context decode program");
+        runner.discardQueued();
+        var layout = runner.layout();
+        MemorySegment.copy(tokens, 0, runner.io, GroupQuantizer.U32, 0, tokens.length);
+        dev.upload(layout.tokens(), runner.io, 4L * tokens.length);
+        runner.io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(layout.pos(), runner.io, 4);
+        boolean decode = tokens.length == 1;
+        Program p = !decode ? runner.prefillProgram() : shortContext ? runner.build().shortDecode() : runner.decodeProgram();
+        List<GpuRunner.Bound> bound = !decode ? runner.calls(false) : runner.decodeStep(shortContext).calls();
+        Bindings b = Bindings.of("seq", tokens.length);
+        List<NodeValues> out = new ArrayList<>();
+        int next = 0;
+        for (Program.Step s : p.steps()) {
+            if (s.calls().isEmpty()) continue;
+            runner.launchAll(bound.subList(next, next + s.calls().size()), tokens.length);
+            next += s.calls().size();
+            dev.synchronize();
+            out.addAll(values(s, b));
+        }
+        return out;
+    }
+
+    /**
+     * The logits of one decode step of {@code token} at {@code pos} (through the program generation runs there) two
+     * ways: {@code [0]} the captured step, as generation replays it; {@code [1]} the same kernels launched one at a time,
+     * synchronized after each. The same kernels on the same inputs: they must agree (a kernel that reads what the one
+     * before it has not finished writing, under programmatic dependent launches, makes them differ).
+     */
+    public float[][] capturedAndOneByOne(int token, int pos) {
+        float[] captured = runner.forward(new int[] {token}, pos);
+        traceStep(new int[] {token}, pos, runner.build().shortDecode() != null && pos < runner.build().shortContext());
+        float[] oneByOne = readValue(runner.model().graph().outputs().getFirst(), Bindings.of("seq", 1));
+        return new float[][] {captured, oneByOne};
+    }
+
+    /**
+     * What the buffers of {@code program}'s nodes hold now, launching nothing (after a captured step: each buffer's
+     * last write, a later layer's where layers share buffers), for a step of {@code seq} tokens.
+     */
+    public List<NodeValues> valuesNow(Program program, int seq) {
+        List<NodeValues> out = new ArrayList<>();
+        for (Program.Step s : program.steps()) if (!s.calls().isEmpty()) out.addAll(values(s, Bindings.of("seq", seq)));
+        return out;
+    }
+
+    private List<NodeValues> values(Program.Step s, Bindings b) {
+        String kernels = String.join(",", s.calls().stream().map(c -> c.kernel().name()).toList());
+        List<NodeValues> out = new ArrayList<>();
+        for (int i = 0; i < s.node().outputs().size(); i++) {
+            Value v = s.node().output(i);
+            float[] got = readValue(v, b);
+            long bad = 0;
+            double largest = 0;
+            for (float x : got) {
+                if (!Float.isFinite(x)) bad++;
+                else largest = Math.max(largest, Math.abs(x));
+            }
+            out.add(new NodeValues(v.ref() + " = " + s.node().op().name() + (s.node().outputs().size() > 1 ? "." + i : ""), kernels, got.length, bad, largest));
+        }
+        return out;
+    }
+
     /** Output {@code output} of {@code node} against the reference, within the precision of the step whose kernels made it. */
     private NodeCheck check(Node node, int output, Program.Step step, String kernels, Bindings b, Map<Value, float[]> expected) {
         Value v = node.output(output);
