@@ -438,6 +438,39 @@ class GpuRunnerSimulatedTest {
     }
 
     /**
+     * GpuDiagnostics' trace of a decode step (every node of the program, one kernel at a time on the device's own
+     * values) and the captured step's logits beside the one-by-one step's, which the GPU suite's bench requires equal.
+     */
+    @Test
+    void aDecodeStepTracedKernelByKernelEqualsTheCapturedStep(@TempDir Path dir) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
+                GpuDiagnostics d = new GpuDiagnostics(r);
+                int token = new Random(SEED).nextInt(c.vocabSize());
+                var trace = d.traceStep(new int[] {token}, 0, false);
+                long withKernels = r.decodeProgram().steps().stream().filter(s -> !s.calls().isEmpty()).mapToLong(s -> s.node().outputs().size()).sum();
+                assertEquals(withKernels, trace.size(), "a line per output of every node with kernels");
+                for (var v : trace) assertTrue(v.nonFinite() == 0 && v.elements() > 0, v.toString());
+                assertEquals(c.vocabSize(), trace.getLast().elements(), "the last node is the LM head: " + trace.getLast());
+                assertTrue(trace.getLast().largest() > 0, trace.getLast().toString());
+                assertEquals(trace.size(), d.valuesNow(r.decodeProgram(), 1).size());
+                float[][] two = d.capturedAndOneByOne(token, 0);
+                assertArrayEquals(two[0], two[1], "the captured step and its kernels one at a time (seed " + SEED + ")");
+                // and against the reference: the same step's logits within the whole model's tolerance
+                var ref = new ReferenceInterpreter(cm.graph(), w::get).run(new int[] {token}, 0, new ReferenceInterpreter.State());
+                double diff = 0, big = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    diff = Math.max(diff, Math.abs(ref[i] - two[0][i]));
+                    big = Math.max(big, Math.abs(ref[i]));
+                }
+                assertTrue(diff < 1e-2 * big, "captured step's logits against the reference: " + diff + " of " + big);
+            }
+        }
+    }
+
+    /**
      * The runner's knob {@code dependent} (a tuning database entry) launches a plain decode program as
      * dependents where the settings leave it to each program; JMLC_PDL=0 still wins.
      */
