@@ -79,14 +79,10 @@ public final class GpuDiagnostics {
         ref.run(tokens, pos, state, (node, outs) -> {
             for (int i = 0; i < outs.length; i++) expected.put(node.output(i), outs[i].clone());
         });
-        MemorySegment.copy(tokens, 0, runner.io, GroupQuantizer.U32, 0, tokens.length);
-        dev.upload(layout.tokens(), runner.io, 4L * tokens.length);
-        runner.io.set(GroupQuantizer.U32, 0, pos);
-        dev.upload(layout.pos(), runner.io, 4);
-        boolean decode = tokens.length == 1;
         // a decode step checks the program its position runs (the short-context one below the threshold)
-        Program p = !decode ? runner.prefillProgram() : shortContext ? runner.build().shortDecode() : runner.decodeProgram();
-        List<GpuRunner.Bound> bound = !decode ? runner.calls(false) : runner.decodeStep(shortContext).calls();
+        Step step = begin(tokens, pos, shortContext);
+        Program p = step.program();
+        List<GpuRunner.Bound> bound = step.bound();
         List<NodeCheck> out = new ArrayList<>();
         int next = 0;
         Bindings b = Bindings.of("seq", tokens.length);
@@ -115,6 +111,23 @@ public final class GpuDiagnostics {
         return out;
     }
 
+    /** A step about to run one kernel at a time: its program and the runner's bound calls of it. */
+    private record Step(Program program, List<GpuRunner.Bound> bound) {}
+
+    /**
+     * Puts {@code tokens} and {@code pos} on the device and picks the step's program: prefill for several tokens, else
+     * the short-context decode program where {@code shortContext}, else the decode program.
+     */
+    private Step begin(int[] tokens, int pos, boolean shortContext) {
+        var layout = runner.layout();
+        MemorySegment.copy(tokens, 0, runner.io, GroupQuantizer.U32, 0, tokens.length);
+        dev.upload(layout.tokens(), runner.io, 4L * tokens.length);
+        runner.io.set(GroupQuantizer.U32, 0, pos);
+        dev.upload(layout.pos(), runner.io, 4);
+        if (tokens.length != 1) return new Step(runner.prefillProgram(), runner.calls(false));
+        return new Step(shortContext ? runner.build().shortDecode() : runner.decodeProgram(), runner.decodeStep(shortContext).calls());
+    }
+
     /**
      * One node's outputs as a step left them on the device: how many values are not finite, and the largest magnitude
      * of the others ({@link #traceStep}).
@@ -136,14 +149,9 @@ public final class GpuDiagnostics {
     public List<NodeValues> traceStep(int[] tokens, int pos, boolean shortContext) {
         if (shortContext && runner.build().shortDecode() == null) throw new IllegalArgumentException("the build has no short-context decode program");
         runner.discardQueued();
-        var layout = runner.layout();
-        MemorySegment.copy(tokens, 0, runner.io, GroupQuantizer.U32, 0, tokens.length);
-        dev.upload(layout.tokens(), runner.io, 4L * tokens.length);
-        runner.io.set(GroupQuantizer.U32, 0, pos);
-        dev.upload(layout.pos(), runner.io, 4);
-        boolean decode = tokens.length == 1;
-        Program p = !decode ? runner.prefillProgram() : shortContext ? runner.build().shortDecode() : runner.decodeProgram();
-        List<GpuRunner.Bound> bound = !decode ? runner.calls(false) : runner.decodeStep(shortContext).calls();
+        Step step = begin(tokens, pos, shortContext);
+        Program p = step.program();
+        List<GpuRunner.Bound> bound = step.bound();
         Bindings b = Bindings.of("seq", tokens.length);
         List<NodeValues> out = new ArrayList<>();
         int next = 0;
