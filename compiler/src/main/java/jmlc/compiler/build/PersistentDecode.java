@@ -171,7 +171,7 @@ public final class PersistentDecode {
             }
         }
         Map<Param, Buffer> params = new LinkedHashMap<>();
-        names.forEach((p, n) -> params.put(p, new Buffer(n, p.element(), readOnly.get(p))));
+        names.forEach((p, n) -> params.put(p, new Buffer(n, p.element(), readOnly.get(p), readOnly.get(p))));
         Buffer counter = new Buffer("grid_barrier", KType.U32, false);
         Map<Slot, Shared> shared = overlaid(members);
 

@@ -160,7 +160,7 @@ public final class WeightPrefetch {
         long total = 0;
         for (int r = 0; r < ranges.size(); r++) {
             Range range = ranges.get(r);
-            Buffer buf = new Buffer("ahead" + r, KType.U32X4, true);
+            Buffer buf = new Buffer("ahead" + r, KType.U32X4, true, true);
             buffers.add(buf);
             args.add(range.arg());
             int units = Math.toIntExact(range.bytes() / 16);

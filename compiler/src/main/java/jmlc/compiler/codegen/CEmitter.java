@@ -129,10 +129,16 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         sb.append(prelude()).append('\n');
         List<String> params = new ArrayList<>();
         // a kernel with grid barriers reads, after one, what other blocks wrote before it, maybe through
-        // another parameter bound to the same memory: its written buffers are not declared unaliased
-        boolean barriers = k.gridBarriers();
-        for (Buffer b : k.buffers())
-            params.add((b.readOnly() ? "const " : "") + type(b.element()) + (b.readOnly() || !barriers ? "* __restrict__ " : "* ") + b.name());
+        // another parameter bound to the same memory: its written buffers are not declared unaliased.
+        // A kernel that waits for the kernels before it (a programmatic dependent) may start while they still
+        // write its inputs: only its unchanging inputs (weights) are const __restrict__, which lets NVCC/NVRTC
+        // load them through the non-coherent path (ld.global.nc) as invariant, free to move; on an H100 the
+        // captured decode step gave NaN with every input so declared, and the step's kernels one at a time did not
+        boolean barriers = k.gridBarriers(), dependent = k.waitsForGridDependency();
+        for (Buffer b : k.buffers()) {
+            boolean restrict = b.readOnly() ? b.unchanging() || !dependent : !barriers;
+            params.add((b.readOnly() ? "const " : "") + type(b.element()) + (restrict ? "* __restrict__ " : "* ") + b.name());
+        }
         for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
         sb.append(kernelPrefix()).append(' ').append(launchBounds(k.threadsPerBlock())).append(' ')
                 .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");

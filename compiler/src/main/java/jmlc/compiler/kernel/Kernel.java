@@ -66,6 +66,14 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         return k;
     }
 
+    /**
+     * Whether the kernel waits for the kernels before it (griddepcontrol.wait): launched as a programmatic
+     * dependent, it runs while they drain, so what they write changes under it until the wait.
+     */
+    public boolean waitsForGridDependency() {
+        return waits(body);
+    }
+
     /** Whether the body's top level waits for its grid dependencies. */
     static boolean waits(Stmt body) {
         return body instanceof Stmt.Block b && b.body().stream().anyMatch(s -> s instanceof Stmt.GridDependency g && g.kind() == Stmt.GridDependency.Kind.WAIT);

@@ -70,11 +70,11 @@ public final class LaunchBuilder {
 
     /** Packed values (u32 words) of a quantized param, or the values of a dense one. */
     public Buffer weightData(String n, Value param) {
-        return add(new Buffer(n, elementOf(param.type().dtype()), true), new Arg.WeightData(param));
+        return add(new Buffer(n, elementOf(param.type().dtype()), true, true), new Arg.WeightData(param));
     }
 
     public Buffer weightScales(String n, Value param) {
-        return add(new Buffer(n, elementOf(param.type().quant().scaleType()), true), new Arg.WeightScales(param));
+        return add(new Buffer(n, elementOf(param.type().quant().scaleType()), true, true), new Arg.WeightScales(param));
     }
 
     /** The f16 scales of the int8 KV cache {@code cache} (read, or written where {@code written}). */
@@ -83,7 +83,7 @@ public final class LaunchBuilder {
     }
 
     public Buffer constant(String n, String id, float[] values) {
-        return add(new Buffer(n, KType.F32, true), new Arg.Constant(id, values));
+        return add(new Buffer(n, KType.F32, true, true), new Arg.Constant(id, values));
     }
 
     public Buffer scratch(String n, String id, KType element, long elements) {

@@ -160,8 +160,8 @@ class PersistentDecodeTest {
             members++;
             var before = new jmlc.compiler.kernel.Stmt.Block(own.subList(0, barrier));
             assertTrue(jmlc.compiler.kernel.KernelCheck.holds(before, jmlc.compiler.kernel.Stmt.Prefetch.class), "an L2 prefetch before the barrier: " + before);
-            assertTrue(before.toString().contains("Load[buffer=Buffer[name=k" ) && before.toString().contains("readOnly=true], index"), "weights loaded before the barrier");
-            assertFalse(before.toString().contains("readOnly=false], index"), "nothing another block writes is read before the barrier");
+            assertTrue(before.toString().contains("Load[buffer=Buffer[name=k" ) && before.toString().contains("readOnly=true, unchanging=true], index"), "weights loaded before the barrier");
+            assertFalse(before.toString().contains("unchanging=false], index"), "nothing another block writes is read before the barrier");
         }
         assertEquals(k.knobs().get("kernels") - 1, members, "every member after the first");
         p.assertSameLogits(4);
