@@ -368,8 +368,8 @@ public final class GpuSuite {
                 float[] logits = r.forward(new int[] {1}, 0); // the captured step, as generation runs it
                 long bad = 0;
                 for (float v : logits) if (!Float.isFinite(v)) bad++;
-                capturedAgrees(model, d);
                 List<GpuDiagnostics.NodeValues> after = d.valuesNow(r.build().shortDecode() != null && 0 < r.build().shortContext() ? r.build().shortDecode() : r.decodeProgram(), 1);
+                capturedAgrees(model, logits, d.oneByOneLogits(1, 0));
                 String line = String.format(java.util.Locale.ROOT, "trace %s captured decode step at 0: %d of %d logits not finite; its buffers after it: %d of %d hold values not finite, the first %s",
                         model, bad, logits.length, after.stream().filter(v -> v.nonFinite() > 0).count(), after.size(),
                         after.stream().filter(v -> v.nonFinite() > 0).findFirst().map(Object::toString).orElse("none"));
@@ -389,6 +389,12 @@ public final class GpuSuite {
      */
     void capturedAgrees(String model, GpuDiagnostics d) {
         float[][] two = d.capturedAndOneByOne(1, 0);
+        capturedAgrees(model, two[0], two[1]);
+    }
+
+    /** The check above on the captured step's logits and the one-at-a-time step's. */
+    private void capturedAgrees(String model, float[] captured, float[] oneByOne) {
+        float[][] two = {captured, oneByOne};
         long badCaptured = 0, badOne = 0;
         double diff = 0, largest = 0;
         for (int i = 0; i < two[0].length; i++) {

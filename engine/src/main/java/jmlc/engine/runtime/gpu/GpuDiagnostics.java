@@ -147,35 +147,43 @@ public final class GpuDiagnostics {
      * at a time and synchronized after each, so a fault of ordering between kernels in the captured step does not show here.
      */
     public List<NodeValues> traceStep(int[] tokens, int pos, boolean shortContext) {
+        Bindings b = Bindings.of("seq", tokens.length);
+        List<NodeValues> out = new ArrayList<>();
+        oneByOne(tokens, pos, shortContext, s -> out.addAll(values(s, b)));
+        return out;
+    }
+
+    /** Runs one step kernel by kernel, synchronized after each node's kernels, then calls {@code after} with the node's step. */
+    private void oneByOne(int[] tokens, int pos, boolean shortContext, java.util.function.Consumer<Program.Step> after) {
         if (shortContext && runner.build().shortDecode() == null) throw new IllegalArgumentException("the build has no short-context decode program");
         runner.discardQueued();
         Step step = begin(tokens, pos, shortContext);
-        Program p = step.program();
         List<GpuRunner.Bound> bound = step.bound();
-        Bindings b = Bindings.of("seq", tokens.length);
-        List<NodeValues> out = new ArrayList<>();
         int next = 0;
-        for (Program.Step s : p.steps()) {
+        for (Program.Step s : step.program().steps()) {
             if (s.calls().isEmpty()) continue;
             runner.launchAll(bound.subList(next, next + s.calls().size()), tokens.length);
             next += s.calls().size();
             dev.synchronize();
-            out.addAll(values(s, b));
+            after.accept(s);
         }
-        return out;
     }
 
     /**
      * The logits of one decode step of {@code token} at {@code pos} (through the program generation runs there) two
-     * ways: {@code [0]} the captured step, as generation replays it; {@code [1]} the same kernels launched one at a time,
-     * synchronized after each. The same kernels on the same inputs: they must agree (a kernel that reads what the one
+     * ways: {@code [0]} the captured step, as generation replays it; {@code [1]} the same kernels launched one at a time
+     * ({@link #oneByOneLogits}). The same kernels on the same inputs: they must agree (a kernel that reads what the one
      * before it has not finished writing, under programmatic dependent launches, makes them differ).
      */
     public float[][] capturedAndOneByOne(int token, int pos) {
         float[] captured = runner.forward(new int[] {token}, pos);
-        traceStep(new int[] {token}, pos, runner.build().shortDecode() != null && pos < runner.build().shortContext());
-        float[] oneByOne = readValue(runner.model().graph().outputs().getFirst(), Bindings.of("seq", 1));
-        return new float[][] {captured, oneByOne};
+        return new float[][] {captured, oneByOneLogits(token, pos)};
+    }
+
+    /** The logits of one decode step of {@code token} at {@code pos}, its kernels launched one at a time, synchronized after each node's. */
+    public float[] oneByOneLogits(int token, int pos) {
+        oneByOne(new int[] {token}, pos, runner.build().shortDecode() != null && pos < runner.build().shortContext(), s -> { });
+        return readValue(runner.model().graph().outputs().getFirst(), Bindings.of("seq", 1));
     }
 
     /**

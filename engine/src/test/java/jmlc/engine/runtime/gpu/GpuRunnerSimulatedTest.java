@@ -61,6 +61,21 @@ class GpuRunnerSimulatedTest {
                 GpuRunner.shortPrompt(knobs, dev.target(), cm.maxStepTokens()), RuntimeSettings.defaults(), Progress.NONE);
     }
 
+    /** What a test does with the tiny model's checkpoint compiled (q4f16_1) and loaded on the simulated sm_90, default knobs. */
+    private interface OnTinyRunner {
+        void run(ModelConfig c, CompiledModel cm, CheckpointWeights w, GpuRunner r);
+    }
+
+    private static void onTinyRunner(Path dir, OnTinyRunner body) {
+        ModelConfig c = config();
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
+                body.run(c, cm, w, r);
+            }
+        }
+    }
+
     /** Random weights for {@code c} written as a Hugging Face directory and opened as users open one. */
     static Checkpoint tinyCheckpoint(Path dir, ModelConfig c) {
         HfModelWriter.write(dir, TinyModels.random(c, SEED), TensorDType.F32, 1);
@@ -69,43 +84,39 @@ class GpuRunnerSimulatedTest {
 
     @Test
     void everyNodeMatchesTheReferenceAndGreedyDecodingAgrees(@TempDir Path dir) {
-        ModelConfig c = config();
-        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
-            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
-            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
-                SimulatedDevice dev = (SimulatedDevice) r.gpu();
-                GpuDiagnostics d = new GpuDiagnostics(r);
-                var ref = new ReferenceInterpreter(cm.graph(), w::get);
-                Random rnd = new Random(SEED);
-                for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
+        onTinyRunner(dir, (c, cm, w, r) -> {
+            SimulatedDevice dev = (SimulatedDevice) r.gpu();
+            GpuDiagnostics d = new GpuDiagnostics(r);
+            var ref = new ReferenceInterpreter(cm.graph(), w::get);
+            Random rnd = new Random(SEED);
+            for (var nc : d.checkStep(ref, new ReferenceInterpreter.State(), rnd.ints(5, 0, c.vocabSize()).toArray(), 0))
+                assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
+            var st = new ReferenceInterpreter.State();
+            for (int pos = 0; pos < 3; pos++)
+                for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
                     assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
-                var st = new ReferenceInterpreter.State();
-                for (int pos = 0; pos < 3; pos++)
-                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                        assertTrue(nc.passed(), nc + " (seed " + SEED + ")");
-                // the captured decode step and device argmax give the reference's greedy tokens
-                int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
-                var refRunner = new jmlc.engine.runtime.cpu.CpuBackend().load(cm, w, new jmlc.engine.runtime.cpu.CpuBackend().detect().get(1), Progress.NONE);
-                GenerationConfig cfg = GenerationConfig.greedy(4, Set.of());
-                int before = dev.launches();
-                boolean same = GreedyAgreement.assertGreedyAgrees(r, refRunner, new int[0], prompt, cfg, "seed " + SEED);
-                assertTrue(dev.launches() > before);
-                // a turn cancelled after 2 of 6 tokens leaves greedy steps queued past its end; the next
-                // turn feeds other tokens there: the queued steps are discarded, their cache entries rewritten
-                GenerationConfig six = GenerationConfig.greedy(6, Set.of());
-                int[] seen = {0};
-                var gpuTurn = Generator.generate(r, new int[0], 0, prompt, six, t -> seen[0]++, () -> seen[0] >= 2);
-                var cpuTurn = Generator.generate(refRunner, new int[0], 0, prompt, six, t -> { }, () -> false);
-                same &= GreedyAgreement.assertTokensAgree(gpuTurn.tokens(), java.util.Arrays.copyOf(cpuTurn.tokens(), 2), r, refRunner, new int[0], prompt, "cancelled turn, seed " + SEED);
-                int[] more = rnd.ints(2, 0, c.vocabSize()).toArray();
-                int[] cached = gpuTurn.cacheTokens();
-                GenerationConfig three = GenerationConfig.greedy(3, Set.of());
-                if (same) GreedyAgreement.assertGreedyAgrees(r, refRunner, cached, more, three, "second turn, seed " + SEED); // else the caches hold different turns
-                // device temperature sampling picks a token the host would (a valid id)
-                int t = r.forwardAndSample(new int[] {prompt[0]}, 0, new Sampler(new SamplingParams(0.7, 0, 1, 1, SEED)), prompt, 1);
-                assertTrue(t >= 0 && t < c.vocabSize(), "sampled " + t);
-            }
-        }
+            // the captured decode step and device argmax give the reference's greedy tokens
+            int[] prompt = rnd.ints(3, 0, c.vocabSize()).toArray();
+            var refRunner = new jmlc.engine.runtime.cpu.CpuBackend().load(cm, w, new jmlc.engine.runtime.cpu.CpuBackend().detect().get(1), Progress.NONE);
+            GenerationConfig cfg = GenerationConfig.greedy(4, Set.of());
+            int before = dev.launches();
+            boolean same = GreedyAgreement.assertGreedyAgrees(r, refRunner, new int[0], prompt, cfg, "seed " + SEED);
+            assertTrue(dev.launches() > before);
+            // a turn cancelled after 2 of 6 tokens leaves greedy steps queued past its end; the next
+            // turn feeds other tokens there: the queued steps are discarded, their cache entries rewritten
+            GenerationConfig six = GenerationConfig.greedy(6, Set.of());
+            int[] seen = {0};
+            var gpuTurn = Generator.generate(r, new int[0], 0, prompt, six, t -> seen[0]++, () -> seen[0] >= 2);
+            var cpuTurn = Generator.generate(refRunner, new int[0], 0, prompt, six, t -> { }, () -> false);
+            same &= GreedyAgreement.assertTokensAgree(gpuTurn.tokens(), java.util.Arrays.copyOf(cpuTurn.tokens(), 2), r, refRunner, new int[0], prompt, "cancelled turn, seed " + SEED);
+            int[] more = rnd.ints(2, 0, c.vocabSize()).toArray();
+            int[] cached = gpuTurn.cacheTokens();
+            GenerationConfig three = GenerationConfig.greedy(3, Set.of());
+            if (same) GreedyAgreement.assertGreedyAgrees(r, refRunner, cached, more, three, "second turn, seed " + SEED); // else the caches hold different turns
+            // device temperature sampling picks a token the host would (a valid id)
+            int t = r.forwardAndSample(new int[] {prompt[0]}, 0, new Sampler(new SamplingParams(0.7, 0, 1, 1, SEED)), prompt, 1);
+            assertTrue(t >= 0 && t < c.vocabSize(), "sampled " + t);
+        });
     }
 
     /**
@@ -443,31 +454,27 @@ class GpuRunnerSimulatedTest {
      */
     @Test
     void aDecodeStepTracedKernelByKernelEqualsTheCapturedStep(@TempDir Path dir) {
-        ModelConfig c = config();
-        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
-            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
-            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph()); GpuRunner r = load("cuda:sm_90", cm, w, Knobs.defaults())) {
-                GpuDiagnostics d = new GpuDiagnostics(r);
-                int token = new Random(SEED).nextInt(c.vocabSize());
-                var trace = d.traceStep(new int[] {token}, 0, false);
-                long withKernels = r.decodeProgram().steps().stream().filter(s -> !s.calls().isEmpty()).mapToLong(s -> s.node().outputs().size()).sum();
-                assertEquals(withKernels, trace.size(), "a line per output of every node with kernels");
-                for (var v : trace) assertTrue(v.nonFinite() == 0 && v.elements() > 0, v.toString());
-                assertEquals(c.vocabSize(), trace.getLast().elements(), "the last node is the LM head: " + trace.getLast());
-                assertTrue(trace.getLast().largest() > 0, trace.getLast().toString());
-                assertEquals(trace.size(), d.valuesNow(r.decodeProgram(), 1).size());
-                float[][] two = d.capturedAndOneByOne(token, 0);
-                assertArrayEquals(two[0], two[1], "the captured step and its kernels one at a time (seed " + SEED + ")");
-                // and against the reference: the same step's logits within the whole model's tolerance
-                var ref = new ReferenceInterpreter(cm.graph(), w::get).run(new int[] {token}, 0, new ReferenceInterpreter.State());
-                double diff = 0, big = 0;
-                for (int i = 0; i < ref.length; i++) {
-                    diff = Math.max(diff, Math.abs(ref[i] - two[0][i]));
-                    big = Math.max(big, Math.abs(ref[i]));
-                }
-                assertTrue(diff < 1e-2 * big, "captured step's logits against the reference: " + diff + " of " + big);
+        onTinyRunner(dir, (c, cm, w, r) -> {
+            GpuDiagnostics d = new GpuDiagnostics(r);
+            int token = new Random(SEED).nextInt(c.vocabSize());
+            var trace = d.traceStep(new int[] {token}, 0, false);
+            long withKernels = r.decodeProgram().steps().stream().filter(s -> !s.calls().isEmpty()).mapToLong(s -> s.node().outputs().size()).sum();
+            assertEquals(withKernels, trace.size(), "a line per output of every node with kernels");
+            for (var v : trace) assertTrue(v.nonFinite() == 0 && v.elements() > 0, v.toString());
+            assertEquals(c.vocabSize(), trace.getLast().elements(), "the last node is the LM head: " + trace.getLast());
+            assertTrue(trace.getLast().largest() > 0, trace.getLast().toString());
+            assertEquals(trace.size(), d.valuesNow(r.decodeProgram(), 1).size());
+            float[][] two = d.capturedAndOneByOne(token, 0);
+            assertArrayEquals(two[0], two[1], "the captured step and its kernels one at a time (seed " + SEED + ")");
+            // and against the reference: the same step's logits within the whole model's tolerance
+            var ref = new ReferenceInterpreter(cm.graph(), w::get).run(new int[] {token}, 0, new ReferenceInterpreter.State());
+            double diff = 0, big = 0;
+            for (int i = 0; i < ref.length; i++) {
+                diff = Math.max(diff, Math.abs(ref[i] - two[0][i]));
+                big = Math.max(big, Math.abs(ref[i]));
             }
-        }
+            assertTrue(diff < 1e-2 * big, "captured step's logits against the reference: " + diff + " of " + big);
+        });
     }
 
     /**
