@@ -385,7 +385,8 @@ public final class GpuSuite {
      * The captured decode step against the same kernels launched one at a time (GpuDiagnostics.capturedAndOneByOne):
      * both finite and equal within 1e-3 of the largest logit, else a failure. A real-shaped model only runs here
      * (the checks' models are small): on an H100 (2026-12-06) every synthetic bench model's captured step gave NaN
-     * logits where the one-by-one step's were finite.
+     * logits where the one-by-one step's were finite (the GEMVs' x loads, declared invariant, ran before their
+     * griddepcontrol.wait: see CEmitter).
      */
     void capturedAgrees(String model, GpuDiagnostics d) {
         float[][] two = d.capturedAndOneByOne(1, 0);

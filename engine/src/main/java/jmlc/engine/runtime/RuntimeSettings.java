@@ -10,14 +10,15 @@ import java.util.Map;
  *                           while the host takes one token the device computes the next
  * @param programmaticLaunch launch the decode step's kernels as programmatic dependents where the GPU has
  *                           them (CUDA sm_90+): each may launch while the one before drains. {@code null} (the
- *                           default): only where the tuning database's runner entry asks ({@code dependent} 1);
- *                           {@code true}/{@code false} ({@code JMLC_PDL=1}/{@code 0}) for every program. Off by
- *                           default since 2026-12-06: on an H100 the captured decode step of every synthetic bench
- *                           model (TinyLlama, Llama-2-7B/13B, Llama-3-8B) gave NaN logits under it, where the same
- *                           kernels launched one at a time, or the step without it, gave finite ones equal to each
- *                           other; the race is not found (the kernel simulator, which runs launches in order and
- *                           watches reads before each kernel's wait, sees none). It was worth 10%: 7B 566 -> 510
- *                           tok/s, 13B 313 -> 285 without it. Prefill keeps plain launches either way
+ *                           default): as the decode program asks, which is where a kernel triggers early
+ *                           ({@code Program.triggersEarly}: the GEMV's ring with knob {@code trigger} 1, sm_90's
+ *                           default), or where the tuning database's runner entry asks ({@code dependent} 1);
+ *                           {@code true}/{@code false} ({@code JMLC_PDL=1}/{@code 0}) for every program. It was off
+ *                           for a day (2026-12-06): the captured step computed NaN under it, because every kernel's
+ *                           activations were declared {@code const __restrict__}, so ptxas loaded them as invariant
+ *                           ({@code LDG.CONSTANT}) and hoisted the GEMV's loads of x above its griddepcontrol.wait
+ *                           (ACQBULK); CEmitter now declares only weights so. Worth 12% of decode on an H100 (7B 504
+ *                           -> 567 tok/s). Prefill keeps plain launches either way
  * @param persistentKernels  the most consecutive decode launches one persistent kernel with grid barriers runs
  *                           ({@code JMLC_PERSISTENT}; the knob {@code decode_persistent.kernels}, laid over the
  *                           tuning database's): 0 leaves it to the database, 1 launches kernel by kernel. CUDA only
@@ -54,13 +55,9 @@ public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int p
         return new RuntimeSettings(decodeAhead, programmaticLaunch, kernels);
     }
 
-    /**
-     * Whether {@code program}'s launches go as programmatic dependents: as set, else not ({@link #programmaticLaunch}:
-     * a program whose kernels trigger early, {@code Program.triggersEarly}, once made it so; those triggers do nothing
-     * without it).
-     */
+    /** Whether {@code program}'s launches go as programmatic dependents: as set, else as the program asks ({@link #programmaticLaunch}). */
     public boolean dependentLaunches(jmlc.compiler.schedule.Program program) {
-        return programmaticLaunch != null && programmaticLaunch;
+        return programmaticLaunch != null ? programmaticLaunch : program.triggersEarly();
     }
 
     /** These settings with {@code JMLC_DECODE_AHEAD}, {@code JMLC_PDL} and {@code JMLC_PERSISTENT} from {@code env} laid over them. */
