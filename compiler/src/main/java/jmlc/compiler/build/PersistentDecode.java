@@ -158,20 +158,21 @@ public final class PersistentDecode {
     /** One kernel running {@code run}'s calls in turn with a grid barrier between each two. */
     static KernelCall fused(List<KernelCall> run, Capabilities caps) {
         List<Kernel> members = run.stream().map(KernelCall::kernel).toList();
-        // parameters: one per argument (and element type), read-only only where every member reads it and it is a weight or constant
+        // parameters: one per argument (and element type), read-only only where it is a weight or constant (Buffer.unchanging)
+        // in every member: what one member reads another may have written before the barrier
         Map<Param, String> names = new LinkedHashMap<>();
-        Map<Param, Boolean> readOnly = new HashMap<>();
+        Map<Param, Boolean> unchanging = new HashMap<>();
         for (int i = 0; i < run.size(); i++) {
             Kernel k = members.get(i);
             for (int j = 0; j < k.buffers().size(); j++) {
                 Buffer b = k.buffers().get(j);
                 Param p = new Param(run.get(i).args().get(j), b.element());
                 names.putIfAbsent(p, "k" + i + "_" + b.name());
-                readOnly.merge(p, b.readOnly() && unchanging(p.arg()), Boolean::logicalAnd);
+                unchanging.merge(p, b.unchanging(), Boolean::logicalAnd);
             }
         }
         Map<Param, Buffer> params = new LinkedHashMap<>();
-        names.forEach((p, n) -> params.put(p, new Buffer(n, p.element(), readOnly.get(p), readOnly.get(p))));
+        names.forEach((p, n) -> params.put(p, new Buffer(n, p.element(), unchanging.get(p), unchanging.get(p))));
         Buffer counter = new Buffer("grid_barrier", KType.U32, false);
         Map<Slot, Shared> shared = overlaid(members);
 
@@ -192,7 +193,7 @@ public final class PersistentDecode {
             // come before the grid barrier, so they overlap the wait for the slowest block
             List<Stmt> top = ((Stmt.Block) k.body()).body(), own = new ArrayList<>();
             Set<Buffer> weights = new HashSet<>();
-            for (int j = 0; j < k.buffers().size(); j++) if (unchanging(run.get(i).args().get(j))) weights.add(k.buffers().get(j));
+            for (Buffer b : k.buffers()) if (b.unchanging()) weights.add(b);
             int wait = i == 0 ? -1 : weightsOnlyUntil(top, weights);
             for (int j = 0; j < top.size(); j++) {
                 if (j == wait || (i > 0 && wait < 0 && j == 0)) own.add(new Stmt.GridBarrier(counter));
@@ -232,11 +233,6 @@ public final class PersistentDecode {
             for (Object used : Rebind.uses(s)) if (!weights.contains(used)) return -1;
         }
         return -1;
-    }
-
-    /** Weights and constants: nothing writes them while a model runs. */
-    private static boolean unchanging(Arg a) {
-        return a instanceof Arg.WeightData || a instanceof Arg.WeightScales || a instanceof Arg.Constant;
     }
 
     /** {@code persistent<N>_<hash of the members' names>}: the members decide the kernel, so the same members, the same name. */

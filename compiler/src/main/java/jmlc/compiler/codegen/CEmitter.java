@@ -132,8 +132,9 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         // another parameter bound to the same memory: its written buffers are not declared unaliased.
         // A kernel that waits for the kernels before it (a programmatic dependent) may start while they still
         // write its inputs: only its unchanging inputs (weights) are const __restrict__, which lets NVCC/NVRTC
-        // load them through the non-coherent path (ld.global.nc) as invariant, free to move; on an H100 the
-        // captured decode step gave NaN with every input so declared, and the step's kernels one at a time did not
+        // load them through the non-coherent path as invariant, free to move: with its activations so declared,
+        // ptxas hoisted the f16 GEMV's LDG.CONSTANT loads of x above griddepcontrol.wait (ACQBULK), and the
+        // captured decode step computed NaN (H100, 2026-12-06)
         boolean barriers = k.gridBarriers(), dependent = k.waitsForGridDependency();
         for (Buffer b : k.buffers()) {
             boolean restrict = b.readOnly() ? b.unchanging() || !dependent : !barriers;

@@ -395,19 +395,18 @@ public final class GpuSuite {
 
     /** The check above on the captured step's logits and the one-at-a-time step's. */
     private void capturedAgrees(String model, float[] captured, float[] oneByOne) {
-        float[][] two = {captured, oneByOne};
         long badCaptured = 0, badOne = 0;
         double diff = 0, largest = 0;
-        for (int i = 0; i < two[0].length; i++) {
-            if (!Float.isFinite(two[0][i])) badCaptured++;
-            if (!Float.isFinite(two[1][i])) badOne++;
-            if (Float.isFinite(two[0][i]) && Float.isFinite(two[1][i])) diff = Math.max(diff, Math.abs(two[0][i] - two[1][i]));
-            if (Float.isFinite(two[1][i])) largest = Math.max(largest, Math.abs(two[1][i]));
+        for (int i = 0; i < captured.length; i++) {
+            if (!Float.isFinite(captured[i])) badCaptured++;
+            if (!Float.isFinite(oneByOne[i])) badOne++;
+            if (Float.isFinite(captured[i]) && Float.isFinite(oneByOne[i])) diff = Math.max(diff, Math.abs(captured[i] - oneByOne[i]));
+            if (Float.isFinite(oneByOne[i])) largest = Math.max(largest, Math.abs(oneByOne[i]));
         }
         boolean ok = badCaptured == 0 && badOne == 0 && diff <= 1e-3 * largest;
         if (!ok) failures++;
         String line = String.format(java.util.Locale.ROOT, "check %s captured decode step vs one kernel at a time: %d and %d of %d logits not finite, largest difference %.3g of %.3g: %s",
-                model, badCaptured, badOne, two[0].length, diff, largest, ok ? "agree" : "FAIL");
+                model, badCaptured, badOne, captured.length, diff, largest, ok ? "agree" : "FAIL");
         out.println(line);
         record("check", line);
     }
