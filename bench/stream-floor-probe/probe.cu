@@ -9,7 +9,10 @@
 //      graph, plain and as programmatic dependents (the next kernel's blocks launch as this one's finish);
 //   3. (both) with every block first staging the x row in shared memory, as a GEMV's prologue does: f32 or f16,
 //      before its first loads or with them in flight, plainly or with a norm: what staging x costs; and what would
-//      hide it: 16 loads in flight instead of 8, or the row read once a thread block cluster of 2 or 4 (sm_90).
+//      hide it: 16 loads in flight instead of 8, or the row read once a thread block cluster of 2 or 4 (sm_90);
+//   4. (both) with a block's first loads issued before its grid dependency's wait (weights: no kernel of the step writes
+//      them), and with that wait a spin on the previous launch's counter of finished blocks instead of
+//      griddepcontrol.wait (the whole grid done and its writes flushed).
 // Sizes are the 7B q4f16_1 matrices' packed weights plus scales.
 //
 // Build: nvcc -O3 -std=c++17 -arch=sm_90 -o probe probe.cu      Run: ./probe
@@ -38,12 +41,29 @@ static constexpr int TILE = 64 * 1024; // bytes a block reads at a time, as a GE
 // CLUSTER > 1 (sm_90 thread block clusters): the blocks of a cluster share the staging, each reading 1/CLUSTER of the
 // row from the L2 and writing it into every block's shared memory of the cluster (distributed shared memory), then a
 // cluster barrier: the L2 serves a row a cluster instead of a row a block.
-template <int LOADS, bool DEPENDENT, int STAGE, int CLUSTER = 1>
+// PREWAIT (with DEPENDENT): a block issues its first LOADS loads before it waits for the previous grid, as jmlc's ring
+// GEMV copies its first batches of weights (which no kernel of the step writes) before its grid dependency's wait.
+// FLAG (with DEPENDENT): the wait is not griddepcontrol.wait (the whole previous grid done and flushed) but thread 0
+// spinning on the previous launch's counter, which each of its blocks raises as it ends (a fence, one atomic): what a
+// finer-grained dependency than the grid's would save at each boundary.
+template <int LOADS, bool DEPENDENT, int STAGE, int CLUSTER = 1, bool PREWAIT = false, bool FLAG = false>
 __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, long words, unsigned* __restrict__ sink,
-                                                  const uint4* __restrict__ x, int xWords) {
+                                                  const uint4* __restrict__ x, int xWords, unsigned* flags, int launch, int prevBlocks) {
     extern __shared__ uint4 xs[];
     __shared__ float partial[8];
-    if (DEPENDENT) asm volatile("griddepcontrol.wait;" ::: "memory");
+    auto wait = [&] {
+        if (!FLAG) { asm volatile("griddepcontrol.wait;" ::: "memory"); return; }
+        if (threadIdx.x == 0 && launch > 0) {
+            unsigned seen;
+            for (;;) {
+                asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(seen) : "l"(flags + launch - 1) : "memory");
+                if (seen >= (unsigned)prevBlocks) break;
+                __nanosleep(32);
+            }
+        }
+        __syncthreads();
+    };
+    if (DEPENDENT && !PREWAIT) wait();
     auto stage = [&] {
         if (STAGE == 3) {
             float ss = 0;
@@ -90,6 +110,7 @@ __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, l
                 long at = base + i + (long)u * blockDim.x;
                 v[u] = at < words && i + (long)u * blockDim.x < tileWords ? __ldg(p + at) : make_uint4(0, 0, 0, 0);
             }
+            if (DEPENDENT && PREWAIT && first) wait();
             if (STAGE >= 2 && first) stage();
             first = false;
 #pragma unroll
@@ -98,27 +119,40 @@ __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, l
     }
     if (STAGE != 0) acc ^= xs[threadIdx.x % xWords].x;
     if (acc == 0x9e3779b9u) sink[threadIdx.x] = acc; // never in practice; keeps the loads
+    if (FLAG) {
+        __syncthreads();
+        if (threadIdx.x == 0) { __threadfence(); atomicAdd(flags + launch, 1u); }
+    }
 }
 
-using Kernel = void (*)(const uint4*, long, unsigned*, const uint4*, int);
+using Kernel = void (*)(const uint4*, long, unsigned*, const uint4*, int, unsigned*, int, int);
 
-struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; int cluster = 1; };
+struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; int cluster = 1; bool flag = false; };
 
-// k: the x row's length (columns) for the staging variants
-static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, long bytes, unsigned* sink, const uint4* x, long k) {
-    long words = bytes / 16, tiles = (bytes + TILE - 1) / TILE;
+static unsigned* flags; // a counter a launch of a graph (FLAG variants), zeroed at the graph's start
+
+// the blocks a launch of `bytes` uses (tiles dealt evenly, as GemvHalfRule does)
+static int gridOf(const Variant& v, int sms, long bytes) {
+    long tiles = (bytes + TILE - 1) / TILE;
     int grid = (int)std::min<long>(tiles, (long)sms * v.blocksPerSm);
-    // deal the tiles evenly: as many rounds as the grid needs, then as few blocks as that takes (as GemvHalfRule does)
     long rounds = (tiles + grid - 1) / grid;
     grid = (int)((tiles + rounds - 1) / rounds);
+    if (v.cluster > 1) grid = std::max(v.cluster, grid / v.cluster * v.cluster);
+    return grid;
+}
+
+// k: the x row's length (columns) for the staging variants
+// launch `index` of its graph; `prevBlocks` the grid of the launch before it (FLAG variants wait for its counter)
+static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, long bytes, unsigned* sink, const uint4* x, long k,
+                   int index = 0, int prevBlocks = 0) {
+    long words = bytes / 16;
+    int grid = gridOf(v, sms, bytes);
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = dim3(grid);
     cfg.blockDim = dim3(256);
     cfg.stream = s;
     int xWords = (int)(k * v.xBytesPerColumn / 16);
     cfg.dynamicSmemBytes = v.xBytesPerColumn ? xWords * 16 : 0;
-    // a cluster's blocks all stage: a whole number of clusters, none without a tile
-    if (v.cluster > 1) cfg.gridDim = dim3(std::max(v.cluster, grid / v.cluster * v.cluster));
     cudaLaunchAttribute attr[2];
     int attrs = 0;
     if (v.dependent) {
@@ -133,7 +167,7 @@ static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, lo
     }
     cfg.attrs = attr;
     cfg.numAttrs = attrs;
-    CK(cudaLaunchKernelEx(&cfg, v.k, p, words, sink, x, xWords));
+    CK(cudaLaunchKernelEx(&cfg, v.k, p, words, sink, x, xWords, flags, index, prevBlocks));
 }
 
 int main() {
@@ -148,6 +182,7 @@ int main() {
     unsigned* sink;
     CK(cudaMalloc(&p, pool));
     CK(cudaMalloc(&sink, 4096));
+    CK(cudaMalloc(&flags, 4096));
     CK(cudaMemset(p, 1, pool));
     cudaStream_t s;
     CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -174,6 +209,17 @@ int main() {
         {"dep, x f32 staged a cluster of 2, in flight", read_tiles<8, true, 2, 2>, 4, true, 4, 2},
         {"dep, x f32 staged a cluster of 4, in flight", read_tiles<8, true, 2, 4>, 4, true, 4, 4},
         {"dep, x f16 staged a cluster of 4, in flight", read_tiles<8, true, 2, 4>, 4, true, 2, 4},
+        // the first loads issued before the grid dependency's wait (weights no kernel of the step writes)
+        {"dep, first loads before the wait", read_tiles<8, true, 0, 1, true>, 4, true, 0},
+        {"dep, first loads before the wait, 2/SM", read_tiles<8, true, 0, 1, true>, 2, true, 0},
+        {"dep, before the wait, x f16 staged", read_tiles<8, true, 2, 1, true>, 4, true, 2},
+        {"dep, 16 before the wait, x f16 staged", read_tiles<16, true, 2, 1, true>, 4, true, 2},
+        {"dep, 16 before the wait, x f16, 2/SM", read_tiles<16, true, 2, 1, true>, 2, true, 2},
+        {"dep, 16 before the wait, x f32 norm", read_tiles<16, true, 3, 1, true>, 4, true, 4},
+        // the previous launch's counter instead of griddepcontrol.wait
+        {"flag, first loads before the wait", read_tiles<8, true, 0, 1, true, true>, 4, true, 0, 1, true},
+        {"flag, before the wait, x f16 staged", read_tiles<8, true, 2, 1, true, true>, 4, true, 2, 1, true},
+        {"flag, 16 before the wait, x f32 norm", read_tiles<16, true, 3, 1, true, true>, 4, true, 4, 1, true},
     };
     struct Size { const char* name; long bytes; long k; };
     // 7B q4f16_1: packed weights (N x K / 2) plus f16 scales (N x K / 32 x 2); k: the x row's length
@@ -190,7 +236,11 @@ int main() {
         long stride = (z.bytes + 4095) / 4096 * 4096;
         int launches = (int)std::min<long>(20, pool / stride);
         for (auto& v : variants) {
-            cudaGraphExec_t g = capture(s, [&] { for (int i = 0; i < launches; i++) launch(s, v, sms, p + i * stride / 16, z.bytes, sink, x, z.k); });
+            int blocks = gridOf(v, sms, z.bytes);
+            cudaGraphExec_t g = capture(s, [&] {
+                CK(cudaMemsetAsync(flags, 0, 4096, s));
+                for (int i = 0; i < launches; i++) launch(s, v, sms, p + i * stride / 16, z.bytes, sink, x, z.k, i, blocks);
+            });
             float ms = replay_ms(g, s, 7)[0] / launches;
             CK(cudaGraphExecDestroy(g));
             printf("%-20s | %-42s | %7.2f us %6.0f GB/s\n", z.name, v.name, ms * 1e3, z.bytes / (ms * 1e-3) / 1e9);
@@ -204,9 +254,15 @@ int main() {
     printf("\n2. a 7B step's 128 GEMV reads in one graph (%.2f GB)\n", stepBytes / 1e9);
     for (auto& v : variants) {
         cudaGraphExec_t g = capture(s, [&] {
+            CK(cudaMemsetAsync(flags, 0, 4096, s));
             long off = 0;
+            int index = 0, prev = 0;
             for (int l = 0; l < 32; l++)
-                for (int m = 0; m < 4; m++) { launch(s, v, sms, p + off / 16, layer[m], sink, x, layerK[m]); off += (layer[m] + 4095) / 4096 * 4096; }
+                for (int m = 0; m < 4; m++) {
+                    launch(s, v, sms, p + off / 16, layer[m], sink, x, layerK[m], index++, prev);
+                    prev = gridOf(v, sms, layer[m]);
+                    off += (layer[m] + 4095) / 4096 * 4096;
+                }
         });
         float ms = replay_ms(g, s, 7)[0];
         CK(cudaGraphExecDestroy(g));
