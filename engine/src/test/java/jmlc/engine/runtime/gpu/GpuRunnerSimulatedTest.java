@@ -82,6 +82,36 @@ class GpuRunnerSimulatedTest {
         return Checkpoints.open(dir);
     }
 
+    /**
+     * The suite's per-kernel table: one entry a call of the decode program, in its order, each kernel's calls (one a
+     * layer, each on its own weights) timed together and reporting their mean, the weight bytes of the call's own matrix.
+     */
+    @Test
+    void perKernelTimesCoverEveryCallAndRotateThroughTheLayers(@TempDir Path dir) {
+        onTinyRunner(dir, (c, cm, w, r) -> {
+            var calls = r.decodeProgram().steps().stream().flatMap(s -> s.calls().stream()).toList();
+            var times = new GpuDiagnostics(r).timeDecodeKernels(4);
+            assertEquals(calls.size(), times.size());
+            java.util.Map<String, Float> byKernel = new java.util.HashMap<>();
+            int gemvs = 0;
+            for (int i = 0; i < calls.size(); i++) {
+                var t = times.get(i);
+                assertEquals(calls.get(i).kernel().name(), t.kernel(), "entry " + i);
+                assertTrue(t.ms() > 0, t.toString());
+                Float seen = byKernel.putIfAbsent(t.kernel(), t.ms());
+                if (seen != null) assertEquals(seen, t.ms(), "every call of " + t.kernel() + " reports the kernel's mean");
+                // its matrix and the norm's gain where it has one, as stored (packed weights with their scales)
+                long stored = calls.get(i).args().stream().filter(a -> a instanceof jmlc.compiler.schedule.Arg.WeightData)
+                        .mapToLong(a -> ModelWeights.bytesOf(((jmlc.compiler.schedule.Arg.WeightData) a).param().type())).sum();
+                if (t.op().contains("matmul")) {
+                    gemvs++;
+                    assertEquals(stored, t.weightBytes(), t.toString());
+                }
+            }
+            assertTrue(gemvs >= 4 * c.numLayers(), "a layer's four matrices, each its own entry: " + gemvs);
+        });
+    }
+
     @Test
     void everyNodeMatchesTheReferenceAndGreedyDecodingAgrees(@TempDir Path dir) {
         onTinyRunner(dir, (c, cm, w, r) -> {
