@@ -231,7 +231,7 @@ public final class GemvHalfRule implements ScheduleRule {
                     + "into registers a batch ahead (the ring a fifth smaller)", 0, 1));
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
                     + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue, where the other knobs suit "
-                    + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 6, 8));
+                    + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 5, 6, 8));
             if (ctx.caps().gridDependency())
                 space.add(Knob.oneOf(jmlc.compiler.schedule.Program.EARLY_TRIGGER, ring ? RING_TRIGGER : 0, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
                                 + "1 once its last copies are issued (with a ring; without one, as 0)", 0, 1)

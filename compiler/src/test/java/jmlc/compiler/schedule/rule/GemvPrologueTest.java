@@ -52,6 +52,7 @@ class GemvPrologueTest {
                 Arguments.of("cuda:sm_90", small, Set.of("FuseSiluMulEpilogue"), Map.of("warps", 1, "stages", 0)),
                 Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 0, "vector", 4, "dot4", 1)),
                 Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 2, "stages", 4)),
+                Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 5)),
                 // knob x_rounds: waves of 2 over a norm's 3 rounds (read again) and down's 6; a round at a time over a partial one
                 Arguments.of("cuda:sm_90", small, Set.of(), Map.of("warps", 1, "stages", 0, "x_rounds", 2)),
                 Arguments.of("cuda:sm_90", whole, Set.of(), Map.of("warps", 2, "stages", 4, "x_rounds", 1)),
