@@ -234,11 +234,11 @@ public final class GemvHalfRule implements ScheduleRule {
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 5, 6, 8));
             if (ctx.caps().gridDependency())
                 space.add(Knob.oneOf(jmlc.compiler.schedule.Program.EARLY_TRIGGER, ring ? RING_TRIGGER : 0, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
-                                + "1 once its last copies are issued (with a ring; without one, as 0)", 0, 1)
+                                + "1 once its last copies are issued (with a ring), or as its last row tile begins (without one)", 0, 1)
                                 // the tuner replays one kernel at a time, where the trigger changes nothing: judged end to
                                 // end (ModelTuning's decode-step stage, bench/knob-compare.sh); a program with it launches
-                                // its kernels as programmatic dependents (Program.triggersEarly). Without a ring it is 0 as
-                                // the kernel records it (asUsed), so a search that tries the register loop needs no other value
+                                // its kernels as programmatic dependents (Program.triggersEarly). Without a ring a block
+                                // triggers as its last row tile begins (its loads are then a tile from done)
                                 .tryOnly(ring ? RING_TRIGGER : 0));
         }
         space.usedAs(values -> asUsed(values, m, ctx.caps()));
@@ -313,18 +313,20 @@ public final class GemvHalfRule implements ScheduleRule {
 
     /**
      * The values as the kernel uses them: a ring ({@code stages}) only where the other knobs suit one
-     * ({@link #ringFits}), so the ring the defaults ask for on sm_90 gives way to a knob set against it; the early
-     * trigger only with a ring (without one a block triggers at its end).
+     * ({@link #ringFits}), so the ring the defaults ask for on sm_90 gives way to a knob set against it, and its early
+     * trigger with it; the register loop asked for ({@code stages} 0) keeps the trigger as set (early: as a block's
+     * last row tile begins).
      */
     static Map<String, Integer> asUsed(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
         boolean ring = ringFits(v, m, caps);
-        boolean moot = !ring && (v.getOrDefault("stages", 0) != 0 || v.getOrDefault(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0) != 0
-                || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES);
+        boolean ringAsked = v.getOrDefault("stages", 0) != 0;
+        boolean moot = !ring && (ringAsked || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES);
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
         if (out.containsKey("ring_scales")) out.put("ring_scales", RING_SCALES);
-        if (out.containsKey(jmlc.compiler.schedule.Program.EARLY_TRIGGER)) out.put(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0);
+        // a ring asked for (sm_90's default) that other knobs rule out takes its early trigger with it
+        if (ringAsked && out.containsKey(jmlc.compiler.schedule.Program.EARLY_TRIGGER)) out.put(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0);
         return out;
     }
 
@@ -408,8 +410,11 @@ public final class GemvHalfRule implements ScheduleRule {
         if (ringed) GemvHalfRing.loop(b, ring, m, q, slice, loop, xs, bias, res, y);
         else {
             Expr.Var tile = var("tile", KType.I32);
-            b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop,
-                    loads, ahead, xs, bias, res, y));
+            b.forRange(tile, bid(0), c(tiles), gdim(0), 1, tb -> {
+                // with an early trigger: the block's last tile begins, so the next kernel may launch (block-uniform)
+                if (loop.triggerEarly()) tb.ifThen(ge(add(tile, gdim(0)), c(tiles)), t -> t.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.TRIGGER));
+                GemvHalfTile.tileBody(tb, m, q, tile, slice, sub, n, blockRows, chunks, loop, loads, ahead, xs, bias, res, y);
+            });
         }
         // the block's rows are done: the next kernel may launch (its blocks would otherwise hold this
         // one's multiprocessors while they wait) and prefetch its weights while this grid drains

@@ -41,7 +41,7 @@ final class GemvHalfTile {
         }
 
         String variant() {
-            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales ? "" : "_rs") : pipeline > 0 ? "_p" + pipeline : "")
+            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales ? "" : "_rs") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
                     + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 
