@@ -86,17 +86,14 @@ public final class PersistentDecode {
      * The knobs a fusing build schedules with: {@code knobs} with every kernel whose space has a ring of asynchronous
      * copies ({@code stages}, sm_90's default for the f16 GEMV) in its register loop, unless {@code knobs} set its
      * stages: a ring's dynamic shared memory does not fit a fused kernel's static arrays, so ringed GEMVs would not
-     * fuse; and its trigger at a block's end (the register loop's early trigger would let the next launch in from inside
-     * a fused kernel). {@code knobs} itself where {@code most} is below 2.
+     * fuse. {@code knobs} itself where {@code most} is below 2.
      */
     static Knobs forFusion(jmlc.compiler.ir.Graph graph, Target target, int maxSeq, Knobs knobs, int most) {
         if (most < 2) return knobs;
         Knobs out = Knobs.defaults().with(knobs);
         for (var t : Scheduler.schedule(graph, target, true, maxSeq, knobs).tunables())
             if (t.space().knobs().stream().anyMatch(k -> k.name().equals("stages")) && !knobs.values(t.space().signature()).containsKey("stages"))
-                // the register loop, and its block's trigger at its end (a fused kernel's members do not let the next launch in)
-                out.put(t.space().signature(), t.space().knobs().stream().anyMatch(k -> k.name().equals(jmlc.compiler.schedule.Program.EARLY_TRIGGER))
-                        ? Map.of("stages", 0, jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0) : Map.of("stages", 0));
+                out.put(t.space().signature(), Map.of("stages", 0));
         return out;
     }
 

@@ -82,17 +82,17 @@ public record Program(Graph graph, Target target, boolean decode, int maxSeq, Li
 
     /**
      * A knob a rule names so when its kernel may let the next one launch before its own work is done
-     * ({@link #triggersEarly}); 1 is early.
+     * ({@link #triggersEarly}); above 0 is early.
      */
     public static final String EARLY_TRIGGER = "trigger";
 
     /**
      * Whether a kernel of the program lets the next one launch before its own work is done (a rule's
-     * {@link #EARLY_TRIGGER} knob at 1). Such a program gains only when its launches are programmatic
+     * {@link #EARLY_TRIGGER} knob above 0). Such a program gains only when its launches are programmatic
      * dependents, so runtimes launch it so unless told otherwise.
      */
     public boolean triggersEarly() {
-        return tunables().stream().anyMatch(t -> t.chosen().getOrDefault(EARLY_TRIGGER, 0) == 1);
+        return tunables().stream().anyMatch(t -> t.chosen().getOrDefault(EARLY_TRIGGER, 0) != 0);
     }
 
     /** Kernel launches a step of the program takes. */

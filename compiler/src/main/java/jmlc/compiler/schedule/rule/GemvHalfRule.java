@@ -119,6 +119,11 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static final int RING_STAGES = 4, RING_TRIGGER = 1;
     /**
+     * Knob {@code trigger} 2: early in the register loop too (as a block's last row tile begins), so a program of register
+     * loops launches as dependents the way a ringed one does. Not measured yet (2026-12-07); never a default.
+     */
+    static final int REGISTER_LOOP_TRIGGER = 2;
+    /**
      * With a ring, its batches' scales copied into it beside their weights (1); 0 loads them into registers a batch ahead,
      * the ring a fifth smaller: 3 blocks an SM instead of 2 for the 4096-wide rows, yet decode 546.9 -> 511.9 on an H100
      * (Llama-2-7B, 2026-12-06).
@@ -234,11 +239,11 @@ public final class GemvHalfRule implements ScheduleRule {
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 5, 6, 8));
             if (ctx.caps().gridDependency())
                 space.add(Knob.oneOf(jmlc.compiler.schedule.Program.EARLY_TRIGGER, ring ? RING_TRIGGER : 0, "where a block lets the next kernel launch (dependent launches): 0 once its rows are done; "
-                                + "1 once its last copies are issued (with a ring), or as its last row tile begins (without one)", 0, 1)
+                                + "1 once its last copies are issued (with a ring; without one, as 0); 2 as 1, and without a ring as its last row tile begins", 0, 1, 2)
                                 // the tuner replays one kernel at a time, where the trigger changes nothing: judged end to
                                 // end (ModelTuning's decode-step stage, bench/knob-compare.sh); a program with it launches
-                                // its kernels as programmatic dependents (Program.triggersEarly). Without a ring a block
-                                // triggers as its last row tile begins (its loads are then a tile from done)
+                                // its kernels as programmatic dependents (Program.triggersEarly). Without a ring 1 is 0 as
+                                // the kernel records it (asUsed); 2 triggers as a block's last row tile begins
                                 .tryOnly(ring ? RING_TRIGGER : 0));
         }
         space.usedAs(values -> asUsed(values, m, ctx.caps()));
@@ -286,7 +291,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) == 1, ringScales, dot4);
+                v.getOrDefault("trigger", 0) != 0, ringScales, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), loop)));
     }
@@ -313,20 +318,27 @@ public final class GemvHalfRule implements ScheduleRule {
 
     /**
      * The values as the kernel uses them: a ring ({@code stages}) only where the other knobs suit one
-     * ({@link #ringFits}), so the ring the defaults ask for on sm_90 gives way to a knob set against it, and its early
-     * trigger with it; the register loop asked for ({@code stages} 0) keeps the trigger as set (early: as a block's
-     * last row tile begins).
+     * ({@link #ringFits}), so the ring the defaults ask for on sm_90 gives way to a knob set against it; the early
+     * trigger 1 only with a ring (without one a block triggers at its end), 2 in either loop (in the register loop as
+     * a block's last row tile begins; recorded as 1 with a ring).
      */
     static Map<String, Integer> asUsed(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
         boolean ring = ringFits(v, m, caps);
-        boolean ringAsked = v.getOrDefault("stages", 0) != 0;
-        boolean moot = !ring && (ringAsked || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES);
+        String trigger = jmlc.compiler.schedule.Program.EARLY_TRIGGER;
+        int early = v.getOrDefault(trigger, 0);
+        if (ring) {
+            if (early != REGISTER_LOOP_TRIGGER) return v;
+            Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
+            out.put(trigger, 1); // with a ring, 2 is the ring's early trigger
+            return out;
+        }
+        boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
         if (out.containsKey("ring_scales")) out.put("ring_scales", RING_SCALES);
-        // a ring asked for (sm_90's default) that other knobs rule out takes its early trigger with it
-        if (ringAsked && out.containsKey(jmlc.compiler.schedule.Program.EARLY_TRIGGER)) out.put(jmlc.compiler.schedule.Program.EARLY_TRIGGER, 0);
+        // the ring's early trigger goes with the ring; the register loop's (2) stays
+        if (out.containsKey(trigger) && early == 1) out.put(trigger, 0);
         return out;
     }
 

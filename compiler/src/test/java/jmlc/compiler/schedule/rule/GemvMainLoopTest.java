@@ -92,8 +92,8 @@ class GemvMainLoopTest {
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 5)));
         // the register loop's early trigger: as a block's last row tile begins (several tiles a block; the first batch
         // before the prologue or not)
-        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 0, "blocks", 3, "trigger", 1)));
-        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 2, "vector", 4, "unroll", 1, "warps", 4, "stages", 0, "blocks", 3, "trigger", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 0, "blocks", 3, "trigger", 2)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 2, "vector", 4, "unroll", 1, "warps", 4, "stages", 0, "blocks", 3, "trigger", 2)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4, "trigger", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 0)));
         // x in bytes and the nibbles by dot4: the register loop and a ring (q4_0's zero 8, scales in registers), against the
@@ -199,26 +199,33 @@ class GemvMainLoopTest {
     }
 
     /**
-     * The register loop's early trigger ({@code stages} 0, {@code trigger} 1): once, before the block's last row tile's
-     * stores (as that tile begins), and the program launches as dependents; with 0, once after the block's last store.
+     * The register loop's early trigger ({@code stages} 0, {@code trigger} 2): once, before the block's last row tile's
+     * stores (as that tile begins), and the program launches as dependents; with 0, or 1 (the ring's, moot here), once
+     * after the block's last store.
      */
     @org.junit.jupiter.api.Test
     void theRegisterLoopTriggersAsItsLastTileBegins() {
         Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(MODEL, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
         Target t = Target.parse("cuda:sm_90");
-        for (int trigger = 0; trigger <= 1; trigger++) {
+        for (int trigger = 0; trigger <= 2; trigger++) {
             Program p = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 0, "trigger", trigger));
-            assertEquals(trigger == 1, p.triggersEarly());
+            boolean early = trigger == 2;
+            assertEquals(early, p.triggersEarly());
             for (var k : p.kernels()) {
                 if (!k.name().startsWith("gemvh")) continue;
-                assertEquals(trigger == 1, k.name().contains("_t"), k.name());
+                assertEquals(early, k.name().contains("_t"), k.name());
                 String src = new jmlc.compiler.codegen.CudaEmitter().emit(k), launch = "griddepcontrol.launch_dependents";
                 int at = src.indexOf(launch), lastStore = src.lastIndexOf("y[");
                 assertTrue(at >= 0 && at == src.lastIndexOf(launch), k.name() + ": one trigger\n" + src);
-                assertTrue(trigger == 1 ? at < lastStore && src.lastIndexOf("for (", at) > src.indexOf("griddepcontrol.wait") : at > lastStore,
+                assertTrue(early ? at < lastStore && src.lastIndexOf("for (", at) > src.indexOf("griddepcontrol.wait") : at > lastStore,
                         k.name() + " trigger " + trigger + ": placed at " + at + " (last store " + lastStore + ")\n" + src);
             }
         }
+        // with a ring, 2 is the ring's early trigger, recorded as 1
+        Program ringed = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", 2));
+        assertTrue(ringed.kernels().stream().filter(k -> k.name().startsWith("gemvh")).allMatch(k -> k.name().contains("_ring4t")), names(ringed));
+        for (Tunable tu : ringed.tunables())
+            if (tu.space().signature().kind().equals("gemvh")) assertEquals(1, tu.chosen().get("trigger"));
     }
 
     /**
