@@ -183,18 +183,32 @@ class GemvMainLoopTest {
      */
     @org.junit.jupiter.api.Test
     void theEarlyTriggerComesOnceWithTheBlocksLastCopies() {
-        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(MODEL, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
-        Target t = Target.parse("cuda:sm_90");
         for (int trigger = 0; trigger <= 1; trigger++) {
-            Program p = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", trigger));
-            for (var k : p.kernels()) {
-                if (!k.name().startsWith("gemvh")) continue;
-                String src = new jmlc.compiler.codegen.CudaEmitter().emit(k), launch = "griddepcontrol.launch_dependents";
-                int at = src.indexOf(launch), lastCommit = src.lastIndexOf("cp.async.commit_group"), lastWait = src.lastIndexOf("cp.async.wait_group");
-                assertTrue(at >= 0 && at == src.lastIndexOf(launch), k.name() + ": one trigger\n" + src);
-                assertTrue(trigger == 1 ? lastCommit < at && at < lastWait : at > lastWait, k.name() + " trigger " + trigger + ": placed at " + at
+            int tr = trigger;
+            forEachGemvTrigger(decode(tinyFused(), Target.parse("cuda:sm_90"), Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", trigger)), (name, src, at) -> {
+                int lastCommit = src.lastIndexOf("cp.async.commit_group"), lastWait = src.lastIndexOf("cp.async.wait_group");
+                assertTrue(tr == 1 ? lastCommit < at && at < lastWait : at > lastWait, name + " trigger " + tr + ": placed at " + at
                         + " (last commit " + lastCommit + ", last wait " + lastWait + ")\n" + src);
-            }
+            });
+        }
+    }
+
+    private static Pipeline.Result tinyFused() {
+        return new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(MODEL, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
+    }
+
+    private interface TriggerSite {
+        void check(String kernel, String source, int at);
+    }
+
+    /** Each f16 GEMV of {@code p} with its CUDA source and where its one griddepcontrol.launch_dependents is. */
+    private static void forEachGemvTrigger(Program p, TriggerSite site) {
+        for (var k : p.kernels()) {
+            if (!k.name().startsWith("gemvh")) continue;
+            String src = new jmlc.compiler.codegen.CudaEmitter().emit(k), launch = "griddepcontrol.launch_dependents";
+            int at = src.indexOf(launch);
+            assertTrue(at >= 0 && at == src.lastIndexOf(launch), k.name() + ": one trigger\n" + src);
+            site.check(k.name(), src, at);
         }
     }
 
@@ -205,21 +219,18 @@ class GemvMainLoopTest {
      */
     @org.junit.jupiter.api.Test
     void theRegisterLoopTriggersAsItsLastTileBegins() {
-        Pipeline.Result res = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), java.util.Set.of(), 8).run(ModelGraph.build(MODEL, new ModelGraph.Options(16, QuantMode.Q4F16_1.kvCacheType(), false)));
+        Pipeline.Result res = tinyFused();
         Target t = Target.parse("cuda:sm_90");
         for (int trigger = 0; trigger <= 2; trigger++) {
             Program p = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 0, "trigger", trigger));
             boolean early = trigger == 2;
             assertEquals(early, p.triggersEarly());
-            for (var k : p.kernels()) {
-                if (!k.name().startsWith("gemvh")) continue;
-                assertEquals(early, k.name().contains("_t"), k.name());
-                String src = new jmlc.compiler.codegen.CudaEmitter().emit(k), launch = "griddepcontrol.launch_dependents";
-                int at = src.indexOf(launch), lastStore = src.lastIndexOf("y[");
-                assertTrue(at >= 0 && at == src.lastIndexOf(launch), k.name() + ": one trigger\n" + src);
+            forEachGemvTrigger(p, (name, src, at) -> {
+                assertEquals(early, name.contains("_t"), name);
+                int lastStore = src.lastIndexOf("y[");
                 assertTrue(early ? at < lastStore && src.lastIndexOf("for (", at) > src.indexOf("griddepcontrol.wait") : at > lastStore,
-                        k.name() + " trigger " + trigger + ": placed at " + at + " (last store " + lastStore + ")\n" + src);
-            }
+                        name + ": placed at " + at + " (last store " + lastStore + ")\n" + src);
+            });
         }
         // with a ring, 2 is the ring's early trigger, recorded as 1
         Program ringed = decode(res, t, Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", 2));
