@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, about 6 to
+# 8 minutes; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
+#   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
+#      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
+#   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3 and of 5
+#      stages, and the register loop with its early trigger (trigger 2), with and without its first batch before the wait;
+#   3. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first loads
+#      before the grid dependency's wait, and with that wait a spin on the previous launch's counter;
+#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
+#   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
+#
+# Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
+# On the GPU host: bash bench/issue12-lease.sh        (logs in $OUT or ., one a step; a summary on stdout)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-.}"
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
+git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
+
+variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2)
+step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
+    local name=$1; shift
+    local t0=$SECONDS
+    "$@" > "$out/$name.log" 2>&1
+    echo "== $name: exit $? after $((SECONDS - t0)) s"
+}
+step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
+grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree' "$out/1-suite-bench.log" | head -20
+step 2-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,reg,reg2 "${variants[@]}"
+grep -E 'decode|tok/s' "$out/2-knobs-7b.log" | tail -8
+step 3-floor bash bench/stream-floor-probe.sh
+sed -n '/^2\./,$p' "$out/3-floor.log"
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
+step 5-ncu bash bench/ncu-decode.sh gemvh
+tail -40 "$out/5-ncu.log"
