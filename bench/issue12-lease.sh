@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, about 6 to
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, an estimated 6 to
 # 8 minutes; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
 #   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
