@@ -302,13 +302,13 @@ public final class GpuDiagnostics {
         for (var e : byKernel.entrySet()) {
             List<Call> group = e.getValue();
             int rounds = Math.max(1, reps / group.size());
-            List<int[]> grids = new ArrayList<>();
-            for (Call c : group) grids.add(LaunchGrid.of(c.bound().kernel(), Map.of("seq", seq)));
+            // one kernel, so one grid and one set of scalars for all its calls
+            int[] grid = LaunchGrid.of(group.get(0).bound().kernel(), Map.of("seq", seq));
             int[] sc = new int[group.get(0).call().kernel().scalars().size()];
             Arrays.fill(sc, seq);
             try (GpuDevice.Captured g = dev.capture(() -> {
                 for (int r = 0; r < rounds; r++)
-                    for (int j = 0; j < group.size(); j++) group.get(j).bound().launch().launch(grids.get(j), sc);
+                    for (Call c : group) c.bound().launch().launch(grid, sc);
             })) {
                 g.replay(); // warm
                 perCall.put(e.getKey(), dev.time(g::replay) / (rounds * group.size()));
