@@ -8,8 +8,8 @@
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
 #   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3 and of 5
 #      stages, and the register loop with its early trigger (trigger 2), with and without its first batch before the wait;
-#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
-#   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
+#   3. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
+#   4. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
 # On the GPU host: bash bench/issue12-lease.sh        (logs in $OUT or ., one a step; a summary on stdout)
@@ -33,9 +33,9 @@ step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
 grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree' "$out/1-suite-bench.log" | head -20
 step 2-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,reg,reg2 "${variants[@]}"
 grep -E 'decode|tok/s' "$out/2-knobs-7b.log" | tail -8
-step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
-grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
-step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
-grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
-step 5-ncu bash bench/ncu-decode.sh gemvh
-tail -40 "$out/5-ncu.log"
+step 3-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+grep -E 'decode|tok/s' "$out/3-knobs-8b.log" | tail -5
+step 3-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+grep -E 'decode|tok/s' "$out/3-knobs-13b.log" | tail -5
+step 4-ncu bash bench/ncu-decode.sh gemvh
+tail -40 "$out/4-ncu.log"
