@@ -9,10 +9,16 @@ cd "$(dirname "$0")/.."
 source .device/setup.sh
 [[ -d .device/baseline ]] || { echo "no baseline: run bench/pack-baseline.sh REV here first" >&2; exit 2; }
 out="${OUT:-.}/baseline-compare.txt"
-: > "$out"
-source bench/bench-args.sh
+models=()
+args=()
+while [[ $# -gt 0 ]]; do
+  if [[ $1 == --model ]]; then models+=("$2"); shift 2; else args+=("$1"); shift; fi
+done
+[[ ${#models[@]} -gt 0 ]] || models=(synthetic:llama-2-7b)
+[[ " ${args[*]} " == *" --device "* ]] || args+=(--device cuda:0)
 base=$(cat .device/baseline/REV)
 head=$(git log -1 --format=%h 2>/dev/null || echo tree)
+{ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || echo "no nvidia-smi"; } | tee "$out"
 for m in "${models[@]}"; do
   for round in 1 2; do
     for build in baseline tree; do

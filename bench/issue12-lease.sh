@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, an estimated 8 to
-# 10 minutes; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, an estimated 6 to
+# 8 minutes; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
 #   0. bench/stream-floor-probe.sh (first: it decides what to build next): what any kernel that only reads pays at
 #      these sizes on this card, with its first loads before the grid dependency's wait, and with that wait a spin on
 #      the previous launch's counter;
-#   1. bench/counters-compare.sh on Llama-2-7B (counter dependencies, JMLC_COUNTERS=1, against the grid's wait), then
-#      bench/gpu-suite.sh bench for it with counters: decode, the captured step against its kernels one at a time (bit
-#      for bit: the counters' correctness), and the per-kernel table timed over each kernel's calls (a layer's each on its
-#      own weights, so no matrix from the L2; kernels launched alone wait for the grid either way);
+#   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
+#      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
 #   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3 and of 5
 #      stages, and the register loop with its early trigger (trigger 2), with and without its first batch before the wait;
 #   3. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
-#   4. counters-compare on Llama-3-8B and Llama-2-13B;
-#   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
+#   4. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
 # On the GPU host: bash bench/issue12-lease.sh        (logs in $OUT or ., one a step; a summary on stdout)
@@ -32,17 +29,13 @@ step() { # name, command...: runs it with its log in $out/NAME.log, and says how
 }
 step 0-floor bash bench/stream-floor-probe.sh
 sed -n '/^2\./,$p' "$out/0-floor.log"
-step 1-counters-7b bash bench/counters-compare.sh --model synthetic:llama-2-7b
-cat "$out/counters-compare.txt"
-JMLC_COUNTERS=1 step 1-suite-bench-counters bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
-grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree|rror' "$out/1-suite-bench-counters.log" | head -20
+step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
+grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree' "$out/1-suite-bench.log" | head -20
 step 2-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,reg,reg2 "${variants[@]}"
 grep -E 'decode|tok/s' "$out/2-knobs-7b.log" | tail -8
 step 3-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
 grep -E 'decode|tok/s' "$out/3-knobs-8b.log" | tail -5
 step 3-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
 grep -E 'decode|tok/s' "$out/3-knobs-13b.log" | tail -5
-step 4-counters-8b-13b bash bench/counters-compare.sh --model synthetic:llama-3-8b --model synthetic:llama-2-13b
-cat "$out/counters-compare.txt"
-step 5-ncu bash bench/ncu-decode.sh gemvh
-tail -40 "$out/5-ncu.log"
+step 4-ncu bash bench/ncu-decode.sh gemvh
+tail -40 "$out/4-ncu.log"

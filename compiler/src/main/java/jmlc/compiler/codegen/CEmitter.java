@@ -105,21 +105,6 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         throw new UnsupportedOperationException(language() + " has no asynchronous copies to shared memory");
     }
 
-    /** The helpers {@code k}'s file starts with: the {@link #prelude()} unless a kernel needs more. */
-    protected String prelude(Kernel k) {
-        return prelude();
-    }
-
-    /** Parameters after the scalars that the dialect adds to {@code k} (none by default). */
-    protected List<String> dialectParams(Kernel k) {
-        return List.of();
-    }
-
-    /** What every thread of {@code k} runs after its body (nothing by default). */
-    protected String kernelEnd(Kernel k) {
-        return "";
-    }
-
     /** A prefetch of {@code bytes} from {@code address} into L2 in one instruction; "" where the target has none. */
     protected String prefetchL2Range(String address, String bytes) {
         return "";
@@ -141,7 +126,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         sb.append("// launch: block ").append(k.block()[0]).append('x').append(k.block()[1]).append('x').append(k.block()[2])
                 .append(", grid (").append(expr(k.grid()[0])).append(", ").append(expr(k.grid()[1])).append(", ").append(expr(k.grid()[2])).append(")")
                 .append(k.tiles() > 0 ? "; x blocks persistent over " + k.tiles() + " tiles" : "").append('\n');
-        sb.append(prelude(k)).append('\n');
+        sb.append(prelude()).append('\n');
         List<String> params = new ArrayList<>();
         // a kernel with grid barriers reads, after one, what other blocks wrote before it, maybe through
         // another parameter bound to the same memory: its written buffers are not declared unaliased.
@@ -156,13 +141,10 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             params.add((b.readOnly() ? "const " : "") + type(b.element()) + (restrict ? "* __restrict__ " : "* ") + b.name());
         }
         for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
-        params.addAll(dialectParams(k));
         sb.append(kernelPrefix()).append(' ').append(launchBounds(k.threadsPerBlock())).append(' ')
                 .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");
         sharedDeclarations(sb, k);
         stmts(sb, ((Stmt.Block) k.body()).body(), 1);
-        String end = kernelEnd(k);
-        if (!end.isEmpty()) sb.append("  ").append(end).append('\n');
         return sb.append("}\n").toString();
     }
 

@@ -77,61 +77,9 @@ public final class CudaEmitter extends CEmitter {
                 + " : \"r\"((unsigned int)__cvta_generic_to_shared(&" + array + "[" + index + "])) : \"memory\");";
     }
 
-    /**
-     * A kernel that waits for the kernels before it takes three more parameters, for a counter dependency
-     * ({@code RuntimeSettings.counterDependencies}): {@code jmlc_after}, the count of finished blocks of the launch
-     * before it, and {@code jmlc_after_blocks}, that launch's blocks, which its wait spins for instead of
-     * {@code griddepcontrol.wait} (the whole grid done and flushed); {@code jmlc_done}, the count its own blocks raise
-     * as they end ({@link Kernel#countsFinishedBlocks}). Null pointers (every launch but a counted decode step's):
-     * the grid's wait, and no count.
-     */
-    @Override
-    protected List<String> dialectParams(Kernel k) {
-        return k.waitsForGridDependency() ? List.of("const unsigned int* jmlc_after", "unsigned int jmlc_after_blocks", "unsigned int* jmlc_done") : List.of();
-    }
-
-    private static final String COUNTER_DEPENDENCY = """
-            // a counter dependency: thread 0 spins (acquire) until the launch before has counted `blocks` finished blocks,
-            // then the block barrier carries what they wrote to the other threads; a wait of more than about 2^32 cycles
-            // (seconds: a launch that never counts) traps instead of hanging the device
-            __device__ __forceinline__ void jmlc_wait_blocks(const unsigned int* after, unsigned int blocks) {
-              if (threadIdx.x == 0 && threadIdx.y == 0 && threadIdx.z == 0) {
-                long long start = clock64();
-                for (;;) {
-                  unsigned int seen;
-                  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(seen) : "l"(after) : "memory");
-                  if (seen >= blocks) break;
-                  if (clock64() - start > (1LL << 32)) __trap();
-                  __nanosleep(32);
-                }
-              }
-              __syncthreads();
-            }
-            // a block counts itself finished once all its threads are done: the barrier, then a fence (release) and the add
-            __device__ __forceinline__ void jmlc_count_block(unsigned int* done) {
-              __syncthreads();
-              if (threadIdx.x == 0 && threadIdx.y == 0 && threadIdx.z == 0) {
-                __threadfence();
-                atomicAdd(done, 1u);
-              }
-            }
-            """;
-
-    @Override
-    protected String prelude(Kernel k) {
-        return k.waitsForGridDependency() ? prelude() + COUNTER_DEPENDENCY : prelude();
-    }
-
-    @Override
-    protected String kernelEnd(Kernel k) {
-        return k.countsFinishedBlocks() ? "if (jmlc_done) jmlc_count_block(jmlc_done); // a counter dependency's count (jmlc_done)" : "";
-    }
-
-    /** The wait: a counter dependency's where the launch has one ({@link #dialectParams}), else the whole grid's. */
     @Override
     protected String gridDependency(Stmt.GridDependency.Kind kind) {
-        return kind == Stmt.GridDependency.Kind.WAIT
-                ? "if (jmlc_after) jmlc_wait_blocks(jmlc_after, jmlc_after_blocks); else asm volatile(\"griddepcontrol.wait;\" ::: \"memory\");"
+        return kind == Stmt.GridDependency.Kind.WAIT ? "asm volatile(\"griddepcontrol.wait;\" ::: \"memory\");"
                 : "asm volatile(\"griddepcontrol.launch_dependents;\");";
     }
 

@@ -74,16 +74,6 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         return waits(body);
     }
 
-    /**
-     * Whether a launch of this kernel can count its finished blocks for the next one to wait on, instead of that one
-     * waiting for the whole grid (a counter dependency, CUDA: the next launch's wait spins on the count): it waits for
-     * the kernels before it at its top level (so it is a launch of a dependent chain), and every thread of a block reaches
-     * its end (no return, no grid barrier), where the block counts itself.
-     */
-    public boolean countsFinishedBlocks() {
-        return waits(body) && !KernelCheck.holds(body, Stmt.Return.class) && !gridBarriers();
-    }
-
     /** Whether the body's top level waits for its grid dependencies. */
     static boolean waits(Stmt body) {
         return body instanceof Stmt.Block b && b.body().stream().anyMatch(s -> s instanceof Stmt.GridDependency g && g.kind() == Stmt.GridDependency.Kind.WAIT);

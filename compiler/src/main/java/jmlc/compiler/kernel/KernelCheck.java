@@ -25,7 +25,6 @@ public final class KernelCheck {
         new Capable(k, caps).stmt(k.body());
         verify(k);
         gridBarriers(k);
-        gridDependencyWaits(k);
     }
 
     /**
@@ -49,26 +48,6 @@ public final class KernelCheck {
         }
         if (any && k.tiles() <= 0)
             throw new IllegalStateException("kernel " + k.name() + " has a grid barrier but no persistent tiles: its grid must be free to shrink to the blocks that stay resident");
-    }
-
-    /**
-     * A wait for the kernels before ({@link Stmt.GridDependency.Kind#WAIT}) only at the body's top level, where every
-     * thread reaches it: the runtimes find it there, and a counter dependency's wait is a block barrier (CudaEmitter).
-     */
-    static void gridDependencyWaits(Kernel k) {
-        for (Stmt s : ((Stmt.Block) k.body()).body())
-            if (!(s instanceof Stmt.GridDependency) && holdsWait(s))
-                throw new IllegalStateException("kernel " + k.name() + " waits for the kernels before it inside a loop, branch or block; the wait belongs at the body's top level, where every thread reaches it");
-    }
-
-    private static boolean holdsWait(Stmt s) {
-        return switch (s) {
-            case Stmt.GridDependency g -> g.kind() == Stmt.GridDependency.Kind.WAIT;
-            case Stmt.Block b -> b.body().stream().anyMatch(KernelCheck::holdsWait);
-            case Stmt.For f -> holdsWait(f.body());
-            case Stmt.If f -> holdsWait(f.then()) || holdsWait(f.otherwise());
-            default -> false;
-        };
     }
 
     /** {@code stmts} with plain blocks opened up, in order: the statements every thread that runs them reaches in turn. */

@@ -97,7 +97,7 @@ class GridBarrierTest {
         assertTrue(src.contains("int* out") && !src.contains("__restrict__ out"), src);
         // a kernel without one keeps its buffers unaliased
         String plain = new CudaEmitter().emit(kernel(b -> b.store(OUT, tid(0), tid(0)), 4, CUDA));
-        assertFalse(plain.contains("atomicAdd(counter, add)"), plain);
+        assertFalse(plain.contains("atomicAdd"), plain);
         assertTrue(plain.contains("__restrict__ out"), plain);
     }
 }

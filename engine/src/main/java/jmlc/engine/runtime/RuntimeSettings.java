@@ -22,12 +22,8 @@ import java.util.Map;
  * @param persistentKernels  the most consecutive decode launches one persistent kernel with grid barriers runs
  *                           ({@code JMLC_PERSISTENT}; the knob {@code decode_persistent.kernels}, laid over the
  *                           tuning database's): 0 leaves it to the database, 1 launches kernel by kernel. CUDA only
- * @param counterDependencies a dependent decode launch waits for the launch before to count all its blocks finished
- *                           (a word each block of it adds one to as it ends) instead of for that grid to finish and
- *                           flush ({@code griddepcontrol.wait}): {@code CounterDependency} ({@code JMLC_COUNTERS=1}).
- *                           Off by default until measured. CUDA sm_90+ with dependent launches only
  */
-public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int persistentKernels, boolean counterDependencies) {
+public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int persistentKernels) {
     public static final int DEFAULT_DECODE_AHEAD = 2, MAX_DECODE_AHEAD = 8, MAX_PERSISTENT_KERNELS = 64;
 
     public RuntimeSettings {
@@ -36,10 +32,6 @@ public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int p
         if (persistentKernels < 0 || persistentKernels > MAX_PERSISTENT_KERNELS)
             throw new IllegalArgumentException("persistent kernels must be a whole number from 0 (the tuning database's) to " + MAX_PERSISTENT_KERNELS
                     + " (decode launches one kernel runs; 1: none fused), found " + persistentKernels);
-    }
-
-    public RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int persistentKernels) {
-        this(decodeAhead, programmaticLaunch, persistentKernels, false);
     }
 
     public RuntimeSettings(int decodeAhead, Boolean programmaticLaunch) {
@@ -51,20 +43,16 @@ public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int p
     }
 
     public RuntimeSettings decodeAhead(int steps) {
-        return new RuntimeSettings(steps, programmaticLaunch, persistentKernels, counterDependencies);
+        return new RuntimeSettings(steps, programmaticLaunch, persistentKernels);
     }
 
     /** Dependent launches for every decode program ({@code true}), none ({@code false}), or as each asks ({@code null}). */
     public RuntimeSettings programmaticLaunch(Boolean on) {
-        return new RuntimeSettings(decodeAhead, on, persistentKernels, counterDependencies);
+        return new RuntimeSettings(decodeAhead, on, persistentKernels);
     }
 
     public RuntimeSettings persistentKernels(int kernels) {
-        return new RuntimeSettings(decodeAhead, programmaticLaunch, kernels, counterDependencies);
-    }
-
-    public RuntimeSettings counterDependencies(boolean on) {
-        return new RuntimeSettings(decodeAhead, programmaticLaunch, persistentKernels, on);
+        return new RuntimeSettings(decodeAhead, programmaticLaunch, kernels);
     }
 
     /** Whether {@code program}'s launches go as programmatic dependents: as set, else as the program asks ({@link #programmaticLaunch}). */
@@ -72,7 +60,7 @@ public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int p
         return programmaticLaunch != null ? programmaticLaunch : program.triggersEarly();
     }
 
-    /** These settings with {@code JMLC_DECODE_AHEAD}, {@code JMLC_PDL}, {@code JMLC_PERSISTENT} and {@code JMLC_COUNTERS} from {@code env} laid over them. */
+    /** These settings with {@code JMLC_DECODE_AHEAD}, {@code JMLC_PDL} and {@code JMLC_PERSISTENT} from {@code env} laid over them. */
     public RuntimeSettings withEnvironment(Map<String, String> env) {
         RuntimeSettings s = this;
         String ahead = env.get("JMLC_DECODE_AHEAD");
@@ -96,11 +84,6 @@ public record RuntimeSettings(int decodeAhead, Boolean programmaticLaunch, int p
                 throw new IllegalArgumentException("JMLC_PERSISTENT must be a whole number from 0 (the tuning database's) to " + MAX_PERSISTENT_KERNELS
                         + " (decode launches one persistent kernel runs; 1: none fused), found '" + persistent + "'");
             }
-        }
-        String counters = env.get("JMLC_COUNTERS");
-        if (counters != null && !counters.isBlank()) {
-            if (!counters.trim().equals("0") && !counters.trim().equals("1")) throw new IllegalArgumentException("JMLC_COUNTERS must be 0 or 1, found '" + counters + "'");
-            s = s.counterDependencies(counters.trim().equals("1"));
         }
         return s;
     }

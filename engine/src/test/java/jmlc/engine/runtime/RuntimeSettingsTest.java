@@ -29,14 +29,6 @@ class RuntimeSettingsTest {
         assertEquals(0, RuntimeSettings.defaults().persistentKernels(), "by default the tuning database decides");
         e = assertThrows(IllegalArgumentException.class, () -> RuntimeSettings.defaults().withEnvironment(Map.of("JMLC_PERSISTENT", "65")));
         assertTrue(e.getMessage().startsWith("JMLC_PERSISTENT") && e.getMessage().contains("'65'"), e.getMessage());
-        assertFalse(RuntimeSettings.defaults().counterDependencies(), "counter dependencies are off until measured");
-        assertTrue(RuntimeSettings.defaults().withEnvironment(Map.of("JMLC_COUNTERS", "1")).counterDependencies());
-        assertFalse(RuntimeSettings.defaults().counterDependencies(true).withEnvironment(Map.of("JMLC_COUNTERS", "0")).counterDependencies());
-        assertEquals(3, RuntimeSettings.defaults().counterDependencies(true).decodeAhead(3).persistentKernels(2).programmaticLaunch(true).decodeAhead(),
-                "the other settings keep it");
-        assertTrue(RuntimeSettings.defaults().counterDependencies(true).decodeAhead(3).persistentKernels(2).programmaticLaunch(true).counterDependencies());
-        e = assertThrows(IllegalArgumentException.class, () -> RuntimeSettings.defaults().withEnvironment(Map.of("JMLC_COUNTERS", "on")));
-        assertTrue(e.getMessage().startsWith("JMLC_COUNTERS must be 0 or 1") && e.getMessage().contains("'on'"), e.getMessage());
     }
 
     @Test

@@ -4,7 +4,6 @@ import jmlc.compiler.codegen.CudaEmitter;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
-import jmlc.engine.runtime.gpu.CounterDependency;
 import jmlc.engine.runtime.gpu.GpuDevice;
 import jmlc.engine.runtime.gpu.GpuException;
 import org.bytedeco.cuda.cudart.CUctx_st;
@@ -264,7 +263,7 @@ public final class CudaDevice implements GpuDevice {
         private final CUlaunchConfig config;
         private final CUlaunchAttribute attr;
 
-        CudaLaunch(Loaded kernel, long[] buffers, boolean dependent, CounterDependency counters) {
+        CudaLaunch(Loaded kernel, long[] buffers, boolean dependent) {
             this.kernel = kernel;
             if (kernel.kernel().gridBarriers()) {
                 // every block resident at once, or the launch fails (LaunchGrid sizes the grid so it fits);
@@ -287,24 +286,18 @@ public final class CudaDevice implements GpuDevice {
             int nb = buffers.length, ns = kernel.kernel().scalars().size();
             if (nb != kernel.kernel().buffers().size())
                 throw new IllegalArgumentException("kernel " + kernel.kernel().name() + " takes " + kernel.kernel().buffers().size() + " buffers, got " + nb);
-            // a kernel that waits for the ones before takes its counter dependency after the scalars (CudaEmitter.dialectParams)
-            boolean waits = kernel.kernel().waitsForGridDependency();
-            if (!waits && !counters.equals(CounterDependency.NONE))
-                throw new IllegalArgumentException("kernel " + kernel.kernel().name() + " does not wait for the kernels before it, so it takes no counter dependency");
-            params = new PointerPointer<>(nb + ns + (waits ? 3 : 0));
-            for (int i = 0; i < nb; i++) params.put(i, cell(new LongPointer(1).put(buffers[i])));
-            scalarCells = new IntPointer[ns];
-            for (int i = 0; i < ns; i++) params.put(nb + i, cell(scalarCells[i] = new IntPointer(1)));
-            if (waits) {
-                params.put(nb + ns, cell(new LongPointer(1).put(counters.after())));
-                params.put(nb + ns + 1, cell(new IntPointer(1).put(counters.afterBlocks())));
-                params.put(nb + ns + 2, cell(new LongPointer(1).put(counters.done())));
+            params = new PointerPointer<>(nb + ns);
+            for (int i = 0; i < nb; i++) {
+                LongPointer lp = new LongPointer(1).put(buffers[i]);
+                cells.add(lp);
+                params.put(i, lp);
             }
-        }
-
-        private Pointer cell(Pointer p) {
-            cells.add(p);
-            return p;
+            scalarCells = new IntPointer[ns];
+            for (int i = 0; i < ns; i++) {
+                scalarCells[i] = new IntPointer(1);
+                cells.add(scalarCells[i]);
+                params.put(nb + i, scalarCells[i]);
+            }
         }
 
         @Override
@@ -338,23 +331,12 @@ public final class CudaDevice implements GpuDevice {
 
     @Override
     public Launch prepare(LoadedKernel k, long[] buffers) {
-        return new CudaLaunch((Loaded) k, buffers, false, CounterDependency.NONE);
+        return new CudaLaunch((Loaded) k, buffers, false);
     }
 
     @Override
     public Launch prepare(LoadedKernel k, long[] buffers, boolean dependent) {
-        return new CudaLaunch((Loaded) k, buffers, dependent, CounterDependency.NONE);
-    }
-
-    /** Where launches go as programmatic dependents (sm_90+): a launch's blocks may be resident while the one before drains. */
-    @Override
-    public boolean counterDependencies() {
-        return programmaticLaunch;
-    }
-
-    @Override
-    public Launch prepare(LoadedKernel k, long[] buffers, boolean dependent, CounterDependency counters) {
-        return new CudaLaunch((Loaded) k, buffers, dependent, counters);
+        return new CudaLaunch((Loaded) k, buffers, dependent);
     }
 
     @Override

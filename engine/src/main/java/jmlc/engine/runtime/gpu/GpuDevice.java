@@ -72,19 +72,6 @@ public interface GpuDevice extends AutoCloseable {
         return prepare(k, buffers);
     }
 
-    /** Whether launches here can wait on counters of finished blocks ({@link CounterDependency}); false by default. */
-    default boolean counterDependencies() {
-        return false;
-    }
-
-    /**
-     * As {@link #prepare(LoadedKernel, long[], boolean)}, the launch waiting and counting as {@code counters} says where
-     * the device has {@link #counterDependencies()} (else the same as without).
-     */
-    default Launch prepare(LoadedKernel k, long[] buffers, boolean dependent, CounterDependency counters) {
-        return prepare(k, buffers, dependent);
-    }
-
     interface Launch extends AutoCloseable {
         LoadedKernel kernel();
 

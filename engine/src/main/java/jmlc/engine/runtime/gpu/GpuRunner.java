@@ -199,9 +199,8 @@ public final class GpuRunner implements ModelRunner {
                     new long[] {logits, sampleParamsAddr, sampleOutAddr, layout.tokens(), layout.pos()});
             samplers.put("argmax and advance", greedy);
             samplers.put("sample and advance", draw);
-            this.longStep = capture(build.decode(), settings.dependentLaunches(build.decode()), settings.counterDependencies(), greedy, draw);
-            if (build.shortDecode() != null)
-                this.shortStep = capture(build.shortDecode(), settings.dependentLaunches(build.shortDecode()), settings.counterDependencies(), greedy, draw);
+            this.longStep = capture(build.decode(), settings.dependentLaunches(build.decode()), greedy, draw);
+            if (build.shortDecode() != null) this.shortStep = capture(build.shortDecode(), settings.dependentLaunches(build.shortDecode()), greedy, draw);
             // steps in flight: while the host takes one token, the device computes the next
             this.ahead = new DecodeAhead(dev, pos -> stepAt(pos).greedy(), sampleOutAddr, settings.decodeAhead());
         } catch (RuntimeException e) {
@@ -212,44 +211,20 @@ public final class GpuRunner implements ModelRunner {
 
     /**
      * {@code program} bound ({@code dependent}: as programmatic dependents) and captured three ways: alone, then
-     * argmax and advance, then sampling and advance. {@code counters} (with {@code dependent}, where the device has
-     * them): the captured launches wait on the counts of finished blocks of the ones before ({@link CounterDependency}),
-     * in words of their own that each replay zeroes first; the step's calls launched one at a time keep the grid's wait.
+     * argmax and advance, then sampling and advance.
      */
-    private DecodeStep capture(Program program, boolean dependent, boolean counters, GpuDevice.Launch greedy, GpuDevice.Launch draw) {
+    private DecodeStep capture(Program program, boolean dependent, GpuDevice.Launch greedy, GpuDevice.Launch draw) {
         List<Bound> calls = bind(program.calls(), dependent);
-        boolean counted = counters && dependent && dev.counterDependencies();
-        long words = counted ? memory.zeroed(CounterDependency.bytes(program.launched().size()), "decode step counters" + (program == build.shortDecode() ? " (short context)" : "")) : 0;
-        List<Bound> launched = counted ? bindCounted(program.launched(), words) : program.fused() ? bind(program.launched(), dependent) : calls;
-        Runnable step = () -> {
-            if (counted) dev.zero(words, CounterDependency.bytes(launched.size()));
-            launchAll(launched, 1);
-        };
-        return new DecodeStep(calls, launched, dev.capture(step),
+        List<Bound> launched = program.fused() ? bind(program.launched(), dependent) : calls;
+        return new DecodeStep(calls, launched, dev.capture(() -> launchAll(launched, 1)),
                 dev.capture(() -> {
-                    step.run();
+                    launchAll(launched, 1);
                     greedy.launch(ONE, NO_SCALARS);
                 }),
                 dev.capture(() -> {
-                    step.run();
+                    launchAll(launched, 1);
                     draw.launch(ONE, NO_SCALARS);
                 }));
-    }
-
-    /**
-     * {@code calls} bound as a decode step's dependent launches with counter dependencies in {@code words}; the first
-     * goes as a plain launch (it follows the zeroing of the words, not a kernel).
-     */
-    private List<Bound> bindCounted(List<KernelCall> calls, long words) {
-        List<GpuDevice.LoadedKernel> loaded = calls.stream().map(c -> kernel(c.kernel().name())).toList();
-        List<int[]> grids = loaded.stream().map(k -> LaunchGrid.of(k, Map.of("seq", 1))).toList();
-        List<CounterDependency> plan = CounterDependency.plan(loaded.stream().map(GpuDevice.LoadedKernel::kernel).toList(), grids, words);
-        List<Bound> out = new ArrayList<>();
-        for (int i = 0; i < calls.size(); i++) {
-            long[] addr = layout.bind(calls.get(i)).stream().mapToLong(Long::longValue).toArray();
-            out.add(new Bound(loaded.get(i), addr, dev.prepare(loaded.get(i), addr, i > 0, plan.get(i))));
-        }
-        return out;
     }
 
     /** The captured decode step a step at {@code pos} replays: the short-context program's below the build's threshold. */

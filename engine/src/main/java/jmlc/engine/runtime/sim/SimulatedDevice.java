@@ -4,7 +4,6 @@ import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.kernel.KernelSimulator;
 import jmlc.compiler.target.Target;
 import jmlc.engine.runtime.DeviceInfo;
-import jmlc.engine.runtime.gpu.CounterDependency;
 import jmlc.engine.runtime.gpu.GpuDevice;
 import jmlc.engine.runtime.gpu.GpuException;
 
@@ -128,9 +127,8 @@ public final class SimulatedDevice implements GpuDevice {
     }
 
     @Override
-    public void zero(long dst, long bytes) { // in stream order, as CUDA's (a captured step zeroes as it replays)
-        MemorySegment m = at(dst).asSlice(0, bytes);
-        queue(() -> m.fill((byte) 0));
+    public void zero(long dst, long bytes) {
+        at(dst).asSlice(0, bytes).fill((byte) 0);
     }
 
     @Override
@@ -192,62 +190,8 @@ public final class SimulatedDevice implements GpuDevice {
         return prepare(k, buffers);
     }
 
-    /** As a CUDA sm_90 device's: where the target has programmatic dependent launch (and so kernels that wait). */
-    @Override
-    public boolean counterDependencies() {
-        return target.caps().gridDependency();
-    }
-
-    /** Launches prepared so far with a counter dependency (a word to wait on or to count in). */
-    private int countedLaunches;
-
-    public int countedLaunches() {
-        return countedLaunches;
-    }
-
-    /**
-     * Launches run in order here, so a counter dependency cannot race; what is checked is what would hang or race on a
-     * GPU: as a launch starts, the word it waits on holds exactly the blocks of the launch before (fewer: a GPU would spin
-     * until its trap; more: the step did not zero its words, so on a GPU the wait would pass before the launch before is
-     * done), and as it ends, its blocks are added to its own word.
-     */
-    @Override
-    public Launch prepare(LoadedKernel k, long[] buffers, boolean dependent, CounterDependency counters) {
-        Launch plain = prepare(k, buffers, dependent);
-        if (counters.equals(CounterDependency.NONE)) return plain;
-        countedLaunches++;
-        if (!k.kernel().waitsForGridDependency())
-            throw new IllegalArgumentException("kernel " + k.kernel().name() + " does not wait for the kernels before it, so it takes no counter dependency");
-        return launchOf(k, (grid, scalars) -> {
-            queue(() -> checkWait(k, counters));
-            plain.launch(grid, scalars);
-            queue(() -> count(counters, (long) grid[0] * grid[1] * grid[2]));
-        }, plain::close);
-    }
-
-    /** Fails a launch whose word to wait on does not hold exactly the blocks of the launch before (see above). */
-    private void checkWait(LoadedKernel k, CounterDependency counters) {
-        if (counters.after() == 0) return;
-        int seen = at(counters.after()).get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0);
-        if (seen != counters.afterBlocks())
-            throw new GpuException("kernel " + k.kernel().name() + " waits for " + counters.afterBlocks() + " finished blocks of the launch before it, but its word holds "
-                    + Integer.toUnsignedString(seen) + (Integer.compareUnsigned(seen, counters.afterBlocks()) < 0 ? ": on a GPU it would wait until it traps"
-                    : ": the step did not zero its words, so on a GPU the wait would pass before that launch is done"));
-    }
-
-    /** A launch of {@code blocks} blocks counted finished in its word. */
-    private void count(CounterDependency counters, long blocks) {
-        if (counters.done() == 0) return;
-        MemorySegment word = at(counters.done());
-        word.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0, (int) (word.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0) + blocks));
-    }
-
     @Override
     public Launch prepare(LoadedKernel k, long[] buffers) {
-        return launchOf(k, (grid, scalars) -> launch(k, grid, buffers.clone(), scalars.clone()), () -> { });
-    }
-
-    private static Launch launchOf(LoadedKernel k, java.util.function.BiConsumer<int[], int[]> launch, Runnable close) {
         return new Launch() {
             @Override
             public LoadedKernel kernel() {
@@ -256,12 +200,11 @@ public final class SimulatedDevice implements GpuDevice {
 
             @Override
             public void launch(int[] grid, int[] scalars) {
-                launch.accept(grid, scalars);
+                SimulatedDevice.this.launch(k, grid, buffers.clone(), scalars.clone());
             }
 
             @Override
             public void close() {
-                close.run();
             }
         };
     }

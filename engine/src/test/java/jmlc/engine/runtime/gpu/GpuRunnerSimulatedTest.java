@@ -479,50 +479,6 @@ class GpuRunnerSimulatedTest {
     }
 
     /**
-     * Counter dependencies ({@code JMLC_COUNTERS=1}): the captured decode steps of both programs (short context below
-     * position 4 here, split from it) wait on the counts of the launches before them, each replay zeroing its words
-     * first (the simulated device fails a launch whose word does not hold exactly the blocks of the one before: what
-     * would hang or race on a GPU), and compute what the grid's wait computes, bit for bit, in the logits and in greedy
-     * decoding through the captured greedy step.
-     */
-    @Test
-    void counterDependenciesComputeWhatTheGridsWaitComputes(@TempDir Path dir) {
-        ModelConfig c = config();
-        Target t = Target.parse("cuda:sm_90");
-        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
-            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
-            Knobs four = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", t), java.util.Map.of("positions", 4));
-            var build = jmlc.compiler.build.Build.compile(cm.graph(), t, four, cm.maxStepTokens());
-            int[] prompt = new Random(SEED).ints(3, 0, c.vocabSize()).toArray();
-            List<float[]> want = null;
-            int[] wantTokens = null;
-            for (boolean counters : new boolean[] {false, true}) {
-                SimulatedDevice dev = new SimulatedDevice(t);
-                try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
-                     GpuRunner r = new GpuRunner(dev, cm, w, build, GpuRunner.shortPrompt(four, t, cm.maxStepTokens()),
-                             RuntimeSettings.defaults().counterDependencies(counters), Progress.NONE)) {
-                    assertEquals(4, r.build().shortContext());
-                    // each program's launches bound once; those whose kernels count their blocks (all but those whose threads may return) with counters
-                    long counting = java.util.stream.Stream.of(build.shortDecode(), build.decode()).flatMap(p -> p.launched().stream()).filter(k -> k.kernel().countsFinishedBlocks()).count();
-                    assertTrue(counting >= build.decode().launches() / 2, counting + " of " + build.decode().launches());
-                    assertEquals(counters ? counting : 0, dev.countedLaunches(), "launches with counters");
-                    List<float[]> got = new java.util.ArrayList<>();
-                    got.add(r.forward(prompt, 0)); // 3 tokens: decode steps at 0, 1, 2 (a short prompt)
-                    for (int pos = 3; pos < 7; pos++) got.add(r.forward(new int[] {prompt[pos % 3]}, pos));
-                    int[] tokens = jmlc.engine.generate.Generator.generate(r, new int[0], 0, prompt, GenerationConfig.greedy(6, Set.of()), x -> { }, () -> false).tokens();
-                    if (want == null) {
-                        want = got;
-                        wantTokens = tokens;
-                        continue;
-                    }
-                    for (int i = 0; i < got.size(); i++) assertArrayEquals(want.get(i), got.get(i), "step " + i + " with counters (seed " + SEED + ")");
-                    assertArrayEquals(wantTokens, tokens, "greedy tokens with counters (seed " + SEED + ")");
-                }
-            }
-        }
-    }
-
-    /**
      * GpuDiagnostics' trace of a decode step (every node of the program, one kernel at a time on the device's own
      * values) and the captured step's logits beside the one-by-one step's, which the GPU suite's bench requires equal.
      */
