@@ -127,8 +127,9 @@ public final class SimulatedDevice implements GpuDevice {
     }
 
     @Override
-    public void zero(long dst, long bytes) {
-        at(dst).asSlice(0, bytes).fill((byte) 0);
+    public void zero(long dst, long bytes) { // in stream order, as CUDA's (a zeroing captured in a graph runs at each replay)
+        MemorySegment m = at(dst).asSlice(0, bytes);
+        queue(() -> m.fill((byte) 0));
     }
 
     @Override
