@@ -126,15 +126,18 @@ public final class SimulatedDevice implements GpuDevice {
         MemorySegment.copy(src, 0, at(dst), 0, bytes);
     }
 
+    // zero and copy run in stream order, as CUDA's (cuMemsetD8Async, cuMemcpyDtoDAsync): one captured in a graph runs
+    // at each replay, not at capture; bad addresses fail at the call
     @Override
-    public void zero(long dst, long bytes) { // in stream order, as CUDA's (a zeroing captured in a graph runs at each replay)
+    public void zero(long dst, long bytes) {
         MemorySegment m = at(dst).asSlice(0, bytes);
         queue(() -> m.fill((byte) 0));
     }
 
     @Override
     public void copy(long dst, long src, long bytes) {
-        MemorySegment.copy(at(src), 0, at(dst), 0, bytes);
+        MemorySegment from = at(src).asSlice(0, bytes), to = at(dst).asSlice(0, bytes);
+        queue(() -> MemorySegment.copy(from, 0, to, 0, bytes));
     }
 
     @Override

@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The simulated device's queued operations run in stream order, as CUDA's: one captured in a graph runs at each replay, not at capture. */
+/** The simulated device's zeroing and copies run in stream order, as CUDA's: one captured in a graph runs at each replay, not at capture. */
 class SimulatedStreamOrderTest {
 
     @Test
@@ -32,6 +32,27 @@ class SimulatedStreamOrderTest {
             zeroing.replay();
             dev.download(host, word, 4);
             assertEquals(0, host.get(ValueLayout.JAVA_INT, 0), "and every replay");
+        }
+    }
+
+    @Test
+    void aCopyCapturedInAGraphRunsAtEachReplay() {
+        SimulatedDevice dev = new SimulatedDevice(Target.parse("cuda:sm_90"));
+        long src = dev.alloc(4, "src"), dst = dev.alloc(4, "dst");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(4, 4);
+            host.set(ValueLayout.JAVA_INT, 0, 3);
+            dev.upload(src, host, 4);
+            host.set(ValueLayout.JAVA_INT, 0, 5);
+            dev.upload(dst, host, 4);
+            var copying = dev.capture(() -> dev.copy(dst, src, 4));
+            dev.download(host, dst, 4);
+            assertEquals(5, host.get(ValueLayout.JAVA_INT, 0), "capturing records the copy; it does not run it");
+            host.set(ValueLayout.JAVA_INT, 0, 11);
+            dev.upload(src, host, 4);
+            copying.replay();
+            dev.download(host, dst, 4);
+            assertEquals(11, host.get(ValueLayout.JAVA_INT, 0), "the replay copies what the source holds then");
         }
     }
 }
