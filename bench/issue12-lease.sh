@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, an estimated 6 to
-# 8 minutes; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
-#   0. bench/stream-floor-probe.sh (first: it decides what to build next): what any kernel that only reads pays at
-#      these sizes on this card, with its first loads before the grid dependency's wait, and with that wait a spin on
-#      the previous launch's counter;
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, about 3 minutes
+# on an H100, 2026-12-07; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
+#   0. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first
+#      loads before the grid dependency's wait, and with that wait a spin on the previous launch's counter (slower than
+#      griddepcontrol.wait on the H100, 2026-12-07);
 #   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
 #   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3 and of 5
