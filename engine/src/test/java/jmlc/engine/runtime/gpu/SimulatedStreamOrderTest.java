@@ -12,47 +12,46 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The simulated device's zeroing and copies run in stream order, as CUDA's: one captured in a graph runs at each replay, not at capture. */
 class SimulatedStreamOrderTest {
+    private final SimulatedDevice dev = new SimulatedDevice(Target.parse("cuda:sm_90"));
 
-    @Test
-    void aZeroingCapturedInAGraphRunsAtEachReplay() {
-        SimulatedDevice dev = new SimulatedDevice(Target.parse("cuda:sm_90"));
-        long word = dev.alloc(4, "word");
+    private void set(long word, int value) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment host = a.allocate(4, 4);
-            host.set(ValueLayout.JAVA_INT, 0, 7);
+            host.set(ValueLayout.JAVA_INT, 0, value);
             dev.upload(word, host, 4);
-            var zeroing = dev.capture(() -> dev.zero(word, 4));
+        }
+    }
+
+    private int get(long word) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(4, 4);
             dev.download(host, word, 4);
-            assertEquals(7, host.get(ValueLayout.JAVA_INT, 0), "capturing records the zeroing; it does not run it");
-            zeroing.replay();
-            dev.download(host, word, 4);
-            assertEquals(0, host.get(ValueLayout.JAVA_INT, 0), "the replay zeroes");
-            host.set(ValueLayout.JAVA_INT, 0, 9);
-            dev.upload(word, host, 4);
-            zeroing.replay();
-            dev.download(host, word, 4);
-            assertEquals(0, host.get(ValueLayout.JAVA_INT, 0), "and every replay");
+            return host.get(ValueLayout.JAVA_INT, 0);
         }
     }
 
     @Test
+    void aZeroingCapturedInAGraphRunsAtEachReplay() {
+        long word = dev.alloc(4, "word");
+        set(word, 7);
+        var zeroing = dev.capture(() -> dev.zero(word, 4));
+        assertEquals(7, get(word), "capturing records the zeroing; it does not run it");
+        zeroing.replay();
+        assertEquals(0, get(word), "the replay zeroes");
+        set(word, 9);
+        zeroing.replay();
+        assertEquals(0, get(word), "and every replay");
+    }
+
+    @Test
     void aCopyCapturedInAGraphRunsAtEachReplay() {
-        SimulatedDevice dev = new SimulatedDevice(Target.parse("cuda:sm_90"));
         long src = dev.alloc(4, "src"), dst = dev.alloc(4, "dst");
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocate(4, 4);
-            host.set(ValueLayout.JAVA_INT, 0, 3);
-            dev.upload(src, host, 4);
-            host.set(ValueLayout.JAVA_INT, 0, 5);
-            dev.upload(dst, host, 4);
-            var copying = dev.capture(() -> dev.copy(dst, src, 4));
-            dev.download(host, dst, 4);
-            assertEquals(5, host.get(ValueLayout.JAVA_INT, 0), "capturing records the copy; it does not run it");
-            host.set(ValueLayout.JAVA_INT, 0, 11);
-            dev.upload(src, host, 4);
-            copying.replay();
-            dev.download(host, dst, 4);
-            assertEquals(11, host.get(ValueLayout.JAVA_INT, 0), "the replay copies what the source holds then");
-        }
+        set(src, 3);
+        set(dst, 5);
+        var copying = dev.capture(() -> dev.copy(dst, src, 4));
+        assertEquals(5, get(dst), "capturing records the copy; it does not run it");
+        set(src, 11);
+        copying.replay();
+        assertEquals(11, get(dst), "the replay copies what the source holds then");
     }
 }
