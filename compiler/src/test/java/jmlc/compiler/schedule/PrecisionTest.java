@@ -45,4 +45,20 @@ class PrecisionTest {
         }
         assertTrue(plain.steps().stream().filter(s -> s.rule().equals("gemv_f16")).allMatch(s -> Precision.perNode(s, cuda) == 5e-3));
     }
+
+    /** f32 arithmetic on f16 activations and cache (q0f16) is held to the f16-storage bound; f32 throughout (q0f32) to 5e-4. */
+    @Test
+    void f16StorageLoosensOnlyTheProgramsThatStoreF16() {
+        var model = jmlc.compiler.TinyModel.config(jmlc.compiler.model.Architecture.LLAMA, 2, 4, 2, false);
+        Target cuda = Target.parse("cuda:sm_90");
+        java.util.Map<jmlc.compiler.quant.QuantMode, Double> expected = java.util.Map.of(
+                jmlc.compiler.quant.QuantMode.Q0F16, Precision.F16_STORAGE_MODEL, jmlc.compiler.quant.QuantMode.Q0F32, 5e-4);
+        expected.forEach((mode, bound) -> {
+            var graph = new jmlc.compiler.pass.Pipeline(jmlc.compiler.pass.Pipeline.standard(mode), java.util.Set.of(), 8)
+                    .run(jmlc.compiler.model.ModelGraph.build(model, new jmlc.compiler.model.ModelGraph.Options(16, mode.kvCacheType(), false))).graph();
+            Program decode = jmlc.compiler.build.Build.compile(graph, cuda, Knobs.defaults(), 16).decode();
+            assertEquals(mode == jmlc.compiler.quant.QuantMode.Q0F16, Precision.storesF16(decode), mode.id());
+            assertEquals(bound, Precision.wholeModel(decode), mode.id());
+        });
+    }
 }

@@ -205,12 +205,13 @@ class SimulatedProgramTest {
      * 460 seeds (q4f16_1 on cuda:sm_90, the worst of seven decode positions) they were 3.6e-3 from the reference at the
      * median, 5.2e-3 at the 90th percentile and 1.12e-2 at the worst, two seeds above the stated 1e-2 (2026-12-06; CI
      * once failed on seed 80847390884216 at 1.06e-2, every f16-arithmetic GEMV alike): errors grow through layers of
-     * random weights. Still far below a wrong scale's or index's error, which is of order 1.
+     * random weights. The same slack over {@link Precision#F16_STORAGE_MODEL} where only the storage is f16 (q0f16: 7.6e-4
+     * at the worst of 150 seeds, 2026-12-07). Still far below a wrong scale's or index's error, which is of order 1.
      */
     static final double SLACK = 2.5;
 
     static double bound(Program p) {
-        boolean f16 = p.steps().stream().anyMatch(s -> Precision.F16_RULES.contains(s.rule()));
+        boolean f16 = p.steps().stream().anyMatch(s -> Precision.F16_RULES.contains(s.rule())) || Precision.storesF16(p);
         double stated = Precision.wholeModel(p);
         return f16 && stated < Precision.INT8_CACHE_MODEL ? stated * SLACK : stated; // the int8 bounds were set on these models
     }
