@@ -6,8 +6,10 @@
 #      griddepcontrol.wait on the H100, 2026-12-07);
 #   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
-#   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3 and of 5
-#      stages, and the register loop with its early trigger (trigger 2), with and without its first batch before the wait;
+#   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3, 5 and 6
+#      stages (the H200 streams 1.4 times the H100's bytes with the same SMs: it may want more in flight), the register
+#      loop with its early trigger (trigger 2), with and without its first batch before the wait, and each GEMV shape
+#      compiled as its fastest variant per kernel ("best");
 #   3. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
 #   4. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
 #
@@ -20,7 +22,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
 git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 
-variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2)
+variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     local t0=$SECONDS
@@ -31,7 +33,7 @@ step 0-floor bash bench/stream-floor-probe.sh
 sed -n '/^2\./,$p' "$out/0-floor.log"
 step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
 grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree' "$out/1-suite-bench.log" | head -20
-step 2-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,reg,reg2 "${variants[@]}"
+step 2-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,best "${variants[@]}"
 grep -E 'decode|tok/s' "$out/2-knobs-7b.log" | tail -8
 step 3-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
 grep -E 'decode|tok/s' "$out/3-knobs-8b.log" | tail -5
