@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, about 3 minutes
-# on an H100, 2026-12-07; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, steps 0 to 4
+# took about 3 minutes on an H100 with two variants fewer, 2026-12-07, step 5 not yet timed; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
 #   0. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first
 #      loads before the grid dependency's wait, and with that wait a spin on the previous launch's counter (slower than
 #      griddepcontrol.wait on the H100, 2026-12-07);
@@ -11,7 +11,8 @@
 #      loop with its early trigger (trigger 2), with and without its first batch before the wait, and each GEMV shape
 #      compiled as its fastest variant per kernel ("best");
 #   3. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
-#   4. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults).
+#   4. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
+#   5. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
 # On the GPU host: bash bench/issue12-lease.sh        (logs in $OUT or ., one a step; a summary on stdout)
@@ -41,3 +42,5 @@ step 3-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kern
 grep -E 'decode|tok/s' "$out/3-knobs-13b.log" | tail -5
 step 4-ncu bash bench/ncu-decode.sh gemvh
 tail -40 "$out/4-ncu.log"
+step 5-tune-7b bash bench/tune.sh 60s
+tail -15 "$out/5-tune-7b.log"
