@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, steps 0 to 4
-# took about 3 minutes on an H100 with two variants fewer, 2026-12-07, step 5 not yet timed; each step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
+# took about 3 minutes on an H100 with two variants fewer, 2026-12-07, step 5 not yet timed; each step's log lands in
+# $OUT even if the lease ends early, so the cheapest and most needed come first):
 #   0. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first
 #      loads before the grid dependency's wait, and with that wait a spin on the previous launch's counter (slower than
 #      griddepcontrol.wait on the H100, 2026-12-07);
