@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all, steps 0 to 4
-# took about 3 minutes on an H100 with two variants fewer, 2026-12-07, step 5 not yet timed; each step's log lands in
-# $OUT even if the lease ends early, so the cheapest and most needed come first):
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all; steps 0, 1,
+# 3, 4 and 5 took about 3 minutes on an H100 with two variants fewer, 2026-12-07, steps 2 and 6 not yet timed; each
+# step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
 #   0. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first
 #      loads before the grid dependency's wait, and with that wait a spin on the previous launch's counter (slower than
 #      griddepcontrol.wait on the H100, 2026-12-07);
 #   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
-#   2. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3, 5 and 6
+#   2. the decode attention's splits as one thread block cluster merging through distributed shared memory (knob
+#      cluster, new 2026-12-07, never run on a GPU: the per-kernel reference check comes first): end to end on 7B and 8B,
+#      the defaults (short-context program below 10 positions a KV head, 32 splits and a combine above) against 8 splits
+#      clustered, 8 splits with the combine (the same splits, the control), and both with the short-context program off
+#      (positions=0), so the attention at every position is the one compared;
+#   3. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3, 5 and 6
 #      stages (the H200 streams 1.4 times the H100's bytes with the same SMs: it may want more in flight), the register
 #      loop with its early trigger (trigger 2), with and without its first batch before the wait, and each GEMV shape
 #      compiled as its fastest variant per kernel ("best");
-#   3. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
-#   4. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
-#   5. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
+#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
+#   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
+#   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
 # On the GPU host: bash bench/issue12-lease.sh        (logs in $OUT or ., one a step; a summary on stdout)
@@ -35,13 +40,20 @@ step 0-floor bash bench/stream-floor-probe.sh
 sed -n '/^2\./,$p' "$out/0-floor.log"
 step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
 grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree' "$out/1-suite-bench.log" | head -20
-step 2-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,best "${variants[@]}"
-grep -E 'decode|tok/s' "$out/2-knobs-7b.log" | tail -8
-step 3-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
-grep -E 'decode|tok/s' "$out/3-knobs-8b.log" | tail -5
-step 3-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
-grep -E 'decode|tok/s' "$out/3-knobs-13b.log" | tail -5
-step 4-ncu bash bench/ncu-decode.sh gemvh
-tail -40 "$out/4-ncu.log"
-step 5-tune-7b bash bench/tune.sh 60s
-tail -15 "$out/5-tune-7b.log"
+attention=(--variant def: --variant c8:splits=8,cluster=1 --variant s8:splits=8
+           --variant c8all:splits=8,cluster=1,decode_short_context.positions=0 --variant s8all:splits=8,decode_short_context.positions=0
+           --variant s32all:decode_short_context.positions=0)
+for m in llama-2-7b llama-3-8b; do
+    step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}"
+    grep -E 'FAIL|differ|decode|tok/s' "$out/2-cluster-${m#llama-}.log" | tail -10
+done
+step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,best "${variants[@]}"
+grep -E 'decode|tok/s' "$out/3-knobs-7b.log" | tail -8
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
+step 5-ncu bash bench/ncu-decode.sh gemvh
+tail -40 "$out/5-ncu.log"
+step 6-tune-7b bash bench/tune.sh 60s
+tail -15 "$out/6-tune-7b.log"

@@ -48,6 +48,21 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         return "__syncthreads();";
     }
 
+    /** The kernel attribute that launches it in clusters of {@code x * y * z} blocks ({@link Stmt.ClusterBarrier}). */
+    protected String clusterDims(int x, int y, int z) {
+        throw new UnsupportedOperationException(language() + " has no thread block clusters: the rules must not emit cluster barriers for this target");
+    }
+
+    /** The barrier across a block's cluster. */
+    protected String clusterBarrier() {
+        throw new UnsupportedOperationException(language() + " has no thread block clusters: the rules must not emit cluster barriers for this target");
+    }
+
+    /** {@code array[index]} of type {@code t} in the shared memory of the block of rank {@code rank} in this block's cluster. */
+    protected String sharedLoadByRank(String array, String index, String rank, KType t) {
+        throw new UnsupportedOperationException(language() + " has no distributed shared memory: the rules must not read another block's shared memory for this target");
+    }
+
     /** A butterfly shuffle of {@code value} with the lane {@code mask} away, within the subgroup. */
     protected abstract String shuffleXor(String value, int mask);
 
@@ -141,7 +156,8 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             params.add((b.readOnly() ? "const " : "") + type(b.element()) + (restrict ? "* __restrict__ " : "* ") + b.name());
         }
         for (Expr.Var s : k.scalars()) params.add(type(s.type()) + " " + s.name());
-        sb.append(kernelPrefix()).append(' ').append(launchBounds(k.threadsPerBlock())).append(' ')
+        int[] cluster = k.cluster();
+        sb.append(kernelPrefix()).append(' ').append(k.clusterBarriers() ? clusterDims(cluster[0], cluster[1], cluster[2]) + " " : "").append(launchBounds(k.threadsPerBlock())).append(' ')
                 .append(k.name()).append('(').append(String.join(", ", params)).append(") {\n");
         sharedDeclarations(sb, k);
         stmts(sb, ((Stmt.Block) k.body()).body(), 1);
@@ -162,6 +178,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.SharedStore st -> sb.append(ind).append(st.array().name()).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
             case Stmt.Barrier b -> sb.append(ind).append(barrier()).append('\n');
             case Stmt.GridBarrier g -> gridBarrier(sb, g.counter().name(), ind);
+            case Stmt.ClusterBarrier c -> sb.append(ind).append(clusterBarrier()).append('\n');
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> {
@@ -276,7 +293,8 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> access(l.buffer(), l.index(), l.type(), true);
-            case Expr.SharedLoad l -> l.array().name() + "[" + expr(l.index()) + "]";
+            case Expr.SharedLoad l -> l.rank() == null ? l.array().name() + "[" + expr(l.index()) + "]"
+                    : sharedLoadByRank(l.array().name(), expr(l.index()), expr(l.rank()), l.type());
             case Expr.Lane l -> l.vector().type().equals(KType.F16X2)
                     ? "((unsigned short)(" + expr(l.vector()) + (l.lane() == 1 ? " >> 16" : "") + "))"
                     : expr(l.vector()) + "." + "xyzw".charAt(l.lane());

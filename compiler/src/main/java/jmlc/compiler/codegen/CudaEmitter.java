@@ -1,5 +1,6 @@
 package jmlc.compiler.codegen;
 
+import jmlc.compiler.kernel.KType;
 import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.kernel.Shared;
 import jmlc.compiler.kernel.Stmt;
@@ -28,6 +29,15 @@ public final class CudaEmitter extends CEmitter {
             __device__ __forceinline__ unsigned int jmlc_and_or(unsigned int a, unsigned int b, unsigned int c) { unsigned int d; asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
             // c + the dot product of a's and b's four signed bytes (sm_61+)
             __device__ __forceinline__ int jmlc_dot4(unsigned int a, unsigned int b, int c) { int d; asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c)); return d; }
+            // the address of *p in the shared memory of the block of rank r in this block's cluster (sm_90+: a
+            // template, so only a kernel that uses it instantiates mapa). A plain load through it, not a volatile asm:
+            // the compiler may then issue a thread's loads together, and the cluster barrier's memory clobber still
+            // keeps them after it
+            template <int U = 0> __device__ __forceinline__ const float* jmlc_cluster_f32(const float* p, unsigned int r) {
+              unsigned long long q;
+              asm("mapa.u64 %0, %1, %2;" : "=l"(q) : "l"(p), "r"(r));
+              return (const float*)q;
+            }
             """;
 
     @Override
@@ -53,6 +63,23 @@ public final class CudaEmitter extends CEmitter {
     @Override
     protected String andOr(String a, String mask, String bits) {
         return "jmlc_and_or(" + a + ", " + mask + ", " + bits + ")";
+    }
+
+    @Override
+    protected String clusterDims(int x, int y, int z) {
+        return "__cluster_dims__(" + x + ", " + y + ", " + z + ")";
+    }
+
+    /** Arrive with release (this block's shared-memory writes before it visible to the cluster), wait with acquire. */
+    @Override
+    protected String clusterBarrier() {
+        return "asm volatile(\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");";
+    }
+
+    @Override
+    protected String sharedLoadByRank(String array, String index, String rank, KType t) {
+        if (!t.equals(KType.F32)) throw new UnsupportedOperationException("CUDA C: another block's shared memory is read as f32 here, not " + t);
+        return "(*jmlc_cluster_f32(&" + array + "[" + index + "], (unsigned int)(" + rank + ")))";
     }
 
     @Override

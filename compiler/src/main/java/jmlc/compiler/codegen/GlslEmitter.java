@@ -225,6 +225,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.TileStore t -> { u.tiles.add(t.acc()); collect(t.index(), u); }
             case Stmt.Barrier b -> { }
             case Stmt.GridBarrier g -> throw unsupported("grid barriers (Vulkan promises no co-resident workgroups)");
+            case Stmt.ClusterBarrier c -> throw unsupported("thread block clusters");
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
         }
@@ -296,6 +297,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             // which NVIDIA's driver compiles to MEMBAR.SC.GPU: a wait of microseconds for every block at every barrier
             case Stmt.Barrier b -> sb.append(ind).append("controlBarrier(gl_ScopeWorkgroup, gl_ScopeWorkgroup, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);\n");
             case Stmt.GridBarrier g -> throw unsupported("grid barriers (Vulkan promises no co-resident workgroups)");
+            case Stmt.ClusterBarrier c -> throw unsupported("thread block clusters");
             case Stmt.Return r -> sb.append(ind).append("return;\n");
             case Stmt.Comment c -> sb.append(ind).append("// ").append(c.text()).append('\n');
             case Stmt.Mma m -> throw unsupported("matrix instructions (" + m.unit() + ")");
@@ -427,7 +429,10 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Expr.Cast c -> cast(c);
             case Expr.Bitcast c -> bitcast(c);
             case Expr.Load l -> load(l);
-            case Expr.SharedLoad l -> name(l.array().name()) + "[" + expr(l.index()) + "]";
+            case Expr.SharedLoad l -> {
+                if (l.rank() != null) throw unsupported("distributed shared memory (another workgroup's shared memory)");
+                yield name(l.array().name()) + "[" + expr(l.index()) + "]";
+            }
             case Expr.Lane l -> l.vector().type().equals(KType.F16X2)
                     ? "(" + expr(l.vector()) + (l.lane() == 1 ? " >> 16" : " & 0xffffu") + ")"
                     : expr(l.vector()) + "." + "xyzw".charAt(l.lane());

@@ -33,11 +33,24 @@ package jmlc.compiler.kernel;
  * @param optInSharedBytes   shared memory one block may use when the runtime opts in for it (CUDA: dynamic shared
  *                           memory above 48 KiB, {@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}); at least
  *                           {@code maxSharedBytes}. Rules size against {@code maxSharedBytes} unless they ask for this
+ * @param clusters           thread block clusters of up to 8 blocks scheduled together, with a barrier across the
+ *                           cluster ({@link Stmt.ClusterBarrier}) and loads from the other blocks' shared memory
+ *                           ({@link Expr.SharedLoad} with a rank): CUDA sm_90+ ({@code barrier.cluster},
+ *                           {@code mapa} and {@code ld.shared::cluster}); not HIP, not Vulkan
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
                            boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
-                           int optInSharedBytes) {
+                           int optInSharedBytes, boolean clusters) {
+
+    /** Without thread block clusters (every target but CUDA's sm_90+). */
+    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
+                        boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
+                        int optInSharedBytes) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+                gridBarrier, asyncCopy, optInSharedBytes, false);
+    }
 
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
@@ -185,37 +198,43 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
     public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier, asyncCopy, optInSharedBytes);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with or without grid barriers (a runtime that cannot launch cooperatively takes them away). */
     public Capabilities withGridBarrier(boolean g) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g, asyncCopy, optInSharedBytes);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU without shared memory beyond {@code maxSharedBytes} (a runtime that launches with no dynamic shared memory). */
     public Capabilities withoutOptInShared() {
         return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
-                gridBarrier, asyncCopy, maxSharedBytes);
+                gridBarrier, asyncCopy, maxSharedBytes, clusters);
+    }
+
+    /** The same GPU with or without thread block clusters (a runtime that launches them, or not: HIP on NVIDIA does not). */
+    public Capabilities withClusters(boolean c) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+                gridBarrier, asyncCopy, optInSharedBytes, c);
     }
 
     /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
     public Capabilities withStorage8(boolean s) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier, asyncCopy, optInSharedBytes);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 }

@@ -155,8 +155,17 @@ public sealed interface Expr {
         }
     }
 
-    /** Element {@code index} of a shared-memory array. */
-    record SharedLoad(Shared array, Expr index) implements Expr {
+    /**
+     * Element {@code index} of a shared-memory array: this block's, or with {@code rank} (null: this block) that of
+     * the block of that rank in its cluster (distributed shared memory: {@link Capabilities#clusters()}; only after a
+     * {@link Stmt.ClusterBarrier} that follows the other block's write, and before one that the other block waits at
+     * before it leaves).
+     */
+    record SharedLoad(Shared array, Expr index, Expr rank) implements Expr {
+        public SharedLoad(Shared array, Expr index) {
+            this(array, index, null);
+        }
+
         public KType type() {
             return array.element();
         }

@@ -116,6 +116,11 @@ public final class K {
         return new Expr.SharedLoad(s, index);
     }
 
+    /** Element {@code index} of the shared array {@code s} of the block of rank {@code rank} in this block's cluster. */
+    public static Expr sloadCluster(Shared s, Expr rank, Expr index) {
+        return new Expr.SharedLoad(s, index, rank);
+    }
+
     public static Expr lane(Expr v, int i) {
         return new Expr.Lane(v, i);
     }
@@ -177,6 +182,11 @@ public final class K {
         /** A grid barrier counting in {@code counter} (outside loops and branches of a persistent kernel: {@link Stmt.GridBarrier}). */
         public void gridBarrier(Buffer counter) {
             stmts.add(new Stmt.GridBarrier(counter));
+        }
+
+        /** A barrier across this block's cluster of {@code x * y * z} blocks (at the body's top level: {@link Stmt.ClusterBarrier}). */
+        public void clusterBarrier(int x, int y, int z) {
+            stmts.add(new Stmt.ClusterBarrier(x, y, z));
         }
 
         public void ret() {

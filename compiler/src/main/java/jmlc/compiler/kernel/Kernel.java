@@ -87,6 +87,18 @@ public record Kernel(String name, List<Buffer> buffers, List<Expr.Var> scalars, 
         return KernelCheck.holds(body, Stmt.GridBarrier.class);
     }
 
+    /** Whether the body has cluster barriers ({@link Stmt.ClusterBarrier}): the kernel is launched in clusters of {@link #cluster()}. */
+    public boolean clusterBarriers() {
+        return KernelCheck.holds(body, Stmt.ClusterBarrier.class);
+    }
+
+    /** The blocks of a cluster along x, y and z: its cluster barriers' ({@link KernelCheck} holds them to one shape), else 1, 1, 1. */
+    public int[] cluster() {
+        if (body instanceof Stmt.Block b)
+            for (Stmt s : KernelCheck.outsideControlFlow(b.body())) if (s instanceof Stmt.ClusterBarrier c) return new int[] {c.x(), c.y(), c.z()};
+        return new int[] {1, 1, 1};
+    }
+
     public int threadsPerBlock() {
         return block[0] * block[1] * block[2];
     }

@@ -22,9 +22,45 @@ public final class KernelCheck {
         if (k.sharedBytes() > caps.optInSharedBytes())
             throw new IllegalStateException("kernel " + k.name() + " needs " + k.sharedBytes() + " bytes of shared memory; the target allows "
                     + caps.maxSharedBytes() + (caps.optInSharedBytes() > caps.maxSharedBytes() ? " (" + caps.optInSharedBytes() + " opting in)" : ""));
-        new Capable(k, caps).stmt(k.body());
+        boolean[] readsByRank = {false};
+        new Capable(k, caps, readsByRank).stmt(k.body());
         verify(k);
         gridBarriers(k);
+        clusterBarriers(k, readsByRank[0]);
+    }
+
+    /**
+     * Cluster barriers only at the body's top level (every thread reaches them), all of one cluster shape, no thread
+     * returning before one, the last statement of a kernel that reads other blocks' shared memory one (a block must not
+     * leave while its cluster may still read it), a constant grid a multiple of the cluster, and shared memory read
+     * by rank only in a kernel launched in clusters.
+     */
+    static void clusterBarriers(Kernel k, boolean remote) {
+        List<Stmt> top = outsideControlFlow(((Stmt.Block) k.body()).body());
+        Stmt.ClusterBarrier shape = null;
+        boolean returned = false;
+        for (Stmt s : top) {
+            if (s instanceof Stmt.ClusterBarrier c) {
+                if (shape != null && !shape.equals(c))
+                    throw new IllegalStateException("kernel " + k.name() + " has cluster barriers of two shapes, " + shape + " and " + c + ": a kernel is launched in one");
+                if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before a cluster barrier, which its cluster would wait at forever");
+                shape = c;
+            } else {
+                if (holds(s, Stmt.ClusterBarrier.class))
+                    throw new IllegalStateException("kernel " + k.name() + " has a cluster barrier inside a loop or branch; it belongs where every thread reaches it (the body's top level)");
+                returned |= holds(s, Stmt.Return.class);
+            }
+        }
+        if (remote && shape == null)
+            throw new IllegalStateException("kernel " + k.name() + " reads another block's shared memory but has no cluster barrier: it is not launched in clusters");
+        if (remote && !(top.getLast() instanceof Stmt.ClusterBarrier))
+            throw new IllegalStateException("kernel " + k.name() + " reads other blocks' shared memory: it must end at a cluster barrier, so no block leaves while its cluster may still read it");
+        if (shape != null) {
+            int[] dims = {shape.x(), shape.y(), shape.z()};
+            for (int i = 0; i < 3; i++)
+                if (!(k.grid()[i] instanceof Expr.Const g) || (long) g.value() % dims[i] != 0)
+                    throw new IllegalStateException("kernel " + k.name() + ": its grid's dimension " + i + " (" + k.grid()[i] + ") must be a constant multiple of its cluster's " + dims[i]);
+        }
     }
 
     /**
@@ -131,6 +167,7 @@ public final class KernelCheck {
             case Stmt.TileMma t -> { }
             case Stmt.Barrier b -> { }
             case Stmt.GridBarrier g -> { }
+            case Stmt.ClusterBarrier c -> { }
             case Stmt.GridDependency g -> { }
             case Stmt.Prefetch p -> {
                 expr(k, p.index(), scopes);
@@ -176,7 +213,10 @@ public final class KernelCheck {
             case Expr.Cast c -> expr(k, c.a(), scopes);
             case Expr.Bitcast c -> expr(k, c.a(), scopes);
             case Expr.Load l -> expr(k, l.index(), scopes);
-            case Expr.SharedLoad l -> expr(k, l.index(), scopes);
+            case Expr.SharedLoad l -> {
+                expr(k, l.index(), scopes);
+                if (l.rank() != null) expr(k, l.rank(), scopes);
+            }
             case Expr.Lane l -> expr(k, l.vector(), scopes);
             case Expr.Pack p -> p.lanes().forEach(x -> expr(k, x, scopes));
             case Expr.HalfOf h -> expr(k, h.word(), scopes);
@@ -189,8 +229,11 @@ public final class KernelCheck {
         }
     }
 
-    /** Rejects what the target lacks: a rule must ask for a capability before it emits the statement. */
-    private record Capable(Kernel k, Capabilities caps) {
+    /**
+     * Rejects what the target lacks: a rule must ask for a capability before it emits the statement; notes in
+     * {@code readsByRank} whether the kernel reads another block's shared memory.
+     */
+    private record Capable(Kernel k, Capabilities caps, boolean[] readsByRank) {
         void stmt(Stmt s) {
             switch (s) {
                 case Stmt.Let l -> expr(l.init());
@@ -224,6 +267,7 @@ public final class KernelCheck {
                 case Stmt.AsyncWait w -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
                 case Stmt.Barrier b -> { }
                 case Stmt.GridBarrier g -> need(caps.gridBarrier(), "grid barriers (a cooperative launch)");
+                case Stmt.ClusterBarrier c -> need(caps.clusters(), "thread block clusters (barrier.cluster)");
                 case Stmt.Return r -> { }
                 case Stmt.Comment c -> { }
             }
@@ -246,7 +290,14 @@ public final class KernelCheck {
                 case Expr.Cast c -> expr(c.a());
                 case Expr.Bitcast c -> expr(c.a());
                 case Expr.Load l -> expr(l.index());
-                case Expr.SharedLoad l -> expr(l.index());
+                case Expr.SharedLoad l -> {
+                    if (l.rank() != null) {
+                        readsByRank[0] = true;
+                        need(caps.clusters(), "loads from another block's shared memory (a cluster's distributed shared memory)");
+                        expr(l.rank());
+                    }
+                    expr(l.index());
+                }
                 case Expr.Lane l -> expr(l.vector());
                 case Expr.Pack p -> p.lanes().forEach(this::expr);
                 case Expr.HalfOf h -> expr(h.word());

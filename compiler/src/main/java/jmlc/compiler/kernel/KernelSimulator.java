@@ -31,7 +31,10 @@ import java.util.Map;
  * read followed by another's write). Lanes of one warp may share words without a barrier
  * (warp-synchronous code). Any of these fails the launch. A grid barrier ({@link Stmt.GridBarrier})
  * is the one thing that orders blocks: every block runs up to it before any runs past it, and the
- * watch starts afresh after it.
+ * watch starts afresh after it. A cluster barrier ({@link Stmt.ClusterBarrier}) runs the same way here (every block
+ * of the grid up to it), but orders only shared memory: a block may read another's of its cluster by rank
+ * ({@link Expr.SharedLoad}) only what that block wrote before a cluster barrier both passed since, the other
+ * block may not write it again until the next one, and none may read it after the last (the other may have left).
  *
  * <p>Programmatic dependent launch lets a kernel start before the ones before it end, so what it does
  * before its grid dependency's wait ({@link Stmt.GridDependency}) may read only what none of them writes.
@@ -104,8 +107,9 @@ public final class KernelSimulator {
         for (int i = 0; i < 3; i++) grid[i] = launchGrid != null ? launchGrid[i] : (Integer) probe.eval(k.grid()[i], probe.all)[0];
         long[] issues = new long[Math.max(0, grid[0] * grid[1] * grid[2])];
         List<Stmt> top = ((Stmt.Block) k.body()).body();
-        if (k.gridBarriers()) top = KernelCheck.outsideControlFlow(top); // the barriers at the top, between plain blocks' statements
-        if (!k.gridBarriers()) { // one block after another, each made when it runs
+        boolean phases = k.gridBarriers() || k.clusterBarriers();
+        if (phases) top = KernelCheck.outsideControlFlow(top); // the barriers at the top, between plain blocks' statements
+        if (!phases) { // one block after another, each made when it runs
             int next = 0;
             for (int bz = 0; bz < grid[2]; bz++)
                 for (int by = 0; by < grid[1]; by++)
@@ -117,27 +121,45 @@ public final class KernelSimulator {
             written(global);
             return new Cost(issues);
         }
-        // grid barriers: every block runs up to the next one before any goes past it; after it, any block may
-        // read what any other wrote before it, so the race watch starts afresh
+        // grid and cluster barriers: every block runs up to the next one before any goes past it; after a grid
+        // barrier, any block may read what any other wrote before it, so the global race watch starts afresh
         List<Block> blocks = new ArrayList<>();
         for (int bz = 0; bz < grid[2]; bz++)
             for (int by = 0; by < grid[1]; by++)
                 for (int bx = 0; bx < grid[0]; bx++) blocks.add(new Block(k, buffers, globals, new int[] {bx, by, bz}, grid, k.threadsPerBlock(), global));
+        int[] cluster = k.cluster();
+        for (int i = 0; i < 3; i++)
+            if (grid[i] % cluster[i] != 0) throw new IllegalStateException("kernel " + k.name() + ": grid " + Arrays.toString(grid) + " is not a multiple of its cluster " + Arrays.toString(cluster));
+        for (Block blk : blocks) blk.cluster = rank -> clusterPeer(blocks, blk, grid, cluster, rank);
         int from = 0;
         while (from <= top.size()) {
             int to = from;
-            while (to < top.size() && !(top.get(to) instanceof Stmt.GridBarrier)) to++;
+            while (to < top.size() && !(top.get(to) instanceof Stmt.GridBarrier) && !(top.get(to) instanceof Stmt.ClusterBarrier)) to++;
+            boolean last = to == top.size();
             for (Block blk : blocks) {
+                blk.lastPhase = last;
                 run(k, blk, top.subList(from, to));
-                if (to < top.size()) blk.gridBarrier();
+                if (!last) blk.barrierAcrossBlocks();
             }
             written(blocks.getFirst().global);
-            GlobalAccess fresh = new GlobalAccess();
-            for (Block blk : blocks) blk.global = fresh;
+            if (!last && top.get(to) instanceof Stmt.GridBarrier) {
+                GlobalAccess fresh = new GlobalAccess();
+                for (Block blk : blocks) blk.global = fresh;
+            }
             from = to + 1;
         }
         for (int i = 0; i < blocks.size(); i++) issues[i] = blocks.get(i).issued;
         return new Cost(issues);
+    }
+
+    /** The block of rank {@code rank} in {@code blk}'s cluster (ranks x first, then y, then z, as CUDA's {@code %cluster_ctarank}). */
+    private static Block clusterPeer(List<Block> blocks, Block blk, int[] grid, int[] cluster, int rank) {
+        int size = cluster[0] * cluster[1] * cluster[2];
+        if (rank < 0 || rank >= size) throw new IllegalStateException("rank " + rank + " is not in a cluster of " + size + " blocks");
+        int x = blk.bid[0] - blk.bid[0] % cluster[0] + rank % cluster[0];
+        int y = blk.bid[1] - blk.bid[1] % cluster[1] + rank / cluster[0] % cluster[1];
+        int z = blk.bid[2] - blk.bid[2] % cluster[2] + rank / (cluster[0] * cluster[1]);
+        return blocks.get(x + grid[0] * (y + grid[1] * z));
     }
 
     /** What a launch (or a grid barrier's phase) wrote, for the reads of later launches before their wait. */
@@ -304,13 +326,21 @@ public final class KernelSimulator {
         /** Warp instructions issued: per statement executed, the warps with a lane running it. */
         long issued;
 
-        /** Arrives at a grid barrier: every thread must (one that returned would never arrive); a new barrier epoch. */
-        void gridBarrier() {
+        /** Arrives at a grid or cluster barrier: every thread must (one that returned would never arrive); a new barrier epoch and phase. */
+        void barrierAcrossBlocks() {
             for (int t = 0; t < n; t++)
-                if (exited[t]) throw new IllegalStateException("thread " + t + " returned before a grid barrier, which its block would never leave");
+                if (exited[t]) throw new IllegalStateException("thread " + t + " returned before a grid or cluster barrier, which its block would never leave");
             issue(all);
             epoch++;
+            phase++;
         }
+
+        /** Grid or cluster barriers passed so far, plus one: another block of the cluster may read what this one wrote in an earlier phase. */
+        int phase = 1;
+        /** Whether no grid or cluster barrier follows the statements running now (no block may read another's shared memory then). */
+        boolean lastPhase;
+        /** The blocks of this block's cluster, by rank (null: the kernel is not launched in clusters). */
+        java.util.function.IntFunction<Block> cluster;
 
         /** Counts one instruction for each warp with a live lane in {@code mask}. */
         void issue(boolean[] mask) {
@@ -328,15 +358,23 @@ public final class KernelSimulator {
         final class SharedAccess {
             final int[] writeEpoch, writer, readEpoch, reader;
 
+            /** Per word: the phase of its last write, and the phase another block of the cluster last read it in (0: never). */
+            final int[] writePhase, remoteReadPhase;
+
             SharedAccess(int size) {
                 writeEpoch = new int[size];
                 writer = new int[size];
                 readEpoch = new int[size];
                 reader = new int[size];
+                writePhase = new int[size];
+                remoteReadPhase = new int[size];
             }
 
             void write(Shared s, int i, int thread) {
                 int w = thread / warpSize;
+                if (remoteReadPhase[i] == phase)
+                    throw race(s, i, "read by another block of the cluster, then written by warp " + w + " of block " + Arrays.toString(bid) + ", with no cluster barrier between");
+                writePhase[i] = phase;
                 if (writeEpoch[i] == epoch && writer[i] != w) throw race(s, i, "written by warps " + writer[i] + " and " + w);
                 if (readEpoch[i] == epoch && reader[i] != w) throw race(s, i, "read by warp" + (reader[i] < 0 ? "s other than " + w : " " + reader[i]) + ", then written by warp " + w);
                 writeEpoch[i] = epoch;
@@ -417,6 +455,7 @@ public final class KernelSimulator {
                 }
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
                 case Stmt.GridBarrier g -> throw new IllegalStateException("a grid barrier inside a loop or branch (only outside them may a kernel have one)");
+                case Stmt.ClusterBarrier c -> throw new IllegalStateException("a cluster barrier inside a loop or branch (only outside them may a kernel have one)");
                 case Stmt.Comment c -> { }
                 case Stmt.Mma m -> mma(m, mask);
                 case Stmt.LdMatrix l -> ldmatrix(l, mask);
@@ -673,6 +712,28 @@ public final class KernelSimulator {
             for (int t = 0; t < n; t++) if (live(mask, t)) cur[t] = vals[t];
         }
 
+        /**
+         * Thread {@code t}'s load of {@code array[i]} in the shared memory of the block of rank {@code rank} in its cluster:
+         * a value that block wrote before the last cluster barrier, while a barrier is still to come.
+         */
+        Object fromCluster(Shared array, int rank, int i, int t) {
+            if (cluster == null) throw new IllegalStateException("a load from another block's shared memory in a kernel not launched in clusters");
+            Block peer = cluster.apply(rank);
+            int at = peer.checkShared(array, i);
+            String what = "shared " + array.name() + "[" + i + "] of block " + Arrays.toString(peer.bid) + " (rank " + rank + ")";
+            if (peer == this) access.get(array.name()).read(array, at, t);
+            else {
+                if (lastPhase) throw new IllegalStateException(what + " read after the last cluster barrier: that block may have left");
+                SharedAccess acc = peer.access.get(array.name());
+                if (acc.writePhase[at] == peer.phase)
+                    throw new IllegalStateException("race on " + what + ": written by that block, then read by block " + Arrays.toString(bid) + ", with no cluster barrier between");
+                acc.remoteReadPhase[at] = peer.phase;
+            }
+            Object o = peer.shared.get(array.name())[at];
+            if (o == null) throw new IllegalStateException(what + " read before any thread wrote it");
+            return o;
+        }
+
         int checkShared(Shared s, int i) {
             if (i < 0 || i >= s.size()) throw new IndexOutOfBoundsException("shared " + s.name() + "[" + i + "] outside " + s.size());
             BitSet flying = inFlight.get(s.name());
@@ -743,6 +804,10 @@ public final class KernelSimulator {
                         r[t] = read(m, (Integer) idx[t], l.type());
                         touch(l.buffer(), m, (Integer) idx[t], l.type(), t, false);
                     }
+                }
+                case Expr.SharedLoad l when l.rank() != null -> {
+                    Object[] idx = eval(l.index(), mask), ranks = eval(l.rank(), mask);
+                    for (int t = 0; t < n; t++) if (live(mask, t)) r[t] = fromCluster(l.array(), (Integer) ranks[t], (Integer) idx[t], t);
                 }
                 case Expr.SharedLoad l -> {
                     Object[] idx = eval(l.index(), mask), arr = shared.get(l.array().name());

@@ -74,7 +74,7 @@ public final class Rebind {
             case Stmt.GridBarrier g -> new Stmt.GridBarrier(buffer(g.counter()));
             case Stmt.Prefetch p -> new Stmt.Prefetch(buffer(p.buffer()), expr(p.index()), p.bytes() == null ? null : expr(p.bytes()));
             case Stmt.AsyncCopy c -> new Stmt.AsyncCopy(array(c.dst()), expr(c.dstIndex()), buffer(c.src()), expr(c.srcIndex()));
-            case Stmt.TileFill _, Stmt.TileMma _, Stmt.Barrier _, Stmt.Return _, Stmt.GridDependency _, Stmt.Comment _,
+            case Stmt.TileFill _, Stmt.TileMma _, Stmt.Barrier _, Stmt.ClusterBarrier _, Stmt.Return _, Stmt.GridDependency _, Stmt.Comment _,
                  Stmt.AsyncCommit _, Stmt.AsyncWait _ -> s;
         };
     }
@@ -89,7 +89,7 @@ public final class Rebind {
             case Expr.Cast c -> new Expr.Cast(c.type(), expr(c.a()));
             case Expr.Bitcast c -> new Expr.Bitcast(c.type(), expr(c.a()));
             case Expr.Load l -> new Expr.Load(buffer(l.buffer()), expr(l.index()), l.type());
-            case Expr.SharedLoad l -> new Expr.SharedLoad(array(l.array()), expr(l.index()));
+            case Expr.SharedLoad l -> new Expr.SharedLoad(array(l.array()), expr(l.index()), l.rank() == null ? null : expr(l.rank()));
             case Expr.Lane l -> new Expr.Lane(expr(l.vector()), l.lane());
             case Expr.Pack p -> new Expr.Pack(p.type(), exprs(p.lanes()));
             case Expr.HalfOf h -> new Expr.HalfOf(expr(h.word()), h.high());

@@ -68,6 +68,26 @@ public sealed interface Stmt {
         }
     }
 
+    /**
+     * Every thread of every block of this block's cluster waits here (the kernel is launched in clusters of
+     * {@code x * y * z} blocks, the same at each of its cluster barriers); shared-memory writes before it are
+     * visible to the cluster's other blocks after it ({@link Expr.SharedLoad} with a rank). Only where every
+     * thread reaches it (the body's top level), on a target with {@link Capabilities#clusters()}. A block whose
+     * shared memory others read must not leave before they have: a cluster barrier follows the last such read.
+     * CUDA: {@code barrier.cluster.arrive.release} and {@code barrier.cluster.wait.acquire}.
+     */
+    record ClusterBarrier(int x, int y, int z) implements Stmt {
+        public ClusterBarrier {
+            if (x < 1 || y < 1 || z < 1 || x * y * z > 8)
+                throw new IllegalArgumentException("a cluster holds 1 to 8 blocks (the portable size), not " + x + "x" + y + "x" + z);
+        }
+
+        /** Blocks in a cluster. */
+        public int blocks() {
+            return x * y * z;
+        }
+    }
+
     /** Leaves the kernel for this thread (only before any barrier the others still reach). */
     record Return() implements Stmt {}
 

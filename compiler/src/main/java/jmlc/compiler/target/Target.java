@@ -68,13 +68,13 @@ public record Target(Platform platform, String arch, Capabilities caps) {
      * f16x2 arithmetic (sm_53+), mma.sync m16n8k16 (sm_80+), ldmatrix (sm_75+), programmatic
      * dependent launch (sm_90+), L2 prefetch (by line; by range with cp.async.bulk, sm_90+), dp4a (sm_61+),
      * grid barriers in cooperatively launched kernels (sm_60+), asynchronous copies to shared memory (cp.async, sm_80+),
-     * dynamic shared memory beyond 48 KiB by opting in ({@link #optInShared}).
+     * dynamic shared memory beyond 48 KiB by opting in ({@link #optInShared}), thread block clusters (sm_90+).
      */
     public static Target cuda(String arch, int sms) {
         if (!arch.matches("sm_\\d+a?")) throw new IllegalArgumentException("CUDA arch '" + arch + "' should look like sm_90");
         int cc = Integer.parseInt(arch.replaceAll("\\D", ""));
         return new Target(Platform.CUDA, arch, new Capabilities(32, 1024, 48 * 1024, sms, cc >= 53,
-                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true, false, cc >= 90, cc >= 61, true, cc >= 60, cc >= 80, optInShared(cc)));
+                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true, false, cc >= 90, cc >= 61, true, cc >= 60, cc >= 80, optInShared(cc), cc >= 90));
     }
 
     /**

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every CUDA kernel the compiler generates for real model shapes and every quantization compiles
  * with {@code nvcc -cubin -arch=sm_90} (CI has nvcc and no GPU), also fused into persistent kernels and with the
- * GEMVs' ring of asynchronous copies, and with x in bytes (dot4). Skipped, visibly, where nvcc is missing.
+ * GEMVs' ring of asynchronous copies, with x in bytes (dot4), and the decode attention as thread block clusters. Skipped, visibly, where nvcc is missing.
  */
 class NvccCompileTest {
 
@@ -49,6 +49,16 @@ class NvccCompileTest {
         Map<String, String> dot4 = GeneratedKernels.sources(t, rings, dot4Knobs);
         assertTrue(dot4.values().stream().filter(src -> src.contains("dp4a.s32.s32") && src.contains("_d4")).count() >= 6, "dot4 GEMVs among them: " + dot4.keySet());
         ks.putAll(dot4);
+        // and the decode attention with a KV head's 8 splits as a thread block cluster (knob cluster): 7B (one query head a
+        // KV head) and 8B (four)
+        jmlc.compiler.schedule.Knobs clusterKnobs = jmlc.compiler.schedule.Knobs.defaults();
+        for (GeneratedKernels.Case c : rings)
+            clusterKnobs.putEvery(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND,
+                    jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(), Map.of("splits", 8, "cluster", 1));
+        Map<String, String> clustered = GeneratedKernels.sources(t, rings, clusterKnobs);
+        assertTrue(clustered.values().stream().filter(src -> src.contains("__cluster_dims__(1, 8, 1)") && src.contains("mapa.u64")).count() >= 2,
+                "clustered attention kernels among them: " + clustered.keySet());
+        ks.putAll(clustered);
         // and Llama-3-70B's decode, whose f16 GEMVs stage rows of 8192 with a norm and of 28672 above 48 KiB (opted in)
         Map<String, String> large = GeneratedKernels.sources(t, List.of(new GeneratedKernels.Case(GeneratedKernels.llama3_70b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of())));
         assertTrue(large.entrySet().stream().filter(e -> e.getKey().startsWith("gemvh") && e.getValue().contains("extern __shared__")).count() >= 3,

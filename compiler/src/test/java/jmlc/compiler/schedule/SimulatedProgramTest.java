@@ -3,6 +3,7 @@ package jmlc.compiler.schedule;
 import jmlc.compiler.TinyModel;
 import jmlc.compiler.interp.ReferenceInterpreter;
 import jmlc.compiler.ir.Graph;
+import jmlc.compiler.kernel.Kernel;
 import jmlc.compiler.ir.Node;
 import jmlc.compiler.ir.Op;
 import jmlc.compiler.ir.RopeSpec;
@@ -69,6 +70,11 @@ class SimulatedProgramTest {
                 // decode attention with 3 splits (several positions per split, the new one not always in the last)
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "rocm:gfx90a", Set.of(), Map.of("splits", 3)),
+                // the splits of a KV head as a thread block cluster merging through its shared memory (knob cluster), no combine
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3, "cluster", 1)),
+                Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 256, 128, 1, 4, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
+                        QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 8, "cluster", 1)),
+                Arguments.of(tiny(Architecture.QWEN2, 4, 2), QuantMode.Q4F32_1, "cuda:sm_90", Set.of(), Map.of("splits", 2, "cluster", 1, "fuse_rope", 0)),
                 // rope_kv_append as its own decode kernel, not absorbed by the attention
                 Arguments.of(tiny(Architecture.QWEN2, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("fuse_rope", 0)),
                 // unfused graph: every elementwise kernel (slices, rope, kv_append, silu, mul, add, dequantize)
@@ -108,7 +114,8 @@ class SimulatedProgramTest {
                 Arguments.of(hd64, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 Arguments.of(hd64, "vulkan:sg8", Set.of(), Map.of("splits", 1, "warps", 4)),
                 Arguments.of(tiny(Architecture.QWEN2, 4, 2), "rocm:gfx90a", Set.of(), Map.of("fuse_rope", 0)),
-                Arguments.of(hd64, "cuda:sm_90", unfused, Map.of()));
+                Arguments.of(hd64, "cuda:sm_90", unfused, Map.of()),
+                Arguments.of(hd128, "cuda:sm_90", Set.of(), Map.of("splits", 4, "cluster", 1)));
     }
 
     @ParameterizedTest
@@ -141,6 +148,9 @@ class SimulatedProgramTest {
             assertEquals(absorbed, launches(decode, "rope_kv_append") == 0, "decode rope_kv_append launches");
             assertTrue(launches(prefill, "rope_kv_append") > 0, "prefill rope_kv_append launches");
         }
+        if (attentionKnobs.getOrDefault("cluster", 0) == 1)
+            assertTrue(decode.kernels().stream().anyMatch(k -> k.clusterBarriers() && k.name().contains("_cluster"))
+                    && decode.kernels().stream().noneMatch(k -> k.name().contains("_combine")), "clustered decode attention without a combine: " + decode.kernels().stream().map(Kernel::name).toList());
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
         try (Arena a = Arena.ofShared()) {

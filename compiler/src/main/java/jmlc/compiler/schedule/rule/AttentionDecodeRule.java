@@ -83,6 +83,17 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * 315.8 -> 318.8 (13B), but generating 3000 tokens 497.2 -> 488.3.
      */
     static final int KV_PREFETCH = 0, ONE_SPLIT_KV_PREFETCH = 2;
+    /**
+     * Knob {@code cluster} (CUDA sm_90+, 2 to 8 splits): the splits of a KV head run as one thread block cluster and
+     * merge through distributed shared memory instead of a combine kernel. Each block leaves its split's (max, sum,
+     * acc) in its own shared memory; after a cluster barrier, block {@code s} of the cluster merges every split's
+     * share of the (query head, dim) pairs it takes, reading the others' shared memory by rank, and writes the output;
+     * a second barrier keeps every block's shared memory alive until the cluster has read it. Saves the combine's
+     * launch and its round trip through memory (1.7 us a layer on an H100, 2026-12-07) where the merge in the last
+     * block to finish (a fence and an atomic count) lost. Off until timed on a GPU (bench/issue12-lease.sh); the tuner
+     * leaves it to end-to-end comparisons, as it times one kernel at a time.
+     */
+    static final int CLUSTER = 0, MAX_CLUSTER = 8;
     /** Splits the combine reads at once per group (three loads each in flight per thread). */
     static final int COMBINE_GROUP = 32;
 
@@ -133,6 +144,11 @@ public final class AttentionDecodeRule implements ScheduleRule {
                                 // (bench/knob-compare.sh --decode, bench/short-context-sweep.sh --attention)
                                 .tryOnly(KV_PREFETCH)
                         : Knob.oneOf("kv_prefetch", 0, "needs bulk L2 prefetch, programmatic dependent launch and cache rows of whole 16-byte units", 0))
+                .add(target.caps().clusters()
+                        ? Knob.oneOf("cluster", CLUSTER, "1: a KV head's splits (2 to " + MAX_CLUSTER + ") run as one thread block cluster and merge through its "
+                                + "distributed shared memory, no combine kernel; 0: a combine kernel merges them", 0, 1).tryOnly(CLUSTER)
+                        : Knob.oneOf("cluster", 0, "needs thread block clusters (CUDA sm_90+)", 0))
+                .require("a cluster of 2 to " + MAX_CLUSTER + " splits", v -> v.getOrDefault("cluster", 0) == 0 || (v.get("splits") >= 2 && v.get("splits") <= MAX_CLUSTER))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("the warps' partial sums in shared memory (warps x group x head dim floats) within " + target.caps().maxSharedBytes() + " bytes",
                         v -> 4L * v.get("warps") * (2 + hd) * group <= target.caps().maxSharedBytes())
@@ -179,6 +195,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         KnobSpace space = space(n, target);
         Map<String, Integer> base = new java.util.LinkedHashMap<>(space.resolve(tuned));
         base.put("splits", 1);
+        base.put("cluster", 0);
         base.put("kv_prefetch", kvPrefetchable(n, target) ? ONE_SPLIT_KV_PREFETCH : 0);
         for (int warps = 32; warps >= 1; warps /= 2) {
             base.put("warps", warps);
@@ -201,6 +218,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Node rope = absorbedRope(n, ctx);
         RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
         int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys"), wide = v.get("wide"), kvPrefetch = v.get("kv_prefetch");
+        boolean clustered = v.getOrDefault("cluster", 0) == 1;
 
         String scratchId = sig + "_partials";
         long partialFloats = (long) nH * splits * (hd + 2);
@@ -208,10 +226,13 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
         boolean single = splits == 1; // one block per KV head: it writes the output itself, no combine
-        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + ropeTag + (single ? "_single" : "_partial"),
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + ropeTag
+                        + (single ? "_single" : clustered ? "_cluster" : "_partial"),
                 (single ? "per kv head: online-softmax attention of its " : "per (kv head, split): online-softmax partial attention of its ") + group + " query heads"
+                        + (clustered ? ", the splits of a kv head a cluster merging through its shared memory" : "")
                         + (spec == null ? "" : "; q and the new k rotated here, k and v appended by the split holding pos"));
         lb.block(warps * warp).grid(c(nKv), c(splits)).knob("warps", warps).knob("splits", splits).knob("keys", keys);
+        if (clustered) lb.knob("cluster", 1);
         if (kvPrefetch > 0) lb.knob("kv_prefetch", kvPrefetch);
         if (wide == 1) lb.knob("wide", 1);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
@@ -219,7 +240,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
         KvCacheAccess kc = KvCacheAccess.of(lb, "k_cache", n.input(1), spec != null), vc = KvCacheAccess.of(lb, "v_cache", n.input(2), spec != null);
         Buffer pos = lb.input("pos", n.input(3));
         Buffer table = spec == null ? null : lb.constant("cossin", ElementwiseRule.ropeTableId(spec, ctxLen), ElementwiseRule.ropeTable(spec, ctxLen));
-        Buffer part = single ? lb.output("out", n.output()) : lb.scratch("partial", scratchId, KType.F32, partialFloats);
+        Buffer part = single || clustered ? lb.output("out", n.output()) : lb.scratch("partial", scratchId, KType.F32, partialFloats);
+        // clustered: this split's (max, sum, acc[hd]) per query head of the group, read by the cluster's other blocks
+        Shared split = clustered ? lb.shared("split_part", KType.F32, group * (hd + 2)) : null;
         Shared sm = lb.shared("warp_m", KType.F32, warps * group);
         Shared sl = lb.shared("warp_l", KType.F32, warps * group);
         Shared sacc = lb.shared("warp_acc", KType.F32, warps * group * hd);
@@ -361,6 +384,14 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 x.assign(ll, fma(sload(sl, add(c(ww * group), h)), sc, ll));
                 x.assign(aa, fma(sload(sacc, add(mul(add(c(ww * group), h), c(hd)), d)), sc, aa));
             }
+            if (clustered) {
+                x.sstore(split, add(mul(h, c(hd + 2)), add(d, c(2))), aa);
+                x.ifThen(eq(d, c(0)), y -> {
+                    y.sstore(split, mul(h, c(hd + 2)), mm);
+                    y.sstore(split, add(mul(h, c(hd + 2)), c(1)), ll);
+                });
+                return;
+            }
             Expr.Var qh = x.let("qh", add(mul(g, c(group)), h));
             if (single) {
                 storeOutput(x, part, add(mul(qh, c(hd)), d), d, div(aa, ll), (group * hd) % threads == 0 && hd % 2 == 0);
@@ -373,8 +404,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
                 y.store(part, add(base, c(1)), ll);
             });
         });
+        if (clustered) mergeInCluster(b, split, part, g, sp, splits, group, hd, threads);
         KernelCall partial = lb.build();
-        if (single) return Optional.of(List.of(partial));
+        if (single || clustered) return Optional.of(List.of(partial));
         return Optional.of(List.of(partial, combine(ctx, n, sig, scratchId, partialFloats, splits, nH, hd, warp)));
     }
 
@@ -395,6 +427,42 @@ public final class AttentionDecodeRule implements ScheduleRule {
         b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(0))), x -> kc.prefetchRows(x, first, rows));
         b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(vThread))), x -> vc.prefetchRows(x, first, rows));
         b.gridDependency(Stmt.GridDependency.Kind.WAIT);
+    }
+
+    /**
+     * Knob {@code cluster}: the blocks of KV head {@code g} (its {@code splits} splits, a cluster along y, rank = split
+     * {@code sp}) merge their partials from each other's shared memory. After a cluster barrier, split {@code sp} takes
+     * the {@code sp}-th of {@code splits} consecutive shares of the (query head, dim) pairs (so every block merges some,
+     * and its threads store neighbouring dims), a thread a pair: it reads every split's max and sum of that head and its
+     * value of that dim, weighs them as the combine does, and writes the output; a last cluster barrier keeps each block
+     * until the others have read it.
+     */
+    private static void mergeInCluster(K.Body b, Shared split, Buffer out, Expr g, Expr sp, int splits, int group, int hd, int threads) {
+        b.clusterBarrier(1, splits, 1);
+        Expr minusInf = f(Float.NEGATIVE_INFINITY);
+        Expr.Var j = var("jm", KType.I32);
+        int share = (group * hd + splits - 1) / splits;
+        Expr.Var shareEnd = b.let("share_end", min(c(group * hd), mul(add(sp, c(1)), c(share))));
+        b.forRange(j, add(mul(sp, c(share)), tid(0)), shareEnd, c(threads), 0, x -> {
+            Expr.Var h = x.let("hm", div(j, c(hd)));
+            Expr.Var d = x.let("dm", mod(j, c(hd)));
+            Expr.Var base = x.let("mbase", mul(h, c(hd + 2)));
+            Expr.Var[] ms = new Expr.Var[splits];
+            Expr.Var mAll = x.let("m_all", minusInf);
+            for (int s2 = 0; s2 < splits; s2++) {
+                ms[s2] = x.let(x.fresh("m"), sloadCluster(split, c(s2), base));
+                x.assign(mAll, max(mAll, ms[s2]));
+            }
+            Expr.Var ll = x.let("ll", f(0));
+            Expr.Var aa = x.let("aa", f(0));
+            for (int s2 = 0; s2 < splits; s2++) { // an empty split (max -inf) weighs 0
+                Expr.Var wt = x.let(x.fresh("w"), select(eq(ms[s2], minusInf), f(0), exp(sub(ms[s2], mAll))));
+                x.assign(ll, fma(sloadCluster(split, c(s2), add(base, c(1))), wt, ll));
+                x.assign(aa, fma(sloadCluster(split, c(s2), add(base, add(d, c(2)))), wt, aa));
+            }
+            storeOutput(x, out, add(mul(add(mul(g, c(group)), h), c(hd)), d), d, div(aa, ll), false);
+        });
+        b.clusterBarrier(1, splits, 1);
     }
 
     /**

@@ -66,7 +66,7 @@ final class RocmDevice implements GpuDevice {
             Target t;
             if (gcn.matches("sm_\\d+a?")) { // HIP on NVIDIA: CUDA's kernels, but no cooperative launch here, so no grid barriers,
                 Target cuda = Target.cuda(gcn, cus); // and launches with no dynamic shared memory, so 48 KiB a block
-                t = new Target(cuda.platform(), cuda.arch(), cuda.caps().withGridBarrier(false).withoutOptInShared());
+                t = new Target(cuda.platform(), cuda.arch(), cuda.caps().withGridBarrier(false).withoutOptInShared().withClusters(false));
             }
             else if (gcn.startsWith("gfx")) t = Target.rocm(gcn, cus);
             else throw new GpuException("rocm:" + dev + " (" + name + ") reports gcnArchName '" + gcn + "', not an AMD architecture (gfx...): "
