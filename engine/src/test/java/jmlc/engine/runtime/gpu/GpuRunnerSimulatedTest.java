@@ -150,6 +150,42 @@ class GpuRunnerSimulatedTest {
     }
 
     /**
+     * The decode attention as thread block clusters (knob {@code cluster}, 2 splits a KV head, the short-context program
+     * off so every step runs it): the runner's programs have the clustered kernel and no combine, every node of a step
+     * matches the reference, and the captured step's greedy tokens are the CPU's.
+     */
+    @Test
+    void theClusteredDecodeAttentionRunsThroughTheRunner(@TempDir Path dir) {
+        ModelConfig c = config();
+        Target cuda = Target.parse("cuda:sm_90");
+        try (Checkpoint ck = tinyCheckpoint(dir, c)) {
+            CompiledModel cm = CompiledModel.compile(c, QuantMode.Q4F16_1, 32, false, Set.of(), 8);
+            Knobs knobs = Knobs.defaults().put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.build.ShortContextDecode.KIND, "", cuda), java.util.Map.of("positions", 0));
+            for (var n : cm.graph().nodes())
+                if (n.op() instanceof jmlc.compiler.ir.Op.Attention)
+                    knobs.put(new jmlc.compiler.schedule.KernelSignature(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND, jmlc.compiler.schedule.rule.AttentionDecodeRule.shape(n), cuda),
+                            java.util.Map.of("splits", 2, "cluster", 1));
+            var cpuBackend = new jmlc.engine.runtime.cpu.CpuBackend();
+            try (CheckpointWeights w = new CheckpointWeights(ck, cm.graph());
+                 GpuRunner r = load("cuda:sm_90", cm, w, knobs);
+                 var cpu = cpuBackend.load(cm, w, cpuBackend.detect().get(1), Progress.NONE)) {
+                var kernels = r.decodeProgram().kernels();
+                assertTrue(kernels.stream().anyMatch(k -> k.clusterBarriers() && k.name().contains("_cluster")) && kernels.stream().noneMatch(k -> k.name().contains("_combine")),
+                        kernels.stream().map(k -> k.name()).toList().toString());
+                GpuDiagnostics d = new GpuDiagnostics(r);
+                var ref = new jmlc.compiler.interp.ReferenceInterpreter(cm.graph(), w::get);
+                var st = new jmlc.compiler.interp.ReferenceInterpreter.State();
+                Random rnd = new Random(SEED);
+                for (int pos = 0; pos < 5; pos++)
+                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
+                        assertTrue(nc.passed(), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
+                GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
+                        "clustered attention, seed " + SEED);
+            }
+        }
+    }
+
+    /**
      * With a short-context program below position 4: each decode step runs the program its position
      * names (one attention block per KV head, no combine, below 4; the split attention with its
      * combine from 4 on), every node of both matches the reference, and greedy decoding that crosses
