@@ -150,6 +150,22 @@ class GpuRunnerSimulatedTest {
     }
 
     /**
+     * Decode steps at positions 0 to {@code positions - 1}, one random token each: every node against the reference; then
+     * greedy decoding from a 2-token prompt gives the CPU's tokens.
+     */
+    private static void decodeStepsAndGreedyTokensAgree(GpuRunner r, jmlc.engine.runtime.ModelRunner cpu, CompiledModel cm, CheckpointWeights w, int positions, String what) {
+        GpuDiagnostics d = new GpuDiagnostics(r);
+        var ref = new jmlc.compiler.interp.ReferenceInterpreter(cm.graph(), w::get);
+        var st = new jmlc.compiler.interp.ReferenceInterpreter.State();
+        Random rnd = new Random(SEED);
+        int vocab = cm.config().vocabSize();
+        for (int pos = 0; pos < positions; pos++)
+            for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(vocab)}, pos))
+                assertTrue(nc.passed(), what + ", decode at " + pos + ": " + nc + " (seed " + SEED + ")");
+        GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, vocab).toArray(), GenerationConfig.greedy(6, Set.of()), what + ", seed " + SEED);
+    }
+
+    /**
      * The decode attention as thread block clusters (knob {@code cluster}, 2 splits a KV head, the short-context program
      * off so every step runs it): the runner's programs have the clustered kernel and no combine, every node of a step
      * matches the reference, and the captured step's greedy tokens are the CPU's.
@@ -172,15 +188,7 @@ class GpuRunnerSimulatedTest {
                 var kernels = r.decodeProgram().kernels();
                 assertTrue(kernels.stream().anyMatch(k -> k.clusterBarriers() && k.name().contains("_cluster")) && kernels.stream().noneMatch(k -> k.name().contains("_combine")),
                         kernels.stream().map(k -> k.name()).toList().toString());
-                GpuDiagnostics d = new GpuDiagnostics(r);
-                var ref = new jmlc.compiler.interp.ReferenceInterpreter(cm.graph(), w::get);
-                var st = new jmlc.compiler.interp.ReferenceInterpreter.State();
-                Random rnd = new Random(SEED);
-                for (int pos = 0; pos < 5; pos++)
-                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                        assertTrue(nc.passed(), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
-                GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
-                        "clustered attention, seed " + SEED);
+                decodeStepsAndGreedyTokensAgree(r, cpu, cm, w, 5, "clustered attention");
             }
         }
     }
@@ -219,15 +227,7 @@ class GpuRunnerSimulatedTest {
                 var longKernels = r.decodeProgram(4).kernels().stream().map(k -> k.name()).toList();
                 assertTrue(shortKernels.stream().anyMatch(n -> n.contains("_single")) && shortKernels.stream().noneMatch(n -> n.contains("_combine")), shortKernels.toString());
                 assertTrue(longKernels.stream().anyMatch(n -> n.contains("_combine")), longKernels.toString());
-                GpuDiagnostics d = new GpuDiagnostics(r);
-                var ref = new jmlc.compiler.interp.ReferenceInterpreter(cm.graph(), w::get);
-                var st = new jmlc.compiler.interp.ReferenceInterpreter.State();
-                Random rnd = new Random(SEED);
-                for (int pos = 0; pos < 7; pos++)
-                    for (var nc : d.checkStep(ref, st, new int[] {rnd.nextInt(c.vocabSize())}, pos))
-                        assertTrue(nc.passed(), "decode at " + pos + ": " + nc + " (seed " + SEED + ")");
-                GreedyAgreement.assertGreedyAgrees(r, cpu, new int[0], rnd.ints(2, 0, c.vocabSize()).toArray(), GenerationConfig.greedy(6, Set.of()),
-                        "greedy across the short-context threshold, seed " + SEED);
+                decodeStepsAndGreedyTokensAgree(r, cpu, cm, w, 7, "greedy across the short-context threshold");
                 // the step at position 3 launches the short program (a combine fewer a layer), the one at 4 the other
                 SimulatedDevice sim = (SimulatedDevice) r.gpu();
                 int before = sim.launches();
