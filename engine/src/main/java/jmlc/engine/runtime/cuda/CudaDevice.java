@@ -245,7 +245,11 @@ public final class CudaDevice implements GpuDevice {
                     "cuFuncSetAttribute(" + kernel.name() + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + dynamicShared + ")");
         int[] perSm = new int[1];
         int[] b = kernel.block();
-        check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, b[0] * b[1] * b[2], dynamicShared), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel.name() + ")");
+        int occupancy = cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, fn, b[0] * b[1] * b[2], dynamicShared);
+        // a kernel launched in clusters is resident a cluster at a time: where the driver will not count it in blocks,
+        // its statistics say 0 (unknown); only persistent kernels, never clustered, size their grids by it
+        if (occupancy != CUDA_SUCCESS && kernel.clusterBarriers()) perSm[0] = 0;
+        else check(occupancy, "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel.name() + ")");
         return new Loaded(kernel, fn, statistics(kernel, fn, perSm[0], dynamicShared), perSm[0], target.caps().multiprocessors(), dynamicShared);
     }
 
