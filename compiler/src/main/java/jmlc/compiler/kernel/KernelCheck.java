@@ -30,30 +30,20 @@ public final class KernelCheck {
     }
 
     /**
-     * Cluster barriers only at the body's top level (every thread reaches them), all of one cluster shape, no thread
-     * returning before one, the last statement of a kernel that reads other blocks' shared memory one (a block must not
-     * leave while its cluster may still read it), a constant grid a multiple of the cluster, and shared memory read
-     * by rank only in a kernel launched in clusters.
+     * Cluster barriers where every thread reaches them (as grid barriers: {@link #topLevelBarriers}), all of one cluster
+     * shape, the last statement of a kernel that reads other blocks' shared memory one (a block must not leave while its
+     * cluster may still read it), a constant grid a multiple of the cluster, and shared memory read by rank only in a
+     * kernel launched in clusters.
      */
     static void clusterBarriers(Kernel k, boolean remote) {
-        List<Stmt> top = outsideControlFlow(((Stmt.Block) k.body()).body());
-        Stmt.ClusterBarrier shape = null;
-        boolean returned = false;
-        for (Stmt s : top) {
-            if (s instanceof Stmt.ClusterBarrier c) {
-                if (shape != null && !shape.equals(c))
-                    throw new IllegalStateException("kernel " + k.name() + " has cluster barriers of two shapes, " + shape + " and " + c + ": a kernel is launched in one");
-                if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before a cluster barrier, which its cluster would wait at forever");
-                shape = c;
-            } else {
-                if (holds(s, Stmt.ClusterBarrier.class))
-                    throw new IllegalStateException("kernel " + k.name() + " has a cluster barrier inside a loop or branch; it belongs where every thread reaches it (the body's top level)");
-                returned |= holds(s, Stmt.Return.class);
-            }
-        }
+        List<Stmt.ClusterBarrier> barriers = topLevelBarriers(k, Stmt.ClusterBarrier.class, "a cluster barrier", "its cluster");
+        Stmt.ClusterBarrier shape = barriers.isEmpty() ? null : barriers.getFirst();
+        for (Stmt.ClusterBarrier c : barriers)
+            if (!c.equals(shape))
+                throw new IllegalStateException("kernel " + k.name() + " has cluster barriers of two shapes, " + shape + " and " + c + ": a kernel is launched in one");
         if (remote && shape == null)
             throw new IllegalStateException("kernel " + k.name() + " reads another block's shared memory but has no cluster barrier: it is not launched in clusters");
-        if (remote && !(top.getLast() instanceof Stmt.ClusterBarrier))
+        if (remote && !(outsideControlFlow(((Stmt.Block) k.body()).body()).getLast() instanceof Stmt.ClusterBarrier))
             throw new IllegalStateException("kernel " + k.name() + " reads other blocks' shared memory: it must end at a cluster barrier, so no block leaves while its cluster may still read it");
         if (shape != null) {
             int[] dims = {shape.x(), shape.y(), shape.z()};
@@ -64,26 +54,37 @@ public final class KernelCheck {
     }
 
     /**
-     * Grid barriers only outside loops and branches (at the body's top level or in plain blocks: every
-     * thread reaches them), in a persistent kernel (its runtime may launch as few blocks as stay resident),
-     * counting in one of its buffers, and no thread returning before one (it would never arrive).
+     * Grid barriers where every thread reaches them ({@link #topLevelBarriers}), in a persistent kernel (its runtime may
+     * launch as few blocks as stay resident), counting in one of its buffers.
      */
     static void gridBarriers(Kernel k) {
-        boolean any = false, returned = false;
+        List<Stmt.GridBarrier> barriers = topLevelBarriers(k, Stmt.GridBarrier.class, "a grid barrier", "the other blocks");
+        for (Stmt.GridBarrier g : barriers)
+            if (!k.buffers().contains(g.counter()))
+                throw new IllegalStateException("kernel " + k.name() + ": its grid barrier counts in " + g.counter().name() + ", which is not one of its buffers");
+        if (!barriers.isEmpty() && k.tiles() <= 0)
+            throw new IllegalStateException("kernel " + k.name() + " has a grid barrier but no persistent tiles: its grid must be free to shrink to the blocks that stay resident");
+    }
+
+    /**
+     * The barriers across blocks of class {@code kind} in {@code k}, in order: only outside loops and branches (at the
+     * body's top level or in plain blocks, where every thread reaches them), and no thread returning before one
+     * ({@code waiters}, the blocks it joins, would wait at it forever).
+     */
+    private static <B extends Stmt> List<B> topLevelBarriers(Kernel k, Class<B> kind, String what, String waiters) {
+        List<B> found = new java.util.ArrayList<>();
+        boolean returned = false;
         for (Stmt s : outsideControlFlow(((Stmt.Block) k.body()).body())) {
-            if (s instanceof Stmt.GridBarrier g) {
-                any = true;
-                if (!k.buffers().contains(g.counter()))
-                    throw new IllegalStateException("kernel " + k.name() + ": its grid barrier counts in " + g.counter().name() + ", which is not one of its buffers");
-                if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before a grid barrier, which the other blocks would wait at forever");
+            if (kind.isInstance(s)) {
+                if (returned) throw new IllegalStateException("kernel " + k.name() + " may return before " + what + ", which " + waiters + " would wait at forever");
+                found.add(kind.cast(s));
             } else {
-                if (holds(s, Stmt.GridBarrier.class))
-                    throw new IllegalStateException("kernel " + k.name() + " has a grid barrier inside a loop or branch; it belongs where every thread reaches it (the body's top level or a plain block)");
+                if (holds(s, kind))
+                    throw new IllegalStateException("kernel " + k.name() + " has " + what + " inside a loop or branch; it belongs where every thread reaches it (the body's top level or a plain block)");
                 returned |= holds(s, Stmt.Return.class);
             }
         }
-        if (any && k.tiles() <= 0)
-            throw new IllegalStateException("kernel " + k.name() + " has a grid barrier but no persistent tiles: its grid must be free to shrink to the blocks that stay resident");
+        return found;
     }
 
     /** {@code stmts} with plain blocks opened up, in order: the statements every thread that runs them reaches in turn. */

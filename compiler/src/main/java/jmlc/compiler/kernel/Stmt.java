@@ -72,8 +72,9 @@ public sealed interface Stmt {
      * Every thread of every block of this block's cluster waits here (the kernel is launched in clusters of
      * {@code x * y * z} blocks, the same at each of its cluster barriers); shared-memory writes before it are
      * visible to the cluster's other blocks after it ({@link Expr.SharedLoad} with a rank). Only where every
-     * thread reaches it (the body's top level), on a target with {@link Capabilities#clusters()}. A block whose
-     * shared memory others read must not leave before they have: a cluster barrier follows the last such read.
+     * thread reaches it (the body's top level or a plain block in it), on a target with
+     * {@link Capabilities#clusters()}. A block whose shared memory others read must not leave before they have: a
+     * cluster barrier follows the last such read.
      * CUDA: {@code barrier.cluster.arrive.release} and {@code barrier.cluster.wait.acquire}.
      */
     record ClusterBarrier(int x, int y, int z) implements Stmt {

@@ -78,13 +78,13 @@ class ClusterBarrierTest {
 
     @Test
     void aWriteAfterAnotherBlockReadTheWordNeedsABarrierBetween() {
-        K.Body b = new K.Body();
-        b.sstore(MINE, tid(0), f(1));
-        b.clusterBarrier(4, 1, 1);
-        b.storeF(OUT, add(mul(bid(0), c(64)), tid(0)), sloadCluster(MINE, mod(add(mod(bid(0), c(4)), c(1)), c(4)), tid(0)));
-        b.sstore(MINE, tid(0), f(2)); // block 1 rewrites the word block 0 has just read
-        b.clusterBarrier(4, 1, 1);
-        var e = assertThrows(IllegalStateException.class, () -> run(kernel(x -> { for (Stmt s : ((Stmt.Block) b.build()).body()) x.add(s); }, CUDA)));
+        var e = assertThrows(IllegalStateException.class, () -> run(kernel(b -> {
+            b.sstore(MINE, tid(0), f(1));
+            b.clusterBarrier(4, 1, 1);
+            b.storeF(OUT, add(mul(bid(0), c(64)), tid(0)), sloadCluster(MINE, mod(add(mod(bid(0), c(4)), c(1)), c(4)), tid(0)));
+            b.sstore(MINE, tid(0), f(2)); // block 1 rewrites the word block 0 has just read
+            b.clusterBarrier(4, 1, 1);
+        }, CUDA)));
         assertTrue(e.getMessage().contains("read by another block of the cluster, then written"), e.getMessage());
     }
 
