@@ -21,9 +21,11 @@
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
-# On the GPU host: bash bench/issue12-lease.sh        (logs in $OUT or ., one a step; a summary on stdout)
+# On the GPU host: bash bench/issue12-lease.sh [STEP...]   (all steps, or the numbered ones: `3 4 5` for a second call
+#                  when one call of at most 10 minutes cannot hold them all; logs in $OUT or ., one a step; a summary)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+steps=" ${*:-0 1 2 3 4 5 6} "
 out="${OUT:-.}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
@@ -32,28 +34,29 @@ git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
+    [[ $steps == *" ${name%%-*} "* ]] || return 1
     local t0=$SECONDS
     "$@" > "$out/$name.log" 2>&1
     echo "== $name: exit $? after $((SECONDS - t0)) s"
 }
-step 0-floor bash bench/stream-floor-probe.sh
+step 0-floor bash bench/stream-floor-probe.sh &&
 sed -n '/^2\./,$p' "$out/0-floor.log"
-step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b
+step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b &&
 grep -E 'decode [0-9.]+ tok/s|kernel |sum of|FAIL|agree' "$out/1-suite-bench.log" | head -20
 attention=(--variant def: --variant c8:splits=8,cluster=1 --variant s8:splits=8
            --variant c8all:splits=8,cluster=1,decode_short_context.positions=0 --variant s8all:splits=8,decode_short_context.positions=0
            --variant s32all:decode_short_context.positions=0)
 for m in llama-2-7b llama-3-8b; do
-    step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}"
+    step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}" &&
     grep -E 'FAIL|differ|decode|tok/s' "$out/2-cluster-${m#llama-}.log" | tail -10
 done
-step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,best "${variants[@]}"
+step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,best "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/3-knobs-7b.log" | tail -8
-step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
-step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}"
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
-step 5-ncu bash bench/ncu-decode.sh gemvh
+step 5-ncu bash bench/ncu-decode.sh gemvh &&
 tail -40 "$out/5-ncu.log"
-step 6-tune-7b bash bench/tune.sh 60s
+step 6-tune-7b bash bench/tune.sh 60s &&
 tail -15 "$out/6-tune-7b.log"
