@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all; steps 0, 1,
-# 3, 4 and 5 took about 3 minutes on an H100 with two variants fewer, 2026-12-07, steps 2 and 6 not yet timed; each
-# step's log lands in $OUT even if the lease ends early, so the cheapest and most needed come first):
+# Issue 12's open measurements in one lease (starts are scarce: one call to the GPU machine takes them all; on an H100,
+# 2026-12-07, steps 0 to 2 took 82 s and steps 3 to 6 196 s; each step's log lands in $OUT even if the lease ends
+# early, so the cheapest and most needed come first):
 #   0. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first
 #      loads before the grid dependency's wait, and with that wait a spin on the previous launch's counter (slower than
 #      griddepcontrol.wait on the H100, 2026-12-07);
 #   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
 #   2. the decode attention's splits as one thread block cluster merging through distributed shared memory (knob
-#      cluster, new 2026-12-07, never run on a GPU: the per-kernel reference check comes first): end to end on 7B and 8B,
+#      cluster; on the H100 it tied the defaults on 7B and lost 7% on 8B, 2026-12-07: this asks the H200): end to end on 7B and 8B,
 #      the defaults (short-context program below 10 positions a KV head, 32 splits and a combine above) against 8 splits
 #      clustered, 8 splits with the combine (the same splits, the control), and both with the short-context program off
 #      (positions=0), so the attention at every position is the one compared;

@@ -12,7 +12,11 @@
 //      hide it: 16 loads in flight instead of 8, or the row read once a thread block cluster of 2 or 4 (sm_90);
 //   4. (both) with a block's first loads issued before its grid dependency's wait (weights: no kernel of the step writes
 //      them), and with that wait a spin on the previous launch's counter of finished blocks instead of
-//      griddepcontrol.wait (the whole grid done and its writes flushed).
+//      griddepcontrol.wait (the whole grid done and its writes flushed);
+//   5. (both) with each block holding shared memory it does not use, as jmlc's GEMV holds its ring: 90 KiB at 2 blocks
+//      an SM leaves no room for the next kernel's blocks until this one's leave (as jmlc's ring of 4 stages), 50 KiB
+//      at 2 an SM leaves room for 2 more, 100 KiB at 1 for 1 more: whether a boundary is cheap only where the next
+//      kernel's blocks fit beside this one's.
 // Sizes are the 7B q4f16_1 matrices' packed weights plus scales.
 //
 // Build: nvcc -O3 -std=c++17 -arch=sm_90 -o probe probe.cu      Run: ./probe
@@ -127,7 +131,8 @@ __global__ void __launch_bounds__(256) read_tiles(const uint4* __restrict__ p, l
 
 using Kernel = void (*)(const uint4*, long, unsigned*, const uint4*, int, unsigned*, int, int);
 
-struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; int cluster = 1; bool flag = false; };
+// held: shared memory a block holds without using it (KiB; variants that stage no x), to bound the blocks an SM holds
+struct Variant { const char* name; Kernel k; int blocksPerSm; bool dependent; int xBytesPerColumn; int cluster = 1; bool flag = false; int held = 0; };
 
 static unsigned* flags; // a counter a launch of a graph (FLAG variants), zeroed at the graph's start
 
@@ -152,7 +157,7 @@ static void launch(cudaStream_t s, const Variant& v, int sms, const uint4* p, lo
     cfg.blockDim = dim3(256);
     cfg.stream = s;
     int xWords = (int)(k * v.xBytesPerColumn / 16);
-    cfg.dynamicSmemBytes = v.xBytesPerColumn ? xWords * 16 : 0;
+    cfg.dynamicSmemBytes = v.xBytesPerColumn ? xWords * 16 : v.held * 1024;
     cudaLaunchAttribute attr[2];
     int attrs = 0;
     if (v.dependent) {
@@ -220,6 +225,12 @@ int main() {
         {"flag, first loads before the wait", read_tiles<8, true, 0, 1, true, true>, 4, true, 0, 1, true},
         {"flag, before the wait, x f16 staged", read_tiles<8, true, 2, 1, true, true>, 4, true, 2, 1, true},
         {"flag, 16 before the wait, x f32 norm", read_tiles<16, true, 3, 1, true, true>, 4, true, 4, 1, true},
+        // shared memory held but not used: room, or none, for the next kernel's blocks beside this one's
+        {"dep, before the wait, 2/SM, 90 KiB held", read_tiles<8, true, 0, 1, true>, 2, true, 0, 1, false, 90},
+        {"dep, before the wait, 2/SM, 50 KiB held", read_tiles<8, true, 0, 1, true>, 2, true, 0, 1, false, 50},
+        {"dep, before the wait, 1/SM, 100 KiB held", read_tiles<8, true, 0, 1, true>, 1, true, 0, 1, false, 100},
+        {"dep, before the wait, 1/SM, 200 KiB held", read_tiles<8, true, 0, 1, true>, 1, true, 0, 1, false, 200},
+        {"dep, 16 before the wait, 2/SM, 90 KiB held", read_tiles<16, true, 0, 1, true>, 2, true, 0, 1, false, 90},
     };
     struct Size { const char* name; long bytes; long k; };
     // 7B q4f16_1: packed weights (N x K / 2) plus f16 scales (N x K / 32 x 2); k: the x row's length
@@ -228,7 +239,8 @@ int main() {
                                {"qkv 12288x4096", q4(12288, 4096), 4096}, {"gate/up 22016x4096", q4(22016, 4096), 4096},
                                {"LM head 32000x4096", q4(32000, 4096), 4096}, {"256 MiB", 256L << 20, 4096}};
     for (auto& v : variants)
-        if (v.xBytesPerColumn) CK(cudaFuncSetAttribute(v.k, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * 11008));
+        if (v.xBytesPerColumn || v.held)
+            CK(cudaFuncSetAttribute(v.k, cudaFuncAttributeMaxDynamicSharedMemorySize, std::max(4 * 11008, v.held * 1024)));
 
     // 1. one size at a time: 20 launches a graph over rotating bytes
     printf("\n1. one kernel a size (best of 7 graphs of 20 launches, each launch on other bytes)\n");

@@ -90,8 +90,10 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * share of the (query head, dim) pairs it takes, reading the others' shared memory by rank, and writes the output;
      * a second barrier keeps every block's shared memory alive until the cluster has read it. Saves the combine's
      * launch and its round trip through memory (1.7 us a layer on an H100, 2026-12-07) where the merge in the last
-     * block to finish (a fence and an atomic count) lost. Off until timed on a GPU (bench/issue12-lease.sh); the tuner
-     * leaves it to end-to-end comparisons, as it times one kernel at a time.
+     * block to finish (a fence and an atomic count) lost. Timed on an H100 (2026-12-07, bench/RESULTS.md), it does not
+     * pay: 8 clustered splits save 0.9 us a layer against 8 splits and a combine, but tie the default 32 (7B decode 576.5
+     * against 577.3 tok/s), and lose 7% on Llama-3-8B (four query heads a KV head: 10.1 against 7.2 us inside the graph,
+     * though 7.1 against 8.4 us with each kernel alone); fewer splits are slower still. So off, and the tuner does not try it.
      */
     static final int CLUSTER = 0, MAX_CLUSTER = 8;
     /** Splits the combine reads at once per group (three loads each in flight per thread). */
