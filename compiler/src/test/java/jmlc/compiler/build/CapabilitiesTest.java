@@ -129,6 +129,34 @@ class CapabilitiesTest {
         assertTrue(checked >= 4, "the ringed GEMVs of a layer and the LM head");
     }
 
+    /**
+     * Knob {@code per_sm} bounds the blocks a multiprocessor the tiles are dealt over, whatever else fits: a ring of 2
+     * stages (48 KiB a block, 4 an SM) with per_sm 2 keeps the grids of the default ring of 4 (2 an SM by its shared
+     * memory), leaving half of each multiprocessor to the next kernel's blocks; without it the same ring takes more blocks.
+     */
+    @Test
+    void blocksAMultiprocessorAreBoundedByPerSm() {
+        ModelConfig llama7b = new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 2, 32, 32, 128, 1e-5, 10000,
+                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
+        Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Target t = Target.parse("cuda:sm_90");
+        java.util.function.Function<java.util.Map<String, Integer>, java.util.Map<String, Integer>> grids = knobs -> {
+            java.util.Map<String, Integer> byShape = new java.util.TreeMap<>();
+            for (Kernel k : Build.compile(g, t, overEveryGemvh(g, t, knobs), 8).decode().kernels())
+                if (k.name().startsWith("gemvh"))
+                    byShape.put(k.name().replaceAll("_w8.*", ""), (int) ((jmlc.compiler.kernel.Expr.Const) k.grid()[0]).value());
+            return byShape;
+        };
+        var ring4 = grids.apply(java.util.Map.of("stages", 4, "warps", 8));
+        var ring2PerSm2 = grids.apply(java.util.Map.of("stages", 2, "warps", 8, "per_sm", 2));
+        var ring2 = grids.apply(java.util.Map.of("stages", 2, "warps", 8));
+        assertTrue(ring4.size() >= 5, "a layer's GEMVs and the LM head: " + ring4);
+        assertEquals(ring4, ring2PerSm2, "per_sm 2 keeps the 2 an SM that 4 stages' shared memory allows");
+        int sms = t.caps().multiprocessors();
+        assertTrue(ring2PerSm2.values().stream().allMatch(b -> b <= 2 * sms), "at most 2 an SM: " + ring2PerSm2);
+        assertTrue(ring2.entrySet().stream().anyMatch(e -> e.getValue() > 2 * sms), "without per_sm a ring of 2 takes more than 2 an SM somewhere: " + ring2);
+    }
+
     /** Without mma.sync, f16 arithmetic or dot2, prefill matmuls are the tiled GEMM in f32 FMAs; the program still matches the reference. */
     @Test
     void theTiledGemmOnBareVectorUnitsMatchesTheReference() {

@@ -207,6 +207,10 @@ public final class GemvHalfRule implements ScheduleRule {
                 .add(Knob.range("blocks", 0, 0, 1 << 20, "persistent blocks (0: tiles dealt evenly over at most 4 per multiprocessor; the runtime deals them again "
                         + "over fewer where fewer fit the device at once)", 0,
                         ctx.caps().multiprocessors(), 2 * ctx.caps().multiprocessors(), 4 * ctx.caps().multiprocessors()))
+                .add(Knob.range("per_sm", 0, 0, 32, "with blocks 0, the most blocks a multiprocessor the tiles are dealt over (0: as many as fit, "
+                        + "up to 4 with a ring): fewer leave room beside them for the next kernel's blocks, which a dependent launch starts early",
+                        // unmeasured (2026-12-07): judged end to end first (bench/knob-compare.sh), not searched per kernel
+                        0))
                 .require("vector divides the row's " + words + " words", v -> words % v.get("vector") == 0)
                 .require("ksplit divides warps", v -> v.get("warps") % v.get("ksplit") == 0)
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
@@ -286,6 +290,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // tiles are dealt evenly over the blocks that run, not dealt again by the runtime over fewer
         int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll, ringScales, dot4) : sharedBytes(k, norm, warps * sub, sub, ksplit, dot4);
         if (shared > ctx.caps().maxSharedBytes()) perSm = Math.min(perSm, Math.max(1, (ctx.caps().optInSharedBytes() + 1024) / (shared + 1024)));
+        if (v.getOrDefault("per_sm", 0) > 0) perSm = Math.min(perSm, v.get("per_sm"));
         int maxBlocks = perSm * ctx.caps().multiprocessors();
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
