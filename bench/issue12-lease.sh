@@ -4,7 +4,8 @@
 # early, so the cheapest and most needed come first):
 #   0. bench/stream-floor-probe.sh: what any kernel that only reads pays at these sizes on this card, with its first
 #      loads before the grid dependency's wait, and with that wait a spin on the previous launch's counter (slower than
-#      griddepcontrol.wait on the H100, 2026-12-07);
+#      griddepcontrol.wait on the H100, 2026-12-07); and (new 2026-12-07, not yet run) with shared memory held but not
+#      used, 90 KiB at 2 blocks an SM as jmlc's ring of 4 (no room for the next kernel's blocks) against 50 KiB (room);
 #   1. bench/gpu-suite.sh bench for Llama-2-7B: decode, the captured step against its kernels one at a time, and the
 #      per-kernel table timed over each kernel's calls (a layer's each on its own weights, so no matrix from the L2);
 #   2. the decode attention's splits as one thread block cluster merging through distributed shared memory (knob
@@ -15,8 +16,10 @@
 #   3. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3, 5 and 6
 #      stages (the H200 streams 1.4 times the H100's bytes with the same SMs: it may want more in flight), the register
 #      loop with its early trigger (trigger 2), with and without its first batch before the wait, and each GEMV shape
-#      compiled as its fastest variant per kernel ("best");
-#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
+#      compiled as its fastest variant per kernel ("best"); and (new 2026-12-07, not yet run) rings of 2 and 3 stages on
+#      the default's grids (per_sm 2: 48 and 68 KiB a block where 4 stages take 88), room beside them for the next
+#      kernel's blocks, which step 0's held shared memory asks of a kernel that only reads;
+#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only), with the ring of 2 on the default's grids;
 #   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
 #
@@ -31,7 +34,8 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
 git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 
-variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2)
+variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2
+          --variant s2p2:stages=2,per_sm=2 --variant s3p2:stages=3,per_sm=2)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     [[ $steps == *" ${name%%-*} "* ]] || return 1
@@ -50,11 +54,11 @@ for m in llama-2-7b llama-3-8b; do
     step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}" &&
     grep -E 'FAIL|differ|decode|tok/s' "$out/2-cluster-${m#llama-}.log" | tail -10
 done
-step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,best "${variants[@]}" &&
+step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,s2p2,s3p2,best "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/3-knobs-7b.log" | tail -8
-step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg "${variants[@]}" &&
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg,s2p2 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
-step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg "${variants[@]}" &&
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg,s2p2 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
 step 5-ncu bash bench/ncu-decode.sh gemvh &&
 tail -40 "$out/5-ncu.log"
