@@ -104,6 +104,13 @@ class CapabilitiesTest {
                 && f16.stream().noneMatch(n -> n.contains("x28672")), "without opting in every row but down's fits: " + f16);
     }
 
+    /** Llama-2-7B's shapes (2 layers, a context of 256), q4f16_1, through the standard passes. */
+    private static Graph llama7b() {
+        ModelConfig llama7b = new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 2, 32, 32, 128, 1e-5, 10000,
+                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
+        return new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+    }
+
     /**
      * A GEMV that opts in to more shared memory has no more blocks than a multiprocessor's shared memory holds (sm_90:
      * 228 KiB an SM, 1 KiB reserved a block): 4 stages of 8 warps take 88 KiB, so 2 an SM, and Llama-2-7B's tiles are
@@ -111,9 +118,7 @@ class CapabilitiesTest {
      */
     @Test
     void blocksThatOptInAreAsManyAsSharedMemoryHolds() {
-        ModelConfig llama7b = new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 2, 32, 32, 128, 1e-5, 10000,
-                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
-        Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Graph g = llama7b();
         Target t = Target.parse("cuda:sm_90");
         Knobs ring = overEveryGemvh(g, t, java.util.Map.of("stages", 4, "warps", 8));
         int sms = t.caps().multiprocessors(), checked = 0;
@@ -136,9 +141,7 @@ class CapabilitiesTest {
      */
     @Test
     void blocksAMultiprocessorAreBoundedByPerSm() {
-        ModelConfig llama7b = new ModelConfig(Architecture.LLAMA, 32000, 4096, 11008, 2, 32, 32, 128, 1e-5, 10000,
-                new jmlc.compiler.ir.RopeSpec.Scaling.None(), jmlc.compiler.ir.RopeSpec.Style.HALF, 256, false, false);
-        Graph g = new Pipeline(Pipeline.standard(QuantMode.Q4F16_1), Set.of(), 8).run(ModelGraph.build(llama7b, new ModelGraph.Options(256, QuantMode.Q4F16_1.kvCacheType(), false))).graph();
+        Graph g = llama7b();
         Target t = Target.parse("cuda:sm_90");
         java.util.function.Function<java.util.Map<String, Integer>, java.util.Map<String, Integer>> grids = knobs -> {
             java.util.Map<String, Integer> byShape = new java.util.TreeMap<>();
