@@ -3,8 +3,6 @@ package jmlc.compiler.kernel;
 import jmlc.compiler.quant.Half;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,6 +10,8 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+
+import static jmlc.compiler.kernel.SimulatedValues.*;
 
 /**
  * Runs kernel IR on the CPU the way a GPU does: all threads of a block step through the program
@@ -48,9 +48,6 @@ import java.util.Map;
  * deterministic, so tests of the tuner can know which knobs are best.
  */
 public final class KernelSimulator {
-    private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final int warpSize;
 
@@ -164,7 +161,7 @@ public final class KernelSimulator {
 
     /** What a launch (or a grid barrier's phase) wrote, for the reads of later launches before their wait. */
     private void written(GlobalAccess g) {
-        if (stepWrites != null) stepWrites.addAll(g.writes.keySet());
+        if (stepWrites != null) stepWrites.addAll(g.written());
     }
 
     private static void run(Kernel k, Block blk, List<Stmt> stmts) {
@@ -172,50 +169,6 @@ public final class KernelSimulator {
             for (Stmt x : stmts) if (blk.any(blk.all)) blk.exec(x, blk.all);
         } catch (RuntimeException e) {
             throw new IllegalStateException("kernel " + k.name() + ", block " + Arrays.toString(blk.bid) + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * The writable global buffers' elements touched in one launch, by (block, warp, epoch): a
-     * write's and the reads' since. Keyed by address, so buffers that alias are one memory.
-     */
-    private final class GlobalAccess {
-        /** An access: block (-1: several), warp (-1: several of the block), barrier epoch. */
-        record Who(int block, int warp, int epoch) {
-            @Override
-            public String toString() {
-                return (block < 0 ? "several blocks" : "block " + block + (warp < 0 ? ", several warps" : ", warp " + warp)) + " (barrier epoch " + epoch + ")";
-            }
-        }
-
-        private final Map<Long, Who> writes = new HashMap<>(), reads = new HashMap<>();
-
-        /** Whether {@code a} and {@code b} may run in either order: other blocks, or other warps between the same barriers. */
-        private boolean unordered(Who a, Who b) {
-            return a.block() != b.block() || a.block() < 0 || (a.epoch() == b.epoch() && (a.warp() != b.warp() || a.warp() < 0));
-        }
-
-        void read(Buffer buf, MemorySegment m, long off, Who who) {
-            long at = m.address() + off;
-            Who w = writes.get(at);
-            if (w != null && unordered(w, who)) throw race(buf, off, "written by " + w + ", then read by " + who);
-            Who r = reads.get(at);
-            if (r == null) reads.put(at, who);
-            else if (r.block() != who.block()) reads.put(at, new Who(-1, -1, who.epoch()));
-            else if (r.warp() != who.warp() || r.epoch() != who.epoch()) reads.put(at, new Who(r.block(), r.warp() == who.warp() ? r.warp() : -1, who.epoch()));
-        }
-
-        void write(Buffer buf, MemorySegment m, long off, Who who) {
-            long at = m.address() + off;
-            Who w = writes.get(at);
-            if (w != null && unordered(w, who)) throw race(buf, off, "written by " + w + " and by " + who);
-            Who r = reads.get(at);
-            if (r != null && unordered(r, who)) throw race(buf, off, "read by " + r + ", then written by " + who);
-            writes.put(at, who);
-        }
-
-        private IllegalStateException race(Buffer buf, long off, String what) {
-            return new IllegalStateException("race on " + buf.name() + " (byte " + off + "): " + what + ", unordered on a GPU");
         }
     }
 
@@ -849,198 +802,5 @@ public final class KernelSimulator {
             }
             return r;
         }
-    }
-
-    /** GPUs fault on accesses not aligned to their size (a 16-byte load needs a 16-byte aligned address). */
-    private static void checkAligned(MemorySegment m, long off, KType t, String what) {
-        if ((m.address() + off) % t.bytes() != 0)
-            throw new IllegalStateException("misaligned " + what + " of " + t + " at byte offset " + off + " (address " + (m.address() + off) + ")");
-    }
-
-    private static Object read(MemorySegment m, long i, KType t) {
-        long off = i * t.bytes();
-        checkAligned(m, off, t, "read");
-        if (off < 0 || off + t.bytes() > m.byteSize()) throw new IndexOutOfBoundsException("read of " + t + " at element " + i + " outside " + m.byteSize() + " bytes");
-        if (t.isVector()) {
-            Object[] v = new Object[t.lanes()];
-            for (int l = 0; l < t.lanes(); l++) v[l] = read(m, (off + (long) l * t.scalar().bytes) / t.scalar().bytes, t.element());
-            return v;
-        }
-        return switch (t.scalar()) {
-            case I32, U32 -> m.get(I, off);
-            case F32 -> m.get(F, off);
-            case F16 -> m.get(S, off);
-            case I8 -> (int) m.get(ValueLayout.JAVA_BYTE, off);
-            case BOOL -> m.get(ValueLayout.JAVA_BYTE, off) != 0;
-        };
-    }
-
-    private static void write(MemorySegment m, long i, KType t, Object v) {
-        long off = i * t.bytes();
-        checkAligned(m, off, t, "write");
-        if (off < 0 || off + t.bytes() > m.byteSize()) throw new IndexOutOfBoundsException("write of " + t + " at element " + i + " outside " + m.byteSize() + " bytes");
-        if (t.isVector()) {
-            for (int l = 0; l < t.lanes(); l++) write(m, (off + (long) l * t.scalar().bytes) / t.scalar().bytes, t.element(), ((Object[]) v)[l]);
-            return;
-        }
-        switch (t.scalar()) {
-            case I32, U32 -> m.set(I, off, (Integer) v);
-            case F32 -> m.set(F, off, (Float) v);
-            case F16 -> m.set(S, off, (Short) v);
-            case I8 -> m.set(ValueLayout.JAVA_BYTE, off, (byte) (int) (Integer) v);
-            case BOOL -> m.set(ValueLayout.JAVA_BYTE, off, (byte) ((Boolean) v ? 1 : 0));
-        }
-    }
-
-    private static Object constant(KType t, double v) {
-        return switch (t.scalar()) {
-            case I32, U32 -> (int) (long) v;
-            case I8 -> (int) (byte) (long) v;
-            case F32 -> (float) v;
-            case F16 -> Half.fromFloat((float) v);
-            case BOOL -> v != 0;
-        };
-    }
-
-    private static Object binary(Expr.BinOp op, KType t, Object a, Object b) {
-        if (t.isVector()) { // lane by lane
-            Object[] x = (Object[]) a, y = (Object[]) b, r = new Object[x.length];
-            for (int i = 0; i < x.length; i++) r[i] = binary(op, t.element(), x[i], y[i]);
-            return r;
-        }
-        if (t.scalar() == KType.Scalar.F16) { // computed exactly, rounded once to f16, as PTX's .rn f16 ops do
-            float x = Half.toFloat((Short) a), y = Half.toFloat((Short) b);
-            double v = switch (op) {
-                case ADD -> (double) x + y;
-                case SUB -> (double) x - y;
-                case MUL -> (double) x * y;
-                default -> throw new IllegalArgumentException(op + " on f16");
-            };
-            return Half.fromFloat((float) v);
-        }
-        if (t.scalar() == KType.Scalar.BOOL) {
-            boolean x = (Boolean) a, y = (Boolean) b;
-            return switch (op) {
-                case LAND -> x && y;
-                case LOR -> x || y;
-                case EQ -> x == y;
-                case NE -> x != y;
-                default -> throw new IllegalArgumentException(op + " on bool");
-            };
-        }
-        if (t.scalar() == KType.Scalar.F32) {
-            float x = (Float) a, y = (Float) b;
-            return switch (op) {
-                case ADD -> x + y;
-                case SUB -> x - y;
-                case MUL -> x * y;
-                case DIV -> x / y;
-                case MIN -> Math.min(x, y);
-                case MAX -> Math.max(x, y);
-                case LT -> x < y;
-                case LE -> x <= y;
-                case GT -> x > y;
-                case GE -> x >= y;
-                case EQ -> x == y;
-                case NE -> x != y;
-                default -> throw new IllegalArgumentException(op + " on f32");
-            };
-        }
-        boolean unsigned = t.scalar() == KType.Scalar.U32;
-        int x = (Integer) a, y = (Integer) b;
-        return switch (op) {
-            case ADD -> x + y;
-            case SUB -> x - y;
-            case MUL -> x * y;
-            case DIV -> unsigned ? Integer.divideUnsigned(x, y) : x / y;
-            case MOD -> unsigned ? Integer.remainderUnsigned(x, y) : x % y;
-            case SHL -> x << y;
-            case SHR -> unsigned ? x >>> y : x >> y;
-            case AND -> x & y;
-            case OR -> x | y;
-            case XOR -> x ^ y;
-            case MIN -> unsigned ? (Integer.compareUnsigned(x, y) <= 0 ? x : y) : Math.min(x, y);
-            case MAX -> unsigned ? (Integer.compareUnsigned(x, y) >= 0 ? x : y) : Math.max(x, y);
-            case LT -> unsigned ? Integer.compareUnsigned(x, y) < 0 : x < y;
-            case LE -> unsigned ? Integer.compareUnsigned(x, y) <= 0 : x <= y;
-            case GT -> unsigned ? Integer.compareUnsigned(x, y) > 0 : x > y;
-            case GE -> unsigned ? Integer.compareUnsigned(x, y) >= 0 : x >= y;
-            case EQ -> x == y;
-            case NE -> x != y;
-            default -> throw new IllegalArgumentException(op + " on " + t);
-        };
-    }
-
-    private static Object unary(Expr.UnOp op, KType t, Object a) {
-        if (t.scalar() == KType.Scalar.F32) {
-            float x = (Float) a;
-            return switch (op) {
-                case NEG -> -x;
-                case EXP -> (float) Math.exp(x);
-                case LOG -> (float) Math.log(x);
-                case SQRT -> (float) Math.sqrt(x);
-                case RSQRT -> (float) (1 / Math.sqrt(x));
-                case ABS -> Math.abs(x);
-                case NOT -> throw new IllegalArgumentException("not on f32");
-            };
-        }
-        if (t.scalar() == KType.Scalar.BOOL) return !(Boolean) a;
-        int x = (Integer) a;
-        return switch (op) {
-            case NEG -> -x;
-            case NOT -> ~x;
-            case ABS -> Math.abs(x);
-            default -> throw new IllegalArgumentException(op + " on " + t);
-        };
-    }
-
-    private static Object cast(KType from, KType to, Object v) {
-        if (from.equals(to)) return v;
-        if (from.isInt() && to.isInt()) return to.scalar() == KType.Scalar.I8 ? (int) (byte) (int) (Integer) v : v; // i8 keeps the low byte
-        float asFloat = switch (from.scalar()) {
-            case F32 -> (Float) v;
-            case F16 -> Half.toFloat((Short) v);
-            case I32, I8 -> (float) (Integer) v;
-            case U32 -> (float) Integer.toUnsignedLong((Integer) v);
-            case BOOL -> (Boolean) v ? 1 : 0;
-        };
-        return switch (to.scalar()) {
-            case F32 -> asFloat;
-            case F16 -> Half.fromFloat(asFloat);
-            case I32 -> (int) asFloat;
-            case I8 -> (int) (byte) (int) asFloat;
-            case U32 -> (int) (long) asFloat;
-            case BOOL -> asFloat != 0;
-        };
-    }
-
-    /** Lane-wise f16 fma, exact then rounded once. */
-    private static Object[] hfma2(Object[] a, Object[] b, Object[] c) {
-        Object[] r = new Object[2];
-        for (int i = 0; i < 2; i++)
-            r[i] = Half.fromFloat((float) ((double) Half.toFloat((Short) a[i]) * Half.toFloat((Short) b[i]) + Half.toFloat((Short) c[i])));
-        return r;
-    }
-
-    /** Two f16 products summed into an f32, exact then rounded once. */
-    private static float dot2(Object[] a, Object[] b, float c) {
-        double sum = c;
-        for (int i = 0; i < 2; i++) sum += (double) Half.toFloat((Short) a[i]) * Half.toFloat((Short) b[i]);
-        return (float) sum;
-    }
-
-    private static Object bitcast(KType from, KType to, Object v) {
-        if (from.equals(KType.U32) && to.equals(KType.F16X2)) {
-            int w = (Integer) v;
-            return new Object[] {(short) w, (short) (w >>> 16)};
-        }
-        if (from.equals(KType.F16X2) && to.equals(KType.U32)) {
-            Object[] h = (Object[]) v;
-            return ((Short) h[0] & 0xffff) | (((Short) h[1] & 0xffff) << 16);
-        }
-        if (from.isInt() && to.scalar() == KType.Scalar.F32) return Float.intBitsToFloat((Integer) v);
-        if (from.scalar() == KType.Scalar.F32 && to.isInt()) return Float.floatToRawIntBits((Float) v);
-        if (from.isInt() && to.isInt()) return v;
-        throw new IllegalArgumentException("no bitcast from " + from + " to " + to);
     }
 }
