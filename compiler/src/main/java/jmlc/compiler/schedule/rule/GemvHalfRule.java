@@ -209,7 +209,9 @@ public final class GemvHalfRule implements ScheduleRule {
                         ctx.caps().multiprocessors(), 2 * ctx.caps().multiprocessors(), 4 * ctx.caps().multiprocessors()))
                 .add(Knob.range("per_sm", 0, 0, 32, "with blocks 0, the most blocks a multiprocessor the tiles are dealt over (0: as many as fit, "
                         + "up to 4 with a ring): fewer leave room beside them for the next kernel's blocks, which a dependent launch starts early",
-                        // unmeasured (2026-12-07): judged end to end first (bench/knob-compare.sh), not searched per kernel
+                        // not searched: room beside costs the kernel it waits for more than the early start saves (H100, 2026-12-07:
+                        // rings of 2 and 3 stages on the default's grids 14% and 8% slower end to end on Llama-2-7B, 13 to 16% for
+                        // the 8B and 13B; the floor probe's reads 12 to 14% slower with room beside them, bench/RESULTS.md)
                         0))
                 .require("vector divides the row's " + words + " words", v -> words % v.get("vector") == 0)
                 .require("ksplit divides warps", v -> v.get("warps") % v.get("ksplit") == 0)
