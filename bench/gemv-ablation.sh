@@ -17,7 +17,7 @@ java -cp ".device/lib/*" jmlc.engine.cli.Main compile "$model" --target=cuda:sm_
     || { cat "$work/compile.log"; exit 1; }
 python3 bench/gemv-ablation/ablate.py "$work/emit" "$work/ablated.cuh"
 mkdir -p "$work/gemv-ablation" && mv "$work/ablated.cuh" "$work/gemv-ablation/"
-nvcc -O3 -std=c++17 -arch=sm_"$arch" -I"$work/gemv-ablation" -o /tmp/jmlc-gemv-ablation bench/gemv-ablation/step.cu 2> "$work/nvcc.log" \
+nvcc -O3 -std=c++17 -arch=sm_"$arch" -diag-suppress 177,550 -I"$work/gemv-ablation" -o /tmp/jmlc-gemv-ablation bench/gemv-ablation/step.cu 2> "$work/nvcc.log" \
     || { cat "$work/nvcc.log"; exit 1; }
 {
     nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader

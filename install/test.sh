@@ -6,7 +6,7 @@
 #   2. mvn verify: unit tests of all modules (compiler, engine, magics, kernel), including the
 #      kernel simulator's end-to-end checks and nvcc compile checks of every generated CUDA kernel
 #      (GPU tests skip here with a visible message: CI has no GPU), and the fuzz tests' saved inputs
-#   2a. the standalone CUDA probes in bench/ compile (nvcc, where there is one)
+#   2a. the standalone CUDA probes in bench/ compile (nvcc, where there is one), the GEMV ablation with the 7B's kernels
 #   2b. fuzzing: the GGUF, safetensors and tokenizer.json readers, 10 s each (install/fuzz.sh)
 #   3. the Jupyter kernel against jupyter_kernel_test, and every notebook executed headless
 #   4. a person's view: a notebook run in Jupyter Notebook in headless Chromium, screenshot checked
@@ -35,6 +35,14 @@ if command -v nvcc > /dev/null; then
   for probe in bench/persistent-probe/probe.cu bench/stream-floor-probe/probe.cu; do
     nvcc -O3 -std=c++17 -arch=sm_90 -o "$(mktemp -d)/probe" "$probe" && echo "compiled: $probe"
   done
+  # the GEMV ablation cuts the 7B's emitted GEMVs by their layout: a change of the emitter's fails here, not on the GPU
+  work=$(mktemp -d)
+  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -cp "engine/target/jmlc-engine.jar:engine/target/lib/*" jmlc.engine.cli.Main \
+      compile synthetic:llama-2-7b --target=cuda:sm_90 --emit="$work/emit" --tuning=none > "$work/compile.log" 2>&1 \
+      || { cat "$work/compile.log"; exit 1; }
+  mkdir -p "$work/gemv-ablation" && /usr/bin/python3 bench/gemv-ablation/ablate.py "$work/emit" "$work/gemv-ablation/ablated.cuh"
+  nvcc -O3 -std=c++17 -arch=sm_90 -diag-suppress 177,550 -I"$work/gemv-ablation" -o "$work/step" bench/gemv-ablation/step.cu \
+      && echo "compiled: bench/gemv-ablation/step.cu (the 7B's GEMVs as emitted and ablated)"
 else
   echo "skipped: no nvcc on this machine"
 fi
