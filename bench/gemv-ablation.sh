@@ -12,13 +12,7 @@ source .device/setup.sh
 model="${1:-synthetic:llama-2-7b}"
 out="${OUT:-.}/gemv-ablation.txt"
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
-work=$(mktemp -d)
-java -cp ".device/lib/*" jmlc.engine.cli.Main compile "$model" --target=cuda:sm_"$arch" --emit="$work/emit" --tuning=none > "$work/compile.log" 2>&1 \
-    || { cat "$work/compile.log"; exit 1; }
-python3 bench/gemv-ablation/ablate.py "$work/emit" "$work/ablated.cuh"
-mkdir -p "$work/gemv-ablation" && mv "$work/ablated.cuh" "$work/gemv-ablation/"
-nvcc -O3 -std=c++17 -arch=sm_"$arch" -diag-suppress 177,550 -I"$work/gemv-ablation" -o /tmp/jmlc-gemv-ablation bench/gemv-ablation/step.cu 2> "$work/nvcc.log" \
-    || { cat "$work/nvcc.log"; exit 1; }
+bash bench/gemv-ablation/build.sh ".device/lib/*" "$arch" /tmp/jmlc-gemv-ablation "$model"
 {
     nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader
     git log -1 --format='main at %h' 2>/dev/null || true

@@ -28,10 +28,10 @@ struct Weights { std::vector<void*> w, scales; long bytes; };
 struct Activations { void *xf32, *xf16, *g, *residual, *yf32, *yf16; };
 
 static void launch(cudaStream_t s, const Ablated& a, const Weights& wt, int layer, const Activations& act) {
-    std::vector<void*> ptrs;
+    void* ptrs[16]; // the pointer arguments' values: args holds their addresses, so they must not move
+    int nptrs = 0;
     std::vector<void*> args;
     int seq = 1;
-    ptrs.reserve(16);
     char buf[256];
     std::strncpy(buf, a.params, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
@@ -46,8 +46,9 @@ static void launch(cudaStream_t s, const Ablated& a, const Weights& wt, int laye
         else if (name == "x") v = kind == "f32" ? act.xf32 : act.xf16;
         else if (name == "y") v = kind == "f32" ? act.yf32 : act.yf16;
         else { fprintf(stderr, "%s: parameter %s not known to this harness\n", a.kernel, name.c_str()); exit(1); }
-        ptrs.push_back(v);
-        args.push_back(&ptrs.back());
+        if (nptrs == 16) { fprintf(stderr, "%s: more pointer parameters than this harness holds\n", a.kernel); exit(1); }
+        ptrs[nptrs] = v;
+        args.push_back(&ptrs[nptrs++]);
     }
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = dim3(a.grid, 1, 1);
