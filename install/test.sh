@@ -32,17 +32,14 @@ mvn -B -q verify
 
 step "the CUDA probes in bench/ compile (nvcc; the GPU machine runs them)"
 if command -v nvcc > /dev/null; then
+  # each on its own line, not `cmd && echo`: errexit ignores a failure on the left of &&
   for probe in bench/persistent-probe/probe.cu bench/stream-floor-probe/probe.cu; do
-    nvcc -O3 -std=c++17 -arch=sm_90 -o "$(mktemp -d)/probe" "$probe" && echo "compiled: $probe"
+    nvcc -O3 -std=c++17 -arch=sm_90 -o "$(mktemp -d)/probe" "$probe"
+    echo "compiled: $probe"
   done
   # the GEMV ablation cuts the 7B's emitted GEMVs by their layout: a change of the emitter's fails here, not on the GPU
-  work=$(mktemp -d)
-  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -cp "engine/target/jmlc-engine.jar:engine/target/lib/*" jmlc.engine.cli.Main \
-      compile synthetic:llama-2-7b --target=cuda:sm_90 --emit="$work/emit" --tuning=none > "$work/compile.log" 2>&1 \
-      || { cat "$work/compile.log"; exit 1; }
-  mkdir -p "$work/gemv-ablation" && /usr/bin/python3 bench/gemv-ablation/ablate.py "$work/emit" "$work/gemv-ablation/ablated.cuh"
-  nvcc -O3 -std=c++17 -arch=sm_90 -diag-suppress 177,550 -I"$work/gemv-ablation" -o "$work/step" bench/gemv-ablation/step.cu \
-      && echo "compiled: bench/gemv-ablation/step.cu (the 7B's GEMVs as emitted and ablated)"
+  bash bench/gemv-ablation/build.sh "engine/target/jmlc-engine.jar:engine/target/lib/*" 90 "$(mktemp -d)/step"
+  echo "compiled: bench/gemv-ablation/step.cu (the 7B's GEMVs as emitted and ablated)"
 else
   echo "skipped: no nvcc on this machine"
 fi
