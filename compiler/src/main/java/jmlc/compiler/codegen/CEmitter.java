@@ -48,6 +48,11 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         return "__syncthreads();";
     }
 
+    /** The subgroup's barrier statement ({@link Stmt.SubgroupBarrier}): CUDA's warp-wide {@code __syncwarp}, a memory fence among its lanes. */
+    protected String subgroupBarrier() {
+        return "__syncwarp();";
+    }
+
     /** The kernel attribute that launches it in clusters of {@code x * y * z} blocks ({@link Stmt.ClusterBarrier}). */
     protected String clusterDims(int x, int y, int z) {
         throw new UnsupportedOperationException(language() + " has no thread block clusters: the rules must not emit cluster barriers for this target");
@@ -177,6 +182,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.Store st -> sb.append(ind).append(access(st.buffer(), st.index(), st.value().type(), false)).append(" = ").append(expr(st.value())).append(";\n");
             case Stmt.SharedStore st -> sb.append(ind).append(st.array().name()).append('[').append(expr(st.index())).append("] = ").append(expr(st.value())).append(";\n");
             case Stmt.Barrier b -> sb.append(ind).append(barrier()).append('\n');
+            case Stmt.SubgroupBarrier b -> sb.append(ind).append(subgroupBarrier()).append('\n');
             case Stmt.GridBarrier g -> gridBarrier(sb, g.counter().name(), ind);
             case Stmt.ClusterBarrier c -> sb.append(ind).append(clusterBarrier()).append('\n');
             case Stmt.Return r -> sb.append(ind).append("return;\n");
@@ -196,7 +202,7 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                 if (!text.isEmpty()) sb.append(ind).append(text).append('\n');
             }
             case Stmt.AsyncCopy c -> sb.append(ind).append(asyncCopy(c.dst().name() + " + " + expr(c.dstIndex()),
-                    "((const " + type(c.dst().element()) + "*)" + c.src().name() + ") + " + expr(c.srcIndex()), c.dst().element().bytes())).append('\n');
+                    "((const " + type(c.dst().element()) + "*)" + c.src().name() + ") + " + expr(c.srcIndex()), c.bytes())).append('\n');
             case Stmt.AsyncCommit c -> sb.append(ind).append(asyncCommit()).append('\n');
             case Stmt.AsyncWait w -> sb.append(ind).append(asyncWait(w.pending())).append('\n');
             case Stmt.TileFill _, Stmt.TileLoad _, Stmt.TileMma _, Stmt.TileStore _ ->

@@ -140,8 +140,9 @@ public final class CudaEmitter extends CEmitter {
     @Override
     void sharedDeclarations(StringBuilder sb, Kernel k) {
         int bytes = dynamicSharedBytes(k);
-        if (bytes == 0) {
-            super.sharedDeclarations(sb, k);
+        if (bytes == 0) { // static arrays, each from a 16-byte boundary too (a 16-byte cp.async may copy into a u32 array)
+            for (Shared s : k.shared())
+                sb.append("  __shared__ __align__(16) ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
             return;
         }
         sb.append("  extern __shared__ __align__(16) unsigned char jmlc_dynamic_shared[]; // ").append(bytes).append(" bytes, opted in at load\n");

@@ -224,6 +224,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.TileMma t -> { u.tiles.add(t.acc()); u.tiles.add(t.a()); u.tiles.add(t.b()); }
             case Stmt.TileStore t -> { u.tiles.add(t.acc()); collect(t.index(), u); }
             case Stmt.Barrier b -> { }
+            case Stmt.SubgroupBarrier b -> { }
             case Stmt.GridBarrier g -> throw unsupported("grid barriers (Vulkan promises no co-resident workgroups)");
             case Stmt.ClusterBarrier c -> throw unsupported("thread block clusters");
             case Stmt.Return r -> { }
@@ -296,6 +297,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             // barrier at workgroup scope. GLSL's memoryBarrierBuffer() and memoryBarrierShared() are device-scope fences,
             // which NVIDIA's driver compiles to MEMBAR.SC.GPU: a wait of microseconds for every block at every barrier
             case Stmt.Barrier b -> sb.append(ind).append("controlBarrier(gl_ScopeWorkgroup, gl_ScopeWorkgroup, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared, gl_SemanticsAcquireRelease);\n");
+            case Stmt.SubgroupBarrier b -> sb.append(ind).append("subgroupMemoryBarrierShared(); subgroupBarrier();\n");
             case Stmt.GridBarrier g -> throw unsupported("grid barriers (Vulkan promises no co-resident workgroups)");
             case Stmt.ClusterBarrier c -> throw unsupported("thread block clusters");
             case Stmt.Return r -> sb.append(ind).append("return;\n");

@@ -90,6 +90,12 @@ public final class HipEmitter extends CEmitter {
         return "jmlc_barrier();";
     }
 
+    /** A wavefront runs its lanes together: the barrier only orders their shared-memory accesses (fences at wavefront scope). */
+    @Override
+    protected String subgroupBarrier() {
+        return "__builtin_amdgcn_fence(__ATOMIC_RELEASE, \"wavefront\"); __builtin_amdgcn_wave_barrier(); __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, \"wavefront\");";
+    }
+
     @Override
     protected String mathFunction(String name) {
         String b = MATH.get(name);

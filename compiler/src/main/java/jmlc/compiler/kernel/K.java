@@ -179,6 +179,11 @@ public final class K {
             stmts.add(new Stmt.Barrier());
         }
 
+        /** {@link Stmt.SubgroupBarrier}. */
+        public void subgroupBarrier() {
+            stmts.add(new Stmt.SubgroupBarrier());
+        }
+
         /** A grid barrier counting in {@code counter} (outside loops and branches of a persistent kernel: {@link Stmt.GridBarrier}). */
         public void gridBarrier(Buffer counter) {
             stmts.add(new Stmt.GridBarrier(counter));
@@ -242,6 +247,11 @@ public final class K {
         /** {@link Stmt.AsyncCopy}: {@code dst[dstIndex] = src[srcIndex]} (read as dst's element type), landing at a later {@link #asyncWait}. */
         public void asyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex) {
             stmts.add(new Stmt.AsyncCopy(dst, dstIndex, src, srcIndex));
+        }
+
+        /** {@link Stmt.AsyncCopy} of {@code count} consecutive elements: {@code dst[dstIndex + e] = src[srcIndex + e]}, {@code e < count}. */
+        public void asyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex, int count) {
+            stmts.add(new Stmt.AsyncCopy(dst, dstIndex, src, srcIndex, count));
         }
 
         /** {@link Stmt.AsyncCommit}. */

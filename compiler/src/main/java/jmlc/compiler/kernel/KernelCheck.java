@@ -167,6 +167,7 @@ public final class KernelCheck {
             case Stmt.TileFill t -> { }
             case Stmt.TileMma t -> { }
             case Stmt.Barrier b -> { }
+            case Stmt.SubgroupBarrier b -> { }
             case Stmt.GridBarrier g -> { }
             case Stmt.ClusterBarrier c -> { }
             case Stmt.GridDependency g -> { }
@@ -267,6 +268,7 @@ public final class KernelCheck {
                 case Stmt.AsyncCommit c -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
                 case Stmt.AsyncWait w -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
                 case Stmt.Barrier b -> { }
+                case Stmt.SubgroupBarrier b -> { }
                 case Stmt.GridBarrier g -> need(caps.gridBarrier(), "grid barriers (a cooperative launch)");
                 case Stmt.ClusterBarrier c -> need(caps.clusters(), "thread block clusters (barrier.cluster)");
                 case Stmt.Return r -> { }

@@ -198,6 +198,7 @@ public final class KernelSimulator {
             this.bid = bid;
             this.gdim = gdim;
             this.all = new boolean[n];
+            this.warpSyncs = new int[(n + warpSize - 1) / warpSize];
             Arrays.fill(all, true);
             this.exited = new boolean[n];
             this.tid = new int[n][];
@@ -232,12 +233,20 @@ public final class KernelSimulator {
             Object[] di = eval(c.dstIndex(), mask), si = eval(c.srcIndex(), mask);
             MemorySegment m = mem.get(c.src().name());
             BitSet flying = inFlight.computeIfAbsent(c.dst().name(), x -> new BitSet());
+            int count = c.count(), unit = c.dst().element().bytes();
             for (int t = 0; t < n; t++) if (live(mask, t)) {
-                int i = checkShared(c.dst(), (Integer) di[t]);
-                flying.set(i);
-                readBeforeWait(c.src(), m, (long) (Integer) si[t] * c.dst().element().bytes(), c.dst().element().bytes());
+                int d = (Integer) di[t], src = (Integer) si[t];
+                if (d % count != 0 || src % count != 0)
+                    throw new IllegalStateException("asynchronous copy of " + c.bytes() + " bytes from " + c.src().name() + " element " + src + " to " + c.dst().name() + "["
+                            + d + "] by thread " + t + ": both ends must start on " + c.bytes() + " bytes");
+                readBeforeWait(c.src(), m, (long) src * unit, c.bytes());
                 if (open[t] == null) open[t] = new ArrayList<>();
-                open[t].add(new Landing(c.dst(), i, read(m, (Integer) si[t], c.dst().element())));
+                for (int e = 0; e < count; e++) {
+                    int i = checkShared(c.dst(), d + e);
+                    access.get(c.dst().name()).overwrite(c.dst(), i, t);
+                    flying.set(i);
+                    open[t].add(new Landing(c.dst(), i, read(m, src + e, c.dst().element())));
+                }
             }
         }
 
@@ -269,7 +278,7 @@ public final class KernelSimulator {
                 while (committed[t].size() > pending)
                     for (Landing l : committed[t].removeFirst()) {
                         inFlight.get(l.array().name()).clear(l.index());
-                        access.get(l.array().name()).write(l.array(), l.index(), t);
+                        access.get(l.array().name()).land(l.array(), l.index(), t);
                         shared.get(l.array().name())[l.index()] = l.value();
                     }
         }
@@ -308,11 +317,21 @@ public final class KernelSimulator {
         final Map<String, SharedAccess> access = new HashMap<>();
 
         /** Per word of one shared array: the epoch and warp of its last write, and of its reads (warp -1: several). */
+        /** Per warp: the subgroup and block barriers it passed, which order its lanes' shared-memory accesses. */
+        int[] warpSyncs;
+
         final class SharedAccess {
             final int[] writeEpoch, writer, readEpoch, reader;
 
             /** Per word: the phase of its last write, and the phase another block of the cluster last read it in (0: never). */
             final int[] writePhase, remoteReadPhase;
+
+            /**
+             * Per word, lane by lane within a warp (whose lanes the race watch above takes as one): the thread whose
+             * asynchronous copy landed there last (-1: a plain store, seen by its warp at once) and its warp's barriers
+             * then; the thread that read it last (-2: several of one warp) and its warp's barriers then.
+             */
+            final int[] lander, landSyncs, laneReader, laneReadWarp, laneReadSyncs;
 
             SharedAccess(int size) {
                 writeEpoch = new int[size];
@@ -321,6 +340,13 @@ public final class KernelSimulator {
                 reader = new int[size];
                 writePhase = new int[size];
                 remoteReadPhase = new int[size];
+                lander = new int[size];
+                Arrays.fill(lander, -1);
+                landSyncs = new int[size];
+                laneReader = new int[size];
+                Arrays.fill(laneReader, -1);
+                laneReadWarp = new int[size];
+                laneReadSyncs = new int[size];
             }
 
             void write(Shared s, int i, int thread) {
@@ -332,15 +358,42 @@ public final class KernelSimulator {
                 if (readEpoch[i] == epoch && reader[i] != w) throw race(s, i, "read by warp" + (reader[i] < 0 ? "s other than " + w : " " + reader[i]) + ", then written by warp " + w);
                 writeEpoch[i] = epoch;
                 writer[i] = w;
+                lander[i] = -1;
+            }
+
+            /** An asynchronous copy of {@code thread} lands: a write its subgroup's other lanes see only after a subgroup barrier. */
+            void land(Shared s, int i, int thread) {
+                write(s, i, thread);
+                lander[i] = thread;
+                landSyncs[i] = warpSyncs[thread / warpSize];
+            }
+
+            /** An asynchronous copy of {@code thread} is issued into the word: another lane of its warp must have read it before a subgroup barrier. */
+            void overwrite(Shared s, int i, int thread) {
+                int w = thread / warpSize;
+                if (laneReader[i] != -1 && laneReader[i] != thread && laneReadWarp[i] == w && laneReadSyncs[i] == warpSyncs[w])
+                    throw laneRace(s, i, "read by " + (laneReader[i] == -2 ? "lanes" : "thread " + laneReader[i]) + " of warp " + w + ", then overwritten by thread " + thread
+                            + "'s asynchronous copy");
             }
 
             void read(Shared s, int i, int thread) {
                 int w = thread / warpSize;
                 if (writeEpoch[i] == epoch && writer[i] != w) throw race(s, i, "written by warp " + writer[i] + ", then read by warp " + w);
+                if (lander[i] >= 0 && lander[i] != thread && lander[i] / warpSize == w && landSyncs[i] == warpSyncs[w])
+                    throw laneRace(s, i, "landed by thread " + lander[i] + "'s asynchronous copy, then read by thread " + thread + " of its warp");
                 if (readEpoch[i] != epoch) {
                     readEpoch[i] = epoch;
                     reader[i] = w;
                 } else if (reader[i] != w) reader[i] = -1;
+                if (laneReader[i] == -1 || laneReadWarp[i] != w || laneReadSyncs[i] != warpSyncs[w]) {
+                    laneReader[i] = thread;
+                    laneReadWarp[i] = w;
+                    laneReadSyncs[i] = warpSyncs[w];
+                } else if (laneReader[i] != thread) laneReader[i] = -2;
+            }
+
+            IllegalStateException laneRace(Shared s, int i, String what) {
+                return new IllegalStateException("race on shared " + s.name() + "[" + i + "]: " + what + " with no subgroup barrier between");
             }
 
             IllegalStateException race(Shared s, int i, String what) {
@@ -405,6 +458,17 @@ public final class KernelSimulator {
                     for (int t = 0; t < n; t++)
                         if (!exited[t] && !mask[t]) throw new IllegalStateException("barrier reached by only some threads (thread " + t + " is elsewhere)");
                     epoch++;
+                    for (int w = 0; w < warpSyncs.length; w++) warpSyncs[w]++;
+                }
+                case Stmt.SubgroupBarrier b -> {
+                    for (int w = 0; w < warpSyncs.length; w++) {
+                        boolean any = false;
+                        for (int t = w * warpSize; t < Math.min(n, (w + 1) * warpSize); t++) any |= live(mask, t);
+                        if (!any) continue;
+                        for (int t = w * warpSize; t < Math.min(n, (w + 1) * warpSize); t++)
+                            if (!exited[t] && !mask[t]) throw new IllegalStateException("subgroup barrier reached by only some lanes of warp " + w + " (thread " + t + " is elsewhere)");
+                        warpSyncs[w]++;
+                    }
                 }
                 case Stmt.Return r -> { for (int t = 0; t < n; t++) if (mask[t]) exited[t] = true; }
                 case Stmt.GridBarrier g -> throw new IllegalStateException("a grid barrier inside a loop or branch (only outside them may a kernel have one)");

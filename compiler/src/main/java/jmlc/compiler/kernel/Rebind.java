@@ -73,8 +73,8 @@ public final class Rebind {
             case Stmt.LdMatrix l -> new Stmt.LdMatrix(l.dst(), array(l.array()), expr(l.index()));
             case Stmt.GridBarrier g -> new Stmt.GridBarrier(buffer(g.counter()));
             case Stmt.Prefetch p -> new Stmt.Prefetch(buffer(p.buffer()), expr(p.index()), p.bytes() == null ? null : expr(p.bytes()));
-            case Stmt.AsyncCopy c -> new Stmt.AsyncCopy(array(c.dst()), expr(c.dstIndex()), buffer(c.src()), expr(c.srcIndex()));
-            case Stmt.TileFill _, Stmt.TileMma _, Stmt.Barrier _, Stmt.ClusterBarrier _, Stmt.Return _, Stmt.GridDependency _, Stmt.Comment _,
+            case Stmt.AsyncCopy c -> new Stmt.AsyncCopy(array(c.dst()), expr(c.dstIndex()), buffer(c.src()), expr(c.srcIndex()), c.count());
+            case Stmt.TileFill _, Stmt.TileMma _, Stmt.Barrier _, Stmt.SubgroupBarrier _, Stmt.ClusterBarrier _, Stmt.Return _, Stmt.GridDependency _, Stmt.Comment _,
                  Stmt.AsyncCommit _, Stmt.AsyncWait _ -> s;
         };
     }

@@ -52,6 +52,13 @@ public sealed interface Stmt {
     record Barrier() implements Stmt {}
 
     /**
+     * The threads of one subgroup (CUDA's warp: {@code __syncwarp}) wait here, every lane of it reaching it together;
+     * shared-memory writes of a lane before it (an asynchronous copy it waited for among them) are visible to the
+     * subgroup's other lanes after it, and their reads before it are done before its writes after it.
+     */
+    record SubgroupBarrier() implements Stmt {}
+
+    /**
      * Every thread of every block of the grid waits here; global-memory writes before it are visible to
      * every thread after it. Only where every thread reaches it (the body's top level or a plain block in it,
      * not a loop or branch), in a persistent kernel ({@link Kernel#tiles()}),
@@ -206,21 +213,33 @@ public sealed interface Stmt {
 
     /**
      * Starts a copy from global to shared memory that this thread does not wait for (PTX {@code cp.async},
-     * sm_80+): element {@code srcIndex} of {@code src}, its memory read as {@code dst}'s element type, goes to
-     * {@code dst[dstIndex]}. That type is 4, 8 or 16 bytes ({@code u32}, {@code u32x2}, {@code u32x4}); the
-     * source element must start on that many bytes. The copy lands when an {@link AsyncWait} of this thread
-     * finds its group ({@link AsyncCommit}) complete; until then the thread must neither read nor write the
-     * element, and other threads see it only after that wait and a barrier. Only read-only buffers
-     * (weights) may be copied: their memory does not change while the copy is in flight.
+     * sm_80+): {@code count} consecutive elements of {@code dst}'s type from {@code src}'s memory, starting at
+     * element {@code srcIndex} of it read as that type, go to {@code dst[dstIndex ...]}. The copy moves 4, 8 or 16
+     * bytes ({@code count} times a {@code u32}, {@code u32x2} or {@code u32x4}); both ends must start on that many
+     * bytes ({@code dstIndex} and {@code srcIndex} multiples of {@code count}). The copy lands when an
+     * {@link AsyncWait} of this thread finds its group ({@link AsyncCommit}) complete; until then the thread must
+     * neither read nor write the elements, and other threads see them only after that wait and a barrier (a
+     * {@link SubgroupBarrier} for the copier's subgroup). Only read-only buffers (weights) may be copied: their
+     * memory does not change while the copy is in flight.
      */
-    record AsyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex) implements Stmt {
+    record AsyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex, int count) implements Stmt {
         public AsyncCopy {
-            int bytes = dst.element().bytes();
-            if (dst.element().scalar() != KType.Scalar.U32 || (bytes != 4 && bytes != 8 && bytes != 16))
-                throw new IllegalArgumentException("an asynchronous copy moves 4, 8 or 16 bytes into a u32, u32x2 or u32x4 array, not " + dst);
+            int bytes = dst.element().bytes() * count;
+            if (dst.element().scalar() != KType.Scalar.U32 || count < 1 || (bytes != 4 && bytes != 8 && bytes != 16))
+                throw new IllegalArgumentException("an asynchronous copy moves 4, 8 or 16 bytes into a u32, u32x2 or u32x4 array, not " + count + " of " + dst);
             if (!src.readOnly()) throw new IllegalArgumentException("an asynchronous copy reads a read-only buffer, not " + src.name());
             if (!dstIndex.type().equals(KType.I32) || !srcIndex.type().equals(KType.I32))
                 throw new IllegalArgumentException("asynchronous copy indices are i32");
+        }
+
+        /** One element. */
+        public AsyncCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex) {
+            this(dst, dstIndex, src, srcIndex, 1);
+        }
+
+        /** Bytes the copy moves. */
+        public int bytes() {
+            return dst.element().bytes() * count;
         }
     }
 

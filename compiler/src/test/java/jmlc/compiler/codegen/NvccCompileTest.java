@@ -40,6 +40,14 @@ class NvccCompileTest {
         assertTrue(ringed.values().stream().filter(src -> src.contains("cp.async.wait_group") && src.contains("extern __shared__")).count() >= 6,
                 "ringed GEMVs in dynamic shared memory among them: " + ringed.keySet());
         ks.putAll(ringed);
+        // and the rings with the scales copied in 16-byte pieces a subgroup (knob ring_scales 2, subgroup barriers)
+        jmlc.compiler.schedule.Knobs pieceKnobs = jmlc.compiler.schedule.Knobs.defaults();
+        for (GeneratedKernels.Case c : rings)
+            pieceKnobs.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(),
+                    Map.of("ring_scales", 2));
+        Map<String, String> pieces = GeneratedKernels.sources(t, rings, pieceKnobs);
+        assertTrue(pieces.values().stream().filter(src -> src.contains("__syncwarp();") && src.contains("_rp")).count() >= 6, "GEMVs with scale pieces among them: " + pieces.keySet());
+        ks.putAll(pieces);
         // and the GEMVs with x in bytes and the nibbles by dp4a (knob dot4): in the ring (the default) and the register loop
         jmlc.compiler.schedule.Knobs dot4Knobs = jmlc.compiler.schedule.Knobs.defaults();
         for (GeneratedKernels.Case c : rings)

@@ -126,7 +126,7 @@ class AsyncCopyTest {
         String small = new CudaEmitter().emit(kernel(body, List.of(RING), CUDA));
         assertTrue(small.contains("cp.async.cg.shared.global [%0], [%1], 16;") && small.contains("cp.async.commit_group;")
                 && small.contains("cp.async.wait_group 0;"), small);
-        assertTrue(small.contains("__shared__ uint4 ring[192];") && !small.contains("extern __shared__"), "3 KiB stay static: " + small);
+        assertTrue(small.contains("__shared__ __align__(16) uint4 ring[192];") && !small.contains("extern __shared__"), "3 KiB stay static: " + small);
         // 3 KiB + 60 000 bytes + 20 bytes: above 48 KiB, so dynamic, each array from a 16-byte boundary
         Shared big = new Shared("big", KType.U32, 15000), odd = new Shared("odd", KType.F32, 5);
         Kernel k = ringAnd(big, odd);
@@ -153,5 +153,58 @@ class AsyncCopyTest {
         // beyond what a block may opt in to: refused
         var tooBig = assertThrows(IllegalStateException.class, () -> kernel(body, List.of(RING, new Shared("huge", KType.U32, 60_000)), CUDA));
         assertTrue(tooBig.getMessage().contains("232448 opting in"), tooBig.getMessage());
+    }
+
+    /**
+     * 16 bytes into a u32 array: lanes 0 to 7 of each warp copy its 32 words of IN in pieces of 4 (lane l words 4l to
+     * 4l + 3); then every thread reads its own word, which lane (t mod 32) / 4 of its warp copied.
+     */
+    static final Shared WORDS = new Shared("words", KType.U32, 64);
+
+    static Kernel pieces(Consumer<K.Body> between, Capabilities caps) {
+        return kernel(b -> {
+            Expr.Var at = b.let("at", add(mul(div(tid(0), c(32)), c(32)), mul(mod(tid(0), c(32)), c(4))));
+            b.ifThen(lt(mod(tid(0), c(32)), c(8)), t -> t.asyncCopy(WORDS, at, IN, at, 4));
+            b.asyncCommit();
+            b.asyncWait(0);
+            between.accept(b);
+            b.store(OUT, tid(0), sload(WORDS, tid(0)));
+        }, List.of(WORDS), caps);
+    }
+
+    @Test
+    void aPieceOfFourWordsLandsWholeAndOtherLanesReadItOnlyAfterASubgroupBarrier() {
+        int[] in = random();
+        int[] out = run(pieces(K.Body::subgroupBarrier, CUDA), in);
+        for (int t = 0; t < 64; t++) assertEquals(in[t], out[t], "word " + t);
+        var e = assertThrows(IllegalStateException.class, () -> run(pieces(b -> { }, CUDA), in));
+        assertTrue(e.getMessage().contains("asynchronous copy, then read by thread") && e.getMessage().contains("no subgroup barrier"), e.getMessage());
+        // a block barrier orders them too
+        assertEquals(in[63], run(pieces(K.Body::barrier, CUDA), in)[63]);
+        String src = new CudaEmitter().emit(pieces(K.Body::subgroupBarrier, CUDA));
+        assertTrue(src.contains("cp.async.cg.shared.global [%0], [%1], 16;") && src.contains("__syncwarp();") && src.contains("__shared__ __align__(16) unsigned int words[64];"), src);
+    }
+
+    @Test
+    void aPieceMustStartOnItsSizeAndALaneMayNotCopyOverAWordAnotherReadWithoutABarrier() {
+        var e = assertThrows(IllegalStateException.class, () -> run(kernel(b -> {
+            b.asyncCopy(WORDS, mul(tid(0), c(4)), IN, add(mul(tid(0), c(4)), c(2)), 4);
+            b.asyncCommit();
+            b.asyncWait(0);
+        }, List.of(WORDS), CUDA), random()));
+        assertTrue(e.getMessage().contains("both ends must start on 16 bytes"), e.getMessage());
+        // each thread reads its warp's next lane's word, then copies over its own: lane l's copy over what lane l - 1 read
+        java.util.function.BiFunction<Boolean, Capabilities, Kernel> overwrite = (sync, caps) -> kernel(b -> {
+            b.sstore(WORDS, tid(0), u(7));
+            b.barrier();
+            b.store(OUT, tid(0), sload(WORDS, add(mul(div(tid(0), c(32)), c(32)), mod(add(tid(0), c(1)), c(32)))));
+            if (sync) b.subgroupBarrier();
+            b.asyncCopy(WORDS, tid(0), IN, tid(0));
+            b.asyncCommit();
+            b.asyncWait(0);
+        }, List.of(WORDS), caps);
+        run(overwrite.apply(true, CUDA), random());
+        var war = assertThrows(IllegalStateException.class, () -> run(overwrite.apply(false, CUDA), random()));
+        assertTrue(war.getMessage().contains("then overwritten by thread") && war.getMessage().contains("asynchronous copy"), war.getMessage());
     }
 }

@@ -30,16 +30,47 @@ import static jmlc.compiler.kernel.K.*;
  * ring the u32 word holding that chunk's f16 scale (a copy moves at least 4 bytes; the chunk's parity picks
  * the half). A lane reads only the slots it copied, so its own wait is the only synchronization.
  *
- * <p>With {@code ringScales} off the ring holds only the weights (16 bytes a lane and row a batch instead of 20, so a
- * ring of 4 stages leaves room for a third block on a multiprocessor where it left two) and a lane loads its chunks'
- * scales into registers one batch ahead: batch 0's before the prologue, batch {@code j + 1}'s as batch {@code j} begins.
+ * <p>How the scales travel ({@link Scales}, knob {@code ring_scales}): {@code WORDS} as above. {@code REGISTERS}: the ring
+ * holds only the weights (16 bytes a lane and row a batch instead of 20, so a ring of 4 stages leaves room for a third
+ * block on a multiprocessor where it left two) and a lane loads its chunks' scales into registers one batch ahead: batch
+ * 0's before the prologue, batch {@code j + 1}'s as batch {@code j} begins. {@code PIECES}: a subgroup's scales of a
+ * batch are copied once, in 16-byte pieces of 8 consecutive chunks' scales, a piece a lane (with the defaults' 4 rows a
+ * subgroup, 16 of 32 lanes copy one each: 1 copy a lane where {@code WORDS} has 4, each scale once where it had it
+ * twice); entry {@code ((slot · subgroups + group) · unroll + u) · rpw + i} of the scale ring holds a subgroup's
+ * {@code sub / 2} words of chunk {@code u} of row {@code i}, and a lane reads word {@code lane / 2} of it. A lane reads
+ * what other lanes copied, so a subgroup barrier follows the wait, and another precedes the next copies into a slot its
+ * lanes read. Needs 8 chunks' scales on 16 bytes: rows of a multiple of 256 and subgroups of a multiple of 8.
  */
 final class GemvHalfRing {
     private GemvHalfRing() {}
 
-    /** Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and (in the ring) a 4-byte scale word. */
-    static int bytes(int stages, int threads, int rpw, int unroll, boolean ringScales) {
-        return stages * threads * rpw * unroll * (16 + (ringScales ? 4 : 0));
+    /** How a batch's scales reach its lanes (knob {@code ring_scales}: 0, 1, 2). */
+    enum Scales {
+        /** Loaded into registers a batch ahead; the ring holds only weights. */
+        REGISTERS,
+        /** Copied into the ring beside the weights, each lane the 4-byte word holding its chunk's scale. */
+        WORDS,
+        /** Copied into the ring once a subgroup, in 16-byte pieces of 8 chunks' scales, a piece a lane. */
+        PIECES;
+
+        /** The knob's value {@code v} where it can be: pieces only where 8 chunks' scales start on 16 bytes (K a multiple of 256, subgroups of 8). */
+        static Scales of(int v, int k, int sub) {
+            return v == 0 ? REGISTERS : v == 2 && piecesFit(k, sub) ? PIECES : WORDS;
+        }
+
+        static boolean piecesFit(int k, int sub) {
+            return k % 256 == 0 && sub % 8 == 0;
+        }
+
+        /** Shared-memory bytes a stage, thread, row and chunk. */
+        int bytes() {
+            return this == WORDS ? 4 : this == PIECES ? 2 : 0;
+        }
+    }
+
+    /** Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and its scale ({@link Scales#bytes}). */
+    static int bytes(int stages, int threads, int rpw, int unroll, Scales scales) {
+        return stages * threads * rpw * unroll * (16 + scales.bytes());
     }
 
     /**
@@ -47,7 +78,7 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, boolean pieces, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
 
@@ -67,6 +98,12 @@ final class GemvHalfRing {
 
         Expr entry(Expr slot, int u, int i) {
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
+        }
+
+        /** The scale word of the lane's chunk {@code u} of row {@code i} in slot {@code slot}: its own ({@link #entry}), or with pieces its subgroup's word {@code lane / 2}. */
+        Expr scaleEntry(Expr slot, int u, int i) {
+            if (!pieces) return entry(slot, u, i);
+            return add(mul(add(mul(add(mul(add(mul(slot, c(threads / sub)), group), c(unroll)), c(u)), c(rpw)), c(i)), c(sub / 2)), div(lane, c(2)));
         }
 
         /** Whether every tile is whole (N a multiple of a tile's rows): no row is clamped, so a subgroup's rows lie a fixed stride apart. */
@@ -100,19 +137,45 @@ final class GemvHalfRing {
                     java.util.function.Consumer<K.Body> copies = cs -> {
                         // the scales as u32 words: groups a row is even, so the chunk's parity is the half
                         Expr.Var w0 = first == null ? null : cs.let(cs.fresh("rw"), add(mul(first, c(chunks)), ci));
-                        Expr.Var s0 = first == null || scales == null ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
+                        Expr.Var s0 = first == null || scales == null || pieces ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
                         for (int i = 0; i < rpw; i++) {
                             Expr at = entry(slot, uu, i);
                             cs.asyncCopy(words, at, data, first == null ? add(mul(row[i], c(chunks)), ci) : add(w0, c(i * chunks)));
-                            if (scales != null)
+                            if (scales != null && !pieces)
                                 cs.asyncCopy(scales, at, scaleBuf, first == null ? div(add(mul(row[i], c(groups)), ci), c(2)) : add(s0, c(i * groups / 2)));
                         }
                     };
                     if (wholeBatches()) copies.accept(s);
                     else s.ifThen(lt(ci, c(chunks)), copies);
                 }
+                if (pieces) copyPieces(s, t, j, slot);
             });
             b.asyncCommit();
+        }
+
+        /**
+         * The subgroup's scales of batch {@code j} in 16-byte pieces, piece {@code f = (u · rpw + i) · sub / 8 + q} (8 chunks'
+         * scales from chunk {@code 8 q} of the subgroup's chunks {@code u} of row {@code i}) by lane {@code f mod sub}, into
+         * words {@code 4 f ...} of the subgroup's part of the slot; a piece past the row's end is not copied.
+         */
+        void copyPieces(K.Body s, Expr.Var tile, Expr j, Expr.Var slot) {
+            int perRow = sub / 8, count = unroll * rpw * perRow;
+            Expr.Var base = s.let(s.fresh("pc"), mul(mod(j, c(iters)), c(sub * unroll))); // the subgroup's first chunk of the batch
+            Expr.Var at = s.let(s.fresh("pat"), mul(add(mul(slot, c(threads / sub)), group), c(unroll * rpw * sub / 2)));
+            for (int round = 0; round * sub < count; round++) {
+                int r0 = round * sub;
+                java.util.function.Consumer<K.Body> copy = cs -> {
+                    Expr.Var f = cs.let(cs.fresh("pf"), add(lane, c(r0)));
+                    Expr.Var i = cs.let(cs.fresh("pi"), mod(div(f, c(perRow)), c(rpw)));
+                    Expr.Var chunk = cs.let(cs.fresh("pch"), add(add(base, mul(div(f, c(rpw * perRow)), c(sub))), mul(mod(f, c(perRow)), c(8))));
+                    Expr row = wholeTiles() ? add(firstRow(tile), i) : min(add(firstRow(tile), i), c(n - 1));
+                    java.util.function.Consumer<K.Body> one = os -> os.asyncCopy(scales, add(at, mul(f, c(4))), scaleBuf, div(add(mul(row, c(groups)), chunk), c(2)), 4);
+                    if (wholeBatches()) one.accept(cs);
+                    else cs.ifThen(lt(chunk, c(chunks)), one);
+                };
+                if (r0 + sub <= count) copy.accept(s);
+                else s.ifThen(lt(lane, c(count - r0)), copy);
+            }
         }
 
         /**
@@ -137,9 +200,10 @@ final class GemvHalfRing {
 
     /** The ring's arrays and the block's batch count; the copies of the first {@code stages - 1} batches go out here. */
     static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
-                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, boolean ringScales) {
+                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how) {
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
-        Shared scales = ringScales ? lb.shared("sring", KType.U32, stages * threads * rpw * unroll) : null;
+        Shared scales = how == Scales.REGISTERS ? null : lb.shared("sring", KType.U32, stages * threads * rpw * unroll * how.bytes() / 4);
+        boolean ringScales = how != Scales.REGISTERS;
         int iters = (chunks + sub * unroll - 1) / (sub * unroll);
         // the block's tiles: blockIdx.x, + gridDim.x, ... below tiles (a runtime may launch fewer blocks than the grid)
         Expr.Var mine = b.let("rtiles", select(lt(bid(0), c(tiles)), div(add(sub(c(tiles), bid(0)), sub(gdim(0), c(1))), gdim(0)), c(0)));
@@ -148,7 +212,7 @@ final class GemvHalfRing {
         if (next != null)
             for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
-        Ring ring = new Ring(words, scales, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0), next);
+        Ring ring = new Ring(words, scales, how == Scales.PIECES, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0), next);
         for (int j = 0; j < stages - 1; j++) ring.issue(b, c(j));
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
         if (next != null) ring.loadScales(b, c(0), next);
@@ -168,6 +232,8 @@ final class GemvHalfRing {
         // with an early trigger: the iteration that issues the block's last batch (the first, where start issued them all)
         Expr.Var lastIssue = loop.triggerEarly() ? b.let("last_issue", max(sub(r.batches(), c(r.stages())), c(0))) : null;
         b.forRange(j, c(0), r.batches(), c(1), 1, s -> {
+            // pieces: the lanes' reads of the slot these copies go to (batch j - 1's) are done
+            if (r.pieces()) s.subgroupBarrier();
             r.issue(s, add(j, c(r.stages() - 1)));
             // every weight byte of the block is in flight: the next kernel may launch, its blocks taking the
             // multiprocessors this grid leaves and copying their first batches while these arrive (block-uniform)
@@ -181,6 +247,8 @@ final class GemvHalfRing {
                 r.loadScales(s, add(j, c(1)), r.nextScales());
             }
             s.asyncWait(r.stages() - 1);
+            // pieces: the other lanes' copies of this batch's scales have landed too
+            if (r.pieces()) s.subgroupBarrier();
             Expr.Var c0 = s.let("c0", r.chunkOf(j));
             Expr.Var slot = s.let("slot", mod(j, c(r.stages())));
             Expr.Var[] ok = new Expr.Var[unroll], ci = new Expr.Var[unroll];
@@ -202,7 +270,7 @@ final class GemvHalfRing {
                         Expr at = r.entry(slot, uu, i);
                         t.assign(w[uu][i], sload(r.words(), at));
                         if (r.scales() == null) continue;
-                        Expr.Var sw = t.let(t.fresh("sw"), sload(r.scales(), at));
+                        Expr.Var sw = t.let(t.fresh("sw"), sload(r.scales(), r.scaleEntry(slot, uu, i)));
                         t.assign(scale[uu][i], cast(KType.F32, halfOf(shr(sw, half), false)));
                     }
                 });

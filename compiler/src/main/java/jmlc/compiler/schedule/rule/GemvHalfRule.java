@@ -163,7 +163,7 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     /** With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup, and the ring. */
-    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, boolean ringScales, boolean dot4) {
+    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, GemvHalfRing.Scales ringScales, boolean dot4) {
         return stagedXBytes(k, dot4) + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll, ringScales);
     }
 
@@ -238,8 +238,9 @@ public final class GemvHalfRule implements ScheduleRule {
             int ringBytes = ringBytes(Map.of("stages", RING_STAGES, "vector", vector, "ksplit", KSPLIT, "pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE,
                     "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL, "dot4", ctx.caps().dot4() ? DOT4 : 0), m, ctx.caps());
             boolean ring = ctx.caps().gridDependency() && ringBytes >= 0 && 2 * (ringBytes + 1024) <= maxShared + 1024;
-            space.add(Knob.oneOf("ring_scales", RING_SCALES, "with a ring: 1 each batch's scales copied into the ring beside its weights; 0 loaded "
-                    + "into registers a batch ahead (the ring a fifth smaller)", 0, 1));
+            space.add(Knob.oneOf("ring_scales", RING_SCALES, "with a ring: 1 each batch's scales copied into the ring beside its weights, a word a lane; 0 loaded "
+                    + "into registers a batch ahead (the ring a fifth smaller); 2 copied once a subgroup in 16-byte pieces, a piece a lane, with subgroup "
+                    + "barriers (K a multiple of 256; else as 1)", 0, 1, 2));
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
                     + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue, where the other knobs suit "
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 5, 6, 8));
@@ -281,7 +282,8 @@ public final class GemvHalfRule implements ScheduleRule {
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors());
         int unroll = chunksPerBatch(v.get("unroll"), rpw);
         int stages = v.getOrDefault("stages", 0);
-        boolean ringScales = v.getOrDefault("ring_scales", RING_SCALES) == 1, dot4 = v.getOrDefault("dot4", 0) == 1;
+        GemvHalfRing.Scales ringScales = GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", RING_SCALES), k, sub);
+        boolean dot4 = v.getOrDefault("dot4", 0) == 1;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
         int tiles = (n + groups * rpw - 1) / (groups * rpw);
@@ -319,7 +321,7 @@ public final class GemvHalfRule implements ScheduleRule {
             return -1;
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors());
         int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw),
-                v.getOrDefault("ring_scales", RING_SCALES) == 1, v.getOrDefault("dot4", 0) == 1);
+                GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", RING_SCALES), k, sub), v.getOrDefault("dot4", 0) == 1);
         return bytes <= caps.optInSharedBytes() ? bytes : -1;
     }
 
@@ -334,9 +336,11 @@ public final class GemvHalfRule implements ScheduleRule {
         String trigger = jmlc.compiler.schedule.Program.EARLY_TRIGGER;
         int early = v.getOrDefault(trigger, 0);
         if (ring) {
-            if (early != REGISTER_LOOP_TRIGGER) return v;
+            boolean noPieces = v.getOrDefault("ring_scales", RING_SCALES) == 2 && !GemvHalfRing.Scales.piecesFit((int) m.k(), caps.subgroupSize());
+            if (early != REGISTER_LOOP_TRIGGER && !noPieces) return v;
             Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
-            out.put(trigger, 1); // with a ring, 2 is the ring's early trigger
+            if (early == REGISTER_LOOP_TRIGGER) out.put(trigger, 1); // with a ring, 2 is the ring's early trigger
+            if (noPieces) out.put("ring_scales", 1); // pieces need rows of a multiple of 256: words
             return out;
         }
         boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES;

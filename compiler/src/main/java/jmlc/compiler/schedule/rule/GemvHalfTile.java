@@ -30,18 +30,19 @@ final class GemvHalfTile {
      * lanes together read consecutive chunks), and above 0 the batches a ring of asynchronous copies
      * holds instead ({@link GemvHalfRing}; pipeline and the registers' batch ahead then unused), and with a
      * ring whether the block lets the next kernel launch as soon as its last copies are issued and whether the
-     * scales travel in the ring beside the weights ({@code ringScales}) or in registers a batch ahead; with
+     * scales travel in the ring beside the weights, there in pieces a subgroup, or in registers a batch ahead
+     * ({@code ringScales}, {@link GemvHalfRing.Scales}); with
      * {@code dot4} x is staged as bytes and a word's nibbles meet it in two integer dot products ({@link #accumulateDot4};
      * {@code inPlace} and {@code dot2} then unused).
      */
     record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly,
-                    boolean ringScales, boolean dot4) {
+                    GemvHalfRing.Scales ringScales, boolean dot4) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
-            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales ? "" : "_rs") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
+            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales == GemvHalfRing.Scales.WORDS ? "" : ringScales == GemvHalfRing.Scales.PIECES ? "_rp" : "_rs") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
                     + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 
