@@ -124,11 +124,27 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static final int REGISTER_LOOP_TRIGGER = 2;
     /**
-     * With a ring, its batches' scales copied into it beside their weights (1); 0 loads them into registers a batch ahead,
-     * the ring a fifth smaller: 3 blocks an SM instead of 2 for the 4096-wide rows, yet decode 546.9 -> 511.9 on an H100
-     * (Llama-2-7B, 2026-12-06).
+     * With a ring, how its batches' scales travel ({@link GemvHalfRing.Scales}): 2, copied once a subgroup in 16-byte pieces,
+     * where K is a multiple of 256 (else 1, a word a lane beside the weights); 0 loads them into registers a batch ahead, the
+     * ring a fifth smaller: 3 blocks an SM instead of 2 for the 4096-wide rows, yet decode 546.9 -> 511.9 on an H100
+     * (Llama-2-7B, 2026-12-06). Pieces against words (bench/knob-compare.sh, H100, 2026-12-07, decode tok/s): with 4 rows a
+     * subgroup 7B 567.8 -> 582.8, 8B 519.3 -> 522.3, 13B 315.1 -> 311.0 (Nsight Compute on 13B's gate/up: 4% more
+     * instructions, 33.4 -> 34.6 us); with {@link #RING_ROWS_PER_WARP} 2, 7B 587.2, 8B 533.8, 13B 314.8, 70B 66.3 -> 66.7.
      */
-    static final int RING_SCALES = 1;
+    static final int RING_SCALES = 2;
+    /**
+     * Rows a subgroup owns with a ring (knob {@code rows_per_warp} 0): 2, two chunks a batch, where the register loop takes 4
+     * for tall matrices. With the scales in pieces, on an H100 (bench/knob-compare.sh, 2026-12-07, decode tok/s, against 4 rows
+     * on the tall matrices and words a lane): Llama-2-7B 568.0 -> 587.2, Llama-3-8B 519.3 -> 533.8, Llama-2-13B 315.2 -> 314.8,
+     * Llama-3-70B 66.3 -> 66.7; 2 rows with words a lane 573.6, 527.8, 313.9 (7B's qkv 13.6 -> 12.4 us). Dealing a tile of
+     * every matrix over all 264 slots (blocks 264, a block an SM where the tiles came out uneven) was slower on all three.
+     */
+    static final int RING_ROWS_PER_WARP = 2;
+
+    /** Knob {@code ring_scales}' default for rows of {@code k}: {@link #RING_SCALES} where the pieces fit, else 1 (words). */
+    static int ringScalesDefault(int k, Capabilities caps) {
+        return RING_SCALES == 2 && !GemvHalfRing.Scales.piecesFit(k, caps.subgroupSize()) ? 1 : RING_SCALES;
+    }
     /**
      * Where the target has integer dot products ({@code Capabilities.dot4}), knob {@code dot4} 1 stages x as signed bytes,
      * a scale a quantization group (as llama.cpp's MMVQ quantizes x for its 4-bit blocks), and a weight word's nibbles
@@ -172,9 +188,12 @@ public final class GemvHalfRule implements ScheduleRule {
         return dot4 ? k + 8 * (k / 32) : 2 * k;
     }
 
-    /** Rows a subgroup owns: the knob, or 0's rule (4 where that still gives two row tiles per multiprocessor, else 2). */
-    static int rowsPerWarp(int knob, int n, int groups, int multiprocessors) {
-        return knob != 0 ? knob : n >= 2 * multiprocessors * groups * 4 ? 4 : 2;
+    /**
+     * Rows a subgroup owns: the knob, or 0's rule: with a ring ({@code ring}) {@link #RING_ROWS_PER_WARP}; else 4 where that
+     * still gives two row tiles per multiprocessor, else 2.
+     */
+    static int rowsPerWarp(int knob, int n, int groups, int multiprocessors, boolean ring) {
+        return knob != 0 ? knob : ring ? RING_ROWS_PER_WARP : n >= 2 * multiprocessors * groups * 4 ? 4 : 2;
     }
 
     /** Chunks a batch: the knob, or 0's rule (four loads a batch: 4 / rows per subgroup, at least 1). */
@@ -199,7 +218,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int warps = vulkan ? Math.max(1, Math.min(VULKAN_WARPS, maxThreads / sub)) : WARPS;
         KnobSpace space = new KnobSpace(ctx.signature("gemvh", GemvRule.shape(m.w())))
                 .add(Knob.oneOf("warps", Integer.highestOneBit(warps), "subgroups per block", 1, 2, 4, 8, 16, 32).tryOnly(4, 8, 16))
-                .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
+                .add(Knob.oneOf("rows_per_warp", 0, "rows each subgroup owns (0: with a ring 2; else 4 for tall matrices, else 2)", 0, 1, 2, 4, 8).tryOnly(0, 2, 4, 8))
                 .add(Knob.oneOf("vector", vector, "u32 words (8 weights each) a lane loads at once", 1, 2, 4).tryOnly(2, 4))
                 .add(Knob.range("unroll", UNROLL, 0, 8, "chunks a batch (0: 4 / rows_per_warp, at least 1: four loads a batch)", 1, 2, 4))
                 .add(Knob.oneOf("ksplit", KSPLIT, "subgroups sharing a row tile, each over every ksplit-th stretch of a row's chunks "
@@ -238,7 +257,7 @@ public final class GemvHalfRule implements ScheduleRule {
             int ringBytes = ringBytes(Map.of("stages", RING_STAGES, "vector", vector, "ksplit", KSPLIT, "pipeline", vulkan ? VULKAN_PIPELINE : PIPELINE,
                     "prefetch", PREFETCH, "rows_per_warp", 0, "warps", Integer.highestOneBit(warps), "unroll", UNROLL, "dot4", ctx.caps().dot4() ? DOT4 : 0), m, ctx.caps());
             boolean ring = ctx.caps().gridDependency() && ringBytes >= 0 && 2 * (ringBytes + 1024) <= maxShared + 1024;
-            space.add(Knob.oneOf("ring_scales", RING_SCALES, "with a ring: 1 each batch's scales copied into the ring beside its weights, a word a lane; 0 loaded "
+            space.add(Knob.oneOf("ring_scales", ringScalesDefault((int) m.k(), ctx.caps()), "with a ring: 1 each batch's scales copied into the ring beside its weights, a word a lane; 0 loaded "
                     + "into registers a batch ahead (the ring a fifth smaller); 2 copied once a subgroup in 16-byte pieces, a piece a lane, with subgroup "
                     + "barriers (K a multiple of 256; else as 1)", 0, 1, 2));
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
@@ -279,10 +298,10 @@ public final class GemvHalfRule implements ScheduleRule {
         Map<String, Integer> v = ctx.choose(space);
         int warps = v.get("warps"), vector = v.get("vector"), ksplit = v.get("ksplit");
         int groups = warps / ksplit;
-        int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors());
-        int unroll = chunksPerBatch(v.get("unroll"), rpw);
         int stages = v.getOrDefault("stages", 0);
-        GemvHalfRing.Scales ringScales = GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", RING_SCALES), k, sub);
+        int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors(), stages > 0);
+        int unroll = chunksPerBatch(v.get("unroll"), rpw);
+        GemvHalfRing.Scales ringScales = GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", ringScalesDefault(k, ctx.caps())), k, sub);
         boolean dot4 = v.getOrDefault("dot4", 0) == 1;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
@@ -319,9 +338,9 @@ public final class GemvHalfRule implements ScheduleRule {
         int k = (int) m.k(), n = (int) m.n(), sub = caps.subgroupSize(), stages = v.getOrDefault("stages", 0);
         if (stages == 0 || v.get("vector") != 4 || v.get("ksplit") != 1 || v.get("pipeline") != 1 || v.getOrDefault("prefetch", 0) != 0 || k % 64 != 0)
             return -1;
-        int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors());
+        int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors(), true);
         int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw),
-                GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", RING_SCALES), k, sub), v.getOrDefault("dot4", 0) == 1);
+                GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", ringScalesDefault(k, caps)), k, sub), v.getOrDefault("dot4", 0) == 1);
         return bytes <= caps.optInSharedBytes() ? bytes : -1;
     }
 
@@ -336,18 +355,19 @@ public final class GemvHalfRule implements ScheduleRule {
         String trigger = jmlc.compiler.schedule.Program.EARLY_TRIGGER;
         int early = v.getOrDefault(trigger, 0);
         if (ring) {
-            boolean noPieces = v.getOrDefault("ring_scales", RING_SCALES) == 2 && !GemvHalfRing.Scales.piecesFit((int) m.k(), caps.subgroupSize());
+            boolean noPieces = v.getOrDefault("ring_scales", ringScalesDefault((int) m.k(), caps)) == 2 && !GemvHalfRing.Scales.piecesFit((int) m.k(), caps.subgroupSize());
             if (early != REGISTER_LOOP_TRIGGER && !noPieces) return v;
             Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
             if (early == REGISTER_LOOP_TRIGGER) out.put(trigger, 1); // with a ring, 2 is the ring's early trigger
             if (noPieces) out.put("ring_scales", 1); // pieces need rows of a multiple of 256: words
             return out;
         }
-        boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", RING_SCALES) != RING_SCALES;
+        int scalesDefault = ringScalesDefault((int) m.k(), caps);
+        boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
-        if (out.containsKey("ring_scales")) out.put("ring_scales", RING_SCALES);
+        if (out.containsKey("ring_scales")) out.put("ring_scales", scalesDefault);
         // the ring's early trigger goes with the ring; the register loop's (2) stays
         if (out.containsKey(trigger) && early == 1) out.put(trigger, 0);
         return out;

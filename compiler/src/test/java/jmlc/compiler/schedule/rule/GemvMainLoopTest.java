@@ -94,7 +94,8 @@ class GemvMainLoopTest {
         // before the prologue or not)
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 0, "blocks", 3, "trigger", 2)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 2, "vector", 4, "unroll", 1, "warps", 4, "stages", 0, "blocks", 3, "trigger", 2)));
-        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4, "trigger", 1)));
+        // the scales a word a lane (ring_scales 1; the default copies them in pieces where K is a multiple of 256)
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 0, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 8, "rows_per_warp", 4, "trigger", 1, "ring_scales", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 0)));
         // x in bytes and the nibbles by dot4: the register loop and a ring (q4_0's zero 8, scales in registers), against the
         // plain loop with dot4 (the same integer sums in the same order): bit for bit
@@ -121,14 +122,14 @@ class GemvMainLoopTest {
     static Stream<Arguments> ringsOverWholeBatches() {
         return Stream.of(
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1)),
-                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3)),
+                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_scales", 1)),
                 // the scales in registers a batch ahead instead of in the ring
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "ring_scales", 0)),
                 Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 2, "rows_per_warp", 2, "blocks", 3, "ring_scales", 0)),
                 // the scales copied once a subgroup in 16-byte pieces (a lane reads its neighbours' copies): 16 pieces a batch
                 // (4 rows, one chunk a lane), 32 (2 rows, two chunks: a piece every lane), 64 (8 rows: two rounds); the down
                 // GEMV's partial last batch skips the pieces past its rows' end, the LM head's last tile clamps its rows
-                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "ring_scales", 2)),
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "rows_per_warp", 4, "ring_scales", 2)),
                 Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_scales", 2)),
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 2, "stages", 2, "rows_per_warp", 8, "blocks", 7, "ring_scales", 2)),
                 // x in bytes (dot4): staged by 256 lanes over rows of 128 and 352 words (the last round partial)
@@ -154,7 +155,7 @@ class GemvMainLoopTest {
         long gemvs = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")).count();
         long withVariant = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")
                 && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
-                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 1) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 1) == 2) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
+                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
                 && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)).count();
         assertTrue(gemvs >= 3 && withVariant == gemvs, "every f16 GEMV compiled with " + gemv + ": " + decode.kernels().stream().map(k -> k.name()).toList());
