@@ -13,13 +13,14 @@
 #      the defaults (short-context program below 10 positions a KV head, 32 splits and a combine above) against 8 splits
 #      clustered, 8 splits with the combine (the same splits, the control), and both with the short-context program off
 #      (positions=0), so the attention at every position is the one compared;
-#   3. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger), a ring of 3, 5 and 6
-#      stages (the H200 streams 1.4 times the H100's bytes with the same SMs: it may want more in flight), the register
-#      loop with its early trigger (trigger 2), with and without its first batch before the wait, and each GEMV shape
-#      compiled as its fastest variant per kernel ("best"); and (new 2026-12-07, not yet run) rings of 2 and 3 stages on
-#      the default's grids (per_sm 2: 48 and 68 KiB a block where 4 stages take 88), room beside them for the next
-#      kernel's blocks, which step 0's held shared memory asks of a kernel that only reads;
-#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only), with the ring of 2 on the default's grids;
+#   3. bench/knob-compare.sh end to end on 7B: sm_90's defaults (ring of 4 stages, early trigger, since 2026-12-07 the
+#      scales copied in 16-byte pieces a subgroup and 2 rows a subgroup), a ring of 3, 5 and 6 stages (the H200 streams
+#      1.4 times the H100's bytes with the same SMs: it may want more in flight), the register loop with its early
+#      trigger (trigger 2), with and without its first batch before the wait, each GEMV shape compiled as its fastest
+#      variant per kernel ("best"); the scales a word a lane (ring_scales 1) and with that 4 rows a subgroup (the
+#      defaults before 2026-12-07, the tall matrices; on an H100 3.2% slower on 7B); and 16 warps a block (w16: one
+#      block an SM with the ring, half the x stagings and norm reductions after the wait; asked, not yet run);
+#   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
 #   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
 #
@@ -35,7 +36,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/car
 git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 
 variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2
-          --variant s2p2:stages=2,per_sm=2 --variant s3p2:stages=3,per_sm=2)
+          --variant words:ring_scales=1 --variant words4:ring_scales=1,rows_per_warp=4 --variant w16:warps=16)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     [[ $steps == *" ${name%%-*} "* ]] || return 1
@@ -54,11 +55,11 @@ for m in llama-2-7b llama-3-8b; do
     step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}" &&
     grep -E 'FAIL|differ|decode|tok/s' "$out/2-cluster-${m#llama-}.log" | tail -10
 done
-step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,s2p2,s3p2,best "${variants[@]}" &&
+step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,words,words4,w16,best "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/3-knobs-7b.log" | tail -8
-step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,reg,s2p2 "${variants[@]}" &&
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,words4,w16 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
-step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,reg,s2p2 "${variants[@]}" &&
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,words4,w16 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
 step 5-ncu bash bench/ncu-decode.sh gemvh &&
 tail -40 "$out/5-ncu.log"
