@@ -171,7 +171,12 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
 
     /** The kernel's shared arrays: static arrays. */
     void sharedDeclarations(StringBuilder sb, Kernel k) {
-        for (Shared s : k.shared()) sb.append("  __shared__ ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
+        for (Shared s : k.shared()) sb.append("  ").append(staticShared()).append(' ').append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
+    }
+
+    /** How a static shared array is declared, before its type. */
+    protected String staticShared() {
+        return "__shared__";
     }
 
     @Override

@@ -136,13 +136,18 @@ public final class CudaEmitter extends CEmitter {
         return (n + 15) & ~15;
     }
 
+    /** Static arrays from a 16-byte boundary too, as the dynamic ones are: a 16-byte cp.async may copy into a u32 array. */
+    @Override
+    protected String staticShared() {
+        return "__shared__ __align__(16)";
+    }
+
     /** Above 48 KiB, one dynamic array carved into the kernel's, each from a 16-byte boundary (see {@link #dynamicSharedBytes}). */
     @Override
     void sharedDeclarations(StringBuilder sb, Kernel k) {
         int bytes = dynamicSharedBytes(k);
-        if (bytes == 0) { // static arrays, each from a 16-byte boundary too (a 16-byte cp.async may copy into a u32 array)
-            for (Shared s : k.shared())
-                sb.append("  __shared__ __align__(16) ").append(type(s.element())).append(' ').append(s.name()).append('[').append(s.size()).append("];\n");
+        if (bytes == 0) {
+            super.sharedDeclarations(sb, k);
             return;
         }
         sb.append("  extern __shared__ __align__(16) unsigned char jmlc_dynamic_shared[]; // ").append(bytes).append(" bytes, opted in at load\n");

@@ -316,10 +316,10 @@ public final class KernelSimulator {
         }
         final Map<String, SharedAccess> access = new HashMap<>();
 
-        /** Per word of one shared array: the epoch and warp of its last write, and of its reads (warp -1: several). */
         /** Per warp: the subgroup and block barriers it passed, which order its lanes' shared-memory accesses. */
-        int[] warpSyncs;
+        final int[] warpSyncs;
 
+        /** Per word of one shared array: the epoch and warp of its last write, and of its reads (warp -1: several). */
         final class SharedAccess {
             final int[] writeEpoch, writer, readEpoch, reader;
 

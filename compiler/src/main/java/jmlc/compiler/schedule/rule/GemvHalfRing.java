@@ -34,9 +34,9 @@ import static jmlc.compiler.kernel.K.*;
  * holds only the weights (16 bytes a lane and row a batch instead of 20, so a ring of 4 stages leaves room for a third
  * block on a multiprocessor where it left two) and a lane loads its chunks' scales into registers one batch ahead: batch
  * 0's before the prologue, batch {@code j + 1}'s as batch {@code j} begins. {@code PIECES}: a subgroup's scales of a
- * batch are copied once, in 16-byte pieces of 8 consecutive chunks' scales, a piece a lane (with the defaults' 4 rows a
- * subgroup, 16 of 32 lanes copy one each: 1 copy a lane where {@code WORDS} has 4, each scale once where it had it
- * twice); entry {@code ((slot · subgroups + group) · unroll + u) · rpw + i} of the scale ring holds a subgroup's
+ * batch are copied once, in 16-byte pieces of 8 consecutive chunks' scales, a piece a lane (with the defaults' 4
+ * row-chunks a batch, 16 of 32 lanes copy one each: 1 copy a lane where {@code WORDS} has 4, each scale once where it
+ * had it twice); entry {@code ((slot · subgroups + group) · unroll + u) · rpw + i} of the scale ring holds a subgroup's
  * {@code sub / 2} words of chunk {@code u} of row {@code i}, and a lane reads word {@code lane / 2} of it. A lane reads
  * what other lanes copied, so a subgroup barrier follows the wait, and another precedes the next copies into a slot its
  * lanes read. Needs 8 chunks' scales on 16 bytes: rows of a multiple of 256 and subgroups of a multiple of 8.
@@ -78,7 +78,7 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, boolean pieces, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
 
@@ -100,9 +100,14 @@ final class GemvHalfRing {
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
         }
 
+        /** Whether the scales travel in pieces a subgroup ({@link Scales#PIECES}): lanes read each other's copies. */
+        boolean pieces() {
+            return how == Scales.PIECES;
+        }
+
         /** The scale word of the lane's chunk {@code u} of row {@code i} in slot {@code slot}: its own ({@link #entry}), or with pieces its subgroup's word {@code lane / 2}. */
         Expr scaleEntry(Expr slot, int u, int i) {
-            if (!pieces) return entry(slot, u, i);
+            if (!pieces()) return entry(slot, u, i);
             return add(mul(add(mul(add(mul(add(mul(slot, c(threads / sub)), group), c(unroll)), c(u)), c(rpw)), c(i)), c(sub / 2)), div(lane, c(2)));
         }
 
@@ -137,18 +142,18 @@ final class GemvHalfRing {
                     java.util.function.Consumer<K.Body> copies = cs -> {
                         // the scales as u32 words: groups a row is even, so the chunk's parity is the half
                         Expr.Var w0 = first == null ? null : cs.let(cs.fresh("rw"), add(mul(first, c(chunks)), ci));
-                        Expr.Var s0 = first == null || scales == null || pieces ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
+                        Expr.Var s0 = first == null || scales == null || pieces() ? null : cs.let(cs.fresh("rs"), add(mul(first, c(groups / 2)), div(ci, c(2))));
                         for (int i = 0; i < rpw; i++) {
                             Expr at = entry(slot, uu, i);
                             cs.asyncCopy(words, at, data, first == null ? add(mul(row[i], c(chunks)), ci) : add(w0, c(i * chunks)));
-                            if (scales != null && !pieces)
+                            if (scales != null && !pieces())
                                 cs.asyncCopy(scales, at, scaleBuf, first == null ? div(add(mul(row[i], c(groups)), ci), c(2)) : add(s0, c(i * groups / 2)));
                         }
                     };
                     if (wholeBatches()) copies.accept(s);
                     else s.ifThen(lt(ci, c(chunks)), copies);
                 }
-                if (pieces) copyPieces(s, t, j, slot);
+                if (pieces()) copyPieces(s, t, j, slot);
             });
             b.asyncCommit();
         }
@@ -203,16 +208,15 @@ final class GemvHalfRing {
                       int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how) {
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
         Shared scales = how == Scales.REGISTERS ? null : lb.shared("sring", KType.U32, stages * threads * rpw * unroll * how.bytes() / 4);
-        boolean ringScales = how != Scales.REGISTERS;
         int iters = (chunks + sub * unroll - 1) / (sub * unroll);
         // the block's tiles: blockIdx.x, + gridDim.x, ... below tiles (a runtime may launch fewer blocks than the grid)
         Expr.Var mine = b.let("rtiles", select(lt(bid(0), c(tiles)), div(add(sub(c(tiles), bid(0)), sub(gdim(0), c(1))), gdim(0)), c(0)));
         Expr.Var batches = b.let("batches", mul(mine, c(iters)));
-        Expr.Var[][] next = ringScales ? null : new Expr.Var[unroll][rpw];
+        Expr.Var[][] next = how != Scales.REGISTERS ? null : new Expr.Var[unroll][rpw];
         if (next != null)
             for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
-        Ring ring = new Ring(words, scales, how == Scales.PIECES, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0), next);
+        Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0), next);
         for (int j = 0; j < stages - 1; j++) ring.issue(b, c(j));
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
         if (next != null) ring.loadScales(b, c(0), next);

@@ -353,16 +353,15 @@ public final class GemvHalfRule implements ScheduleRule {
     static Map<String, Integer> asUsed(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
         boolean ring = ringFits(v, m, caps);
         String trigger = jmlc.compiler.schedule.Program.EARLY_TRIGGER;
-        int early = v.getOrDefault(trigger, 0);
+        int early = v.getOrDefault(trigger, 0), k = (int) m.k(), scalesDefault = ringScalesDefault(k, caps);
         if (ring) {
-            boolean noPieces = v.getOrDefault("ring_scales", ringScalesDefault((int) m.k(), caps)) == 2 && !GemvHalfRing.Scales.piecesFit((int) m.k(), caps.subgroupSize());
+            boolean noPieces = v.getOrDefault("ring_scales", scalesDefault) == 2 && !GemvHalfRing.Scales.piecesFit(k, caps.subgroupSize());
             if (early != REGISTER_LOOP_TRIGGER && !noPieces) return v;
             Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
             if (early == REGISTER_LOOP_TRIGGER) out.put(trigger, 1); // with a ring, 2 is the ring's early trigger
             if (noPieces) out.put("ring_scales", 1); // pieces need rows of a multiple of 256: words
             return out;
         }
-        int scalesDefault = ringScalesDefault((int) m.k(), caps);
         boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
