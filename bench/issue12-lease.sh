@@ -19,7 +19,8 @@
 #      trigger (trigger 2), with and without its first batch before the wait, each GEMV shape compiled as its fastest
 #      variant per kernel ("best"); the scales a word a lane (ring_scales 1) and with that 4 rows a subgroup (the
 #      defaults before 2026-12-07, the tall matrices; on an H100 3.2% slower on 7B); and 16 warps a block (w16: one
-#      block an SM with the ring, half the x stagings and norm reductions after the wait; asked, not yet run);
+#      block an SM with the ring, half the x stagings and norm reductions after the wait; asked, not yet run); and one or
+#      two of the ring's first batches copied right after the wait (after_wait 1, 2: copies in flight through the prologue);
 #   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
 #   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step).
@@ -36,7 +37,8 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/car
 git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 
 variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2
-          --variant words:ring_scales=1 --variant words4:ring_scales=1,rows_per_warp=4 --variant w16:warps=16)
+          --variant words:ring_scales=1 --variant words4:ring_scales=1,rows_per_warp=4 --variant w16:warps=16
+          --variant aw1:after_wait=1 --variant aw2:after_wait=2)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     [[ $steps == *" ${name%%-*} "* ]] || return 1
@@ -55,11 +57,11 @@ for m in llama-2-7b llama-3-8b; do
     step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}" &&
     grep -E 'FAIL|differ|decode|tok/s' "$out/2-cluster-${m#llama-}.log" | tail -10
 done
-step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,words,words4,w16,best "${variants[@]}" &&
+step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,words,words4,w16,aw1,aw2,best "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/3-knobs-7b.log" | tail -8
-step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,words4,w16 "${variants[@]}" &&
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,words4,w16,aw1,aw2 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
-step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,words4,w16 "${variants[@]}" &&
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,words4,w16,aw1,aw2 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
 step 5-ncu bash bench/ncu-decode.sh gemvh &&
 tail -40 "$out/5-ncu.log"

@@ -20,7 +20,9 @@ import static jmlc.compiler.kernel.K.*;
  * here each lane copies its batches of 16-byte chunks and their scales into its own slots of a shared-memory
  * ring of {@code stages} batches and keeps {@code stages - 1} in flight without holding them in registers. The
  * first {@code stages - 1} go out before the kernel waits for the previous one and stages x, so a GEMV's first
- * bytes arrive while its prologue runs.
+ * bytes arrive while its prologue runs, and the last of the first {@code stages} once x is staged; knob
+ * {@code after_wait} sends one or two of them right after the wait instead, so copies are in flight through the
+ * prologue even where those before the wait have landed.
  *
  * <p>A block's batches are numbered across its tiles: batch {@code j} is chunk iteration {@code j % iters} of
  * its tile {@code j / iters} (tiles {@code blockIdx.x, blockIdx.x + gridDim.x, ...}), so the copies run on
@@ -78,7 +80,7 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int afterWait, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
 
@@ -98,6 +100,21 @@ final class GemvHalfRing {
 
         Expr entry(Expr slot, int u, int i) {
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
+        }
+
+        /** Batches copied before the grid dependency's wait: {@code stages - 1}, or {@code stages - afterWait} where more than one goes after it. */
+        int beforeWait() {
+            return stages - Math.max(afterWait, 1);
+        }
+
+        /** Right after the grid dependency's wait: the {@code afterWait} batches after {@link #beforeWait}'s. */
+        void issueAfterWait(K.Body b) {
+            for (int j = beforeWait(); j < beforeWait() + afterWait; j++) issue(b, c(j));
+        }
+
+        /** Once x is staged ({@link GemvHalfRing#loop} begins): the rest of the first {@code stages} batches (the last one where none went after the wait). */
+        void issueAfterPrologue(K.Body b) {
+            for (int j = beforeWait() + afterWait; j < stages; j++) issue(b, c(j));
         }
 
         /** Whether the scales travel in pieces a subgroup ({@link Scales#PIECES}): lanes read each other's copies. */
@@ -203,8 +220,11 @@ final class GemvHalfRing {
         }
     }
 
-    /** The ring's arrays and the block's batch count; the copies of the first {@code stages - 1} batches go out here. */
-    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int threads, int rpw, int unroll, int sub,
+    /**
+     * The ring's arrays and the block's batch count; the copies of the first {@link Ring#beforeWait} batches go out here, the
+     * rest of the first {@code stages} by {@link Ring#issueAfterWait} and {@link Ring#issueAfterPrologue}.
+     */
+    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int afterWait, int threads, int rpw, int unroll, int sub,
                       int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how) {
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
         Shared scales = how == Scales.REGISTERS ? null : lb.shared("sring", KType.U32, stages * threads * rpw * unroll * how.bytes() / 4);
@@ -216,29 +236,29 @@ final class GemvHalfRing {
         if (next != null)
             for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
-        Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane, tid(0), next);
-        for (int j = 0; j < stages - 1; j++) ring.issue(b, c(j));
+        Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
+                tid(0), next);
+        for (int j = 0; j < ring.beforeWait(); j++) ring.issue(b, c(j));
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
         if (next != null) ring.loadScales(b, c(0), next);
         return ring;
     }
 
     /**
-     * The main loop: batch {@code j + stages - 1} copied, batch {@code j} waited for and used; at a tile's
-     * last chunk iteration its rows are reduced and stored ({@link GemvHalfTile#finish}) and the sums start again.
+     * The main loop: batch {@code j} waited for and used (batches {@code j + 1 .. j + stages - 1} in flight), at a tile's
+     * last chunk iteration its rows reduced and stored ({@link GemvHalfTile#finish}) and the sums started again, then batch
+     * {@code j + stages} copied into the slot {@code j} leaves.
      */
     static void loop(K.Body b, Ring r, MatmulParts m, QuantScheme q, GemvHalfTile.Slice slice, GemvHalfTile.MainLoop loop, GemvHalfTile.StagedX xs,
                      Buffer bias, Buffer res, Buffer y) {
         int rpw = r.rpw(), unroll = r.unroll();
         Expr.Var[] acc = new Expr.Var[rpw];
         for (int i = 0; i < rpw; i++) acc[i] = b.let("acc" + i, f(0));
+        r.issueAfterPrologue(b);
         Expr.Var j = var("j", KType.I32);
         // with an early trigger: the iteration that issues the block's last batch (the first, where start issued them all)
         Expr.Var lastIssue = loop.triggerEarly() ? b.let("last_issue", max(sub(r.batches(), c(r.stages())), c(0))) : null;
         b.forRange(j, c(0), r.batches(), c(1), 1, s -> {
-            // pieces: the lanes' reads of the slot these copies go to (batch j - 1's) are done
-            if (r.pieces()) s.subgroupBarrier();
-            r.issue(s, add(j, c(r.stages() - 1)));
             // every weight byte of the block is in flight: the next kernel may launch, its blocks taking the
             // multiprocessors this grid leaves and copying their first batches while these arrive (block-uniform)
             if (lastIssue != null) s.ifThen(eq(j, lastIssue), t -> t.gridDependency(Stmt.GridDependency.Kind.TRIGGER));
@@ -286,6 +306,9 @@ final class GemvHalfRing {
                 GemvHalfTile.finish(t, m, row0, acc, slice, r.sub(), r.n(), loop, bias, res, y);
                 for (int i = 0; i < rpw; i++) t.assign(acc[i], f(0));
             });
+            // pieces: the lanes' reads of this slot are done before any lane's copies overwrite it
+            if (r.pieces()) s.subgroupBarrier();
+            r.issue(s, add(j, c(r.stages())));
         });
     }
 }

@@ -140,6 +140,15 @@ public final class GemvHalfRule implements ScheduleRule {
      * every matrix over all 264 slots (blocks 264, a block an SM where the tiles came out uneven) was slower on all three.
      */
     static final int RING_ROWS_PER_WARP = 2;
+    /**
+     * With a ring, of its first {@code stages} batches how many are copied right after the grid dependency's wait, before x
+     * is staged (knob {@code after_wait}): 0, {@code stages - 1} before the wait and the last once x is staged. The copies
+     * before the wait go out as a block starts, which with dependent launches is while the previous kernel drains, so they
+     * may all have landed by the time the wait returns, and the multiprocessor reads nothing while its prologue loads x and
+     * reduces the norm (0.17 ms of a Llama-2-7B step's 1.48 ms of GEMVs on an H100, bench/gemv-ablation.sh, 2026-12-07);
+     * 1 or 2 keep a batch or two of copies going through the prologue. Not yet measured (2026-12-07).
+     */
+    static final int RING_AFTER_WAIT = 0;
 
     /** Knob {@code ring_scales}' default for rows of {@code k}: {@link #RING_SCALES} where the pieces fit, else 1 (words). */
     static int ringScalesDefault(int k, Capabilities caps) {
@@ -260,6 +269,11 @@ public final class GemvHalfRule implements ScheduleRule {
             space.add(Knob.oneOf("ring_scales", ringScalesDefault((int) m.k(), ctx.caps()), "with a ring: 1 each batch's scales copied into the ring beside its weights, a word a lane; 0 loaded "
                     + "into registers a batch ahead (the ring a fifth smaller); 2 copied once a subgroup in 16-byte pieces, a piece a lane, with subgroup "
                     + "barriers (K a multiple of 256; else as 1)", 0, 1, 2));
+            space.add(Knob.oneOf("after_wait", RING_AFTER_WAIT, "with a ring: of its first stages batches, how many are copied right after the grid "
+                    + "dependency's wait, before x is staged (0: stages - 1 before the wait, the last once x is staged; 1: the last right after the "
+                    + "wait; 2: the last two)", 0, 1, 2)
+                    // the tuner replays one kernel at a time, where the wait returns at once: judged end to end (as the trigger)
+                    .tryOnly(RING_AFTER_WAIT));
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
                     + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue, where the other knobs suit "
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 5, 6, 8));
@@ -319,7 +333,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) != 0, ringScales, dot4);
+                v.getOrDefault("trigger", 0) != 0, ringScales, stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), loop)));
     }
@@ -362,11 +376,13 @@ public final class GemvHalfRule implements ScheduleRule {
             if (noPieces) out.put("ring_scales", 1); // pieces need rows of a multiple of 256: words
             return out;
         }
-        boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault;
+        boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault
+                || v.getOrDefault("after_wait", RING_AFTER_WAIT) != RING_AFTER_WAIT;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
         if (out.containsKey("ring_scales")) out.put("ring_scales", scalesDefault);
+        if (out.containsKey("after_wait")) out.put("after_wait", RING_AFTER_WAIT);
         // the ring's early trigger goes with the ring; the register loop's (2) stays
         if (out.containsKey(trigger) && early == 1) out.put(trigger, 0);
         return out;
@@ -437,11 +453,13 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean ringed = loop.stages() > 0;
         GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
-        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles, group, laneId,
-                loop.ringScales()) : null;
+        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
+                group, laneId, loop.ringScales()) : null;
         GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds);
         prologue.beforeWait(b);
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
+        // with knob after_wait, the ring's next copies go out now, in flight while x is staged
+        if (ring != null) ring.issueAfterWait(b);
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8, or with dot4 as bytes ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));

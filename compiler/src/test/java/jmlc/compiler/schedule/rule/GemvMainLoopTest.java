@@ -101,6 +101,9 @@ class GemvMainLoopTest {
         // plain loop with dot4 (the same integer sums in the same order): bit for bit
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "rows_per_warp", 2, "stages", 0, "dot4", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 0, "dot4", 1)));
+        // the ring's last first batch right after the wait (after_wait 1), its last two (2), through whole models
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "after_wait", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 1, "after_wait", 2)));
         // above 48 KiB a block (dynamic shared memory on CUDA): 6 stages of 8 subgroups, 4 rows each, 120 KiB
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 6, "rows_per_warp", 4, "blocks", 2)));
         return b.build();
@@ -132,6 +135,11 @@ class GemvMainLoopTest {
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "rows_per_warp", 4, "ring_scales", 2)),
                 Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_scales", 2)),
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 2, "stages", 2, "rows_per_warp", 8, "blocks", 7, "ring_scales", 2)),
+                // batches copied right after the wait: one (pieces, the defaults otherwise), two of a ring of 3 (words, none
+                // left before the wait but one), one of a ring of 2 (its second batch, which went out once x was staged)
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "after_wait", 1)),
+                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_scales", 1, "after_wait", 2)),
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 2, "blocks", 5, "trigger", 1, "after_wait", 1)),
                 // x in bytes (dot4): staged by 256 lanes over rows of 128 and 352 words (the last round partial)
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "dot4", 1)));
     }
@@ -155,7 +163,8 @@ class GemvMainLoopTest {
         long gemvs = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")).count();
         long withVariant = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")
                 && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
-                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
+                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2)
+                    && k.name().contains("_aw" + gemv.getOrDefault("after_wait", 0)) == (gemv.getOrDefault("after_wait", 0) > 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
                 && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)).count();
         assertTrue(gemvs >= 3 && withVariant == gemvs, "every f16 GEMV compiled with " + gemv + ": " + decode.kernels().stream().map(k -> k.name()).toList());
@@ -185,17 +194,17 @@ class GemvMainLoopTest {
 
     /**
      * Where a ringed GEMV lets the next kernel launch (the simulator runs kernels one after another, so this is
-     * read off the CUDA source): once, and with {@code trigger} 1 between the main loop's copies of a batch and
-     * its wait for the oldest (the iteration that issues the block's last batch), with 0 after the loop.
+     * read off the CUDA source): once, and with {@code trigger} 1 inside the main loop before its wait for the oldest
+     * batch (the iteration by whose start the block's last batch has been copied), with 0 after the loop.
      */
     @org.junit.jupiter.api.Test
     void theEarlyTriggerComesOnceWithTheBlocksLastCopies() {
         for (int trigger = 0; trigger <= 1; trigger++) {
             int tr = trigger;
             forEachGemvTrigger(decode(tinyFused(), Target.parse("cuda:sm_90"), Map.of("vector", 4, "unroll", 1, "pipeline", 1, "stages", 4, "trigger", trigger)), (name, src, at) -> {
-                int lastCommit = src.lastIndexOf("cp.async.commit_group"), lastWait = src.lastIndexOf("cp.async.wait_group");
-                assertTrue(tr == 1 ? lastCommit < at && at < lastWait : at > lastWait, name + " trigger " + tr + ": placed at " + at
-                        + " (last commit " + lastCommit + ", last wait " + lastWait + ")\n" + src);
+                int loop = src.lastIndexOf("for (int j = 0;"), lastWait = src.lastIndexOf("cp.async.wait_group");
+                assertTrue(loop >= 0 && (tr == 1 ? loop < at && at < lastWait : at > lastWait), name + " trigger " + tr + ": placed at " + at
+                        + " (main loop at " + loop + ", last wait " + lastWait + ")\n" + src);
             });
         }
     }
