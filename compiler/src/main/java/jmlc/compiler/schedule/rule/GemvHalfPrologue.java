@@ -30,6 +30,16 @@ import static jmlc.compiler.kernel.K.*;
  * Past the row's end a round reads the last word (every lane runs every round: dot4's stores meet by shuffles) and
  * stores nothing. An f16 row ({@code HalfMatmulInputs}: a prologue-free GEMV's x) is read 8 values a load and staged
  * as it is.
+ *
+ * <p>An f32 row's word is two float4s, so a subgroup's loads of a round lie 32 bytes apart a lane and each touches
+ * twice the sectors it uses (Nsight Compute: 18% excess L2 sectors on Llama-2-7B's qkv GEMV, its x and gain). With
+ * {@code coalesced} (knob {@code x_coalesce}) each 32 threads of a round read their 64 consecutive float4s as two
+ * loads of consecutive 16 bytes a lane, {@code A = f4[2 base + l]} and {@code B = f4[2 base + 32 + l]}
+ * ({@code base} the group's first word), and a pair of lanes assembles its two words by one exchange: lane
+ * {@code 2m} keeps A and takes its neighbour's A (word {@code base + m}), lane {@code 2m + 1} takes its neighbour's
+ * B and keeps its B (word {@code base + 16 + m}); so thread {@code t} stages word
+ * {@code r · threads + 32 (t / 32) + (t mod 32) / 2 + 16 (t mod 2)} instead of {@code r · threads + t}. Not with
+ * dot4's bytes, whose 4 consecutive lanes stage a group's 4 consecutive words.
  */
 final class GemvHalfPrologue {
     /** f32 values a thread holds from its staging loads at once (64 registers: the GEMV's main loop runs in 64 to 128). */
@@ -46,9 +56,9 @@ final class GemvHalfPrologue {
     private final MatmulParts m;
     private final Buffer x, g;
     private final int k, words, threads, sub, rounds, xRounds;
-    private final boolean norm, siluMul, normInRegisters;
+    private final boolean norm, siluMul, normInRegisters, pairs;
     private final Shared scratch;
-    private final List<Expr.Var[]> gAhead = new ArrayList<>(); // a norm's g quads, by round, loaded before the wait
+    private final List<List<Expr>> gAhead = new ArrayList<>(); // a norm's g words, by round, loaded before the wait
 
     /**
      * A norm's block reduction takes an f32 a subgroup of {@code lb}'s shared memory ({@code red}).
@@ -57,8 +67,10 @@ final class GemvHalfPrologue {
      * @param g       a norm's gain ([k] f32), or null
      * @param xRounds knob {@code x_rounds}: rounds a wave (a norm held in registers where all its rounds fit one), or 0:
      *                as many as {@link #HELD} values a thread allow
+     * @param coalesced knob {@code x_coalesce}: an f32 row read as a subgroup's consecutive float4s, a word assembled by
+     *                one exchange between neighbouring lanes (where threads come in 32s; never with dot4's stores)
      */
-    GemvHalfPrologue(LaunchBuilder lb, MatmulParts m, Buffer x, Buffer g, int k, int threads, int sub, int xRounds) {
+    GemvHalfPrologue(LaunchBuilder lb, MatmulParts m, Buffer x, Buffer g, int k, int threads, int sub, int xRounds, boolean coalesced) {
         this.m = m;
         this.x = x;
         this.g = g;
@@ -72,6 +84,12 @@ final class GemvHalfPrologue {
         this.xRounds = xRounds;
         this.normInRegisters = norm && (xRounds == 0 ? normInRegisters(k, threads) : rounds <= xRounds);
         this.scratch = norm ? Reductions.scratch(lb, "red", threads, sub) : null;
+        this.pairs = coalesced && threads % 32 == 0 && x.element().equals(KType.F32);
+    }
+
+    /** Whether knob {@code x_coalesce} changes how a row of {@code x}'s element type is read: an f32 row, threads in 32s. */
+    static boolean coalescible(KType xElement, int threads) {
+        return xElement.equals(KType.F32) && threads % 32 == 0;
     }
 
     /** Rounds of words a thread stages: {@code ceil((k / 8) / threads)}. */
@@ -128,11 +146,11 @@ final class GemvHalfPrologue {
         for (int r0 = 0; r0 < rounds; r0 += pass) {
             int r1 = Math.min(rounds, r0 + pass);
             List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
-            List<Expr.Var[]> gq = !gAhead.isEmpty() ? gAhead.subList(r0, r1) : loadG(b, r0, r1);
+            List<List<Expr>> gq = !gAhead.isEmpty() ? gAhead.subList(r0, r1) : loadG(b, r0, r1);
             for (int r = r0; r < r1; r++) {
                 List<Expr> v = new ArrayList<>(), a = xq.get(r - r0);
-                Expr.Var[] gv = gq.get(r - r0);
-                for (int l = 0; l < 8; l++) v.add(mul(mul(cast(KType.F32, a.get(l)), lane(gv[l / 4], l % 4)), inv));
+                List<Expr> gv = gq.get(r - r0);
+                for (int l = 0; l < 8; l++) v.add(mul(mul(cast(KType.F32, a.get(l)), gv.get(l)), inv));
                 storeRound(b, r, v, store);
             }
         }
@@ -213,15 +231,54 @@ final class GemvHalfPrologue {
         store.word(b, b.let(b.fresh("jw"), word(r)), inRow(r), values);
     }
 
-    /** Word {@code t + r · threads}, clamped into the row where the round is partial. */
+    /** Word {@code t + r · threads} (with {@link #pairs} the thread's word of its group's exchange), clamped into the row where the round is partial. */
     private Expr word(int r) {
-        Expr j = add(tid(0), c(r * threads));
+        Expr j = add(threadWord(), c(r * threads));
         return whole(r) ? j : min(j, c(words - 1));
     }
 
     /** Whether thread t's word of round r lies in the row; null where every thread's does (a whole round). */
     private Expr inRow(int r) {
-        return whole(r) ? null : lt(add(tid(0), c(r * threads)), c(words));
+        return whole(r) ? null : lt(add(threadWord(), c(r * threads)), c(words));
+    }
+
+    /** The thread's word of round 0: {@code t}, or with {@link #pairs} {@code 32 (t / 32) + (t mod 32) / 2 + 16 (t mod 2)}. */
+    private Expr threadWord() {
+        if (!pairs) return tid(0);
+        return add(add(mul(div(tid(0), c(32)), c(32)), div(mod(tid(0), c(32)), c(2))), mul(mod(tid(0), c(2)), c(16)));
+    }
+
+    /**
+     * With {@link #pairs}: round {@code r}'s two loads of a group of 32 threads, float4s {@code 2 base + l} and
+     * {@code 2 base + 32 + l} of the row at float4 {@code f0} ({@code base} the group's first word, {@code l} the
+     * lane in the group), each clamped into the row where the round is partial.
+     */
+    private Expr.Var[] pairLoads(K.Body b, Buffer buf, Expr f0, int r, String name) {
+        Expr first = add(mul(add(c(r * threads), mul(div(tid(0), c(32)), c(32))), c(2)), mod(tid(0), c(32)));
+        Expr.Var[] ab = new Expr.Var[2];
+        for (int h = 0; h < 2; h++) {
+            Expr at = add(first, c(32 * h));
+            ab[h] = b.let(b.fresh(name), load(buf, add(f0, whole(r) ? at : min(at, c(2 * words - 1))), KType.F32X4));
+        }
+        return ab;
+    }
+
+    /**
+     * With {@link #pairs}: the thread's word from its loads {@code A, B} ({@link #pairLoads}) and one exchange with its
+     * neighbour: an even lane sends B and keeps A as the word's low half, an odd lane sends A and keeps B as its high half.
+     */
+    private static Expr.Var[] exchange(K.Body b, Expr.Var[] ab, String name) {
+        Expr odd = eq(mod(tid(0), c(2)), c(1));
+        Expr.Var[] lo = new Expr.Var[4], hi = new Expr.Var[4];
+        for (int q = 0; q < 4; q++) {
+            Expr.Var got = b.let(b.fresh(name + "_x"), shflXor(select(odd, lane(ab[0], q), lane(ab[1], q)), 1));
+            lo[q] = b.let(b.fresh(name + "_lo"), select(odd, got, lane(ab[0], q)));
+            hi[q] = b.let(b.fresh(name + "_hi"), select(odd, lane(ab[1], q), got));
+        }
+        Expr.Var[] word = new Expr.Var[8];
+        System.arraycopy(lo, 0, word, 0, 4);
+        System.arraycopy(hi, 0, word, 4, 4);
+        return word;
     }
 
     private boolean whole(int r) {
@@ -236,6 +293,12 @@ final class GemvHalfPrologue {
     private List<List<Expr>> loadX(K.Body b, Expr xb, int offset, int r0, int r1) {
         List<List<Expr>> out = new ArrayList<>();
         String name = offset == 0 ? "xa" : "xu";
+        if (pairs) { // every round's loads first, then the exchanges (each waits for its loads)
+            List<Expr.Var[]> loads = new ArrayList<>();
+            for (int r = r0; r < r1; r++) loads.add(pairLoads(b, x, div(add(xb, c(offset)), c(4)), r, name));
+            for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(b, ab, name)));
+            return out;
+        }
         for (int r = r0; r < r1; r++) {
             List<Expr> values = new ArrayList<>(8);
             if (x.element().equals(KType.F16)) {
@@ -251,11 +314,21 @@ final class GemvHalfPrologue {
         return out;
     }
 
-    private List<Expr.Var[]> loadG(K.Body b, int r0, int r1) {
-        List<Expr.Var[]> out = new ArrayList<>();
+    /** A norm's gain for rounds {@code [r0, r1)}, each round's word as its 8 values, all loads issued at once. */
+    private List<List<Expr>> loadG(K.Body b, int r0, int r1) {
+        List<List<Expr>> out = new ArrayList<>();
+        if (pairs) {
+            List<Expr.Var[]> loads = new ArrayList<>();
+            for (int r = r0; r < r1; r++) loads.add(pairLoads(b, g, c(0), r, "ga"));
+            for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(b, ab, "ga")));
+            return out;
+        }
         for (int r = r0; r < r1; r++) {
             Expr at = mul(word(r), c(2));
-            out.add(new Expr.Var[] {b.let(b.fresh("ga"), load(g, at, KType.F32X4)), b.let(b.fresh("ga"), load(g, add(at, c(1)), KType.F32X4))});
+            Expr.Var lo = b.let(b.fresh("ga"), load(g, at, KType.F32X4)), hi = b.let(b.fresh("ga"), load(g, add(at, c(1)), KType.F32X4));
+            List<Expr> values = new ArrayList<>(8);
+            for (int l = 0; l < 8; l++) values.add(lane(l < 4 ? lo : hi, l % 4));
+            out.add(values);
         }
         return out;
     }

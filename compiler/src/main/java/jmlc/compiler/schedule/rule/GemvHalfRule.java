@@ -172,6 +172,13 @@ public final class GemvHalfRule implements ScheduleRule {
      * 13B 313.5 against 306.8, 302.9, 306.1; 8B 500.8 against 496.2, 495.8, 496.1.
      */
     static final int X_ROUNDS = 0;
+    /**
+     * Knob {@code x_coalesce}: 1 reads an f32 x row (a norm's, and its gain) as a subgroup's consecutive float4s, each lane's
+     * word then assembled by one exchange with its neighbour ({@link GemvHalfPrologue}), where a lane's two float4s 32
+     * bytes apart touch twice the L2 sectors they use (Nsight Compute, H100: 18% excess sectors on Llama-2-7B's qkv GEMV,
+     * every block's x read after the wait at once). Off until measured (2026-12-07: no GPU was lent).
+     */
+    static final int X_COALESCE = 0;
 
     @Override
     public String name() {
@@ -253,7 +260,10 @@ public final class GemvHalfRule implements ScheduleRule {
                 .add(Knob.oneOf("x_rounds", X_ROUNDS, "rounds of x words (one a thread a round) whose loads the prologue issues at once, a norm's x held in "
                         + "registers where all its rounds fit; 0: as many as 64 values a thread allow", 0, 1, 2, 4, 8)
                         // per kernel 0 was the fastest or tied on every matrix of 7B, 8B and 13B (H100): not searched
-                        .tryOnly(X_ROUNDS));
+                        .tryOnly(X_ROUNDS))
+                .add(Knob.oneOf("x_coalesce", X_COALESCE, "1: an f32 x row (a norm's, and its gain) read as a subgroup's consecutive 16 bytes a lane, "
+                        + "each lane's 8 values then assembled by one exchange with its neighbour; 0: a lane's two float4s 32 bytes apart "
+                        + "(twice the L2 sectors); moot for an f16 row and with dot4", 0, 1));
         if (ctx.caps().prefetchL2()) {
             // a bulk range starts and ends on 16 bytes: rows of the scales (2 bytes a group of 32) are, where K is a multiple of 256
             int[] values = ctx.caps().bulkPrefetch() && k % 256 == 0 ? new int[] {0, 1, 2} : new int[] {0, 1};
@@ -335,7 +345,13 @@ public final class GemvHalfRule implements ScheduleRule {
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
                 v.getOrDefault("trigger", 0) != 0, ringScales, stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
-        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), loop)));
+        boolean xCoalesce = v.getOrDefault("x_coalesce", X_COALESCE) == 1 && xCoalescible(v, m, ctx.caps());
+        return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), xCoalesce, loop)));
+    }
+
+    /** Whether knob {@code x_coalesce} changes the kernel of values {@code v}: an f32 x row, threads in 32s, f16 staging (not dot4). */
+    static boolean xCoalescible(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
+        return v.getOrDefault("dot4", 0) == 0 && GemvHalfPrologue.coalescible(LaunchBuilder.elementOf(m.x().type().dtype()), v.get("warps") * caps.subgroupSize());
     }
 
     /**
@@ -365,6 +381,11 @@ public final class GemvHalfRule implements ScheduleRule {
      * a block's last row tile begins; recorded as 1 with a ring).
      */
     static Map<String, Integer> asUsed(Map<String, Integer> v, MatmulParts m, Capabilities caps) {
+        if (v.getOrDefault("x_coalesce", X_COALESCE) != X_COALESCE && !xCoalescible(v, m, caps)) {
+            Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
+            out.put("x_coalesce", X_COALESCE);
+            return asUsed(out, m, caps);
+        }
         boolean ring = ringFits(v, m, caps);
         String trigger = jmlc.compiler.schedule.Program.EARLY_TRIGGER;
         int early = v.getOrDefault(trigger, 0), k = (int) m.k(), scalesDefault = ringScalesDefault(k, caps);
@@ -389,20 +410,20 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     private KernelCall kernel(MatmulParts m, Value out, ScheduleContext ctx, KernelSignature sig, int n, int k, QuantScheme q,
-                              int warps, int blocks, int prefetch, int xRounds, GemvHalfTile.MainLoop loop) {
+                              int warps, int blocks, int prefetch, int xRounds, boolean xCoalesce, GemvHalfTile.MainLoop loop) {
         int rpw = loop.rpw(), vector = loop.vector(), unroll = loop.unroll();
         boolean dot2 = loop.dot2(), dot4 = loop.dot4();
         int sub = ctx.caps().subgroupSize();
         int ksplit = loop.ksplit(), threads = warps * sub, blockRows = warps / ksplit * rpw, tiles = (n + blockRows - 1) / blockRows;
         int words = k / 8, chunks = words / vector;
         int xCols = m.prologue() instanceof Op.Prologue.SiluMul ? 2 * k : k;
-        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "") + (xRounds != 0 ? "_xr" + xRounds : "");
+        String name = sig.key() + MatmulPrologue.suffix(m) + "_w" + warps + loop.suffix() + "b" + blocks + loop.variant() + (prefetch != 0 ? "_pf" + prefetch : "") + (xRounds != 0 ? "_xr" + xRounds : "") + (xCoalesce ? "_xc" : "");
         LaunchBuilder lb = ctx.launch(name, "y[s, n] = sum_k prologue(x)[s, k] * w[n, k]" + (m.bias() != null ? " + bias[n]" : "")
                 + (m.residual() != null ? " + r[s, n]" : "") + (dot4 ? " by dot4 of the nibbles and x quantized to bytes (a scale per 32)"
                 : dot2 ? " by f16 dot2 into f32" : " in f16 arithmetic") + ", w " + w(m));
         lb.block(threads).grid(c(blocks), lb.rows(m.x())).persistent(tiles)
                 .knob("warps", warps).knob("rows_per_warp", rpw).knob("vector", vector).knob("unroll", unroll).knob("blocks", blocks)
-                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit).knob("x_rounds", xRounds);
+                .knob("nibbles", loop.inPlace() ? 1 : 0).knob("pipeline", loop.pipeline()).knob("prefetch", prefetch).knob("ksplit", ksplit).knob("x_rounds", xRounds).knob("x_coalesce", xCoalesce ? 1 : 0);
         if (ctx.caps().dot4()) lb.knob("dot4", dot4 ? 1 : 0);
         Buffer x = lb.input("x", m.x());
         Buffer g = m.normWeight() != null ? lb.input("g", m.normWeight()) : null;
@@ -455,7 +476,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
         GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
                 group, laneId, loop.ringScales()) : null;
-        GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds);
+        GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds, xCoalesce);
         prologue.beforeWait(b);
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);
         // with knob after_wait, the ring's next copies go out now, in flight while x is staged

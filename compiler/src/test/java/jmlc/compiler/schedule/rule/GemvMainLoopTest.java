@@ -104,6 +104,13 @@ class GemvMainLoopTest {
         // the ring's last first batch right after the wait (after_wait 1), its last two (2), through whole models
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "after_wait", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 1, "after_wait", 2)));
+        // an f32 x row (the norms') read as a subgroup's consecutive float4s and assembled by exchanges (x_coalesce 1): a
+        // ring, its round partial (96 words, 256 threads); x and g read again after the reduction (2 rounds of 64 threads,
+        // one a wave); subgroups of 8 and wave64
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "stages", 4, "trigger", 1, "x_coalesce", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 0, "x_rounds", 1, "x_coalesce", 1)));
+        b.add(Arguments.of("vulkan:sg8", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 2, "vector", 1, "unroll", 2, "blocks", 3, "x_coalesce", 1)));
+        b.add(Arguments.of("rocm:gfx90a", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 2, "unroll", 1, "x_coalesce", 1)));
         // above 48 KiB a block (dynamic shared memory on CUDA): 6 stages of 8 subgroups, 4 rows each, 120 KiB
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 6, "rows_per_warp", 4, "blocks", 2)));
         return b.build();
@@ -140,6 +147,8 @@ class GemvMainLoopTest {
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "after_wait", 1)),
                 Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_scales", 1, "after_wait", 2)),
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 2, "blocks", 5, "trigger", 1, "after_wait", 1)),
+                // the norms' f32 rows by a subgroup's consecutive float4s (x_coalesce 1), 128 words over 256 threads
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "x_coalesce", 1)),
                 // x in bytes (dot4): staged by 256 lanes over rows of 128 and 352 words (the last round partial)
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "dot4", 1)));
     }
@@ -166,7 +175,9 @@ class GemvMainLoopTest {
                 && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2)
                     && k.name().contains("_aw" + gemv.getOrDefault("after_wait", 0)) == (gemv.getOrDefault("after_wait", 0) > 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
-                && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)).count();
+                && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)
+                // x_coalesce where x is f32: the norms' GEMVs (the others' x is f16, HalfMatmulInputs)
+                && k.name().contains("_xc") == (gemv.getOrDefault("x_coalesce", 0) == 1 && k.name().contains("_norm"))).count();
         assertTrue(gemvs >= 3 && withVariant == gemvs, "every f16 GEMV compiled with " + gemv + ": " + decode.kernels().stream().map(k -> k.name()).toList());
         TinyModel m = new TinyModel(c, unfused, SEED);
         Random r = new Random(SEED);
