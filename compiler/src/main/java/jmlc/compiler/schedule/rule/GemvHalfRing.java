@@ -22,7 +22,8 @@ import static jmlc.compiler.kernel.K.*;
  * first {@code stages - 1} go out before the kernel waits for the previous one and stages x, so a GEMV's first
  * bytes arrive while its prologue runs, and the last of the first {@code stages} once x is staged; knob
  * {@code after_wait} sends one or two of them right after the wait instead, so copies are in flight through the
- * prologue even where those before the wait have landed.
+ * prologue even where those before the wait have landed; knob {@code before_wait} copies only one or two before the
+ * wait and the rest once x is staged, so x's loads queue behind fewer copies.
  *
  * <p>A block's batches are numbered across its tiles: batch {@code j} is chunk iteration {@code j % iters} of
  * its tile {@code j / iters} (tiles {@code blockIdx.x, blockIdx.x + gridDim.x, ...}), so the copies run on
@@ -80,7 +81,7 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int afterWait, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int beforeWaitKnob, int afterWait, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
 
@@ -102,9 +103,12 @@ final class GemvHalfRing {
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
         }
 
-        /** Batches copied before the grid dependency's wait: {@code stages - 1}, or {@code stages - afterWait} where more than one goes after it. */
+        /**
+         * Batches copied before the grid dependency's wait: knob {@code before_wait} where set (at most what the batches after
+         * the wait leave), else {@code stages - 1}, or {@code stages - afterWait} where more than one goes after it.
+         */
         int beforeWait() {
-            return stages - Math.max(afterWait, 1);
+            return beforeWaitKnob > 0 ? Math.min(beforeWaitKnob, stages - afterWait) : stages - Math.max(afterWait, 1);
         }
 
         /** Right after the grid dependency's wait: the {@code afterWait} batches after {@link #beforeWait}'s. */
@@ -224,7 +228,7 @@ final class GemvHalfRing {
      * The ring's arrays and the block's batch count; the copies of the first {@link Ring#beforeWait} batches go out here, the
      * rest of the first {@code stages} by {@link Ring#issueAfterWait} and {@link Ring#issueAfterPrologue}.
      */
-    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int afterWait, int threads, int rpw, int unroll, int sub,
+    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
                       int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how) {
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
         Shared scales = how == Scales.REGISTERS ? null : lb.shared("sring", KType.U32, stages * threads * rpw * unroll * how.bytes() / 4);
@@ -236,7 +240,7 @@ final class GemvHalfRing {
         if (next != null)
             for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
-        Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
+        Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, beforeWait, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
                 tid(0), next);
         for (int j = 0; j < ring.beforeWait(); j++) ring.issue(b, c(j));
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)

@@ -146,9 +146,19 @@ public final class GemvHalfRule implements ScheduleRule {
      * before the wait go out as a block starts, which with dependent launches is while the previous kernel drains, so they
      * may all have landed by the time the wait returns, and the multiprocessor reads nothing while its prologue loads x and
      * reduces the norm (0.17 ms of a Llama-2-7B step's 1.48 ms of GEMVs on an H100, bench/gemv-ablation.sh, 2026-12-07);
-     * 1 or 2 keep a batch or two of copies going through the prologue. Not yet measured (2026-12-07).
+     * 1 or 2 keep a batch or two of copies going through the prologue. Measured slower (H100, 2026-12-07, decode tok/s,
+     * bench/knob-compare.sh): Llama-2-7B 591.9 -> 571.8, Llama-3-8B 546.0 -> 536.6, Llama-2-13B 319.6 -> 309.3, and each
+     * GEMV alone about 1 us slower: x's loads after the wait queue behind the copies in flight, one batch more ahead of
+     * them costs what its bytes take ({@link #RING_BEFORE_WAIT} tries the other way round).
      */
     static final int RING_AFTER_WAIT = 0;
+    /**
+     * With a ring, how many of its first batches are copied before the grid dependency's wait (knob {@code before_wait}; 0:
+     * {@code stages - 1}), the rest of the first {@code stages} once x is staged. Why fewer: a block's x loads after the wait
+     * queue behind the copies it has in flight. after_wait 1 put one batch more in front of them and slowed each GEMV by
+     * about 1 us even alone (H100, 2026-12-07, Llama-2-7B qkv 12.3 -> 13.3 us, down 12.9 -> 14.2). Not yet measured.
+     */
+    static final int RING_BEFORE_WAIT = 0;
 
     /** Knob {@code ring_scales}' default for rows of {@code k}: {@link #RING_SCALES} where the pieces fit, else 1 (words). */
     static int ringScalesDefault(int k, Capabilities caps) {
@@ -176,7 +186,9 @@ public final class GemvHalfRule implements ScheduleRule {
      * Knob {@code x_coalesce}: 1 reads an f32 x row (a norm's, and its gain) as a subgroup's consecutive float4s, each lane's
      * word then assembled by one exchange with its neighbour ({@link GemvHalfPrologue}), where a lane's two float4s 32
      * bytes apart touch twice the L2 sectors they use (Nsight Compute, H100: 18% excess sectors on Llama-2-7B's qkv GEMV,
-     * every block's x read after the wait at once). Off until measured (2026-12-07: no GPU was lent).
+     * every block's x read after the wait at once). H100, 2026-12-07 (bench/knob-compare.sh, decode tok/s): Llama-2-7B
+     * 591.9 -> 595.8, Llama-3-8B 546.0 -> 549.5, Llama-2-13B 319.6 -> 316.8; no default that wins everywhere, so off and
+     * searched by the tuner.
      */
     static final int X_COALESCE = 0;
 
@@ -284,6 +296,10 @@ public final class GemvHalfRule implements ScheduleRule {
                     + "wait; 2: the last two)", 0, 1, 2)
                     // the tuner replays one kernel at a time, where the wait returns at once: judged end to end (as the trigger)
                     .tryOnly(RING_AFTER_WAIT));
+            space.add(Knob.oneOf("before_wait", RING_BEFORE_WAIT, "with a ring: how many of its first batches are copied before the grid "
+                    + "dependency's wait, the rest of the first stages once x is staged (0: stages - 1)", 0, 1, 2, 3)
+                    // judged end to end, as after_wait
+                    .tryOnly(RING_BEFORE_WAIT));
             space.add(Knob.oneOf("stages", ring ? RING_STAGES : 0, "0: weights in flight in registers (pipeline); 2 to 8: each lane copies its batches of weights and "
                     + "scales into a shared-memory ring of this many (cp.async), stages - 1 in flight, the first before the prologue, where the other knobs suit "
                     + "a ring (vector 4, ksplit 1, pipeline 1, no L2 prefetch, K a multiple of 64, the ring and x in shared memory); else as 0", 0, 2, 3, 4, 5, 6, 8));
@@ -343,7 +359,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) != 0, ringScales, stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0, dot4);
+                v.getOrDefault("trigger", 0) != 0, ringScales, stages > 0 ? v.getOrDefault("before_wait", RING_BEFORE_WAIT) : 0, stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         boolean xCoalesce = v.getOrDefault("x_coalesce", X_COALESCE) == 1 && xCoalescible(v, m, ctx.caps());
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), xCoalesce, loop)));
@@ -398,12 +414,13 @@ public final class GemvHalfRule implements ScheduleRule {
             return out;
         }
         boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault
-                || v.getOrDefault("after_wait", RING_AFTER_WAIT) != RING_AFTER_WAIT;
+                || v.getOrDefault("after_wait", RING_AFTER_WAIT) != RING_AFTER_WAIT || v.getOrDefault("before_wait", RING_BEFORE_WAIT) != RING_BEFORE_WAIT;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
         if (out.containsKey("ring_scales")) out.put("ring_scales", scalesDefault);
         if (out.containsKey("after_wait")) out.put("after_wait", RING_AFTER_WAIT);
+        if (out.containsKey("before_wait")) out.put("before_wait", RING_BEFORE_WAIT);
         // the ring's early trigger goes with the ring; the register loop's (2) stays
         if (out.containsKey(trigger) && early == 1) out.put(trigger, 0);
         return out;
@@ -474,7 +491,7 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean ringed = loop.stages() > 0;
         GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
-        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
+        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.beforeWait(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
                 group, laneId, loop.ringScales()) : null;
         GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds, xCoalesce);
         prologue.beforeWait(b);

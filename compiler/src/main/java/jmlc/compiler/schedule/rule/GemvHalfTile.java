@@ -36,14 +36,14 @@ final class GemvHalfTile {
      * {@code inPlace} and {@code dot2} then unused).
      */
     record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly,
-                    GemvHalfRing.Scales ringScales, int afterWait, boolean dot4) {
+                    GemvHalfRing.Scales ringScales, int beforeWait, int afterWait, boolean dot4) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
             return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales == GemvHalfRing.Scales.WORDS ? "" : ringScales == GemvHalfRing.Scales.PIECES ? "_rp" : "_rs")
-                    + (afterWait > 0 ? "_aw" + afterWait : "") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
+                    + (beforeWait > 0 ? "_bw" + beforeWait : "") + (afterWait > 0 ? "_aw" + afterWait : "") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
                     + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 

@@ -104,6 +104,10 @@ class GemvMainLoopTest {
         // the ring's last first batch right after the wait (after_wait 1), its last two (2), through whole models
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "after_wait", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 1, "after_wait", 2)));
+        // one batch copied before the wait and three once x is staged (before_wait 1); two before, one after the wait, one
+        // once x is staged
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "before_wait", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "stages", 4, "trigger", 1, "before_wait", 2, "after_wait", 1)));
         // an f32 x row (the norms') read as a subgroup's consecutive float4s and assembled by exchanges (x_coalesce 1): a
         // ring, its round partial (96 words, 256 threads); x and g read again after the reduction (2 rounds of 64 threads,
         // one a wave); subgroups of 8 and wave64
@@ -147,6 +151,8 @@ class GemvMainLoopTest {
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "after_wait", 1)),
                 Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_scales", 1, "after_wait", 2)),
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 2, "blocks", 5, "trigger", 1, "after_wait", 1)),
+                // one batch before the wait, the rest once x is staged
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "before_wait", 1)),
                 // the norms' f32 rows by a subgroup's consecutive float4s (x_coalesce 1), 128 words over 256 threads
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "x_coalesce", 1)),
                 // x in bytes (dot4): staged by 256 lanes over rows of 128 and 352 words (the last round partial)
@@ -173,7 +179,8 @@ class GemvMainLoopTest {
         long withVariant = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")
                 && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
                 && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2)
-                    && k.name().contains("_aw" + gemv.getOrDefault("after_wait", 0)) == (gemv.getOrDefault("after_wait", 0) > 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
+                    && k.name().contains("_aw" + gemv.getOrDefault("after_wait", 0)) == (gemv.getOrDefault("after_wait", 0) > 0)
+                    && k.name().contains("_bw" + gemv.getOrDefault("before_wait", 0)) == (gemv.getOrDefault("before_wait", 0) > 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
                 && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)
                 // x_coalesce where x is f32: the norms' GEMVs (the others' x is f16, HalfMatmulInputs)
