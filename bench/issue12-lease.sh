@@ -24,7 +24,7 @@
 #      and the norms' f32 x and gain read as a subgroup's consecutive float4s (x_coalesce 1: half the L2 sectors), alone
 #      and with after_wait 1 (on an H100, 2026-12-07: after_wait 2 to 3% slower everywhere, x_coalesce +0.7, +0.6, -0.9%);
 #      and only 1 or 2 of the ring's first batches copied before the wait (before_wait 1, 2: x's loads behind fewer
-#      copies; new 2026-12-07, not yet run);
+#      copies; on an H100, 2026-12-07, 7B -5.0 and -1.3%, 8B -4.7 and -1.0%, 13B -7.0 and -1.0%);
 #   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
 #   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step);

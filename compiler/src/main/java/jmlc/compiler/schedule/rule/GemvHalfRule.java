@@ -156,7 +156,10 @@ public final class GemvHalfRule implements ScheduleRule {
      * With a ring, how many of its first batches are copied before the grid dependency's wait (knob {@code before_wait}; 0:
      * {@code stages - 1}), the rest of the first {@code stages} once x is staged. Why fewer: a block's x loads after the wait
      * queue behind the copies it has in flight. after_wait 1 put one batch more in front of them and slowed each GEMV by
-     * about 1 us even alone (H100, 2026-12-07, Llama-2-7B qkv 12.3 -> 13.3 us, down 12.9 -> 14.2). Not yet measured.
+     * about 1 us even alone (H100, 2026-12-07, Llama-2-7B qkv 12.3 -> 13.3 us, down 12.9 -> 14.2). Fewer are slower end to
+     * end (same card, bench/knob-compare.sh, decode tok/s): 1 before the wait Llama-2-7B 592.0 -> 562.1, Llama-3-8B
+     * 545.5 -> 520.0, Llama-2-13B 318.7 -> 296.4; 2: 584.5, 540.2, 315.4. Alone the o GEMV gains (7B 6.7 -> 6.0 us) and
+     * the tall ones lose (qkv 12.2 -> 13.1): the copies made while the previous kernel drains are worth more than x's wait.
      */
     static final int RING_BEFORE_WAIT = 0;
 
