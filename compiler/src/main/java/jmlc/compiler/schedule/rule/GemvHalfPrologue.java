@@ -84,7 +84,7 @@ final class GemvHalfPrologue {
         this.xRounds = xRounds;
         this.normInRegisters = norm && (xRounds == 0 ? normInRegisters(k, threads) : rounds <= xRounds);
         this.scratch = norm ? Reductions.scratch(lb, "red", threads, sub) : null;
-        this.pairs = coalesced && threads % 32 == 0 && x.element().equals(KType.F32);
+        this.pairs = coalesced && coalescible(x.element(), threads);
     }
 
     /** Whether knob {@code x_coalesce} changes how a row of {@code x}'s element type is read: an f32 row, threads in 32s. */
@@ -263,21 +263,27 @@ final class GemvHalfPrologue {
         return ab;
     }
 
+    /** With {@link #pairs}: the words of rounds {@code [r0, r1)} of the row at float4 {@code f0}, every round's loads issued before any exchange (each waits for its loads). */
+    private List<List<Expr>> pairWords(K.Body b, Buffer buf, Expr f0, int r0, int r1, String name) {
+        List<Expr.Var[]> loads = new ArrayList<>();
+        for (int r = r0; r < r1; r++) loads.add(pairLoads(b, buf, f0, r, name));
+        List<List<Expr>> out = new ArrayList<>();
+        for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(b, ab, name)));
+        return out;
+    }
+
     /**
      * With {@link #pairs}: the thread's word from its loads {@code A, B} ({@link #pairLoads}) and one exchange with its
      * neighbour: an even lane sends B and keeps A as the word's low half, an odd lane sends A and keeps B as its high half.
      */
     private static Expr.Var[] exchange(K.Body b, Expr.Var[] ab, String name) {
         Expr odd = eq(mod(tid(0), c(2)), c(1));
-        Expr.Var[] lo = new Expr.Var[4], hi = new Expr.Var[4];
+        Expr.Var[] word = new Expr.Var[8]; // values 0..3 the low half, 4..7 the high
         for (int q = 0; q < 4; q++) {
             Expr.Var got = b.let(b.fresh(name + "_x"), shflXor(select(odd, lane(ab[0], q), lane(ab[1], q)), 1));
-            lo[q] = b.let(b.fresh(name + "_lo"), select(odd, got, lane(ab[0], q)));
-            hi[q] = b.let(b.fresh(name + "_hi"), select(odd, lane(ab[1], q), got));
+            word[q] = b.let(b.fresh(name + "_lo"), select(odd, got, lane(ab[0], q)));
+            word[4 + q] = b.let(b.fresh(name + "_hi"), select(odd, lane(ab[1], q), got));
         }
-        Expr.Var[] word = new Expr.Var[8];
-        System.arraycopy(lo, 0, word, 0, 4);
-        System.arraycopy(hi, 0, word, 4, 4);
         return word;
     }
 
@@ -291,14 +297,9 @@ final class GemvHalfPrologue {
      * 16-byte load (f16 values, staged as they are).
      */
     private List<List<Expr>> loadX(K.Body b, Expr xb, int offset, int r0, int r1) {
-        List<List<Expr>> out = new ArrayList<>();
         String name = offset == 0 ? "xa" : "xu";
-        if (pairs) { // every round's loads first, then the exchanges (each waits for its loads)
-            List<Expr.Var[]> loads = new ArrayList<>();
-            for (int r = r0; r < r1; r++) loads.add(pairLoads(b, x, div(add(xb, c(offset)), c(4)), r, name));
-            for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(b, ab, name)));
-            return out;
-        }
+        if (pairs) return pairWords(b, x, div(add(xb, c(offset)), c(4)), r0, r1, name);
+        List<List<Expr>> out = new ArrayList<>();
         for (int r = r0; r < r1; r++) {
             List<Expr> values = new ArrayList<>(8);
             if (x.element().equals(KType.F16)) {
@@ -316,13 +317,8 @@ final class GemvHalfPrologue {
 
     /** A norm's gain for rounds {@code [r0, r1)}, each round's word as its 8 values, all loads issued at once. */
     private List<List<Expr>> loadG(K.Body b, int r0, int r1) {
+        if (pairs) return pairWords(b, g, c(0), r0, r1, "ga");
         List<List<Expr>> out = new ArrayList<>();
-        if (pairs) {
-            List<Expr.Var[]> loads = new ArrayList<>();
-            for (int r = r0; r < r1; r++) loads.add(pairLoads(b, g, c(0), r, "ga"));
-            for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(b, ab, "ga")));
-            return out;
-        }
         for (int r = r0; r < r1; r++) {
             Expr at = mul(word(r), c(2));
             Expr.Var lo = b.let(b.fresh("ga"), load(g, at, KType.F32X4)), hi = b.let(b.fresh("ga"), load(g, add(at, c(1)), KType.F32X4));

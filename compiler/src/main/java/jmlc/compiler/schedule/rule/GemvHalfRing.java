@@ -81,7 +81,7 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int beforeWaitKnob, int afterWait, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
 
@@ -103,22 +103,14 @@ final class GemvHalfRing {
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
         }
 
-        /**
-         * Batches copied before the grid dependency's wait: knob {@code before_wait} where set (at most what the batches after
-         * the wait leave), else {@code stages - 1}, or {@code stages - afterWait} where more than one goes after it.
-         */
-        int beforeWait() {
-            return beforeWaitKnob > 0 ? Math.min(beforeWaitKnob, stages - afterWait) : stages - Math.max(afterWait, 1);
-        }
-
-        /** Right after the grid dependency's wait: the {@code afterWait} batches after {@link #beforeWait}'s. */
+        /** Right after the grid dependency's wait: the {@code afterWait} batches after the {@code beforeWait} copied before it. */
         void issueAfterWait(K.Body b) {
-            for (int j = beforeWait(); j < beforeWait() + afterWait; j++) issue(b, c(j));
+            for (int j = beforeWait; j < beforeWait + afterWait; j++) issue(b, c(j));
         }
 
         /** Once x is staged ({@link GemvHalfRing#loop} begins): the rest of the first {@code stages} batches (the last one where none went after the wait). */
         void issueAfterPrologue(K.Body b) {
-            for (int j = beforeWait() + afterWait; j < stages; j++) issue(b, c(j));
+            for (int j = beforeWait + afterWait; j < stages; j++) issue(b, c(j));
         }
 
         /** Whether the scales travel in pieces a subgroup ({@link Scales#PIECES}): lanes read each other's copies. */
@@ -225,8 +217,17 @@ final class GemvHalfRing {
     }
 
     /**
-     * The ring's arrays and the block's batch count; the copies of the first {@link Ring#beforeWait} batches go out here, the
-     * rest of the first {@code stages} by {@link Ring#issueAfterWait} and {@link Ring#issueAfterPrologue}.
+     * Of a ring of {@code stages} with {@code afterWait} of its first batches copied right after the wait, how many go
+     * before the wait: knob {@code before_wait} where set, at most what those after the wait leave; else {@code stages - 1},
+     * or {@code stages - afterWait} where more than one goes after it.
+     */
+    static int beforeWait(int stages, int knob, int afterWait) {
+        return knob > 0 ? Math.min(knob, stages - afterWait) : stages - Math.max(afterWait, 1);
+    }
+
+    /**
+     * The ring's arrays and the block's batch count; the copies of the first {@code beforeWait} batches ({@link #beforeWait})
+     * go out here, the rest of the first {@code stages} by {@link Ring#issueAfterWait} and {@link Ring#issueAfterPrologue}.
      */
     static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
                       int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how) {
@@ -242,7 +243,7 @@ final class GemvHalfRing {
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
         Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, beforeWait, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
                 tid(0), next);
-        for (int j = 0; j < ring.beforeWait(); j++) ring.issue(b, c(j));
+        for (int j = 0; j < beforeWait; j++) ring.issue(b, c(j));
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
         if (next != null) ring.loadScales(b, c(0), next);
         return ring;
@@ -260,7 +261,8 @@ final class GemvHalfRing {
         for (int i = 0; i < rpw; i++) acc[i] = b.let("acc" + i, f(0));
         r.issueAfterPrologue(b);
         Expr.Var j = var("j", KType.I32);
-        // with an early trigger: the iteration that issues the block's last batch (the first, where start issued them all)
+        // with an early trigger: the iteration by whose start the block's last batch has been copied (the first, where the
+        // copies before the loop were all of them)
         Expr.Var lastIssue = loop.triggerEarly() ? b.let("last_issue", max(sub(r.batches(), c(r.stages())), c(0))) : null;
         b.forRange(j, c(0), r.batches(), c(1), 1, s -> {
             // every weight byte of the block is in flight: the next kernel may launch, its blocks taking the

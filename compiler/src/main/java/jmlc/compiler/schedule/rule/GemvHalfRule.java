@@ -361,8 +361,11 @@ public final class GemvHalfRule implements ScheduleRule {
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
+        // with a ring: of its first stages batches, how many are copied right after the wait, and how many before it
+        int afterWait = stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0;
+        int beforeWait = stages > 0 ? GemvHalfRing.beforeWait(stages, v.getOrDefault("before_wait", RING_BEFORE_WAIT), afterWait) : 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) != 0, ringScales, stages > 0 ? v.getOrDefault("before_wait", RING_BEFORE_WAIT) : 0, stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0, dot4);
+                v.getOrDefault("trigger", 0) != 0, ringScales, beforeWait, afterWait, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         boolean xCoalesce = v.getOrDefault("x_coalesce", X_COALESCE) == 1 && xCoalescible(v, m, ctx.caps());
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), xCoalesce, loop)));
@@ -493,7 +496,7 @@ public final class GemvHalfRule implements ScheduleRule {
         GemvHalfTile.Loads loads = new GemvHalfTile.Loads(data, scales, chunks, k, loop.stride(sub), loop);
         boolean ringed = loop.stages() > 0;
         GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
-        // with a ring, the first stages - 1 batches of copies go out now, in flight while x is staged
+        // with a ring, its first batches of copies go out now (stages - 1 by default), in flight while x is staged
         GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.beforeWait(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
                 group, laneId, loop.ringScales()) : null;
         GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds, xCoalesce);

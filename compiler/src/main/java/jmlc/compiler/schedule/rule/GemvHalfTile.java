@@ -43,7 +43,7 @@ final class GemvHalfTile {
 
         String variant() {
             return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales == GemvHalfRing.Scales.WORDS ? "" : ringScales == GemvHalfRing.Scales.PIECES ? "_rp" : "_rs")
-                    + (beforeWait > 0 ? "_bw" + beforeWait : "") + (afterWait > 0 ? "_aw" + afterWait : "") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
+                    + (beforeWait != GemvHalfRing.beforeWait(stages, 0, afterWait) ? "_bw" + beforeWait : "") + (afterWait > 0 ? "_aw" + afterWait : "") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
                     + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 
