@@ -42,7 +42,7 @@ import static jmlc.compiler.kernel.K.*;
  * weights, which nothing writes, so under programmatic dependent launch it starts as early as the host
  * does. A prefetch is a hint: the values computed are the same with it or without.
  *
- * <p>Where: targets with bulk L2 prefetches ({@link Capabilities#bulkPrefetch()}: CUDA sm_90+). The
+ * <p>Where: targets with bulk L2 prefetches ({@link Capabilities#bulk()}: CUDA sm_90+). The
  * knob's default is 0 (off) until measured.
  */
 public final class WeightPrefetch {
@@ -68,7 +68,7 @@ public final class WeightPrefetch {
 
     /** The MiB {@code knobs} give for {@code target} (0 where the target has no bulk L2 prefetch). */
     public static int mib(Knobs knobs, Target target) {
-        if (!target.caps().bulkPrefetch()) return 0;
+        if (!target.caps().bulk()) return 0;
         KnobSpace s = space(target);
         return s.resolve(knobs.values(s.signature())).get("mib");
     }
@@ -78,7 +78,7 @@ public final class WeightPrefetch {
 
     /** {@code p} with each run of weightless launches' first asking the L2 for up to {@code mib} MiB of the weights after it ({@code p} where none do). */
     public static Program apply(Program p, Capabilities caps, int mib) {
-        if (mib <= 0 || !caps.bulkPrefetch()) return p;
+        if (mib <= 0 || !caps.bulk()) return p;
         List<KernelCall> in = p.launched(), out = new ArrayList<>(in.size());
         boolean changed = false;
         for (int i = 0; i < in.size(); i++) {

@@ -125,6 +125,16 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
         throw new UnsupportedOperationException(language() + " has no asynchronous copies to shared memory");
     }
 
+    /** Starts one copy of {@code bytes} (an expression) from global {@code src} to shared {@code dst}, completing on the copy barrier at {@code bar} (pointers). */
+    protected String bulkCopy(String dst, String src, String bytes, String bar) {
+        throw new UnsupportedOperationException(language() + " has no bulk copies to shared memory: a rule must not emit them for this target");
+    }
+
+    /** {@link Stmt.CopyBarrier}'s {@code op} on the barrier at {@code bar} (a pointer), with its argument ({@code null} for INIT). */
+    protected String copyBarrier(Stmt.CopyBarrier.Op op, String bar, String arg) {
+        throw new UnsupportedOperationException(language() + " has no copy barriers (mbarrier): a rule must not emit them for this target");
+    }
+
     /** A prefetch of {@code bytes} from {@code address} into L2 in one instruction; "" where the target has none. */
     protected String prefetchL2Range(String address, String bytes) {
         return "";
@@ -210,6 +220,10 @@ public abstract class CEmitter extends StructuredCode implements CodeGenerator {
                     "((const " + type(c.dst().element()) + "*)" + c.src().name() + ") + " + expr(c.srcIndex()), c.bytes())).append('\n');
             case Stmt.AsyncCommit c -> sb.append(ind).append(asyncCommit()).append('\n');
             case Stmt.AsyncWait w -> sb.append(ind).append(asyncWait(w.pending())).append('\n');
+            case Stmt.BulkCopy c -> sb.append(ind).append(bulkCopy(c.dst().name() + " + " + expr(c.dstIndex()),
+                    "((const " + type(c.dst().element()) + "*)" + c.src().name() + ") + " + expr(c.srcIndex()),
+                    expr(c.count()) + " * " + c.dst().element().bytes(), c.bars().name() + " + " + expr(c.barIndex()))).append('\n');
+            case Stmt.CopyBarrier c -> sb.append(ind).append(copyBarrier(c.op(), c.bars().name() + " + " + expr(c.index()), c.arg() == null ? null : expr(c.arg()))).append('\n');
             case Stmt.TileFill _, Stmt.TileLoad _, Stmt.TileMma _, Stmt.TileStore _ ->
                     throw new UnsupportedOperationException("CUDA and HIP kernels have no cooperative matrix tiles: the rules must not emit them for these targets");
             case Stmt.For _, Stmt.If _, Stmt.Block _ -> throw new IllegalStateException("printed by StructuredCode.stmt");

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
 /**
  * CUDA C for NVRTC and nvcc. f16 conversions and packed f16x2 arithmetic go through inline PTX,
  * so kernels need no headers; tensor-core steps, fragment loads, grid dependencies (Hopper's
- * programmatic dependent launch) and L2 prefetches are inline PTX too.
+ * programmatic dependent launch), L2 prefetches, and bulk copies with their copy barriers are inline PTX too.
  */
 public final class CudaEmitter extends CEmitter {
 
@@ -37,6 +37,23 @@ public final class CudaEmitter extends CEmitter {
               unsigned long long q;
               asm("mapa.u64 %0, %1, %2;" : "=l"(q) : "l"(p), "r"(r));
               return (const float*)q;
+            }
+            // copy barriers (mbarrier, sm_90+; templates too): set up for one arrival a phase and made visible to the
+            // copy engine; an arrival whose phase also awaits bytes of bulk copies; a wait until the last phase of a
+            // parity has completed
+            template <int U = 0> __device__ __forceinline__ void jmlc_mbar_init(uint2* b) {
+              asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"((unsigned int)__cvta_generic_to_shared(b)), "r"(1) : "memory");
+              asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+            }
+            template <int U = 0> __device__ __forceinline__ void jmlc_mbar_expect(uint2* b, int bytes) {
+              asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"((unsigned int)__cvta_generic_to_shared(b)), "r"(bytes) : "memory");
+            }
+            template <int U = 0> __device__ __forceinline__ void jmlc_mbar_wait(uint2* b, int parity) {
+              unsigned int done;
+              do {
+                asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                             : "=r"(done) : "r"((unsigned int)__cvta_generic_to_shared(b)), "r"(parity) : "memory");
+              } while (!done);
             }
             """;
 
@@ -173,6 +190,23 @@ public final class CudaEmitter extends CEmitter {
     @Override
     protected String asyncWait(int pending) {
         return "asm volatile(\"cp.async.wait_group " + pending + ";\" ::: \"memory\");";
+    }
+
+    /** One instruction for the copy engine (sm_90+); its bytes complete on the barrier's current phase. */
+    @Override
+    protected String bulkCopy(String dst, String src, String bytes, String bar) {
+        return "asm volatile(\"cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\" :: \"r\"((unsigned int)__cvta_generic_to_shared("
+                + dst + ")), \"l\"(" + src + "), \"r\"(" + bytes + "), \"r\"((unsigned int)__cvta_generic_to_shared(" + bar + ")) : \"memory\");";
+    }
+
+    /** Through the prelude's helpers ({@code jmlc_mbar_*}). */
+    @Override
+    protected String copyBarrier(Stmt.CopyBarrier.Op op, String bar, String arg) {
+        return switch (op) {
+            case INIT -> "jmlc_mbar_init(" + bar + ");";
+            case EXPECT -> "jmlc_mbar_expect(" + bar + ", " + arg + ");";
+            case WAIT -> "jmlc_mbar_wait(" + bar + ", " + arg + ");";
+        };
     }
 
     @Override

@@ -218,7 +218,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
-            case Stmt.AsyncCopy _, Stmt.AsyncCommit _, Stmt.AsyncWait _ -> throw unsupported("asynchronous copies to shared memory");
+            case Stmt.AsyncCopy _, Stmt.AsyncCommit _, Stmt.AsyncWait _, Stmt.BulkCopy _, Stmt.CopyBarrier _ -> throw unsupported("asynchronous copies to shared memory");
             case Stmt.TileFill t -> u.tiles.add(t.acc());
             case Stmt.TileLoad t -> { u.tiles.add(t.tile()); collect(t.index(), u); }
             case Stmt.TileMma t -> { u.tiles.add(t.acc()); u.tiles.add(t.a()); u.tiles.add(t.b()); }
@@ -306,7 +306,7 @@ public final class GlslEmitter extends StructuredCode implements CodeGenerator {
             case Stmt.LdMatrix l -> throw unsupported("ldmatrix");
             case Stmt.GridDependency g -> throw unsupported("grid dependencies");
             case Stmt.Prefetch p -> throw unsupported("L2 prefetch");
-            case Stmt.AsyncCopy _, Stmt.AsyncCommit _, Stmt.AsyncWait _ -> throw unsupported("asynchronous copies to shared memory");
+            case Stmt.AsyncCopy _, Stmt.AsyncCommit _, Stmt.AsyncWait _, Stmt.BulkCopy _, Stmt.CopyBarrier _ -> throw unsupported("asynchronous copies to shared memory");
             case Stmt.TileFill t -> sb.append(ind).append(tileName(t.acc())).append(" = ").append(tileType(t.acc())).append('(').append(floatLiteral(t.value())).append(");\n");
             // the shared array is u32 words of f16 pairs: index and stride count words (the array's elements)
             case Stmt.TileLoad t -> sb.append(ind).append("coopMatLoad(").append(tileName(t.tile())).append(", ").append(name(t.array().name())).append(", uint(")

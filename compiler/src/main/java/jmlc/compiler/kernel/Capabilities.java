@@ -18,7 +18,9 @@ package jmlc.compiler.kernel;
  * @param prefetchL2         {@code prefetch.global.L2}
  * @param dot2               a dot product of two f16 pairs accumulated in f32 ({@code v_dot2_f32_f16}: AMD
  *                           gfx906, gfx908, gfx90a, gfx94x, gfx1011/1012, gfx103x, gfx11, gfx12)
- * @param bulkPrefetch       one instruction prefetches a whole range into L2 ({@code cp.async.bulk.prefetch.L2}, sm_90+)
+ * @param bulk               one instruction moves a whole range (sm_90+, the copy engine Hopper calls TMA): a prefetch into
+ *                           L2 ({@code cp.async.bulk.prefetch.L2}), and a copy into shared memory that completes on a copy
+ *                           barrier ({@link Stmt.BulkCopy}, {@link Stmt.CopyBarrier}: {@code cp.async.bulk}, {@code mbarrier})
  * @param dot4               a dot product of two packed quadruples of signed bytes added to an i32 ({@code dp4a.s32.s32},
  *                           sm_61+; Vulkan's {@code shaderIntegerDotProduct}, SPIR-V's {@code OpSDot})
  * @param storage8           single bytes loaded from and stored to buffers ({@code i8} buffers): native in CUDA, HIP
@@ -40,15 +42,15 @@ package jmlc.compiler.kernel;
  */
 public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                            boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                           boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
+                           boolean dot2, boolean bulk, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
                            int optInSharedBytes, boolean clusters) {
 
     /** Without thread block clusters (every target but CUDA's sm_90+). */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                         boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                        boolean dot2, boolean bulkPrefetch, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
+                        boolean dot2, boolean bulk, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
                         int optInSharedBytes) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
                 gridBarrier, asyncCopy, optInSharedBytes, false);
     }
 
@@ -146,7 +148,7 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, false);
     }
 
-    /** Without bulk prefetches (every GPU but NVIDIA's sm_90+). */
+    /** Without bulk copies and prefetches (every GPU but NVIDIA's sm_90+). */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                         boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2) {
         this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, false);
@@ -154,35 +156,35 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** Without integer dot products. */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, false);
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, false);
     }
 
     /** With byte-addressed buffers (every target but a Vulkan device without {@code storageBuffer8BitAccess}). */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch, boolean dot4) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, true);
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk, boolean dot4) {
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, true);
     }
 
     /** Without grid barriers (every target but CUDA's). */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk,
                         boolean dot4, boolean storage8) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, false);
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, false);
     }
 
     /** Without asynchronous copies to shared memory (every target but CUDA's sm_80+). */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk,
                         boolean dot4, boolean storage8, boolean gridBarrier) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, false);
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, false);
     }
 
     /** Without opting in to more shared memory (every target but CUDA's). */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulkPrefetch,
+                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk,
                         boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
                 gridBarrier, asyncCopy, maxSharedBytes);
     }
 
@@ -198,43 +200,43 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
     public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, d, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, d, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU with or without grid barriers (a runtime that cannot launch cooperatively takes them away). */
     public Capabilities withGridBarrier(boolean g) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8, g, asyncCopy, optInSharedBytes, clusters);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, g, asyncCopy, optInSharedBytes, clusters);
     }
 
     /** The same GPU without shared memory beyond {@code maxSharedBytes} (a runtime that launches with no dynamic shared memory). */
     public Capabilities withoutOptInShared() {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
                 gridBarrier, asyncCopy, maxSharedBytes, clusters);
     }
 
     /** The same GPU with or without thread block clusters (a runtime that launches them, or not: HIP on NVIDIA does not). */
     public Capabilities withClusters(boolean c) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, storage8,
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
                 gridBarrier, asyncCopy, optInSharedBytes, c);
     }
 
     /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
     public Capabilities withStorage8(boolean s) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulkPrefetch, dot4, s, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, s, gridBarrier, asyncCopy, optInSharedBytes, clusters);
     }
 }

@@ -264,6 +264,26 @@ public final class K {
             stmts.add(new Stmt.AsyncWait(pending));
         }
 
+        /** {@link Stmt.CopyBarrier} {@code INIT}: {@code bars[index]} set up for one arrival a phase. */
+        public void copyBarrierInit(Shared bars, Expr index) {
+            stmts.add(new Stmt.CopyBarrier(Stmt.CopyBarrier.Op.INIT, bars, index, null));
+        }
+
+        /** {@link Stmt.CopyBarrier} {@code EXPECT}: this thread arrives at {@code bars[index]}, whose phase now awaits {@code bytes} of bulk copies. */
+        public void copyBarrierExpect(Shared bars, Expr index, Expr bytes) {
+            stmts.add(new Stmt.CopyBarrier(Stmt.CopyBarrier.Op.EXPECT, bars, index, bytes));
+        }
+
+        /** {@link Stmt.CopyBarrier} {@code WAIT}: until the last phase of {@code bars[index]} of parity {@code parity} has completed. */
+        public void copyBarrierWait(Shared bars, Expr index, Expr parity) {
+            stmts.add(new Stmt.CopyBarrier(Stmt.CopyBarrier.Op.WAIT, bars, index, parity));
+        }
+
+        /** {@link Stmt.BulkCopy}: {@code count} elements {@code src[srcIndex ...]} to {@code dst[dstIndex ...]}, completing on {@code bars[barIndex]}. */
+        public void bulkCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex, Expr count, Shared bars, Expr barIndex) {
+            stmts.add(new Stmt.BulkCopy(dst, dstIndex, src, srcIndex, count, bars, barIndex));
+        }
+
         /** Statements collected so far (for rules that wrap what they wrote). */
         public List<Stmt> statements() {
             return stmts;

@@ -181,6 +181,13 @@ public final class KernelCheck {
             }
             case Stmt.AsyncCommit c -> { }
             case Stmt.AsyncWait w -> { }
+            case Stmt.BulkCopy c -> {
+                for (Expr e : List.of(c.dstIndex(), c.srcIndex(), c.count(), c.barIndex())) expr(k, e, scopes);
+            }
+            case Stmt.CopyBarrier c -> {
+                expr(k, c.index(), scopes);
+                if (c.arg() != null) expr(k, c.arg(), scopes);
+            }
             case Stmt.Return r -> { }
             case Stmt.Comment c -> { }
         }
@@ -259,7 +266,7 @@ public final class KernelCheck {
                 case Stmt.Prefetch p -> {
                     need(caps.prefetchL2(), "L2 prefetch");
                     if (p.bytes() != null) {
-                        need(caps.bulkPrefetch(), "bulk L2 prefetch (cp.async.bulk.prefetch)");
+                        need(caps.bulk(), "bulk L2 prefetches (cp.async.bulk.prefetch)");
                         expr(p.bytes());
                     }
                     expr(p.index());
@@ -267,6 +274,15 @@ public final class KernelCheck {
                 case Stmt.AsyncCopy c -> { need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)"); expr(c.dstIndex()); expr(c.srcIndex()); }
                 case Stmt.AsyncCommit c -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
                 case Stmt.AsyncWait w -> need(caps.asyncCopy(), "asynchronous copies to shared memory (cp.async)");
+                case Stmt.BulkCopy c -> {
+                    need(caps.bulk(), "bulk copies to shared memory (cp.async.bulk)");
+                    for (Expr e : List.of(c.dstIndex(), c.srcIndex(), c.count(), c.barIndex())) expr(e);
+                }
+                case Stmt.CopyBarrier c -> {
+                    need(caps.bulk(), "copy barriers (mbarrier)");
+                    expr(c.index());
+                    if (c.arg() != null) expr(c.arg());
+                }
                 case Stmt.Barrier b -> { }
                 case Stmt.SubgroupBarrier b -> { }
                 case Stmt.GridBarrier g -> need(caps.gridBarrier(), "grid barriers (a cooperative launch)");

@@ -149,6 +149,28 @@ public final class KernelSimulator {
         return new Cost(issues);
     }
 
+    /**
+     * A copy barrier ({@link Stmt.CopyBarrier}): phases completed; the current phase's arrivals still due (one a phase)
+     * and bytes still awaited (expected less copied); the copies of the current phase, and of completed phases that no
+     * wait has landed yet.
+     */
+    private static final class CopyBarrierState {
+        int completed, arrivals = 1;
+        long bytes;
+        final List<Block.Landing> pending = new ArrayList<>(), done = new ArrayList<>();
+
+        /** Completes the phase once its arrival is in and every byte it awaits has been copied. */
+        void complete(String what) {
+            if (arrivals != 0) return;
+            if (bytes < 0) throw new IllegalStateException("copy barrier " + what + ": its phase's copies moved " + -bytes + " bytes more than its arrival expected");
+            if (bytes > 0) return;
+            completed++;
+            arrivals = 1;
+            done.addAll(pending);
+            pending.clear();
+        }
+    }
+
     /** The block of rank {@code rank} in {@code blk}'s cluster (ranks x first, then y, then z, as CUDA's {@code %cluster_ctarank}). */
     private static Block clusterPeer(List<Block> blocks, Block blk, int[] grid, int[] cluster, int rank) {
         int size = cluster[0] * cluster[1] * cluster[2];
@@ -281,6 +303,84 @@ public final class KernelSimulator {
                         access.get(l.array().name()).land(l.array(), l.index(), t);
                         shared.get(l.array().name())[l.index()] = l.value();
                     }
+        }
+
+        /** Per u32x2 array used for copy barriers, each element's state (null until its {@code INIT}). */
+        final Map<String, CopyBarrierState[]> copyBarriers = new HashMap<>();
+
+        /**
+         * One bulk copy per live thread: the source is read now (read-only), and the value lands at the first wait that
+         * finds the barrier's phase complete; the bytes count against the phase at once (a copy here never fails).
+         */
+        void bulkCopy(Stmt.BulkCopy c, boolean[] mask) {
+            Object[] di = eval(c.dstIndex(), mask), si = eval(c.srcIndex(), mask), ni = eval(c.count(), mask), bi = eval(c.barIndex(), mask);
+            MemorySegment m = mem.get(c.src().name());
+            BitSet flying = inFlight.computeIfAbsent(c.dst().name(), x -> new BitSet());
+            int unit = c.dst().element().bytes();
+            for (int t = 0; t < n; t++) if (live(mask, t)) {
+                int d = (Integer) di[t], src = (Integer) si[t], count = (Integer) ni[t];
+                long bytes = (long) count * unit, off = (long) src * unit;
+                String what = "bulk copy of " + bytes + " bytes from " + c.src().name() + " byte " + off + " to " + c.dst().name() + "[" + d + "] by thread " + t;
+                if (count <= 0 || bytes % 16 != 0 || (long) d * unit % 16 != 0 || (m.address() + off) % 16 != 0)
+                    throw new IllegalStateException(what + ": size and both ends must be positive multiples of 16 bytes");
+                if (off < 0 || off + bytes > m.byteSize()) throw new IndexOutOfBoundsException(what + ": outside the buffer's " + m.byteSize() + " bytes");
+                readBeforeWait(c.src(), m, off, (int) bytes);
+                CopyBarrierState b = copyBarrier(c.bars(), (Integer) bi[t], "bulk copy by thread " + t);
+                for (int e = 0; e < count; e++) {
+                    int i = checkShared(c.dst(), d + e);
+                    access.get(c.dst().name()).overwrite(c.dst(), i, t);
+                    flying.set(i);
+                    b.pending.add(new Landing(c.dst(), i, read(m, src + e, c.dst().element())));
+                }
+                b.bytes -= bytes;
+                b.complete(c.bars().name() + "[" + bi[t] + "]");
+            }
+        }
+
+        void copyBarrier(Stmt.CopyBarrier c, boolean[] mask) {
+            Object[] idx = eval(c.index(), mask), arg = c.arg() == null ? null : eval(c.arg(), mask);
+            CopyBarrierState[] states = copyBarriers.computeIfAbsent(c.bars().name(), x -> new CopyBarrierState[c.bars().size()]);
+            for (int t = 0; t < n; t++) if (live(mask, t)) {
+                int i = (Integer) idx[t];
+                String what = "copy barrier " + c.bars().name() + "[" + i + "]";
+                switch (c.op()) {
+                    case INIT -> {
+                        checkShared(c.bars(), i);
+                        CopyBarrierState old = states[i];
+                        if (old != null && (old.arrivals != 1 || old.bytes != 0 || !old.pending.isEmpty()))
+                            throw new IllegalStateException(what + " set up again by thread " + t + " while a phase of it is open");
+                        states[i] = new CopyBarrierState();
+                    }
+                    case EXPECT -> {
+                        CopyBarrierState b = copyBarrier(c.bars(), i, "arrival of thread " + t);
+                        if (--b.arrivals < 0) throw new IllegalStateException(what + ": more arrivals than its one a phase (thread " + t + ")");
+                        b.bytes += (Integer) arg[t];
+                        b.complete(c.bars().name() + "[" + i + "]");
+                    }
+                    case WAIT -> {
+                        CopyBarrierState b = copyBarrier(c.bars(), i, "wait of thread " + t);
+                        int parity = (Integer) arg[t];
+                        if (parity != 0 && parity != 1) throw new IllegalStateException(what + " waited on for parity " + parity + " (0 or 1) by thread " + t);
+                        if (b.completed % 2 == parity)
+                            throw new IllegalStateException(what + " waited on by thread " + t + " for a phase of parity " + parity + " that never completes: "
+                                    + b.arrivals + " arrival(s) and " + b.bytes + " bytes still due when every thread of the block is here");
+                        for (Landing l : b.done) { // visible to the waiting warp as its own write
+                            inFlight.get(l.array().name()).clear(l.index());
+                            access.get(l.array().name()).write(l.array(), l.index(), t);
+                            shared.get(l.array().name())[l.index()] = l.value();
+                        }
+                        b.done.clear();
+                    }
+                }
+            }
+        }
+
+        CopyBarrierState copyBarrier(Shared bars, int i, String use) {
+            checkShared(bars, i);
+            CopyBarrierState[] states = copyBarriers.get(bars.name());
+            CopyBarrierState b = states == null ? null : states[i];
+            if (b == null) throw new IllegalStateException(use + " on copy barrier " + bars.name() + "[" + i + "] before any thread set it up (INIT)");
+            return b;
         }
 
         /** Barriers passed so far: accesses in the same epoch are unordered across warps. */
@@ -486,6 +586,8 @@ public final class KernelSimulator {
                 case Stmt.AsyncCopy c -> asyncCopy(c, mask);
                 case Stmt.AsyncCommit c -> asyncCommit(mask);
                 case Stmt.AsyncWait w -> asyncWait(w.pending(), mask);
+                case Stmt.BulkCopy c -> bulkCopy(c, mask);
+                case Stmt.CopyBarrier c -> copyBarrier(c, mask);
                 case Stmt.Prefetch p -> prefetch(p, mask); // a hint: nothing to model but where it points
             }
         }

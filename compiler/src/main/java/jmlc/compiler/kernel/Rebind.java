@@ -74,6 +74,8 @@ public final class Rebind {
             case Stmt.GridBarrier g -> new Stmt.GridBarrier(buffer(g.counter()));
             case Stmt.Prefetch p -> new Stmt.Prefetch(buffer(p.buffer()), expr(p.index()), p.bytes() == null ? null : expr(p.bytes()));
             case Stmt.AsyncCopy c -> new Stmt.AsyncCopy(array(c.dst()), expr(c.dstIndex()), buffer(c.src()), expr(c.srcIndex()), c.count());
+            case Stmt.BulkCopy c -> new Stmt.BulkCopy(array(c.dst()), expr(c.dstIndex()), buffer(c.src()), expr(c.srcIndex()), expr(c.count()), array(c.bars()), expr(c.barIndex()));
+            case Stmt.CopyBarrier c -> new Stmt.CopyBarrier(c.op(), array(c.bars()), expr(c.index()), c.arg() == null ? null : expr(c.arg()));
             case Stmt.TileFill _, Stmt.TileMma _, Stmt.Barrier _, Stmt.SubgroupBarrier _, Stmt.ClusterBarrier _, Stmt.Return _, Stmt.GridDependency _, Stmt.Comment _,
                  Stmt.AsyncCommit _, Stmt.AsyncWait _ -> s;
         };

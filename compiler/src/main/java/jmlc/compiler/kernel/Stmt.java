@@ -256,6 +256,48 @@ public sealed interface Stmt {
         }
     }
 
+    /**
+     * A copy barrier (PTX {@code mbarrier}, sm_90+): the 8 bytes of element {@code index} of the u32x2 array {@code bars},
+     * counting a phase's arrivals (one a phase here) and the bytes of the {@link BulkCopy}s that complete on it. Phases
+     * are numbered from 0; phase {@code k}'s parity is {@code k mod 2}.
+     * <ul>
+     *   <li>{@code INIT}: this thread sets it up for one arrival a phase ({@code mbarrier.init}) and makes that visible
+     *       to the copy engine ({@code fence.mbarrier_init}); its subgroup's other lanes use it after a subgroup barrier.
+     *   <li>{@code EXPECT}: this thread arrives, and the phase also waits for {@code arg} more bytes of bulk copies
+     *       ({@code mbarrier.arrive.expect_tx}): with one arrival a phase, it completes when they have landed.
+     *   <li>{@code WAIT}: this thread waits until the last phase of parity {@code arg} (0 or 1) has completed
+     *       ({@code mbarrier.try_wait.parity} in a loop); that phase's copies are then visible to it.
+     * </ul>
+     */
+    record CopyBarrier(Op op, Shared bars, Expr index, Expr arg) implements Stmt {
+        public enum Op { INIT, EXPECT, WAIT }
+
+        public CopyBarrier {
+            if (!bars.element().equals(KType.U32X2)) throw new IllegalArgumentException("copy barriers are u32x2 (8-byte) elements, not those of " + bars);
+            if (!index.type().equals(KType.I32) || (op == Op.INIT) != (arg == null) || (arg != null && !arg.type().equals(KType.I32)))
+                throw new IllegalArgumentException("a copy barrier's " + op + " takes an i32 index" + (op == Op.INIT ? " and nothing else" : " and an i32 argument"));
+        }
+    }
+
+    /**
+     * One instruction copies {@code count} consecutive elements of {@code dst}'s type (a multiple of 16 bytes, an i32)
+     * from {@code src}'s memory, starting at element {@code srcIndex} of it read as that type, to {@code dst[dstIndex
+     * ...]}, without this thread waiting ({@code cp.async.bulk} from global to shared memory, sm_90+). Both ends start
+     * on 16 bytes. The copy's bytes complete on the current phase of the copy barrier {@code bars[barIndex]}
+     * ({@link CopyBarrier}): until a wait for that phase, no thread may read or write the elements, and after it, the
+     * waiting threads see them. Only read-only buffers (weights) may be copied.
+     */
+    record BulkCopy(Shared dst, Expr dstIndex, Buffer src, Expr srcIndex, Expr count, Shared bars, Expr barIndex) implements Stmt {
+        public BulkCopy {
+            if (!dst.element().equals(KType.U32X4) && !dst.element().equals(KType.U32))
+                throw new IllegalArgumentException("a bulk copy goes into a u32 or u32x4 array, not " + dst);
+            if (!src.readOnly()) throw new IllegalArgumentException("a bulk copy reads a read-only buffer, not " + src.name());
+            if (!bars.element().equals(KType.U32X2)) throw new IllegalArgumentException("a bulk copy completes on a u32x2 copy barrier, not " + bars);
+            for (Expr e : List.of(dstIndex, srcIndex, count, barIndex))
+                if (!e.type().equals(KType.I32)) throw new IllegalArgumentException("a bulk copy's indices and count are i32");
+        }
+    }
+
     /** A comment carried into the generated source. */
     record Comment(String text) implements Stmt {}
 }

@@ -48,6 +48,14 @@ class NvccCompileTest {
         Map<String, String> pieces = GeneratedKernels.sources(t, rings, pieceKnobs);
         assertTrue(pieces.values().stream().filter(src -> src.contains("__syncwarp();") && src.contains("_rp")).count() >= 6, "GEMVs with scale pieces among them: " + pieces.keySet());
         ks.putAll(pieces);
+        // and the rings bulk-copied by each subgroup's first lane on copy barriers (knob ring_copy 1: cp.async.bulk, mbarrier)
+        jmlc.compiler.schedule.Knobs bulkKnobs = jmlc.compiler.schedule.Knobs.defaults();
+        for (GeneratedKernels.Case c : rings)
+            bulkKnobs.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(),
+                    Map.of("ring_copy", 1));
+        Map<String, String> bulk = GeneratedKernels.sources(t, rings, bulkKnobs);
+        assertTrue(bulk.values().stream().filter(src -> src.contains("mbarrier::complete_tx::bytes") && src.contains("_bulk")).count() >= 6, "bulk-copied GEMVs among them: " + bulk.keySet());
+        ks.putAll(bulk);
         // and the GEMVs with x in bytes and the nibbles by dp4a (knob dot4): in the ring (the default) and the register loop
         jmlc.compiler.schedule.Knobs dot4Knobs = jmlc.compiler.schedule.Knobs.defaults();
         for (GeneratedKernels.Case c : rings)

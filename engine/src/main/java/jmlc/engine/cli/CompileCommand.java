@@ -351,7 +351,7 @@ final class CompileCommand implements Callable<Integer> {
             knobLines(sb, space, Map.of("kernels", build.persistent()));
         }
         // and the MiB of weights the decode attention asks of the L2 (targets with bulk L2 prefetches)
-        if (build.target().caps().bulkPrefetch()) {
+        if (build.target().caps().bulk()) {
             var space = jmlc.compiler.build.WeightPrefetch.space(build.target());
             sb.append(space.signature()).append('\n');
             knobLines(sb, space, Map.of("mib", build.prefetchMib()));

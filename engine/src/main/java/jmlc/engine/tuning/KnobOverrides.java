@@ -83,7 +83,7 @@ public final class KnobOverrides {
             used.add(ShortContextDecode.KIND); // an entry for every model
         });
         if (build.target().caps().gridBarrier()) used.add(PersistentDecode.space(build.target()).signature().key());
-        if (build.target().caps().bulkPrefetch()) used.add(jmlc.compiler.build.WeightPrefetch.space(build.target()).signature().key());
+        if (build.target().caps().bulk()) used.add(jmlc.compiler.build.WeightPrefetch.space(build.target()).signature().key());
         for (String sig : values.keySet()) {
             String key = sig.contains("@") ? sig.substring(0, sig.indexOf('@')) : sig;
             if (!used.contains(key))

@@ -162,7 +162,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * (knob {@code kv_prefetch}): bulk prefetches, grid dependencies, and a row's values whole 16-byte units.
      */
     static boolean kvPrefetchable(Node n, jmlc.compiler.target.Target target) {
-        return target.caps().bulkPrefetch() && target.caps().gridDependency() && KvCacheAccess.rowBytes(n.input(1).type()) % 16 == 0;
+        return target.caps().bulk() && target.caps().gridDependency() && KvCacheAccess.rowBytes(n.input(1).type()) % 16 == 0;
     }
 
     /**

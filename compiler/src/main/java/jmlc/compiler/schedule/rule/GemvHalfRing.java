@@ -43,6 +43,17 @@ import static jmlc.compiler.kernel.K.*;
  * {@code sub / 2} words of chunk {@code u} of row {@code i}, and a lane reads word {@code lane / 2} of it. A lane reads
  * what other lanes copied, so a subgroup barrier follows the wait, and another precedes the next copies into a slot its
  * lanes read. Needs 8 chunks' scales on 16 bytes: rows of a multiple of 256 and subgroups of a multiple of 8.
+ *
+ * <p>How the copies go out (knob {@code ring_copy}): 0, each lane its own with {@code cp.async} as above; 1, a subgroup's
+ * batch as one bulk copy a row by its first lane ({@code cp.async.bulk}, sm_90+: Hopper's copy engine, whose copies do not
+ * queue in the load path a lane's x loads take), completing on a copy barrier a slot and subgroup ({@code mbarrier}, phase
+ * {@code j / stages} for batch {@code j}) that the subgroup's lanes wait on. A row's chunks of a batch are consecutive in
+ * memory ({@code sub · unroll} of them from chunk {@code (j mod iters) · sub · unroll}), so the ring holds them so:
+ * entry {@code ((slot · subgroups + group) · rpw + i) · sub · unroll + u · sub + lane} is the lane's chunk {@code u} of
+ * row {@code i} (consecutive lanes, consecutive 16 bytes), and the scales travel the same way ({@link Scales#SPANS}): a
+ * row's {@code sub · unroll} f16 scales, word {@code (u · sub + lane) / 2} of its span holding the lane's. A subgroup
+ * barrier precedes the copies into a slot its lanes read. Needs spans of a multiple of 16 bytes: K a multiple of 256 and
+ * {@code sub · unroll} of 8.
  */
 final class GemvHalfRing {
     private GemvHalfRing() {}
@@ -54,11 +65,16 @@ final class GemvHalfRing {
         /** Copied into the ring beside the weights, each lane the 4-byte word holding its chunk's scale. */
         WORDS,
         /** Copied into the ring once a subgroup, in 16-byte pieces of 8 chunks' scales, a piece a lane. */
-        PIECES;
+        PIECES,
+        /** Bulk-copied with the weights (knob {@code ring_copy} 1): a row's span of a batch's scales a copy. */
+        SPANS;
 
-        /** The knob's value {@code v} where it can be: pieces only where 8 chunks' scales start on 16 bytes (K a multiple of 256, subgroups of 8). */
-        static Scales of(int v, int k, int sub) {
-            return v == 0 ? REGISTERS : v == 2 && piecesFit(k, sub) ? PIECES : WORDS;
+        /**
+         * Knob {@code ring_scales}' value {@code v} where it can be: pieces only where 8 chunks' scales start on 16 bytes (K a
+         * multiple of 256, subgroups of 8); with bulk copies, spans (unless 0, registers).
+         */
+        static Scales of(int v, int k, int sub, boolean bulk) {
+            return v == 0 ? REGISTERS : bulk ? SPANS : v == 2 && piecesFit(k, sub) ? PIECES : WORDS;
         }
 
         static boolean piecesFit(int k, int sub) {
@@ -67,13 +83,21 @@ final class GemvHalfRing {
 
         /** Shared-memory bytes a stage, thread, row and chunk. */
         int bytes() {
-            return this == WORDS ? 4 : this == PIECES ? 2 : 0;
+            return this == WORDS ? 4 : this == PIECES || this == SPANS ? 2 : 0;
         }
     }
 
-    /** Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and its scale ({@link Scales#bytes}). */
-    static int bytes(int stages, int threads, int rpw, int unroll, Scales scales) {
-        return stages * threads * rpw * unroll * (16 + scales.bytes());
+    /** Whether bulk copies (knob {@code ring_copy} 1) can carry a ring's batches: a row's span of scales a multiple of 16 bytes and starting on 16. */
+    static boolean bulkFits(int k, int sub, int unroll) {
+        return k % 256 == 0 && sub * unroll % 8 == 0;
+    }
+
+    /**
+     * Bytes of shared memory the ring takes: per stage, thread, row and chunk a 16-byte chunk and its scale ({@link Scales#bytes});
+     * with bulk copies an 8-byte copy barrier a stage and subgroup.
+     */
+    static int bytes(int stages, int threads, int sub, int rpw, int unroll, Scales scales, boolean bulk) {
+        return stages * threads * rpw * unroll * (16 + scales.bytes()) + (bulk ? stages * (threads / sub) * 8 : 0);
     }
 
     /**
@@ -81,7 +105,7 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, Scales how, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, Scales how, Shared bars, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
 
@@ -100,7 +124,23 @@ final class GemvHalfRing {
         }
 
         Expr entry(Expr slot, int u, int i) {
+            if (bulk()) return add(add(span(slot, i, sub * unroll), c(u * sub)), lane);
             return add(mul(add(mul(add(mul(slot, c(unroll)), c(u)), c(rpw)), c(i)), c(threads)), thread);
+        }
+
+        /** With bulk copies: where row {@code i}'s span of {@code size} elements of the subgroup's part of slot {@code slot} starts. */
+        Expr span(Expr slot, int i, int size) {
+            return mul(add(mul(add(mul(slot, c(threads / sub)), group), c(rpw)), c(i)), c(size));
+        }
+
+        /** Whether a subgroup's first lane bulk-copies its batches (knob {@code ring_copy} 1): {@link #bars} holds a copy barrier a slot and subgroup. */
+        boolean bulk() {
+            return bars != null;
+        }
+
+        /** With bulk copies: the copy barrier of the subgroup's part of slot {@code slot}. */
+        Expr bar(Expr slot) {
+            return add(mul(slot, c(threads / sub)), group);
         }
 
         /** Right after the grid dependency's wait: the {@code afterWait} batches after the {@code beforeWait} copied before it. */
@@ -118,8 +158,12 @@ final class GemvHalfRing {
             return how == Scales.PIECES;
         }
 
-        /** The scale word of the lane's chunk {@code u} of row {@code i} in slot {@code slot}: its own ({@link #entry}), or with pieces its subgroup's word {@code lane / 2}. */
+        /**
+         * The scale word of the lane's chunk {@code u} of row {@code i} in slot {@code slot}: its own ({@link #entry}), with
+         * pieces its subgroup's word {@code lane / 2}, with spans word {@code (u · sub + lane) / 2} of the row's.
+         */
         Expr scaleEntry(Expr slot, int u, int i) {
+            if (how == Scales.SPANS) return add(add(span(slot, i, sub * unroll / 2), c(u * sub / 2)), div(lane, c(2)));
             if (!pieces()) return entry(slot, u, i);
             return add(mul(add(mul(add(mul(add(mul(slot, c(threads / sub)), group), c(unroll)), c(u)), c(rpw)), c(i)), c(sub / 2)), div(lane, c(2)));
         }
@@ -141,6 +185,10 @@ final class GemvHalfRing {
          * batches are whole, no chunk is checked against the row's end.
          */
         void issue(K.Body b, Expr j) {
+            if (bulk()) {
+                issueBulk(b, j);
+                return;
+            }
             b.ifThen(lt(j, batches), s -> {
                 Expr.Var t = s.let(s.fresh("rt"), tileOf(j));
                 Expr.Var c0 = s.let(s.fresh("rc"), chunkOf(j));
@@ -169,6 +217,29 @@ final class GemvHalfRing {
                 if (pieces()) copyPieces(s, t, j, slot);
             });
             b.asyncCommit();
+        }
+
+        /**
+         * With bulk copies: batch {@code j}, if the block has it, by the subgroup's first lane into slot {@code j % stages}, a
+         * copy a row of its weights (and of its scales, with spans), after an arrival at the slot's barrier that expects their
+         * bytes. Where the batches are not whole, the last of a tile copies the chunks left (a multiple of 8: K is of 256).
+         */
+        void issueBulk(K.Body b, Expr j) {
+            b.ifThen(land(lt(j, batches), eq(lane, c(0))), s -> {
+                Expr.Var t = s.let(s.fresh("bt"), tileOf(j));
+                Expr.Var slot = s.let(s.fresh("bslot"), mod(j, c(stages)));
+                Expr.Var base = s.let(s.fresh("bc"), mul(mod(j, c(iters)), c(sub * unroll))); // the batch's first chunk of a row
+                Expr.Var count = s.let(s.fresh("bn"), wholeBatches() ? c(sub * unroll) : min(c(sub * unroll), K.sub(c(chunks), base)));
+                Expr.Var bar = s.let(s.fresh("bbar"), bar(slot));
+                boolean spans = how == Scales.SPANS;
+                s.copyBarrierExpect(bars, bar, mul(count, c(rpw * (16 + (spans ? 2 : 0)))));
+                for (int i = 0; i < rpw; i++) {
+                    Expr row = wholeTiles() ? add(firstRow(t), c(i)) : min(add(firstRow(t), c(i)), c(n - 1));
+                    Expr.Var r = s.let(s.fresh("brow"), row);
+                    s.bulkCopy(words, span(slot, i, sub * unroll), data, add(mul(r, c(chunks)), base), count, bars, bar);
+                    if (spans) s.bulkCopy(scales, span(slot, i, sub * unroll / 2), scaleBuf, div(add(mul(r, c(groups)), base), c(2)), div(count, c(2)), bars, bar);
+                }
+            });
         }
 
         /**
@@ -230,9 +301,16 @@ final class GemvHalfRing {
      * go out here, the rest of the first {@code stages} by {@link Ring#issueAfterWait} and {@link Ring#issueAfterPrologue}.
      */
     static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
-                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how) {
+                      int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how, boolean bulk) {
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
         Shared scales = how == Scales.REGISTERS ? null : lb.shared("sring", KType.U32, stages * threads * rpw * unroll * how.bytes() / 4);
+        Shared bars = bulk ? lb.shared("cbar", KType.U32X2, stages * (threads / sub)) : null;
+        if (bulk) { // the subgroup's first lane sets up its barriers; its other lanes wait on them after the subgroup barrier
+            b.ifThen(eq(lane, c(0)), s -> {
+                for (int slot = 0; slot < stages; slot++) s.copyBarrierInit(bars, add(mul(c(slot), c(threads / sub)), group));
+            });
+            b.subgroupBarrier();
+        }
         int iters = (chunks + sub * unroll - 1) / (sub * unroll);
         // the block's tiles: blockIdx.x, + gridDim.x, ... below tiles (a runtime may launch fewer blocks than the grid)
         Expr.Var mine = b.let("rtiles", select(lt(bid(0), c(tiles)), div(add(sub(c(tiles), bid(0)), sub(gdim(0), c(1))), gdim(0)), c(0)));
@@ -241,7 +319,7 @@ final class GemvHalfRing {
         if (next != null)
             for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
-        Ring ring = new Ring(words, scales, how, data, scaleBuf, stages, beforeWait, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
+        Ring ring = new Ring(words, scales, how, bars, data, scaleBuf, stages, beforeWait, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
                 tid(0), next);
         for (int j = 0; j < beforeWait; j++) ring.issue(b, c(j));
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
@@ -276,7 +354,8 @@ final class GemvHalfRing {
                     for (int i = 0; i < rpw; i++) regScales[u][i] = s.let(s.fresh("csc"), r.nextScales()[u][i]);
                 r.loadScales(s, add(j, c(1)), r.nextScales());
             }
-            s.asyncWait(r.stages() - 1);
+            if (r.bulk()) s.copyBarrierWait(r.bars(), r.bar(mod(j, c(r.stages()))), mod(div(j, c(r.stages())), c(2)));
+            else s.asyncWait(r.stages() - 1);
             // pieces: the other lanes' copies of this batch's scales have landed too
             if (r.pieces()) s.subgroupBarrier();
             Expr.Var c0 = s.let("c0", r.chunkOf(j));
@@ -312,8 +391,8 @@ final class GemvHalfRing {
                 GemvHalfTile.finish(t, m, row0, acc, slice, r.sub(), r.n(), loop, bias, res, y);
                 for (int i = 0; i < rpw; i++) t.assign(acc[i], f(0));
             });
-            // pieces: the lanes' reads of this slot are done before any lane's copies overwrite it
-            if (r.pieces()) s.subgroupBarrier();
+            // pieces, bulk copies: the lanes' reads of this slot are done before another lane's copies overwrite it
+            if (r.pieces() || r.bulk()) s.subgroupBarrier();
             r.issue(s, add(j, c(r.stages())));
         });
     }

@@ -162,6 +162,14 @@ public final class GemvHalfRule implements ScheduleRule {
      * the tall ones lose (qkv 12.2 -> 13.1): the copies made while the previous kernel drains are worth more than x's wait.
      */
     static final int RING_BEFORE_WAIT = 0;
+    /**
+     * With a ring, how its batches are copied (knob {@code ring_copy}, {@link GemvHalfRing}): 0, each lane its chunks with
+     * {@code cp.async}; 1, a subgroup's first lane a copy a row with {@code cp.async.bulk} completing on a copy barrier (sm_90+,
+     * K a multiple of 256). Why: x's loads after the wait queue behind the copies a block's lanes have in flight (see
+     * {@link #RING_AFTER_WAIT}); the copy engine's copies do not take the lanes' load path, and a batch is 2 to 4
+     * instructions a subgroup instead of 4.5 a lane. Not measured yet (2026-12-08): off.
+     */
+    static final int RING_COPY = 0;
 
     /** Knob {@code ring_scales}' default for rows of {@code k}: {@link #RING_SCALES} where the pieces fit, else 1 (words). */
     static int ringScalesDefault(int k, Capabilities caps) {
@@ -210,8 +218,13 @@ public final class GemvHalfRule implements ScheduleRule {
     }
 
     /** With a ring of {@code stages} batches ({@link GemvHalfRing}): x as f16, a norm's f32 a subgroup, and the ring. */
-    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, GemvHalfRing.Scales ringScales, boolean dot4) {
-        return stagedXBytes(k, dot4) + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, rpw, unroll, ringScales);
+    static int ringSharedBytes(int k, boolean norm, int threads, int subgroup, int stages, int rpw, int unroll, GemvHalfRing.Scales ringScales, boolean bulk, boolean dot4) {
+        return stagedXBytes(k, dot4) + (norm ? 4 * Math.max(1, threads / subgroup) : 0) + GemvHalfRing.bytes(stages, threads, subgroup, rpw, unroll, ringScales, bulk);
+    }
+
+    /** Whether values {@code v} ask for bulk copies (knob {@code ring_copy} 1) where they can have them: sm_90+, rows a multiple of 256, {@code sub · unroll} of 8. */
+    static boolean ringBulk(Map<String, Integer> v, int k, int unroll, Capabilities caps) {
+        return v.getOrDefault("ring_copy", RING_COPY) == 1 && caps.bulk() && GemvHalfRing.bulkFits(k, caps.subgroupSize(), unroll);
     }
 
     /** The staged x row ({@link GemvHalfTile.StagedX}): 2 bytes a column in f16; with dot4 1 byte a column and 8 a group of 32. */
@@ -281,7 +294,7 @@ public final class GemvHalfRule implements ScheduleRule {
                         + "(twice the L2 sectors); moot for an f16 row and with dot4", 0, 1));
         if (ctx.caps().prefetchL2()) {
             // a bulk range starts and ends on 16 bytes: rows of the scales (2 bytes a group of 32) are, where K is a multiple of 256
-            int[] values = ctx.caps().bulkPrefetch() && k % 256 == 0 ? new int[] {0, 1, 2} : new int[] {0, 1};
+            int[] values = ctx.caps().bulk() && k % 256 == 0 ? new int[] {0, 1, 2} : new int[] {0, 1};
             space.add(Knob.oneOf("prefetch", PREFETCH, "weights into L2 at the start: 0 none; 1 the first tile, line by line; "
                     + "2 every tile of the block, a bulk prefetch each (sm_90, K a multiple of 256)", values));
         }
@@ -294,6 +307,10 @@ public final class GemvHalfRule implements ScheduleRule {
             space.add(Knob.oneOf("ring_scales", ringScalesDefault((int) m.k(), ctx.caps()), "with a ring: 1 each batch's scales copied into the ring beside its weights, a word a lane; 0 loaded "
                     + "into registers a batch ahead (the ring a fifth smaller); 2 copied once a subgroup in 16-byte pieces, a piece a lane, with subgroup "
                     + "barriers (K a multiple of 256; else as 1)", 0, 1, 2));
+            if (ctx.caps().bulk())
+                space.add(Knob.oneOf("ring_copy", RING_COPY, "with a ring: 0 each lane copies its chunks (cp.async); 1 a subgroup's first lane copies a row's "
+                        + "chunks of a batch in one bulk copy, and its scales in another, completing on a copy barrier (cp.async.bulk, mbarrier; K a "
+                        + "multiple of 256, subgroup times unroll of 8; else as 0)", 0, 1));
             space.add(Knob.oneOf("after_wait", RING_AFTER_WAIT, "with a ring: of its first stages batches, how many are copied right after the grid "
                     + "dependency's wait, before x is staged (0: stages - 1 before the wait, the last once x is staged; 1: the last right after the "
                     + "wait; 2: the last two)", 0, 1, 2)
@@ -344,7 +361,8 @@ public final class GemvHalfRule implements ScheduleRule {
         int stages = v.getOrDefault("stages", 0);
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, groups, ctx.caps().multiprocessors(), stages > 0);
         int unroll = chunksPerBatch(v.get("unroll"), rpw);
-        GemvHalfRing.Scales ringScales = GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", ringScalesDefault(k, ctx.caps())), k, sub);
+        boolean bulk = stages > 0 && ringBulk(v, k, unroll, ctx.caps());
+        GemvHalfRing.Scales ringScales = GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", ringScalesDefault(k, ctx.caps())), k, sub, bulk);
         boolean dot4 = v.getOrDefault("dot4", 0) == 1;
         // a block stages x once and then takes row tiles until none are left: about two blocks per SM,
         // so the prologue (a norm's reduction, the staging) runs once per block, not once per tile
@@ -354,7 +372,7 @@ public final class GemvHalfRule implements ScheduleRule {
         // a block that opts in beyond the shared memory every block has: no more a multiprocessor than that memory
         // holds (CUDA: a multiprocessor has 1 KiB more than a block may take, and reserves 1 KiB a block), so the
         // tiles are dealt evenly over the blocks that run, not dealt again by the runtime over fewer
-        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll, ringScales, dot4) : sharedBytes(k, norm, warps * sub, sub, ksplit, dot4);
+        int shared = stages > 0 ? ringSharedBytes(k, norm, warps * sub, sub, stages, rpw, unroll, ringScales, bulk, dot4) : sharedBytes(k, norm, warps * sub, sub, ksplit, dot4);
         if (shared > ctx.caps().maxSharedBytes()) perSm = Math.min(perSm, Math.max(1, (ctx.caps().optInSharedBytes() + 1024) / (shared + 1024)));
         if (v.getOrDefault("per_sm", 0) > 0) perSm = Math.min(perSm, v.get("per_sm"));
         int maxBlocks = perSm * ctx.caps().multiprocessors();
@@ -365,7 +383,7 @@ public final class GemvHalfRule implements ScheduleRule {
         int afterWait = stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0;
         int beforeWait = stages > 0 ? GemvHalfRing.beforeWait(stages, v.getOrDefault("before_wait", RING_BEFORE_WAIT), afterWait) : 0;
         GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) != 0, ringScales, beforeWait, afterWait, dot4);
+                v.getOrDefault("trigger", 0) != 0, ringScales, bulk, beforeWait, afterWait, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         boolean xCoalesce = v.getOrDefault("x_coalesce", X_COALESCE) == 1 && xCoalescible(v, m, ctx.caps());
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), xCoalesce, loop)));
@@ -391,8 +409,10 @@ public final class GemvHalfRule implements ScheduleRule {
         if (stages == 0 || v.get("vector") != 4 || v.get("ksplit") != 1 || v.get("pipeline") != 1 || v.getOrDefault("prefetch", 0) != 0 || k % 64 != 0)
             return -1;
         int rpw = rowsPerWarp(v.get("rows_per_warp"), n, v.get("warps"), caps.multiprocessors(), true);
-        int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, chunksPerBatch(v.get("unroll"), rpw),
-                GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", ringScalesDefault(k, caps)), k, sub), v.getOrDefault("dot4", 0) == 1);
+        int unroll = chunksPerBatch(v.get("unroll"), rpw);
+        boolean bulk = ringBulk(v, k, unroll, caps);
+        int bytes = ringSharedBytes(k, m.prologue() instanceof Op.Prologue.RmsNorm, v.get("warps") * sub, sub, stages, rpw, unroll,
+                GemvHalfRing.Scales.of(v.getOrDefault("ring_scales", ringScalesDefault(k, caps)), k, sub, bulk), bulk, v.getOrDefault("dot4", 0) == 1);
         return bytes <= caps.optInSharedBytes() ? bytes : -1;
     }
 
@@ -413,20 +433,25 @@ public final class GemvHalfRule implements ScheduleRule {
         int early = v.getOrDefault(trigger, 0), k = (int) m.k(), scalesDefault = ringScalesDefault(k, caps);
         if (ring) {
             boolean noPieces = v.getOrDefault("ring_scales", scalesDefault) == 2 && !GemvHalfRing.Scales.piecesFit(k, caps.subgroupSize());
-            if (early != REGISTER_LOOP_TRIGGER && !noPieces) return v;
+            int rpw = rowsPerWarp(v.get("rows_per_warp"), (int) m.n(), v.get("warps"), caps.multiprocessors(), true);
+            boolean noBulk = v.getOrDefault("ring_copy", RING_COPY) == 1 && !ringBulk(v, k, chunksPerBatch(v.get("unroll"), rpw), caps);
+            if (early != REGISTER_LOOP_TRIGGER && !noPieces && !noBulk) return v;
             Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
             if (early == REGISTER_LOOP_TRIGGER) out.put(trigger, 1); // with a ring, 2 is the ring's early trigger
             if (noPieces) out.put("ring_scales", 1); // pieces need rows of a multiple of 256: words
+            if (noBulk) out.put("ring_copy", 0); // bulk copies need spans of 16 bytes: each lane's own
             return out;
         }
         boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault
-                || v.getOrDefault("after_wait", RING_AFTER_WAIT) != RING_AFTER_WAIT || v.getOrDefault("before_wait", RING_BEFORE_WAIT) != RING_BEFORE_WAIT;
+                || v.getOrDefault("after_wait", RING_AFTER_WAIT) != RING_AFTER_WAIT || v.getOrDefault("before_wait", RING_BEFORE_WAIT) != RING_BEFORE_WAIT
+                || v.getOrDefault("ring_copy", RING_COPY) != RING_COPY;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
         if (out.containsKey("ring_scales")) out.put("ring_scales", scalesDefault);
         if (out.containsKey("after_wait")) out.put("after_wait", RING_AFTER_WAIT);
         if (out.containsKey("before_wait")) out.put("before_wait", RING_BEFORE_WAIT);
+        if (out.containsKey("ring_copy")) out.put("ring_copy", RING_COPY);
         // the ring's early trigger goes with the ring; the register loop's (2) stays
         if (out.containsKey(trigger) && early == 1) out.put(trigger, 0);
         return out;
@@ -498,7 +523,7 @@ public final class GemvHalfRule implements ScheduleRule {
         GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         // with a ring, its first batches of copies go out now (stages - 1 by default), in flight while x is staged
         GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.beforeWait(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
-                group, laneId, loop.ringScales()) : null;
+                group, laneId, loop.ringScales(), loop.bulk()) : null;
         GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds, xCoalesce);
         prologue.beforeWait(b);
         if (ctx.caps().gridDependency()) b.gridDependency(jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT);

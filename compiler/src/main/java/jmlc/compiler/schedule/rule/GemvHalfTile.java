@@ -31,18 +31,19 @@ final class GemvHalfTile {
      * holds instead ({@link GemvHalfRing}; pipeline and the registers' batch ahead then unused), and with a
      * ring whether the block lets the next kernel launch as soon as its last copies are issued and whether the
      * scales travel in the ring beside the weights, there in pieces a subgroup, or in registers a batch ahead
-     * ({@code ringScales}, {@link GemvHalfRing.Scales}); with
+     * ({@code ringScales}, {@link GemvHalfRing.Scales}), and whether a subgroup's first lane bulk-copies its batches
+     * ({@code bulk}); with
      * {@code dot4} x is staged as bytes and a word's nibbles meet it in two integer dot products ({@link #accumulateDot4};
      * {@code inPlace} and {@code dot2} then unused).
      */
     record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly,
-                    GemvHalfRing.Scales ringScales, int beforeWait, int afterWait, boolean dot4) {
+                    GemvHalfRing.Scales ringScales, boolean bulk, int beforeWait, int afterWait, boolean dot4) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
         String variant() {
-            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales == GemvHalfRing.Scales.WORDS ? "" : ringScales == GemvHalfRing.Scales.PIECES ? "_rp" : "_rs")
+            return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales == GemvHalfRing.Scales.WORDS || ringScales == GemvHalfRing.Scales.SPANS ? "" : ringScales == GemvHalfRing.Scales.PIECES ? "_rp" : "_rs") + (bulk ? "_bulk" : "")
                     + (beforeWait != GemvHalfRing.beforeWait(stages, 0, afterWait) ? "_bw" + beforeWait : "") + (afterWait > 0 ? "_aw" + afterWait : "") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
                     + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }

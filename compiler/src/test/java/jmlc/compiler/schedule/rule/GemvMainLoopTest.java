@@ -115,6 +115,10 @@ class GemvMainLoopTest {
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 0, "x_rounds", 1, "x_coalesce", 1)));
         b.add(Arguments.of("vulkan:sg8", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 2, "vector", 1, "unroll", 2, "blocks", 3, "x_coalesce", 1)));
         b.add(Arguments.of("rocm:gfx90a", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 2, "unroll", 1, "x_coalesce", 1)));
+        // bulk copies by each subgroup's first lane on copy barriers (ring_copy 1): rows of 24 and 48 chunks, so a batch of
+        // 32 is partial and the last of 64 too; the scales in spans beside the weights, or in registers (ring_scales 0)
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "ring_copy", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 0, "ring_copy", 1)));
         // above 48 KiB a block (dynamic shared memory on CUDA): 6 stages of 8 subgroups, 4 rows each, 120 KiB
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 6, "rows_per_warp", 4, "blocks", 2)));
         return b.build();
@@ -155,6 +159,12 @@ class GemvMainLoopTest {
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "before_wait", 1)),
                 // the norms' f32 rows by a subgroup's consecutive float4s (x_coalesce 1), 128 words over 256 threads
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "x_coalesce", 1)),
+                // bulk copies (ring_copy 1): whole batches of 32 chunks on the 1024-wide rows, the down GEMV's last of 88 partial,
+                // the LM head's last tile clamped; with one batch before the wait; 8 rows a subgroup with one after it; a
+                // deeper ring than the block's batches (its phases and parities past the first)
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "ring_copy", 1)),
+                Arguments.of(QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "rows_per_warp", 2, "blocks", 3, "ring_copy", 1, "before_wait", 1)),
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 2, "stages", 2, "rows_per_warp", 8, "blocks", 7, "ring_copy", 1, "after_wait", 1)),
                 // x in bytes (dot4): staged by 256 lanes over rows of 128 and 352 words (the last round partial)
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "dot4", 1)));
     }
@@ -178,7 +188,8 @@ class GemvMainLoopTest {
         long gemvs = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")).count();
         long withVariant = decode.kernels().stream().filter(k -> k.name().startsWith("gemvh")
                 && k.name().contains("_n1") == (gemv.get("nibbles") == 1)
-                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2)
+                && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2 && gemv.getOrDefault("ring_copy", 0) == 0)
+                    && k.name().contains("_bulk") == (gemv.getOrDefault("ring_copy", 0) == 1)
                     && k.name().contains("_aw" + gemv.getOrDefault("after_wait", 0)) == (gemv.getOrDefault("after_wait", 0) > 0)
                     && k.name().contains("_bw" + gemv.getOrDefault("before_wait", 0)) == (gemv.getOrDefault("before_wait", 0) > 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
