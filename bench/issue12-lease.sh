@@ -24,7 +24,9 @@
 #      and the norms' f32 x and gain read as a subgroup's consecutive float4s (x_coalesce 1: half the L2 sectors), alone
 #      and with after_wait 1 (on an H100, 2026-12-07: after_wait 2 to 3% slower everywhere, x_coalesce +0.7, +0.6, -0.9%);
 #      and only 1 or 2 of the ring's first batches copied before the wait (before_wait 1, 2: x's loads behind fewer
-#      copies; on an H100, 2026-12-07, 7B -5.0 and -1.3%, 8B -4.7 and -1.0%, 13B -7.0 and -1.0%);
+#      copies; on an H100, 2026-12-07, 7B -5.0 and -1.3%, 8B -4.7 and -1.0%, 13B -7.0 and -1.0%); and the ring's batches
+#      as bulk copies by each subgroup's first lane on copy barriers (ring_copy 1: cp.async.bulk, the copy engine, whose
+#      copies do not queue ahead of x's loads; new 2026-12-08), alone and with one batch right after the wait (baw1);
 #   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
 #   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step);
@@ -46,7 +48,7 @@ git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2
           --variant words:ring_scales=1 --variant words4:ring_scales=1,rows_per_warp=4 --variant w16:warps=16
           --variant aw1:after_wait=1 --variant aw2:after_wait=2 --variant xc:x_coalesce=1 --variant awxc:after_wait=1,x_coalesce=1
-          --variant bw1:before_wait=1 --variant bw2:before_wait=2)
+          --variant bw1:before_wait=1 --variant bw2:before_wait=2 --variant bulk:ring_copy=1 --variant baw1:ring_copy=1,after_wait=1)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     [[ $steps == *" ${name%%-*} "* ]] || return 1
@@ -65,11 +67,11 @@ for m in llama-2-7b llama-3-8b; do
     step 2-cluster-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,c8,s8,c8all,s8all,s32all "${attention[@]}" &&
     grep -E 'FAIL|differ|decode|tok/s' "$out/2-cluster-${m#llama-}.log" | tail -10
 done
-step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,words,words4,w16,aw1,aw2,xc,awxc,bw1,bw2,best "${variants[@]}" &&
+step 3-knobs-7b bash bench/knob-compare.sh --model synthetic:llama-2-7b --kernels gemvh --decode-only def,s3,s5,s6,reg,reg2,words,words4,w16,aw1,aw2,xc,awxc,bw1,bw2,bulk,baw1,best "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/3-knobs-7b.log" | tail -8
-step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,words4,w16,xc,bw1,bw2 "${variants[@]}" &&
+step 4-knobs-8b bash bench/knob-compare.sh --model synthetic:llama-3-8b --kernels gemvh --decode-only def,s5,words4,w16,xc,bw1,bw2,bulk,baw1 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-8b.log" | tail -5
-step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,words4,w16,xc,bw1,bw2 "${variants[@]}" &&
+step 4-knobs-13b bash bench/knob-compare.sh --model synthetic:llama-2-13b --kernels gemvh --decode-only def,s5,words4,w16,xc,bw1,bw2,bulk,baw1 "${variants[@]}" &&
 grep -E 'decode|tok/s' "$out/4-knobs-13b.log" | tail -5
 step 5-ncu bash bench/ncu-decode.sh gemvh &&
 tail -40 "$out/5-ncu.log"

@@ -167,7 +167,10 @@ public final class GemvHalfRule implements ScheduleRule {
      * {@code cp.async}; 1, a subgroup's first lane a copy a row with {@code cp.async.bulk} completing on a copy barrier (sm_90+,
      * K a multiple of 256). Why: x's loads after the wait queue behind the copies a block's lanes have in flight (see
      * {@link #RING_AFTER_WAIT}); the copy engine's copies do not take the lanes' load path, and a batch is 2 to 4
-     * instructions a subgroup instead of 4.5 a lane. Not measured yet (2026-12-08): off.
+     * instructions a subgroup instead of 4.5 a lane. Measured on an H100 (2026-12-08, bench/knob-compare.sh, decode tok/s):
+     * Llama-2-7B 591.7 -> 586.8, Llama-3-8B 545.5 -> 545.1, Llama-2-13B 318.4 -> 317.0, and with after_wait 1 as slow as with
+     * cp.async (7B 571.4): x's wait is in the memory system, not the load path. Off; searched by the tuner (alone 7B's
+     * gate/up 20.9 -> 20.6 us, its LM head 28.7 -> 28.1).
      */
     static final int RING_COPY = 0;
 
