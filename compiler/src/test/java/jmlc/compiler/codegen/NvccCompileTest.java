@@ -32,27 +32,18 @@ class NvccCompileTest {
         // and the GEMVs with a ring of asynchronous copies (cp.async): 4 stages of 8 warps, 88 to 108 KiB of dynamic shared memory
         List<GeneratedKernels.Case> rings = List.of(new GeneratedKernels.Case(GeneratedKernels.llama2_7b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of()),
                 new GeneratedKernels.Case(GeneratedKernels.llama3_8b(), jmlc.compiler.quant.QuantMode.Q4_0, java.util.Set.of()));
-        jmlc.compiler.schedule.Knobs ringKnobs = jmlc.compiler.schedule.Knobs.defaults();
-        for (GeneratedKernels.Case c : rings)
-            ringKnobs.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(),
-                    Map.of("stages", 4, "warps", 8));
+        jmlc.compiler.schedule.Knobs ringKnobs = everyGemv(t, rings, Map.of("stages", 4, "warps", 8));
         Map<String, String> ringed = GeneratedKernels.sources(t, rings, ringKnobs);
         assertTrue(ringed.values().stream().filter(src -> src.contains("cp.async.wait_group") && src.contains("extern __shared__")).count() >= 6,
                 "ringed GEMVs in dynamic shared memory among them: " + ringed.keySet());
         ks.putAll(ringed);
         // and the rings with the scales copied in 16-byte pieces a subgroup (knob ring_scales 2, subgroup barriers)
-        jmlc.compiler.schedule.Knobs pieceKnobs = jmlc.compiler.schedule.Knobs.defaults();
-        for (GeneratedKernels.Case c : rings)
-            pieceKnobs.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(),
-                    Map.of("ring_scales", 2));
+        jmlc.compiler.schedule.Knobs pieceKnobs = everyGemv(t, rings, Map.of("ring_scales", 2));
         Map<String, String> pieces = GeneratedKernels.sources(t, rings, pieceKnobs);
         assertTrue(pieces.values().stream().filter(src -> src.contains("__syncwarp();") && src.contains("_rp")).count() >= 6, "GEMVs with scale pieces among them: " + pieces.keySet());
         ks.putAll(pieces);
         // and the rings bulk-copied by each subgroup's first lane on copy barriers (knob ring_copy 1: cp.async.bulk, mbarrier)
-        jmlc.compiler.schedule.Knobs bulkKnobs = jmlc.compiler.schedule.Knobs.defaults();
-        for (GeneratedKernels.Case c : rings)
-            bulkKnobs.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(),
-                    Map.of("ring_copy", 1));
+        jmlc.compiler.schedule.Knobs bulkKnobs = everyGemv(t, rings, Map.of("ring_copy", 1));
         Map<String, String> bulk = GeneratedKernels.sources(t, rings, bulkKnobs);
         assertTrue(bulk.values().stream().filter(src -> src.contains("mbarrier::complete_tx::bytes") && src.contains("_bulk")).count() >= 6, "bulk-copied GEMVs among them: " + bulk.keySet());
         ks.putAll(bulk);
@@ -84,5 +75,13 @@ class NvccCompileTest {
                 f -> List.of(nvcc.toString(), "-cubin", "-arch=sm_90", "-o", f.toString().replace(".cu", ".cubin"), f.toString()));
         assertTrue(failures.isEmpty(), failures.size() + " of " + ks.size() + " kernels failed to compile:\n" + String.join("\n", failures));
         System.out.println("nvcc -cubin -arch=sm_90: " + ks.size() + " generated kernels compiled");
+    }
+
+    /** The defaults, and {@code knobs} for every f16 GEMV of the cases' decode programs. */
+    private static jmlc.compiler.schedule.Knobs everyGemv(Target t, List<GeneratedKernels.Case> cases, Map<String, Integer> knobs) {
+        jmlc.compiler.schedule.Knobs k = jmlc.compiler.schedule.Knobs.defaults();
+        for (GeneratedKernels.Case c : cases)
+            k.putEvery("gemvh", jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(), knobs);
+        return k;
     }
 }

@@ -66,7 +66,12 @@ class AsyncCopyTest {
     }
 
     static int[] random() {
-        int[] in = new int[4 * 3 * 64];
+        return random(4 * 3 * 64);
+    }
+
+    /** {@code words} fresh random words. */
+    static int[] random(int words) {
+        int[] in = new int[words];
         Random r = new Random();
         for (int i = 0; i < in.length; i++) in[i] = r.nextInt();
         return in;

@@ -1,15 +1,11 @@
 package jmlc.compiler.kernel;
 
 import jmlc.compiler.codegen.CudaEmitter;
-import jmlc.compiler.quant.GroupQuantizer;
 import jmlc.compiler.target.Target;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Consumer;
 
 import static jmlc.compiler.kernel.K.*;
@@ -72,22 +68,13 @@ class BulkCopyTest {
                 new Expr[] {c(1), c(1), c(1)}, Map.of(), "probe", 0, caps);
     }
 
+    /** As {@link AsyncCopyTest#run}: IN and OUT over {@code in}'s words. */
     static int[] run(Kernel k, int[] in) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment src = a.allocate(4L * in.length, 16), out = a.allocate(4L * in.length, 16);
-            for (int i = 0; i < in.length; i++) src.setAtIndex(GroupQuantizer.U32, i, in[i]);
-            new KernelSimulator(32).launch(k, Map.of("in", src, "out", out), Map.of());
-            int[] v = new int[in.length];
-            for (int i = 0; i < in.length; i++) v[i] = out.getAtIndex(GroupQuantizer.U32, i);
-            return v;
-        }
+        return AsyncCopyTest.run(k, in);
     }
 
     static int[] random() {
-        int[] in = new int[4 * 256];
-        Random r = new Random();
-        for (int i = 0; i < in.length; i++) in[i] = r.nextInt();
-        return in;
+        return AsyncCopyTest.random(4 * 256);
     }
 
     @Test
