@@ -263,12 +263,7 @@ public final class KernelSimulator {
                             + d + "] by thread " + t + ": both ends must start on " + c.bytes() + " bytes");
                 readBeforeWait(c.src(), m, (long) src * unit, c.bytes());
                 if (open[t] == null) open[t] = new ArrayList<>();
-                for (int e = 0; e < count; e++) {
-                    int i = checkShared(c.dst(), d + e);
-                    access.get(c.dst().name()).overwrite(c.dst(), i, t);
-                    flying.set(i);
-                    open[t].add(new Landing(c.dst(), i, read(m, src + e, c.dst().element())));
-                }
+                for (int e = 0; e < count; e++) open[t].add(startCopy(c.dst(), d + e, m, src + e, t, flying));
             }
         }
 
@@ -298,11 +293,27 @@ public final class KernelSimulator {
         void asyncWait(int pending, boolean[] mask) {
             for (int t = 0; t < n; t++) if (live(mask, t) && committed[t] != null)
                 while (committed[t].size() > pending)
-                    for (Landing l : committed[t].removeFirst()) {
-                        inFlight.get(l.array().name()).clear(l.index());
-                        access.get(l.array().name()).land(l.array(), l.index(), t);
-                        shared.get(l.array().name())[l.index()] = l.value();
-                    }
+                    for (Landing l : committed[t].removeFirst()) land(l, t, true);
+        }
+
+        /** Thread {@code t} starts a copy of element {@code src} of {@code m} (read as {@code dst}'s type) to {@code dst[at]}: in flight until it lands. */
+        Landing startCopy(Shared dst, int at, MemorySegment m, int src, int t, BitSet flying) {
+            int i = checkShared(dst, at);
+            access.get(dst.name()).overwrite(dst, i, t);
+            flying.set(i);
+            return new Landing(dst, i, read(m, src, dst.element()));
+        }
+
+        /**
+         * A copy lands as thread {@code t}'s write: with {@code ownLane} (cp.async) its warp's other lanes see it only after a
+         * subgroup barrier; without (a wait on a copy barrier) the whole waiting warp sees it at once.
+         */
+        void land(Landing l, int t, boolean ownLane) {
+            inFlight.get(l.array().name()).clear(l.index());
+            SharedAccess a = access.get(l.array().name());
+            if (ownLane) a.land(l.array(), l.index(), t);
+            else a.write(l.array(), l.index(), t);
+            shared.get(l.array().name())[l.index()] = l.value();
         }
 
         /** Per u32x2 array used for copy barriers, each element's state (null until its {@code INIT}). */
@@ -326,12 +337,7 @@ public final class KernelSimulator {
                 if (off < 0 || off + bytes > m.byteSize()) throw new IndexOutOfBoundsException(what + ": outside the buffer's " + m.byteSize() + " bytes");
                 readBeforeWait(c.src(), m, off, (int) bytes);
                 CopyBarrierState b = copyBarrier(c.bars(), (Integer) bi[t], "bulk copy by thread " + t);
-                for (int e = 0; e < count; e++) {
-                    int i = checkShared(c.dst(), d + e);
-                    access.get(c.dst().name()).overwrite(c.dst(), i, t);
-                    flying.set(i);
-                    b.pending.add(new Landing(c.dst(), i, read(m, src + e, c.dst().element())));
-                }
+                for (int e = 0; e < count; e++) b.pending.add(startCopy(c.dst(), d + e, m, src + e, t, flying));
                 b.bytes -= bytes;
                 b.complete(c.bars().name() + "[" + bi[t] + "]");
             }
@@ -364,11 +370,7 @@ public final class KernelSimulator {
                         if (b.completed % 2 == parity)
                             throw new IllegalStateException(what + " waited on by thread " + t + " for a phase of parity " + parity + " that never completes: "
                                     + b.arrivals + " arrival(s) and " + b.bytes + " bytes still due when every thread of the block is here");
-                        for (Landing l : b.done) { // visible to the waiting warp as its own write
-                            inFlight.get(l.array().name()).clear(l.index());
-                            access.get(l.array().name()).write(l.array(), l.index(), t);
-                            shared.get(l.array().name())[l.index()] = l.value();
-                        }
+                        for (Landing l : b.done) land(l, t, false);
                         b.done.clear();
                     }
                 }
