@@ -26,20 +26,25 @@
 #      and only 1 or 2 of the ring's first batches copied before the wait (before_wait 1, 2: x's loads behind fewer
 #      copies; on an H100, 2026-12-07, 7B -5.0 and -1.3%, 8B -4.7 and -1.0%, 13B -7.0 and -1.0%); and the ring's batches
 #      as bulk copies by each subgroup's first lane on copy barriers (ring_copy 1: cp.async.bulk, the copy engine, whose
-#      copies do not queue ahead of x's loads; new 2026-12-08), alone and with one batch right after the wait (baw1);
+#      copies do not queue ahead of x's loads; on an H100, 2026-12-08, no gain), alone and with one batch right after the
+#      wait (baw1);
 #   4. the same knob-compare on Llama-3-8B and Llama-2-13B (decode only);
 #   5. bench/ncu-decode.sh gemvh: Nsight Compute on one layer's GEMVs (the defaults);
 #   6. bench/tune.sh 60s on 7B: the defaults against what `jmlc tune` keeps on this card (per kernel, then the decode step);
 #   7. where .device/baseline holds another build (bench/pack-baseline.sh REV here): bench/baseline-compare.sh on 7B and 8B,
 #      this tree against it (2026-12-07: the ring's loop was rotated for after_wait, its defaults' order unchanged: pack
 #      660c968 to check that it costs nothing).
+#   8. (run first: the newest question; built 2026-12-08, not yet run) the ring's last first batch, or its last two,
+#      copied once x's loads after the wait are issued (after_x 1, 2; with 5 stages, 3 before the wait and 2 after x's
+#      loads: s5ax2), so copies stream through x's trip from the L2 behind x's loads, where after_wait's went ahead of
+#      them: knob-compare end to end on 7B, 8B and 13B against the defaults (each model's variants in one run).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
 # On the GPU host: bash bench/issue12-lease.sh [STEP...]   (all steps, or the numbered ones: `3 4 5` for a second call
 #                  when one call of at most 10 minutes cannot hold them all; logs in $OUT or ., one a step; a summary)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-steps=" ${*:-0 1 2 3 4 5 6 7} "
+steps=" ${*:-8 0 1 2 3 4 5 6 7} "
 out="${OUT:-.}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
@@ -48,7 +53,8 @@ git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2
           --variant words:ring_scales=1 --variant words4:ring_scales=1,rows_per_warp=4 --variant w16:warps=16
           --variant aw1:after_wait=1 --variant aw2:after_wait=2 --variant xc:x_coalesce=1 --variant awxc:after_wait=1,x_coalesce=1
-          --variant bw1:before_wait=1 --variant bw2:before_wait=2 --variant bulk:ring_copy=1 --variant baw1:ring_copy=1,after_wait=1)
+          --variant bw1:before_wait=1 --variant bw2:before_wait=2 --variant bulk:ring_copy=1 --variant baw1:ring_copy=1,after_wait=1
+)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     [[ $steps == *" ${name%%-*} "* ]] || return 1
@@ -56,6 +62,11 @@ step() { # name, command...: runs it with its log in $out/NAME.log, and says how
     "$@" > "$out/$name.log" 2>&1
     echo "== $name: exit $? after $((SECONDS - t0)) s"
 }
+for m in llama-2-7b llama-3-8b llama-2-13b; do
+    step 8-afterx-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels gemvh --decode-only def,ax1,ax2,s5ax2 \
+        --variant def: --variant ax1:after_x=1 --variant ax2:after_x=2 --variant s5ax2:stages=5,after_x=2 &&
+    grep -E 'FAIL|differ|decode|tok/s' "$out/8-afterx-${m#llama-}.log" | tail -8
+done
 step 0-floor bash bench/stream-floor-probe.sh &&
 sed -n '/^2\./,$p' "$out/0-floor.log"
 step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b &&

@@ -45,15 +45,6 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
                            boolean dot2, boolean bulk, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
                            int optInSharedBytes, boolean clusters) {
 
-    /** Without thread block clusters (every target but CUDA's sm_90+). */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2,
-                        boolean dot2, boolean bulk, boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy,
-                        int optInSharedBytes) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
-                gridBarrier, asyncCopy, optInSharedBytes, false);
-    }
-
     /**
      * Subgroup-wide matrix instructions a rule can build a GEMM from: {@code D += A · B} with f16
      * operands and f32 accumulators, each lane holding parts of A, B and D in registers in the
@@ -142,50 +133,15 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         }
     }
 
-    /** Without {@code dot2} (NVIDIA GPUs, and the targets made before it existed). */
+    /**
+     * A GPU with the sizes, arithmetic and matrix unit given and none of the features that only some have: no dot2, bulk
+     * copies, dot4, grid barriers, asynchronous copies, shared memory beyond {@code maxSharedBytes} or clusters; byte
+     * buffers (storage8) yes. The {@code with} methods add what a target has: {@code new Capabilities(...).withDot2(true)}.
+     */
     public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
                         boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, false);
-    }
-
-    /** Without bulk copies and prefetches (every GPU but NVIDIA's sm_90+). */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, false);
-    }
-
-    /** Without integer dot products. */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, false);
-    }
-
-    /** With byte-addressed buffers (every target but a Vulkan device without {@code storageBuffer8BitAccess}). */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk, boolean dot4) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, true);
-    }
-
-    /** Without grid barriers (every target but CUDA's). */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk,
-                        boolean dot4, boolean storage8) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, false);
-    }
-
-    /** Without asynchronous copies to shared memory (every target but CUDA's sm_80+). */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk,
-                        boolean dot4, boolean storage8, boolean gridBarrier) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, false);
-    }
-
-    /** Without opting in to more shared memory (every target but CUDA's). */
-    public Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxSharedBytes, int multiprocessors,
-                        boolean f16Arithmetic, MatrixUnit matrix, boolean ldmatrix, boolean gridDependency, boolean prefetchL2, boolean dot2, boolean bulk,
-                        boolean dot4, boolean storage8, boolean gridBarrier, boolean asyncCopy) {
-        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
-                gridBarrier, asyncCopy, maxSharedBytes);
+        this(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2,
+                false, false, false, true, false, false, maxSharedBytes, false);
     }
 
     public Capabilities {
@@ -223,10 +179,30 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, g, asyncCopy, optInSharedBytes, clusters);
     }
 
+    /** The same GPU with {@code bytes} of shared memory a block may opt into ({@code maxSharedBytes}: none beyond what every block has). */
+    public Capabilities withOptInShared(int bytes) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
+                gridBarrier, asyncCopy, bytes, clusters);
+    }
+
     /** The same GPU without shared memory beyond {@code maxSharedBytes} (a runtime that launches with no dynamic shared memory). */
     public Capabilities withoutOptInShared() {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
-                gridBarrier, asyncCopy, maxSharedBytes, clusters);
+        return withOptInShared(maxSharedBytes);
+    }
+
+    /** The same GPU with or without f16 dot products into f32 ({@code v_dot2_f32_f16}: AMD's). */
+    public Capabilities withDot2(boolean d) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, d, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+    }
+
+    /** The same GPU with or without bulk copies and prefetches (NVIDIA's sm_90+). */
+    public Capabilities withBulk(boolean b) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, b, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+    }
+
+    /** The same GPU with or without asynchronous copies to shared memory (NVIDIA's sm_80+). */
+    public Capabilities withAsyncCopy(boolean a) {
+        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, a, optInSharedBytes, clusters);
     }
 
     /** The same GPU with or without thread block clusters (a runtime that launches them, or not: HIP on NVIDIA does not). */

@@ -160,9 +160,9 @@ public final class KernelSimulator {
         final List<Block.Landing> pending = new ArrayList<>(), done = new ArrayList<>();
 
         /** Completes the phase once its arrival is in and every byte it awaits has been copied. */
-        void complete(String what) {
+        void complete(java.util.function.Supplier<String> what) {
             if (arrivals != 0) return;
-            if (bytes < 0) throw new IllegalStateException("copy barrier " + what + ": its phase's copies moved " + -bytes + " bytes more than its arrival expected");
+            if (bytes < 0) throw new IllegalStateException("copy barrier " + what.get() + ": its phase's copies moved " + -bytes + " bytes more than its arrival expected");
             if (bytes > 0) return;
             completed++;
             arrivals = 1;
@@ -329,17 +329,18 @@ public final class KernelSimulator {
             BitSet flying = inFlight.computeIfAbsent(c.dst().name(), x -> new BitSet());
             int unit = c.dst().element().bytes();
             for (int t = 0; t < n; t++) if (live(mask, t)) {
-                int d = (Integer) di[t], src = (Integer) si[t], count = (Integer) ni[t];
+                int d = (Integer) di[t], src = (Integer) si[t], count = (Integer) ni[t], bar = (Integer) bi[t], thread = t;
                 long bytes = (long) count * unit, off = (long) src * unit;
-                String what = "bulk copy of " + bytes + " bytes from " + c.src().name() + " byte " + off + " to " + c.dst().name() + "[" + d + "] by thread " + t;
+                // the messages are built only where a check fails (a decode program makes millions of copies)
+                java.util.function.Supplier<String> what = () -> "bulk copy of " + bytes + " bytes from " + c.src().name() + " byte " + off + " to " + c.dst().name() + "[" + d + "] by thread " + thread;
                 if (count <= 0 || bytes % 16 != 0 || (long) d * unit % 16 != 0 || (m.address() + off) % 16 != 0)
-                    throw new IllegalStateException(what + ": size and both ends must be positive multiples of 16 bytes");
-                if (off < 0 || off + bytes > m.byteSize()) throw new IndexOutOfBoundsException(what + ": outside the buffer's " + m.byteSize() + " bytes");
+                    throw new IllegalStateException(what.get() + ": size and both ends must be positive multiples of 16 bytes");
+                if (off < 0 || off + bytes > m.byteSize()) throw new IndexOutOfBoundsException(what.get() + ": outside the buffer's " + m.byteSize() + " bytes");
                 readBeforeWait(c.src(), m, off, (int) bytes);
-                CopyBarrierState b = copyBarrier(c.bars(), (Integer) bi[t], "bulk copy by thread " + t);
+                CopyBarrierState b = copyBarrier(c.bars(), bar, () -> "bulk copy by thread " + thread);
                 for (int e = 0; e < count; e++) b.pending.add(startCopy(c.dst(), d + e, m, src + e, t, flying));
                 b.bytes -= bytes;
-                b.complete(c.bars().name() + "[" + bi[t] + "]");
+                b.complete(() -> c.bars().name() + "[" + bar + "]");
             }
         }
 
@@ -347,28 +348,28 @@ public final class KernelSimulator {
             Object[] idx = eval(c.index(), mask), arg = c.arg() == null ? null : eval(c.arg(), mask);
             CopyBarrierState[] states = copyBarriers.computeIfAbsent(c.bars().name(), x -> new CopyBarrierState[c.bars().size()]);
             for (int t = 0; t < n; t++) if (live(mask, t)) {
-                int i = (Integer) idx[t];
-                String what = "copy barrier " + c.bars().name() + "[" + i + "]";
+                int i = (Integer) idx[t], thread = t;
+                java.util.function.Supplier<String> what = () -> "copy barrier " + c.bars().name() + "[" + i + "]";
                 switch (c.op()) {
                     case INIT -> {
                         checkShared(c.bars(), i);
                         CopyBarrierState old = states[i];
                         if (old != null && (old.arrivals != 1 || old.bytes != 0 || !old.pending.isEmpty()))
-                            throw new IllegalStateException(what + " set up again by thread " + t + " while a phase of it is open");
+                            throw new IllegalStateException(what.get() + " set up again by thread " + t + " while a phase of it is open");
                         states[i] = new CopyBarrierState();
                     }
                     case EXPECT -> {
-                        CopyBarrierState b = copyBarrier(c.bars(), i, "arrival of thread " + t);
-                        if (--b.arrivals < 0) throw new IllegalStateException(what + ": more arrivals than its one a phase (thread " + t + ")");
+                        CopyBarrierState b = copyBarrier(c.bars(), i, () -> "arrival of thread " + thread);
+                        if (--b.arrivals < 0) throw new IllegalStateException(what.get() + ": more arrivals than its one a phase (thread " + t + ")");
                         b.bytes += (Integer) arg[t];
-                        b.complete(c.bars().name() + "[" + i + "]");
+                        b.complete(() -> c.bars().name() + "[" + i + "]");
                     }
                     case WAIT -> {
-                        CopyBarrierState b = copyBarrier(c.bars(), i, "wait of thread " + t);
+                        CopyBarrierState b = copyBarrier(c.bars(), i, () -> "wait of thread " + thread);
                         int parity = (Integer) arg[t];
-                        if (parity != 0 && parity != 1) throw new IllegalStateException(what + " waited on for parity " + parity + " (0 or 1) by thread " + t);
+                        if (parity != 0 && parity != 1) throw new IllegalStateException(what.get() + " waited on for parity " + parity + " (0 or 1) by thread " + t);
                         if (b.completed % 2 == parity)
-                            throw new IllegalStateException(what + " waited on by thread " + t + " for a phase of parity " + parity + " that never completes: "
+                            throw new IllegalStateException(what.get() + " waited on by thread " + t + " for a phase of parity " + parity + " that never completes: "
                                     + b.arrivals + " arrival(s) and " + b.bytes + " bytes still due when every thread of the block is here");
                         for (Landing l : b.done) land(l, t, false);
                         b.done.clear();
@@ -377,11 +378,11 @@ public final class KernelSimulator {
             }
         }
 
-        CopyBarrierState copyBarrier(Shared bars, int i, String use) {
+        CopyBarrierState copyBarrier(Shared bars, int i, java.util.function.Supplier<String> use) {
             checkShared(bars, i);
             CopyBarrierState[] states = copyBarriers.get(bars.name());
             CopyBarrierState b = states == null ? null : states[i];
-            if (b == null) throw new IllegalStateException(use + " on copy barrier " + bars.name() + "[" + i + "] before any thread set it up (INIT)");
+            if (b == null) throw new IllegalStateException(use.get() + " on copy barrier " + bars.name() + "[" + i + "] before any thread set it up (INIT)");
             return b;
         }
 

@@ -74,7 +74,8 @@ public record Target(Platform platform, String arch, Capabilities caps) {
         if (!arch.matches("sm_\\d+a?")) throw new IllegalArgumentException("CUDA arch '" + arch + "' should look like sm_90");
         int cc = Integer.parseInt(arch.replaceAll("\\D", ""));
         return new Target(Platform.CUDA, arch, new Capabilities(32, 1024, 48 * 1024, sms, cc >= 53,
-                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true, false, cc >= 90, cc >= 61, true, cc >= 60, cc >= 80, optInShared(cc), cc >= 90));
+                cc >= 80 ? MatrixUnit.MMA_M16N8K16 : MatrixUnit.NONE, cc >= 75, cc >= 90, true)
+                .withBulk(cc >= 90).withDot4(cc >= 61).withGridBarrier(cc >= 60).withAsyncCopy(cc >= 80).withOptInShared(optInShared(cc)).withClusters(cc >= 90));
     }
 
     /**
@@ -118,7 +119,7 @@ public record Target(Platform platform, String arch, Capabilities caps) {
         MatrixUnit matrix = arch.startsWith("gfx11") ? MatrixUnit.WMMA_16X16X16
                 : arch.matches("gfx908|gfx90a|gfx94[0-9a-f]|gfx950") ? MatrixUnit.MFMA_16X16X16 : MatrixUnit.NONE;
         return new Target(Platform.ROCM, arch, new Capabilities(rdna ? 32 : 64, 1024, ldsBytes(arch), cus, true,
-                matrix, false, false, false, dot2));
+                matrix, false, false, false).withDot2(dot2));
     }
 
     /** LDS one workgroup may allocate on {@code arch}: 64 KiB, or 160 KiB on gfx950 (MI355X). */

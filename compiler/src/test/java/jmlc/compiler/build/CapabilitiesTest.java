@@ -229,12 +229,12 @@ class CapabilitiesTest {
         // AMD: dot2 GEMVs on a target without dot2, MFMA steps on a WMMA target
         Build amd = Build.compile(tiny(QuantMode.Q4F16_1).graph(), Target.parse("rocm:gfx942"), Knobs.defaults(), 8);
         Kernel dot = amd.decode().kernels().stream().filter(k -> k.name().endsWith("_dot2")).findFirst().orElseThrow();
-        Capabilities noDot2 = new Capabilities(64, 1024, 64 << 10, 8, true, MatrixUnit.MFMA_16X16X16, false, false, false, false);
+        Capabilities noDot2 = new Capabilities(64, 1024, 64 << 10, 8, true, MatrixUnit.MFMA_16X16X16, false, false, false);
         var d = assertThrows(IllegalStateException.class, () -> Kernel.checked(dot.name(), dot.buffers(), dot.scalars(), dot.shared(), dot.body(),
                 dot.block(), dot.grid(), dot.knobs(), dot.summary(), noDot2));
         assertTrue(d.getMessage().contains("dot2"), d.getMessage());
         Kernel mfma = amd.prefill().kernels().stream().filter(k -> k.name().endsWith("_mfma")).findFirst().orElseThrow();
-        Capabilities wmma = new Capabilities(32, 1024, 64 << 10, 8, true, MatrixUnit.WMMA_16X16X16, false, false, false, true);
+        Capabilities wmma = new Capabilities(32, 1024, 64 << 10, 8, true, MatrixUnit.WMMA_16X16X16, false, false, false).withDot2(true);
         var x = assertThrows(IllegalStateException.class, () -> Kernel.checked(mfma.name(), mfma.buffers(), mfma.scalars(), mfma.shared(), mfma.body(),
                 mfma.block(), mfma.grid(), mfma.knobs(), mfma.summary(), wmma));
         assertTrue(x.getMessage().contains("MFMA_16X16X16"), x.getMessage());

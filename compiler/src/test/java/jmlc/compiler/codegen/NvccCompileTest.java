@@ -47,6 +47,10 @@ class NvccCompileTest {
         Map<String, String> bulk = GeneratedKernels.sources(t, rings, bulkKnobs);
         assertTrue(bulk.values().stream().filter(src -> src.contains("mbarrier::complete_tx::bytes") && src.contains("_bulk")).count() >= 6, "bulk-copied GEMVs among them: " + bulk.keySet());
         ks.putAll(bulk);
+        // and the rings' last first batch copied once x's loads are issued (knob after_x 1), with x_coalesce's exchanges too
+        Map<String, String> afterX = GeneratedKernels.sources(t, rings, everyGemv(t, rings, Map.of("after_x", 1, "x_coalesce", 1)));
+        assertTrue(afterX.keySet().stream().filter(name -> name.contains("_ax1")).count() >= 6, "GEMVs copying after x's loads among them: " + afterX.keySet());
+        ks.putAll(afterX);
         // and the GEMVs with x in bytes and the nibbles by dp4a (knob dot4): in the ring (the default) and the register loop
         jmlc.compiler.schedule.Knobs dot4Knobs = jmlc.compiler.schedule.Knobs.defaults();
         for (GeneratedKernels.Case c : rings)

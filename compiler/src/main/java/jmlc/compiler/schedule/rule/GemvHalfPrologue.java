@@ -107,13 +107,18 @@ final class GemvHalfPrologue {
         if (normInRegisters && m.normWeight().kind() == Value.Kind.PARAM) gAhead.addAll(loadG(b, 0, rounds));
     }
 
-    /** After the wait: the row of token {@code blockIdx.y} (its f32 offset {@code xb}) staged through {@code store}; no barrier after. */
-    void stage(K.Body b, Expr.Var xb, Store store) {
+    /**
+     * After the wait: the row of token {@code blockIdx.y} (its f32 offset {@code xb}) staged through {@code store}; no barrier
+     * after. {@code afterLoads} runs once, where the first wave's loads of x are issued and none is used yet.
+     */
+    void stage(K.Body b, Expr.Var xb, Store store, java.util.function.Consumer<K.Body> afterLoads) {
         if (!norm) {
             int wave = xRounds != 0 ? xRounds : Math.max(1, HELD / (siluMul ? 16 : 8));
             for (int r0 = 0; r0 < rounds; r0 += wave) {
                 int r1 = Math.min(rounds, r0 + wave);
-                List<List<Expr>> xq = loadX(b, xb, 0, r0, r1), uq = siluMul ? loadX(b, xb, k, r0, r1) : null;
+                Wave xw = loadX(b, xb, 0, r0, r1), uw = siluMul ? loadX(b, xb, k, r0, r1) : null;
+                if (r0 == 0) afterLoads.accept(b);
+                List<List<Expr>> xq = xw.values(b), uq = siluMul ? uw.values(b) : null;
                 for (int r = r0; r < r1; r++) {
                     List<Expr> v = xq.get(r - r0);
                     if (siluMul) {
@@ -128,11 +133,22 @@ final class GemvHalfPrologue {
         }
         // rms_norm: the sum of squares (each word once: a round past the row's end adds nothing), then x·g·inv
         Expr.Var ss = b.let("ss", f(0));
-        List<List<Expr>> held = normInRegisters ? loadX(b, xb, 0, 0, rounds) : null;
+        List<List<Expr>> held = null;
+        if (normInRegisters) {
+            Wave all = loadX(b, xb, 0, 0, rounds);
+            afterLoads.accept(b);
+            held = all.values(b);
+        }
         int wave = xRounds != 0 ? xRounds : HELD / 8;
         for (int r0 = 0; r0 < rounds; r0 += wave) {
             int r1 = Math.min(rounds, r0 + wave);
-            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
+            List<List<Expr>> xq;
+            if (held != null) xq = held.subList(r0, r1);
+            else {
+                Wave w = loadX(b, xb, 0, r0, r1);
+                if (r0 == 0) afterLoads.accept(b);
+                xq = w.values(b);
+            }
             for (int r = r0; r < r1; r++) {
                 Expr.Var part = b.let(b.fresh("sq"), f(0));
                 for (Expr q : xq.get(r - r0)) b.assign(part, fma(cast(KType.F32, q), cast(KType.F32, q), part));
@@ -145,7 +161,7 @@ final class GemvHalfPrologue {
         int pass = normInRegisters ? rounds : xRounds != 0 ? xRounds : HELD / 16;
         for (int r0 = 0; r0 < rounds; r0 += pass) {
             int r1 = Math.min(rounds, r0 + pass);
-            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1);
+            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1).values(b);
             List<List<Expr>> gq = !gAhead.isEmpty() ? gAhead.subList(r0, r1) : loadG(b, r0, r1);
             for (int r = r0; r < r1; r++) {
                 List<Expr> v = new ArrayList<>(), a = xq.get(r - r0);
@@ -263,13 +279,23 @@ final class GemvHalfPrologue {
         return ab;
     }
 
+    /**
+     * A wave of loads issued, none of them used yet: {@link #values} gives each round's word as its 8 values, emitting what
+     * reads the loads (with {@link #pairs} the exchanges, which wait for them) where it is called.
+     */
+    private interface Wave {
+        List<List<Expr>> values(K.Body b);
+    }
+
     /** With {@link #pairs}: the words of rounds {@code [r0, r1)} of the row at float4 {@code f0}, every round's loads issued before any exchange (each waits for its loads). */
-    private List<List<Expr>> pairWords(K.Body b, Buffer buf, Expr f0, int r0, int r1, String name) {
+    private Wave pairWords(K.Body b, Buffer buf, Expr f0, int r0, int r1, String name) {
         List<Expr.Var[]> loads = new ArrayList<>();
         for (int r = r0; r < r1; r++) loads.add(pairLoads(b, buf, f0, r, name));
-        List<List<Expr>> out = new ArrayList<>();
-        for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(b, ab, name)));
-        return out;
+        return s -> {
+            List<List<Expr>> out = new ArrayList<>();
+            for (Expr.Var[] ab : loads) out.add(List.<Expr>of(exchange(s, ab, name)));
+            return out;
+        };
     }
 
     /**
@@ -294,9 +320,9 @@ final class GemvHalfPrologue {
     /**
      * The 8 values of each round's word in {@code [r0, r1)} of the row at element offset {@code xb + offset}, all
      * loads issued at once: of an f32 row two float4s (f32 values), of an f16 row ({@code HalfMatmulInputs}) one
-     * 16-byte load (f16 values, staged as they are).
+     * 16-byte load (f16 values, staged as they are). The loads are issued here, their values read where {@link Wave#values} is called.
      */
-    private List<List<Expr>> loadX(K.Body b, Expr xb, int offset, int r0, int r1) {
+    private Wave loadX(K.Body b, Expr xb, int offset, int r0, int r1) {
         String name = offset == 0 ? "xa" : "xu";
         if (pairs) return pairWords(b, x, div(add(xb, c(offset)), c(4)), r0, r1, name);
         List<List<Expr>> out = new ArrayList<>();
@@ -312,12 +338,12 @@ final class GemvHalfPrologue {
             }
             out.add(values);
         }
-        return out;
+        return s -> out;
     }
 
     /** A norm's gain for rounds {@code [r0, r1)}, each round's word as its 8 values, all loads issued at once. */
     private List<List<Expr>> loadG(K.Body b, int r0, int r1) {
-        if (pairs) return pairWords(b, g, c(0), r0, r1, "ga");
+        if (pairs) return pairWords(b, g, c(0), r0, r1, "ga").values(b);
         List<List<Expr>> out = new ArrayList<>();
         for (int r = r0; r < r1; r++) {
             Expr at = mul(word(r), c(2));

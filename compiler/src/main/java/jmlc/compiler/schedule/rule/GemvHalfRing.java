@@ -23,7 +23,9 @@ import static jmlc.compiler.kernel.K.*;
  * bytes arrive while its prologue runs, and the last of the first {@code stages} once x is staged; knob
  * {@code after_wait} sends one or two of them right after the wait instead, so copies are in flight through the
  * prologue even where those before the wait have landed; knob {@code before_wait} copies only one or two before the
- * wait and the rest once x is staged, so x's loads queue behind fewer copies.
+ * wait and the rest once x is staged, so x's loads queue behind fewer copies; knob {@code after_x} sends one or two of
+ * them once x's first loads are issued, before any is used, so they stream through x's trip from the L2 without going
+ * ahead of it ({@link FirstCopies}).
  *
  * <p>A block's batches are numbered across its tiles: batch {@code j} is chunk iteration {@code j % iters} of
  * its tile {@code j / iters} (tiles {@code blockIdx.x, blockIdx.x + gridDim.x, ...}), so the copies run on
@@ -105,9 +107,14 @@ final class GemvHalfRing {
      * ({@code iters}), the block's batch count ({@code batches}, a local); {@code scales} null where the scales go
      * through registers, {@code nextScales} then the next batch's (by chunk and row).
      */
-    record Ring(Shared words, Shared scales, Scales how, Shared bars, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
+    record Ring(Shared words, Shared scales, Scales how, Shared bars, Buffer data, Buffer scaleBuf, FirstCopies first, int threads, int rpw, int unroll, int sub,
                 int chunks, int groups, int iters, int n, int blockRows, Expr.Var batches, Expr group, Expr lane, Expr thread,
                 Expr.Var[][] nextScales) {
+
+        /** Batches in the ring. */
+        int stages() {
+            return first.stages();
+        }
 
         /** The tile and first chunk of batch {@code j} (a tile's chunk iterations, each {@code sub · unroll} chunks on). */
         Expr tileOf(Expr j) {
@@ -145,12 +152,21 @@ final class GemvHalfRing {
 
         /** Right after the grid dependency's wait: the {@code afterWait} batches after the {@code beforeWait} copied before it. */
         void issueAfterWait(K.Body b) {
-            for (int j = beforeWait; j < beforeWait + afterWait; j++) issue(b, c(j));
+            issueRange(b, first.beforeWait(), first.afterWait());
         }
 
-        /** Once x is staged ({@link GemvHalfRing#loop} begins): the rest of the first {@code stages} batches (the last one where none went after the wait). */
+        /** Once x's first loads are issued, before any is used: the {@code afterX} batches after those. */
+        void issueAfterX(K.Body b) {
+            issueRange(b, first.beforeWait() + first.afterWait(), first.afterX());
+        }
+
+        /** Once x is staged ({@link GemvHalfRing#loop} begins): the rest of the first {@code stages} batches (the last one by default). */
         void issueAfterPrologue(K.Body b) {
-            for (int j = beforeWait + afterWait; j < stages; j++) issue(b, c(j));
+            issueRange(b, first.stages() - first.afterPrologue(), first.afterPrologue());
+        }
+
+        private void issueRange(K.Body b, int from, int count) {
+            for (int j = from; j < from + count; j++) issue(b, c(j));
         }
 
         /** Whether the scales travel in pieces a subgroup ({@link Scales#PIECES}): lanes read each other's copies. */
@@ -192,7 +208,7 @@ final class GemvHalfRing {
             b.ifThen(lt(j, batches), s -> {
                 Expr.Var t = s.let(s.fresh("rt"), tileOf(j));
                 Expr.Var c0 = s.let(s.fresh("rc"), chunkOf(j));
-                Expr.Var slot = s.let(s.fresh("rslot"), mod(j, c(stages)));
+                Expr.Var slot = s.let(s.fresh("rslot"), mod(j, c(stages())));
                 Expr.Var[] row = new Expr.Var[rpw]; // the subgroup's rows of the tile, clamped to the last (loads past it read that row)
                 Expr.Var first = wholeTiles() ? s.let(s.fresh("rrow"), firstRow(t)) : null;
                 if (first == null)
@@ -227,7 +243,7 @@ final class GemvHalfRing {
         void issueBulk(K.Body b, Expr j) {
             b.ifThen(land(lt(j, batches), eq(lane, c(0))), s -> {
                 Expr.Var t = s.let(s.fresh("bt"), tileOf(j));
-                Expr.Var slot = s.let(s.fresh("bslot"), mod(j, c(stages)));
+                Expr.Var slot = s.let(s.fresh("bslot"), mod(j, c(stages())));
                 Expr.Var base = s.let(s.fresh("bc"), mul(mod(j, c(iters)), c(sub * unroll))); // the batch's first chunk of a row
                 Expr.Var count = s.let(s.fresh("bn"), wholeBatches() ? c(sub * unroll) : min(c(sub * unroll), K.sub(c(chunks), base)));
                 Expr.Var bar = s.let(s.fresh("bbar"), bar(slot));
@@ -288,20 +304,46 @@ final class GemvHalfRing {
     }
 
     /**
-     * Of a ring of {@code stages} with {@code afterWait} of its first batches copied right after the wait, how many go
-     * before the wait: knob {@code before_wait} where set, at most what those after the wait leave; else {@code stages - 1},
-     * or {@code stages - afterWait} where more than one goes after it.
+     * When a ring's first {@code stages} batches are copied, in order: {@code beforeWait} as the block starts, before the
+     * grid dependency's wait (with dependent launches while the previous kernel drains); {@code afterWait} right after the
+     * wait, before x's loads (knob {@code after_wait}); {@code afterX} once x's first loads are issued, before any is used
+     * (knob {@code after_x}): in flight through x's trip from the L2 but behind x's loads, where those after the wait go
+     * ahead of them; the rest ({@link #afterPrologue}) once x is staged. No ring: all 0.
      */
-    static int beforeWait(int stages, int knob, int afterWait) {
-        return knob > 0 ? Math.min(knob, stages - afterWait) : stages - Math.max(afterWait, 1);
+    record FirstCopies(int stages, int beforeWait, int afterWait, int afterX) {
+        static final FirstCopies NONE = new FirstCopies(0, 0, 0, 0);
+
+        /**
+         * From the knobs: after_wait and then after_x as asked, at most what leaves one batch before the wait; knob
+         * before_wait where set, at most what those after leave; else all the others ({@code stages - 1} by default).
+         */
+        static FirstCopies of(int stages, int beforeWaitKnob, int afterWaitKnob, int afterXKnob) {
+            if (stages == 0) return NONE;
+            int afterWait = Math.min(afterWaitKnob, stages - 1);
+            int afterX = Math.min(afterXKnob, stages - 1 - afterWait);
+            int late = afterWait + afterX;
+            return new FirstCopies(stages, beforeWaitKnob > 0 ? Math.min(beforeWaitKnob, stages - late) : stages - Math.max(late, 1), afterWait, afterX);
+        }
+
+        /** Copied once x is staged, as the main loop begins. */
+        int afterPrologue() {
+            return stages - beforeWait - afterWait - afterX;
+        }
+
+        /** A kernel name's mark for each knob off its default: {@code _bw}, {@code _aw}, {@code _ax} and the count. */
+        String suffix() {
+            return (beforeWait != of(stages, 0, afterWait, afterX).beforeWait ? "_bw" + beforeWait : "") + (afterWait > 0 ? "_aw" + afterWait : "")
+                    + (afterX > 0 ? "_ax" + afterX : "");
+        }
     }
 
     /**
-     * The ring's arrays and the block's batch count; the copies of the first {@code beforeWait} batches ({@link #beforeWait})
-     * go out here, the rest of the first {@code stages} by {@link Ring#issueAfterWait} and {@link Ring#issueAfterPrologue}.
+     * The ring's arrays and the block's batch count; the copies of the first {@code first.beforeWait()} batches go out here,
+     * the rest of the first {@code stages} by {@link Ring#issueAfterWait}, {@link Ring#issueAfterX} and {@link Ring#issueAfterPrologue}.
      */
-    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, int stages, int beforeWait, int afterWait, int threads, int rpw, int unroll, int sub,
+    static Ring start(LaunchBuilder lb, K.Body b, Buffer data, Buffer scaleBuf, FirstCopies first, int threads, int rpw, int unroll, int sub,
                       int chunks, int k, int n, int blockRows, int tiles, Expr group, Expr lane, Scales how, boolean bulk) {
+        int stages = first.stages();
         Shared words = lb.shared("wring", KType.U32X4, stages * threads * rpw * unroll);
         Shared scales = how == Scales.REGISTERS ? null : lb.shared("sring", KType.U32, stages * threads * rpw * unroll * how.bytes() / 4);
         Shared bars = bulk ? lb.shared("cbar", KType.U32X2, stages * (threads / sub)) : null;
@@ -319,9 +361,9 @@ final class GemvHalfRing {
         if (next != null)
             for (int u = 0; u < unroll; u++)
                 for (int i = 0; i < rpw; i++) next[u][i] = b.let(b.fresh("nsc"), cast(KType.F16, f(0)));
-        Ring ring = new Ring(words, scales, how, bars, data, scaleBuf, stages, beforeWait, afterWait, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
+        Ring ring = new Ring(words, scales, how, bars, data, scaleBuf, first, threads, rpw, unroll, sub, chunks, k / 32, iters, n, blockRows, batches, group, lane,
                 tid(0), next);
-        for (int j = 0; j < beforeWait; j++) ring.issue(b, c(j));
+        ring.issueRange(b, 0, first.beforeWait());
         // the first batch's scales now too (weights: never written, so before the wait for the previous kernel)
         if (next != null) ring.loadScales(b, c(0), next);
         return ring;

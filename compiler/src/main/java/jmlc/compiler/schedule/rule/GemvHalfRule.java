@@ -163,6 +163,15 @@ public final class GemvHalfRule implements ScheduleRule {
      */
     static final int RING_BEFORE_WAIT = 0;
     /**
+     * With a ring, of its first {@code stages} batches how many are copied once x's first loads after the grid dependency's
+     * wait are issued, before any is used (knob {@code after_x}; 0: none, the last of them once x is staged). Why: with the
+     * defaults the multiprocessor's copies made before the wait may all have landed when it returns, so nothing streams
+     * while x comes from the L2 (about 1 us a GEMV, 0.17 ms of a Llama-2-7B step's 1.48 ms of GEMVs on an H100); after_wait
+     * kept copies going but put them ahead of x's loads and cost 3.4%. Here x's loads go first and the copies stream behind
+     * them. Not yet measured on a GPU (2026-12-08): off, judged end to end (bench/issue12-lease.sh asks it).
+     */
+    static final int RING_AFTER_X = 0;
+    /**
      * With a ring, how its batches are copied (knob {@code ring_copy}, {@link GemvHalfRing}): 0, each lane its chunks with
      * {@code cp.async}; 1, a subgroup's first lane a copy a row with {@code cp.async.bulk} completing on a copy barrier (sm_90+,
      * K a multiple of 256). Why: x's loads after the wait queue behind the copies a block's lanes have in flight (see
@@ -319,6 +328,11 @@ public final class GemvHalfRule implements ScheduleRule {
                     + "wait; 2: the last two)", 0, 1, 2)
                     // the tuner replays one kernel at a time, where the wait returns at once: judged end to end (as the trigger)
                     .tryOnly(RING_AFTER_WAIT));
+            space.add(Knob.oneOf("after_x", RING_AFTER_X, "with a ring: of its first stages batches, how many are copied once x's first loads "
+                    + "after the grid dependency's wait are issued, before any is used (behind x's loads, where after_wait's go ahead of them; "
+                    + "0: none; 1: the last; 2: the last two)", 0, 1, 2)
+                    // judged end to end, as after_wait
+                    .tryOnly(RING_AFTER_X));
             space.add(Knob.oneOf("before_wait", RING_BEFORE_WAIT, "with a ring: how many of its first batches are copied before the grid "
                     + "dependency's wait, the rest of the first stages once x is staged (0: stages - 1)", 0, 1, 2, 3)
                     // judged end to end, as after_wait
@@ -382,11 +396,11 @@ public final class GemvHalfRule implements ScheduleRule {
         int rounds = (tiles + maxBlocks - 1) / maxBlocks;
         int blocks = v.get("blocks") != 0 ? v.get("blocks") : (tiles + rounds - 1) / rounds;
         boolean dot2 = v.getOrDefault("dot2", 0) != 0;
-        // with a ring: of its first stages batches, how many are copied right after the wait, and how many before it
-        int afterWait = stages > 0 ? Math.min(v.getOrDefault("after_wait", RING_AFTER_WAIT), stages - 1) : 0;
-        int beforeWait = stages > 0 ? GemvHalfRing.beforeWait(stages, v.getOrDefault("before_wait", RING_BEFORE_WAIT), afterWait) : 0;
-        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit, stages,
-                v.getOrDefault("trigger", 0) != 0, ringScales, bulk, beforeWait, afterWait, dot4);
+        // with a ring: when its first stages batches are copied (before the wait, right after it, once x's loads are out, once x is staged)
+        GemvHalfRing.FirstCopies first = GemvHalfRing.FirstCopies.of(stages, v.getOrDefault("before_wait", RING_BEFORE_WAIT), v.getOrDefault("after_wait", RING_AFTER_WAIT),
+                v.getOrDefault("after_x", RING_AFTER_X));
+        GemvHalfTile.MainLoop loop = new GemvHalfTile.MainLoop(rpw, vector, unroll, v.get("nibbles") == 1, v.get("pipeline"), dot2, ksplit,
+                v.getOrDefault("trigger", 0) != 0, ringScales, bulk, first, dot4);
         int prefetch = v.getOrDefault("prefetch", 0);
         boolean xCoalesce = v.getOrDefault("x_coalesce", X_COALESCE) == 1 && xCoalescible(v, m, ctx.caps());
         return Optional.of(List.of(kernel(m, node.output(), ctx, space.signature(), n, k, q, warps, blocks, prefetch, v.get("x_rounds"), xCoalesce, loop)));
@@ -447,13 +461,14 @@ public final class GemvHalfRule implements ScheduleRule {
         }
         boolean moot = v.getOrDefault("stages", 0) != 0 || early == 1 || v.getOrDefault("ring_scales", scalesDefault) != scalesDefault
                 || v.getOrDefault("after_wait", RING_AFTER_WAIT) != RING_AFTER_WAIT || v.getOrDefault("before_wait", RING_BEFORE_WAIT) != RING_BEFORE_WAIT
-                || v.getOrDefault("ring_copy", RING_COPY) != RING_COPY;
+                || v.getOrDefault("after_x", RING_AFTER_X) != RING_AFTER_X || v.getOrDefault("ring_copy", RING_COPY) != RING_COPY;
         if (!moot) return v;
         Map<String, Integer> out = new java.util.LinkedHashMap<>(v);
         if (out.containsKey("stages")) out.put("stages", 0);
         if (out.containsKey("ring_scales")) out.put("ring_scales", scalesDefault);
         if (out.containsKey("after_wait")) out.put("after_wait", RING_AFTER_WAIT);
         if (out.containsKey("before_wait")) out.put("before_wait", RING_BEFORE_WAIT);
+        if (out.containsKey("after_x")) out.put("after_x", RING_AFTER_X);
         if (out.containsKey("ring_copy")) out.put("ring_copy", RING_COPY);
         // the ring's early trigger goes with the ring; the register loop's (2) stays
         if (out.containsKey(trigger) && early == 1) out.put(trigger, 0);
@@ -525,7 +540,7 @@ public final class GemvHalfRule implements ScheduleRule {
         boolean ringed = loop.stages() > 0;
         GemvHalfTile.Batch ahead = !ringed && loop.pipeline() == 2 ? loads.issue(b, GemvHalfTile.tileRows(bid(0), group, blockRows, rpw, n), start) : null;
         // with a ring, its first batches of copies go out now (stages - 1 by default), in flight while x is staged
-        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.stages(), loop.beforeWait(), loop.afterWait(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
+        GemvHalfRing.Ring ring = ringed ? GemvHalfRing.start(lb, b, data, scales, loop.first(), threads, rpw, unroll, sub, chunks, k, n, blockRows, tiles,
                 group, laneId, loop.ringScales(), loop.bulk()) : null;
         GemvHalfPrologue prologue = new GemvHalfPrologue(lb, m, x, g, k, threads, sub, xRounds, xCoalesce);
         prologue.beforeWait(b);
@@ -535,7 +550,9 @@ public final class GemvHalfRule implements ScheduleRule {
 
         // ---- prologue: stage prologue(x row) as f16, pairs (v_j, v_j+4) of each 8, or with dot4 as bytes ----
         Expr.Var xb = b.let("xb", mul(bid(1), c(xCols)));
-        prologue.stage(b, xb, dot4 ? GemvHalfPrologue.bytesStore(xs, chunks, q.zero()) : GemvHalfPrologue.halvesStore(xs, vector, chunks));
+        // with knob after_x, the ring's next copies go out once x's first loads are issued, before any is used
+        prologue.stage(b, xb, dot4 ? GemvHalfPrologue.bytesStore(xs, chunks, q.zero()) : GemvHalfPrologue.halvesStore(xs, vector, chunks),
+                ring != null ? ring::issueAfterX : s -> { });
         b.barrier();
 
         // ---- row tiles: main loop and epilogue ----

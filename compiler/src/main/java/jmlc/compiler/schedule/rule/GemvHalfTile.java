@@ -36,15 +36,21 @@ final class GemvHalfTile {
      * {@code dot4} x is staged as bytes and a word's nibbles meet it in two integer dot products ({@link #accumulateDot4};
      * {@code inPlace} and {@code dot2} then unused).
      */
-    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, int stages, boolean triggerEarly,
-                    GemvHalfRing.Scales ringScales, boolean bulk, int beforeWait, int afterWait, boolean dot4) {
+    record MainLoop(int rpw, int vector, int unroll, boolean inPlace, int pipeline, boolean dot2, int ksplit, boolean triggerEarly,
+                    GemvHalfRing.Scales ringScales, boolean bulk, GemvHalfRing.FirstCopies first, boolean dot4) {
         String suffix() {
             return "r" + rpw + "v" + vector + "u" + unroll;
         }
 
+        /** Batches in the ring (knob {@code stages}), 0 for the register loop. */
+        int stages() {
+            return first.stages();
+        }
+
         String variant() {
+            int stages = stages();
             return (inPlace ? "_n1" : "") + (stages > 0 ? "_ring" + stages + (triggerEarly ? "t" : "") + (ringScales == GemvHalfRing.Scales.WORDS || ringScales == GemvHalfRing.Scales.SPANS ? "" : ringScales == GemvHalfRing.Scales.PIECES ? "_rp" : "_rs") + (bulk ? "_bulk" : "")
-                    + (beforeWait != GemvHalfRing.beforeWait(stages, 0, afterWait) ? "_bw" + beforeWait : "") + (afterWait > 0 ? "_aw" + afterWait : "") : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
+                    + first.suffix() : (pipeline > 0 ? "_p" + pipeline : "") + (triggerEarly ? "_t" : ""))
                     + (dot4 ? "_d4" : dot2 ? "_dot2" : "") + (ksplit > 1 ? "_ks" + ksplit : "");
         }
 

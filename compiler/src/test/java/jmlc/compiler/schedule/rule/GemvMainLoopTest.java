@@ -108,6 +108,15 @@ class GemvMainLoopTest {
         // once x is staged
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "before_wait", 1)));
         b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "stages", 4, "trigger", 1, "before_wait", 2, "after_wait", 1)));
+        // batches copied once x's first loads are issued (after_x): the last of a ring of 4 (the norm's x held in registers,
+        // the f16 rows in one wave); the last two of 3 behind the exchanges' loads (x_coalesce 1), one before the wait; with
+        // one right after the wait too; with x in waves of a round (64 threads: the norm's x read again, the f16 rows in two
+        // waves, the copies after the first); by bulk copies
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "after_x", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 2, "warps", 4, "stages", 3, "blocks", 3, "ring_scales", 1, "after_x", 2, "x_coalesce", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4_0, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "stages", 4, "trigger", 1, "after_wait", 1, "after_x", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 2, "stages", 3, "blocks", 3, "x_rounds", 1, "after_x", 1)));
+        b.add(Arguments.of("cuda:sm_90", QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 4, "stages", 4, "blocks", 3, "trigger", 1, "ring_copy", 1, "after_x", 1)));
         // an f32 x row (the norms') read as a subgroup's consecutive float4s and assembled by exchanges (x_coalesce 1): a
         // ring, its round partial (96 words, 256 threads); x and g read again after the reduction (2 rounds of 64 threads,
         // one a wave); subgroups of 8 and wave64
@@ -157,6 +166,8 @@ class GemvMainLoopTest {
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 2, "blocks", 5, "trigger", 1, "after_wait", 1)),
                 // one batch before the wait, the rest once x is staged
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "before_wait", 1)),
+                // the last batch copied once x's loads are issued (after_x 1), with sm_90's defaults otherwise
+                Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "after_x", 1)),
                 // the norms' f32 rows by a subgroup's consecutive float4s (x_coalesce 1), 128 words over 256 threads
                 Arguments.of(QuantMode.Q4F16_1, Map.of("nibbles", 1, "pipeline", 1, "vector", 4, "unroll", 1, "warps", 8, "stages", 4, "blocks", 5, "trigger", 1, "x_coalesce", 1)),
                 // bulk copies (ring_copy 1): whole batches of 32 chunks on the 1024-wide rows, the down GEMV's last of 88 partial,
@@ -191,6 +202,7 @@ class GemvMainLoopTest {
                 && (stages > 0 ? k.name().contains("_ring" + stages + (gemv.getOrDefault("trigger", 0) == 1 ? "t" : "")) && k.name().contains("_rs") == (gemv.getOrDefault("ring_scales", 2) == 0) && k.name().contains("_rp") == (gemv.getOrDefault("ring_scales", 2) == 2 && gemv.getOrDefault("ring_copy", 0) == 0)
                     && k.name().contains("_bulk") == (gemv.getOrDefault("ring_copy", 0) == 1)
                     && k.name().contains("_aw" + gemv.getOrDefault("after_wait", 0)) == (gemv.getOrDefault("after_wait", 0) > 0)
+                    && k.name().contains("_ax" + gemv.getOrDefault("after_x", 0)) == (gemv.getOrDefault("after_x", 0) > 0)
                     && k.name().contains("_bw" + gemv.getOrDefault("before_wait", 0)) == (gemv.getOrDefault("before_wait", 0) > 0) : k.name().matches(".*_p\\d.*") == (gemv.get("pipeline") > 0)
                     && (gemv.get("pipeline") == 0 || k.name().contains("_p" + gemv.get("pipeline"))))
                 && k.name().contains("_ks") == (ksplit > 1) && k.name().contains("_d4") == (gemv.getOrDefault("dot4", 0) == 1)
