@@ -156,33 +156,52 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
 
     /** The same GPU with another number of multiprocessors (what a runtime reads from its device). */
     public Capabilities withMultiprocessors(int n) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, n, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return with(f -> f.multiprocessors = n);
     }
 
     /** The same GPU with another matrix unit (a Vulkan device that has cooperative matrices). */
     public Capabilities withMatrix(MatrixUnit unit) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, unit, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
-    }
-
-    /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
-    public Capabilities withDot4(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, d, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return with(f -> f.matrix = unit);
     }
 
     /** The same GPU with another subgroup size (a Vulkan device pinned to one of its sizes). */
     public Capabilities withSubgroupSize(int n) {
-        return new Capabilities(n, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        return with(f -> f.subgroupSize = n);
+    }
+
+    /** The same GPU with or without f16 dot products into f32 ({@code v_dot2_f32_f16}: AMD's). */
+    public Capabilities withDot2(boolean d) {
+        return with(f -> f.dot2 = d);
+    }
+
+    /** The same GPU with or without bulk copies and prefetches (NVIDIA's sm_90+). */
+    public Capabilities withBulk(boolean b) {
+        return with(f -> f.bulk = b);
+    }
+
+    /** The same GPU with or without integer dot products (a Vulkan device that has {@code shaderIntegerDotProduct}). */
+    public Capabilities withDot4(boolean d) {
+        return with(f -> f.dot4 = d);
+    }
+
+    /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
+    public Capabilities withStorage8(boolean s) {
+        return with(f -> f.storage8 = s);
     }
 
     /** The same GPU with or without grid barriers (a runtime that cannot launch cooperatively takes them away). */
     public Capabilities withGridBarrier(boolean g) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, g, asyncCopy, optInSharedBytes, clusters);
+        return with(f -> f.gridBarrier = g);
+    }
+
+    /** The same GPU with or without asynchronous copies to shared memory (NVIDIA's sm_80+). */
+    public Capabilities withAsyncCopy(boolean a) {
+        return with(f -> f.asyncCopy = a);
     }
 
     /** The same GPU with {@code bytes} of shared memory a block may opt into ({@code maxSharedBytes}: none beyond what every block has). */
     public Capabilities withOptInShared(int bytes) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
-                gridBarrier, asyncCopy, bytes, clusters);
+        return with(f -> f.optInSharedBytes = bytes);
     }
 
     /** The same GPU without shared memory beyond {@code maxSharedBytes} (a runtime that launches with no dynamic shared memory). */
@@ -190,29 +209,47 @@ public record Capabilities(int subgroupSize, int maxThreadsPerBlock, int maxShar
         return withOptInShared(maxSharedBytes);
     }
 
-    /** The same GPU with or without f16 dot products into f32 ({@code v_dot2_f32_f16}: AMD's). */
-    public Capabilities withDot2(boolean d) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, d, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
-    }
-
-    /** The same GPU with or without bulk copies and prefetches (NVIDIA's sm_90+). */
-    public Capabilities withBulk(boolean b) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, b, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
-    }
-
-    /** The same GPU with or without asynchronous copies to shared memory (NVIDIA's sm_80+). */
-    public Capabilities withAsyncCopy(boolean a) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, a, optInSharedBytes, clusters);
-    }
-
     /** The same GPU with or without thread block clusters (a runtime that launches them, or not: HIP on NVIDIA does not). */
     public Capabilities withClusters(boolean c) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8,
-                gridBarrier, asyncCopy, optInSharedBytes, c);
+        return with(f -> f.clusters = c);
     }
 
-    /** The same GPU with or without byte-addressed buffers (a Vulkan device's {@code storageBuffer8BitAccess}). */
-    public Capabilities withStorage8(boolean s) {
-        return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, s, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+    /** A copy with {@code change} made to its fields (checked again by the canonical constructor). */
+    private Capabilities with(java.util.function.Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
+        return f.build();
+    }
+
+    /** The record's fields, open to one change at a time ({@link #with}). */
+    private static final class Fields {
+        int subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, optInSharedBytes;
+        boolean f16Arithmetic, ldmatrix, gridDependency, prefetchL2, dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, clusters;
+        MatrixUnit matrix;
+
+        Fields(Capabilities c) {
+            subgroupSize = c.subgroupSize;
+            maxThreadsPerBlock = c.maxThreadsPerBlock;
+            maxSharedBytes = c.maxSharedBytes;
+            multiprocessors = c.multiprocessors;
+            f16Arithmetic = c.f16Arithmetic;
+            matrix = c.matrix;
+            ldmatrix = c.ldmatrix;
+            gridDependency = c.gridDependency;
+            prefetchL2 = c.prefetchL2;
+            dot2 = c.dot2;
+            bulk = c.bulk;
+            dot4 = c.dot4;
+            storage8 = c.storage8;
+            gridBarrier = c.gridBarrier;
+            asyncCopy = c.asyncCopy;
+            optInSharedBytes = c.optInSharedBytes;
+            clusters = c.clusters;
+        }
+
+        Capabilities build() {
+            return new Capabilities(subgroupSize, maxThreadsPerBlock, maxSharedBytes, multiprocessors, f16Arithmetic, matrix, ldmatrix, gridDependency, prefetchL2,
+                    dot2, bulk, dot4, storage8, gridBarrier, asyncCopy, optInSharedBytes, clusters);
+        }
     }
 }
