@@ -37,14 +37,18 @@
 #   8. (run first: the newest question; built 2026-12-08, not yet run) the ring's last first batch, or its last two,
 #      copied once x's loads after the wait are issued (after_x 1, 2; with 5 stages, 3 before the wait and 2 after x's
 #      loads: s5ax2), so copies stream through x's trip from the L2 behind x's loads, where after_wait's went ahead of
-#      them: knob-compare end to end on 7B, 8B and 13B against the defaults (each model's variants in one run).
+#      them: knob-compare end to end on 7B, 8B and 13B against the defaults (each model's variants in one run);
+#   9. (run second; built 2026-12-08, not yet run) the decode attention's rows loaded a loop step ahead, the first step's
+#      before the grid dependency's wait (kv_ahead 1; with kv_prefetch 1 too): knob-compare end to end on 7B and 8B, and
+#      bench/short-context-sweep.sh on 7B without and with it (each decode program's step at positions 0 to 4000: long
+#      contexts, where kv_prefetch lost).
 #
 # Here (no GPU):   install/setup.sh && ../shared/device/pack.sh engine/target/jmlc-engine.jar engine/target/lib
 # On the GPU host: bash bench/issue12-lease.sh [STEP...]   (all steps, or the numbered ones: `3 4 5` for a second call
 #                  when one call of at most 10 minutes cannot hold them all; logs in $OUT or ., one a step; a summary)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-steps=" ${*:-8 0 1 2 3 4 5 6 7} "
+steps=" ${*:-8 9 0 1 2 3 4 5 6 7} "
 out="${OUT:-.}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/card.txt"
@@ -67,6 +71,15 @@ for m in llama-2-7b llama-3-8b llama-2-13b; do
         --variant def: --variant ax1:after_x=1 --variant ax2:after_x=2 --variant s5ax2:stages=5,after_x=2 &&
     grep -E 'FAIL|differ|decode|tok/s' "$out/8-afterx-${m#llama-}.log" | tail -8
 done
+for m in llama-2-7b llama-3-8b; do
+    step 9-ahead-${m#llama-} bash bench/knob-compare.sh --model synthetic:$m --kernels attention_decode --decode-only def,ka,kapf \
+        --variant def: --variant ka:kv_ahead=1 --variant kapf:kv_ahead=1,kv_prefetch=1 &&
+    grep -E 'FAIL|differ|decode|tok/s' "$out/9-ahead-${m#llama-}.log" | tail -8
+done
+step 9-ahead-sweep0 bash bench/short-context-sweep.sh --model synthetic:llama-2-7b &&
+tail -12 "$out/9-ahead-sweep0.log"
+step 9-ahead-sweep bash bench/short-context-sweep.sh --model synthetic:llama-2-7b --attention kv_ahead=1 &&
+tail -12 "$out/9-ahead-sweep.log"
 step 0-floor bash bench/stream-floor-probe.sh &&
 sed -n '/^2\./,$p' "$out/0-floor.log"
 step 1-suite-bench bash bench/gpu-suite.sh bench --models synthetic:llama-2-7b &&

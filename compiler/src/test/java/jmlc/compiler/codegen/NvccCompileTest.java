@@ -70,6 +70,14 @@ class NvccCompileTest {
         assertTrue(clustered.values().stream().filter(src -> src.contains("__cluster_dims__(1, 8, 1)") && src.contains("mapa.u64")).count() >= 2,
                 "clustered attention kernels among them: " + clustered.keySet());
         ks.putAll(clustered);
+        // and the decode attention loading its rows a loop step ahead, the first step's before the wait (knob kv_ahead)
+        jmlc.compiler.schedule.Knobs aheadKnobs = jmlc.compiler.schedule.Knobs.defaults();
+        for (GeneratedKernels.Case c : rings)
+            aheadKnobs.putEvery(jmlc.compiler.schedule.rule.AttentionDecodeRule.KIND,
+                    jmlc.compiler.build.Build.compile(GeneratedKernels.graph(c), t, jmlc.compiler.schedule.Knobs.defaults(), 512).decode(), Map.of("kv_ahead", 1));
+        Map<String, String> ahead = GeneratedKernels.sources(t, rings, aheadKnobs);
+        assertTrue(ahead.keySet().stream().filter(name -> name.matches("attention_decode.*k2a_.*")).count() >= 2, "attention kernels loading a step ahead among them: " + ahead.keySet());
+        ks.putAll(ahead);
         // and Llama-3-70B's decode, whose f16 GEMVs stage rows of 8192 with a norm and of 28672 above 48 KiB (opted in)
         Map<String, String> large = GeneratedKernels.sources(t, List.of(new GeneratedKernels.Case(GeneratedKernels.llama3_70b(), jmlc.compiler.quant.QuantMode.Q4F16_1, java.util.Set.of())));
         assertTrue(large.entrySet().stream().filter(e -> e.getKey().startsWith("gemvh") && e.getValue().contains("extern __shared__")).count() >= 3,

@@ -67,6 +67,11 @@ class SimulatedProgramTest {
                         QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("wide", 1, "splits", 3)),
                 Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 256, 128, 1, 4, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
                         QuantMode.Q4F16_1, "vulkan:sg8", Set.of(), Map.of("wide", 1)),
+                // the rows a step ahead (kv_ahead): a word of 4 f16 dims a lane; on Vulkan (no grid dependency: the first
+                // step's rows read before the new position's append and its barrier)
+                Arguments.of(new ModelConfig(Architecture.LLAMA, 96, 256, 128, 1, 4, 2, 128, 1e-5, 10000, new RopeSpec.Scaling.None(), RopeSpec.Style.HALF, 64, false, false),
+                        QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("wide", 1, "splits", 3, "kv_ahead", 1)),
+                Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "vulkan:sg8", Set.of(), Map.of("splits", 3, "kv_ahead", 1)),
                 // decode attention with 3 splits (several positions per split, the new one not always in the last)
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "cuda:sm_90", Set.of(), Map.of("splits", 3)),
                 Arguments.of(tiny(Architecture.LLAMA, 4, 2), QuantMode.Q4F16_1, "rocm:gfx90a", Set.of(), Map.of("splits", 3)),
@@ -115,7 +120,10 @@ class SimulatedProgramTest {
                 Arguments.of(hd64, "vulkan:sg8", Set.of(), Map.of("splits", 1, "warps", 4)),
                 Arguments.of(tiny(Architecture.QWEN2, 4, 2), "rocm:gfx90a", Set.of(), Map.of("fuse_rope", 0)),
                 Arguments.of(hd64, "cuda:sm_90", unfused, Map.of()),
-                Arguments.of(hd128, "cuda:sm_90", Set.of(), Map.of("splits", 4, "cluster", 1)));
+                Arguments.of(hd128, "cuda:sm_90", Set.of(), Map.of("splits", 4, "cluster", 1)),
+                // rows loaded a step ahead (kv_ahead), a byte a lane and a word of 4 (wide), the first step's before the wait
+                Arguments.of(hd128, "cuda:sm_90", Set.of(), Map.of("splits", 3, "wide", 1, "kv_ahead", 1)),
+                Arguments.of(hd64, "cuda:sm_90", Set.of(), Map.of("splits", 3, "keys", 3, "kv_ahead", 1)));
     }
 
     @ParameterizedTest

@@ -97,6 +97,16 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * though 7.1 against 8.4 us with each kernel alone); fewer splits are slower still. So off, and the tuner does not try it.
      */
     static final int CLUSTER = 0, MAX_CLUSTER = 8;
+    /**
+     * Knob {@code kv_ahead}: 1 pipelines a warp's loop one step ahead: the next step's K and V rows are loaded into
+     * registers before the current step's are used, and the first step's before the grid dependency's wait (the rows
+     * before the new position, which earlier steps wrote; the new position's row, which this step writes, once it is
+     * appended). Why: at the bench's positions a block's whole share is one or two loop steps, so the partial kernel is a
+     * chain of trips: the wait, q from the L2, then K and V from the DRAM (4.8 us a layer on an H100 for about 1.3 us of
+     * bytes, 2026-12-07); kv_prefetch only asked the L2 for the rows. Not yet measured on a GPU (2026-12-08): off, judged
+     * end to end (bench/issue12-lease.sh asks it).
+     */
+    static final int KV_AHEAD = 0;
 
     @Override
     public String name() {
@@ -149,6 +159,10 @@ public final class AttentionDecodeRule implements ScheduleRule {
                         ? Knob.oneOf("cluster", CLUSTER, "1: a KV head's splits (2 to " + MAX_CLUSTER + ") run as one thread block cluster and merge through its "
                                 + "distributed shared memory, no combine kernel; 0: a combine kernel merges them", 0, 1).tryOnly(CLUSTER)
                         : Knob.oneOf("cluster", 0, "needs thread block clusters (CUDA sm_90+)", 0))
+                .add(Knob.oneOf("kv_ahead", KV_AHEAD, "1: a warp's next loop step's K and V rows loaded before its current one is used, the "
+                        + "first step's before the grid dependency's wait (the new position's row once appended); 0: a step's rows loaded as it begins", 0, 1)
+                        // judged end to end, as kv_prefetch: alone nothing runs before the wait for the first rows to overlap
+                        .tryOnly(KV_AHEAD))
                 .require("a cluster of 2 to " + MAX_CLUSTER + " splits", v -> v.getOrDefault("cluster", 0) == 0 || (v.get("splits") >= 2 && v.get("splits") <= MAX_CLUSTER))
                 .require("warps x " + sub + " <= " + maxThreads + " threads a block", v -> v.get("warps") * sub <= maxThreads)
                 .require("the warps' partial sums in shared memory (warps x group x head dim floats) within " + target.caps().maxSharedBytes() + " bytes",
@@ -219,6 +233,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Node rope = absorbedRope(n, ctx);
         RopeSpec spec = rope == null ? null : ((Op.RopeKvAppend) rope.op()).spec();
         int warps = v.get("warps"), splits = v.get("splits"), keys = v.get("keys"), wide = v.get("wide"), kvPrefetch = v.get("kv_prefetch");
+        boolean ahead = v.getOrDefault("kv_ahead", KV_AHEAD) == 1;
         boolean clustered = v.getOrDefault("cluster", 0) == 1;
 
         String scratchId = sig + "_partials";
@@ -227,7 +242,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // ---- partial kernel ----
         String ropeTag = spec == null ? "" : "_rope" + spec.style().name().toLowerCase();
         boolean single = splits == 1; // one block per KV head: it writes the output itself, no combine
-        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + ropeTag
+        LaunchBuilder lb = ctx.launch(sig + "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (wide == 1 ? "v" : "") + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + (ahead ? "a" : "") + ropeTag
                         + (single ? "_single" : clustered ? "_cluster" : "_partial"),
                 (single ? "per kv head: online-softmax attention of its " : "per (kv head, split): online-softmax partial attention of its ") + group + " query heads"
                         + (clustered ? ", the splits of a kv head a cluster merging through its shared memory" : "")
@@ -236,6 +251,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         if (clustered) lb.knob("cluster", 1);
         if (kvPrefetch > 0) lb.knob("kv_prefetch", kvPrefetch);
         if (wide == 1) lb.knob("wide", 1);
+        if (ahead) lb.knob("kv_ahead", 1);
         // fused: q rows come rotated from qkv = [q heads | k heads | v heads], and the caches are written
         Buffer q = lb.input(spec == null ? "q" : "qkv", spec == null ? n.input(0) : rope.input(0));
         KvCacheAccess kc = KvCacheAccess.of(lb, "k_cache", n.input(1), spec != null), vc = KvCacheAccess.of(lb, "v_cache", n.input(2), spec != null);
@@ -248,8 +264,9 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Shared sl = lb.shared("warp_l", KType.F32, warps * group);
         Shared sacc = lb.shared("warp_acc", KType.F32, warps * group * hd);
         K.Body b = lb.body;
-        // with kv_prefetch, what comes before the wait reads only what earlier steps wrote (pos, the cached rows)
-        if (kvPrefetch > 0) b.gridDependency(Stmt.GridDependency.Kind.TRIGGER);
+        // with kv_prefetch or kv_ahead, what comes before the wait reads only what earlier steps wrote (pos, the cached rows)
+        boolean early = kvPrefetch > 0 || ahead && ctx.caps().gridDependency();
+        if (early) b.gridDependency(Stmt.GridDependency.Kind.TRIGGER);
         Expr.Var g = b.let("g", bid(0));
         Expr.Var sp = b.let("sp", bid(1));
         Expr.Var w = b.let("w", div(tid(0), c(warp)));
@@ -261,7 +278,23 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr.Var start = b.let("start", mul(sp, chunk));
         Expr.Var end = b.let("end", min(len, add(start, chunk)));
         if (kvPrefetch > 0) prefetchCachedRows(b, kc, vc, g, chunk, start, end, len, kvPrefetch * warps * keys, ctxLen, hd, warps > 1 ? warp : 0);
-        Expr.Var newPos = spec == null ? null : b.let("new_pos", sub(len, c(1)));
+        Expr.Var aheadPos = ahead ? b.let("new_pos", sub(len, c(1))) : null;
+        // lane l holds dims l, l + warp, ... (a warp's loads of one dim index contiguous); with the knob wide, dims
+        // dpl·l .. dpl·l + dpl − 1, 4 a load (8 bytes of an f16 cache; of an int8 one a word and a scale)
+        boolean words = wide == 1 && KvCacheAccess.fourALane(n.input(1).type(), warp);
+        java.util.function.IntFunction<Expr> dim = i -> KvCacheAccess.laneDim(lane, i, dpl, warp, words);
+        StepRows rows = new StepRows(kc, vc, g, ctxLen, hd, dpl, keys, words, dim);
+        // kv_ahead: the warp's first step's rows, those before the new position now (earlier steps wrote them)
+        Expr.Var t0 = ahead ? b.let("t0", add(start, mul(w, c(keys)))) : null;
+        Expr.Var[][][] next = ahead ? rows.declare(b) : null;
+        if (ahead)
+            for (int kk = 0; kk < keys; kk++) {
+                int k0 = kk;
+                Expr at = rows.position(t0, kk, end);
+                b.ifThen(lt(at, aheadPos), x -> rows.load(x, at, next[k0]));
+            }
+        if (early) b.gridDependency(Stmt.GridDependency.Kind.WAIT);
+        Expr.Var newPos = aheadPos != null || spec == null ? aheadPos : b.let("new_pos", sub(len, c(1)));
         if (spec != null) {
             // the split holding the new position appends its k (rotated) and v, then all threads meet
             Expr kIn = mul(add(c(nH), g), c(hd)), vIn = mul(add(c(nH + nKv), g), c(hd));
@@ -290,11 +323,15 @@ public final class AttentionDecodeRule implements ScheduleRule {
             });
             b.barrier();
         }
+        // kv_ahead: the first step's rows from the new position on (appended above, or by the rope kernel before), where
+        // they are the split's own: a split past the context (its last row the new one, another block's) reads nothing
+        if (ahead)
+            for (int kk = 0; kk < keys; kk++) {
+                int k0 = kk;
+                Expr at = rows.position(t0, kk, end);
+                b.ifThen(land(ge(at, newPos), ge(at, start)), x -> rows.load(x, at, next[k0]));
+            }
         // q slices, running max/sum/acc per query head of the group
-        // lane l holds dims l, l + warp, ... (a warp's loads of one dim index contiguous); with the knob wide, dims
-        // dpl·l .. dpl·l + dpl − 1, 4 a load (8 bytes of an f16 cache; of an int8 one a word and a scale)
-        boolean words = wide == 1 && KvCacheAccess.fourALane(n.input(1).type(), warp);
-        java.util.function.IntFunction<Expr> dim = i -> KvCacheAccess.laneDim(lane, i, dpl, warp, words);
         Expr.Var[][] qv = new Expr.Var[group][dpl];
         Expr.Var[][] acc = new Expr.Var[group][dpl];
         Expr.Var[] m = new Expr.Var[group], l = new Expr.Var[group];
@@ -318,24 +355,15 @@ public final class AttentionDecodeRule implements ScheduleRule {
         b.forRange(t, add(start, mul(w, c(keys))), end, c(warps * keys), 1, x -> {
             List<Expr.Var> ok = new ArrayList<>(), sc = new ArrayList<>();
             List<List<Expr.Var>> vs = new ArrayList<>();
+            // kv_ahead: this step's rows came a step ago; the next step's go out now (past the split's end, its last row)
+            Expr.Var[][][] cur = ahead ? rows.copy(x, next) : null;
+            if (ahead)
+                for (int kk = 0; kk < keys; kk++) rows.load(x, rows.position(add(t, c(warps * keys)), kk, end), next[kk]);
             for (int kk = 0; kk < keys; kk++) {
                 Expr at = add(t, c(kk));
                 if (keys > 1) ok.add(x.let(x.fresh("ok"), lt(at, end)));
-                Expr.Var kvBase = x.let(x.fresh("kv_base"), mul(add(mul(g, c(ctxLen)), keys == 1 ? t : min(at, sub(end, c(1)))), c(hd)));
-                List<Expr.Var> ks = new ArrayList<>(), vk = new ArrayList<>();
-                if (words) {
-                    for (int i = 0; i < dpl; i += 4) {
-                        Expr.Var at4 = x.let(x.fresh("kv_at"), add(kvBase, dim.apply(i)));
-                        for (Expr e : kc.load4(x, at4)) ks.add(x.let(x.fresh("k"), e));
-                        for (Expr e : vc.load4(x, at4)) vk.add(x.let(x.fresh("v"), e));
-                    }
-                } else {
-                    for (int i = 0; i < dpl; i++) {
-                        Expr d = min(dim.apply(i), c(hd - 1));
-                        ks.add(x.let(x.fresh("k"), kc.load(add(kvBase, d))));
-                        vk.add(x.let(x.fresh("v"), vc.load(add(kvBase, d))));
-                    }
-                }
+                Expr.Var[][] kv = ahead ? cur[kk] : rows.let(x, keys == 1 ? t : rows.position(t, kk, end));
+                List<Expr.Var> ks = List.of(kv[0]), vk = List.of(kv[1]);
                 vs.add(vk);
                 for (int h = 0; h < group; h++) {
                     Expr.Var sv = x.let(x.fresh("s"), f(0));
@@ -415,7 +443,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
      * Knob {@code kv_prefetch}: where the block's share of the context is at most {@code positions} (its first
      * kv_prefetch loop steps), its cached rows of K and of V (those before the new
      * position, len - 1, which this step writes) asked of the L2 in one bulk prefetch each (thread 0 and thread
-     * {@code vThread}), then the wait for the kernel before. Earlier steps wrote those rows and pos, and a captured
+     * {@code vThread}); the wait for the kernel before follows. Earlier steps wrote those rows and pos, and a captured
      * step starts after the last one ends, so they can be read before the wait (which follows). The block is launched
      * while the kernel before (the qkv GEMV) streams its last weights, so the attention's own reads meet the L2 rather
      * than the memory once it may start.
@@ -427,6 +455,5 @@ public final class AttentionDecodeRule implements ScheduleRule {
         Expr first = mul(add(mul(g, c(ctxLen)), start), c(hd));
         b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(0))), x -> kc.prefetchRows(x, first, rows));
         b.ifThen(land(gt(rows, c(0)), eq(tid(0), c(vThread))), x -> vc.prefetchRows(x, first, rows));
-        b.gridDependency(Stmt.GridDependency.Kind.WAIT);
     }
 }

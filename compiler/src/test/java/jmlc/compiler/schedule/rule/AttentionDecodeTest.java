@@ -89,16 +89,32 @@ class AttentionDecodeTest {
         decodeMatchesInterpreter(knobs, tag, "kv_prefetch " + kvPrefetch + ", splits " + splits);
         var attention = decodeProgram(knobs).kernels().stream().filter(k -> k.name().contains(tag)).findFirst().orElseThrow();
         var top = ((jmlc.compiler.kernel.Stmt.Block) attention.body()).body();
-        int waitAt = -1, firstPrefetchIf = -1, posLoad = -1;
-        for (int i = 0; i < top.size(); i++) {
-            if (top.get(i) instanceof jmlc.compiler.kernel.Stmt.GridDependency g && g.kind() == jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT && waitAt < 0) waitAt = i;
-            if (firstPrefetchIf < 0 && top.get(i) instanceof jmlc.compiler.kernel.Stmt.If f && f.then().toString().contains("Prefetch[")) firstPrefetchIf = i;
-            if (posLoad < 0 && top.get(i) instanceof jmlc.compiler.kernel.Stmt.Let l && l.var().name().equals("len")) posLoad = i;
-        }
+        int waitAt = first(top, AttentionDecodeTest::isWait), posLoad = first(top, AttentionDecodeTest::isPositionLoad);
+        int firstPrefetchIf = first(top, st -> st instanceof jmlc.compiler.kernel.Stmt.If f && f.then().toString().contains("Prefetch["));
         assertTrue(waitAt >= 0 && posLoad >= 0, "a wait and the position's load: " + top);
         assertTrue(kvPrefetch > 0 ? posLoad < waitAt : posLoad > waitAt, "the position read " + (kvPrefetch > 0 ? "before" : "after") + " the wait");
         if (kvPrefetch == 0) assertTrue(firstPrefetchIf < 0, "no prefetch with kv_prefetch 0");
         else assertTrue(firstPrefetchIf >= 0 && firstPrefetchIf < waitAt, "the prefetches come before the wait: " + top);
+    }
+
+    /**
+     * Knob {@code kv_ahead}: a warp's next step's rows loaded before its current one is used, the first step's before the
+     * grid dependency's wait where they lie before the new position (the simulator fails a read before the wait of what
+     * an earlier launch of the step wrote: with fuse_rope 0 the new position's row), the new position's once appended.
+     * One key a step and several, a warp's share shorter than a step and longer, idle warps, one split and several, with
+     * kv_prefetch too; the position read before the wait.
+     */
+    @ParameterizedTest
+    @CsvSource({"1, 4, 32, 1, 0", "2, 2, 1, 1, 0", "3, 4, 4, 0, 0", "2, 4, 3, 1, 2", "1, 1, 2, 0, 0", "2, 32, 1, 0, 2"})
+    void rowsLoadedAStepAhead(int keys, int warps, int splits, int fuseRope, int kvPrefetch) {
+        Map<String, Integer> knobs = Map.of("keys", keys, "warps", warps, "splits", splits, "fuse_rope", fuseRope, "kv_prefetch", kvPrefetch, "kv_ahead", 1);
+        String tag = "_w" + warps + "s" + splits + (keys == 1 ? "" : "k" + keys) + (kvPrefetch > 0 ? "p" + kvPrefetch : "") + "a_";
+        decodeMatchesInterpreter(knobs, tag, String.format("kv_ahead, keys %d, warps %d, splits %d, fuse_rope %d, kv_prefetch %d", keys, warps, splits, fuseRope, kvPrefetch));
+        var attention = decodeProgram(knobs).kernels().stream().filter(k -> k.name().contains(tag)).findFirst().orElseThrow();
+        var top = ((jmlc.compiler.kernel.Stmt.Block) attention.body()).body();
+        int waitAt = first(top, AttentionDecodeTest::isWait), posLoad = first(top, AttentionDecodeTest::isPositionLoad);
+        int firstLoad = first(top, st -> st instanceof jmlc.compiler.kernel.Stmt.If f && f.then().toString().contains("k_cache"));
+        assertTrue(posLoad >= 0 && firstLoad > posLoad && waitAt > firstLoad, "the position, then the first step's rows, then the wait: " + top);
     }
 
     /**
@@ -121,6 +137,21 @@ class AttentionDecodeTest {
         assertTrue(vulkan.shortDecode().kernels().stream().anyMatch(k -> k.name().matches(".*s1k2_rope.*_single.*")),
                 "no prefetch where the target has none: " + names(vulkan.shortDecode()));
         programMatchesInterpreter(c, unfused, res, cuda.shortDecode(), "the short-context program");
+    }
+
+    /** The index of the first of a kernel's top-level statements that {@code is} holds for, or -1. */
+    private static int first(java.util.List<jmlc.compiler.kernel.Stmt> top, java.util.function.Predicate<jmlc.compiler.kernel.Stmt> is) {
+        for (int i = 0; i < top.size(); i++) if (is.test(top.get(i))) return i;
+        return -1;
+    }
+
+    private static boolean isWait(jmlc.compiler.kernel.Stmt st) {
+        return st instanceof jmlc.compiler.kernel.Stmt.GridDependency g && g.kind() == jmlc.compiler.kernel.Stmt.GridDependency.Kind.WAIT;
+    }
+
+    /** The position's load: {@code len = pos[0] + 1}. */
+    private static boolean isPositionLoad(jmlc.compiler.kernel.Stmt st) {
+        return st instanceof jmlc.compiler.kernel.Stmt.Let l && l.var().name().equals("len");
     }
 
     private static java.util.List<String> names(Program p) {
