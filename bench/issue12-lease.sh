@@ -57,8 +57,7 @@ git log -1 --format='main at %h' 2>/dev/null | tee -a "$out/card.txt" || true
 variants=(--variant def: --variant s3:stages=3 --variant s5:stages=5 --variant s6:stages=6 --variant reg:stages=0,trigger=2 --variant reg2:stages=0,trigger=2,pipeline=2
           --variant words:ring_scales=1 --variant words4:ring_scales=1,rows_per_warp=4 --variant w16:warps=16
           --variant aw1:after_wait=1 --variant aw2:after_wait=2 --variant xc:x_coalesce=1 --variant awxc:after_wait=1,x_coalesce=1
-          --variant bw1:before_wait=1 --variant bw2:before_wait=2 --variant bulk:ring_copy=1 --variant baw1:ring_copy=1,after_wait=1
-)
+          --variant bw1:before_wait=1 --variant bw2:before_wait=2 --variant bulk:ring_copy=1 --variant baw1:ring_copy=1,after_wait=1)
 step() { # name, command...: runs it with its log in $out/NAME.log, and says how it ended
     local name=$1; shift
     [[ $steps == *" ${name%%-*} "* ]] || return 1

@@ -287,12 +287,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         // kv_ahead: the warp's first step's rows, those before the new position now (earlier steps wrote them)
         Expr.Var t0 = ahead ? b.let("t0", add(start, mul(w, c(keys)))) : null;
         Expr.Var[][][] next = ahead ? rows.declare(b) : null;
-        if (ahead)
-            for (int kk = 0; kk < keys; kk++) {
-                int k0 = kk;
-                Expr at = rows.position(t0, kk, end);
-                b.ifThen(lt(at, aheadPos), x -> rows.load(x, at, next[k0]));
-            }
+        if (ahead) rows.loadStep(b, t0, end, next, at -> lt(at, aheadPos));
         if (early) b.gridDependency(Stmt.GridDependency.Kind.WAIT);
         Expr.Var newPos = aheadPos != null || spec == null ? aheadPos : b.let("new_pos", sub(len, c(1)));
         if (spec != null) {
@@ -325,12 +320,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
         }
         // kv_ahead: the first step's rows from the new position on (appended above, or by the rope kernel before), where
         // they are the split's own: a split past the context (its last row the new one, another block's) reads nothing
-        if (ahead)
-            for (int kk = 0; kk < keys; kk++) {
-                int k0 = kk;
-                Expr at = rows.position(t0, kk, end);
-                b.ifThen(land(ge(at, newPos), ge(at, start)), x -> rows.load(x, at, next[k0]));
-            }
+        if (ahead) rows.loadStep(b, t0, end, next, at -> land(ge(at, newPos), ge(at, start)));
         // q slices, running max/sum/acc per query head of the group
         Expr.Var[][] qv = new Expr.Var[group][dpl];
         Expr.Var[][] acc = new Expr.Var[group][dpl];
@@ -357,8 +347,7 @@ public final class AttentionDecodeRule implements ScheduleRule {
             List<List<Expr.Var>> vs = new ArrayList<>();
             // kv_ahead: this step's rows came a step ago; the next step's go out now (past the split's end, its last row)
             Expr.Var[][][] cur = ahead ? rows.copy(x, next) : null;
-            if (ahead)
-                for (int kk = 0; kk < keys; kk++) rows.load(x, rows.position(add(t, c(warps * keys)), kk, end), next[kk]);
+            if (ahead) rows.loadStep(x, add(t, c(warps * keys)), end, next, null);
             for (int kk = 0; kk < keys; kk++) {
                 Expr at = add(t, c(kk));
                 if (keys > 1) ok.add(x.let(x.fresh("ok"), lt(at, end)));

@@ -133,22 +133,11 @@ final class GemvHalfPrologue {
         }
         // rms_norm: the sum of squares (each word once: a round past the row's end adds nothing), then x·g·inv
         Expr.Var ss = b.let("ss", f(0));
-        List<List<Expr>> held = null;
-        if (normInRegisters) {
-            Wave all = loadX(b, xb, 0, 0, rounds);
-            afterLoads.accept(b);
-            held = all.values(b);
-        }
+        List<List<Expr>> held = normInRegisters ? loadX(b, xb, 0, rounds, afterLoads) : null;
         int wave = xRounds != 0 ? xRounds : HELD / 8;
         for (int r0 = 0; r0 < rounds; r0 += wave) {
             int r1 = Math.min(rounds, r0 + wave);
-            List<List<Expr>> xq;
-            if (held != null) xq = held.subList(r0, r1);
-            else {
-                Wave w = loadX(b, xb, 0, r0, r1);
-                if (r0 == 0) afterLoads.accept(b);
-                xq = w.values(b);
-            }
+            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, r0, r1, r0 == 0 ? afterLoads : NOTHING);
             for (int r = r0; r < r1; r++) {
                 Expr.Var part = b.let(b.fresh("sq"), f(0));
                 for (Expr q : xq.get(r - r0)) b.assign(part, fma(cast(KType.F32, q), cast(KType.F32, q), part));
@@ -161,7 +150,7 @@ final class GemvHalfPrologue {
         int pass = normInRegisters ? rounds : xRounds != 0 ? xRounds : HELD / 16;
         for (int r0 = 0; r0 < rounds; r0 += pass) {
             int r1 = Math.min(rounds, r0 + pass);
-            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, 0, r0, r1).values(b);
+            List<List<Expr>> xq = held != null ? held.subList(r0, r1) : loadX(b, xb, r0, r1, NOTHING);
             List<List<Expr>> gq = !gAhead.isEmpty() ? gAhead.subList(r0, r1) : loadG(b, r0, r1);
             for (int r = r0; r < r1; r++) {
                 List<Expr> v = new ArrayList<>(), a = xq.get(r - r0);
@@ -315,6 +304,15 @@ final class GemvHalfPrologue {
 
     private boolean whole(int r) {
         return (r + 1) * threads <= words;
+    }
+
+    private static final java.util.function.Consumer<K.Body> NOTHING = b -> { };
+
+    /** Rounds {@code [r0, r1)} of the x row ({@link #loadX}), {@code between} run after their loads are issued and before any is read. */
+    private List<List<Expr>> loadX(K.Body b, Expr xb, int r0, int r1, java.util.function.Consumer<K.Body> between) {
+        Wave w = loadX(b, xb, 0, r0, r1);
+        between.accept(b);
+        return w.values(b);
     }
 
     /**

@@ -11,7 +11,7 @@ import static jmlc.compiler.kernel.K.*;
  * The cached rows a warp of {@link AttentionDecodeRule}'s loop reads in a step: for each of its {@code keys} positions
  * the lane's {@code dpl} dims of the K row and of the V row, as f32. Rows come as {@code [2][dpl]} arrays of variables,
  * K's then V's, a step's as {@code [keys][2][dpl]}: fresh ones for a step read as it begins ({@link #let}), or
- * variables declared once and assigned a step ahead (knob {@code kv_ahead}: {@link #declare}, {@link #load},
+ * variables declared once and assigned a step ahead (knob {@code kv_ahead}: {@link #declare}, {@link #loadStep},
  * {@link #copy}).
  *
  * @param dim   the lane's dim {@code i} of {@code dpl} ({@link KvCacheAccess#laneDim})
@@ -46,8 +46,21 @@ record StepRows(KvCacheAccess k, KvCacheAccess v, Expr kvHead, int ctxLen, int h
         return out;
     }
 
-    /** The rows at position {@code pos} into {@code into} ({@code [2][dpl]}, declared by {@link #declare}). */
-    void load(K.Body b, Expr pos, Expr.Var[][] into) {
+    /**
+     * The step from position {@code t} into {@code step} (declared by {@link #declare}): key {@code kk}'s rows at
+     * {@link #position}{@code (t, kk, end)}, where {@code where} holds for that position (null: every key).
+     */
+    void loadStep(K.Body b, Expr t, Expr end, Expr.Var[][][] step, java.util.function.Function<Expr, Expr> where) {
+        for (int kk = 0; kk < keys; kk++) {
+            Expr.Var[][] into = step[kk];
+            Expr at = position(t, kk, end);
+            if (where == null) load(b, at, into);
+            else b.ifThen(where.apply(at), x -> load(x, at, into));
+        }
+    }
+
+    /** The rows at position {@code pos} into {@code into} ({@code [2][dpl]}). */
+    private void load(K.Body b, Expr pos, Expr.Var[][] into) {
         Expr[][] e = read(b, pos);
         for (int i = 0; i < dpl; i++) {
             b.assign(into[0][i], e[0][i]);
